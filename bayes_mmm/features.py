@@ -1,0 +1,269 @@
+"""Turn a loaded lake into the constant arrays the model needs.
+
+Everything that does not depend on parameters is computed here once:
+scaling, lagged spend, weather features with their lags, the calendar, and
+a per-tenant QR factorisation of the baseline design. Scaling and the QR are
+fitted on the *training* days only (``train`` mask), so walk-forward
+validation never sees the future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_mmm.calendar import us_holidays
+from bayes_mmm.constants import CHANNEL, DATE, HOLIDAY, PRECIP, REVENUE, SNOW, TEMP, TENANT
+from bayes_mmm.spec import ModelSpec
+from bayes_mmm.transforms import lag_matrix
+
+#: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
+COLD_C, HEAT_C = 15.0, 22.0
+#: Weather features that modulate media effectiveness, in this order.
+MEDIA_WEATHER = (TEMP, PRECIP)
+
+
+@dataclass(frozen=True)
+class WeatherStats:
+    """Standardisation constants of one tenant, from its training days."""
+
+    temp_mean: float
+    temp_sd: float
+    rain_mean: float
+    rain_sd: float
+
+
+@dataclass
+class Design:
+    """Model-ready arrays for a set of tenants (dims in the attribute docs).
+
+    Attributes
+    ----------
+    y : (tenant, date) revenue divided by ``y_scale``; 0 where not in ``train``.
+    train : (tenant, date) days that enter the likelihood.
+    in_range : (tenant, date) days inside the tenant's data.
+    spend : (tenant, channel, date) spend in currency.
+    lagged : (tenant, channel, date, lag) spend / ``spend_scale``, lagged.
+    zw : (tenant, date, 2) standardised temperature and log-rain for media.
+    X : (tenant, date, feature) baseline design on every day.
+    Q : (tenant, date, feature) orthonormal basis of ``X[train]`` (0 elsewhere).
+    Rinv : (tenant, feature, feature) maps QR coefficients to coefficients of ``X[..., keep]``.
+    keep : per tenant, the columns of ``X`` that enter the QR (others add nothing).
+    prior_var : (tenant, feature) prior variance of each QR coefficient (0 = padding).
+    """
+
+    tenants: list[str]
+    channels: list[str]
+    dates: pd.DatetimeIndex
+    spec: ModelSpec
+    y: np.ndarray
+    y_raw: np.ndarray
+    y_scale: np.ndarray
+    train: np.ndarray
+    in_range: np.ndarray
+    spend: np.ndarray
+    spend_scale: np.ndarray
+    lagged: np.ndarray
+    zw: np.ndarray
+    X: np.ndarray
+    Q: np.ndarray
+    Rinv: np.ndarray
+    prior_var: np.ndarray
+    keep: list[np.ndarray]
+    feature_names: list[list[str]]
+    weather_stats: list[WeatherStats]
+    calendar: list[np.ndarray] = field(repr=False, default_factory=list)
+    weather: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, default_factory=list)
+
+    @property
+    def n_train(self) -> np.ndarray:
+        """Training days per tenant."""
+        return self.train.sum(axis=1)
+
+
+def _lags(x: np.ndarray, n: int) -> np.ndarray:
+    """Columns x_t, x_{t-1}, ..., x_{t-n}; the first days repeat the first value."""
+    cols = [x]
+    for k in range(1, n + 1):
+        cols.append(np.concatenate([np.repeat(x[:1], k), x[:-k]]))
+    return np.stack(cols, axis=1)
+
+
+def calendar_features(dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Trend, yearly Fourier terms, day of week and holidays for some dates."""
+    t = (np.arange(len(dates)) - (len(dates) - 1) / 2) / 365.25
+    doy = dates.dayofyear.to_numpy() / 365.25
+    cols, names = [t], ["trend"]
+    for k in range(1, spec.fourier_order + 1):
+        cols += [np.sin(2 * np.pi * k * doy), np.cos(2 * np.pi * k * doy)]
+        names += [f"sin_{k}", f"cos_{k}"]
+    dow = dates.dayofweek.to_numpy()
+    for d in range(1, 7):
+        cols.append((dow == d).astype(float))
+        names.append(f"dow_{d}")
+    if holiday is not None:
+        cols.append(holiday)
+        names.append(HOLIDAY)
+    else:
+        hol = us_holidays(dates)
+        for c in hol.columns:
+            cols.append(hol[c].to_numpy(dtype=float))
+            names.append(c)
+    return np.stack(cols, axis=1), names
+
+
+def weather_features(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, stats: WeatherStats, lags: int) -> tuple[np.ndarray, list[str]]:
+    """Baseline weather features with lags 0..``lags``.
+
+    Temperature enters linearly and through saturating-free cold and heat
+    degree terms (so demand can bend at the extremes), rain as log1p, and a
+    rain×cold interaction.
+    """
+    z_temp = (temp - stats.temp_mean) / stats.temp_sd
+    cold = np.maximum(COLD_C - temp, 0.0) / 10.0
+    heat = np.maximum(temp - HEAT_C, 0.0) / 8.0
+    rain = (np.log1p(precip) - stats.rain_mean) / stats.rain_sd
+    snowf = np.log1p(snow)
+    rain_cold = np.log1p(precip) * cold
+    blocks = [("temp", z_temp), ("cold", cold), ("heat", heat), ("rain", rain)]
+    cols, names = [], []
+    for name, x in blocks:
+        cols.append(_lags(x, lags))
+        names += [f"{name}_l{k}" for k in range(lags + 1)]
+    cols.append(_lags(snowf, min(lags, 1)))
+    names += [f"snow_l{k}" for k in range(min(lags, 1) + 1)]
+    cols.append(_lags(rain_cold, min(lags, 1)))
+    names += [f"rain_cold_l{k}" for k in range(min(lags, 1) + 1)]
+    return np.concatenate(cols, axis=1), names
+
+
+def media_weather(temp: np.ndarray, precip: np.ndarray, stats: WeatherStats) -> np.ndarray:
+    """Standardised (temperature, log1p rain), shape ``(T, 2)``, for the media multiplier."""
+    return np.stack(
+        [(temp - stats.temp_mean) / stats.temp_sd, (np.log1p(precip) - stats.rain_mean) / stats.rain_sd],
+        axis=1,
+    )
+
+
+def _orthonormal(X: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+    """QR of ``X[rows]`` dropping columns that add nothing; returns (kept columns, Q, R⁻¹)."""
+    keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
+    while True:
+        q, r = np.linalg.qr(X[np.ix_(rows, keep)])
+        d = np.abs(np.diag(r))
+        weak = np.flatnonzero(d < tol * d.max())
+        if len(weak) == 0:
+            return np.asarray(keep), q, np.linalg.inv(r)
+        del keep[int(weak[0])]
+
+
+def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
+    """Build the model arrays of a loaded lake.
+
+    Parameters
+    ----------
+    ds
+        Output of :func:`bayes_mmm.data.load_lake`.
+    spec
+        Model settings (lags, Fourier order, prior scales).
+    train
+        Optional ``(tenant, date)`` mask of training days; defaults to every
+        observed day. Scaling, weather standardisation and the QR use only
+        these days.
+    """
+    spec = spec or ModelSpec()
+    tenants = [str(t) for t in ds[TENANT].values]
+    channels = [str(c) for c in ds[CHANNEL].values]
+    dates = pd.DatetimeIndex(ds[DATE].values)
+    observed = ds["observed"].values
+    train = observed & (train if train is not None else True)
+    in_range = ds["in_range"].values
+    n_t, n_d, n_c = len(tenants), len(dates), len(channels)
+    if (train.sum(axis=1) == 0).any():
+        bad = tenants[int(np.flatnonzero(train.sum(axis=1) == 0)[0])]
+        raise ValueError(f"tenant '{bad}' has no training days")
+
+    y_raw = np.nan_to_num(ds[REVENUE].values, nan=0.0)
+    y_scale = np.array([y_raw[i, train[i]].mean() for i in range(n_t)])
+    y_scale = np.where(y_scale > 0, y_scale, 1.0)
+    y = np.where(train, y_raw / y_scale[:, None], 0.0)
+
+    spend = ds["spend"].values.transpose(0, 2, 1)  # (tenant, channel, date)
+    spend_scale = np.ones((n_t, n_c))
+    for i in range(n_t):
+        for j in range(n_c):
+            pos = spend[i, j, train[i]]
+            pos = pos[pos > 0]
+            if len(pos):
+                spend_scale[i, j] = pos.mean()
+    lagged = lag_matrix(spend / spend_scale[:, :, None], spec.l_max)
+
+    holiday = ds[HOLIDAY].values if HOLIDAY in ds else None
+    controls = ds["control"].values if "control" in ds else None
+    feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
+    for i in range(n_t):
+        temp = np.nan_to_num(ds[TEMP].values[i], nan=np.nanmean(ds[TEMP].values[i]))
+        precip = np.nan_to_num(ds[PRECIP].values[i], nan=0.0)
+        snow = np.nan_to_num(ds[SNOW].values[i], nan=0.0)
+        raw.append((temp, precip, snow))
+        tr = train[i]
+        lr = np.log1p(precip[tr])
+        st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0))
+        stats.append(st)
+        zw[i] = media_weather(temp, precip, st)
+        c, cnames = calendar_features(dates, spec, None if holiday is None else holiday[i])
+        cal.append(c)
+        w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags)
+        parts, pnames = [np.ones((n_d, 1)), c, w], ["intercept", *cnames, *wnames]
+        if controls is not None:
+            ctr = controls[i]
+            mu, sd = ctr[tr].mean(axis=0), ctr[tr].std(axis=0)
+            parts.append((ctr - mu) / np.where(sd > 0, sd, 1.0))
+            pnames += [f"control_{n}" for n in ds["control"].values]
+        feats.append(np.concatenate(parts, axis=1))
+        names.append(pnames)
+
+    k_max = feats[0].shape[1]
+    X = np.stack(feats)
+    Q = np.zeros((n_t, n_d, k_max))
+    Rinv = np.zeros((n_t, k_max, k_max))
+    prior_var = np.zeros((n_t, k_max))
+    kept_names, kept = [], []
+    for i in range(n_t):
+        rows = np.flatnonzero(train[i])
+        keep, q, rinv = _orthonormal(X[i], rows)
+        k = len(keep)
+        kept.append(keep)
+        kept_names.append([names[i][j] for j in keep])
+        Q[i, rows, :k] = q
+        Rinv[i, :k, :k] = rinv
+        scale = np.full(k, spec.baseline_scale**2)
+        scale[0] = spec.intercept_scale**2
+        prior_var[i, :k] = scale * len(rows)
+    return Design(
+        tenants=tenants,
+        channels=channels,
+        dates=dates,
+        spec=spec,
+        y=y,
+        y_raw=y_raw,
+        y_scale=y_scale,
+        train=train,
+        in_range=in_range,
+        spend=spend,
+        spend_scale=spend_scale,
+        lagged=lagged,
+        zw=zw,
+        X=X,
+        Q=Q,
+        Rinv=Rinv,
+        prior_var=prior_var,
+        keep=kept,
+        feature_names=kept_names,
+        weather_stats=stats,
+        calendar=cal,
+        weather=raw,
+    )

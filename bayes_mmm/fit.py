@@ -1,0 +1,250 @@
+"""Fit the model with NUTS and turn the draws into a complete InferenceData.
+
+nutpie is the default sampler; PyMC's own NUTS and numpyro are options.
+Convergence is always measured and never hidden: see :func:`convergence`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from bayes_mmm.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.features import Design, build_design
+from bayes_mmm.model import build_model
+from bayes_mmm.posterior import TenantPosterior, posterior_arrays, tenant_posterior
+from bayes_mmm.spec import ModelSpec
+
+SAMPLERS = ("nutpie", "pymc", "numpyro")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How to run NUTS.
+
+    Parameters
+    ----------
+    sampler
+        ``"nutpie"`` (default, numba-compiled), ``"pymc"`` or ``"numpyro"``.
+    chains, draws, tune
+        Chains and kept/warm-up draws per chain.
+    seed
+        Makes the run reproducible (sampling and the baseline draws).
+    target_accept
+        NUTS target acceptance; raise it (0.9–0.95) if there are divergences.
+    low_rank
+        nutpie's low-rank modified mass matrix, for strongly correlated posteriors.
+    progress
+        Show the sampler's progress bar.
+    """
+
+    sampler: str = "nutpie"
+    chains: int = 2
+    draws: int = 1000
+    tune: int = 1000
+    seed: int = 0
+    target_accept: float = 0.8
+    low_rank: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got '{self.sampler}'")
+        if self.chains < 1 or self.draws < 1 or self.tune < 0:
+            raise ValueError("chains and draws must be ≥ 1 and tune ≥ 0")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+
+
+@dataclass(frozen=True)
+class ConvergenceConfig:
+    """Thresholds below which a run is flagged not ok."""
+
+    rhat_max: float = 1.01
+    ess_bulk_min: float = 400.0
+    divergences_max: int = 0
+
+
+@dataclass
+class FitResult:
+    """A fitted model: its inputs, draws and timings."""
+
+    design: Design
+    idata: az.InferenceData
+    sampler: dict
+    convergence: dict
+    tenants: list[TenantPosterior] = field(repr=False, default_factory=list)
+
+
+def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
+    """Run NUTS on ``model``; return the posterior and timings (compile, sample)."""
+    t0 = time.perf_counter()
+    if cfg.sampler == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model)
+        t1 = time.perf_counter()
+        idata = nutpie.sample(
+            compiled,
+            draws=cfg.draws,
+            tune=cfg.tune,
+            chains=cfg.chains,
+            cores=cfg.chains,
+            seed=cfg.seed,
+            target_accept=cfg.target_accept,
+            low_rank_modified_mass_matrix=cfg.low_rank,
+            progress_bar=cfg.progress,
+            save_warmup=False,
+        )
+    else:
+        t1 = time.perf_counter()
+        with model:
+            idata = pm.sample(
+                draws=cfg.draws,
+                tune=cfg.tune,
+                chains=cfg.chains,
+                cores=cfg.chains,
+                random_seed=cfg.seed,
+                target_accept=cfg.target_accept,
+                nuts_sampler=cfg.sampler,
+                progressbar=cfg.progress,
+                compute_convergence_checks=False,
+            )
+    t2 = time.perf_counter()
+    timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2)}
+    return idata, timing
+
+
+def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, worst: int = 5) -> dict:
+    """R-hat, bulk/tail ESS and divergences with the worst parameters named.
+
+    ``ok`` is False when any R-hat exceeds ``cfg.rhat_max``, any bulk ESS is
+    below ``cfg.ess_bulk_min`` or there are more divergences than allowed.
+    """
+    cfg = cfg or ConvergenceConfig()
+    post = idata.posterior
+    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summ = az.summary(idata, var_names=names, kind="diagnostics")
+    summ = summ.dropna(subset=["r_hat"])
+    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    steps = None
+    for key in ("n_steps", "tree_size"):
+        if key in idata.sample_stats:
+            steps = float(idata.sample_stats[key].mean())
+            break
+    rhat_max = float(summ["r_hat"].max()) if len(summ) else float("nan")
+    ess_bulk = float(summ["ess_bulk"].min()) if len(summ) else float("nan")
+    ok = rhat_max <= cfg.rhat_max and ess_bulk >= cfg.ess_bulk_min and div <= cfg.divergences_max
+    bad = summ.sort_values("r_hat", ascending=False).head(worst)
+    low = summ.sort_values("ess_bulk").head(worst)
+    return {
+        "rhat_max": round(rhat_max, 4),
+        "ess_bulk_min": round(ess_bulk, 1),
+        "ess_tail_min": round(float(summ["ess_tail"].min()), 1) if len(summ) else float("nan"),
+        "divergences": div,
+        "mean_tree_steps": None if steps is None else round(steps, 1),
+        "ok": bool(ok),
+        "thresholds": {"rhat_max": cfg.rhat_max, "ess_bulk_min": cfg.ess_bulk_min, "divergences_max": cfg.divergences_max},
+        "worst_rhat": {k: round(float(v), 4) for k, v in bad["r_hat"].items()},
+        "worst_ess_bulk": {k: round(float(v), 1) for k, v in low["ess_bulk"].items()},
+        "n_parameters": int(len(summ)),
+    }
+
+
+def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[az.InferenceData, list[TenantPosterior]]:
+    """Add derived draws, posterior predictive, log-likelihood, observed and constant data.
+
+    Revenue quantities are in currency units. ``log_likelihood`` has one
+    ``obs`` dim over the training days of every tenant (coords ``obs_tenant``,
+    ``obs_date``), ready for ``az.loo``.
+    """
+    rng = np.random.default_rng(seed + 7919)
+    chains = idata.posterior.sizes["chain"]
+    draws = idata.posterior.sizes["draw"]
+    post = [tenant_posterior(design, idata.posterior, i, rng) for i in range(len(design.tenants))]
+    derived = posterior_arrays(design, post, chains)
+    idata.posterior = idata.posterior.assign({k: v.assign_coords(chain=idata.posterior.chain, draw=idata.posterior.draw) for k, v in derived.items()})
+
+    in_range = design.in_range
+    y_rep = np.stack([t.y_rep for t in post], axis=1).astype(np.float32)
+    y_rep[:, ~in_range] = np.nan
+    coords = {"chain": idata.posterior.chain, "draw": idata.posterior.draw, TENANT: design.tenants, DATE: design.dates}
+    pp = xr.Dataset({"revenue": (("chain", "draw", TENANT, DATE), y_rep.reshape(chains, draws, *y_rep.shape[1:]))}, coords=coords)
+    ll = np.concatenate([t.loglik for t in post], axis=1)
+    obs_t = np.concatenate([np.full(design.train[i].sum(), name) for i, name in enumerate(design.tenants)])
+    obs_d = np.concatenate([design.dates[design.train[i]] for i in range(len(design.tenants))])
+    loglik = xr.Dataset(
+        {"revenue": (("chain", "draw", "obs"), ll.reshape(chains, draws, -1))},
+        coords={"chain": idata.posterior.chain, "draw": idata.posterior.draw, "obs": np.arange(ll.shape[1]), "obs_tenant": ("obs", obs_t), "obs_date": ("obs", obs_d)},
+    )
+    observed = xr.Dataset(
+        {"revenue": ((TENANT, DATE), np.where(in_range, design.y_raw, np.nan))},
+        coords={TENANT: design.tenants, DATE: design.dates},
+    )
+    media = np.stack([t.media for t in post], axis=1)  # (S, N, C, T)
+    base = np.stack([t.baseline for t in post], axis=1)  # (S, N, T)
+    const = xr.Dataset(
+        {
+            "spend": ((TENANT, CHANNEL, DATE), design.spend),
+            "train": ((TENANT, DATE), design.train),
+            "y_scale": ((TENANT,), design.y_scale),
+            "spend_scale": ((TENANT, CHANNEL), design.spend_scale),
+            "temp_mean": ((TENANT,), [s.temp_mean for s in design.weather_stats]),
+            "temp_sd": ((TENANT,), [s.temp_sd for s in design.weather_stats]),
+            "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
+            "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
+            "media_weather": ((TENANT, DATE, "weather"), design.zw),
+            "contribution_mean": ((TENANT, CHANNEL, DATE), media.mean(axis=0)),
+            "baseline_mean": ((TENANT, DATE), base.mean(axis=0)),
+            "fitted_mean": ((TENANT, DATE), base.mean(axis=0) + media.sum(axis=2).mean(axis=0)),
+        },
+        coords={TENANT: design.tenants, CHANNEL: design.channels, DATE: design.dates, "weather": ["temp_c", "precip_mm"]},
+    )
+    for k, v in design.spec.to_dict().items():
+        const.attrs[f"spec_{k}"] = str(v)
+    idata.add_groups(posterior_predictive=pp, log_likelihood=loglik, observed_data=observed, constant_data=const)
+    return idata, post
+
+
+def fit(
+    ds: xr.Dataset,
+    spec: ModelSpec | None = None,
+    sampler: SamplerConfig | None = None,
+    train: np.ndarray | None = None,
+    conv: ConvergenceConfig | None = None,
+) -> FitResult:
+    """Build, sample and complete the hierarchical MMM of a loaded lake.
+
+    Parameters
+    ----------
+    ds
+        A dataset from :func:`bayes_mmm.data.load_lake`.
+    spec, sampler, conv
+        Model, sampler and convergence settings (defaults if omitted).
+    train
+        Optional ``(tenant, date)`` mask of training days (walk-forward CV).
+    """
+    spec = spec or ModelSpec()
+    sampler = sampler or SamplerConfig()
+    design = build_design(ds, spec, train)
+    model = build_model(design)
+    idata, timing = sample(model, sampler)
+    idata, post = complete_idata(design, idata, sampler.seed)
+    info = {
+        "name": sampler.sampler,
+        "chains": sampler.chains,
+        "draws": sampler.draws,
+        "tune": sampler.tune,
+        "seed": sampler.seed,
+        "target_accept": sampler.target_accept,
+        **timing,
+    }
+    return FitResult(design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post)
