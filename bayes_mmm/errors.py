@@ -16,7 +16,7 @@ def describe_rows(rows: Sequence[int], dates: Sequence[str] | None = None, limit
     shown = ", ".join(str(r) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     text = f"row{'s' if len(rows) != 1 else ''} {shown}{more}"
-    if dates:
+    if dates is not None and len(dates):
         dshown = ", ".join(str(d) for d in list(dates)[:limit])
         text += f" (date{'s' if len(rows) != 1 else ''} {dshown}{'…' if more else ''})"
     return text
@@ -55,6 +55,7 @@ class DataError(ValueError):
         self.file = str(file) if file is not None else None
         self.column = column
         self.rows = list(rows) if rows is not None else []
+        dates = None if dates is None else [str(d) for d in dates]
         self.hint = hint
         parts = []
         if self.file:

@@ -155,7 +155,7 @@ def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, w
         "thresholds": {"rhat_max": cfg.rhat_max, "ess_bulk_min": cfg.ess_bulk_min, "divergences_max": cfg.divergences_max},
         "worst_rhat": {k: round(float(v), 4) for k, v in bad["r_hat"].items()},
         "worst_ess_bulk": {k: round(float(v), 1) for k, v in low["ess_bulk"].items()},
-        "n_parameters": int(len(summ)),
+        "n_parameters": len(summ),
     }
 
 

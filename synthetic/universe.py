@@ -23,10 +23,7 @@ about 21 %); the daily budget is capped at $700 by the $500/channel/day limit.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_mmm import atomic
 from bayes_mmm.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.constants import (
     DATE,
@@ -212,7 +210,7 @@ def _draw_params(rng: np.random.Generator, prof: TenantProfile) -> TruthParams:
     """Draw a tenant's true parameters (scaling constants are set later)."""
     sens = prof.sensitivity
     shares = rng.dirichlet(np.full(len(prof.categories), 3.0))
-    cats = [{"name": n, "affinity": a, "share": float(s)} for (n, a), s in zip(prof.categories, shares)]
+    cats = [{"name": n, "affinity": a, "share": float(s)} for (n, a), s in zip(prof.categories, shares, strict=False)]
     dow = 1 + rng.normal(0.0, 0.08, 7)
     uplift = {h: float(rng.choice([-1, 1]) * rng.uniform(0.05, 0.25)) for h in HOLIDAY_COLUMNS}
     uplift |= {"black_friday": rng.uniform(0.6, 1.5), "cyber_monday": rng.uniform(0.4, 1.0),
@@ -249,7 +247,7 @@ def _simulate_tenant(
     p.z = {"temp_mean": float(weather[TEMP].mean()), "temp_std": float(weather[TEMP].std() or 1.0),
            "rain_mean": float(log_rain.mean()), "rain_std": float(log_rain.std() or 1.0)}
     media_target = rng.uniform(0.22, 0.34)
-    w_roas = sum(s * p.channels[c].roas_target for c, s in zip(CHANNELS, (0.45, 0.35, 0.20)))
+    w_roas = sum(s * p.channels[c].roas_target for c, s in zip(CHANNELS, (0.45, 0.35, 0.20), strict=False))
     budget = float(np.clip(media_target / (1 - media_target) * p.level / w_roas, 280.0, 700.0))
     spend = simulate_spend(rng, n, budget)
     for c, ch in p.channels.items():
@@ -405,11 +403,7 @@ def write_lake(
     ids = [t.tenant_id for t in tenants]
     if len(set(ids)) != len(ids) or not all(_ID.match(i) for i in ids):
         raise ValueError(f"invalid or duplicate tenant ids: {ids}")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty (use overwrite=True)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
+    with atomic.folder(out, overwrite=overwrite) as tmp:
         tmp.chmod(0o755)
         for t in tenants:
             d = tmp / t.tenant_id
@@ -421,14 +415,4 @@ def write_lake(
             (d / TENANT_JSON).write_text(json.dumps(t.meta, indent=2))
             (d / TRUTH_JSON).write_text(json.dumps(t.truth, indent=2))
             t.truth_daily.to_parquet(d / TRUTH_DAILY, index=False)
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / "lake")
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return out

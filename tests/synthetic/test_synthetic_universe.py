@@ -104,8 +104,8 @@ def _frames(t: SimulatedTenant) -> list[pd.DataFrame]:
 def test_reproducible_and_seed_dependent(small_universe: list[SimulatedTenant]) -> None:
     again = simulate_universe(n_tenants=6, n_days=400, seed=0)
     other = simulate_universe(n_tenants=6, n_days=400, seed=1)
-    for a, b, c in zip(small_universe, again, other):
-        for fa, fb in zip(_frames(a), _frames(b)):
+    for a, b, c in zip(small_universe, again, other, strict=False):
+        for fa, fb in zip(_frames(a), _frames(b), strict=False):
             pd.testing.assert_frame_equal(fa, fb)
         assert a.truth == b.truth
         assert not np.allclose(a.daily["revenue"], c.daily["revenue"])
@@ -113,9 +113,9 @@ def test_reproducible_and_seed_dependent(small_universe: list[SimulatedTenant]) 
 
 def test_tenant_k_independent_of_universe_size(small_universe: list[SimulatedTenant]) -> None:
     three = simulate_universe(n_tenants=3, n_days=400, seed=0)
-    for a, b in zip(three, small_universe[:3]):
+    for a, b in zip(three, small_universe[:3], strict=False):
         assert a.tenant_id == b.tenant_id
-        for fa, fb in zip(_frames(a), _frames(b)):
+        for fa, fb in zip(_frames(a), _frames(b), strict=False):
             pd.testing.assert_frame_equal(fa, fb)
         assert a.truth == b.truth
 

@@ -1,0 +1,228 @@
+"""The ``bayes-mmm`` command line: a thin layer over the Python API.
+
+Bad input ends with one red line naming file, column and rows, and exit
+code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bayes_mmm.errors import DataError
+
+app = typer.Typer(
+    help="Hierarchical, weather-aware Bayesian marketing-mix modeling for many tenants.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_LAKE = Path("data/lake")
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn bad input into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (DataError, FileExistsError, FileNotFoundError, ValueError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted: nothing was written[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def quiet_libraries() -> None:
+    """Silence import-time chatter of the numerical stack (ArviZ refactor notice, BLAS)."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*BLAS.*")
+    os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
+
+
+@app.command()
+@friendly
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Lake folder to create.")] = DEFAULT_LAKE,
+    tenants: Annotated[int, typer.Option(help="Number of tenants.", min=1)] = 20,
+    days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing lake.")] = False,
+) -> None:
+    """Simulate the synthetic tenant universe (with ground truth) as a lake."""
+    if not 365 <= days <= 730:
+        raise ValueError(f"--days must be between 365 and 730, got {days}")
+    from synthetic import simulate_universe, write_lake
+
+    with out.status(f"simulating {tenants} tenants × {days} days"):
+        universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed)
+        write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
+    out.print(f"wrote {len(universe)} tenants to [bold]{out_dir}[/] (seed {seed})")
+
+
+def validation_table(table) -> Table:
+    """Rich table of validation checks: one row per tenant, one column per check."""
+    from bayes_mmm.validate import FAIL, WARN
+
+    checks = list(dict.fromkeys(table["check"]))
+    t = Table(title="data-quality gates", show_lines=False)
+    t.add_column("tenant")
+    for c in checks:
+        t.add_column(c, justify="center")
+    colour = {FAIL: "[bold red]fail[/]", WARN: "[yellow]warn[/]"}
+    for tid, rows in table.groupby("tenant", sort=False):
+        status = dict(zip(rows["check"], rows["status"], strict=True))
+        t.add_row(tid, *(colour.get(status[c], "[green]ok[/]") for c in checks))
+    return t
+
+
+@app.command()
+@friendly
+def validate(
+    data: Annotated[Path, typer.Option("--data", help="Lake folder.")] = DEFAULT_LAKE,
+    tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
+) -> None:
+    """Check a lake against the data-quality gates; exit 2 when a gate fails."""
+    from bayes_mmm.validate import WARN, failed, validate_lake
+
+    table = validate_lake(data, tenant)
+    out.print(validation_table(table))
+    for _, row in table[table["status"] == WARN].iterrows():
+        out.print(f"[yellow]warn[/] {row.tenant} {row.check}: {row.detail}")
+    bad = failed(table)
+    for _, row in bad.iterrows():
+        err.print(f"[bold red]fail[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
+    if len(bad):
+        raise typer.Exit(2)
+    out.print(f"[green]all gates pass[/] for {table['tenant'].nunique()} tenants")
+
+
+def print_fit(summary: dict) -> None:
+    """Headline ROAS table and convergence verdict of a run."""
+    t = Table(title="ROAS (posterior mean [90 % interval])")
+    t.add_column("tenant")
+    channels = summary["data"]["channels"]
+    for ch in channels:
+        t.add_column(ch, justify="right")
+    t.add_column("R²", justify="right")
+    for tid, e in summary["tenants"].items():
+        cells = []
+        for ch in channels:
+            r = e["roas"][ch]
+            cells.append("–" if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
+        t.add_row(tid, *cells, f"{e['fit']['r2']:.2f}")
+    out.print(t)
+    c = summary["convergence"]
+    s = summary["sampler"]
+    line = (
+        f"R-hat max {c['rhat_max']}, bulk ESS min {c['ess_bulk_min']}, divergences {c['divergences']}; "
+        f"{s['name']} {s['chains']}×({s['tune']}+{s['draws']}) in {s['seconds']} s"
+    )
+    if c["ok"]:
+        out.print(f"[green]converged[/]: {line}")
+    else:
+        worst = ", ".join(f"{k} ({v})" for k, v in list(c["worst_rhat"].items())[:3])
+        err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {worst}. "
+                  "Try more --tune/--draws or --target-accept 0.95; summary.json marks the run not ok.")
+
+
+@app.command()
+@friendly
+def fit(
+    data: Annotated[Path, typer.Option("--data", help="Lake folder.")] = DEFAULT_LAKE,
+    tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder to create.")] = Path("runs/latest"),
+    sampler: Annotated[str, typer.Option(help="nutpie, pymc or numpyro.")] = "nutpie",
+    chains: Annotated[int, typer.Option(min=1)] = 2,
+    draws: Annotated[int, typer.Option(min=1)] = 1000,
+    tune: Annotated[int, typer.Option(min=0)] = 1000,
+    seed: int = 0,
+    target_accept: float = 0.8,
+    no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
+    unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
+    no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
+    adstock: Annotated[str, typer.Option(help="geometric or delayed.")] = "geometric",
+    roas_low: Annotated[float, typer.Option(help="Prior: ROAS probably above this…")] = 1.0,
+    roas_high: Annotated[float, typer.Option(help="…and below this (90 %).")] = 5.0,
+    overwrite: bool = False,
+) -> None:
+    """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json)."""
+    quiet_libraries()
+    from bayes_mmm.api import fit_lake
+
+    summary = fit_lake(
+        data,
+        tenant,
+        out_dir,
+        spec_kwargs={
+            "weather_media": not no_weather_media,
+            "pooled": not unpooled,
+            "media": not no_media,
+            "adstock": adstock,
+            "roas_prior": (roas_low, roas_high),
+        },
+        sampler_kwargs={
+            "sampler": sampler,
+            "chains": chains,
+            "draws": draws,
+            "tune": tune,
+            "seed": seed,
+            "target_accept": target_accept,
+        },
+        overwrite=overwrite,
+        console=out,
+    )
+    print_fit(summary)
+    out.print(f"run folder: [bold]{out_dir}[/]")
+
+
+@app.command()
+@friendly
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    truth: Annotated[Path, typer.Option("--truth", help="Synthetic lake with truth.json files.")] = DEFAULT_LAKE,
+) -> None:
+    """Compare a run with the synthetic ground truth; writes evaluation.json."""
+    quiet_libraries()
+    from bayes_mmm.evaluate import evaluate_run
+
+    ev = evaluate_run(run, truth)
+    t = Table(title="recovery of true ROAS")
+    for col in ("tenant", "channel", "true", "mean", "90 % interval", "inside", "rel. error"):
+        t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left")
+    for row in ev["pairs"]:
+        t.add_row(row["tenant"], row["channel"], f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
+                  f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]", f"{row['rel_error']:+.0%}")
+    out.print(t)
+    s = ev["overall"]
+    out.print(f"coverage of 90 % intervals: {s['coverage_90']:.0%}; median |relative error| {s['median_abs_rel_error']:.1%}; "
+              f"written to {Path(run) / 'evaluation.json'}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """Entry point with a clean exit for Ctrl-C before typer takes over."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

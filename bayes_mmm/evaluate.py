@@ -1,0 +1,87 @@
+"""Ground-truth evaluation of a run fitted on a synthetic lake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from bayes_mmm import atomic
+from bayes_mmm.constants import TRUTH_JSON
+from bayes_mmm.errors import DataError
+from bayes_mmm.summary import load_run, to_json
+
+EVALUATION = "evaluation.json"
+
+
+def read_truth(lake: str | Path, tenant: str) -> dict:
+    """A tenant's ``truth.json``; DataError if the lake has none (real data)."""
+    path = Path(lake) / tenant / TRUTH_JSON
+    if not path.is_file():
+        raise DataError("no truth.json: ground truth exists only for synthetic lakes", file=path)
+    return json.loads(path.read_text())
+
+
+def evaluate_summary(summary: dict, lake: str | Path) -> dict:
+    """Compare a run's summary with the truth files of its lake.
+
+    Returns per tenant×channel the true ROAS and marginal ROAS against the
+    posterior mean and 90 % interval (inside?, bias, relative error), the
+    weather-elasticity and contribution-share errors, and overall coverage
+    and median absolute relative error.
+    """
+    pairs, weather = [], []
+    for tid, entry in summary["tenants"].items():
+        truth = read_truth(lake, tid)
+        for ch, r in entry["roas"].items():
+            t = truth["channels"].get(ch)
+            if t is None or r["mean"] is None:
+                continue
+            m = entry["mroas"][ch]
+            pairs.append(
+                {
+                    "tenant": tid,
+                    "channel": ch,
+                    "true_roas": t["roas"],
+                    "mean": r["mean"],
+                    "q05": r["q05"],
+                    "q95": r["q95"],
+                    "inside": bool(r["q05"] <= t["roas"] <= r["q95"]),
+                    "bias": r["mean"] - t["roas"],
+                    "rel_error": r["mean"] / t["roas"] - 1,
+                    "true_mroas": t["mroas"],
+                    "mroas_mean": m["mean"],
+                    "mroas_inside": bool(m["q05"] <= t["mroas"] <= m["q95"]),
+                    "true_share": t.get("contribution_share"),
+                    "share": entry["contribution_share"][ch],
+                }
+            )
+        for w, v in entry["weather_elasticity"].items():
+            tv = truth.get("weather_elasticity", {}).get(w)
+            if tv is not None:
+                iv = entry.get("weather_elasticity_interval", {}).get(w, {})
+                weather.append({"tenant": tid, "weather": w, "true": tv, "mean": v, "error": v - tv,
+                                "inside": bool(iv and iv["q05"] <= tv <= iv["q95"])})
+    rel = np.array([p["rel_error"] for p in pairs])
+    share_err = [abs(p["share"] - p["true_share"]) for p in pairs if p["true_share"] is not None]
+    overall = {
+        "pairs": len(pairs),
+        "coverage_90": float(np.mean([p["inside"] for p in pairs])) if pairs else float("nan"),
+        "median_abs_rel_error": float(np.median(np.abs(rel))) if pairs else float("nan"),
+        "mean_bias": float(np.mean([p["bias"] for p in pairs])) if pairs else float("nan"),
+        "mroas_coverage_90": float(np.mean([p["mroas_inside"] for p in pairs])) if pairs else float("nan"),
+        "contribution_share_mae": float(np.mean(share_err)) if share_err else float("nan"),
+        "weather_elasticity_mae": {w: float(np.mean([abs(x["error"]) for x in weather if x["weather"] == w]))
+                                   for w in sorted({x["weather"] for x in weather})},
+        "weather_elasticity_coverage_90": float(np.mean([x["inside"] for x in weather])) if weather else float("nan"),
+    }
+    return {"run_id": summary.get("run_id"), "lake": str(lake), "overall": overall, "pairs": pairs, "weather": weather}
+
+
+def evaluate_run(run_dir: str | Path, lake: str | Path) -> dict:
+    """Evaluate a run folder against a synthetic lake and write ``evaluation.json``."""
+    _, summary = load_run(run_dir)
+    ev = evaluate_summary(summary, lake)
+    atomic.write_text(Path(run_dir) / EVALUATION, to_json(ev))
+    return ev

@@ -1,0 +1,177 @@
+"""summary.json of a run (data contract §3) and the run folder itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+
+from bayes_mmm import __version__, atomic
+from bayes_mmm.constants import CHANNEL, TENANT
+from bayes_mmm.fit import FitResult
+
+IDATA, SUMMARY = "idata.nc", "summary.json"
+
+
+def interval(draws: np.ndarray, digits: int = 4) -> dict[str, float]:
+    """Mean and central 90 % interval of 1-D draws."""
+    draws = np.asarray(draws, dtype=float)
+    if not np.isfinite(draws).any():
+        return {"mean": None, "q05": None, "q50": None, "q95": None}
+    q = np.nanquantile(draws, [0.05, 0.5, 0.95])
+    return {"mean": round(float(np.nanmean(draws)), digits), "q05": round(float(q[0]), digits), "q50": round(float(q[1]), digits), "q95": round(float(q[2]), digits)}
+
+
+def fit_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """R² and MAPE (%, over days with revenue > 0) of a point prediction."""
+    ss_res = float(np.sum((observed - predicted) ** 2))
+    ss_tot = float(np.sum((observed - observed.mean()) ** 2))
+    pos = observed > 0
+    mape = float(np.mean(np.abs(observed[pos] - predicted[pos]) / observed[pos]) * 100) if pos.any() else float("nan")
+    return {"r2": round(1 - ss_res / ss_tot, 4) if ss_tot > 0 else float("nan"), "mape": round(mape, 3)}
+
+
+def loo_summary(idata: az.InferenceData) -> dict:
+    """PSIS-LOO of the whole run: elpd, its se, p_loo and Pareto-k counts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = az.loo(idata, pointwise=True)
+    k = np.asarray(loo.pareto_k)
+    return {
+        "elpd": round(float(loo.elpd_loo), 2),
+        "se": round(float(loo.se), 2),
+        "p_loo": round(float(loo.p_loo), 2),
+        "pareto_k_over_0_7": int((k > 0.7).sum()),
+        "n": int(k.size),
+    }
+
+
+def data_hash(lake: str | Path, tenants: list[str]) -> str:
+    """SHA-256 over the daily files of the fitted tenants (first 16 hex digits)."""
+    h = hashlib.sha256()
+    for tid in tenants:
+        for name in ("daily.parquet", "daily.csv"):
+            p = Path(lake) / tid / name
+            if p.is_file():
+                h.update(tid.encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
+    """The run's machine-readable results (contract §3), intervals central 90 %."""
+    d = result.design
+    post = result.idata.posterior
+    config = {"spec": d.spec.to_dict(), "sampler": {k: result.sampler[k] for k in ("name", "chains", "draws", "tune", "seed", "target_accept")}}
+    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    dhash = data_hash(lake, d.tenants) if lake else None
+    tenants = {}
+    for i, tid in enumerate(d.tenants):
+        tp = result.tenants[i]
+        train = d.train[i]
+        fitted = tp.mu.mean(axis=0)
+        entry: dict = {
+            "roas": {},
+            "mroas": {},
+            "contribution_share": {},
+            "weather_elasticity": {k: round(float(np.mean(v)), 5) for k, v in tp.elasticity.items()},
+            "weather_elasticity_interval": {k: interval(v, 5) for k, v in tp.elasticity.items()},
+            "fit": fit_metrics(d.y_raw[i, train], fitted[train]),
+            "spend": {},
+            "n_days": int(train.sum()),
+        }
+        total = tp.mu[:, train].sum(axis=1)
+        for j, ch in enumerate(d.channels):
+            spend = float(d.spend[i, j, train].sum())
+            entry["spend"][ch] = round(spend, 2)
+            if spend <= 0 or "roas" not in post:
+                entry["roas"][ch] = interval(np.full(1, np.nan))
+                entry["mroas"][ch] = interval(np.full(1, np.nan))
+                entry["contribution_share"][ch] = 0.0
+                continue
+            entry["roas"][ch] = interval(post["roas"].isel({TENANT: i, CHANNEL: j}).values.ravel())
+            entry["mroas"][ch] = interval(tp.mroas[:, j])
+            entry["contribution_share"][ch] = round(float(np.mean(tp.media[:, j, train].sum(axis=1) / total)), 4)
+        if "weather_gamma" in post:
+            g = post["weather_gamma"].isel({TENANT: i})
+            entry["media_weather_gamma"] = {
+                ch: {w: interval(g.sel({CHANNEL: ch, "weather": w}).values.ravel()) for w in g["weather"].values}
+                for ch in d.channels
+            }
+        tenants[tid] = entry
+    return {
+        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{(dhash or 'nodata')[:6]}-{config_hash[:6]}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "bayes_mmm_version": __version__,
+        "data": {
+            "lake": str(lake) if lake else None,
+            "tenants": d.tenants,
+            "channels": d.channels,
+            "start": f"{d.dates[0]:%Y-%m-%d}",
+            "end": f"{d.dates[-1]:%Y-%m-%d}",
+            "hash": dhash,
+        },
+        "config": config,
+        "config_hash": config_hash,
+        "sampler": result.sampler,
+        "convergence": result.convergence,
+        "loo": loo_summary(result.idata),
+        "tenants": tenants,
+    }
+
+
+def to_json(obj: dict) -> str:
+    """JSON with NaN written as null, so every parser can read it."""
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float | np.floating):
+            return None if not np.isfinite(x) else float(x)
+        if isinstance(x, np.integer):
+            return int(x)
+        if isinstance(x, np.bool_):
+            return bool(x)
+        return x
+
+    return json.dumps(clean(obj), indent=2)
+
+
+def save_run(result: FitResult, out: str | Path, lake: str | Path | None = None, overwrite: bool = False) -> dict:
+    """Write ``idata.nc`` and ``summary.json`` into ``out``, atomically; return the summary."""
+    summary = json.loads(to_json(build_summary(result, lake)))
+    with atomic.folder(out, overwrite=overwrite) as tmp:
+        result.idata.to_netcdf(str(tmp / IDATA), engine="h5netcdf")
+        (tmp / SUMMARY).write_text(to_json(summary))
+    return summary
+
+
+def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
+    """Read a run folder back: (InferenceData, summary dict)."""
+    from bayes_mmm.errors import DataError
+
+    run_dir = Path(run_dir)
+    for name in (IDATA, SUMMARY):
+        if not (run_dir / name).is_file():
+            raise DataError(f"not a run folder: {name} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
+    idata = az.from_netcdf(str(run_dir / IDATA), engine="h5netcdf")
+    return idata, json.loads((run_dir / SUMMARY).read_text())
+
+
+def update_summary(run_dir: str | Path, **sections: dict) -> dict:
+    """Merge top-level sections into a run's summary.json (atomically)."""
+    path = Path(run_dir) / SUMMARY
+    summary = json.loads(path.read_text())
+    summary.update(sections)
+    atomic.write_text(path, to_json(summary))
+    return summary
+
+
+__all__ = ["build_summary", "fit_metrics", "interval", "load_run", "save_run", "update_summary"]

@@ -1,0 +1,114 @@
+"""Loading a lake: round trips and one clear error per kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_mmm.data import load_lake, read_daily
+from bayes_mmm.errors import DataError
+
+
+def good_frame(days: int = 150) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    return pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "revenue": rng.uniform(800, 1200, days).round(2),
+            "spend_meta": rng.uniform(50, 500, days).round(2),
+            "spend_google": rng.uniform(50, 500, days).round(2),
+            "temp_c": rng.normal(12, 6, days).round(1),
+            "precip_mm": rng.gamma(0.5, 4, days).round(1),
+        }
+    )
+
+
+def write_tenant(lake: Path, tid: str, df: pd.DataFrame | str) -> Path:
+    d = lake / tid
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "daily.csv"
+    if isinstance(df, str):
+        path.write_text(df)
+    else:
+        df.to_csv(path, index=False)
+    return path
+
+
+def test_csv_and_parquet_load_the_same(tiny_lake: Path, tmp_path: Path) -> None:
+    ds_csv = load_lake(tiny_lake)
+    pq = tmp_path / "pq"
+    for tid in ds_csv.tenant.values:
+        (pq / tid).mkdir(parents=True)
+        df = pd.read_csv(tiny_lake / tid / "daily.csv")
+        df.to_parquet(pq / tid / "daily.parquet", index=False)
+    ds_pq = load_lake(pq)
+    assert ds_csv.sizes == ds_pq.sizes == {"tenant": 3, "date": 240, "channel": 3}
+    np.testing.assert_allclose(ds_csv["revenue"].values, ds_pq["revenue"].values)
+    np.testing.assert_allclose(ds_csv["spend"].values, ds_pq["spend"].values)
+    assert list(ds_csv.channel.values) == ["meta", "google", "email"]
+
+
+def test_union_of_channels_and_dates(tmp_path: Path) -> None:
+    a = good_frame(150)
+    b = good_frame(130).drop(columns="spend_google")
+    b["spend_email"] = 60.0
+    b["date"] = pd.date_range("2024-02-01", periods=130).strftime("%Y-%m-%d")
+    write_tenant(tmp_path, "a", a)
+    write_tenant(tmp_path, "b", b)
+    ds = load_lake(tmp_path)
+    assert list(ds.channel.values) == ["meta", "google", "email"]
+    assert ds.sizes["date"] == (pd.Timestamp("2024-02-01") + pd.Timedelta(days=129) - pd.Timestamp("2024-01-01")).days + 1
+    # b lacks google: zero spend; outside its range: not observed.
+    assert float(ds["spend"].sel(tenant="b", channel="google").sum()) == 0.0
+    assert int(ds["observed"].sel(tenant="b").sum()) == 130
+    assert not bool(ds["observed"].sel(tenant="b", date="2024-01-15"))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda df: df.drop(columns="revenue"), "column 'revenue': required column is missing"),
+        (lambda df: df.rename(columns={"temp_c": "temp_C"}), "found 'temp_C': rename it to 'temp_c'"),
+        (lambda df: df.drop(columns=["spend_meta", "spend_google"]), "no spend_<channel> column"),
+        (lambda df: df.assign(spend_meta=df["spend_meta"].astype(object).where(df.index != 4, "abc")),
+         "column 'spend_meta', row 5 (date 2024-01-05): non-numeric value 'abc'"),
+        (lambda df: df.assign(date=df["date"].where(df.index != 2, "2024-13-45")),
+         "column 'date', row 3: unparseable date '2024-13-45'"),
+        (lambda df: df.assign(spend_google=df["spend_google"].where(~df.index.isin([6, 9]), -5.0)),
+         "column 'spend_google', rows 7, 10 (dates 2024-01-07, 2024-01-10): negative values"),
+        (lambda df: df.assign(revenue=df["revenue"].where(df.index != 0, -1.0)), "column 'revenue', row 1"),
+        (lambda df: pd.concat([df, df.iloc[[3]]]), "column 'date', rows 4, 151 (dates 2024-01-04, 2024-01-04): duplicated dates"),
+        (lambda df: df.drop(index=[10, 11]), "column 'date': 2 missing day(s) in the dates, first 2024-01-11"),
+    ],
+    ids=["missing", "misspelled", "no-spend", "non-numeric", "bad-date", "negative-spend", "negative-revenue",
+         "duplicates", "gaps"],
+)
+def test_bad_input_names_file_column_rows(tmp_path: Path, mutate, expected: str) -> None:
+    path = write_tenant(tmp_path, "t1", mutate(good_frame()))
+    with pytest.raises(DataError) as info:
+        read_daily(path)
+    assert str(path) in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="file is empty"):
+        read_daily(write_tenant(tmp_path, "e1", ""))
+    with pytest.raises(DataError, match="header but no rows"):
+        read_daily(write_tenant(tmp_path, "e2", "date,revenue,spend_meta,temp_c,precip_mm\n"))
+
+
+def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
+    write_tenant(tmp_path, "shop_a", good_frame())
+    with pytest.raises(DataError, match="unknown tenant id 'shop_b'.*did you mean 'shop_a'"):
+        load_lake(tmp_path, "shop_b")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="lake has no tenants"):
+        load_lake(empty)
+    with pytest.raises(DataError, match="lake folder does not exist"):
+        load_lake(tmp_path / "nowhere")

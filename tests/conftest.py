@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny lakes built by the real generator, and the --run-slow switch."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False, help="run slow end-to-end tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three tenants × 240 days written as a CSV lake (with truth files)."""
+    from synthetic import simulate_universe, write_lake
+
+    out = tmp_path_factory.mktemp("lake") / "lake"
+    write_lake(simulate_universe(n_tenants=3, n_days=240, seed=3), out)
+    return out
