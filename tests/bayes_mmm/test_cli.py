@@ -1,0 +1,74 @@
+"""The CLI end to end on tiny lakes: exit codes, messages, files written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from bayes_mmm.cli import app
+
+runner = CliRunner()
+
+
+def test_every_command_has_help() -> None:
+    for cmd in ("simulate", "validate", "fit", "evaluate"):
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0, res.output
+        assert "Usage" in res.output
+
+
+def test_simulate_then_validate(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    res = runner.invoke(app, ["simulate", "--out", str(lake), "--tenants", "2", "--days", "365", "--seed", "4"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in lake.iterdir()) == ["extreme_rain_gear", "medium_clothing"]
+    assert {"daily.csv", "tenant.json", "truth.json", "truth_daily.parquet"} <= {p.name for p in (lake / "medium_clothing").iterdir()}
+    res = runner.invoke(app, ["validate", "--data", str(lake)])
+    assert res.exit_code == 0, res.output
+    assert "all gates pass for 2 tenants" in res.output
+    # A second simulate into the same folder refuses instead of clobbering.
+    res = runner.invoke(app, ["simulate", "--out", str(lake), "--tenants", "2", "--days", "365"])
+    assert res.exit_code == 2
+    assert "exists and is not empty" in res.output
+
+
+def test_simulate_rejects_short_history(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--days", "100"])
+    assert res.exit_code == 2
+    assert "--days must be between 365 and 730" in res.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_lake_exits_2_without_traceback(tmp_path: Path, tiny_lake: Path) -> None:
+    bad = tmp_path / "bad"
+    (bad / "shop").mkdir(parents=True)
+    df = pd.read_csv(tiny_lake / "none_books" / "daily.csv")
+    df.loc[[4, 8], "spend_meta"] = -1
+    df.to_csv(bad / "shop" / "daily.csv", index=False)
+    for args in (["validate", "--data", str(bad)], ["fit", "--data", str(bad), "--out", str(tmp_path / "run")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2
+        assert "Traceback" not in res.output
+        assert "column 'spend_meta', rows 5, 9" in res.output
+        assert "negative values" in res.output
+    assert not (tmp_path / "run").exists()
+    res = runner.invoke(app, ["fit", "--data", str(tiny_lake), "--tenant", "nope", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2
+    assert "unknown tenant id 'nope'" in res.output
+
+
+def test_validate_fails_a_gate_with_exit_2(tmp_path: Path, tiny_lake: Path) -> None:
+    lake = tmp_path / "lake"
+    (lake / "short").mkdir(parents=True)
+    pd.read_csv(tiny_lake / "none_books" / "daily.csv").head(90).to_csv(lake / "short" / "daily.csv", index=False)
+    res = runner.invoke(app, ["validate", "--data", str(lake)])
+    assert res.exit_code == 2
+    assert "short history: 90 days" in res.output
+
+
+def test_evaluate_needs_a_run_folder(tmp_path: Path, tiny_lake: Path) -> None:
+    res = runner.invoke(app, ["evaluate", str(tmp_path), "--truth", str(tiny_lake)])
+    assert res.exit_code == 2
+    assert "not a run folder: idata.nc is missing" in res.output
