@@ -104,7 +104,7 @@ def test_empty_files(tmp_path: Path) -> None:
 
 def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
     write_tenant(tmp_path, "shop_a", good_frame())
-    with pytest.raises(DataError, match="unknown tenant id 'shop_b'.*did you mean 'shop_a'"):
+    with pytest.raises(DataError, match=r"unknown tenant id 'shop_b'.*did you mean 'shop_a'"):
         load_lake(tmp_path, "shop_b")
     empty = tmp_path / "empty"
     empty.mkdir()

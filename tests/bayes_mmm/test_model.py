@@ -20,7 +20,7 @@ def design(tiny_lake):
 
 
 def test_design_shapes_and_orthonormal_basis(design) -> None:
-    n, t, k = design.Q.shape
+    n, t, _ = design.Q.shape
     assert (n, t) == (3, 240)
     assert design.lagged.shape == (3, 3, 240, 14)
     for i in range(n):
