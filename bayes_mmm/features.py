@@ -95,12 +95,12 @@ def _lags(x: np.ndarray, n: int) -> np.ndarray:
 def calendar_features(dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
     """Trend, yearly Fourier terms, day of week and holidays for some dates."""
     t = (np.arange(len(dates)) - (len(dates) - 1) / 2) / 365.25
-    doy = dates.dayofyear.to_numpy() / 365.25
+    doy = dates.day_of_year.to_numpy() / 365.25
     cols, names = [t], ["trend"]
     for k in range(1, spec.fourier_order + 1):
         cols += [np.sin(2 * np.pi * k * doy), np.cos(2 * np.pi * k * doy)]
         names += [f"sin_{k}", f"cos_{k}"]
-    dow = dates.dayofweek.to_numpy()
+    dow = dates.day_of_week.to_numpy()
     for d in range(1, 7):
         cols.append((dow == d).astype(float))
         names.append(f"dow_{d}")

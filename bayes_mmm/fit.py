@@ -50,7 +50,7 @@ class SamplerConfig:
     tune: int = 1000
     seed: int = 0
     target_accept: float = 0.8
-    low_rank: bool = False
+    low_rank: bool = True
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -129,7 +129,8 @@ def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, w
     """
     cfg = cfg or ConvergenceConfig()
     post = idata.posterior
-    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_")]
+    # Transformed copies (``*_log__``) duplicate their parameter; derived draws are not sampled.
+    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summ = az.summary(idata, var_names=names, kind="diagnostics")
@@ -171,6 +172,8 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
     draws = idata.posterior.sizes["draw"]
     post = [tenant_posterior(design, idata.posterior, i, rng) for i in range(len(design.tenants))]
     derived = posterior_arrays(design, post, chains)
+    # nutpie also stores unconstrained copies (``sigma_log__``); they add size, not information.
+    idata.posterior = idata.posterior.drop_vars([v for v in idata.posterior.data_vars if v.endswith("__")])
     idata.posterior = idata.posterior.assign({k: v.assign_coords(chain=idata.posterior.chain, draw=idata.posterior.draw) for k, v in derived.items()})
 
     in_range = design.in_range

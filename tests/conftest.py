@@ -33,3 +33,26 @@ def tiny_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lake") / "lake"
     write_lake(simulate_universe(n_tenants=3, n_days=240, seed=3), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four tenants (extreme, medium, none, extreme) × 365 days, for real fits."""
+    from synthetic import simulate_universe, write_lake
+
+    out = tmp_path_factory.mktemp("small") / "lake"
+    write_lake(simulate_universe(n_tenants=4, n_days=365, seed=11), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_fit(small_lake: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One real nutpie fit of ``small_lake`` shared by every test that needs a run: (result, run_dir)."""
+    from bayes_mmm.data import load_lake
+    from bayes_mmm.fit import SamplerConfig, fit
+    from bayes_mmm.summary import save_run
+
+    result = fit(load_lake(small_lake), sampler=SamplerConfig(draws=400, tune=400, seed=1, progress=False))
+    run_dir = tmp_path_factory.mktemp("run") / "run"
+    save_run(result, run_dir, lake=small_lake)
+    return result, run_dir

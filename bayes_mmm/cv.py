@@ -1,0 +1,182 @@
+"""Leakage-safe walk-forward cross-validation against simple baselines.
+
+Each fold trains on an expanding window of days and predicts the next block.
+Every scaling and preprocessing step is fitted on the training window only
+(:func:`bayes_mmm.features.build_design` takes the ``train`` mask); holdout
+weather is taken as observed, as a perfect forecast would give it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from rich.progress import Progress
+
+from bayes_mmm.features import Design, build_design
+from bayes_mmm.fit import SamplerConfig, fit
+from bayes_mmm.spec import ModelSpec
+from bayes_mmm.transforms import adstock, geometric_weights
+
+#: The seed's holdout-R² bar by weather sensitivity (tenant id prefix in the synthetic universe).
+R2_BAR = {"extreme": 0.65, "high": 0.65, "medium": 0.45, "none": 0.15}
+MAPE_BAR = 15.0
+BASELINE_MARGIN = 0.10  # the model's holdout RMSE must beat the best baseline's by 10 %
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Training and test masks ``(tenant, date)`` of one fold."""
+
+    train: np.ndarray
+    test: np.ndarray
+
+
+def walk_forward_folds(observed: np.ndarray, n_folds: int = 5, first_train: float = 0.5) -> list[Fold]:
+    """Expanding-window folds over each tenant's own observed days.
+
+    The first fold trains on the first ``first_train`` share of days; the rest
+    is cut into ``n_folds`` consecutive test blocks. Training days always
+    precede test days.
+    """
+    folds = []
+    n_t = observed.shape[0]
+    cuts = []
+    for i in range(n_t):
+        idx = np.flatnonzero(observed[i])
+        start = int(len(idx) * first_train)
+        edges = np.linspace(start, len(idx), n_folds + 1).astype(int)
+        cuts.append((idx, edges))
+    for k in range(n_folds):
+        train = np.zeros_like(observed, dtype=bool)
+        test = np.zeros_like(observed, dtype=bool)
+        for i, (idx, edges) in enumerate(cuts):
+            train[i, idx[: edges[k]]] = True
+            test[i, idx[edges[k] : edges[k + 1]]] = True
+        folds.append(Fold(train, test))
+    return folds
+
+
+def metrics(y: np.ndarray, yhat: np.ndarray) -> dict[str, float]:
+    """Holdout R², MAPE (%) and RMSE."""
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    ss_res = float(np.sum((y - yhat) ** 2))
+    pos = y > 0
+    return {
+        "r2": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "mape": float(np.mean(np.abs(y[pos] - yhat[pos]) / y[pos]) * 100) if pos.any() else float("nan"),
+        "rmse": float(np.sqrt(ss_res / len(y))),
+    }
+
+
+def naive_seasonal(y: np.ndarray, dates: np.ndarray, train: np.ndarray, test: np.ndarray, weeks: int = 4) -> np.ndarray:
+    """Same-weekday mean of the last ``weeks`` training weeks, for every test day."""
+    tr = np.flatnonzero(train)[-7 * weeks :]
+    dow = dates.astype("datetime64[D]").view("int64") % 7
+    means = {d: y[tr][dow[tr] == d].mean() for d in range(7) if (dow[tr] == d).any()}
+    fallback = y[tr].mean()
+    return np.array([means.get(d, fallback) for d in dow[test]])
+
+
+def ridge_baseline(design: Design, i: int, test: np.ndarray, lam: float = 1.0, alpha: float = 0.5) -> np.ndarray:
+    """Ridge regression on the model's own features, fitted on the training days.
+
+    Features: the baseline design (trend, seasonality, calendar, lagged weather,
+    controls — scaled on the training window) plus each channel's spend with a
+    fixed geometric adstock; penalty ``lam`` on standardised features.
+    """
+    media = adstock(design.lagged[i], geometric_weights(np.full(len(design.channels), alpha), design.spec.l_max))
+    feats = np.concatenate([design.X[i][:, design.keep[i]][:, 1:], media.T], axis=1)
+    tr = design.train[i]
+    mu, sd = feats[tr].mean(axis=0), feats[tr].std(axis=0)
+    z = (feats - mu) / np.where(sd > 0, sd, 1.0)
+    y = design.y[i][tr]
+    a = z[tr]
+    coef = np.linalg.solve(a.T @ a + lam * np.eye(a.shape[1]), a.T @ (y - y.mean()))
+    return (y.mean() + z[test] @ coef) * design.y_scale[i]
+
+
+def sensitivity_of(tenant: str) -> str:
+    """Weather-sensitivity class from a synthetic tenant id; ``medium`` otherwise."""
+    prefix = tenant.split("_", 1)[0]
+    return prefix if prefix in R2_BAR else "medium"
+
+
+def verdict(tenant: str, cv: dict) -> dict:
+    """Go/no-go against the seed's bar: holdout R², MAPE and margin over the best baseline."""
+    bar = R2_BAR[sensitivity_of(tenant)]
+    reasons = []
+    if not cv["r2_mean"] >= bar:
+        reasons.append(f"holdout R² {cv['r2_mean']:.2f} < {bar:.2f}")
+    if not cv["mape_mean"] < MAPE_BAR:
+        reasons.append(f"MAPE {cv['mape_mean']:.1f} % ≥ {MAPE_BAR:.0f} %")
+    if not cv["rmse_mean"] <= (1 - BASELINE_MARGIN) * cv["baseline_rmse_mean"]:
+        reasons.append(f"RMSE {cv['rmse_mean']:.0f} not 10 % below best baseline {cv['baseline_rmse_mean']:.0f}")
+    return {"go": not reasons, "r2_bar": bar, "reasons": reasons}
+
+
+def walk_forward(
+    ds: xr.Dataset,
+    spec: ModelSpec | None = None,
+    sampler: SamplerConfig | None = None,
+    n_folds: int = 5,
+    first_train: float = 0.5,
+    progress: bool = True,
+) -> dict[str, dict]:
+    """Walk-forward CV of the MMM and two baselines, per tenant and fold.
+
+    Returns
+    -------
+    dict
+        ``tenant -> {"folds": [{r2, mape, rmse, naive_*, ridge_*, baseline_r2}],
+        "r2_mean", "mape_mean", "baseline_r2_mean", ..., "verdict"}`` — the
+        ``cv`` entry of summary.json.
+    """
+    spec = spec or ModelSpec()
+    sampler = sampler or SamplerConfig(draws=300, tune=300, progress=False)
+    folds = walk_forward_folds(ds["observed"].values, n_folds, first_train)
+    tenants = [str(t) for t in ds["tenant"].values]
+    dates = ds["date"].values
+    y_all = np.nan_to_num(ds["revenue"].values)
+    out: dict[str, dict] = {t: {"folds": []} for t in tenants}
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"walk-forward CV ({n_folds} folds)", total=n_folds)
+        for k, fold in enumerate(folds):
+            result = fit(ds, spec, sampler, train=fold.train)
+            design = build_design(ds, spec, fold.train)
+            for i, t in enumerate(tenants):
+                test = fold.test[i]
+                if not test.any():
+                    continue
+                y = y_all[i, test]
+                pred = result.tenants[i].mu.mean(axis=0)[test]
+                m = metrics(y, pred)
+                naive = metrics(y, naive_seasonal(y_all[i], dates, fold.train[i], test))
+                ridge = metrics(y, ridge_baseline(design, i, test))
+                best = naive if naive["rmse"] <= ridge["rmse"] else ridge
+                out[t]["folds"].append(
+                    {
+                        "fold": k,
+                        "train_days": int(fold.train[i].sum()),
+                        "test_days": int(test.sum()),
+                        **{key: round(v, 4) for key, v in m.items()},
+                        **{f"naive_{key}": round(v, 4) for key, v in naive.items()},
+                        **{f"ridge_{key}": round(v, 4) for key, v in ridge.items()},
+                        "baseline_r2": round(best["r2"], 4),
+                        "baseline_rmse": round(best["rmse"], 4),
+                        "converged": result.convergence["ok"],
+                    }
+                )
+            bar.advance(task)
+    for t, entry in out.items():
+        f = entry["folds"]
+        for key in ("r2", "mape", "rmse", "baseline_r2", "baseline_rmse", "naive_r2", "ridge_r2"):
+            entry[f"{key}_mean"] = round(float(np.mean([x[key] for x in f])), 4)
+        entry["verdict"] = verdict(t, entry)
+    return out
+
+
+def pass_rate(cv: dict[str, dict]) -> float:
+    """Share of tenants whose CV verdict is go."""
+    return float(np.mean([e["verdict"]["go"] for e in cv.values()]))

@@ -1,0 +1,132 @@
+"""Can this fit be trusted? Convergence, posterior predictive calibration, LOO.
+
+All functions take an ``InferenceData`` as written to a run folder and
+return plain tables or dicts, so the CLI, the report and notebooks share them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.constants import TENANT
+
+#: Parameters worth a row in a per-tenant convergence table.
+KEY_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def convergence_table(idata: az.InferenceData, tenant: str | None = None) -> pd.DataFrame:
+    """R-hat, bulk and tail ESS per parameter, worst R-hat first.
+
+    With ``tenant``, only that tenant's key parameters (plus the shared,
+    channel-level ones such as the Hill shape).
+    """
+    post = idata.posterior
+    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
+    if tenant is not None:
+        post = post.sel({TENANT: tenant})
+        names = [v for v in names if v in KEY_PARAMS or (TENANT not in idata.posterior[v].dims and not v.endswith("_z"))]
+    table = _quiet(az.summary, post[names], kind="diagnostics")
+    return table[["r_hat", "ess_bulk", "ess_tail"]].sort_values("r_hat", ascending=False)
+
+
+def sampler_health(idata: az.InferenceData, max_depth: int = 10) -> dict:
+    """Divergences, E-BFMI per chain and share of draws that hit the tree-depth limit."""
+    ss = idata.sample_stats
+    div = int(ss["diverging"].sum()) if "diverging" in ss else 0
+    bfmi = _quiet(az.bfmi, idata) if "energy" in ss else np.array([np.nan])
+    depth = None
+    for key in ("maxdepth_reached", "reached_max_treedepth"):
+        if key in ss:
+            depth = float(ss[key].mean())
+    if depth is None and "depth" in ss:
+        depth = float((ss["depth"] >= max_depth).mean())
+    return {
+        "divergences": div,
+        "bfmi_min": round(float(np.min(bfmi)), 3),
+        "bfmi_low": bool(np.min(bfmi) < 0.3),
+        "treedepth_saturation": None if depth is None else round(depth, 4),
+    }
+
+
+def ppc_calibration(idata: az.InferenceData) -> pd.DataFrame:
+    """Share of observed days inside the posterior predictive 50 % and 90 % bands, per tenant.
+
+    Well calibrated: about 0.50 and 0.90. Much lower means over-confident
+    (bands too narrow), much higher means under-fitting noise.
+    """
+    pp = idata.posterior_predictive["revenue"]
+    obs = idata.observed_data["revenue"]
+    train = idata.constant_data["train"] if "train" in idata.constant_data else obs.notnull()
+    q = pp.quantile([0.05, 0.25, 0.75, 0.95], dim=("chain", "draw"))
+    rows = []
+    for t in obs[TENANT].values:
+        m = train.sel({TENANT: t}).values.astype(bool)
+        y = obs.sel({TENANT: t}).values[m]
+        qq = q.sel({TENANT: t}).values[:, m]
+        rows.append(
+            {
+                TENANT: str(t),
+                "inside_50": round(float(np.mean((qq[1] <= y) & (y <= qq[2]))), 3),
+                "inside_90": round(float(np.mean((qq[0] <= y) & (y <= qq[3]))), 3),
+                "days": int(m.sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index(TENANT)
+
+
+def loo_by_tenant(idata: az.InferenceData) -> pd.DataFrame:
+    """PSIS-LOO split by tenant: elpd, se and Pareto-k counts (k > 0.7 is unreliable)."""
+    loo = _quiet(az.loo, idata, pointwise=True)
+    ll = idata.log_likelihood
+    tenants = ll["obs_tenant"].values
+    elpd_i = np.asarray(loo.loo_i)
+    k = np.asarray(loo.pareto_k)
+    rows = []
+    for t in pd.unique(tenants):
+        m = tenants == t
+        rows.append(
+            {
+                TENANT: str(t),
+                "elpd": round(float(elpd_i[m].sum()), 2),
+                "se": round(float(np.sqrt(m.sum() * elpd_i[m].var())), 2),
+                "k_0.5_0.7": int(((k[m] > 0.5) & (k[m] <= 0.7)).sum()),
+                "k_over_0.7": int((k[m] > 0.7).sum()),
+                "k_max": round(float(k[m].max()), 3),
+            }
+        )
+    return pd.DataFrame(rows).set_index(TENANT)
+
+
+def compare_runs(runs: dict[str, az.InferenceData]) -> pd.DataFrame:
+    """``az.compare`` (LOO, stacking weights) of runs fitted on the same data.
+
+    Raises ``ValueError`` when the runs were not fitted on the same observations.
+    """
+    sizes = {name: idata.log_likelihood["revenue"].sizes["obs"] for name, idata in runs.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"runs were fitted on different data (observations per run: {sizes}); LOO cannot compare them")
+    table = _quiet(az.compare, runs, ic="loo")
+    return table[["rank", "elpd_loo", "p_loo", "elpd_diff", "weight", "se", "dse", "warning"]]
+
+
+def load_runs(run_dirs: list[str | Path]) -> dict[str, az.InferenceData]:
+    """InferenceData of several run folders keyed by folder name."""
+    from bayes_mmm.summary import load_run
+
+    out = {}
+    for d in run_dirs:
+        idata, _ = load_run(d)
+        name = Path(d).name
+        out[name if name not in out else str(d)] = idata
+    return out
