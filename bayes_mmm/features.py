@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.calendar import us_holidays
+from bayes_mmm.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.constants import CHANNEL, DATE, HOLIDAY, PRECIP, REVENUE, SNOW, TEMP, TENANT
 from bayes_mmm.spec import ModelSpec
 from bayes_mmm.transforms import lag_matrix
@@ -49,10 +49,11 @@ class Design:
     lagged : (tenant, channel, date, lag) spend / ``spend_scale``, lagged.
     zw : (tenant, date, 2) standardised temperature and log-rain for media.
     X : (tenant, date, feature) baseline design on every day.
-    Q : (tenant, date, feature) orthonormal basis of ``X[train]`` (0 elsewhere).
-    Rinv : (tenant, feature, feature) maps QR coefficients to coefficients of ``X[..., keep]``.
+    Q : (tenant, date, feature) orthonormal basis of ``X[train]`` (0 elsewhere) in which
+        the baseline coefficients are a priori independent.
+    Rinv : (tenant, feature, feature) maps coefficients on Q to coefficients of ``X[..., keep]``.
     keep : per tenant, the columns of ``X`` that enter the QR (others add nothing).
-    prior_var : (tenant, feature) prior variance of each QR coefficient (0 = padding).
+    prior_var : (tenant, feature) prior variance of each coefficient on Q (0 = padding).
     """
 
     tenants: list[str]
@@ -238,11 +239,24 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
-        Q[i, rows, :k] = q
-        Rinv[i, :k, :k] = rinv
-        scale = np.full(k, spec.baseline_scale**2)
-        scale[0] = spec.intercept_scale**2
-        prior_var[i, :k] = scale * len(rows)
+        # The prior is stated on the coefficients b of the (unit-scale) features,
+        # b ~ N(0, diag(v)), as a ridge would: that keeps collinear weather lags from
+        # extrapolating wildly off the training window. X b = Q R b, so the QR
+        # coefficients θ = R b have covariance R diag(v) Rᵀ = V diag(λ) Vᵀ; rotating
+        # the basis to Q V makes them independent again (θ' ~ N(0, λ)), which keeps
+        # the marginal likelihood closed-form and cheap.
+        v = np.full(k, spec.baseline_scale**2)
+        v[0] = spec.intercept_scale**2
+        # Holidays are rare one-day spikes (Black Friday can double revenue): a wider prior.
+        v[[n in HOLIDAY_COLUMNS or n == HOLIDAY for n in kept_names[-1]]] = (2 * spec.baseline_scale) ** 2
+        # Growth per year: with under two years of data it is confounded with the
+        # yearly season and extrapolates badly unless kept modest.
+        v[[n == "trend" for n in kept_names[-1]]] = spec.trend_scale**2
+        r = np.linalg.inv(rinv)
+        lam, vecs = np.linalg.eigh((r * v) @ r.T)
+        Q[i, rows, :k] = q @ vecs
+        Rinv[i, :k, :k] = rinv @ vecs
+        prior_var[i, :k] = np.maximum(lam, 1e-12)
     return Design(
         tenants=tenants,
         channels=channels,

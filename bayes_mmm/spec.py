@@ -33,8 +33,9 @@ class ModelSpec:
         probably 1–5x". Sets the log-normal prior on the population ROAS.
     fourier_order, weather_lags
         Yearly seasonality terms and weather lags (0..n days) in the baseline.
-    baseline_scale, intercept_scale
-        Prior sd of orthogonalised baseline effects, in units of mean revenue.
+    baseline_scale, intercept_scale, trend_scale
+        Prior sd of baseline coefficients (unit-scale features), in units of
+        mean revenue; the trend's is per year.
     """
 
     l_max: int = 14
@@ -48,6 +49,7 @@ class ModelSpec:
     weather_lags: int = 3
     baseline_scale: float = 0.5
     intercept_scale: float = 2.0
+    trend_scale: float = 0.15
 
     def __post_init__(self) -> None:
         if self.l_max < 1:

@@ -24,7 +24,7 @@ def test_true_roas_recovered(small_fit, small_lake: Path) -> None:
 
 
 def test_run_folder_follows_the_contract(small_fit) -> None:
-    result, run_dir = small_fit
+    _, run_dir = small_fit
     idata, summary = load_run(run_dir)
     for group in ("posterior", "posterior_predictive", "log_likelihood", "sample_stats", "observed_data"):
         assert group in idata.groups()

@@ -1,0 +1,362 @@
+"""The self-contained HTML diagnostic report of a run folder.
+
+:func:`render_report` returns the HTML string (so tests can read it) and
+:func:`write_report` writes it atomically. Figures are inline PNG data URIs
+and the CSS is inline: the file opens offline and can be mailed as is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import xarray as xr
+from jinja2 import Environment, PackageLoader, select_autoescape
+from rich.progress import track
+
+from bayes_mmm import atomic, plots
+from bayes_mmm.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.summary import load_run
+
+EVALUATION, ALLOCATION, REPORT = "evaluation.json", "allocation.json", "report.html"
+#: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
+MAX_DRAWS = 200
+R2_GO = 0.5
+#: Parameters whose convergence and ranks are shown per tenant.
+TENANT_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
+RANK_PARAMS = ("roas", "adstock_alpha")
+
+
+@dataclass
+class Figure:
+    """One inline figure of the report."""
+
+    kind: str
+    title: str
+    caption: str
+    uri: str
+
+
+@dataclass
+class TenantSection:
+    """Everything the template shows for one tenant."""
+
+    tenant: str
+    anchor: str
+    verdict: dict
+    fit: dict
+    roas: dict
+    conv_rows: list[dict]
+    figures: list[Figure] = field(default_factory=list)
+    allocation: dict | None = None
+    cv: dict | None = None
+
+
+def anchor_of(tenant: str) -> str:
+    """HTML id of a tenant's section (tenant ids are already ``[A-Za-z0-9_-]``)."""
+    return "tenant-" + re.sub(r"[^A-Za-z0-9_-]", "-", tenant)
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _draw_index(n_total: int, n: int = MAX_DRAWS) -> np.ndarray:
+    """Evenly spaced draws: deterministic, and spread over all chains."""
+    return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).astype(int))
+
+
+def _stacked(da: xr.DataArray, idx: np.ndarray) -> np.ndarray:
+    """Draws of ``da`` with (chain, draw) merged into a first axis, subsampled to ``idx``."""
+    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values[idx]
+
+
+def tenant_verdict(summary: dict, tenant: str) -> dict:
+    """Go/no-go of a tenant with its reasons.
+
+    A verdict stored in the summary (per tenant, in its ``cv`` entry, or in a
+    top-level ``verdicts`` map) wins; otherwise go means the run converged and
+    the in-sample R² is at least 0.5.
+    """
+    entry = summary["tenants"][tenant]
+    stored = entry.get("verdict") or (entry.get("cv") or {}).get("verdict") or (summary.get("verdicts") or {}).get(tenant)
+    if stored is not None:
+        if isinstance(stored, dict):
+            go = bool(stored.get("go", str(stored.get("decision", "")).lower() == "go"))
+            reasons = stored.get("reasons") or ([stored["reason"]] if stored.get("reason") else [])
+            return {"go": go, "reasons": [str(r) for r in reasons], "source": "stored"}
+        if isinstance(stored, bool):
+            return {"go": stored, "reasons": [], "source": "stored"}
+        return {"go": str(stored).strip().lower() == "go", "reasons": [str(stored)], "source": "stored"}
+    reasons = []
+    if not summary.get("convergence", {}).get("ok", False):
+        reasons.append("sampler did not converge")
+    r2 = entry.get("fit", {}).get("r2")
+    if r2 is None or not r2 >= R2_GO:
+        reasons.append(f"in-sample R² {r2 if r2 is None else f'{r2:.2f}'} < {R2_GO}")
+    return {"go": not reasons, "reasons": reasons or [f"converged and in-sample R² ≥ {R2_GO}"], "source": "derived"}
+
+
+def convergence_table(idata: az.InferenceData) -> dict[str, xr.Dataset]:
+    """R-hat, bulk and tail ESS and mean of the per-tenant parameters, computed once for all tenants."""
+    post = idata.posterior[[v for v in TENANT_PARAMS if v in idata.posterior]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"mean": post.mean(("chain", "draw")), "r_hat": az.rhat(post), "ess_bulk": az.ess(post, method="bulk"), "ess_tail": az.ess(post, method="tail")}
+
+
+def tenant_conv_rows(stats: dict[str, xr.Dataset], tenant: str, thresholds: dict) -> list[dict]:
+    """One row per scalar parameter of ``tenant``, flagged when it misses a threshold."""
+    rows = []
+    for name in stats["r_hat"].data_vars:
+        per = {k: ds[name].sel({TENANT: tenant}) if TENANT in ds[name].dims else None for k, ds in stats.items()}
+        if per["r_hat"] is None:
+            continue
+        flat = {k: v.stack(_p=list(v.dims)) if v.dims else v.expand_dims("_p") for k, v in per.items()}
+        dims = list(per["r_hat"].dims)
+        for p in range(flat["r_hat"].sizes["_p"]):
+            label = name
+            if dims:
+                coord = flat["r_hat"]["_p"].values[p]
+                coord = coord if isinstance(coord, tuple) else (coord,)
+                label += "[" + ", ".join(str(c) for c in coord) + "]"
+            row = {"name": label, **{k: float(flat[k].values[p]) for k in stats}}
+            row["bad"] = bool(row["r_hat"] > thresholds.get("rhat_max", 1.01) or row["ess_bulk"] < thresholds.get("ess_bulk_min", 400))
+            rows.append(row)
+    return rows
+
+
+def _roas_cells(entry: dict, channels: list[str]) -> dict[str, dict]:
+    return {ch: entry.get("roas", {}).get(ch) or {"mean": None} for ch in channels}
+
+
+def _tenant_figures(
+    idata: az.InferenceData,
+    summary: dict,
+    tenant: str,
+    idx: np.ndarray,
+    pareto_k: np.ndarray | None,
+    obs_tenant: np.ndarray | None,
+    obs_date: np.ndarray | None,
+    evaluation: dict | None,
+    allocation: dict | None,
+) -> list[Figure]:
+    """Every figure of one tenant, in report order."""
+    post, const = idata.posterior, idata.constant_data
+    channels = [str(c) for c in post[CHANNEL].values]
+    figs: list[Figure] = []
+
+    def add(kind: str, title: str, caption: str, fig) -> None:
+        figs.append(Figure(kind, title, caption, plots.fig_to_data_uri(fig)))
+
+    ranked = {v: post[v].sel({TENANT: tenant}).transpose("chain", "draw", CHANNEL).values for v in RANK_PARAMS if v in post}
+    if ranked:
+        add("rank", "Rank plots of ROAS and adstock", "Every line (one chain of one channel) should stay inside the grey band around 1: ranks spread evenly means the chains agree. Lines sloping or piling up at one end mean a chain got stuck or drifted; distrust this tenant's numbers until re-run with more tuning.", plots.fig_rank(ranked, channels))
+
+    dates = idata.observed_data[DATE].values
+    observed = idata.observed_data["revenue"].sel({TENANT: tenant}).values
+    train = const["train"].sel({TENANT: tenant}).values.astype(bool) if "train" in const else None
+    if "posterior_predictive" in idata.groups():
+        pp = _stacked(idata.posterior_predictive["revenue"].sel({TENANT: tenant}), idx)
+        add("ppc", "Posterior predictive check over time", "Black dots should sit inside the bands: about half inside the dark 50 % band and 9 in 10 inside the light 90 % band. Runs of dots outside mean a missing driver (promotion, stock-out, holiday).", plots.fig_ppc_time(dates, observed, pp, train))
+        add("ppc_density", "Distribution of daily revenue", "The black observed histogram should look like one of the blue simulated ones. A shifted or narrower blue cloud means the noise model or the level is off.", plots.fig_ppc_density(observed, pp))
+
+    if pareto_k is not None and obs_tenant is not None:
+        sel = obs_tenant == tenant
+        add("loo_k", "LOO Pareto k per day", "Days above the dashed line (k > 0.7) are influential: LOO is unreliable there and the model may be surprised by them. A few isolated days are normal; clusters point at a misfit period.", plots.fig_loo_k(obs_date[sel], pareto_k[sel]))
+
+    cv = summary["tenants"][tenant].get("cv")
+    if cv and cv.get("folds"):
+        add("cv", "Walk-forward cross-validation", "The MMM's bar should beat the grey baseline in most folds; if not, the media and weather terms add nothing out of sample.", plots.fig_cv(cv["folds"]))
+
+    if "contribution_mean" in const and "baseline_mean" in const:
+        contrib = const["contribution_mean"].sel({TENANT: tenant}).transpose(CHANNEL, DATE).values
+        add("contributions", "Revenue decomposition", "Coloured layers are what each channel adds on top of the grey baseline. Check the media layers are plausible in size (usually a minority of revenue) and move with spend.", plots.fig_contributions(dates, const["baseline_mean"].sel({TENANT: tenant}).values, contrib, channels, observed))
+
+    if {"beta", "half_sat"} <= set(post.data_vars) and "spend" in const:
+        spend = const["spend"].sel({TENANT: tenant}).transpose(CHANNEL, DATE).values
+        mask = train if train is not None else np.ones(spend.shape[1], bool)
+        current = spend[:, mask].mean(axis=1)
+        beta = _stacked(post["beta"].sel({TENANT: tenant}), idx)
+        k = _stacked(post["half_sat"].sel({TENANT: tenant}), idx)
+        shape = _stacked(post["hill_shape"], idx) if "hill_shape" in post else np.ones_like(k)
+        y_scale = float(const["y_scale"].sel({TENANT: tenant}))
+        scale = const["spend_scale"].sel({TENANT: tenant}).values
+        grids = [np.linspace(0, 2.5 * max(c, 1e-9), 80) for c in current]
+        curves = [plots.response_curves(g, scale[j], y_scale, beta[:, j], k[:, j], shape[:, j]) for j, g in enumerate(grids)]
+        add("response", "Response curves", "Steady-state revenue per day for a constant daily spend, at average weather. Where the dashed current spend sits on the flat part, extra budget returns little; on the steep part, more spend pays.", plots.fig_response(grids, curves, list(current), channels))
+
+    if "adstock_alpha" in post:
+        l_max = int(const.attrs.get("spec_l_max", 14))
+        alpha = _stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
+        peak = None
+        if "adstock_peak" in post and const.attrs.get("spec_adstock") == "delayed":
+            peak = _stacked(post["adstock_peak"], idx)
+        weights = [plots.adstock_weights(alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
+        add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
+
+    if "weather_gamma" in post and "media_weather" in const:
+        gamma = _stacked(post["weather_gamma"].sel({TENANT: tenant}).transpose(..., CHANNEL, "weather"), idx)
+        z = const["media_weather"].sel({TENANT: tenant}).transpose(DATE, "weather").values
+        t_mean, t_sd = float(const["temp_mean"].sel({TENANT: tenant})), float(const["temp_sd"].sel({TENANT: tenant}))
+        r_mean, r_sd = float(const["rain_mean"].sel({TENANT: tenant})), float(const["rain_sd"].sel({TENANT: tenant}))
+        # Invert the model's standardisation: z_temp = (°C − mean)/sd, z_rain = (log1p(mm) − mean)/sd.
+        temp_obs = z[:, 0] * t_sd + t_mean
+        rain_obs = np.expm1(z[:, 1] * r_sd + r_mean)
+        temp = np.linspace(np.nanmin(temp_obs), np.nanmax(temp_obs), 60)
+        rain = np.linspace(0.0, max(float(np.nanmax(rain_obs)), 1.0), 60)
+        zt = (temp - t_mean) / t_sd
+        zr = (np.log1p(rain) - r_mean) / r_sd
+        tm = [np.exp(gamma[:, j, 0, None] * zt[None, :]) for j in range(len(channels))]
+        rm = [np.exp(gamma[:, j, 1, None] * zr[None, :]) for j in range(len(channels))]
+        add("weather", "Media effectiveness vs weather", "A multiplier above 1 means the channel works better in that weather. Bands that straddle 1 across the whole range mean no detectable weather effect for that channel.", plots.fig_weather(temp, tm, rain, rm, channels))
+
+    if allocation and tenant in allocation.get("tenants", {}):
+        a = allocation["tenants"][tenant]
+        chs = [c for c in channels if c in a.get("plan", {})] or list(a.get("plan", {}))
+        cur = [float(np.sum(a.get("current", {}).get(c, [0.0]))) for c in chs]
+        plan = [float(np.sum(a["plan"][c])) for c in chs]
+        add("allocation", "Allocation plan", "Grey is the current mix scaled to the same budget, coloured the recommendation. Large shifts towards a channel with a wide ROAS interval are risky; check the probability the plan beats current below.", plots.fig_allocation(chs, cur, plan))
+
+    if evaluation:
+        pairs = [p for p in evaluation.get("pairs", []) if p.get("tenant") == tenant and p.get("mean") is not None]
+        if pairs:
+            add("truth", "Comparison with ground truth", "Red crosses are the true ROAS of the simulation. They should fall inside the blue 90 % intervals about 9 times in 10; a cross far outside is a recovery failure.", plots.fig_truth(pairs))
+    return figs
+
+
+def _loo(idata: az.InferenceData) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Pointwise Pareto k with each observation's tenant and date, from one ``az.loo`` call."""
+    if "log_likelihood" not in idata.groups():
+        return None, None, None
+    ll = idata.log_likelihood
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = az.loo(idata, pointwise=True)
+    k = np.asarray(loo.pareto_k).ravel()
+    if "obs_tenant" not in ll.coords:
+        return k, None, None
+    return k, ll["obs_tenant"].values.astype(str), ll["obs_date"].values
+
+
+def _allocation_info(allocation: dict | None, tenant: str) -> dict | None:
+    if not allocation or tenant not in allocation.get("tenants", {}):
+        return None
+    a = allocation["tenants"][tenant]
+    return {
+        "expected": a.get("expected_incremental_revenue", {}),
+        "prob": a.get("prob_plan_beats_current"),
+        "days": allocation.get("days", []),
+        "objective": allocation.get("objective"),
+        "budget": allocation.get("budget"),
+    }
+
+
+def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool = True) -> str:
+    """Render the diagnostic report of a run folder as one self-contained HTML string.
+
+    Parameters
+    ----------
+    run_dir
+        A run folder (``idata.nc`` and ``summary.json``; ``evaluation.json``
+        and ``allocation.json`` are shown when present).
+    max_tenants
+        Render sections for the first ``max_tenants`` tenants only (all are in the index).
+    progress
+        Show a rich progress bar over tenants.
+    """
+    run_dir = Path(run_dir)
+    idata, summary = load_run(run_dir)
+    evaluation = _read_json(run_dir / EVALUATION)
+    allocation = _read_json(run_dir / ALLOCATION)
+    tenants = [str(t) for t in summary["data"]["tenants"]]
+    channels = [str(c) for c in summary["data"]["channels"]]
+    shown = tenants if max_tenants is None else tenants[:max_tenants]
+
+    n_samples = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
+    idx = _draw_index(n_samples)
+    pareto_k, obs_tenant, obs_date = _loo(idata)
+    stats = convergence_table(idata)
+    conv = summary.get("convergence", {})
+
+    sections = []
+    for t in track(shown, description="Rendering report", disable=not progress, transient=True):
+        entry = summary["tenants"][t]
+        sections.append(
+            TenantSection(
+                tenant=t,
+                anchor=anchor_of(t),
+                verdict=tenant_verdict(summary, t),
+                fit=entry.get("fit", {}),
+                roas=_roas_cells(entry, channels),
+                conv_rows=tenant_conv_rows(stats, t, conv.get("thresholds", {})),
+                figures=_tenant_figures(idata, summary, t, idx, pareto_k, obs_tenant, obs_date, evaluation, allocation),
+                allocation=_allocation_info(allocation, t),
+                cv=entry.get("cv"),
+            )
+        )
+
+    pairs = [(t, j, ch, summary["tenants"][t]["roas"].get(ch) or {}) for t in tenants for j, ch in enumerate(channels)]
+    pairs = [p for p in pairs if p[3].get("mean") is not None]
+    forest = None
+    if pairs:
+        forest = plots.fig_to_data_uri(
+            plots.fig_roas_forest(
+                [f"{t} · {ch}" for t, _, ch, _ in pairs],
+                np.array([p[3]["mean"] for p in pairs], float),
+                np.array([p[3]["q05"] for p in pairs], float),
+                np.array([p[3]["q95"] for p in pairs], float),
+                [j for _, j, _, _ in pairs],
+            )
+        )
+    index = [
+        {"tenant": t, "anchor": anchor_of(t) if t in shown else None, "roas": _roas_cells(summary["tenants"][t], channels),
+         "fit": summary["tenants"][t].get("fit", {}), "verdict": tenant_verdict(summary, t)}
+        for t in tenants
+    ]
+    env = Environment(loader=PackageLoader("bayes_mmm", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = _num
+    return env.get_template("report.html").render(
+        summary=summary,
+        run_dir=str(run_dir),
+        channels=channels,
+        conv=conv,
+        loo=summary.get("loo"),
+        index=index,
+        sections=sections,
+        n_hidden=len(tenants) - len(shown),
+        forest=forest,
+        evaluation=evaluation,
+        allocation=allocation,
+        model_card=summary.get("model_card"),
+        spec=(summary.get("config") or {}).get("spec", {}),
+    )
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    """Format a number for the report; missing or non-finite values become an en dash."""
+    if x is None or isinstance(x, str | bool):
+        return "–" if x is None else str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if not np.isfinite(v):
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def write_report(run_dir: Path, out: Path | None = None, max_tenants: int | None = None, progress: bool = True) -> Path:
+    """Render the report of ``run_dir`` and write it atomically to ``out`` (default ``run_dir/report.html``)."""
+    run_dir = Path(run_dir)
+    out = Path(out) if out is not None else run_dir / REPORT
+    return atomic.write_text(out, render_report(run_dir, max_tenants=max_tenants, progress=progress))
+
+
+__all__ = ["anchor_of", "render_report", "tenant_verdict", "write_report"]

@@ -1,0 +1,231 @@
+"""Benchmark: budget allocator — speed, and regret against the true optimum on synthetic data.
+
+(1) Speed: a synthetic posterior of 20 tenants × 3 channels × 1,000 draws, a
+    7-day portfolio plan, timed end to end and per objective evaluation.
+(2) Oracle regret (``--run RUN --lake LAKE``): on a lake written by
+    ``synthetic.write_lake`` and a run fitted on it, the truly optimal plan
+    (scipy on the true response from ``truth.json``), our plan (from the
+    posterior), the current and the equal split are all scored with the true
+    response; regret = (oracle − ours) / (oracle − current), in %.
+
+    python benchmarks/bench_allocate.py [--run RUN --lake LAKE] [--budget B] [--days 7] [--out result.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_mmm.allocate import (
+    CURRENT_WINDOW,
+    allocate_run,
+    build_problem,
+    objective_and_grad,
+    optimise,
+    response,
+)
+from bayes_mmm.transforms import geometric_weights
+from synthetic.media import geometric_adstock, hill
+
+CHANNELS = ["meta", "google", "email"]
+
+
+def synthetic_run(folder: Path, tenants: int = 20, draws: int = 1000, n_dates: int = 120, seed: int = 0) -> Path:
+    """A run folder with a random but plausible posterior (no sampling)."""
+    rng = np.random.default_rng(seed)
+    n, c, s = tenants, len(CHANNELS), draws
+    names = [f"t{i:02d}" for i in range(n)]
+    loc = {"alpha": rng.uniform(0.1, 0.6, (n, c)), "k": rng.uniform(0.5, 2.0, (n, c)), "beta": rng.uniform(0.2, 1.0, (n, c))}
+
+    def around(x: np.ndarray, sd: float) -> np.ndarray:
+        return x * np.exp(sd * rng.standard_normal((1, s, *x.shape)))
+
+    tc = ("chain", "draw", "tenant", "channel")
+    posterior = xr.Dataset(
+        {
+            "roas": (tc, around(np.full((n, c), 2.0), 0.2)),
+            "adstock_alpha": (tc, np.clip(around(loc["alpha"], 0.1), 0, 0.95)),
+            "half_sat": (tc, around(loc["k"], 0.15)),
+            "hill_shape": (("chain", "draw", "channel"), around(np.full(c, 1.3), 0.1)),
+            "weather_gamma": ((*tc, "weather"), 0.1 * rng.standard_normal((1, s, n, c, 2))),
+            "sigma": (("chain", "draw", "tenant"), np.full((1, s, n), 0.1)),
+            "beta": (tc, around(loc["beta"], 0.2)),
+        },
+        coords={"chain": [0], "draw": np.arange(s), "tenant": names, "channel": CHANNELS, "weather": ["temp_c", "precip_mm"]},
+    )
+    spend = rng.uniform(50, 400, (n, c, n_dates))
+    const = xr.Dataset(
+        {
+            "spend": (("tenant", "channel", "date"), spend),
+            "train": (("tenant", "date"), np.ones((n, n_dates), bool)),
+            "y_scale": (("tenant",), rng.uniform(1000, 5000, n)),
+            "spend_scale": (("tenant", "channel"), spend.mean(axis=-1)),
+            **{k: (("tenant",), np.full(n, v)) for k, v in (("temp_mean", 12.0), ("temp_sd", 6.0), ("rain_mean", 0.6), ("rain_sd", 1.0))},
+            "media_weather": (("tenant", "date", "weather"), np.zeros((n, n_dates, 2))),
+        },
+        coords={"tenant": names, "channel": CHANNELS, "date": pd.date_range("2024-01-01", periods=n_dates), "weather": ["temp_c", "precip_mm"]},
+        attrs={"spec_l_max": "14", "spec_adstock": "geometric"},
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
+    (folder / "summary.json").write_text(json.dumps({"run_id": "bench-synthetic", "convergence": {"ok": True}}))
+    return folder
+
+
+def bench_speed(tenants: int, draws: int, days: int) -> dict[str, Any]:
+    """Time a portfolio plan on a synthetic posterior."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = synthetic_run(Path(tmp) / "run", tenants=tenants, draws=draws)
+        plan = allocate_run(run, budget=tenants * days * 600.0, days=days)
+    return {
+        "tenants": tenants, "channels": len(CHANNELS), "days": days, "draws": draws,
+        "seconds_total": round(plan["seconds"], 2),
+        "seconds_optimiser": round(plan["optimiser"]["seconds"], 2),
+        "optimiser_draws": plan["draws"]["optimiser"],
+        "starts": {k: {"iterations": v["iterations"], "success": v["success"]} for k, v in plan["optimiser"]["starts"].items()},
+        "uplift_vs_current_mean": round(plan["portfolio"]["uplift"]["mean"], 1),
+    }
+
+
+# --------------------------------------------------------------------------- oracle regret
+
+
+def read_lake(lake: Path, tenants: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    daily, truth = {}, {}
+    for t in tenants:
+        d = lake / t
+        daily[t] = pd.read_parquet(d / "daily.parquet") if (d / "daily.parquet").exists() else pd.read_csv(d / "daily.csv")
+        truth[t] = json.loads((d / "truth.json").read_text())
+    return daily, truth
+
+
+def true_revenue(plan: np.ndarray, daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenants: list[str], channels: list[str]) -> np.ndarray:
+    """True incremental media revenue per tenant of a plan ``(N, C, D)``, with synthetic's own functions.
+
+    Independent of the allocator's arithmetic: full spend series with the plan
+    appended (then L−1 empty days), minus the same with an empty plan, over the
+    plan and carry-over days; future weather is average (z = 0).
+    """
+    out = np.zeros(len(tenants))
+    d = plan.shape[-1]
+    for i, t in enumerate(tenants):
+        for j, ch in enumerate(channels):
+            p = truth[t]["channels"].get(ch)
+            if p is None:
+                continue
+            hist = daily[t][f"spend_{ch}"].to_numpy(float)
+            pad = np.zeros(p["l_max"] - 1)
+            with_plan = np.concatenate([hist, plan[i, j], pad])
+            without = np.concatenate([hist, np.zeros(d), pad])
+            resp = [hill(geometric_adstock(x, p["adstock_alpha"], p["l_max"]) / p["spend_scale"], p["half_sat"], p["hill_shape"])[len(hist):] for x in (with_plan, without)]
+            out[i] += p["beta"] * (resp[0] - resp[1]).sum()
+    return out
+
+
+def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenants: list[str], channels: list[str], days: int):
+    """A one-draw :class:`~bayes_mmm.allocate.Problem` with the true parameters (for scipy on the truth)."""
+    n, c = len(tenants), len(channels)
+    l_max = max(p["l_max"] for t in tenants for p in truth[t]["channels"].values())
+    alpha, k, shape, beta, scale = np.zeros((1, n, c)), np.ones((1, n, c)), np.ones((1, n, c)), np.zeros((1, n, c)), np.ones((n, c))
+    history = np.zeros((n, c, l_max - 1))
+    for i, t in enumerate(tenants):
+        for j, ch in enumerate(channels):
+            p = truth[t]["channels"].get(ch)
+            if p is None:
+                continue
+            alpha[0, i, j], k[0, i, j], shape[0, i, j], beta[0, i, j] = p["adstock_alpha"], p["half_sat"], p["hill_shape"], p["beta"]
+            scale[i, j] = p["spend_scale"]
+            history[i, j] = daily[t][f"spend_{ch}"].to_numpy(float)[-(l_max - 1):]
+    z = np.zeros((n, days + l_max - 1, 2))
+    return build_problem(geometric_weights(alpha, l_max), scale, history, beta, k, shape, None, z, days)
+
+
+def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objective: str) -> dict[str, Any]:
+    """Regret of our plan against the oracle, scored on the true response."""
+    from bayes_mmm.summary import load_run
+
+    idata, summary = load_run(run)
+    tenants = [str(t) for t in idata.constant_data["tenant"].values]
+    channels = [str(c) for c in idata.constant_data["channel"].values]
+    daily, truth = read_lake(lake, tenants)
+    current_daily = np.array([[daily[t][f"spend_{ch}"].to_numpy(float)[-CURRENT_WINDOW:].mean() if f"spend_{ch}" in daily[t] else 0.0
+                               for ch in channels] for t in tenants])
+    if budget is None:
+        budget = float(current_daily.sum() * days)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = allocate_run(run, budget, days=days, objective=objective, allow_unconverged=True)
+    ours_plan = np.array([[ours["tenants"][t]["plan"][ch] for ch in channels] for t in tenants])
+    current = np.array([[ours["tenants"][t]["current"][ch] for ch in channels] for t in tenants])
+    active = current_daily > 0
+    equal = np.repeat(active[..., None], days, axis=-1) * budget / (active.sum() * days)
+
+    prob = truth_problem(daily, truth, tenants, channels, days)
+    lower, upper = np.zeros_like(current), np.where(active[..., None], np.inf, 0.0) * np.ones_like(current)
+    groups = [(np.arange(len(tenants)), budget)]
+    rng = np.random.default_rng(0)
+    starts = {"current": current, "equal": equal, "ours": ours_plan,
+              "random": rng.dirichlet(np.ones(current.size)).reshape(current.shape) * budget}
+    t0 = time.perf_counter()
+    oracle, info = optimise(prob, "mean", lower, upper, groups, starts)
+    oracle_seconds = time.perf_counter() - t0
+
+    plans = {"oracle": oracle, "ours": ours_plan, "current": current, "equal": equal}
+    true = {k: true_revenue(v, daily, truth, tenants, channels) for k, v in plans.items()}
+    # The oracle's own arithmetic (bayes_mmm.transforms) must agree with synthetic's functions.
+    check = max(abs(response(v, prob)[0].sum() - true[k].sum()) / max(abs(true[k].sum()), 1) for k, v in plans.items())
+    gap = true["oracle"].sum() - true["current"].sum()
+
+    def regret(k: str) -> float:
+        return float(100 * (true["oracle"].sum() - true[k].sum()) / gap) if gap > 0 else float("nan")
+
+    per_tenant = {t: {k: round(float(true[k][i]), 1) for k in plans} for i, t in enumerate(tenants)}
+    return {
+        "run": str(run), "lake": str(lake), "run_converged": bool(summary.get("convergence", {}).get("ok")),
+        "warnings": [str(w.message) for w in caught][:3],
+        "budget": round(budget, 2), "days": days, "objective": objective,
+        "true_incremental_revenue": {k: round(float(v.sum()), 1) for k, v in true.items()},
+        "predicted_incremental_revenue_ours": {k: round(v, 1) for k, v in ours["portfolio"]["expected_incremental_revenue"]["plan"].items()},
+        "regret_pct": {"ours": round(regret("ours"), 2), "equal": round(regret("equal"), 2), "current": 100.0},
+        "oracle_uplift_over_current": round(float(gap), 1),
+        "oracle_best_start": info["best_start"], "oracle_seconds": round(oracle_seconds, 2),
+        "ours_seconds": round(ours["seconds"], 2),
+        "oracle_vs_synthetic_rel_err": float(check),
+        "per_tenant_true_revenue": per_tenant,
+        "spend_share_by_channel": {k: dict(zip(channels, np.round(v.sum(axis=(0, 2)) / budget, 3).tolist(), strict=True)) for k, v in plans.items()},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path)
+    ap.add_argument("--lake", type=Path)
+    ap.add_argument("--budget", type=float, default=None, help="default: the current spend over the plan's days")
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--objective", default="mean")
+    ap.add_argument("--tenants", type=int, default=20)
+    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=None, help="also write the JSON result here")
+    args = ap.parse_args()
+    result: dict[str, Any] = {"speed": bench_speed(args.tenants, args.draws, args.days)}
+    if args.run is not None and args.lake is not None:
+        result["regret"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+    _ = objective_and_grad  # re-exported for notebooks that time single evaluations
+
+
+if __name__ == "__main__":
+    main()

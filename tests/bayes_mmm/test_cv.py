@@ -1,0 +1,99 @@
+"""Walk-forward CV: folds never look ahead, preprocessing is fitted on training days only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayes_mmm.cv import metrics, naive_seasonal, pass_rate, ridge_baseline, verdict, walk_forward, walk_forward_folds
+from bayes_mmm.data import load_lake
+from bayes_mmm.features import build_design
+from bayes_mmm.fit import SamplerConfig
+from bayes_mmm.spec import ModelSpec
+
+
+def test_folds_expand_and_never_overlap() -> None:
+    observed = np.ones((2, 100), dtype=bool)
+    observed[1, :20] = False  # second tenant starts later
+    folds = walk_forward_folds(observed, n_folds=5, first_train=0.5)
+    assert len(folds) == 5
+    prev = 0
+    for f in folds:
+        for i in range(2):
+            tr, te = np.flatnonzero(f.train[i]), np.flatnonzero(f.test[i])
+            assert tr.max() < te.min()  # train strictly before test
+            assert not (f.train[i] & f.test[i]).any()
+        assert f.train[0].sum() > prev
+        prev = f.train[0].sum()
+    assert folds[0].train[0].sum() == 50 and folds[0].train[1].sum() == 40
+    assert sum(f.test[0].sum() for f in folds) == 50
+
+
+def test_design_ignores_future_data(tiny_lake: Path) -> None:
+    """Changing revenue, spend or weather after the training window must not change anything fitted on it."""
+    ds = load_lake(tiny_lake)
+    train = np.zeros(ds["observed"].shape, dtype=bool)
+    train[:, :150] = True
+    a = build_design(ds, ModelSpec(), train)
+    future = ds.copy(deep=True)
+    future["revenue"][:, 150:] *= 3.0
+    future["temp_c"][:, 150:] += 10.0
+    future["precip_mm"][:, 150:] *= 2.0
+    b = build_design(future, ModelSpec(), train)
+    np.testing.assert_allclose(a.y_scale, b.y_scale)
+    np.testing.assert_allclose(a.spend_scale, b.spend_scale)
+    assert a.weather_stats == b.weather_stats
+    np.testing.assert_allclose(a.Q, b.Q)
+    np.testing.assert_allclose(a.Rinv, b.Rinv)
+    np.testing.assert_allclose(a.y, b.y)
+    # ...while the full-window design does see the change (the test can fail).
+    assert not np.allclose(build_design(ds).y_scale, build_design(future).y_scale)
+    # The ridge baseline's holdout prediction cannot depend on holdout revenue.
+    only_revenue = ds.copy(deep=True)
+    only_revenue["revenue"][:, 150:] *= 3.0
+    c = build_design(only_revenue, ModelSpec(), train)
+    test = ~train[0]
+    np.testing.assert_allclose(ridge_baseline(a, 0, test), ridge_baseline(c, 0, test))
+
+
+def test_baselines_and_metrics() -> None:
+    dates = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
+    y = 100 + 10 * (dates.astype("int64") % 7 == 3)
+    train = np.arange(len(dates)) < 40
+    pred = naive_seasonal(y.astype(float), dates, train, ~train)
+    np.testing.assert_allclose(pred, y[~train])  # a purely weekly series is predicted exactly
+    m = metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+    assert m["r2"] == 1.0 and m["mape"] == 0.0
+
+
+def test_verdict_applies_the_seed_bar() -> None:
+    cv = {"r2_mean": 0.7, "mape_mean": 8.0, "rmse_mean": 80.0, "baseline_rmse_mean": 100.0}
+    assert verdict("extreme_rain_gear", cv)["go"] is True
+    assert verdict("extreme_rain_gear", {**cv, "r2_mean": 0.6})["go"] is False
+    assert verdict("medium_beauty", {**cv, "r2_mean": 0.6})["go"] is True
+    no = verdict("none_books", {**cv, "rmse_mean": 95.0})
+    assert no["go"] is False and "10 % below best baseline" in no["reasons"][0]
+
+
+@pytest.fixture(scope="module")
+def cv_result(tmp_path_factory: pytest.TempPathFactory):
+    # Over a year of training data: yearly seasonality cannot be extrapolated from less.
+    from synthetic import simulate_universe, write_lake
+
+    lake = write_lake(simulate_universe(n_tenants=2, n_days=540, seed=11), tmp_path_factory.mktemp("cv") / "lake")
+    sampler = SamplerConfig(draws=150, tune=150, progress=False)
+    return walk_forward(load_lake(lake), sampler=sampler, n_folds=2, first_train=0.7, progress=False)
+
+
+def test_walk_forward_meets_the_bar_and_beats_baselines(cv_result) -> None:
+    rain, medium = cv_result["extreme_rain_gear"], cv_result["medium_clothing"]
+    assert [f["fold"] for f in rain["folds"]] == [0, 1]
+    assert rain["folds"][0]["train_days"] == 378 < rain["folds"][1]["train_days"]
+    assert rain["r2_mean"] >= 0.65 and medium["r2_mean"] >= 0.45
+    for t in (rain, medium):
+        assert t["r2_mean"] > t["naive_r2_mean"]
+        assert t["mape_mean"] < 15
+    assert rain["rmse_mean"] < rain["baseline_rmse_mean"]
+    assert 0.0 <= pass_rate(cv_result) <= 1.0

@@ -1,0 +1,153 @@
+"""The HTML report: sections, links, figures, banners and optional parts, on a real tiny run."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bayes_mmm.report import anchor_of, render_report, tenant_verdict, write_report
+
+ALWAYS = ("rank", "ppc", "ppc_density", "loo_k", "contributions", "response", "adstock", "weather")
+OPTIONAL = ("cv", "allocation", "truth")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (short) fit of 2 tenants × 150 days saved as a run folder."""
+    from bayes_mmm.data import load_lake
+    from bayes_mmm.fit import SamplerConfig, fit
+    from bayes_mmm.summary import save_run
+    from synthetic import simulate_universe, write_lake
+
+    root = tmp_path_factory.mktemp("report")
+    lake = write_lake(simulate_universe(2, 150, seed=1), root / "lake")
+    result = fit(load_lake(lake), sampler=SamplerConfig(draws=30, tune=30, chains=2, progress=False))
+    save_run(result, root / "run", lake=lake)
+    return root / "run"
+
+
+@pytest.fixture
+def run_copy(tiny_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the run folder that a test may edit."""
+    return Path(shutil.copytree(tiny_run, tmp_path / "run"))
+
+
+def _edit_summary(run_dir: Path, **changes) -> dict:
+    path = run_dir / "summary.json"
+    summary = json.loads(path.read_text())
+    for key, value in changes.items():
+        summary[key] = value
+    path.write_text(json.dumps(summary))
+    return summary
+
+
+def _figures(html: str) -> Counter:
+    return Counter(re.findall(r'data-figure="([^"]+)"', html))
+
+
+def test_one_section_per_tenant_and_links_resolve(tiny_run: Path) -> None:
+    html = render_report(tiny_run, progress=False)
+    tenants = json.loads((tiny_run / "summary.json").read_text())["data"]["tenants"]
+    sections = re.findall(r'<section class="tenant" id="([^"]+)"', html)
+    assert sections == [anchor_of(t) for t in tenants]
+    links = re.findall(r'<a href="#(tenant-[^"]+)"', html)
+    assert sorted(links) == sorted(sections)
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    assert set(re.findall(r'href="#([^"]+)"', html)) <= ids
+
+
+def test_every_figure_kind_per_tenant(tiny_run: Path) -> None:
+    html = render_report(tiny_run, progress=False)
+    counts = _figures(html)
+    for kind in ALWAYS:
+        assert counts[kind] == 2, (kind, counts)
+    assert counts["roas_forest"] == 1
+    for kind in OPTIONAL:
+        assert counts[kind] == 0, kind
+    imgs = re.findall(r"<img [^>]*>", html)
+    assert len(imgs) == sum(counts.values())
+    for img in imgs:
+        assert re.search(r'\balt="[^"]+"', img), img[:200]
+        assert 'src="data:image/png;base64,' in img
+
+
+def test_self_contained(tiny_run: Path) -> None:
+    html = render_report(tiny_run, progress=False)
+    assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:)?//', html, flags=re.IGNORECASE)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+
+
+def test_banner_follows_convergence(run_copy: Path) -> None:
+    summary = json.loads((run_copy / "summary.json").read_text())
+    _edit_summary(run_copy, convergence={**summary["convergence"], "ok": False})
+    bad = render_report(run_copy, progress=False)
+    assert 'class="banner bad"' in bad and "NOT CONVERGED" in bad
+    assert bad.count("NO-GO") >= 2 * 2  # every tenant, index row and section
+    _edit_summary(run_copy, convergence={**summary["convergence"], "ok": True})
+    good = render_report(run_copy, progress=False)
+    assert 'class="banner ok"' in good and "NOT CONVERGED" not in good
+
+
+def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
+    summary = json.loads((run_copy / "summary.json").read_text())
+    tenants, channels = summary["data"]["tenants"], summary["data"]["channels"]
+    plain = render_report(run_copy, progress=False)
+    for marker in ('id="evaluation"', 'id="allocation"', '<pre class="card">'):
+        assert marker not in plain
+
+    (run_copy / "evaluation.json").write_text(json.dumps({
+        "overall": {"pairs": 2 * len(channels), "coverage_90": 0.9, "weather_elasticity_mae": {"temp_c": 0.01}},
+        "pairs": [{"tenant": t, "channel": c, "true_roas": 2.0, "mean": 2.1, "q05": 1.5, "q95": 2.8, "inside": True, "rel_error": 0.05}
+                  for t in tenants for c in channels],
+        "weather": [],
+    }))
+    days = ["2024-06-01", "2024-06-02"]
+    (run_copy / "allocation.json").write_text(json.dumps({
+        "run_id": summary["run_id"], "objective": "mean", "budget": 1000.0, "days": days,
+        "tenants": {tenants[0]: {
+            "plan": {c: [100.0, 90.0] for c in channels}, "current": {c: [80.0, 80.0] for c in channels},
+            "plan_by_day_extra": {"note": [1, 2]},
+            "expected_incremental_revenue": {"plan": {"mean": 900.0, "q05": 700.0, "q95": 1100.0},
+                                             "current": {"mean": 800.0, "q05": 600.0, "q95": 1000.0}},
+            "prob_plan_beats_current": 0.83}},
+    }))
+    for t in tenants:
+        summary["tenants"][t]["cv"] = {"folds": [{"fold": k, "r2": 0.6, "mape": 8.0, "baseline_r2": 0.4} for k in range(3)],
+                                       "r2_mean": 0.6, "baseline_r2_mean": 0.4}
+    _edit_summary(run_copy, tenants=summary["tenants"], model_card="# Model card\n\nIntended use: <budget> planning")
+
+    html = render_report(run_copy, progress=False)
+    counts = _figures(html)
+    assert 'id="evaluation"' in html and 'id="allocation"' in html
+    assert counts["truth"] == 2 and counts["cv"] == 2 and counts["allocation"] == 1
+    assert "0.83" in html
+    assert '<pre class="card"># Model card' in html and "&lt;budget&gt;" in html  # escaped, not raw HTML
+
+
+def test_max_tenants_and_write_report(run_copy: Path) -> None:
+    html = render_report(run_copy, max_tenants=1, progress=False)
+    assert len(re.findall(r'<section class="tenant"', html)) == 1
+    assert "1 tenant(s) listed without a section" in html
+    out = write_report(run_copy)
+    assert out == run_copy / "report.html" and out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_verdict_stored_or_derived() -> None:
+    summary = {"convergence": {"ok": True}, "tenants": {
+        "a": {"fit": {"r2": 0.7}},
+        "b": {"fit": {"r2": 0.3}},
+        "c": {"fit": {"r2": 0.9}, "verdict": {"go": False, "reasons": ["holdout R² 0.40 < 0.60"]}},
+        "d": {"fit": {"r2": 0.9}, "cv": {"verdict": {"go": True, "reasons": []}}},
+    }}
+    assert tenant_verdict(summary, "a")["go"] is True
+    b = tenant_verdict(summary, "b")
+    assert b["go"] is False and "R² 0.30 < 0.5" in b["reasons"][0]
+    assert tenant_verdict(summary, "c") == {"go": False, "reasons": ["holdout R² 0.40 < 0.60"], "source": "stored"}
+    assert tenant_verdict(summary, "d")["go"] is True
+    summary["convergence"]["ok"] = False
+    assert tenant_verdict(summary, "a")["reasons"] == ["sampler did not converge"]
