@@ -48,10 +48,12 @@ def _tenant_channel(name: str, mu: float, sd: float, pool_sd: float, pooled: boo
     """A tenant×channel parameter on an unconstrained scale.
 
     Pooled: ``mu_c + sigma_c · z`` (non-centred) with ``mu_c ~ N(mu, sd)`` and
-    ``sigma_c ~ HalfNormal(pool_sd)``. Unpooled: independent ``N(mu, sd)``.
+    ``sigma_c ~ HalfNormal(pool_sd)``. Unpooled: independent normals with the
+    same prior variance a new tenant has under pooling, ``sd² + pool_sd²``, so
+    the two differ only in whether tenants learn from each other.
     """
     if not pooled:
-        return pm.Normal(name, mu, sd, dims=dims)
+        return pm.Normal(name, mu, float(np.hypot(sd, pool_sd)), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
     scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
@@ -116,7 +118,7 @@ def build_model(design: Design) -> pm.Model:
         y = pt.as_tensor(design.y)
         if spec.media:
             mu_r, sd_r = roas_prior_params(*spec.roas_prior)
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.5, spec.pooled)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
             logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))

@@ -31,6 +31,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "run"
 
 
+@pytest.fixture(scope="module")
+def tiny_html(tiny_run: Path) -> str:
+    """The report of the unedited run, rendered once for the read-only tests."""
+    return render_report(tiny_run, progress=False)
+
+
 @pytest.fixture
 def run_copy(tiny_run: Path, tmp_path: Path) -> Path:
     """A private copy of the run folder that a test may edit."""
@@ -50,8 +56,8 @@ def _figures(html: str) -> Counter:
     return Counter(re.findall(r'data-figure="([^"]+)"', html))
 
 
-def test_one_section_per_tenant_and_links_resolve(tiny_run: Path) -> None:
-    html = render_report(tiny_run, progress=False)
+def test_one_section_per_tenant_and_links_resolve(tiny_run: Path, tiny_html: str) -> None:
+    html = tiny_html
     tenants = json.loads((tiny_run / "summary.json").read_text())["data"]["tenants"]
     sections = re.findall(r'<section class="tenant" id="([^"]+)"', html)
     assert sections == [anchor_of(t) for t in tenants]
@@ -61,8 +67,8 @@ def test_one_section_per_tenant_and_links_resolve(tiny_run: Path) -> None:
     assert set(re.findall(r'href="#([^"]+)"', html)) <= ids
 
 
-def test_every_figure_kind_per_tenant(tiny_run: Path) -> None:
-    html = render_report(tiny_run, progress=False)
+def test_every_figure_kind_per_tenant(tiny_html: str) -> None:
+    html = tiny_html
     counts = _figures(html)
     for kind in ALWAYS:
         assert counts[kind] == 2, (kind, counts)
@@ -76,8 +82,8 @@ def test_every_figure_kind_per_tenant(tiny_run: Path) -> None:
         assert 'src="data:image/png;base64,' in img
 
 
-def test_self_contained(tiny_run: Path) -> None:
-    html = render_report(tiny_run, progress=False)
+def test_self_contained(tiny_html: str) -> None:
+    html = tiny_html
     assert not re.search(r'(src|href)\s*=\s*["\']?\s*(https?:)?//', html, flags=re.IGNORECASE)
     assert "<script" not in html and "<link" not in html and "@import" not in html
 
