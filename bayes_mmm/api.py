@@ -53,3 +53,138 @@ def fit_lake(
     if out is None:
         return build_summary(result, data)
     return save_run(result, out, lake=data, overwrite=overwrite)
+
+
+def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
+    """Add PPC calibration, LOO by tenant, sampler health, verdicts and the model card to a run.
+
+    Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
+    and writes ``model_card.md``; returns the updated summary.
+    """
+    from bayes_mmm import atomic
+    from bayes_mmm.card import model_card, tenant_verdicts
+    from bayes_mmm.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
+    from bayes_mmm.summary import load_run, update_summary
+
+    idata, summary = load_run(run_dir)
+    diag = {
+        "sampler_health": sampler_health(idata),
+        "ppc": ppc_calibration(idata).to_dict(orient="index"),
+        "loo_by_tenant": loo_by_tenant(idata).to_dict(orient="index"),
+    }
+    summary = update_summary(run_dir, diagnostics=diag)
+    summary = update_summary(run_dir, verdicts=tenant_verdicts(summary))
+    card = model_card(summary, evaluation)
+    atomic.write_text(Path(run_dir) / "model_card.md", card)
+    return update_summary(run_dir, model_card=card)
+
+
+def cv_run(
+    data: str | Path,
+    run_dir: str | Path,
+    n_folds: int = 5,
+    sampler_kwargs: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``."""
+    import json
+
+    from bayes_mmm import atomic
+    from bayes_mmm.cv import walk_forward
+    from bayes_mmm.summary import SUMMARY, load_run, to_json
+
+    _, summary = load_run(run_dir)
+    spec_d = dict(summary["config"]["spec"])
+    spec_d["roas_prior"] = tuple(spec_d["roas_prior"])
+    ds = load_lake(data, summary["data"]["tenants"])
+    kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
+    cv = walk_forward(ds, ModelSpec(**spec_d), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
+    for tid, entry in cv.items():
+        summary["tenants"][tid]["cv"] = entry
+    atomic.write_text(Path(run_dir) / SUMMARY, to_json(summary))
+    return json.loads((Path(run_dir) / SUMMARY).read_text())
+
+
+def run_demo(
+    root: str | Path = ".",
+    tenants: int = 20,
+    days: int = 730,
+    draws: int = 1000,
+    tune: int = 1000,
+    cv_folds: int = 0,
+    seed: int = 0,
+    console: Any | None = None,
+) -> dict[str, Path]:
+    """The whole path on the synthetic universe: simulate → validate → fit → diagnose → evaluate → allocate → report.
+
+    Writes ``data/lake``, ``runs/demo`` and ``reports/demo-report.html`` under
+    ``root`` (replacing earlier demo outputs) and returns their paths.
+    """
+    import shutil
+
+    from bayes_mmm.evaluate import evaluate_run
+    from bayes_mmm.report import write_report
+    from bayes_mmm.validate import failed, validate_lake
+    from synthetic import simulate_universe, write_lake
+
+    root = Path(root)
+    lake, run, report = root / "data" / "lake", root / "runs" / "demo", root / "reports" / "demo-report.html"
+
+    def step(msg: str) -> None:
+        if console is not None:
+            console.rule(f"[bold]{msg}")
+
+    step(f"1/7 simulate {tenants} tenants × {days} days (seed {seed})")
+    write_lake(simulate_universe(tenants, days, seed=seed), lake, overwrite=True)
+    step("2/7 validate the lake")
+    table = validate_lake(lake)
+    if len(failed(table)):
+        raise ValueError(f"the simulated lake fails a data-quality gate: {failed(table).iloc[0].to_dict()}")
+    if console is not None:
+        console.print(f"all {table['check'].nunique()} gates pass for {table['tenant'].nunique()} tenants")
+    step(f"3/7 fit the hierarchical MMM ({draws} draws × 2 chains, nutpie)")
+    summary = fit_lake(lake, "all", run, sampler_kwargs={"draws": draws, "tune": tune, "seed": seed, "progress": True},
+                       overwrite=True, console=console)
+    if console is not None:
+        c = summary["convergence"]
+        console.print(f"R-hat max {c['rhat_max']}, bulk ESS min {c['ess_bulk_min']}, divergences {c['divergences']}: "
+                      f"{'[green]converged' if c['ok'] else '[bold red]NOT converged'}[/] in {summary['sampler']['seconds']} s")
+    if cv_folds:
+        step(f"3b walk-forward CV ({cv_folds} folds)")
+        cv_run(lake, run, n_folds=cv_folds)
+    step("4/7 evaluate against the synthetic ground truth")
+    ev = evaluate_run(run, lake)
+    if console is not None:
+        o = ev["overall"]
+        console.print(f"true ROAS inside the 90 % interval for {o['coverage_90']:.0%} of {o['pairs']} pairs; "
+                      f"median |relative error| {o['median_abs_rel_error']:.1%}")
+    step("5/7 diagnose (PPC calibration, LOO, model card)")
+    diagnose_run(run, ev)
+    step("6/7 allocate next week's budget")
+    allocate_demo(run, console)
+    step("7/7 HTML report")
+    path = write_report(run)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, report)
+    if console is not None:
+        console.print(f"report: [bold]{report.resolve()}[/]")
+    return {"lake": lake, "run": run, "report": report}
+
+
+def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
+    """Allocate the current 7-day spend of the first tenant and of the portfolio, if the allocator is available."""
+    try:
+        from bayes_mmm.allocate import allocate_run, write_plan
+    except ImportError:  # allocator not installed in this build
+        return None
+    import json
+
+    summary = json.loads((Path(run) / "summary.json").read_text())
+    budget = 7 * sum(sum(t["spend"].values()) / max(t["n_days"], 1) for t in summary["tenants"].values())
+    plan = allocate_run(run, budget, days=7, allow_unconverged=True)
+    write_plan(plan, Path(run) / "allocation.json")
+    if console is not None:
+        up = [t.get("prob_plan_beats_current", float("nan")) for t in plan["tenants"].values()]
+        console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json; "
+                      f"P(plan beats current) median {sorted(up)[len(up) // 2]:.2f}")
+    return plan

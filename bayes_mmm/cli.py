@@ -216,6 +216,119 @@ def evaluate(
               f"written to {Path(run) / 'evaluation.json'}")
 
 
+@app.command()
+@friendly
+def diagnose(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+) -> None:
+    """Convergence, sampler health, posterior predictive calibration and LOO per tenant; writes the model card."""
+    quiet_libraries()
+    from bayes_mmm.api import diagnose_run
+
+    with out.status("computing diagnostics (PPC, LOO)"):
+        summary = diagnose_run(run)
+    print_diagnostics(summary)
+    out.print(f"model card: [bold]{Path(run) / 'model_card.md'}[/]")
+
+
+def print_diagnostics(summary: dict) -> None:
+    """Per-tenant table: PPC coverage, LOO and verdict."""
+    d = summary["diagnostics"]
+    h = d["sampler_health"]
+    out.print(
+        f"divergences {h['divergences']}, E-BFMI min {h['bfmi_min']}{' (LOW)' if h['bfmi_low'] else ''}, "
+        f"tree-depth saturation {h['treedepth_saturation']}"
+    )
+    t = Table(title="per-tenant checks")
+    for col in ("tenant", "inside 50 %", "inside 90 %", "elpd", "k > 0.7", "verdict"):
+        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right")
+    for tid, ppc in d["ppc"].items():
+        lo = d["loo_by_tenant"][tid]
+        v = summary["verdicts"][tid]
+        t.add_row(tid, f"{ppc['inside_50']:.2f}", f"{ppc['inside_90']:.2f}", f"{lo['elpd']:.0f}", str(lo["k_over_0.7"]),
+                  "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])[:60]}")
+    out.print(t)
+
+
+@app.command()
+@friendly
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders fitted on the same data.")],
+) -> None:
+    """Compare model variants by PSIS-LOO (az.compare): best first, with stacking weights."""
+    quiet_libraries()
+    from bayes_mmm.diagnostics import compare_runs, load_runs
+
+    if len(runs) < 2:
+        raise ValueError("compare needs at least two run folders")
+    table = compare_runs(load_runs(runs))
+    t = Table(title="LOO comparison (higher elpd is better)")
+    for col in ("run", *table.columns):
+        t.add_column(str(col), justify="right" if col != "run" else "left")
+    for name, row in table.iterrows():
+        t.add_row(str(name), *(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values))
+    out.print(t)
+
+
+@app.command()
+@friendly
+def cv(
+    run: Annotated[Path, typer.Argument(help="Run folder (its model settings are re-used).")],
+    data: Annotated[Path, typer.Option("--data", help="Lake folder the run was fitted on.")] = DEFAULT_LAKE,
+    folds: Annotated[int, typer.Option(min=1, help="Walk-forward folds (expanding window).")] = 5,
+    draws: Annotated[int, typer.Option(min=1)] = 300,
+    tune: Annotated[int, typer.Option(min=0)] = 300,
+) -> None:
+    """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
+    quiet_libraries()
+    from bayes_mmm.api import cv_run
+    from bayes_mmm.cv import pass_rate
+
+    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws, "tune": tune})
+    cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
+    t = Table(title=f"walk-forward CV, {folds} folds")
+    for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):
+        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right")
+    for tid, c in cvs.items():
+        v = c["verdict"]
+        t.add_row(tid, f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
+                  "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])}")
+    out.print(t)
+    out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
+
+
+@app.command()
+@friendly
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN/report.html).")] = None,
+) -> None:
+    """Write the self-contained HTML diagnostic report of a run."""
+    quiet_libraries()
+    from bayes_mmm.report import write_report
+
+    path = write_report(run, out_file)
+    out.print(f"report: [bold]{path}[/]")
+
+
+@app.command()
+@friendly
+def demo(
+    tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
+    days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
+    draws: Annotated[int, typer.Option(min=1)] = 1000,
+    tune: Annotated[int, typer.Option(min=0)] = 1000,
+    cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
+    seed: int = 0,
+) -> None:
+    """Run the whole path on the built-in synthetic universe and write the HTML report."""
+    quiet_libraries()
+    from bayes_mmm.api import run_demo
+
+    paths = run_demo(".", tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
+    out.print(f"[bold green]done[/]: lake {paths['lake']}, run {paths['run']}, report [bold]{paths['report']}[/]")
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Entry point with a clean exit for Ctrl-C before typer takes over."""
     try:

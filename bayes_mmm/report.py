@@ -8,7 +8,6 @@ and the CSS is inline: the file opens offline and can be mailed as is.
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -357,12 +356,7 @@ def write_report(run_dir: Path, out: Path | None = None, max_tenants: int | None
     """Render the report of ``run_dir`` and write it atomically to ``out`` (default ``run_dir/report.html``)."""
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / REPORT
-    atomic.write_text(out, render_report(run_dir, max_tenants=max_tenants, progress=progress))
-    # The temporary file behind the atomic write is private (0600); a report is meant to be shared.
-    umask = os.umask(0)
-    os.umask(umask)
-    out.chmod(0o666 & ~umask)
-    return out
+    return atomic.write_text(out, render_report(run_dir, max_tenants=max_tenants, progress=progress))
 
 
 __all__ = ["anchor_of", "render_report", "tenant_verdict", "write_report"]

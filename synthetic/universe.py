@@ -404,7 +404,6 @@ def write_lake(
     if len(set(ids)) != len(ids) or not all(_ID.match(i) for i in ids):
         raise ValueError(f"invalid or duplicate tenant ids: {ids}")
     with atomic.folder(out, overwrite=overwrite) as tmp:
-        tmp.chmod(0o755)
         for t in tenants:
             d = tmp / t.tenant_id
             d.mkdir()

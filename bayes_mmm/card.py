@@ -1,0 +1,84 @@
+"""The model card: what was fitted, how well, where it can be trusted — in markdown."""
+
+from __future__ import annotations
+
+from bayes_mmm.cv import R2_BAR, sensitivity_of
+
+LIMITS = (
+    "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "
+    "never dark) gets its ROAS mostly from the prior and the other tenants.",
+    "The Hill shape is shared by all tenants per channel; half-saturation and adstock are weakly identified "
+    "with under two years of data (Jin et al. 2017), ROAS much better.",
+    "Weather enters the baseline linearly through lagged temperature, cold/heat degrees, rain, snow and "
+    "rain×cold; effects beyond those shapes are absorbed by noise.",
+    "Holdout predictions take weather as observed (a perfect forecast); real forecasts add error.",
+    "Pointwise log-likelihood for LOO is conditional on the baseline coefficients drawn per posterior draw; "
+    "one-day holidays make some days influential (Pareto k > 0.7).",
+)
+
+
+def tenant_verdicts(summary: dict) -> dict[str, dict]:
+    """Go/no-go per tenant: walk-forward CV verdict when present, else convergence and in-sample fit."""
+    ok = summary.get("convergence", {}).get("ok", False)
+    out = {}
+    for tid, entry in summary["tenants"].items():
+        reasons = [] if ok else ["sampler did not converge"]
+        cv = entry.get("cv")
+        if cv and "verdict" in cv:
+            reasons += cv["verdict"]["reasons"]
+        else:
+            bar = R2_BAR[sensitivity_of(tid)]
+            if entry["fit"]["r2"] < bar:
+                reasons.append(f"in-sample R² {entry['fit']['r2']:.2f} < {bar:.2f}")
+            reasons.append("no walk-forward CV yet (bayes-mmm cv)")
+        go = ok and not [r for r in reasons if not r.startswith("no walk-forward")]
+        out[tid] = {"go": bool(go), "reasons": reasons}
+    return out
+
+
+def model_card(summary: dict, evaluation: dict | None = None) -> str:
+    """Render the model card of a run as markdown."""
+    d, s, c = summary["data"], summary["sampler"], summary["convergence"]
+    spec = summary.get("config", {}).get("spec", {})
+    verdicts = tenant_verdicts(summary)
+    lines = [
+        f"# Model card — run {summary['run_id']}",
+        "",
+        "## Data",
+        f"- Lake `{d['lake']}`, {len(d['tenants'])} tenants, channels {', '.join(d['channels'])}, {d['start']} to {d['end']}.",
+        "",
+        "## Model",
+        "- Hierarchical PyMC model over all tenants: "
+        f"{spec.get('adstock', 'geometric')} adstock (max lag {spec.get('l_max')}), Hill saturation "
+        f"(shape {spec.get('hill_shape')}), weather×media {'on' if spec.get('weather_media') else 'off'}, "
+        f"pooling {'on' if spec.get('pooled') else 'off'}.",
+        f"- Priors: ROAS 90 % range {spec.get('roas_prior')} (log-normal, pooled per channel); baseline "
+        f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
+        f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
+        "",
+        "## Convergence",
+        f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws), {s.get('seconds')} s.",
+        f"- R-hat max {c['rhat_max']}, bulk ESS min {c['ess_bulk_min']}, tail ESS min {c['ess_tail_min']}, "
+        f"divergences {c['divergences']}: **{'converged' if c['ok'] else 'NOT converged — do not use the numbers'}**.",
+    ]
+    if "loo" in summary:
+        lo = summary["loo"]
+        lines += [f"- LOO: elpd {lo['elpd']} (se {lo['se']}), p_loo {lo['p_loo']}, {lo['pareto_k_over_0_7']} of {lo.get('n', '?')} days with Pareto k > 0.7."]
+    cv_rows = [(t, e["cv"]) for t, e in summary["tenants"].items() if e.get("cv")]
+    if cv_rows:
+        lines += ["", "## Walk-forward cross-validation", "", "| tenant | holdout R² | MAPE % | best baseline R² | verdict |", "|---|---|---|---|---|"]
+        for t, cv in cv_rows:
+            lines.append(f"| {t} | {cv['r2_mean']:.2f} | {cv['mape_mean']:.1f} | {cv['baseline_r2_mean']:.2f} | {'go' if cv['verdict']['go'] else 'no-go'} |")
+    if evaluation:
+        o = evaluation["overall"]
+        lines += [
+            "",
+            "## Recovery of the synthetic truth",
+            f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs); "
+            f"median |relative error| {o['median_abs_rel_error']:.1%}; contribution-share MAE {o['contribution_share_mae']:.3f}.",
+        ]
+    lines += ["", "## Verdict per tenant", "", "| tenant | verdict | why |", "|---|---|---|"]
+    for t, v in verdicts.items():
+        lines.append(f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |")
+    lines += ["", "## Known limits", *[f"- {x}" for x in LIMITS], ""]
+    return "\n".join(lines)
