@@ -150,7 +150,7 @@ def walk_forward(
                 if not test.any():
                     continue
                 y = y_all[i, test]
-                pred = result.tenants[i].mu.mean(axis=0)[test]
+                pred = result.tenants[i].mu_mean[test]
                 m = metrics(y, pred)
                 naive = metrics(y, naive_seasonal(y_all[i], dates, fold.train[i], test))
                 ridge = metrics(y, ridge_baseline(design, i, test))

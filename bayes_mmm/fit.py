@@ -177,7 +177,7 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
     idata.posterior = idata.posterior.assign({k: v.assign_coords(chain=idata.posterior.chain, draw=idata.posterior.draw) for k, v in derived.items()})
 
     in_range = design.in_range
-    y_rep = np.stack([t.y_rep for t in post], axis=1).astype(np.float32)
+    y_rep = np.stack([t.y_rep for t in post], axis=1)
     y_rep[:, ~in_range] = np.nan
     coords = {"chain": idata.posterior.chain, "draw": idata.posterior.draw, TENANT: design.tenants, DATE: design.dates}
     pp = xr.Dataset({"revenue": (("chain", "draw", TENANT, DATE), y_rep.reshape(chains, draws, *y_rep.shape[1:]))}, coords=coords)
@@ -192,8 +192,8 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
         {"revenue": ((TENANT, DATE), np.where(in_range, design.y_raw, np.nan))},
         coords={TENANT: design.tenants, DATE: design.dates},
     )
-    media = np.stack([t.media for t in post], axis=1)  # (S, N, C, T)
-    base = np.stack([t.baseline for t in post], axis=1)  # (S, N, T)
+    media = np.stack([t.media_mean for t in post])  # (N, C, T)
+    base = np.stack([t.baseline_mean for t in post])  # (N, T)
     const = xr.Dataset(
         {
             "spend": ((TENANT, CHANNEL, DATE), design.spend),
@@ -205,9 +205,9 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
             "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
             "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
             "media_weather": ((TENANT, DATE, "weather"), design.zw),
-            "contribution_mean": ((TENANT, CHANNEL, DATE), media.mean(axis=0)),
-            "baseline_mean": ((TENANT, DATE), base.mean(axis=0)),
-            "fitted_mean": ((TENANT, DATE), base.mean(axis=0) + media.sum(axis=2).mean(axis=0)),
+            "contribution_mean": ((TENANT, CHANNEL, DATE), media),
+            "baseline_mean": ((TENANT, DATE), base),
+            "fitted_mean": ((TENANT, DATE), np.stack([t.mu_mean for t in post])),
         },
         coords={TENANT: design.tenants, CHANNEL: design.channels, DATE: design.dates, "weather": ["temp_c", "precip_mm"]},
     )

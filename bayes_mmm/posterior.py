@@ -104,12 +104,18 @@ def beta_of(design: Design, i: int, p: TenantDraws, effect: np.ndarray) -> np.nd
 
 @dataclass
 class TenantPosterior:
-    """Per-draw results of one tenant (revenue in currency units)."""
+    """Per-draw results of one tenant (revenue in currency units).
 
-    media: np.ndarray  # (S, C, T) channel contributions
-    baseline: np.ndarray  # (S, T)
-    mu: np.ndarray  # (S, T) expected revenue
-    y_rep: np.ndarray  # (S, T) posterior predictive draws
+    Full (draw, channel, date) arrays are reduced here, so memory stays at a
+    few (draw, date) arrays per tenant even for 20 tenants × 730 days.
+    """
+
+    media_mean: np.ndarray  # (C, T) posterior mean channel contributions
+    baseline_mean: np.ndarray  # (T,)
+    mu_mean: np.ndarray  # (T,) posterior mean expected revenue
+    media_train: np.ndarray  # (S, C) channel contribution summed over training days
+    mu_train: np.ndarray  # (S,) expected revenue summed over training days
+    y_rep: np.ndarray  # (S, T) posterior predictive draws, float32
     loglik: np.ndarray  # (S, n_train) pointwise log-likelihood on training days
     beta: np.ndarray  # (S, C)
     coef: np.ndarray  # (S, K) baseline coefficients of X[:, keep]
@@ -168,10 +174,12 @@ def tenant_posterior(design: Design, posterior: xr.Dataset, i: int, rng: np.rand
 
     elasticity = weather_elasticity(design, i, p, beta, effect, coef, mu)
     return TenantPosterior(
-        media=media * scale,
-        baseline=baseline * scale,
-        mu=mu * scale,
-        y_rep=y_rep * scale,
+        media_mean=media.mean(axis=0) * scale,
+        baseline_mean=baseline.mean(axis=0) * scale,
+        mu_mean=mu.mean(axis=0) * scale,
+        media_train=media[..., train].sum(axis=-1) * scale,
+        mu_train=mu[:, train].sum(axis=-1) * scale,
+        y_rep=(y_rep * scale).astype(np.float32),
         loglik=loglik,
         beta=beta,
         coef=coef,

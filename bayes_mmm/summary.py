@@ -74,7 +74,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     for i, tid in enumerate(d.tenants):
         tp = result.tenants[i]
         train = d.train[i]
-        fitted = tp.mu.mean(axis=0)
+        fitted = tp.mu_mean
         entry: dict = {
             "roas": {},
             "mroas": {},
@@ -85,7 +85,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "spend": {},
             "n_days": int(train.sum()),
         }
-        total = tp.mu[:, train].sum(axis=1)
+        total = tp.mu_train
         for j, ch in enumerate(d.channels):
             spend = float(d.spend[i, j, train].sum())
             entry["spend"][ch] = round(spend, 2)
@@ -96,7 +96,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
                 continue
             entry["roas"][ch] = interval(post["roas"].isel({TENANT: i, CHANNEL: j}).values.ravel())
             entry["mroas"][ch] = interval(tp.mroas[:, j])
-            entry["contribution_share"][ch] = round(float(np.mean(tp.media[:, j, train].sum(axis=1) / total)), 4)
+            entry["contribution_share"][ch] = round(float(np.mean(tp.media_train[:, j] / total)), 4)
         if "weather_gamma" in post:
             g = post["weather_gamma"].isel({TENANT: i})
             entry["media_weather_gamma"] = {
