@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from bayes_mmm.atomic import write_text
 from bayes_mmm.constants import DATE, PRECIP, TEMP
@@ -125,6 +126,13 @@ class Problem:
         """The same problem on a subset of draws."""
         return Problem(
             self.weights[idx], self.x0[idx], self.half_sat[idx], self.shape[idx], self.coef[idx], self.base[idx], self.n_days
+        )
+
+    def for_tenants(self, idx: np.ndarray) -> Problem:
+        """The same problem restricted to some tenants."""
+        return Problem(
+            self.weights[:, idx], self.x0[:, idx], self.half_sat[:, idx], self.shape[:, idx], self.coef[:, idx],
+            self.base[:, idx], self.n_days,
         )
 
 
@@ -289,23 +297,55 @@ def optimise(
     unit = max(budget / lower.size, 1e-12)
     fscale = max(budget, 1e-12)
 
+    # SLSQP turns every bound into an inequality row of its dense subproblem (seconds per
+    # iteration at a few hundred cells), so the box is built into the variables instead:
+    # u = lo + (hi − lo)·expit(v), or lo + unit·softplus(v) when unbounded above. The map is
+    # one-to-one onto the open box, so it adds no stationary points; cells with hi = lo are fixed.
+    free = upper > lower
+    finite = np.isfinite(upper)
+    width = np.where(finite & free, upper - lower, 0.0)[free]
+    fin, lo_f = finite[free], lower[free]
+
+    def to_plan(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sig = expit(v)
+        u = lo_f + np.where(fin, width * sig, unit * np.logaddexp(0.0, v))
+        du = np.where(fin, width * sig * (1 - sig), unit * sig)
+        plan = lower.copy()
+        plan[free] = u
+        return plan, du
+
+    def from_plan(plan: np.ndarray) -> np.ndarray:
+        y = plan[free] - lo_f
+        p = np.clip(y / np.where(fin, width, 1.0), 1e-6, 1 - 1e-6)
+        q = np.maximum(y / unit, 1e-6)
+        return np.where(fin, np.log(p / (1 - p)), q + np.log(-np.expm1(-q)))
+
     def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
-        val, grad = objective_and_grad(v.reshape(shape) * unit, prob, obj)
-        return -val / fscale, -grad.ravel() * unit / fscale
+        plan, du = to_plan(v)
+        val, grad = objective_and_grad(plan, prob, obj)
+        return -val / fscale, -grad[free] * du / fscale
 
     cons = []
     for idx, total in groups:
-        row = np.zeros(shape)
-        row[idx] = 1.0
-        row = row.ravel()
-        cons.append({"type": "eq", "fun": lambda v, r=row, t=total: (r @ v - t / unit), "jac": lambda v, r=row: r})
-    bounds = list(zip((lower / unit).ravel(), (upper / unit).ravel(), strict=True))
+        mask = np.zeros(shape, dtype=bool)
+        mask[idx] = True
+        row = mask[free]
+        fixed_part = float(lower[idx].sum() - lower[idx][free[idx]].sum())
+        cons.append({
+            "type": "eq",
+            "fun": lambda v, r=row, t=total, f=fixed_part: (to_plan(v)[0][free][r].sum() + f - t) / unit,
+            "jac": lambda v, r=row: np.where(r, to_plan(v)[1], 0.0) / unit,
+        })
     best, best_val, runs = None, -np.inf, {}
     for name, start in starts.items():
-        v0 = project(start, lower, upper, groups).ravel() / unit
-        res = minimize(fun, v0, jac=True, method="SLSQP", bounds=bounds, constraints=cons, options={"maxiter": maxiter, "ftol": 1e-12})
-        # SLSQP can end a hair off the constraints; the projection makes them exact.
-        plan = project(res.x.reshape(shape) * unit, lower, upper, groups)
+        v0 = from_plan(project(start, lower, upper, groups))
+        res = minimize(fun, v0, jac=True, method="SLSQP", constraints=cons, options={"maxiter": maxiter, "ftol": 1e-10})
+        plan = to_plan(res.x)[0]
+        # The open box never reaches its edges: snap cells within 0.1 % of a cell's average
+        # to the bound, then project so the budgets hold exactly.
+        tol = 1e-3 * unit
+        plan = np.where(plan - lower < tol, lower, np.where(upper - plan < tol, upper, plan))
+        plan = project(plan, lower, upper, groups)
         val = objective_and_grad(plan, prob, obj)[0]
         runs[name] = {"objective": val, "success": bool(res.success), "message": str(res.message), "iterations": int(res.nit)}
         if val > best_val:
@@ -645,7 +685,20 @@ def allocate_run(
         equal[idx] = total / max(active[idx].sum() * days, 1) * active[idx, :, None]
     starts = {"current": current, "equal": equal, "random": rng.dirichlet(np.ones(current.size)).reshape(current.shape) * budget * active[..., None]}
     t_opt = time.perf_counter()
-    plan, info = optimise(sub, obj, lower, upper, groups, starts)
+    if len(groups) > 1 and all(len(idx) == 1 for idx, _ in groups):
+        # Every tenant has its own budget: the problems are independent, and solving
+        # them one by one (a few dozen variables each) is far faster than one joint
+        # SLSQP over all cells. Risk objectives then apply to each tenant's own revenue.
+        plan = np.zeros_like(current)
+        per = []
+        for idx, total in groups:
+            p_i, info_i = optimise(sub.for_tenants(idx), obj, lower[idx], upper[idx], [(np.array([0]), total)],
+                                   {k: v[idx] for k, v in starts.items()})
+            plan[idx] = p_i
+            per.append(info_i)
+        info = {"separable": True, "per_tenant": per}
+    else:
+        plan, info = optimise(sub, obj, lower, upper, groups, starts)
     info["seconds"] = time.perf_counter() - t_opt
     info["draws"] = sub.n_draws
     info["budget_residual"] = float(plan.sum() - budget)

@@ -172,16 +172,19 @@ def run_demo(
 
 
 def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
-    """Allocate the current 7-day spend of the first tenant and of the portfolio, if the allocator is available."""
-    try:
-        from bayes_mmm.allocate import allocate_run, write_plan
-    except ImportError:  # allocator not installed in this build
-        return None
-    import json
+    """Re-allocate each tenant's own current weekly budget across channels and days."""
+    import warnings
 
-    summary = json.loads((Path(run) / "summary.json").read_text())
-    budget = 7 * sum(sum(t["spend"].values()) / max(t["n_days"], 1) for t in summary["tenants"].values())
-    plan = allocate_run(run, budget, days=7, allow_unconverged=True)
+    from bayes_mmm.allocate import CURRENT_WINDOW, allocate_run, write_plan
+    from bayes_mmm.summary import load_run
+
+    idata, summary = load_run(run)
+    spend = idata.constant_data["spend"].values  # (tenant, channel, date)
+    weekly = {t: 7 * float(spend[i, :, -CURRENT_WINDOW:].sum() / CURRENT_WINDOW) for i, t in enumerate(summary["data"]["tenants"])}
+    budget = sum(weekly.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if summary["convergence"]["ok"] else "default")
+        plan = allocate_run(run, budget, days=7, tenant_budgets=weekly, allow_unconverged=True)
     write_plan(plan, Path(run) / "allocation.json")
     if console is not None:
         up = [t.get("prob_plan_beats_current", float("nan")) for t in plan["tenants"].values()]

@@ -313,6 +313,51 @@ def report(
 
 @app.command()
 @friendly
+def allocate(
+    run: Annotated[Path, typer.Option("--run", help="Run folder.")],
+    budget: Annotated[float, typer.Option(help="Total spend over the plan's days.")],
+    tenant: Annotated[str | None, typer.Option(help="One tenant; omit for the whole portfolio.")] = None,
+    days: Annotated[int, typer.Option(min=1, help="Plan length in days.")] = 7,
+    forecast: Annotated[Path | None, typer.Option(help="forecast.csv: date, temp_c, precip_mm[, snow_cm][, tenant_id].")] = None,
+    objective: Annotated[str, typer.Option(help="mean, mean-sd:λ or cvar:α.")] = "mean",
+    bounds: Annotated[str | None, typer.Option(help="Per-channel daily bounds, e.g. 'meta=50:400,google=20%,*=0:1000'.")] = None,
+    allow_unconverged: Annotated[bool, typer.Option(help="Allocate from a run that did not converge (loud warning).")] = False,
+    out_file: Annotated[Path, typer.Option("--out", help="plan.json to write.")] = Path("plan.json"),
+) -> None:
+    """Split a budget across channels (and days, given a weather forecast) under posterior uncertainty."""
+    quiet_libraries()
+    from bayes_mmm.allocate import allocate_run, parse_channel_bounds, write_plan
+
+    with out.status("optimising the plan over posterior draws"):
+        plan = allocate_run(run, budget, tenant=tenant, days=days, forecast=forecast, objective=objective,
+                            channel_bounds=parse_channel_bounds(bounds), allow_unconverged=allow_unconverged)
+    write_plan(plan, out_file)
+    print_plan(plan)
+    out.print(f"plan: [bold]{out_file}[/]")
+
+
+def print_plan(plan: dict) -> None:
+    """Recommended vs current spend per tenant and channel, with expected incremental revenue."""
+    for tid, e in plan["tenants"].items():
+        t = Table(title=f"{tid}: {plan['objective']} plan over {len(plan['days'])} days")
+        t.add_column("channel")
+        t.add_column("current", justify="right")
+        t.add_column("plan", justify="right")
+        t.add_column("plan per day", justify="left")
+        for ch, days in e["plan"].items():
+            t.add_row(ch, f"{sum(e['current'][ch]):,.0f}", f"{sum(days):,.0f}", " ".join(f"{d:,.0f}" for d in days))
+        out.print(t)
+        p, c = e["expected_incremental_revenue"]["plan"], e["expected_incremental_revenue"]["current"]
+        out.print(f"  incremental revenue: plan {p['mean']:,.0f} [{p['q05']:,.0f}, {p['q95']:,.0f}] vs current "
+                  f"{c['mean']:,.0f} [{c['q05']:,.0f}, {c['q95']:,.0f}]; P(plan beats current) {e['prob_plan_beats_current']:.2f}")
+        reasons = sorted(set(e.get("reasons", [])))
+        if reasons and reasons != ["no forecast: average weather assumed"]:
+            for d, r in zip(plan["days"], e["reasons"], strict=False):
+                out.print(f"  {d}: {r}")
+
+
+@app.command()
+@friendly
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
     days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
