@@ -78,13 +78,17 @@ def test_verdict_applies_the_seed_bar() -> None:
 
 
 @pytest.fixture(scope="module")
-def cv_result(tmp_path_factory: pytest.TempPathFactory):
+def cv_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Over a year of training data: yearly seasonality cannot be extrapolated from less.
     from synthetic import simulate_universe, write_lake
 
-    lake = write_lake(simulate_universe(n_tenants=2, n_days=540, seed=11), tmp_path_factory.mktemp("cv") / "lake")
+    return write_lake(simulate_universe(n_tenants=2, n_days=540, seed=11), tmp_path_factory.mktemp("cv") / "lake")
+
+
+@pytest.fixture(scope="module")
+def cv_result(cv_lake: Path):
     sampler = SamplerConfig(draws=150, tune=150, progress=False)
-    return walk_forward(load_lake(lake), sampler=sampler, n_folds=2, first_train=0.7, progress=False)
+    return walk_forward(load_lake(cv_lake), sampler=sampler, n_folds=2, first_train=0.7, progress=False)
 
 
 def test_walk_forward_meets_the_bar_and_beats_baselines(cv_result) -> None:
@@ -97,3 +101,11 @@ def test_walk_forward_meets_the_bar_and_beats_baselines(cv_result) -> None:
         assert t["mape_mean"] < 15
     assert rain["rmse_mean"] < rain["baseline_rmse_mean"]
     assert 0.0 <= pass_rate(cv_result) <= 1.0
+
+
+def test_model_without_media_scores_worse_in_cv(cv_lake: Path, cv_result) -> None:
+    broken = walk_forward(load_lake(cv_lake), ModelSpec(media=False), SamplerConfig(draws=150, tune=150, progress=False),
+                          n_folds=2, first_train=0.7, progress=False)
+    for t in ("extreme_rain_gear", "medium_clothing"):
+        assert broken[t]["rmse_mean"] > cv_result[t]["rmse_mean"]
+        assert broken[t]["r2_mean"] < cv_result[t]["r2_mean"]

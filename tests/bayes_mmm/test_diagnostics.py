@@ -1,0 +1,74 @@
+"""Diagnostics on a real small fit: PPC calibration, LOO by tenant, comparison with a broken model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm.cli import app
+from bayes_mmm.data import load_lake
+from bayes_mmm.diagnostics import (
+    compare_runs,
+    convergence_table,
+    load_runs,
+    loo_by_tenant,
+    ppc_calibration,
+    sampler_health,
+)
+from bayes_mmm.fit import SamplerConfig, fit
+from bayes_mmm.spec import ModelSpec
+from bayes_mmm.summary import load_run, save_run
+
+
+@pytest.fixture(scope="module")
+def broken_run(small_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same lake fitted without media: a deliberately wrong model."""
+    result = fit(load_lake(small_lake), ModelSpec(media=False), SamplerConfig(draws=200, tune=200, progress=False))
+    out = tmp_path_factory.mktemp("broken") / "no-media"
+    save_run(result, out, lake=small_lake)
+    return out
+
+
+def test_ppc_bands_are_calibrated(small_fit) -> None:
+    result, _ = small_fit
+    cal = ppc_calibration(result.idata)
+    assert list(cal.index) == result.design.tenants
+    assert cal["inside_90"].between(0.82, 0.98).all(), cal
+    assert cal["inside_50"].between(0.38, 0.68).all(), cal
+
+
+def test_convergence_and_sampler_health(small_fit) -> None:
+    result, _ = small_fit
+    table = convergence_table(result.idata, "none_books")
+    assert {"r_hat", "ess_bulk", "ess_tail"} <= set(table.columns)
+    assert any(name.startswith("roas[") for name in table.index)
+    assert not any(name.endswith("__") or "_log__" in name for name in table.index)
+    health = sampler_health(result.idata)
+    assert health["divergences"] == result.convergence["divergences"]
+    assert 0 < health["bfmi_min"] < 3
+
+
+def test_loo_prefers_the_model_with_media(small_fit, broken_run: Path) -> None:
+    _, run_dir = small_fit
+    by_tenant = loo_by_tenant(load_run(run_dir)[0])
+    assert len(by_tenant) == 4 and (by_tenant["elpd"] < 0).all()
+    table = compare_runs(load_runs([run_dir, broken_run]))
+    assert table.index[0] == "run"  # the right model ranks first
+    assert table.loc["no-media", "elpd_diff"] > 4 * table.loc["no-media", "dse"]
+
+
+def test_compare_and_diagnose_commands(small_fit, broken_run: Path) -> None:
+    _, run_dir = small_fit
+    runner = CliRunner()
+    res = runner.invoke(app, ["compare", str(run_dir), str(broken_run)])
+    assert res.exit_code == 0, res.output
+    assert "no-m" in res.output  # the narrow test terminal may shorten the name
+    res = runner.invoke(app, ["compare", str(run_dir)])
+    assert res.exit_code == 2 and "at least two run folders" in res.output
+    res = runner.invoke(app, ["diagnose", str(run_dir)])
+    assert res.exit_code == 0, res.output
+    _, summary = load_run(run_dir)
+    assert set(summary["verdicts"]) == set(summary["data"]["tenants"])
+    assert "# Model card" in (run_dir / "model_card.md").read_text()
