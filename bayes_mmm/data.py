@@ -36,6 +36,13 @@ from bayes_mmm.constants import (
 from bayes_mmm.errors import DataError
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Common names of the required columns in exports (Open-Meteo's daily CSV among them).
+ALIASES = {
+    DATE: ("time", "day", "Date"),
+    REVENUE: ("sales", "Revenue", "revenue_usd"),
+    TEMP: ("temperature_2m_mean (°C)", "temperature_2m_mean", "temperature", "temp"),
+    PRECIP: ("precipitation_sum (mm)", "precipitation_sum", "precipitation", "rain_sum (mm)", "precip"),
+}
 #: Columns that must never be negative, besides every ``spend_*``.
 NON_NEGATIVE = (REVENUE, PRECIP, SNOW)
 
@@ -120,7 +127,7 @@ def read_daily(path: str | Path) -> pd.DataFrame:
     if missing:
         col = missing[0]
         extra = [c for c in raw.columns if c not in REQUIRED_COLUMNS]
-        close = difflib.get_close_matches(col, extra, n=1, cutoff=0.6)
+        close = [a for a in ALIASES.get(col, ()) if a in extra] or difflib.get_close_matches(col, extra, n=1, cutoff=0.6)
         hint = f"found '{close[0]}': rename it to '{col}'" if close else f"columns are: {', '.join(raw.columns)}"
         raise DataError("required column is missing", file=path, column=col, hint=hint)
     spend_cols = [c for c in raw.columns if c.startswith(SPEND_PREFIX)]

@@ -73,6 +73,8 @@ def test_union_of_channels_and_dates(tmp_path: Path) -> None:
     [
         (lambda df: df.drop(columns="revenue"), "column 'revenue': required column is missing"),
         (lambda df: df.rename(columns={"temp_c": "temp_C"}), "found 'temp_C': rename it to 'temp_c'"),
+        (lambda df: df.rename(columns={"precip_mm": "precipitation_sum (mm)"}),
+         "found 'precipitation_sum (mm)': rename it to 'precip_mm'"),
         (lambda df: df.drop(columns=["spend_meta", "spend_google"]), "no spend_<channel> column"),
         (lambda df: df.assign(spend_meta=df["spend_meta"].astype(object).where(df.index != 4, "abc")),
          "column 'spend_meta', row 5 (date 2024-01-05): non-numeric value 'abc'"),
@@ -84,7 +86,7 @@ def test_union_of_channels_and_dates(tmp_path: Path) -> None:
         (lambda df: pd.concat([df, df.iloc[[3]]]), "column 'date', rows 4, 151 (dates 2024-01-04, 2024-01-04): duplicated dates"),
         (lambda df: df.drop(index=[10, 11]), "column 'date': 2 missing day(s) in the dates, first 2024-01-11"),
     ],
-    ids=["missing", "misspelled", "no-spend", "non-numeric", "bad-date", "negative-spend", "negative-revenue",
+    ids=["missing", "misspelled", "open-meteo", "no-spend", "non-numeric", "bad-date", "negative-spend", "negative-revenue",
          "duplicates", "gaps"],
 )
 def test_bad_input_names_file_column_rows(tmp_path: Path, mutate, expected: str) -> None:
