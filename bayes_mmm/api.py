@@ -94,11 +94,9 @@ def cv_run(
     from bayes_mmm.summary import SUMMARY, load_run, to_json
 
     _, summary = load_run(run_dir)
-    spec_d = dict(summary["config"]["spec"])
-    spec_d["roas_prior"] = tuple(spec_d["roas_prior"])
     ds = load_lake(data, summary["data"]["tenants"])
     kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
-    cv = walk_forward(ds, ModelSpec(**spec_d), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
+    cv = walk_forward(ds, ModelSpec.from_dict(summary["config"]["spec"]), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
     for tid, entry in cv.items():
         summary["tenants"][tid]["cv"] = entry
     atomic.write_text(Path(run_dir) / SUMMARY, to_json(summary))

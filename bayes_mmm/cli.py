@@ -154,7 +154,7 @@ def fit(
     draws: Annotated[int, typer.Option(min=1)] = 1000,
     tune: Annotated[int, typer.Option(min=0)] = 1000,
     seed: int = 0,
-    target_accept: float = 0.8,
+    target_accept: float = 0.9,
     no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,

@@ -37,7 +37,8 @@ class SamplerConfig:
     seed
         Makes the run reproducible (sampling and the baseline draws).
     target_accept
-        NUTS target acceptance; raise it (0.9–0.95) if there are divergences.
+        NUTS target acceptance (0.9 by default: measured to reach ESS ≥ 400 on the default
+        universe where 0.8 did not); raise it to 0.95 if there are divergences.
     low_rank
         nutpie's low-rank modified mass matrix, for strongly correlated posteriors.
     progress
@@ -49,7 +50,7 @@ class SamplerConfig:
     draws: int = 1000
     tune: int = 1000
     seed: int = 0
-    target_accept: float = 0.8
+    target_accept: float = 0.9
     low_rank: bool = True
     progress: bool = True
 
@@ -133,7 +134,7 @@ def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, w
     names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summ = az.summary(idata, var_names=names, kind="diagnostics")
+        summ = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
     summ = summ.dropna(subset=["r_hat"])
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     steps = None

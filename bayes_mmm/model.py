@@ -44,18 +44,30 @@ def roas_prior_params(low: float, high: float) -> tuple[float, float]:
     return float(mu), float((np.log(high) - np.log(low)) / (2 * Z90))
 
 
-def _tenant_channel(name: str, mu: float, sd: float, pool_sd: float, pooled: bool, dims: tuple[str, ...] = (TENANT, CHANNEL)) -> pt.TensorVariable:
+def _tenant_channel(
+    name: str,
+    mu: float,
+    sd: float,
+    pool_sd: float,
+    pooled: bool,
+    dims: tuple[str, ...] = (TENANT, CHANNEL),
+    centered: bool = False,
+) -> pt.TensorVariable:
     """A tenant×channel parameter on an unconstrained scale.
 
     Pooled: ``mu_c + sigma_c · z`` (non-centred) with ``mu_c ~ N(mu, sd)`` and
     ``sigma_c ~ HalfNormal(pool_sd)``. Unpooled: independent normals with the
     same prior variance a new tenant has under pooling, ``sd² + pool_sd²``, so
-    the two differ only in whether tenants learn from each other.
+    the two differ only in whether tenants learn from each other. ``centered``
+    samples the tenant values directly, better when the data pin each tenant
+    down (ROAS from two years of daily data), worse when they do not.
     """
     if not pooled:
         return pm.Normal(name, mu, float(np.hypot(sd, pool_sd)), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
     scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])
+    if centered:
+        return pm.Normal(name, loc, scale, dims=dims)
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
     return loc + scale * z
 
@@ -118,11 +130,11 @@ def build_model(design: Design) -> pm.Model:
         y = pt.as_tensor(design.y)
         if spec.media:
             mu_r, sd_r = roas_prior_params(*spec.roas_prior)
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled, centered="roas" in spec.centered)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
-            logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled)
+            logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled, centered="adstock" in spec.centered)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
-            log_k = _tenant_channel("log_half_sat", 0.0, 0.5, 0.3, spec.pooled)
+            log_k = _tenant_channel("log_half_sat", 0.0, 0.5, 0.3, spec.pooled, centered="half_sat" in spec.centered)
             half_sat = pm.Deterministic("half_sat", pt.exp(log_k), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
                 shape = pm.LogNormal("hill_shape", np.log(1.3), 0.3, dims=CHANNEL)
@@ -130,7 +142,7 @@ def build_model(design: Design) -> pm.Model:
                 shape = pt.ones(len(design.channels))
             gamma = None
             if spec.weather_media:
-                gamma = _tenant_channel("gamma", 0.0, 0.2, 0.1, spec.pooled, (TENANT, CHANNEL, WEATHER))
+                gamma = _tenant_channel("gamma", 0.0, 0.2, 0.1, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered)
                 gamma = pm.Deterministic("weather_gamma", gamma, dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":

@@ -28,6 +28,11 @@ class ModelSpec:
     hill_shape
         ``"channel"``: one Hill shape per channel learned from all tenants;
         ``"fixed"``: shape 1 (Meridian's default).
+    centered
+        Which pooled tenant×channel parameters to sample centred (``roas``,
+        ``half_sat``, ``adstock``, ``gamma``); the rest are non-centred.
+        Centred mixes faster where the data pin each tenant down (ROAS from
+        two years of daily data), non-centred where they do not.
     roas_prior
         A 90 % range for a typical channel ROAS, e.g. ``(1, 5)``: "ROAS is
         probably 1–5x". Sets the log-normal prior on the population ROAS.
@@ -45,6 +50,7 @@ class ModelSpec:
     pooled: bool = True
     hill_shape: str = "channel"
     roas_prior: tuple[float, float] = (1.0, 5.0)
+    centered: tuple[str, ...] = ("roas", "half_sat")
     fourier_order: int = 3
     weather_lags: int = 3
     baseline_scale: float = 0.5
@@ -61,11 +67,23 @@ class ModelSpec:
         lo, hi = self.roas_prior
         if not 0 < lo < hi:
             raise ValueError(f"roas_prior must be (low, high) with 0 < low < high, got {self.roas_prior}")
+        unknown = set(self.centered) - {"roas", "half_sat", "adstock", "gamma"}
+        if unknown:
+            raise ValueError(f"centered may name roas, half_sat, adstock, gamma; got {sorted(unknown)}")
         if self.weather_lags < 0 or self.fourier_order < 0:
             raise ValueError("weather_lags and fourier_order must be ≥ 0")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelSpec:
+        """Inverse of :meth:`to_dict` (e.g. from a run's summary.json ``config.spec``)."""
+        d = dict(d)
+        d["roas_prior"] = tuple(d["roas_prior"])
+        d["centered"] = tuple(d.get("centered", ()))
+        return cls(**d)
 
     def to_dict(self) -> dict:
         """Plain-JSON form, for summary.json and hashing."""
         d = asdict(self)
         d["roas_prior"] = list(self.roas_prior)
+        d["centered"] = list(self.centered)
         return d
