@@ -36,6 +36,8 @@ from bayes_mmm.features import MEDIA_WEATHER, Design
 from bayes_mmm.transforms import adstock, delayed_weights, geometric_weights, hill
 
 Z90 = 1.6448536269514722
+#: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
+INTERCEPT_MEAN = 1.0
 
 
 def roas_prior_params(low: float, high: float) -> tuple[float, float]:
@@ -127,7 +129,9 @@ def build_model(design: Design) -> pm.Model:
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
         sigma = pm.HalfNormal("sigma", 0.5, dims=TENANT)
-        y = pt.as_tensor(design.y)
+        # Revenue is scaled to mean 1, so the intercept's prior is centred on 1: subtract it here
+        # and the baseline coefficients keep their zero-mean, closed-form prior.
+        y = pt.as_tensor(design.y - INTERCEPT_MEAN * design.train)
         if spec.media:
             mu_r, sd_r = roas_prior_params(*spec.roas_prior)
             log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled, centered="roas" in spec.centered)

@@ -16,6 +16,7 @@ import xarray as xr
 
 from bayes_mmm.constants import CHANNEL, TENANT
 from bayes_mmm.features import Design, media_weather, weather_features
+from bayes_mmm.model import INTERCEPT_MEAN
 from bayes_mmm.transforms import adstock, delayed_weights, geometric_weights, hill
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
@@ -123,8 +124,14 @@ class TenantPosterior:
     elasticity: dict[str, np.ndarray]  # name -> (S,)
 
 
-def tenant_posterior(design: Design, posterior: xr.Dataset, i: int, rng: np.random.Generator) -> TenantPosterior:
-    """Everything per draw for tenant ``i`` of ``design``."""
+def tenant_posterior(
+    design: Design, posterior: xr.Dataset, i: int, rng: np.random.Generator, prior: bool = False
+) -> TenantPosterior:
+    """Everything per draw for tenant ``i`` of ``design``.
+
+    With ``prior=True`` the draws are prior draws and the baseline
+    coefficients come from their prior too (prior predictive check).
+    """
     n_c = len(design.channels)
     p = TenantDraws.from_posterior(posterior, i, n_c)
     scale = design.y_scale[i]
@@ -143,15 +150,18 @@ def tenant_posterior(design: Design, posterior: xr.Dataset, i: int, rng: np.rand
     # Baseline coefficients: exact Gaussian conditional given the media draw.
     d = design.prior_var[i]
     active = d > 0
-    resid = (design.y[i] - media_sum) * train
+    resid = (design.y[i] - INTERCEPT_MEAN - media_sum) * train
     u = resid @ design.Q[i][:, active]
     s2 = p.sigma[:, None] ** 2
     dd = d[active]
     mean = dd / (s2 + dd) * u
     sd = np.sqrt(s2 * dd / (s2 + dd))
+    if prior:
+        mean, sd = np.zeros_like(mean), np.broadcast_to(np.sqrt(dd), mean.shape)
     theta = mean + sd * rng.standard_normal(mean.shape)
     k = active.sum()
     coef = theta @ design.Rinv[i][:k, :k].T
+    coef[:, 0] += INTERCEPT_MEAN  # column 0 of X is always the intercept
     xk = design.X[i][:, design.keep[i]]
     baseline = coef @ xk.T
 
@@ -236,3 +246,23 @@ def posterior_arrays(design: Design, tenants_post: list[TenantPosterior], chains
             for k in tenants_post[0].elasticity
         },
     }
+
+
+def prior_predictive(design: Design, model, draws: int = 500, seed: int = 0) -> xr.DataArray:
+    """Revenue simulated from the priors alone, ``(draw, tenant, date)`` in currency units.
+
+    The check that the priors are sensible on the data's scale: the bulk of
+    these series should lie within a few times the observed revenue.
+    """
+    import pymc as pm
+
+    with model:
+        prior = pm.sample_prior_predictive(draws=draws, random_seed=seed).prior
+    rng = np.random.default_rng(seed)
+    reps = [tenant_posterior(design, prior, i, rng, prior=True).y_rep for i in range(len(design.tenants))]
+    return xr.DataArray(
+        np.stack(reps, axis=1),
+        dims=("draw", TENANT, "date"),
+        coords={TENANT: design.tenants, "date": design.dates},
+        name="revenue",
+    )

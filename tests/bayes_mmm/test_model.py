@@ -88,3 +88,16 @@ def test_every_variant_has_finite_logp_and_gradient(tiny_lake, spec) -> None:
     assert np.all(np.isfinite(grad))
     assert ("roas" in model.named_vars) == spec.media
     assert isinstance(model, pm.Model)
+
+
+def test_prior_predictive_is_on_the_data_scale(tiny_lake) -> None:
+    from bayes_mmm.posterior import prior_predictive
+
+    design = build_design(load_lake(tiny_lake), ModelSpec())
+    sim = prior_predictive(design, build_model(design), draws=200, seed=1)
+    assert sim.shape == (200, 3, 240)
+    ratio = sim.median(("draw", "date")).values / design.y_scale
+    # The priors centre simulated revenue on the observed level without pinning it there.
+    assert np.all((ratio > 0.3) & (ratio < 3.0)), ratio
+    spread = (sim.quantile(0.95, ("draw", "date")) - sim.quantile(0.05, ("draw", "date"))).values / design.y_scale
+    assert np.all(spread > 0.5), spread
