@@ -41,6 +41,8 @@ class Check:
 
 def robust_z(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """Modified z-score 0.6745·(x − median)/max(MAD, floor); 0 where that scale is 0."""
+    if np.isnan(x).all():  # e.g. a channel that never spent
+        return np.zeros_like(x)
     med = np.nanmedian(x)
     mad = max(np.nanmedian(np.abs(x - med)), floor)
     if not np.isfinite(mad) or mad == 0:
@@ -52,7 +54,7 @@ def outlier_z(x: np.ndarray, is_spend: bool) -> np.ndarray:
     """Robust z of a column: revenue against its 15-day rolling median, spend against its median."""
     if is_spend:
         x = np.where(x > 0, x, np.nan)  # dark days are a choice, not an outlier
-        return robust_z(x, MAD_FLOOR * np.nanmedian(x))
+        return robust_z(x, MAD_FLOOR * np.nanmedian(x)) if not np.isnan(x).all() else np.zeros_like(x)
     s = pd.Series(x)
     resid = (s - s.rolling(15, center=True, min_periods=3).median()).to_numpy()
     return robust_z(resid, 0.05 * abs(np.nanmedian(x)))
