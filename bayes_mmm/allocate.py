@@ -36,6 +36,7 @@ from bayes_mmm.atomic import write_text
 from bayes_mmm.constants import DATE, PRECIP, TEMP
 from bayes_mmm.errors import DataError
 from bayes_mmm.features import WeatherStats, media_weather
+from bayes_mmm.posterior import stacked
 from bayes_mmm.summary import load_run, to_json
 from bayes_mmm.transforms import delayed_weights, geometric_weights, hill
 
@@ -358,32 +359,13 @@ def optimise(
 # --------------------------------------------------------------------------- run folder → arrays
 
 
-def _stacked(posterior: xr.Dataset, name: str) -> np.ndarray:
-    da = posterior[name]
-    return da.values.reshape(-1, *da.shape[2:])
-
-
 def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, default: float) -> np.ndarray:
     """``(S, N, C)`` from a variable with dims (tenant, channel), (channel) or absent."""
     if name not in posterior:
         s = posterior.sizes["chain"] * posterior.sizes["draw"]
         return np.full((s, n, c), default)
-    a = _stacked(posterior, name)
+    a = stacked(posterior, name)
     return np.broadcast_to(a[:, None, :], (a.shape[0], n, c)).copy() if a.ndim == 2 else a
-
-
-def _recompute_beta(const: xr.Dataset, posterior: xr.Dataset, weights: np.ndarray, half_sat: np.ndarray, shape: np.ndarray, gamma: np.ndarray | None) -> np.ndarray:
-    """β on the scaled axis from ROAS, as the model defines it, for runs that did not store ``beta``."""
-    from bayes_mmm.transforms import adstock, lag_matrix
-
-    spend = const["spend"].values
-    lagged = lag_matrix(spend / const["spend_scale"].values[..., None], weights.shape[-1])
-    eff = hill(adstock(lagged[None], weights), half_sat[..., None], shape[..., None])
-    if gamma is not None:
-        eff = eff * np.exp(np.einsum("sncw,ntw->snct", gamma, const["media_weather"].values))
-    train = const["train"].values[:, None, :].astype(float)
-    spend_total = (spend * train).sum(axis=-1) / const["y_scale"].values[:, None]
-    return _stacked(posterior, "roas") * spend_total / ((eff * train).sum(axis=-1) + 1e-12)
 
 
 def _read_forecast(forecast: str | Path | pd.DataFrame, last: pd.Timestamp, tenants: list[str]) -> pd.DataFrame:
@@ -617,12 +599,15 @@ def allocate_run(
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)
-    gamma = _stacked(post, "weather_gamma") if "weather_gamma" in post else None
+    gamma = stacked(post, "weather_gamma") if "weather_gamma" in post else None
     if str(attrs.get("spec_adstock", "geometric")) == "delayed":
         weights = delayed_weights(alpha, _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0), l_max)
     else:
         weights = geometric_weights(alpha, l_max)
-    beta_scaled = _stacked(post, "beta") if "beta" in post else _recompute_beta(const, post, weights, half_sat, shape, gamma)
+    if "beta" not in post:
+        raise DataError("the run's posterior has no 'beta' (a run without media, or from an older version)",
+                        file=Path(run_dir) / "idata.nc", hint="refit with `bayes-mmm fit` (media on)")
+    beta_scaled = stacked(post, "beta")
     y_scale = const["y_scale"].values[sel]
     beta = beta_scaled[:, sel] * y_scale[None, :, None]
     weights, half_sat, shape = weights[:, sel], half_sat[:, sel], shape[:, sel]
