@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench browser-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(VENV)/.installed-dev
 ## Benchmarks (results go to benchmarks/RESULTS.md by hand).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_fit.py
+
+## Open the demo report in headless Chromium (installs Debian's chromium if missing), check figures, screenshot.
+browser-check: $(VENV)/.installed
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	test -f reports/demo-report.html || $(BIN)/bayes-mmm demo
+	$(BIN)/python benchmarks/check_report_browser.py reports/demo-report.html
 
 clean:
 	rm -rf $(VENV) data runs reports/*.html
