@@ -221,7 +221,8 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
     """Align per-tenant frames into one dataset with dims ``tenant``, ``date``, ``channel``.
 
     Dates are the union over tenants; days outside a tenant's range are NaN
-    and ``in_range`` is False there. Missing spend counts as 0 and missing
+    and ``in_range`` is False there. ``holiday`` rows are all NaN for tenants
+    without a holiday column (the model then uses its built-in calendar). Missing spend counts as 0 and missing
     weather is interpolated; missing revenue stays NaN and is masked by
     ``observed``.
     """
@@ -239,7 +240,7 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
     revenue = np.full((n_t, n_d), np.nan)
     spend = np.zeros((n_t, n_d, n_c))
     weather = {k: np.full((n_t, n_d), np.nan) for k in (TEMP, PRECIP, SNOW)}
-    holiday = np.zeros((n_t, n_d))
+    holiday = np.full((n_t, n_d), np.nan)  # NaN row: this tenant has no holiday column
     control = np.zeros((n_t, n_d, len(controls)))
     in_range = np.zeros((n_t, n_d), dtype=bool)
     for i, tid in enumerate(tenants):

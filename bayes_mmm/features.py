@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_mmm.calendar import HOLIDAY_COLUMNS, us_holidays
-from bayes_mmm.constants import CHANNEL, DATE, HOLIDAY, PRECIP, REVENUE, SNOW, TEMP, TENANT
+from bayes_mmm.constants import CHANNEL, DATE, HOLIDAY, MIN_HISTORY_DAYS, PRECIP, REVENUE, SNOW, TEMP, TENANT
 from bayes_mmm.spec import ModelSpec
 from bayes_mmm.transforms import lag_matrix
 
@@ -206,7 +206,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     controls = ds["control"].values if "control" in ds else None
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
     for i in range(n_t):
-        temp = np.nan_to_num(ds[TEMP].values[i], nan=np.nanmean(ds[TEMP].values[i]))
+        temp = np.nan_to_num(ds[TEMP].values[i], nan=np.nanmean(ds[TEMP].values[i][train[i]]))
         precip = np.nan_to_num(ds[PRECIP].values[i], nan=0.0)
         snow = np.nan_to_num(ds[SNOW].values[i], nan=0.0)
         raw.append((temp, precip, snow))
@@ -215,7 +215,8 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0))
         stats.append(st)
         zw[i] = media_weather(temp, precip, st)
-        c, cnames = calendar_features(dates, spec, None if holiday is None else holiday[i])
+        own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
+        c, cnames = calendar_features(dates, spec, own)
         cal.append(c)
         w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags)
         parts, pnames = [np.ones((n_d, 1)), c, w], ["intercept", *cnames, *wnames]
@@ -227,7 +228,13 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         feats.append(np.concatenate(parts, axis=1))
         names.append(pnames)
 
-    k_max = feats[0].shape[1]
+    # Tenants may differ in features (own holiday column vs the built-in calendar): pad with
+    # zero columns, which the QR step drops as constant.
+    k_max = max(f.shape[1] for f in feats)
+    for i, f in enumerate(feats):
+        if f.shape[1] < k_max:
+            feats[i] = np.concatenate([f, np.zeros((n_d, k_max - f.shape[1]))], axis=1)
+            names[i] = names[i] + [f"pad_{j}" for j in range(k_max - len(names[i]))]
     X = np.stack(feats)
     Q = np.zeros((n_t, n_d, k_max))
     Rinv = np.zeros((n_t, k_max, k_max))
@@ -235,6 +242,11 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     kept_names, kept = [], []
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
+        if len(rows) <= X.shape[2] + 10:
+            raise ValueError(
+                f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {X.shape[2]} baseline features; "
+                f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
+            )
         keep, q, rinv = _orthonormal(X[i], rows)
         k = len(keep)
         kept.append(keep)

@@ -114,3 +114,26 @@ def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
         load_lake(empty)
     with pytest.raises(DataError, match="lake folder does not exist"):
         load_lake(tmp_path / "nowhere")
+
+
+def test_holiday_column_of_one_tenant_does_not_erase_the_others(tmp_path: Path) -> None:
+    from bayes_mmm.features import build_design
+
+    a = good_frame(200)
+    a["holiday"] = 0.0
+    a.loc[[10, 50], "holiday"] = 1.0
+    b = good_frame(200)
+    b["date"] = pd.date_range("2024-05-01", periods=200).strftime("%Y-%m-%d")  # covers July 4th and Labor Day
+    write_tenant(tmp_path, "a", a)
+    write_tenant(tmp_path, "b", b)
+    design = build_design(load_lake(tmp_path))
+    assert "holiday" in design.feature_names[0]
+    assert {"july_4th", "labor_day"} <= set(design.feature_names[1])  # b keeps the built-in calendar
+
+
+def test_too_short_training_window_is_a_clear_error(tmp_path: Path) -> None:
+    from bayes_mmm.features import build_design
+
+    write_tenant(tmp_path, "short", good_frame(40))
+    with pytest.raises(ValueError, match="tenant 'short' has 40 training days, too few"):
+        build_design(load_lake(tmp_path))
