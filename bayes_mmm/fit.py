@@ -104,6 +104,11 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
             save_warmup=False,
         )
     else:
+        if cfg.sampler == "numpyro":
+            try:
+                import numpyro  # noqa: F401
+            except ImportError:
+                raise ValueError("sampler 'numpyro' needs numpyro and jax: pip install numpyro jax") from None
         t1 = time.perf_counter()
         with model:
             idata = pm.sample(
