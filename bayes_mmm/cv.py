@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 from rich.progress import Progress
 
+from bayes_mmm.constants import MIN_HISTORY_DAYS
 from bayes_mmm.features import Design, build_design
 from bayes_mmm.fit import SamplerConfig, fit
 from bayes_mmm.spec import ModelSpec
@@ -143,17 +144,22 @@ def walk_forward(
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"walk-forward CV ({n_folds} folds)", total=n_folds)
         for k, fold in enumerate(folds):
-            result = fit(ds, spec, sampler, train=fold.train)
-            design = build_design(ds, spec, fold.train)
-            for i, t in enumerate(tenants):
-                test = fold.test[i]
-                if not test.any():
-                    continue
+            # A tenant with too little training history in this fold sits it out instead of
+            # stopping the fold for everyone (tenants may start on different dates).
+            sel = [i for i in range(len(tenants)) if fold.train[i].sum() >= MIN_HISTORY_DAYS and fold.test[i].any()]
+            if not sel:
+                bar.advance(task)
+                continue
+            sub, train = ds.isel(tenant=sel), fold.train[sel]
+            result = fit(sub, spec, sampler, train=train)
+            design = build_design(sub, spec, train)
+            for j, i in enumerate(sel):
+                t, test = tenants[i], fold.test[i]
                 y = y_all[i, test]
-                pred = result.tenants[i].mu_mean[test]
+                pred = result.tenants[j].mu_mean[test]
                 m = metrics(y, pred)
                 naive = metrics(y, naive_seasonal(y_all[i], dates, fold.train[i], test))
-                ridge = metrics(y, ridge_baseline(design, i, test))
+                ridge = metrics(y, ridge_baseline(design, j, test))
                 best = naive if naive["rmse"] <= ridge["rmse"] else ridge
                 out[t]["folds"].append(
                     {
@@ -172,8 +178,10 @@ def walk_forward(
     for t, entry in out.items():
         f = entry["folds"]
         for key in ("r2", "mape", "rmse", "baseline_r2", "baseline_rmse", "naive_r2", "ridge_r2"):
-            entry[f"{key}_mean"] = round(float(np.mean([x[key] for x in f])), 4)
+            entry[f"{key}_mean"] = round(float(np.mean([x[key] for x in f])), 4) if f else float("nan")
         entry["verdict"] = verdict(t, entry)
+        if not f:
+            entry["verdict"]["reasons"].insert(0, f"too little history for walk-forward CV (< {MIN_HISTORY_DAYS} training days)")
     return out
 
 

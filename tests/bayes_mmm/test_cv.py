@@ -109,3 +109,19 @@ def test_model_without_media_scores_worse_in_cv(cv_lake: Path, cv_result) -> Non
     for t in ("extreme_rain_gear", "medium_clothing"):
         assert broken[t]["rmse_mean"] > cv_result[t]["rmse_mean"]
         assert broken[t]["r2_mean"] < cv_result[t]["r2_mean"]
+
+
+def test_late_starting_tenant_sits_out_folds_without_enough_history(cv_lake: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pandas as pd
+
+    lake = tmp_path / "lake"
+    shutil.copytree(cv_lake, lake)
+    short = lake / "medium_clothing" / "daily.csv"
+    pd.read_csv(short).tail(160).to_csv(short, index=False)  # fold 0 would train on 112 days
+    cv = walk_forward(load_lake(lake), sampler=SamplerConfig(draws=60, tune=60, progress=False), n_folds=2,
+                      first_train=0.7, progress=False)
+    assert [f["fold"] for f in cv["extreme_rain_gear"]["folds"]] == [0, 1]
+    assert [f["fold"] for f in cv["medium_clothing"]["folds"]] == [1]
+    assert cv["medium_clothing"]["folds"][0]["train_days"] == 136
