@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bayes_mmm import atomic
 from bayes_mmm.data import load_lake
 from bayes_mmm.fit import FitResult, SamplerConfig, fit
 from bayes_mmm.spec import ModelSpec
@@ -41,8 +42,8 @@ def fit_lake(
     """
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
-    if out is not None and Path(out).exists() and any(Path(out).iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
+    if out is not None:
+        atomic.ensure_writable(out, overwrite)  # before a fit of minutes, not after
     ds = load_lake(data, tenants)
     if console is not None:
         console.print(
@@ -61,7 +62,6 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
     and writes ``model_card.md``; returns the updated summary.
     """
-    from bayes_mmm import atomic
     from bayes_mmm.card import model_card, tenant_verdicts
     from bayes_mmm.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
     from bayes_mmm.summary import load_run, update_summary
@@ -72,11 +72,10 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
         "ppc": ppc_calibration(idata).to_dict(orient="index"),
         "loo_by_tenant": loo_by_tenant(idata).to_dict(orient="index"),
     }
-    summary = update_summary(run_dir, diagnostics=diag)
-    summary = update_summary(run_dir, verdicts=tenant_verdicts(summary))
-    card = model_card(summary, evaluation)
+    verdicts = tenant_verdicts(summary)
+    card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation)
     atomic.write_text(Path(run_dir) / "model_card.md", card)
-    return update_summary(run_dir, model_card=card)
+    return update_summary(run_dir, diagnostics=diag, verdicts=verdicts, model_card=card)
 
 
 def cv_run(
@@ -89,7 +88,6 @@ def cv_run(
     """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``."""
     import json
 
-    from bayes_mmm import atomic
     from bayes_mmm.cv import walk_forward
     from bayes_mmm.summary import SUMMARY, load_run, to_json
 

@@ -34,6 +34,13 @@ def _umask() -> int:
     return mask
 
 
+def ensure_writable(path: str | Path, overwrite: bool = False) -> None:
+    """Refuse a non-empty existing folder unless ``overwrite``: call early to fail before long work."""
+    path = Path(path)
+    if path.exists() and any(path.iterdir()) and not overwrite:
+        raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+
+
 @contextlib.contextmanager
 def folder(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder that replaces ``path`` only if the block succeeds.
@@ -42,8 +49,7 @@ def folder(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     ``path`` is left as it was.
     """
     path = Path(path)
-    if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+    ensure_writable(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     tmp.chmod(0o777 & ~_umask())

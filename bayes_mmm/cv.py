@@ -15,7 +15,7 @@ import xarray as xr
 from rich.progress import Progress
 
 from bayes_mmm.constants import MIN_HISTORY_DAYS
-from bayes_mmm.features import Design, build_design
+from bayes_mmm.features import Design
 from bayes_mmm.fit import SamplerConfig, fit
 from bayes_mmm.spec import ModelSpec
 from bayes_mmm.transforms import adstock, geometric_weights
@@ -152,7 +152,7 @@ def walk_forward(
                 continue
             sub, train = ds.isel(tenant=sel), fold.train[sel]
             result = fit(sub, spec, sampler, train=train)
-            design = build_design(sub, spec, train)
+            design = result.design
             for j, i in enumerate(sel):
                 t, test = tenants[i], fold.test[i]
                 y = y_all[i, test]

@@ -149,15 +149,15 @@ def media_weather(temp: np.ndarray, precip: np.ndarray, stats: WeatherStats) -> 
     )
 
 
-def _orthonormal(X: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
-    """QR of ``X[rows]`` dropping columns that add nothing; returns (kept columns, Q, R⁻¹)."""
+def _orthonormal(X: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """QR of ``X[rows]`` dropping columns that add nothing; returns (kept columns, Q, R)."""
     keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
     while True:
         q, r = np.linalg.qr(X[np.ix_(rows, keep)])
         d = np.abs(np.diag(r))
         weak = np.flatnonzero(d < tol * d.max())
         if len(weak) == 0:
-            return np.asarray(keep), q, np.linalg.inv(r)
+            return np.asarray(keep), q, r
         del keep[int(weak[0])]
 
 
@@ -247,7 +247,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {X.shape[2]} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, rinv = _orthonormal(X[i], rows)
+        keep, q, r = _orthonormal(X[i], rows)
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
@@ -264,10 +264,9 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         # Growth per year: with under two years of data it is confounded with the
         # yearly season and extrapolates badly unless kept modest.
         v[[n == "trend" for n in kept_names[-1]]] = spec.trend_scale**2
-        r = np.linalg.inv(rinv)
         lam, vecs = np.linalg.eigh((r * v) @ r.T)
         Q[i, rows, :k] = q @ vecs
-        Rinv[i, :k, :k] = rinv @ vecs
+        Rinv[i, :k, :k] = np.linalg.solve(r, vecs)
         prior_var[i, :k] = np.maximum(lam, 1e-12)
     return Design(
         tenants=tenants,
