@@ -530,7 +530,7 @@ def allocate_run(
     Parameters
     ----------
     run_dir
-        A run folder written by ``bayes-mmm fit``.
+        A run folder written by ``bayes-mmm fit`` (for a grouped run, name a ``tenant``).
     budget
         Total spend over the plan's days: for ``tenant``, or across all tenants when None.
     tenant
@@ -571,7 +571,9 @@ def allocate_run(
         raise DataError(f"days must be a whole number ≥ 1, got {days}")
     days = int(days)
     obj = parse_objective(objective)
-    run_dir = Path(run_dir)
+    from bayes_mmm.groups import group_of
+
+    run_dir = group_of(run_dir, tenant)  # a grouped run: the group folder holding the tenant
     idata, summary = load_run(run_dir)
     ok = summary.get("convergence", {}).get("ok")
     unconverged = ok is not True

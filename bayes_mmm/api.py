@@ -20,6 +20,7 @@ def fit_lake(
     sampler_kwargs: dict[str, Any] | None = None,
     overwrite: bool = False,
     console: Any | None = None,
+    prior_from: str | Path | None = None,
 ) -> dict:
     """Load a lake, fit the MMM and (optionally) write the run folder.
 
@@ -34,6 +35,9 @@ def fit_lake(
     spec_kwargs, sampler_kwargs
         Fields of :class:`~bayes_mmm.spec.ModelSpec` and
         :class:`~bayes_mmm.fit.SamplerConfig`.
+    prior_from
+        Run folder of an earlier pooled fit: cold-start these tenants with its
+        population posterior as their priors (its model settings replace ``spec_kwargs``).
 
     Returns
     -------
@@ -44,13 +48,21 @@ def fit_lake(
     sampler = SamplerConfig(**(sampler_kwargs or {}))
     if out is not None:
         atomic.ensure_writable(out, overwrite)  # before a fit of minutes, not after
+    prior = None
+    if prior_from is not None:
+        from bayes_mmm.priors import population_prior
+
+        prior = population_prior(prior_from)
+        spec = prior.spec
+        if console is not None:
+            console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
     ds = load_lake(data, tenants)
     if console is not None:
         console.print(
             f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} days × {ds.sizes['channel']} channels "
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws})"
         )
-    result: FitResult = fit(ds, spec, sampler)
+    result: FitResult = fit(ds, spec, sampler, prior=prior)
     if out is None:
         return build_summary(result, data)
     return save_run(result, out, lake=data, overwrite=overwrite)

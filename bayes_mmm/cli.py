@@ -161,35 +161,56 @@ def fit(
     adstock: Annotated[str, typer.Option(help="geometric or delayed.")] = "geometric",
     roas_low: Annotated[float, typer.Option(help="Prior: ROAS probably above this…")] = 1.0,
     roas_high: Annotated[float, typer.Option(help="…and below this (90 %).")] = 5.0,
+    prior_from: Annotated[Path | None, typer.Option(
+        help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
+    group_size: Annotated[int | None, typer.Option(
+        min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
+    group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask.distributed scheduler address (tcp://host:8786); default: a local cluster.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local cluster workers (default: cores ÷ chains).")] = None,
+    retries: Annotated[int, typer.Option(min=0, help="Resubmit a failed group this many times.")] = 1,
     overwrite: bool = False,
 ) -> None:
-    """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json)."""
+    """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json).
+
+    With --group-size or --scheduler, tenants are partitioned into groups fitted in
+    parallel on Dask; the run folder then holds groups/gNNN/ run folders and one
+    merged summary.json.
+    """
     quiet_libraries()
     from bayes_mmm.api import fit_lake
 
-    summary = fit_lake(
-        data,
-        tenant,
-        out_dir,
-        spec_kwargs={
-            "weather_media": not no_weather_media,
-            "pooled": not unpooled,
-            "media": not no_media,
-            "adstock": adstock,
-            "roas_prior": (roas_low, roas_high),
-        },
-        sampler_kwargs={
-            "sampler": sampler,
-            "chains": chains,
-            "draws": draws,
-            "tune": tune,
-            "seed": seed,
-            "target_accept": target_accept,
-        },
-        overwrite=overwrite,
-        console=out,
-    )
+    spec_kwargs = {
+        "weather_media": not no_weather_media,
+        "pooled": not unpooled,
+        "media": not no_media,
+        "adstock": adstock,
+        "roas_prior": (roas_low, roas_high),
+    }
+    sampler_kwargs = {
+        "sampler": sampler,
+        "chains": chains,
+        "draws": draws,
+        "tune": tune,
+        "seed": seed,
+        "target_accept": target_accept,
+    }
+    if group_size is not None or scheduler is not None:
+        if prior_from is not None:
+            raise ValueError("--prior-from cold-starts a few new tenants in one fit; it cannot be combined with --group-size")
+        from bayes_mmm.groups import fit_groups
+
+        summary = fit_groups(data, out_dir, tenant, by=group_by, max_size=group_size or 20, spec_kwargs=spec_kwargs,
+                             sampler_kwargs=sampler_kwargs, scheduler=scheduler, n_workers=workers, retries=retries,
+                             overwrite=overwrite, console=out)
+    else:
+        summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
+                           overwrite=overwrite, console=out, prior_from=prior_from)
     print_fit(summary)
+    for g in summary.get("groups", []):
+        if g["status"] != "ok":
+            err.print(f"[bold red]group {g['id']} failed[/] ({', '.join(g['tenants'])}): {g['error']}", highlight=False)
     out.print(f"run folder: [bold]{out_dir}[/]")
 
 

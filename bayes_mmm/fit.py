@@ -19,6 +19,7 @@ from bayes_mmm.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.features import Design, build_design
 from bayes_mmm.model import build_model
 from bayes_mmm.posterior import TenantPosterior, posterior_arrays, tenant_posterior
+from bayes_mmm.priors import PopulationPrior
 from bayes_mmm.spec import ModelSpec
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -81,6 +82,7 @@ class FitResult:
     sampler: dict
     convergence: dict
     tenants: list[TenantPosterior] = field(repr=False, default_factory=list)
+    prior: PopulationPrior | None = None
 
 
 def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
@@ -229,6 +231,7 @@ def fit(
     sampler: SamplerConfig | None = None,
     train: np.ndarray | None = None,
     conv: ConvergenceConfig | None = None,
+    prior: PopulationPrior | None = None,
 ) -> FitResult:
     """Build, sample and complete the hierarchical MMM of a loaded lake.
 
@@ -240,11 +243,16 @@ def fit(
         Model, sampler and convergence settings (defaults if omitted).
     train
         Optional ``(tenant, date)`` mask of training days (walk-forward CV).
+    prior
+        A population prior (:func:`bayes_mmm.priors.population_prior`) to
+        cold-start tenants from an earlier joint fit; its model settings are used.
     """
+    if prior is not None:
+        spec = prior.spec
     spec = spec or ModelSpec()
     sampler = sampler or SamplerConfig()
     design = build_design(ds, spec, train)
-    model = build_model(design)
+    model = build_model(design, prior)
     idata, timing = sample(model, sampler)
     idata, post = complete_idata(design, idata, sampler.seed)
     info = {
@@ -256,4 +264,4 @@ def fit(
         "target_accept": sampler.target_accept,
         **timing,
     }
-    return FitResult(design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post)
+    return FitResult(design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post, prior=prior)

@@ -33,6 +33,7 @@ import pytensor.tensor as pt
 
 from bayes_mmm.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.features import MEDIA_WEATHER, Design
+from bayes_mmm.priors import PopulationPrior
 from bayes_mmm.transforms import adstock, delayed_weights, geometric_weights, hill
 
 Z90 = 1.6448536269514722
@@ -54,6 +55,7 @@ def _tenant_channel(
     pooled: bool,
     dims: tuple[str, ...] = (TENANT, CHANNEL),
     centered: bool = False,
+    prior: PopulationPrior | None = None,
 ) -> pt.TensorVariable:
     """A tenant×channel parameter on an unconstrained scale.
 
@@ -63,7 +65,11 @@ def _tenant_channel(
     the two differ only in whether tenants learn from each other. ``centered``
     samples the tenant values directly, better when the data pin each tenant
     down (ROAS from two years of daily data), worse when they do not.
+    A population ``prior`` (cold start) replaces all of this with its per-channel
+    normal for a new tenant.
     """
+    if prior is not None and name in prior.loc:
+        return pm.Normal(name, prior.loc[name], prior.scale[name], dims=dims)
     if not pooled:
         return pm.Normal(name, mu, float(np.hypot(sd, pool_sd)), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
@@ -118,8 +124,11 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
     return -0.5 * pt.sum(quad + logdet + n * np.log(2 * np.pi))
 
 
-def build_model(design: Design) -> pm.Model:
+def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Model:
     """The joint PyMC model of every tenant in ``design``.
+
+    ``prior`` (from :func:`bayes_mmm.priors.population_prior`) replaces the
+    default media priors by an earlier population's, for cold-starting tenants.
 
     Free variables, all named for what they are: ``roas`` (through
     ``log_roas*``), ``adstock_alpha``, ``half_sat``, ``hill_shape``, ``gamma``
@@ -134,19 +143,22 @@ def build_model(design: Design) -> pm.Model:
         y = pt.as_tensor(design.y - INTERCEPT_MEAN * design.train)
         if spec.media:
             mu_r, sd_r = roas_prior_params(*spec.roas_prior)
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled, centered="roas" in spec.centered)
+            if prior is not None:
+                prior = prior.for_channels(design.channels)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled, centered="roas" in spec.centered, prior=prior)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
-            logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled, centered="adstock" in spec.centered)
+            logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled, centered="adstock" in spec.centered, prior=prior)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
-            log_k = _tenant_channel("log_half_sat", 0.0, 0.5, 0.3, spec.pooled, centered="half_sat" in spec.centered)
+            log_k = _tenant_channel("log_half_sat", 0.0, 0.5, 0.3, spec.pooled, centered="half_sat" in spec.centered, prior=prior)
             half_sat = pm.Deterministic("half_sat", pt.exp(log_k), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
-                shape = pm.LogNormal("hill_shape", np.log(1.3), 0.3, dims=CHANNEL)
+                loc, scale = (np.log(1.3), 0.3) if prior is None or prior.hill_shape is None else prior.hill_shape
+                shape = pm.LogNormal("hill_shape", loc, scale, dims=CHANNEL)
             else:
                 shape = pt.ones(len(design.channels))
             gamma = None
             if spec.weather_media:
-                gamma = _tenant_channel("gamma", 0.0, 0.2, 0.1, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered)
+                gamma = _tenant_channel("gamma", 0.0, 0.2, 0.1, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered, prior)
                 gamma = pm.Deterministic("weather_gamma", gamma, dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":

@@ -68,6 +68,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     d = result.design
     post = result.idata.posterior
     config = {"spec": d.spec.to_dict(), "sampler": {k: result.sampler[k] for k in ("name", "chains", "draws", "tune", "seed", "target_accept")}}
+    if result.prior is not None:
+        config["population_prior"] = result.prior.to_dict()
     config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
     dhash = data_hash(lake, d.tenants) if lake else None
     tenants = {}
@@ -158,6 +160,10 @@ def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
     from bayes_mmm.errors import DataError
 
     run_dir = Path(run_dir)
+    if (run_dir / SUMMARY).is_file() and not (run_dir / IDATA).is_file():
+        from bayes_mmm.groups import group_of
+
+        group_of(run_dir)  # a grouped run: says which folder to pass instead
     for name in (IDATA, SUMMARY):
         if not (run_dir / name).is_file():
             raise DataError(f"not a run folder: {name} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")

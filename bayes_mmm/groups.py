@@ -1,0 +1,383 @@
+"""Many tenants: fit tenant groups as Dask tasks and merge them into one run.
+
+One joint model over thousands of merchants does not fit one machine, and
+most of what pooling buys comes from a few dozen similar tenants. So a large
+lake is partitioned into groups (by category, city, a data-derived
+weather-sensitivity class, or at random, each at most ``max_size`` tenants),
+every group is fitted as its own hierarchical model in a Dask task — on a
+local cluster sized to the machine, or on any ``dask.distributed`` cluster —
+and the results are merged into one run folder::
+
+    <run>/summary.json          merged: every tenant, per-group convergence, `groups` list
+    <run>/groups/g000/          an ordinary run folder (idata.nc + summary.json)
+    <run>/groups/g001/ ...
+
+A failed group is reported and retried; the others are kept either way. Every
+command that takes ``--run`` works on a group folder, and ``--prior-from``
+takes the merged run (its groups' population posteriors are pooled).
+
+On a multi-machine cluster the lake and the run folder's parent must be on
+storage every worker sees (NFS, a mounted bucket): workers read the lake and
+write their group folder themselves, so gigabytes of draws never pass
+through the scheduler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bayes_mmm import __version__, atomic
+from bayes_mmm.data import daily_file, load_lake, read_daily, read_tenant_meta, resolve_tenants
+
+GROUP_BY = ("random", "category", "city", "weather")
+GROUPS_DIR = "groups"
+
+
+def weather_scores(lake: str | Path, tenants: Sequence[str]) -> dict[str, float]:
+    """Weather sensitivity per tenant from its data alone.
+
+    The share of revenue variance that temperature (linear and squared) and
+    log-rain explain beyond trend and day of week: the partial R² of a
+    least-squares fit. Seasonal products score high because their season is
+    the weather.
+    """
+    scores = {}
+    for tid in tenants:
+        df = read_daily(daily_file(Path(lake) / tid)).dropna(subset=["revenue"])
+        y = df["revenue"].to_numpy() / max(df["revenue"].mean(), 1e-9)
+        t = np.arange(len(df)) / 365.0
+        dow = np.eye(7)[df.index.day_of_week][:, 1:]
+        base = np.column_stack([np.ones(len(df)), t, dow])
+        temp = df["temp_c"].interpolate(limit_direction="both").to_numpy()
+        temp = (temp - temp.mean()) / (temp.std() or 1.0)
+        rain = np.log1p(df["precip_mm"].fillna(0.0).to_numpy())
+        full = np.column_stack([base, temp, temp**2, rain])
+
+        def rss(X: np.ndarray, y: np.ndarray = y) -> float:
+            coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+            return float(np.sum((y - X @ coef) ** 2))
+
+        r0 = rss(base)
+        scores[tid] = 1 - rss(full) / r0 if r0 > 0 else 0.0
+    return scores
+
+
+def weather_class(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:
+    """Weather-sensitivity class per tenant: ``low``, ``mid`` or ``high`` terciles of :func:`weather_scores`."""
+    scores = weather_scores(lake, tenants)
+    cuts = np.quantile(list(scores.values()), [1 / 3, 2 / 3]) if scores else [0, 0]
+    return {t: "low" if s <= cuts[0] else "mid" if s <= cuts[1] else "high" for t, s in scores.items()}
+
+
+def partition(
+    lake: str | Path,
+    tenants: str | Sequence[str] = "all",
+    by: str = "random",
+    max_size: int = 20,
+    seed: int = 0,
+) -> list[list[str]]:
+    """Split a lake's tenants into groups of at most ``max_size``.
+
+    Parameters
+    ----------
+    lake
+        Lake folder.
+    tenants
+        ``"all"`` or tenant ids.
+    by
+        ``random``; ``category`` or ``city`` (from ``tenant.json``, missing →
+        ``unknown``); or ``weather`` (:func:`weather_class`). Tenants sharing
+        a key are split into as few near-equal groups as ``max_size`` allows.
+    max_size
+        Largest group; 15–30 keeps one fit to a few minutes and is enough to pool.
+    seed
+        Order of tenants within a key (and of the random partition).
+    """
+    if by not in GROUP_BY:
+        raise ValueError(f"group-by must be one of {GROUP_BY}, got '{by}'")
+    if max_size < 1:
+        raise ValueError(f"max group size must be ≥ 1, got {max_size}")
+    ids = resolve_tenants(lake, tenants)
+    if by == "random":
+        keys = dict.fromkeys(ids, "all")
+    elif by == "weather":
+        keys = weather_class(lake, ids)
+    else:
+        keys = {t: str(read_tenant_meta(Path(lake) / t).get(by) or "unknown") for t in ids}
+    rng = np.random.default_rng(seed)
+    groups: list[list[str]] = []
+    for key in sorted(set(keys.values())):
+        members = [t for t in ids if keys[t] == key]
+        members = [members[i] for i in rng.permutation(len(members))]
+        for chunk in np.array_split(np.array(members, dtype=object), math.ceil(len(members) / max_size)):
+            groups.append(sorted(chunk.tolist()))
+    return groups
+
+
+def fit_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: dict) -> dict:
+    """Fit one group and write its run folder; runs inside a Dask worker.
+
+    Returns the group's summary without the per-tenant part (small enough to
+    travel back to the client).
+    """
+    os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
+    from bayes_mmm.fit import SamplerConfig, fit
+    from bayes_mmm.spec import ModelSpec
+    from bayes_mmm.summary import save_run
+
+    result = fit(load_lake(lake, tenants), ModelSpec.from_dict(spec), SamplerConfig(**{**sampler, "progress": False}))
+    summary = save_run(result, folder, lake=lake, overwrite=True)
+    return summary
+
+
+def _cluster(scheduler: Any, n_workers: int | None, chains: int):
+    """A ``(client, owned)`` pair: connect to ``scheduler`` or start a local cluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and not isinstance(scheduler, str):
+        return scheduler, False  # an existing Client
+    if scheduler:
+        return Client(scheduler), True
+    # nutpie runs each group's chains on threads of its own: one task per `chains` cores.
+    n = n_workers or max(1, (os.cpu_count() or 1) // max(chains, 1))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0)
+    return Client(cluster), True
+
+
+def fit_groups(
+    data: str | Path,
+    out: str | Path,
+    tenants: str | Sequence[str] = "all",
+    by: str = "random",
+    max_size: int = 20,
+    spec_kwargs: dict[str, Any] | None = None,
+    sampler_kwargs: dict[str, Any] | None = None,
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    retries: int = 1,
+    overwrite: bool = False,
+    console: Any | None = None,
+) -> dict:
+    """Partition a lake, fit every group on Dask, and merge the groups into one run folder.
+
+    Parameters
+    ----------
+    data, out
+        Lake folder and run folder to create (atomically: a failed or
+        interrupted run leaves nothing behind).
+    tenants, by, max_size
+        Which tenants and how to group them (:func:`partition`).
+    spec_kwargs, sampler_kwargs
+        As for :func:`bayes_mmm.api.fit_lake`; every group uses the same.
+    scheduler
+        ``None`` for a local cluster of ``n_workers`` (default: cores ÷ chains),
+        a scheduler address (``tcp://host:8786``), or a ``distributed.Client``.
+    retries
+        How many times a failed group is submitted again before it is given up.
+
+    Returns
+    -------
+    dict
+        The merged summary (summary.json's content).
+    """
+    from distributed import as_completed
+
+    from bayes_mmm.fit import SamplerConfig
+    from bayes_mmm.spec import ModelSpec
+    from bayes_mmm.summary import SUMMARY, data_hash, to_json
+
+    spec = ModelSpec(**(spec_kwargs or {}))
+    sampler = SamplerConfig(**(sampler_kwargs or {}))
+    atomic.ensure_writable(out, overwrite)
+    data = Path(data).resolve()
+    groups = partition(data, tenants, by, max_size, seed=sampler.seed)
+    ids = [f"g{k:03d}" for k in range(len(groups))]
+    say = console.print if console is not None else (lambda *a, **k: None)
+    say(f"{sum(map(len, groups))} tenants in {len(groups)} groups (by {by}, ≤ {max_size} each): "
+        + ", ".join(f"{g} ({len(m)})" for g, m in zip(ids, groups, strict=True)))
+    t0 = time.perf_counter()
+    client, owned = _cluster(scheduler, n_workers, sampler.chains)
+    results: dict[str, dict] = {}
+    errors: dict[str, str] = {}
+    attempts = dict.fromkeys(ids, 1)
+    try:
+        say(f"Dask scheduler {client.scheduler.address} with {len(client.scheduler_info()['workers'])} workers")
+        with atomic.folder(out, overwrite=overwrite) as tmp:
+            folder = {g: str((tmp / GROUPS_DIR / g).resolve()) for g in ids}
+
+            owner: dict[str, str] = {}
+
+            def submit(g: str):
+                fut = client.submit(
+                    globals()["fit_group"], str(data), groups[ids.index(g)], folder[g], spec.to_dict(),
+                    {**sampler.__dict__}, key=f"fit-{g}-{attempts[g]}-{os.getpid()}-{time.time_ns()}", pure=False,
+                )
+                owner[fut.key] = g
+                return fut
+
+            pending = as_completed([submit(g) for g in ids])
+            with _progress(console) as bar:
+                task = bar.add_task("groups", total=len(ids)) if bar is not None else None
+                for fut in pending:
+                    g = owner[fut.key]
+                    if fut.status == "error":
+                        exc = fut.exception()
+                        if attempts[g] <= retries:
+                            attempts[g] += 1
+                            say(f"[yellow]group {g} failed ({type(exc).__name__}: {exc}); "
+                                f"retrying ({attempts[g] - 1}/{retries})[/]")
+                            pending.add(submit(g))
+                            continue
+                        errors[g] = f"{type(exc).__name__}: {exc}"
+                        say(f"[bold red]group {g} failed after {attempts[g]} attempts:[/] {errors[g]}")
+                    else:
+                        results[g] = fut.result()
+                        c = results[g]["convergence"]
+                        say(f"group {g} ({len(groups[ids.index(g)])} tenants) "
+                            f"{'[green]converged[/]' if c['ok'] else '[bold yellow]NOT converged[/]'}: "
+                            f"R-hat {c['rhat_max']}, ESS {c['ess_bulk_min']}, {c['divergences']} div, "
+                            f"{results[g]['sampler']['seconds']} s")
+                    if bar is not None:
+                        bar.advance(task)
+            if not results:
+                raise RuntimeError(f"every group failed; first error: {next(iter(errors.values()))}")
+            wall = time.perf_counter() - t0
+            merged = merge(ids, groups, results, errors, attempts, {"by": by, "max_size": max_size}, wall)
+            merged["data"]["lake"] = str(data)
+            merged["data"]["hash"] = data_hash(data, merged["data"]["tenants"])
+            (tmp / SUMMARY).write_text(to_json(merged))
+    finally:
+        if owned:
+            client.close()
+            if client.cluster is not None:
+                client.cluster.close()
+    return json.loads((Path(out) / SUMMARY).read_text())
+
+
+def _progress(console: Any | None):
+    """A rich progress bar over groups (a no-op context without a console)."""
+    import contextlib
+
+    if console is None:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("fitting groups"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def merge(
+    ids: list[str],
+    groups: list[list[str]],
+    results: dict[str, dict],
+    errors: dict[str, str],
+    attempts: dict[str, int],
+    grouping: dict,
+    seconds: float,
+) -> dict:
+    """One summary (data contract §3) over the groups' summaries, plus a ``groups`` list.
+
+    Convergence is the worst over groups (``ok`` only if every group is ok
+    and none failed); LOO elpd and p_loo add up over groups (their data are
+    disjoint), their standard errors add in quadrature.
+    """
+    ok = [results[g] for g in ids if g in results]
+    first = ok[0]
+    conv = [s["convergence"] for s in ok]
+    worst = sorted(((f"{g}:{k}", v) for g in results for k, v in results[g]["convergence"]["worst_rhat"].items()),
+                   key=lambda kv: -kv[1])[:5]
+    low = sorted(((f"{g}:{k}", v) for g in results for k, v in results[g]["convergence"]["worst_ess_bulk"].items()),
+                 key=lambda kv: kv[1])[:5]
+    convergence = {
+        "rhat_max": max(c["rhat_max"] for c in conv),
+        "ess_bulk_min": min(c["ess_bulk_min"] for c in conv),
+        "ess_tail_min": min(c["ess_tail_min"] for c in conv),
+        "divergences": sum(c["divergences"] for c in conv),
+        "ok": all(c["ok"] for c in conv) and not errors,
+        "thresholds": first["convergence"]["thresholds"],
+        "worst_rhat": dict(worst),
+        "worst_ess_bulk": dict(low),
+        "groups_ok": sum(c["ok"] for c in conv),
+        "groups_failed": len(errors),
+    }
+    loos = [s["loo"] for s in ok]
+    loo = {
+        "elpd": round(sum(x["elpd"] for x in loos), 2),
+        "se": round(float(np.sqrt(sum(x["se"] ** 2 for x in loos))), 2),
+        "p_loo": round(sum(x["p_loo"] for x in loos), 2),
+        "pareto_k_over_0_7": sum(x["pareto_k_over_0_7"] for x in loos),
+        "n": sum(x["n"] for x in loos),
+    }
+    tenants, group_list = {}, []
+    for g, members in zip(ids, groups, strict=True):
+        entry = {"id": g, "folder": f"{GROUPS_DIR}/{g}", "tenants": members, "attempts": attempts[g]}
+        if g in results:
+            s = results[g]
+            entry.update(status="ok", convergence=s["convergence"], sampler=s["sampler"], run_id=s["run_id"])
+            for tid, t in s["tenants"].items():
+                tenants[tid] = {**t, "group": g}
+        else:
+            entry.update(status="failed", error=errors[g])
+        group_list.append(entry)
+    config = {**first["config"], "grouping": grouping}
+    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    channels = list(dict.fromkeys(c for s in ok for c in s["data"]["channels"]))
+    return {
+        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-groups{len(ids)}-{config_hash[:6]}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "bayes_mmm_version": __version__,
+        "data": {
+            "lake": first["data"]["lake"],
+            "tenants": list(tenants),
+            "channels": channels,
+            "start": min(s["data"]["start"] for s in ok),
+            "end": max(s["data"]["end"] for s in ok),
+        },
+        "config": config,
+        "config_hash": config_hash,
+        "sampler": {
+            **{k: first["sampler"][k] for k in ("name", "chains", "draws", "tune", "seed", "target_accept")},
+            "seconds": round(seconds, 2),
+            "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
+        },
+        "convergence": convergence,
+        "loo": loo,
+        "tenants": tenants,
+        "groups": group_list,
+    }
+
+
+def group_of(run_dir: str | Path, tenant: str | None = None) -> Path:
+    """The run folder holding ``tenant``: the run itself, or its group folder for a grouped run."""
+    from bayes_mmm.errors import DataError
+    from bayes_mmm.summary import SUMMARY
+
+    run_dir = Path(run_dir)
+    path = run_dir / SUMMARY
+    if not path.is_file():
+        return run_dir
+    summary = json.loads(path.read_text())
+    if "groups" not in summary:
+        return run_dir
+    if tenant is None:
+        raise DataError(
+            f"a grouped run of {len(summary['groups'])} groups: name a tenant (--tenant) or pass one group's folder, "
+            f"e.g. {run_dir / summary['groups'][0]['folder']}",
+            file=run_dir,
+        )
+    for g in summary["groups"]:
+        if tenant in g["tenants"]:
+            if g["status"] != "ok":
+                raise DataError(f"tenant '{tenant}' is in group {g['id']}, which failed: {g.get('error')}", file=run_dir)
+            return run_dir / g["folder"]
+    raise DataError(f"unknown tenant id '{tenant}' in this grouped run", file=run_dir / SUMMARY)

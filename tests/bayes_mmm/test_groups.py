@@ -1,0 +1,123 @@
+"""Grouped fits on Dask: partitioning, a real local cluster, retries, failures and the merged run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm import groups
+from bayes_mmm.cli import app
+from bayes_mmm.errors import DataError
+from bayes_mmm.groups import fit_groups, group_of, partition, weather_scores
+from bayes_mmm.summary import load_run
+
+TINY = {"draws": 60, "tune": 60, "seed": 2}
+
+
+def test_partition_random_covers_every_tenant_once(small_lake: Path) -> None:
+    parts = partition(small_lake, by="random", max_size=3, seed=1)
+    assert sorted(map(len, parts)) == [2, 2]  # near-equal sizes, not 3 + 1
+    flat = [t for g in parts for t in g]
+    assert sorted(flat) == sorted(p.name for p in small_lake.iterdir())
+    assert partition(small_lake, by="random", max_size=3, seed=1) == parts
+    assert partition(small_lake, by="random", max_size=10) == [sorted(flat)]
+
+
+def test_partition_by_city_keeps_cities_apart(small_lake: Path) -> None:
+    city = {p.name: json.loads((p / "tenant.json").read_text())["city"] for p in small_lake.iterdir()}
+    parts = partition(small_lake, by="city", max_size=20)
+    assert len(parts) == len(set(city.values()))
+    for g in parts:
+        assert len({city[t] for t in g}) == 1
+
+
+def test_weather_scores_rank_sensitive_tenants_first(small_lake: Path) -> None:
+    s = weather_scores(small_lake, ["extreme_rain_gear", "extreme_heating", "none_books"])
+    assert s["extreme_heating"] > s["none_books"]
+    assert s["extreme_rain_gear"] > s["none_books"]
+    classes = partition(small_lake, by="weather", max_size=20)
+    assert sum(map(len, classes)) == 4 and len(classes) == 3  # low / mid / high
+
+
+def test_partition_rejects_bad_options(small_lake: Path) -> None:
+    with pytest.raises(ValueError, match="group-by must be one of"):
+        partition(small_lake, by="colour")
+    with pytest.raises(ValueError, match="max group size"):
+        partition(small_lake, max_size=0)
+    with pytest.raises(DataError, match="unknown tenant id 'nope'"):
+        partition(small_lake, tenants="nope")
+
+
+def test_cli_fits_groups_on_a_local_cluster(tiny_lake: Path, tmp_path: Path) -> None:
+    """The default path: a local Dask cluster of worker processes, real nutpie fits, one merged run."""
+    run = tmp_path / "run"
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--tenant", "extreme_rain_gear,none_books",
+                                   "--group-size", "1", "--workers", "1", "--draws", "60", "--tune", "60",
+                                   "--out", str(run)])
+    assert res.exit_code == 0, res.output
+    assert "2 tenants in 2 groups" in res.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert [g["status"] for g in summary["groups"]] == ["ok", "ok"]
+    assert sorted(summary["data"]["tenants"]) == ["extreme_rain_gear", "none_books"]
+    per_group = [json.loads((run / g["folder"] / "summary.json").read_text()) for g in summary["groups"]]
+    # The merged run is the worst of its groups and the sum of their LOO.
+    assert summary["convergence"]["rhat_max"] == max(s["convergence"]["rhat_max"] for s in per_group)
+    assert summary["convergence"]["divergences"] == sum(s["convergence"]["divergences"] for s in per_group)
+    assert summary["loo"]["n"] == sum(s["loo"]["n"] for s in per_group) == 2 * 240
+    assert summary["loo"]["elpd"] == pytest.approx(sum(s["loo"]["elpd"] for s in per_group), abs=0.02)
+    for s in per_group:
+        (tid,) = s["data"]["tenants"]
+        assert summary["tenants"][tid]["roas"] == s["tenants"][tid]["roas"]
+        assert group_of(run, tid) == run / summary["tenants"][tid]["group"].join(["groups/", ""])
+    # Commands that need one posterior point at the group folder.
+    with pytest.raises(DataError, match="grouped run of 2 groups"):
+        load_run(run)
+    idata, _ = load_run(group_of(run, "none_books"))
+    assert list(idata.posterior["tenant"].values) == ["none_books"]
+
+
+def test_failed_group_is_retried_and_a_lost_one_reported(tiny_lake: Path, tmp_path: Path, monkeypatch) -> None:
+    """One group fails once (retried, then fitted for real), one always fails (reported); the run keeps the rest."""
+    from distributed import Client, LocalCluster
+
+    real = groups.fit_group
+    marker = tmp_path / "failed-once"
+
+    def flaky(lake, tenants, folder, spec, sampler):
+        if "none_books" in tenants:
+            raise RuntimeError("worker lost")
+        if not marker.exists():
+            marker.touch()
+            raise OSError("disk hiccup")
+        return real(lake, tenants, folder, spec, sampler)
+
+    monkeypatch.setattr(groups, "fit_group", flaky)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        summary = fit_groups(tiny_lake, tmp_path / "run", tenants="extreme_rain_gear,none_books", max_size=1,
+                             sampler_kwargs=TINY, scheduler=client, retries=2)
+    status = {g["tenants"][0]: (g["status"], g["attempts"]) for g in summary["groups"]}
+    assert status == {"extreme_rain_gear": ("ok", 2), "none_books": ("failed", 3)}
+    assert "worker lost" in next(g["error"] for g in summary["groups"] if g["status"] == "failed")
+    assert list(summary["tenants"]) == ["extreme_rain_gear"]
+    assert summary["convergence"]["ok"] is False and summary["convergence"]["groups_failed"] == 1
+    assert (tmp_path / "run" / "groups" / "g000" / "idata.nc").is_file()
+    with pytest.raises(DataError, match="group g001, which failed: RuntimeError: worker lost"):
+        group_of(tmp_path / "run", "none_books")
+
+
+def test_every_group_failing_writes_nothing(tiny_lake: Path, tmp_path: Path, monkeypatch) -> None:
+    from distributed import Client, LocalCluster
+
+    def broken(*args):
+        raise ValueError("bad group")
+
+    monkeypatch.setattr(groups, "fit_group", broken)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        with pytest.raises(RuntimeError, match="every group failed; first error: ValueError: bad group"):
+            fit_groups(tiny_lake, tmp_path / "run", max_size=2, scheduler=client, retries=0)
+    assert not (tmp_path / "run").exists()
+    assert np.all([not p.name.startswith(".run") for p in tmp_path.iterdir()])
