@@ -11,8 +11,13 @@ covers ``D`` days starting the day after the data ends; the horizon runs
 ``L − 1`` observed days feed the adstock (carry-in). Incremental revenue is
 the horizon's media revenue minus the same with nothing spent on plan days.
 
+The optimiser is a spectral projected gradient method (:func:`spg`): the
+feasible set (bounds and budgets) has an exact, cheap projection, so
+hundreds of plan cells cost one gradient each per step; CVaR, which is not
+smooth, uses SLSQP (:func:`optimise`).
+
 Layout: pure functions over arrays (:class:`Problem`, :func:`response`,
-:func:`objective_and_grad`, :func:`optimise`) and the run-folder wrapper
+:func:`objective_and_grad`, :func:`spg`, :func:`optimise`) and the run-folder wrapper
 :func:`allocate_run` / :func:`write_plan` that the CLI calls.
 """
 
@@ -42,8 +47,7 @@ from bayes_mmm.transforms import delayed_weights, geometric_weights, hill
 
 EPS = 1e-12  # the offset inside transforms.hill's log; its derivative must use the same
 CURRENT_WINDOW = 28  # days of history that define "current" spend (data contract §4)
-OPT_DRAWS = 300  # default posterior draws inside the optimiser for risk objectives (tails need draws)
-MEAN_DRAWS = 100  # … and for the expected revenue, a smooth average that 100 draws pin down
+OPT_DRAWS = 300  # default posterior draws used inside the optimiser
 REASON_THRESHOLD = 0.02  # multipliers within ±2 % of 1 are "average weather"
 TENANT_ID = "tenant_id"
 
@@ -357,104 +361,91 @@ def optimise(
     return best, {"best_start": winner, "objective": best_val, "converged": runs[winner]["success"], "starts": runs}
 
 
-def _solve_priced(prob: Problem, lower: np.ndarray, upper: np.ndarray, price: float, start: np.ndarray, unit: float) -> np.ndarray:
-    """Maximise E[revenue] − price·spend within the box (L-BFGS-B: bounds are native, no budget row)."""
-    free = upper > lower
-    bounds = [(lo / unit, None if not np.isfinite(hi) else hi / unit) for lo, hi in zip(lower[free], upper[free], strict=True)]
-    scale = max(float(prob.base.mean()), 1.0) + unit * lower.size
-
-    def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
-        plan = lower.copy()
-        plan[free] = v * unit
-        r, g = response_and_grad(plan, prob)
-        value = r.sum(axis=1).mean() - price * plan.sum()
-        return -value / scale, -(g.mean(axis=0)[free] - price) * unit / scale
-
-    v0 = np.clip(start[free], lower[free], upper[free]) / unit
-    res = minimize(fun, v0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-8})
-    plan = lower.copy()
-    plan[free] = res.x * unit
-    return plan
-
-
-def _price_search(
-    prob: Problem, lower: np.ndarray, upper: np.ndarray, total: float, start: np.ndarray, price: float, step: float, rtol: float
-) -> dict[str, Any]:
-    """Find the price λ at which the priced plan spends ``total``: bracket, then regula falsi in log λ."""
-    unit = max(total / max(lower.size, 1), 1e-12)
-    solves = 0
-
-    def at(x: float, warm: np.ndarray) -> tuple[float, float, np.ndarray]:
-        nonlocal solves
-        solves += 1
-        p = _solve_priced(prob, lower, upper, float(np.exp(x)), warm, unit)
-        return x, float(p.sum()) - total, p
-
-    a = b = at(np.log(max(price, 1e-9)), start)  # a: spends at least the budget, b: at most
-    while (a[1] < 0 or b[1] > 0) and solves < 40:
-        if a[1] < 0:
-            a = at(a[0] - step, a[2])
-        else:
-            b = at(b[0] + step, b[2])
-        step *= 2
-    side = 0
-    best = min((a, b), key=lambda t: abs(t[1]))
-    while abs(best[1]) > rtol * total and solves < 60 and a[1] >= 0 >= b[1] and abs(a[0] - b[0]) > 1e-9:
-        # Regula falsi with the Illinois fix; spend(λ) may jump where a channel switches on.
-        fa, fb = a[1] / (2 if side == 1 else 1), b[1] / (2 if side == -1 else 1)
-        x = b[0] - fb * (b[0] - a[0]) / (fb - fa) if fb != fa else 0.5 * (a[0] + b[0])
-        if not min(a[0], b[0]) < x < max(a[0], b[0]):
-            x = 0.5 * (a[0] + b[0])
-        new = at(x, a[2] if abs(a[1]) < abs(b[1]) else b[2])
-        if new[1] >= 0:
-            a, side = new, -1
-        else:
-            b, side = new, 1
-        best = min((a, b), key=lambda t: abs(t[1]))
-    return {"plan": best[2], "price": float(np.exp(best[0])), "gap": best[1], "solves": solves}
-
-
-def optimise_mean(
+def spg(
     prob: Problem,
+    objective: Objective,
     lower: np.ndarray,
     upper: np.ndarray,
     groups: Sequence[tuple[np.ndarray, float]],
     start: np.ndarray,
-    rtol: float = 1e-4,
+    maxiter: int = 500,
+    rtol: float = 1e-7,
+    memory: int = 8,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Maximise expected incremental revenue by pricing the budget (Lagrangian decomposition).
+    """Spectral projected gradient ascent (Birgin, Martínez & Raydan 2000) on the feasible set.
 
-    The expected revenue is a sum over tenants, channels and days, so for a price λ
-    per unit of spend the problem ``max E[R(plan)] − λ·Σ plan`` needs only the box
-    bounds (L-BFGS-B, hundreds of variables in milliseconds). A 1-D search on λ
-    (bracketing, then regula falsi in log λ) finds the price at which each group's
-    plan spends exactly its budget; λ is then the plan's marginal ROAS — what the
-    last unit of budget earns. Where S-shaped Hill curves make spend jump with λ
-    (a channel switching on), no price hits the budget exactly; the final
-    projection spreads the remaining gap.
-
-    Returns
-    -------
-    plan, info
-        The plan ``(N, C, D)`` and per-group prices and solve counts.
+    The feasible set — box bounds and one budget per group — has an exact, cheap
+    Euclidean projection (:func:`project`), so each iteration is one objective
+    and gradient evaluation plus a projection: no dense quadratic subproblem as
+    in SLSQP, whose cost grows with the cube of the number of cells. Steps are
+    Barzilai–Borwein with a non-monotone Armijo line search.
     """
-    plan = project(start, lower, upper, groups).astype(float)
-    info = []
-    for idx, total in groups:
-        lo, hi, sub = lower[idx], upper[idx], prob.for_tenants(idx)
-        if total <= lo.sum() * (1 + 1e-12) or total >= hi.sum() * (1 - 1e-12):
-            info.append({"price": None, "solves": 0, "converged": True})
-            continue  # the projection already pinned the plan to its bounds
-        # First guess: the median marginal return of the projected plan.
-        g = response_and_grad(plan[idx], sub)[1].mean(axis=0)
-        price = max(float(np.median(g[hi > lo])), 1e-6) if (hi > lo).any() else 1.0
-        found = _price_search(sub, lo, hi, total, plan[idx], price, np.log(2.0), rtol)
-        plan[idx] = found["plan"]
-        info.append({"price": found["price"], "solves": found["solves"], "budget_gap": found["gap"],
-                     "converged": bool(abs(found["gap"]) <= 0.01 * total)})
-    plan = project(plan, lower, upper, groups)
-    return plan, {"method": "lagrangian L-BFGS-B", "groups": info, "converged": all(g["converged"] for g in info),
-                  "objective": objective_and_grad(plan, prob, "mean")[0]}
+    unit = max(sum(t for _, t in groups) / max(lower.size, 1), 1e-12)
+    # Hill curves with shape < 1 are infinitely steep at zero input: keep cells a hair above
+    # their minimum during the search so gradients stay finite, and snap them back at the end.
+    floor = 1e-3 * unit
+    final_lower = lower
+    lower = np.where(upper - lower > 2 * floor, lower + floor, lower)
+    x = project(start, lower, upper, groups)
+    f, g = objective_and_grad(x, prob, objective)
+    history = [f]
+    step = unit / max(float(np.abs(g).max()), 1e-12)
+    probe = step  # fixed scale of the stationarity test: a move of one average cell at the start
+    evals, it, done = 1, 0, False
+    for it in range(1, maxiter + 1):  # noqa: B007 - `it` is reported
+        if np.abs(project(x + probe * g, lower, upper, groups) - x).max() <= 1e-6 * unit:
+            done = True
+            break
+        d = project(x + step * g, lower, upper, groups) - x
+        slope = float(np.sum(g * d))
+        if slope <= rtol * abs(f):
+            done = True
+            break
+        fmax, t = max(history[-memory:]), 1.0
+        while True:
+            xn = x + t * d
+            fn, gn = objective_and_grad(xn, prob, objective)
+            evals += 1
+            if fn >= fmax + 1e-4 * t * slope or t < 1e-10:
+                break
+            t *= 0.5
+        s_, y_ = xn - x, gn - g
+        sy = -float(np.sum(s_ * y_))  # curvature of −f along the step
+        step = float(np.clip(np.sum(s_ * s_) / sy, 1e-6 * step, 1e6 * step)) if sy > 0 else 10 * step
+        x, f, g = xn, fn, gn
+        history.append(f)
+        if len(history) > 10 and history[-1] - max(history[:-10]) <= rtol * abs(f):
+            done = True  # ten steps gained less than rtol: converged for any practical purpose
+            break
+    x = project(np.where(x <= lower + floor, final_lower, x), final_lower, upper, groups)
+    return x, {"objective": objective_and_grad(x, prob, objective)[0], "iterations": it, "evaluations": evals,
+               "converged": done}
+
+
+def optimise_spg(
+    prob: Problem,
+    objective: str | Objective,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    groups: Sequence[tuple[np.ndarray, float]],
+    starts: Mapping[str, np.ndarray],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`spg` from several starts; keep the best plan (S-shaped Hill curves have local optima)."""
+    obj = parse_objective(objective)
+    best, runs = None, {}
+    for name, start in starts.items():
+        plan, info = spg(prob, obj, lower, upper, groups, start)
+        val = objective_and_grad(plan, prob, obj)[0]
+        runs[name] = {**info, "objective": val}
+        if best is None or val > runs[best[0]]["objective"]:
+            best = (name, plan)
+    assert best is not None
+    # What the last unit of budget earns: the mean marginal return over cells strictly inside their bounds.
+    grad = objective_and_grad(best[1], prob, obj)[1]
+    inside = (best[1] > lower + 1e-6) & (best[1] < upper - 1e-6)
+    marginal = float(np.median(grad[inside])) if inside.any() else None
+    return best[1], {"method": "spectral projected gradient", "best_start": best[0], "objective": runs[best[0]]["objective"],
+                     "converged": runs[best[0]]["converged"], "marginal_return": marginal, "starts": runs}
 
 
 # --------------------------------------------------------------------------- run folder → arrays
@@ -765,7 +756,7 @@ def allocate_run(
 
     # Optimise on evenly spaced draws; judge the winner on all of them.
     s_all = prob.n_draws
-    k = min(s_all, draws or (MEAN_DRAWS if obj.kind == "mean" else OPT_DRAWS))
+    k = min(s_all, draws or OPT_DRAWS)
     sub = prob.take(np.unique(np.linspace(0, s_all - 1, k).round().astype(int)))
     rng = np.random.default_rng(seed)
     equal = np.zeros_like(current)
@@ -773,13 +764,9 @@ def allocate_run(
         equal[idx] = total / max(active[idx].sum() * days, 1) * active[idx, :, None]
     starts = {"current": current, "equal": equal, "random": rng.dirichlet(np.ones(current.size)).reshape(current.shape) * budget * active[..., None]}
     t_opt = time.perf_counter()
-    if obj.kind == "mean":
-        # Expected revenue is separable over tenants, channels and days: price the budget.
-        plan, info = optimise_mean(sub, lower, upper, groups, current)
-    elif len(groups) > 1 and all(len(idx) == 1 for idx, _ in groups):
-        # Every tenant has its own budget: the problems are independent, and solving
-        # them one by one (a few dozen variables each) is far faster than one joint
-        # SLSQP over all cells. Risk objectives then apply to each tenant's own revenue.
+    if len(groups) > 1 and all(len(idx) == 1 for idx, _ in groups) and obj.kind == "cvar":
+        # Every tenant has its own budget: the problems are independent, and solving them one
+        # by one is far faster than one joint SLSQP. CVaR then applies to each tenant's own revenue.
         plan = np.zeros_like(current)
         per = []
         for idx, total in groups:
@@ -787,10 +774,13 @@ def allocate_run(
                                    {k: v[idx] for k, v in starts.items()})
             plan[idx] = p_i
             per.append(info_i)
-        info = {"method": "SLSQP", "separable": True, "per_tenant": per}
-    else:
+        info = {"method": "SLSQP", "separable": True, "per_tenant": per, "converged": all(p["converged"] for p in per)}
+    elif obj.kind == "cvar":
+        # CVaR is not smooth (the tail set changes with the plan): SLSQP's line search copes better.
         plan, info = optimise(sub, obj, lower, upper, groups, starts)
         info["method"] = "SLSQP"
+    else:
+        plan, info = optimise_spg(sub, obj, lower, upper, groups, {k: starts[k] for k in ("current", "equal")})
     info["seconds"] = time.perf_counter() - t_opt
     info["draws"] = sub.n_draws
     info["budget_residual"] = float(plan.sum() - budget)
@@ -845,7 +835,8 @@ __all__ = [
     "build_problem",
     "objective_and_grad",
     "optimise",
-    "optimise_mean",
+    "optimise_spg",
+    "spg",
     "parse_channel_bounds",
     "parse_objective",
     "project",
