@@ -836,11 +836,11 @@ __all__ = [
     "objective_and_grad",
     "optimise",
     "optimise_spg",
-    "spg",
     "parse_channel_bounds",
     "parse_objective",
     "project",
     "response",
     "response_and_grad",
+    "spg",
     "write_plan",
 ]
