@@ -27,7 +27,6 @@ from bayes_mmm.summary import load_run
 EVALUATION, ALLOCATION, REPORT = "evaluation.json", "allocation.json", "report.html"
 #: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
 MAX_DRAWS = 200
-R2_GO = 0.5
 #: Parameters whose convergence and ranks are shown per tenant.
 TENANT_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
 RANK_PARAMS = ("roas", "adstock_alpha")
@@ -81,9 +80,11 @@ def tenant_verdict(summary: dict, tenant: str) -> dict:
     """Go/no-go of a tenant with its reasons.
 
     A verdict stored in the summary (per tenant, in its ``cv`` entry, or in a
-    top-level ``verdicts`` map) wins; otherwise go means the run converged and
-    the in-sample R² is at least 0.5.
+    top-level ``verdicts`` map) wins; otherwise the model card's rule
+    (:func:`bayes_mmm.card.tenant_verdicts`) decides, so report and card agree.
     """
+    from bayes_mmm.card import tenant_verdicts
+
     entry = summary["tenants"][tenant]
     stored = entry.get("verdict") or (entry.get("cv") or {}).get("verdict") or (summary.get("verdicts") or {}).get(tenant)
     if stored is not None:
@@ -94,13 +95,7 @@ def tenant_verdict(summary: dict, tenant: str) -> dict:
         if isinstance(stored, bool):
             return {"go": stored, "reasons": [], "source": "stored"}
         return {"go": str(stored).strip().lower() == "go", "reasons": [str(stored)], "source": "stored"}
-    reasons = []
-    if not summary.get("convergence", {}).get("ok", False):
-        reasons.append("sampler did not converge")
-    r2 = entry.get("fit", {}).get("r2")
-    if r2 is None or not r2 >= R2_GO:
-        reasons.append(f"in-sample R² {r2 if r2 is None else f'{r2:.2f}'} < {R2_GO}")
-    return {"go": not reasons, "reasons": reasons or [f"converged and in-sample R² ≥ {R2_GO}"], "source": "derived"}
+    return {**tenant_verdicts({**summary, "tenants": {tenant: entry}})[tenant], "source": "derived"}
 
 
 def convergence_table(idata: az.InferenceData) -> dict[str, xr.Dataset]:
