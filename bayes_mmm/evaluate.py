@@ -10,7 +10,7 @@ import numpy as np
 from bayes_mmm import atomic
 from bayes_mmm.constants import TRUTH_JSON
 from bayes_mmm.errors import DataError
-from bayes_mmm.summary import load_run, to_json
+from bayes_mmm.summary import read_summary, to_json
 
 EVALUATION = "evaluation.json"
 
@@ -80,8 +80,8 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
 
 
 def evaluate_run(run_dir: str | Path, lake: str | Path) -> dict:
-    """Evaluate a run folder against a synthetic lake and write ``evaluation.json``."""
-    _, summary = load_run(run_dir)
+    """Evaluate a run folder (joint or grouped) against a synthetic lake and write ``evaluation.json``."""
+    summary = read_summary(run_dir)
     ev = evaluate_summary(summary, lake)
     atomic.write_text(Path(run_dir) / EVALUATION, to_json(ev))
     return ev

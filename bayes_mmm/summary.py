@@ -171,6 +171,16 @@ def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
     return idata, json.loads((run_dir / SUMMARY).read_text())
 
 
+def read_summary(run_dir: str | Path) -> dict:
+    """Just summary.json of a run folder (joint or grouped), without loading the draws."""
+    from bayes_mmm.errors import DataError
+
+    path = Path(run_dir) / SUMMARY
+    if not path.is_file():
+        raise DataError(f"not a run folder: {SUMMARY} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
+    return json.loads(path.read_text())
+
+
 def update_summary(run_dir: str | Path, **sections: dict) -> dict:
     """Merge top-level sections into a run's summary.json (atomically)."""
     path = Path(run_dir) / SUMMARY
@@ -180,4 +190,4 @@ def update_summary(run_dir: str | Path, **sections: dict) -> dict:
     return summary
 
 
-__all__ = ["build_summary", "fit_metrics", "interval", "load_run", "save_run", "update_summary"]
+__all__ = ["build_summary", "fit_metrics", "interval", "load_run", "read_summary", "save_run", "update_summary"]

@@ -109,6 +109,12 @@ def main() -> None:
             "ess_bulk_min": summary["convergence"]["ess_bulk_min"],
             "divergences": summary["convergence"]["divergences"],
         }
+        if not row["groups_failed"]:
+            from bayes_mmm.evaluate import evaluate_run
+
+            overall = evaluate_run(run, lake)["overall"]
+            row["recovery"] = {"coverage_90": round(overall["coverage_90"], 3),
+                               "median_abs_rel_error": round(overall["median_abs_rel_error"], 4), "pairs": overall["pairs"]}
         console.print_json(json.dumps(row))
         (results / f"groups-{n}-{dt.date.today()}.json").write_text(json.dumps(row, indent=2))
         if args.keep is None:
