@@ -242,14 +242,28 @@ def evaluate(
 def diagnose(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
 ) -> None:
-    """Convergence, sampler health, posterior predictive calibration and LOO per tenant; writes the model card."""
+    """Convergence, sampler health, posterior predictive calibration and LOO per tenant; writes the model card.
+
+    For a grouped run, every group folder gets its own diagnostics and model card.
+    """
     quiet_libraries()
     from bayes_mmm.api import diagnose_run
 
-    with out.status("computing diagnostics (PPC, LOO)"):
-        summary = diagnose_run(run)
-    print_diagnostics(summary)
-    out.print(f"model card: [bold]{Path(run) / 'model_card.md'}[/]")
+    for folder in run_folders(run):
+        with out.status(f"computing diagnostics (PPC, LOO) of {folder}"):
+            summary = diagnose_run(folder)
+        print_diagnostics(summary)
+        out.print(f"model card: [bold]{folder / 'model_card.md'}[/]")
+
+
+def run_folders(run: Path) -> list[Path]:
+    """The run itself, or the folders of a grouped run's successful groups."""
+    from bayes_mmm.summary import read_summary
+
+    summary = read_summary(run)
+    if "groups" not in summary:
+        return [Path(run)]
+    return [Path(run) / g["folder"] for g in summary["groups"] if g["status"] == "ok"]
 
 
 def print_diagnostics(summary: dict) -> None:
@@ -324,12 +338,16 @@ def report(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN/report.html).")] = None,
 ) -> None:
-    """Write the self-contained HTML diagnostic report of a run."""
+    """Write the self-contained HTML diagnostic report of a run (one per group for a grouped run)."""
     quiet_libraries()
     from bayes_mmm.report import write_report
 
-    path = write_report(run, out_file)
-    out.print(f"report: [bold]{path}[/]")
+    folders = run_folders(run)
+    if out_file is not None and len(folders) > 1:
+        raise ValueError("--out names one file, but this grouped run gets one report per group; leave --out out")
+    for folder in folders:
+        path = write_report(folder, out_file)
+        out.print(f"report: [bold]{path}[/]")
 
 
 @app.command()

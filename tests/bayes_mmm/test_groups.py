@@ -78,6 +78,9 @@ def test_cli_fits_groups_on_a_local_cluster(tiny_lake: Path, tmp_path: Path) -> 
         load_run(run)
     idata, _ = load_run(group_of(run, "none_books"))
     assert list(idata.posterior["tenant"].values) == ["none_books"]
+    res = CliRunner().invoke(app, ["diagnose", str(run)])
+    assert res.exit_code == 0, res.output
+    assert all((run / g["folder"] / "model_card.md").is_file() for g in summary["groups"])
     res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000"])
     assert res.exit_code == 2 and "name a tenant (--tenant)" in res.output
     res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--group-size", "2", "--prior-from", str(run),
