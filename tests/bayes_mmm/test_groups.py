@@ -118,14 +118,15 @@ def test_failed_group_is_retried_and_a_lost_one_reported(tiny_lake: Path, tmp_pa
 
 
 def test_every_group_failing_writes_nothing(tiny_lake: Path, tmp_path: Path, monkeypatch) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     def broken(*args):
         raise ValueError("bad group")
 
     monkeypatch.setattr(groups, "fit_group", broken)
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+    # Connect by address, as `--scheduler tcp://…` does.
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
         with pytest.raises(RuntimeError, match="every group failed; first error: ValueError: bad group"):
-            fit_groups(tiny_lake, tmp_path / "run", max_size=2, scheduler=client, retries=0)
+            fit_groups(tiny_lake, tmp_path / "run", max_size=2, scheduler=cluster.scheduler_address, retries=0)
     assert not (tmp_path / "run").exists()
     assert np.all([not p.name.startswith(".run") for p in tmp_path.iterdir()])
