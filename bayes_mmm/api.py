@@ -57,6 +57,8 @@ def fit_lake(
         if console is not None:
             console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
     ds = load_lake(data, tenants)
+    if console is not None and ds.sizes["tenant"] == 1 and spec.pooled and prior is None:
+        console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
     if console is not None:
         console.print(
             f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} days × {ds.sizes['channel']} channels "
