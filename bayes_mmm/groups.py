@@ -166,7 +166,13 @@ def _cluster(scheduler: Any, n_workers: int | None, chains: int):
     if scheduler is not None and not isinstance(scheduler, str):
         return scheduler, False  # an existing Client
     if scheduler:
-        return Client(scheduler), True
+        try:
+            return Client(scheduler), True
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(
+                f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}: {exc}); start one with "
+                "`dask scheduler` and `dask worker ADDRESS`, or leave --scheduler out for a local cluster"
+            ) from None
     # nutpie runs each group's chains on threads of its own: one task per `chains` cores.
     n = n_workers or max(1, (os.cpu_count() or 1) // max(chains, 1))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0)

@@ -117,6 +117,17 @@ def test_failed_group_is_retried_and_a_lost_one_reported(tiny_lake: Path, tmp_pa
         group_of(tmp_path / "run", "none_books")
 
 
+def test_unreachable_scheduler_is_a_clear_error(tiny_lake: Path, tmp_path: Path) -> None:
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--scheduler", "tcp://127.0.0.1:9",
+                                       "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in res.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_every_group_failing_writes_nothing(tiny_lake: Path, tmp_path: Path, monkeypatch) -> None:
     from distributed import LocalCluster
 
