@@ -244,23 +244,38 @@ def objective_and_grad(plan: np.ndarray, prob: Problem, objective: str | Objecti
 def project(plan: np.ndarray, lower: np.ndarray, upper: np.ndarray, groups: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
     """Euclidean projection onto the bounds and the group budgets (Σ over tenants ``idx`` = total).
 
-    Each group is solved by bisection on the shift τ of ``clip(plan + τ)``.
+    Each group is solved by bisection on the shift τ of ``clip(plan + τ)``; all
+    groups bisect together, so twenty per-tenant budgets cost what one does.
     """
     out = np.clip(plan, lower, upper).astype(float)
-    for idx, total in groups:
-        u, lo, hi = plan[idx], lower[idx], upper[idx]
-        a = float((lo - u).min())
+    if not groups:
+        return out
+    us, los, his, labels, a, b, totals = [], [], [], [], [], [], []
+    for k, (idx, total) in enumerate(groups):
+        u, lo, hi = plan[idx].ravel(), lower[idx].ravel(), upper[idx].ravel()
+        a.append(float((lo - u).min()))
         # With unbounded cells the shift that puts one of them at the total is always enough.
-        b = float(np.max(hi - u, initial=0.0, where=np.isfinite(hi)))
+        hi_b = float(np.max(hi - u, initial=0.0, where=np.isfinite(hi)))
         if not np.isfinite(hi).all():
-            b = max(b, total - float(u[~np.isfinite(hi)].min()))
-        for _ in range(200):
-            mid = 0.5 * (a + b)
-            if np.clip(u + mid, lo, hi).sum() < total:
-                a = mid
-            else:
-                b = mid
-        out[idx] = np.clip(u + 0.5 * (a + b), lo, hi)
+            hi_b = max(hi_b, total - float(u[~np.isfinite(hi)].min()))
+        b.append(hi_b)
+        us.append(u)
+        los.append(lo)
+        his.append(hi)
+        labels.append(np.full(u.size, k))
+        totals.append(total)
+    u, lo, hi, lab = np.concatenate(us), np.concatenate(los), np.concatenate(his), np.concatenate(labels)
+    a, b, totals = np.array(a), np.array(b), np.array(totals, dtype=float)
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        under = np.bincount(lab, weights=np.clip(u + mid[lab], lo, hi), minlength=len(groups)) < totals
+        a, b = np.where(under, mid, a), np.where(under, b, mid)
+    moved = np.clip(u + 0.5 * (a + b)[lab], lo, hi)
+    start = 0
+    for k, (idx, _) in enumerate(groups):
+        n = us[k].size
+        out[idx] = moved[start : start + n].reshape(out[idx].shape)
+        start += n
     return out
 
 

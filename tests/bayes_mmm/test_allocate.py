@@ -22,6 +22,7 @@ from bayes_mmm.allocate import (
     optimise_spg,
     parse_channel_bounds,
     parse_objective,
+    project,
     response,
     response_and_grad,
     write_plan,
@@ -180,6 +181,23 @@ def test_gradient_matches_finite_differences(objective: str) -> None:
     e[1, 2, 0] = h
     fd1 = (response(plan + e, prob) - response(plan - e, prob))[:, 1] / (2 * h)
     np.testing.assert_allclose(g[:, 1, 2, 0], fd1, rtol=1e-5)
+
+
+def test_projection_is_one_shift_per_budget_group() -> None:
+    rng = np.random.default_rng(0)
+    plan = rng.normal(50, 40, (5, 3, 7))
+    lower = np.zeros_like(plan)
+    upper = np.where(rng.random(plan.shape) < 0.3, rng.uniform(10, 60, plan.shape), np.inf)
+    groups = [(np.array([0, 1]), 600.0), (np.array([2]), 150.0), (np.array([3, 4]), 900.0)]
+    out = project(plan, lower, upper, groups)
+    assert (out >= lower).all() and (out <= upper).all()
+    for idx, total in groups:
+        assert out[idx].sum() == pytest.approx(total, rel=1e-9)
+        # Euclidean projection onto box ∩ hyperplane = clip(plan + τ): one shift per group for free cells.
+        free = (out[idx] > lower[idx] + 1e-9) & (out[idx] < upper[idx] - 1e-9)
+        shift = (out[idx] - plan[idx])[free]
+        assert np.ptp(shift) < 1e-6
+    np.testing.assert_allclose(project(out, lower, upper, groups), out, atol=1e-9)
 
 
 @pytest.mark.parametrize("objective", ["mean", "mean-sd:1"])
