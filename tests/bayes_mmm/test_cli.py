@@ -71,4 +71,4 @@ def test_validate_fails_a_gate_with_exit_2(tmp_path: Path, tiny_lake: Path) -> N
 def test_evaluate_needs_a_run_folder(tmp_path: Path, tiny_lake: Path) -> None:
     res = runner.invoke(app, ["evaluate", str(tmp_path), "--truth", str(tiny_lake)])
     assert res.exit_code == 2
-    assert "not a run folder: idata.nc is missing" in res.output
+    assert "not a run folder: summary.json is missing" in res.output
