@@ -119,7 +119,7 @@ def run_demo(
     root: str | Path = ".",
     tenants: int = 20,
     days: int = 730,
-    draws: int = 1000,
+    draws: int = 1500,
     tune: int = 1000,
     cv_folds: int = 0,
     seed: int = 0,
