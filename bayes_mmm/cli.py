@@ -201,16 +201,23 @@ def fit(
             raise ValueError("--prior-from cold-starts a few new tenants in one fit; it cannot be combined with --group-size")
         from bayes_mmm.groups import fit_groups
 
-        summary = fit_groups(data, out_dir, tenant, by=group_by, max_size=group_size or 20, spec_kwargs=spec_kwargs,
-                             sampler_kwargs=sampler_kwargs, scheduler=scheduler, n_workers=workers, retries=retries,
-                             overwrite=overwrite, console=out)
+        try:
+            summary = fit_groups(data, out_dir, tenant, by=group_by, max_size=group_size or 20, spec_kwargs=spec_kwargs,
+                                 sampler_kwargs=sampler_kwargs, scheduler=scheduler, n_workers=workers, retries=retries,
+                                 overwrite=overwrite, console=out)
+        except RuntimeError as exc:  # every group failed: nothing was written
+            err.print(f"[bold red]error:[/] {exc}; nothing was written", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
     else:
         summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
                            overwrite=overwrite, console=out, prior_from=prior_from)
     print_fit(summary)
-    for g in summary.get("groups", []):
-        if g["status"] != "ok":
-            err.print(f"[bold red]group {g['id']} failed[/] ({', '.join(g['tenants'])}): {g['error']}", highlight=False)
+    failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
+    for g in failed:
+        err.print(f"[bold red]group {g['id']} failed[/] ({', '.join(g['tenants'])}): {g['error']}", highlight=False)
+    if failed:
+        out.print(f"run folder (without the failed groups): [bold]{out_dir}[/]")
+        raise typer.Exit(1)  # the run is written, but scripts must see that tenants are missing
     out.print(f"run folder: [bold]{out_dir}[/]")
 
 

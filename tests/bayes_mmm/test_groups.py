@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -115,6 +116,23 @@ def test_failed_group_is_retried_and_a_lost_one_reported(tiny_lake: Path, tmp_pa
     assert (tmp_path / "run" / "groups" / "g000" / "idata.nc").is_file()
     with pytest.raises(DataError, match="group g001, which failed: RuntimeError: worker lost"):
         group_of(tmp_path / "run", "none_books")
+
+
+def test_cli_reports_groups_that_cannot_be_fitted(tiny_lake: Path, tmp_path: Path) -> None:
+    """A tenant too short to fit fails its group on the worker (retried, then given up): one line, exit 1, nothing written."""
+    import shutil
+
+    lake = tmp_path / "lake"
+    (lake / "short").mkdir(parents=True)
+    daily = pd.read_csv(tiny_lake / "none_books" / "daily.csv").iloc[:40]
+    daily.to_csv(lake / "short" / "daily.csv", index=False)
+    shutil.copytree(tiny_lake / "none_books", lake / "none_books")
+    res = CliRunner().invoke(app, ["fit", "--data", str(lake), "--tenant", "short", "--group-size", "1", "--workers", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert res.exit_code == 1, res.output
+    assert "every group failed; first error: ValueError: tenant 'short' has 40 training days" in res.output
+    assert "retrying (1/1)" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_unreachable_scheduler_is_a_clear_error(tiny_lake: Path, tmp_path: Path) -> None:
