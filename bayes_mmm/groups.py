@@ -25,7 +25,6 @@ through the scheduler.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -38,6 +37,7 @@ import numpy as np
 
 from bayes_mmm import __version__, atomic
 from bayes_mmm.data import daily_file, load_lake, read_daily, read_tenant_meta, resolve_tenants
+from bayes_mmm.summary import SAMPLER_KEYS, config_hash
 
 GROUP_BY = ("random", "category", "city", "weather")
 GROUPS_DIR = "groups"
@@ -355,10 +355,10 @@ def merge(
             entry.update(status="failed", error=errors[g])
         group_list.append(entry)
     config = {**first["config"], "grouping": grouping}
-    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    chash = config_hash(config)
     channels = list(dict.fromkeys(c for s in ok for c in s["data"]["channels"]))
     return {
-        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-groups{len(ids)}-{config_hash[:6]}",
+        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-groups{len(ids)}-{chash[:6]}",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "bayes_mmm_version": __version__,
         "data": {
@@ -369,9 +369,9 @@ def merge(
             "end": max(s["data"]["end"] for s in ok),
         },
         "config": config,
-        "config_hash": config_hash,
+        "config_hash": chash,
         "sampler": {
-            **{k: first["sampler"][k] for k in ("name", "chains", "draws", "tune", "seed", "target_accept")},
+            **{k: first["sampler"][k] for k in SAMPLER_KEYS},
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
         },

@@ -16,6 +16,8 @@ from bayes_mmm.constants import CHANNEL, TENANT
 from bayes_mmm.fit import FitResult
 
 IDATA, SUMMARY = "idata.nc", "summary.json"
+#: Sampler settings that define a run (and enter its config hash); timings do not.
+SAMPLER_KEYS = ("name", "chains", "draws", "tune", "seed", "target_accept")
 
 
 def interval(draws: np.ndarray, digits: int = 4) -> dict[str, float]:
@@ -63,14 +65,19 @@ def data_hash(lake: str | Path, tenants: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def config_hash(config: dict) -> str:
+    """SHA-256 of a run's config (model, sampler, …) as sorted JSON, first 16 hex digits."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     """The run's machine-readable results (contract §3), intervals central 90 %."""
     d = result.design
     post = result.idata.posterior
-    config = {"spec": d.spec.to_dict(), "sampler": {k: result.sampler[k] for k in ("name", "chains", "draws", "tune", "seed", "target_accept")}}
+    config = {"spec": d.spec.to_dict(), "sampler": {k: result.sampler[k] for k in SAMPLER_KEYS}}
     if result.prior is not None:
         config["population_prior"] = result.prior.to_dict()
-    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    chash = config_hash(config)
     dhash = data_hash(lake, d.tenants) if lake else None
     tenants = {}
     for i, tid in enumerate(d.tenants):
@@ -107,7 +114,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             }
         tenants[tid] = entry
     return {
-        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{(dhash or 'nodata')[:6]}-{config_hash[:6]}",
+        "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{(dhash or 'nodata')[:6]}-{chash[:6]}",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "bayes_mmm_version": __version__,
         "data": {
@@ -119,7 +126,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "hash": dhash,
         },
         "config": config,
-        "config_hash": config_hash,
+        "config_hash": chash,
         "sampler": result.sampler,
         "convergence": result.convergence,
         "loo": loo_summary(result.idata),
