@@ -255,22 +255,13 @@ def diagnose(
     """
     quiet_libraries()
     from bayes_mmm.api import diagnose_run
+    from bayes_mmm.groups import run_folders
 
     for folder in run_folders(run):
         with out.status(f"computing diagnostics (PPC, LOO) of {folder}"):
             summary = diagnose_run(folder)
         print_diagnostics(summary)
         out.print(f"model card: [bold]{folder / 'model_card.md'}[/]")
-
-
-def run_folders(run: Path) -> list[Path]:
-    """The run itself, or the folders of a grouped run's successful groups."""
-    from bayes_mmm.summary import read_summary
-
-    summary = read_summary(run)
-    if "groups" not in summary:
-        return [Path(run)]
-    return [Path(run) / g["folder"] for g in summary["groups"] if g["status"] == "ok"]
 
 
 def print_diagnostics(summary: dict) -> None:
@@ -347,6 +338,7 @@ def report(
 ) -> None:
     """Write the self-contained HTML diagnostic report of a run (one per group for a grouped run)."""
     quiet_libraries()
+    from bayes_mmm.groups import run_folders
     from bayes_mmm.report import write_report
 
     folders = run_folders(run)

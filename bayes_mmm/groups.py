@@ -382,6 +382,17 @@ def merge(
     }
 
 
+def run_folders(run_dir: str | Path) -> list[Path]:
+    """The run folders that hold draws: the run itself, or each successful group of a grouped run."""
+    from bayes_mmm.summary import read_summary
+
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    if "groups" not in summary:
+        return [run_dir]
+    return [run_dir / g["folder"] for g in summary["groups"] if g["status"] == "ok"]
+
+
 def group_of(run_dir: str | Path, tenant: str | None = None) -> Path:
     """The run folder holding ``tenant``: the run itself, or its group folder for a grouped run."""
     from bayes_mmm.errors import DataError

@@ -127,20 +127,14 @@ def population_prior(run_dir: str | Path) -> PopulationPrior:
     A grouped run (see :mod:`bayes_mmm.groups`) pools every group's
     hyper-parameters into one mixture.
     """
-    import json
-
     import arviz as az
 
-    from bayes_mmm.summary import IDATA, SUMMARY
+    from bayes_mmm.groups import run_folders
+    from bayes_mmm.summary import IDATA, read_summary
 
     run_dir = Path(run_dir)
-    if not (run_dir / SUMMARY).is_file():
-        raise DataError(f"not a run folder: {SUMMARY} is missing", file=run_dir,
-                        hint="pass the --out folder of an earlier `bayes-mmm fit`")
-    summary = json.loads((run_dir / SUMMARY).read_text())
-    folders = [run_dir / g["folder"] for g in summary["groups"] if g.get("status") == "ok"] if "groups" in summary else [run_dir]
-    if not folders:
-        raise DataError("no group of this run fitted successfully", file=run_dir / SUMMARY)
+    summary = read_summary(run_dir)
+    folders = run_folders(run_dir)
     posteriors = []
     for f in folders:
         if not (f / IDATA).is_file():
