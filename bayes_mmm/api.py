@@ -7,7 +7,7 @@ from typing import Any
 
 from bayes_mmm import atomic
 from bayes_mmm.data import load_lake
-from bayes_mmm.fit import FitResult, SamplerConfig, fit
+from bayes_mmm.fit import FitResult, SamplerConfig, effective_spec, fit
 from bayes_mmm.spec import ModelSpec
 from bayes_mmm.summary import build_summary, save_run
 
@@ -53,11 +53,10 @@ def fit_lake(
         from bayes_mmm.priors import population_prior
 
         prior = population_prior(prior_from)
-        spec = prior.spec
         if console is not None:
             console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
     ds = load_lake(data, tenants)
-    if console is not None and ds.sizes["tenant"] == 1 and spec.pooled and prior is None:
+    if console is not None and prior is None and spec.pooled and not effective_spec(spec, ds.sizes["tenant"]).pooled:
         console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
     if console is not None:
         console.print(

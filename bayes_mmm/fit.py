@@ -225,6 +225,20 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
     return idata, post
 
 
+def effective_spec(spec: ModelSpec | None, n_tenants: int, prior: PopulationPrior | None = None) -> ModelSpec:
+    """The model settings a fit really uses.
+
+    A population prior brings its source run's settings. One tenant has nobody to
+    pool with, and a hierarchy over one member is a funnel (measured: 59–85
+    divergences on a 90-day tenant), so it is fitted unpooled — the unpooled prior
+    has the same variance.
+    """
+    if prior is not None:
+        return prior.spec
+    spec = spec or ModelSpec()
+    return replace(spec, pooled=False) if spec.pooled and n_tenants == 1 else spec
+
+
 def fit(
     ds: xr.Dataset,
     spec: ModelSpec | None = None,
@@ -247,13 +261,7 @@ def fit(
         A population prior (:func:`bayes_mmm.priors.population_prior`) to
         cold-start tenants from an earlier joint fit; its model settings are used.
     """
-    if prior is not None:
-        spec = prior.spec
-    spec = spec or ModelSpec()
-    if spec.pooled and ds.sizes[TENANT] == 1 and prior is None:
-        # One tenant has nobody to pool with, and a hierarchy over one member is a funnel
-        # (measured: 59–85 divergences on a 90-day tenant); the unpooled prior has the same variance.
-        spec = replace(spec, pooled=False)
+    spec = effective_spec(spec, ds.sizes[TENANT], prior)
     sampler = sampler or SamplerConfig()
     design = build_design(ds, spec, train)
     model = build_model(design, prior)
