@@ -167,15 +167,14 @@ def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
     from bayes_mmm.errors import DataError
 
     run_dir = Path(run_dir)
-    if (run_dir / SUMMARY).is_file() and not (run_dir / IDATA).is_file():
-        from bayes_mmm.groups import group_of
+    if not (run_dir / IDATA).is_file():
+        if (run_dir / SUMMARY).is_file():
+            from bayes_mmm.groups import group_of
 
-        group_of(run_dir)  # a grouped run: says which folder to pass instead
-    for name in (IDATA, SUMMARY):
-        if not (run_dir / name).is_file():
-            raise DataError(f"not a run folder: {name} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
-    idata = az.from_netcdf(str(run_dir / IDATA), engine="h5netcdf")
-    return idata, json.loads((run_dir / SUMMARY).read_text())
+            group_of(run_dir)  # a grouped run: says which folder to pass instead
+        raise DataError(f"not a run folder: {IDATA} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
+    summary = read_summary(run_dir)
+    return az.from_netcdf(str(run_dir / IDATA), engine="h5netcdf"), summary
 
 
 def read_summary(run_dir: str | Path) -> dict:
