@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bayes_mmm import atomic
-from bayes_mmm.data import load_lake
-from bayes_mmm.fit import FitResult, SamplerConfig, effective_spec, fit
-from bayes_mmm.spec import ModelSpec
-from bayes_mmm.summary import build_summary, save_run
+from bayes_mmm.core import atomic
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
+from bayes_mmm.runs.summary import build_summary, save_run
 
 
 def fit_lake(
@@ -33,8 +33,8 @@ def fit_lake(
     out
         Run folder to write (atomically); ``None`` writes nothing.
     spec_kwargs, sampler_kwargs
-        Fields of :class:`~bayes_mmm.spec.ModelSpec` and
-        :class:`~bayes_mmm.fit.SamplerConfig`.
+        Fields of :class:`~bayes_mmm.core.spec.ModelSpec` and
+        :class:`~bayes_mmm.inference.fit.SamplerConfig`.
     prior_from
         Run folder of an earlier pooled fit: cold-start these tenants with its
         population posterior as their priors (its model settings replace ``spec_kwargs``).
@@ -50,7 +50,7 @@ def fit_lake(
         atomic.ensure_writable(out, overwrite)  # before a fit of minutes, not after
     prior = None
     if prior_from is not None:
-        from bayes_mmm.priors import population_prior
+        from bayes_mmm.runs.population import population_prior
 
         prior = population_prior(prior_from)
         if console is not None:
@@ -75,9 +75,9 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
     and writes ``model_card.md``; returns the updated summary.
     """
-    from bayes_mmm.card import model_card, tenant_verdicts
-    from bayes_mmm.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
-    from bayes_mmm.summary import load_run, update_summary
+    from bayes_mmm.analysis.card import model_card, tenant_verdicts
+    from bayes_mmm.analysis.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
+    from bayes_mmm.runs.summary import load_run, update_summary
 
     idata, summary = load_run(run_dir)
     diag = {
@@ -101,8 +101,8 @@ def cv_run(
     """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``."""
     import json
 
-    from bayes_mmm.cv import walk_forward
-    from bayes_mmm.summary import SUMMARY, load_run, to_json
+    from bayes_mmm.analysis.cv import walk_forward
+    from bayes_mmm.runs.summary import SUMMARY, load_run, to_json
 
     _, summary = load_run(run_dir)
     ds = load_lake(data, summary["data"]["tenants"])
@@ -131,9 +131,9 @@ def run_demo(
     """
     import shutil
 
-    from bayes_mmm.evaluate import evaluate_run
-    from bayes_mmm.report import write_report
-    from bayes_mmm.validate import failed, validate_lake
+    from bayes_mmm.analysis.evaluate import evaluate_run
+    from bayes_mmm.data.validate import failed, validate_lake
+    from bayes_mmm.surfaces.report import write_report
     from synthetic import simulate_universe, write_lake
 
     root = Path(root)
@@ -184,8 +184,8 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
     """Re-allocate each tenant's own current weekly budget across channels and days."""
     import warnings
 
-    from bayes_mmm.allocate import CURRENT_WINDOW, allocate_run, write_plan
-    from bayes_mmm.summary import load_run
+    from bayes_mmm.decide.allocate import CURRENT_WINDOW, allocate_run, write_plan
+    from bayes_mmm.runs.summary import load_run
 
     idata, summary = load_run(run)
     spend = idata.constant_data["spend"].values  # (tenant, channel, date)

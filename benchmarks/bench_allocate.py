@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.allocate import (
+from bayes_mmm.decide.allocate import (
     CURRENT_WINDOW,
     allocate_run,
     build_problem,
@@ -34,7 +34,7 @@ from bayes_mmm.allocate import (
     optimise,
     response,
 )
-from bayes_mmm.transforms import geometric_weights
+from bayes_mmm.model.transforms import geometric_weights
 from synthetic.media import geometric_adstock, hill
 
 CHANNELS = ["meta", "google", "email"]
@@ -134,7 +134,7 @@ def true_revenue(plan: np.ndarray, daily: dict[str, pd.DataFrame], truth: dict[s
 
 
 def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenants: list[str], channels: list[str], days: int):
-    """A one-draw :class:`~bayes_mmm.allocate.Problem` with the true parameters (for scipy on the truth)."""
+    """A one-draw :class:`~bayes_mmm.decide.allocate.Problem` with the true parameters (for scipy on the truth)."""
     n, c = len(tenants), len(channels)
     l_max = max(p["l_max"] for t in tenants for p in truth[t]["channels"].values())
     alpha, k, shape, beta, scale = np.zeros((1, n, c)), np.ones((1, n, c)), np.ones((1, n, c)), np.zeros((1, n, c)), np.ones((n, c))
@@ -152,8 +152,8 @@ def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenant
 
 
 def posterior_problem(run: Path, days: int):
-    """Our posterior's :class:`~bayes_mmm.allocate.Problem` on all draws (average weather), to score any plan."""
-    from bayes_mmm import allocate as A
+    """Our posterior's :class:`~bayes_mmm.decide.allocate.Problem` on all draws (average weather), to score any plan."""
+    from bayes_mmm.decide import allocate as A
 
     captured = {}
     real = A.build_problem
@@ -178,7 +178,7 @@ def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objecti
     ``per_tenant``: every tenant keeps its current budget (what ``demo`` does), so only
     the channel × day mix is optimised; otherwise the split across tenants is free too.
     """
-    from bayes_mmm.summary import load_run
+    from bayes_mmm.runs.summary import load_run
 
     idata, summary = load_run(run)
     tenants = [str(t) for t in idata.constant_data["tenant"].values]
@@ -209,7 +209,7 @@ def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objecti
 
     plans = {"oracle": oracle, "ours": ours_plan, "current": current, "equal": equal}
     true = {k: true_revenue(v, daily, truth, tenants, channels) for k, v in plans.items()}
-    # The oracle's own arithmetic (bayes_mmm.transforms) must agree with synthetic's functions.
+    # The oracle's own arithmetic (bayes_mmm.model.transforms) must agree with synthetic's functions.
     check = max(abs(response(v, prob)[0].sum() - true[k].sum()) / max(abs(true[k].sum()), 1) for k, v in plans.items())
     gap = true["oracle"].sum() - true["current"].sum()
 

@@ -25,9 +25,9 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 
-from bayes_mmm.cv import pass_rate, walk_forward  # noqa: E402
-from bayes_mmm.data import load_lake  # noqa: E402
-from bayes_mmm.fit import SamplerConfig  # noqa: E402
+from bayes_mmm.analysis.cv import pass_rate, walk_forward  # noqa: E402
+from bayes_mmm.data.lake import load_lake  # noqa: E402
+from bayes_mmm.inference.fit import SamplerConfig  # noqa: E402
 from synthetic import simulate_universe, write_lake  # noqa: E402
 
 

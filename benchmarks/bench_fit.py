@@ -29,11 +29,11 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 
-from bayes_mmm.data import load_lake  # noqa: E402
-from bayes_mmm.evaluate import evaluate_summary  # noqa: E402
-from bayes_mmm.fit import SamplerConfig, fit  # noqa: E402
-from bayes_mmm.spec import ModelSpec  # noqa: E402
-from bayes_mmm.summary import save_run  # noqa: E402
+from bayes_mmm.analysis.evaluate import evaluate_summary  # noqa: E402
+from bayes_mmm.core.spec import ModelSpec  # noqa: E402
+from bayes_mmm.data.lake import load_lake  # noqa: E402
+from bayes_mmm.inference.fit import SamplerConfig, fit  # noqa: E402
+from bayes_mmm.runs.summary import save_run  # noqa: E402
 from synthetic import simulate_universe, write_lake  # noqa: E402
 
 

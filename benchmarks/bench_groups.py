@@ -62,7 +62,7 @@ class TreeMemory:
 def main() -> None:
     from rich.console import Console
 
-    from bayes_mmm.groups import fit_groups
+    from bayes_mmm.runs.groups import fit_groups
     from synthetic import simulate_universe, write_lake
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,7 +110,7 @@ def main() -> None:
             "divergences": summary["convergence"]["divergences"],
         }
         if not row["groups_failed"]:
-            from bayes_mmm.evaluate import evaluate_run
+            from bayes_mmm.analysis.evaluate import evaluate_run
 
             overall = evaluate_run(run, lake)["overall"]
             row["recovery"] = {"coverage_90": round(overall["coverage_90"], 3),

@@ -7,7 +7,7 @@ Revenue model, per tenant and day ``t`` (see :func:`expected_components`)::
     weather_t = level swing (g_t - center) / scale        # g: category weather responses
     media_c,t = beta_c hill(adstock(spend_c)_t / spend_scale_c) exp(gamma_c . z_t)
 
-Holidays are the :func:`bayes_mmm.calendar.us_holidays` columns. ``beta_c`` is
+Holidays are the :func:`bayes_mmm.data.calendar.us_holidays` columns. ``beta_c`` is
 solved so that the true ROAS equals its target exactly.
 
 Signal to noise: ``noise_sd = noise_frac * level`` with ``noise_frac`` 0.10
@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_mmm import atomic
-from bayes_mmm.calendar import HOLIDAY_COLUMNS, us_holidays
-from bayes_mmm.constants import (
+from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import (
     DATE,
     PRECIP,
     REVENUE,
@@ -44,6 +43,7 @@ from bayes_mmm.constants import (
     TRUTH_DAILY,
     TRUTH_JSON,
 )
+from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from synthetic.media import CHANNELS, geometric_adstock, hill, simulate_spend
 from synthetic.tenants import CITIES, TenantProfile, select_profiles
 from synthetic.weather import WEATHER_COLUMNS, simulate_weather

@@ -48,9 +48,9 @@ def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_fit(small_lake: Path, tmp_path_factory: pytest.TempPathFactory):
     """One real nutpie fit of ``small_lake`` shared by every test that needs a run: (result, run_dir)."""
-    from bayes_mmm.data import load_lake
-    from bayes_mmm.fit import SamplerConfig, fit
-    from bayes_mmm.summary import save_run
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from bayes_mmm.runs.summary import save_run
 
     result = fit(load_lake(small_lake), sampler=SamplerConfig(draws=400, tune=400, seed=1, progress=False))
     run_dir = tmp_path_factory.mktemp("run") / "run"

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_mmm.allocate import (
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.decide.allocate import (
     Objective,
     allocate_run,
     build_problem,
@@ -27,8 +28,7 @@ from bayes_mmm.allocate import (
     response_and_grad,
     write_plan,
 )
-from bayes_mmm.errors import DataError
-from bayes_mmm.transforms import geometric_weights, hill
+from bayes_mmm.model.transforms import geometric_weights, hill
 
 TENANTS = ["north", "south"]
 CHANNELS = ["meta", "google", "email"]

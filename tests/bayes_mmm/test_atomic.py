@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bayes_mmm import atomic
+from bayes_mmm.core import atomic
 
 
 def test_folder_replaces_only_on_success(tmp_path: Path) -> None:

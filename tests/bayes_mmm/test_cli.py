@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from bayes_mmm.cli import app
+from bayes_mmm.surfaces.cli import app
 
 runner = CliRunner()
 

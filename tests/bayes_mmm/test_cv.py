@@ -7,11 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_mmm.cv import metrics, naive_seasonal, pass_rate, ridge_baseline, verdict, walk_forward, walk_forward_folds
-from bayes_mmm.data import load_lake
-from bayes_mmm.features import build_design
-from bayes_mmm.fit import SamplerConfig
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.analysis.cv import (
+    metrics,
+    naive_seasonal,
+    pass_rate,
+    ridge_baseline,
+    verdict,
+    walk_forward,
+    walk_forward_folds,
+)
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.fit import SamplerConfig
+from bayes_mmm.model.design import build_design
 
 
 def test_folds_expand_and_never_overlap() -> None:

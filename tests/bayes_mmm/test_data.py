@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_mmm.data import load_lake, read_daily
-from bayes_mmm.errors import DataError
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.lake import load_lake, read_daily
 
 
 def good_frame(days: int = 150) -> pd.DataFrame:
@@ -117,7 +117,7 @@ def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
 
 
 def test_holiday_column_of_one_tenant_does_not_erase_the_others(tmp_path: Path) -> None:
-    from bayes_mmm.features import build_design
+    from bayes_mmm.model.design import build_design
 
     a = good_frame(200)
     a["holiday"] = 0.0
@@ -132,7 +132,7 @@ def test_holiday_column_of_one_tenant_does_not_erase_the_others(tmp_path: Path) 
 
 
 def test_too_short_training_window_is_a_clear_error(tmp_path: Path) -> None:
-    from bayes_mmm.features import build_design
+    from bayes_mmm.model.design import build_design
 
     write_tenant(tmp_path, "short", good_frame(40))
     with pytest.raises(ValueError, match="tenant 'short' has 40 training days, too few"):

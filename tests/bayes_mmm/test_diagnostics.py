@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bayes_mmm.cli import app
-from bayes_mmm.data import load_lake
-from bayes_mmm.diagnostics import (
+from bayes_mmm.analysis.diagnostics import (
     compare_runs,
     convergence_table,
     load_runs,
@@ -17,9 +15,11 @@ from bayes_mmm.diagnostics import (
     ppc_calibration,
     sampler_health,
 )
-from bayes_mmm.fit import SamplerConfig, fit
-from bayes_mmm.spec import ModelSpec
-from bayes_mmm.summary import load_run, save_run
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.fit import SamplerConfig, fit
+from bayes_mmm.runs.summary import load_run, save_run
+from bayes_mmm.surfaces.cli import app
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_mmm.evaluate import evaluate_run
-from bayes_mmm.fit import ConvergenceConfig, SamplerConfig, convergence
-from bayes_mmm.summary import load_run
+from bayes_mmm.analysis.evaluate import evaluate_run
+from bayes_mmm.inference.fit import ConvergenceConfig, SamplerConfig, convergence
+from bayes_mmm.runs.summary import load_run
 
 
 def test_true_roas_recovered(small_fit, small_lake: Path) -> None:

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bayes_mmm import groups
-from bayes_mmm.cli import app
-from bayes_mmm.errors import DataError
-from bayes_mmm.groups import fit_groups, group_of, partition, weather_scores
-from bayes_mmm.summary import load_run
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.sensitivity import weather_scores
+from bayes_mmm.runs import groups
+from bayes_mmm.runs.groups import fit_groups, group_of, partition
+from bayes_mmm.runs.summary import load_run
+from bayes_mmm.surfaces.cli import app
 
 TINY = {"draws": 60, "tune": 60, "seed": 2}
 

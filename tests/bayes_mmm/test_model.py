@@ -7,11 +7,11 @@ import pymc as pm
 import pytest
 from scipy import stats
 
-from bayes_mmm.data import load_lake
-from bayes_mmm.features import build_design
-from bayes_mmm.model import build_model, marginal_loglik, roas_prior_params
-from bayes_mmm.posterior import TenantDraws, beta_of, saturation
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.posterior import TenantDraws, beta_of, saturation
+from bayes_mmm.model.design import build_design
+from bayes_mmm.model.hierarchical import build_model, marginal_loglik, roas_prior_params
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_every_variant_has_finite_logp_and_gradient(tiny_lake, spec) -> None:
 
 
 def test_prior_predictive_is_on_the_data_scale(tiny_lake) -> None:
-    from bayes_mmm.posterior import prior_predictive
+    from bayes_mmm.inference.posterior import prior_predictive
 
     design = build_design(load_lake(tiny_lake), ModelSpec())
     sim = prior_predictive(design, build_model(design), draws=200, seed=1)

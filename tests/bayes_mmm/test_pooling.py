@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_mmm.data import load_lake
-from bayes_mmm.fit import SamplerConfig, fit
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.fit import SamplerConfig, fit
 
 
 @pytest.fixture(scope="module")

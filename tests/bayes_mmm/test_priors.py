@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_mmm.priors import population_prior, population_prior_from_posteriors
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.population import population_prior_from_posteriors
+from bayes_mmm.runs.population import population_prior
 
 
 def _posterior(mu: np.ndarray, sigma: np.ndarray) -> xr.Dataset:

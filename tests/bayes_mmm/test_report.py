@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bayes_mmm.report import anchor_of, render_report, tenant_verdict, write_report
+from bayes_mmm.surfaces.report import anchor_of, render_report, tenant_verdict, write_report
 
 ALWAYS = ("rank", "ppc", "ppc_density", "loo_k", "contributions", "response", "adstock", "weather")
 OPTIONAL = ("cv", "allocation", "truth")
@@ -19,9 +19,9 @@ OPTIONAL = ("cv", "allocation", "truth")
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (short) fit of 2 tenants × 150 days saved as a run folder."""
-    from bayes_mmm.data import load_lake
-    from bayes_mmm.fit import SamplerConfig, fit
-    from bayes_mmm.summary import save_run
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from bayes_mmm.runs.summary import save_run
     from synthetic import simulate_universe, write_lake
 
     root = tmp_path_factory.mktemp("report")

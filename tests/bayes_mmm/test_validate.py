@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_mmm.validate import FAIL, OK, WARN, check_frame, robust_z, validate_lake
+from bayes_mmm.data.validate import FAIL, OK, WARN, check_frame, robust_z, validate_lake
 from tests.bayes_mmm.test_data import good_frame, write_tenant
 
 
@@ -39,7 +39,7 @@ def test_constant_revenue_fails(tmp_path: Path) -> None:
     df = good_frame(150)
     df["revenue"] = 1000.0
     path = write_tenant(tmp_path, "t", df)
-    from bayes_mmm.data import read_daily
+    from bayes_mmm.data.lake import read_daily
 
     checks = {c.check: c for c in check_frame("t", read_daily(path))}
     assert checks["constant_revenue"].status == FAIL

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_mmm.calendar import HOLIDAY_COLUMNS, any_holiday, us_holidays
+from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, any_holiday, us_holidays
 
 DATES = pd.date_range("2024-01-01", "2025-12-31")
 

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bayes_mmm.errors import DataError
+from bayes_mmm.core.errors import DataError
 
 app = typer.Typer(
     help="Hierarchical, weather-aware Bayesian marketing-mix modeling for many tenants.",
@@ -79,7 +79,7 @@ def simulate(
 
 def validation_table(table) -> Table:
     """Rich table of validation checks: one row per tenant, one column per check."""
-    from bayes_mmm.validate import FAIL, WARN
+    from bayes_mmm.data.validate import FAIL, WARN
 
     checks = list(dict.fromkeys(table["check"]))
     t = Table(title="data-quality gates", show_lines=False)
@@ -100,7 +100,7 @@ def validate(
     tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
 ) -> None:
     """Check a lake against the data-quality gates; exit 2 when a gate fails."""
-    from bayes_mmm.validate import WARN, failed, validate_lake
+    from bayes_mmm.data.validate import WARN, failed, validate_lake
 
     table = validate_lake(data, tenant)
     out.print(validation_table(table))
@@ -199,7 +199,7 @@ def fit(
     if group_size is not None or scheduler is not None:
         if prior_from is not None:
             raise ValueError("--prior-from cold-starts a few new tenants in one fit; it cannot be combined with --group-size")
-        from bayes_mmm.groups import fit_groups
+        from bayes_mmm.runs.groups import fit_groups
 
         try:
             summary = fit_groups(data, out_dir, tenant, by=group_by, max_size=group_size or 20, spec_kwargs=spec_kwargs,
@@ -229,7 +229,7 @@ def evaluate(
 ) -> None:
     """Compare a run with the synthetic ground truth; writes evaluation.json."""
     quiet_libraries()
-    from bayes_mmm.evaluate import evaluate_run
+    from bayes_mmm.analysis.evaluate import evaluate_run
 
     ev = evaluate_run(run, truth)
     t = Table(title="recovery of true ROAS")
@@ -255,7 +255,7 @@ def diagnose(
     """
     quiet_libraries()
     from bayes_mmm.api import diagnose_run
-    from bayes_mmm.groups import run_folders
+    from bayes_mmm.runs.groups import run_folders
 
     for folder in run_folders(run):
         with out.status(f"computing diagnostics (PPC, LOO) of {folder}"):
@@ -290,7 +290,7 @@ def compare(
 ) -> None:
     """Compare model variants by PSIS-LOO (az.compare): best first, with stacking weights."""
     quiet_libraries()
-    from bayes_mmm.diagnostics import compare_runs, load_runs
+    from bayes_mmm.analysis.diagnostics import compare_runs, load_runs
 
     if len(runs) < 2:
         raise ValueError("compare needs at least two run folders")
@@ -314,8 +314,8 @@ def cv(
 ) -> None:
     """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
     quiet_libraries()
+    from bayes_mmm.analysis.cv import pass_rate
     from bayes_mmm.api import cv_run
-    from bayes_mmm.cv import pass_rate
 
     summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws, "tune": tune})
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
@@ -338,8 +338,8 @@ def report(
 ) -> None:
     """Write the self-contained HTML diagnostic report of a run (one per group for a grouped run)."""
     quiet_libraries()
-    from bayes_mmm.groups import run_folders
-    from bayes_mmm.report import write_report
+    from bayes_mmm.runs.groups import run_folders
+    from bayes_mmm.surfaces.report import write_report
 
     folders = run_folders(run)
     if out_file is not None and len(folders) > 1:
@@ -364,7 +364,7 @@ def allocate(
 ) -> None:
     """Split a budget across channels (and days, given a weather forecast) under posterior uncertainty."""
     quiet_libraries()
-    from bayes_mmm.allocate import allocate_run, parse_channel_bounds, write_plan
+    from bayes_mmm.decide.allocate import allocate_run, parse_channel_bounds, write_plan
 
     with out.status("optimising the plan over posterior draws"):
         plan = allocate_run(run, budget, tenant=tenant, days=days, forecast=forecast, objective=objective,
@@ -422,3 +422,7 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 __all__ = ["app", "main"]
+
+
+if __name__ == "__main__":  # python -m bayes_mmm.surfaces.cli (e.g. from a source tree)
+    app()

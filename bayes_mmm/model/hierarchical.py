@@ -18,7 +18,7 @@ Two choices make it fast and well-behaved:
   marginalised over its coefficients has a closed form. NUTS then explores
   only the ~15 media parameters per tenant; the baseline coefficients are
   drawn exactly from their Gaussian conditional afterwards
-  (:mod:`bayes_mmm.posterior`). This removes the intercept-vs-ROAS and
+  (:mod:`bayes_mmm.inference.posterior`). This removes the intercept-vs-ROAS and
   weather-vs-media correlations that make naive MMMs crawl.
 
 Media parameters (ROAS, adstock, half-saturation, weather sensitivity γ) are
@@ -31,10 +31,10 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_mmm.constants import CHANNEL, TENANT, WEATHER
-from bayes_mmm.features import MEDIA_WEATHER, Design
-from bayes_mmm.priors import PopulationPrior
-from bayes_mmm.transforms import adstock, delayed_weights, geometric_weights, hill
+from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
+from bayes_mmm.model.design import MEDIA_WEATHER, Design
+from bayes_mmm.model.population import PopulationPrior
+from bayes_mmm.model.transforms import adstock, delayed_weights, geometric_weights, hill
 
 Z90 = 1.6448536269514722
 #: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
@@ -127,7 +127,7 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
 def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Model:
     """The joint PyMC model of every tenant in ``design``.
 
-    ``prior`` (from :func:`bayes_mmm.priors.population_prior`) replaces the
+    ``prior`` (from :func:`bayes_mmm.runs.population.population_prior`) replaces the
     default media priors by an earlier population's, for cold-starting tenants.
 
     Free variables, all named for what they are: ``roas`` (through

@@ -2,7 +2,7 @@
 
 Each fold trains on an expanding window of days and predicts the next block.
 Every scaling and preprocessing step is fitted on the training window only
-(:func:`bayes_mmm.features.build_design` takes the ``train`` mask); holdout
+(:func:`bayes_mmm.model.design.build_design` takes the ``train`` mask); holdout
 weather is taken as observed, as a perfect forecast would give it.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import xarray as xr
 from rich.progress import Progress
 
-from bayes_mmm.constants import MIN_HISTORY_DAYS
-from bayes_mmm.features import Design
-from bayes_mmm.fit import SamplerConfig, fit
-from bayes_mmm.spec import ModelSpec
-from bayes_mmm.transforms import adstock, geometric_weights
+from bayes_mmm.core.constants import MIN_HISTORY_DAYS
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.inference.fit import SamplerConfig, fit
+from bayes_mmm.model.design import Design
+from bayes_mmm.model.transforms import adstock, geometric_weights
 
 #: The seed's holdout-R² bar by weather sensitivity (tenant id prefix in the synthetic universe).
 R2_BAR = {"extreme": 0.65, "high": 0.65, "medium": 0.45, "none": 0.15}

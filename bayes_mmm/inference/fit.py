@@ -15,12 +15,12 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from bayes_mmm.constants import CHANNEL, DATE, TENANT
-from bayes_mmm.features import Design, build_design
-from bayes_mmm.model import build_model
-from bayes_mmm.posterior import TenantPosterior, posterior_arrays, tenant_posterior
-from bayes_mmm.priors import PopulationPrior
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
+from bayes_mmm.model.design import Design, build_design
+from bayes_mmm.model.hierarchical import build_model
+from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 
@@ -252,13 +252,13 @@ def fit(
     Parameters
     ----------
     ds
-        A dataset from :func:`bayes_mmm.data.load_lake`.
+        A dataset from :func:`bayes_mmm.data.lake.load_lake`.
     spec, sampler, conv
         Model, sampler and convergence settings (defaults if omitted).
     train
         Optional ``(tenant, date)`` mask of training days (walk-forward CV).
     prior
-        A population prior (:func:`bayes_mmm.priors.population_prior`) to
+        A population prior (:func:`bayes_mmm.runs.population.population_prior`) to
         cold-start tenants from an earlier joint fit; its model settings are used.
     """
     spec = effective_spec(spec, ds.sizes[TENANT], prior)

@@ -1,7 +1,7 @@
 """Budget allocation: the per-day, per-channel spend plan that maximises a posterior objective.
 
 The response of a plan is computed per posterior draw with the model's own
-arithmetic (:mod:`bayes_mmm.transforms`): for tenant n, channel c and day t,
+arithmetic (:mod:`bayes_mmm.model.transforms`): for tenant n, channel c and day t,
 
     contribution = y_scale[n] · β[n, c] · hill(x_t, half_sat, shape) · exp(γ[n, c] · z_t),
 
@@ -37,13 +37,13 @@ import xarray as xr
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from bayes_mmm.atomic import write_text
-from bayes_mmm.constants import DATE, PRECIP, TEMP
-from bayes_mmm.errors import DataError
-from bayes_mmm.features import WeatherStats, media_weather
-from bayes_mmm.posterior import stacked
-from bayes_mmm.summary import load_run, to_json
-from bayes_mmm.transforms import delayed_weights, geometric_weights, hill
+from bayes_mmm.core.atomic import write_text
+from bayes_mmm.core.constants import DATE, PRECIP, TEMP
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.inference.posterior import stacked
+from bayes_mmm.model.design import WeatherStats, media_weather
+from bayes_mmm.model.transforms import delayed_weights, geometric_weights, hill
+from bayes_mmm.runs.summary import load_run, to_json
 
 EPS = 1e-12  # the offset inside transforms.hill's log; its derivative must use the same
 CURRENT_WINDOW = 28  # days of history that define "current" spend (data contract §4)
@@ -678,7 +678,7 @@ def allocate_run(
         raise DataError(f"days must be a whole number ≥ 1, got {days}")
     days = int(days)
     obj = parse_objective(objective)
-    from bayes_mmm.groups import group_of
+    from bayes_mmm.runs.groups import group_of
 
     run_dir = group_of(run_dir, tenant)  # a grouped run: the group folder holding the tenant
     idata, summary = load_run(run_dir)

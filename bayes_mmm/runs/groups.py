@@ -35,48 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from bayes_mmm import __version__, atomic
-from bayes_mmm.data import daily_file, load_lake, read_daily, read_tenant_meta, resolve_tenants
-from bayes_mmm.summary import SAMPLER_KEYS, config_hash
+from bayes_mmm import __version__
+from bayes_mmm.core import atomic
+from bayes_mmm.data.lake import daily_file, load_lake, read_daily, read_tenant_meta, resolve_tenants
+from bayes_mmm.data.sensitivity import weather_class
+from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
 GROUP_BY = ("random", "category", "city", "weather")
 GROUPS_DIR = "groups"
-
-
-def weather_scores(lake: str | Path, tenants: Sequence[str]) -> dict[str, float]:
-    """Weather sensitivity per tenant from its data alone.
-
-    The share of revenue variance that temperature (linear and squared) and
-    log-rain explain beyond trend and day of week: the partial R² of a
-    least-squares fit. Seasonal products score high because their season is
-    the weather.
-    """
-    scores = {}
-    for tid in tenants:
-        df = read_daily(daily_file(Path(lake) / tid)).dropna(subset=["revenue"])
-        y = df["revenue"].to_numpy() / max(df["revenue"].mean(), 1e-9)
-        t = np.arange(len(df)) / 365.0
-        dow = np.eye(7)[df.index.day_of_week][:, 1:]
-        base = np.column_stack([np.ones(len(df)), t, dow])
-        temp = df["temp_c"].interpolate(limit_direction="both").to_numpy()
-        temp = (temp - temp.mean()) / (temp.std() or 1.0)
-        rain = np.log1p(df["precip_mm"].fillna(0.0).to_numpy())
-        full = np.column_stack([base, temp, temp**2, rain])
-
-        def rss(X: np.ndarray, y: np.ndarray = y) -> float:
-            coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-            return float(np.sum((y - X @ coef) ** 2))
-
-        r0 = rss(base)
-        scores[tid] = 1 - rss(full) / r0 if r0 > 0 else 0.0
-    return scores
-
-
-def weather_class(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:
-    """Weather-sensitivity class per tenant: ``low``, ``mid`` or ``high`` terciles of :func:`weather_scores`."""
-    scores = weather_scores(lake, tenants)
-    cuts = np.quantile(list(scores.values()), [1 / 3, 2 / 3]) if scores else [0, 0]
-    return {t: "low" if s <= cuts[0] else "mid" if s <= cuts[1] else "high" for t, s in scores.items()}
 
 
 def partition(
@@ -151,9 +117,9 @@ def fit_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: d
     """
     os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
     _malloc_for_sampling()
-    from bayes_mmm.fit import SamplerConfig, fit
-    from bayes_mmm.spec import ModelSpec
-    from bayes_mmm.summary import save_run
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.runs.summary import save_run
 
     result = fit(load_lake(lake, tenants), ModelSpec.from_dict(spec), SamplerConfig(**{**sampler, "progress": False}))
     return save_run(result, folder, lake=lake, overwrite=True)
@@ -217,9 +183,9 @@ def fit_groups(
     """
     from distributed import as_completed
 
-    from bayes_mmm.fit import SamplerConfig
-    from bayes_mmm.spec import ModelSpec
-    from bayes_mmm.summary import SUMMARY, data_hash, to_json
+    from bayes_mmm.inference.fit import SamplerConfig
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.runs.summary import SUMMARY, data_hash, to_json
 
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
@@ -384,7 +350,7 @@ def merge(
 
 def run_folders(run_dir: str | Path) -> list[Path]:
     """The run folders that hold draws: the run itself, or each successful group of a grouped run."""
-    from bayes_mmm.summary import read_summary
+    from bayes_mmm.runs.summary import read_summary
 
     run_dir = Path(run_dir)
     summary = read_summary(run_dir)
@@ -395,8 +361,8 @@ def run_folders(run_dir: str | Path) -> list[Path]:
 
 def group_of(run_dir: str | Path, tenant: str | None = None) -> Path:
     """The run folder holding ``tenant``: the run itself, or its group folder for a grouped run."""
-    from bayes_mmm.errors import DataError
-    from bayes_mmm.summary import SUMMARY
+    from bayes_mmm.core.errors import DataError
+    from bayes_mmm.runs.summary import SUMMARY
 
     run_dir = Path(run_dir)
     path = run_dir / SUMMARY

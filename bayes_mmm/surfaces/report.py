@@ -20,9 +20,10 @@ import xarray as xr
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.progress import track
 
-from bayes_mmm import atomic, plots
-from bayes_mmm.constants import CHANNEL, DATE, TENANT
-from bayes_mmm.summary import load_run
+from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.runs.summary import load_run
+from bayes_mmm.surfaces import plots
 
 EVALUATION, ALLOCATION, REPORT = "evaluation.json", "allocation.json", "report.html"
 #: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
@@ -81,9 +82,9 @@ def tenant_verdict(summary: dict, tenant: str) -> dict:
 
     A verdict stored in the summary (per tenant, in its ``cv`` entry, or in a
     top-level ``verdicts`` map) wins; otherwise the model card's rule
-    (:func:`bayes_mmm.card.tenant_verdicts`) decides, so report and card agree.
+    (:func:`bayes_mmm.analysis.card.tenant_verdicts`) decides, so report and card agree.
     """
-    from bayes_mmm.card import tenant_verdicts
+    from bayes_mmm.analysis.card import tenant_verdicts
 
     entry = summary["tenants"][tenant]
     stored = entry.get("verdict") or (entry.get("cv") or {}).get("verdict") or (summary.get("verdicts") or {}).get(tenant)
@@ -315,7 +316,7 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
          "fit": summary["tenants"][t].get("fit", {}), "verdict": tenant_verdict(summary, t)}
         for t in tenants
     ]
-    env = Environment(loader=PackageLoader("bayes_mmm", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("bayes_mmm.surfaces", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     return env.get_template("report.html").render(
         summary=summary,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_mmm import atomic
-from bayes_mmm.constants import TRUTH_JSON
-from bayes_mmm.errors import DataError
-from bayes_mmm.summary import read_summary, to_json
+from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import TRUTH_JSON
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.runs.summary import read_summary, to_json
 
 EVALUATION = "evaluation.json"
 

@@ -1,7 +1,7 @@
 """Data-quality gates for a lake, one row per tenant and check.
 
 Structural problems (unreadable dates, negative spend, gaps, duplicates)
-already raise :class:`~bayes_mmm.errors.DataError` while reading; the gates
+already raise :class:`~bayes_mmm.core.errors.DataError` while reading; the gates
 here judge data that *can* be read but may not be fit to model.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_mmm.constants import MIN_HISTORY_DAYS, REVENUE, SPEND_PREFIX
-from bayes_mmm.data import daily_file, read_daily, resolve_tenants
-from bayes_mmm.errors import describe_rows
+from bayes_mmm.core.constants import MIN_HISTORY_DAYS, REVENUE, SPEND_PREFIX
+from bayes_mmm.data.lake import daily_file, read_daily, resolve_tenants
+from bayes_mmm.core.errors import describe_rows
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02

@@ -1,9 +1,9 @@
 """Load a lake of tenants (data contract §1) into one labelled ``xarray.Dataset``.
 
 Reading is strict about structure (columns, numbers, dates): anything that
-cannot be read raises :class:`~bayes_mmm.errors.DataError` naming the file,
+cannot be read raises :class:`~bayes_mmm.core.errors.DataError` naming the file,
 column and rows. Quality gates that are judgement calls (missing share,
-outliers, ...) live in :mod:`bayes_mmm.validate`.
+outliers, ...) live in :mod:`bayes_mmm.data.validate`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.constants import (
+from bayes_mmm.core.constants import (
     CHANNEL,
     CONTROL_PREFIX,
     DAILY_STEMS,
@@ -33,7 +33,7 @@ from bayes_mmm.constants import (
     TENANT,
     TENANT_JSON,
 )
-from bayes_mmm.errors import DataError
+from bayes_mmm.core.errors import DataError
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Common names of the required columns in exports (Open-Meteo's daily CSV among them).

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from bayes_mmm.constants import CHANNEL, TENANT
-from bayes_mmm.features import Design, media_weather, weather_features
-from bayes_mmm.model import INTERCEPT_MEAN
-from bayes_mmm.transforms import adstock, delayed_weights, geometric_weights, hill
+from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.model.design import Design, media_weather, weather_features
+from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
+from bayes_mmm.model.transforms import adstock, delayed_weights, geometric_weights, hill
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 
-from bayes_mmm import __version__, atomic
-from bayes_mmm.constants import CHANNEL, TENANT
-from bayes_mmm.fit import FitResult
+from bayes_mmm import __version__
+from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.inference.fit import FitResult
 
 IDATA, SUMMARY = "idata.nc", "summary.json"
 #: Sampler settings that define a run (and enter its config hash); timings do not.
@@ -164,12 +165,12 @@ def save_run(result: FitResult, out: str | Path, lake: str | Path | None = None,
 
 def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
     """Read a run folder back: (InferenceData, summary dict)."""
-    from bayes_mmm.errors import DataError
+    from bayes_mmm.core.errors import DataError
 
     run_dir = Path(run_dir)
     if not (run_dir / IDATA).is_file():
         if (run_dir / SUMMARY).is_file():
-            from bayes_mmm.groups import group_of
+            from bayes_mmm.runs.groups import group_of
 
             group_of(run_dir)  # a grouped run: says which folder to pass instead
         raise DataError(f"not a run folder: {IDATA} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
@@ -179,7 +180,7 @@ def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
 
 def read_summary(run_dir: str | Path) -> dict:
     """Just summary.json of a run folder (joint or grouped), without loading the draws."""
-    from bayes_mmm.errors import DataError
+    from bayes_mmm.core.errors import DataError
 
     path = Path(run_dir) / SUMMARY
     if not path.is_file():

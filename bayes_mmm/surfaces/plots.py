@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import rankdata
 
-from bayes_mmm.transforms import delayed_weights, geometric_weights, hill
+from bayes_mmm.model.transforms import delayed_weights, geometric_weights, hill
 
 DPI = 90
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]

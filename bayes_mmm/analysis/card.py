@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayes_mmm.cv import R2_BAR, sensitivity_of
+from bayes_mmm.analysis.cv import R2_BAR, sensitivity_of
 
 LIMITS = (
     "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "

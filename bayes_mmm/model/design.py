@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.calendar import HOLIDAY_COLUMNS, us_holidays
-from bayes_mmm.constants import CHANNEL, DATE, HOLIDAY, MIN_HISTORY_DAYS, PRECIP, REVENUE, SNOW, TEMP, TENANT
-from bayes_mmm.spec import ModelSpec
-from bayes_mmm.transforms import lag_matrix
+from bayes_mmm.core.constants import CHANNEL, DATE, HOLIDAY, MIN_HISTORY_DAYS, PRECIP, REVENUE, SNOW, TEMP, TENANT
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
+from bayes_mmm.model.transforms import lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
 COLD_C, HEAT_C = 15.0, 22.0
@@ -167,7 +167,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Parameters
     ----------
     ds
-        Output of :func:`bayes_mmm.data.load_lake`.
+        Output of :func:`bayes_mmm.data.lake.load_lake`.
     spec
         Model settings (lags, Fourier order, prior scales).
     train

@@ -13,13 +13,11 @@ every tenant before it rather than by the generic defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from bayes_mmm.errors import DataError
-from bayes_mmm.spec import ModelSpec
+from bayes_mmm.core.spec import ModelSpec
 
 #: Tenant×channel parameters that a population prior replaces: model name → pooled prefix.
 POOLED = ("log_roas", "logit_alpha", "log_half_sat", "gamma")
@@ -119,31 +117,3 @@ def population_prior_from_posteriors(posteriors: list[xr.Dataset], spec: ModelSp
         log_shape = np.log(np.concatenate([_draws(p, "hill_shape") for p in posteriors]))
         hill = (log_shape.mean(axis=0), log_shape.std(axis=0))
     return PopulationPrior(channels, loc, scale, spec, hill, source)
-
-
-def population_prior(run_dir: str | Path) -> PopulationPrior:
-    """The population prior of a run folder (a joint fit or a grouped fit).
-
-    A grouped run (see :mod:`bayes_mmm.groups`) pools every group's
-    hyper-parameters into one mixture.
-    """
-    import arviz as az
-
-    from bayes_mmm.groups import run_folders
-    from bayes_mmm.summary import IDATA, read_summary
-
-    run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
-    folders = run_folders(run_dir)
-    posteriors = []
-    for f in folders:
-        if not (f / IDATA).is_file():
-            raise DataError(f"{IDATA} is missing", file=f, hint="the run folder is incomplete; fit it again")
-        posteriors.append(az.from_netcdf(str(f / IDATA), engine="h5netcdf").posterior)
-    spec = ModelSpec.from_dict(summary["config"]["spec"])
-    source = {"run_id": summary.get("run_id"), "path": str(run_dir.resolve()), "tenants": len(summary["data"]["tenants"])}
-    if not summary["convergence"].get("ok", False):
-        import warnings
-
-        warnings.warn(f"the source run {run_dir} is not converged: its population prior may be off", stacklevel=2)
-    return population_prior_from_posteriors(posteriors, spec, source)

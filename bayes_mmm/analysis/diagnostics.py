@@ -13,7 +13,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from bayes_mmm.constants import TENANT
+from bayes_mmm.core.constants import TENANT
 
 #: Parameters worth a row in a per-tenant convergence table.
 KEY_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
@@ -122,7 +122,7 @@ def compare_runs(runs: dict[str, az.InferenceData]) -> pd.DataFrame:
 
 def load_runs(run_dirs: list[str | Path]) -> dict[str, az.InferenceData]:
     """InferenceData of several run folders keyed by folder name."""
-    from bayes_mmm.summary import load_run
+    from bayes_mmm.runs.summary import load_run
 
     out = {}
     for d in run_dirs:
