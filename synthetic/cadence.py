@@ -28,7 +28,10 @@ def weekly_table(daily: pd.DataFrame) -> pd.DataFrame:
     how |= {c: "mean" for c in daily if c.startswith("temp_")}
     how |= {c: "max" for c in daily if c == "event"}
     how[DATE] = "first"
-    return daily.groupby(week).agg(how)[list(daily.columns)].reset_index(drop=True)
+    weekly = daily.groupby(week).agg(how)[list(daily.columns)].reset_index(drop=True)
+    sums = [c for c, h in how.items() if h in ("sum", "mean")]
+    weekly[sums] = weekly[sums].round(2)  # cents, and no float residue in the CSV
+    return weekly
 
 
 def to_weekly(t: SimulatedTenant) -> SimulatedTenant:
