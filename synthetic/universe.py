@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,12 @@ from bayes_mmm.core.constants import (
     TRUTH_JSON,
 )
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
+from synthetic.cadence import hide_weather, to_weekly
+from synthetic.lift import simulate_lift_tests
 from synthetic.media import CHANNELS, geometric_adstock, hill, simulate_spend
+from synthetic.scenario_sim import simulate_scenario_tenant
+from synthetic.scenarios import Scenario, get_scenario
+from synthetic.simulated import SimulatedTenant
 from synthetic.tenants import CITIES, TenantProfile, select_profiles
 from synthetic.weather import WEATHER_COLUMNS, simulate_weather
 
@@ -69,6 +75,10 @@ ALPHA: dict[str, tuple[float, float]] = {"meta": (0.3, 0.7), "google": (0.1, 0.5
 GAMMA: dict[str, tuple[float, float]] = {"meta": (0.15, 0.30), "google": (0.08, 0.20), "email": (0.0, 0.08)}
 WEATHER_LAGS = np.array([1.0, 0.5, 0.25, 0.125]) / 1.875
 _WEATHER_KEY = 1_000_003  # spawn-key namespace of the per-city weather streams
+_LIFT_KEY = 1_000_033  # ... of the per-tenant lift-test streams
+_MIX_KEY = 1_000_037  # ... of the choice of tenants without weather columns
+CADENCES = ("daily", "weekly")
+WEATHER_MODES = ("all", "none", "mixed")
 
 
 @dataclass
@@ -121,17 +131,6 @@ class TruthParams:
     weather_scale: float = 1.0
     z: dict[str, float] = field(default_factory=dict)
     channels: dict[str, ChannelTruth] = field(default_factory=dict)
-
-
-@dataclass
-class SimulatedTenant:
-    """One simulated merchant: its data and its ground truth."""
-
-    tenant_id: str
-    meta: dict[str, Any]
-    daily: pd.DataFrame
-    truth: dict[str, Any]
-    truth_daily: pd.DataFrame
 
 
 def _weather_signal(weather: pd.DataFrame, categories: list[dict[str, Any]]) -> np.ndarray:
@@ -319,49 +318,118 @@ def _simulate_tenant(
                                 **{f"media_{c}": comp[f"media_{c}"] for c in CHANNELS},
                                 "expected_revenue": exp_rev, "noise": noise,
                                 "shock": weather["shock"].to_numpy()})
-    return SimulatedTenant(tenant_id, meta, daily, truth, truth_daily)
+    return SimulatedTenant(tenant_id, meta, daily, truth, truth_daily,
+                           forward=lambda s: expected_components(dates, weather, s, p)["expected_revenue"])
+
+
+def _city_weather(seed: int, city: str, dates: pd.DatetimeIndex, cache: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Weather of a city: one stream per city and seed, shared by its tenants."""
+    if city not in cache:
+        ss = np.random.SeedSequence(seed, spawn_key=(_WEATHER_KEY, CITIES.index(city)))
+        cache[city] = simulate_weather(city, dates, np.random.default_rng(ss))
+    return cache[city]
+
+
+def _legacy_universe(n_tenants: int, dates: pd.DatetimeIndex, seed: int) -> list[SimulatedTenant]:
+    """The original universe (scenario ``default``), unchanged."""
+    children = np.random.SeedSequence(seed).spawn(n_tenants)
+    weather: dict[str, pd.DataFrame] = {}
+    return [_simulate_tenant(tid, prof, np.random.default_rng(children[k]),
+                             _city_weather(seed, prof.city, dates, weather), seed)
+            for k, (tid, prof) in enumerate(select_profiles(n_tenants))]
+
+
+def _scenario_universe(sc: Scenario, n_tenants: int, dates: pd.DatetimeIndex, seed: int) -> list[SimulatedTenant]:
+    """Tenants ``shop_000 ..`` of a scenario; tenant ``k`` does not depend on ``n_tenants``."""
+    children = np.random.SeedSequence([seed, zlib.crc32(sc.name.encode())]).spawn(n_tenants)
+    weather: dict[str, pd.DataFrame] = {}
+    out = []
+    for k, child in enumerate(children):
+        rng = np.random.default_rng(child)
+        city = CITIES[int(rng.integers(len(CITIES)))]
+        out.append(simulate_scenario_tenant(k, sc, rng, _city_weather(seed, city, dates, weather), city, seed))
+    return out
+
+
+def _history(sc: Scenario, n_days: int, seed: int, cadence: str) -> int:
+    """Days to simulate: the scenario's forced range if any, whole weeks for weekly output."""
+    if sc.history:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(sc.name.encode()), 1]))
+        n_days = int(rng.integers(sc.history[0], sc.history[1] + 1))
+    return n_days - n_days % 7 if cadence == "weekly" else n_days
+
+
+def _finish(tenants: list[SimulatedTenant], seed: int, cadence: str, weather: str, lift_tests: int) -> None:
+    """Lift tests (on the daily data), hidden weather and weekly tables, in place."""
+    for k, t in enumerate(tenants):
+        if lift_tests:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_LIFT_KEY, k)))
+            t.lift_tests, t.truth["lift_tests"] = simulate_lift_tests(rng, t.daily, t.forward, lift_tests)
+    hidden = range(len(tenants)) if weather == "none" else ()
+    if weather == "mixed":  # a random half (seeded, not by id) without weather columns
+        perm = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_MIX_KEY,))).permutation(len(tenants))
+        hidden = perm[: len(tenants) // 2]
+    for k in hidden:
+        hide_weather(tenants[k])
+    if cadence == "weekly":
+        for t in tenants:
+            to_weekly(t)
 
 
 def simulate_universe(
-    n_tenants: int = 20, n_days: int = 730, seed: int = 0, start: str = "2024-01-01"
+    n_tenants: int = 20, n_days: int = 730, seed: int = 0, start: str = "2024-01-01",
+    scenario: str = "default", cadence: str = "daily", weather: str = "all", lift_tests: int = 0,
 ) -> list[SimulatedTenant]:
     """Simulate ``n_tenants`` merchants over ``n_days`` days.
 
-    Tenant ``k`` gets the child seed ``SeedSequence(seed).spawn(...)[k]`` and
-    the profile :func:`synthetic.tenants.select_profiles` puts at position
-    ``k``, so it is identical whatever ``n_tenants`` is. Weather is shared by
-    the tenants of a city (one stream per city and seed).
+    Scenario ``default``: tenant ``k`` gets the child seed
+    ``SeedSequence(seed).spawn(...)[k]`` and the profile
+    :func:`synthetic.tenants.select_profiles` puts at position ``k``, so it is
+    identical whatever ``n_tenants`` is. Weather is shared by the tenants of a
+    city (one stream per city and seed). Other scenarios
+    (:data:`synthetic.scenarios.SCENARIOS`) draw ``shop_<k>`` tenants from
+    their own generator, see ``docs/scenarios.md``.
 
     Parameters
     ----------
     n_tenants : int, default 20
         Number of tenants.
     n_days : int, default 730
-        Number of days, >= 60.
+        Number of days, >= 60 (a scenario may force its own; weekly rounds down to whole weeks).
     seed : int, default 0
         Seed of the universe.
     start : str, default "2024-01-01"
         First day.
+    scenario : str, default "default"
+        Name of the data-generating process.
+    cadence : {"daily", "weekly"}
+        Table written per tenant (weekly: totals over 7-day blocks from ``start``).
+    weather : {"all", "none", "mixed"}
+        Which tenants keep their weather columns (mixed: a random half lose them).
+    lift_tests : int, default 0
+        Experiments per tenant written as ``lift_tests.csv``.
 
     Returns
     -------
     list of SimulatedTenant
-        One per tenant, in :func:`select_profiles` order.
+        One per tenant, in order.
     """
     if n_days < MIN_DAYS:
         raise ValueError(f"n_days must be >= {MIN_DAYS}, got {n_days}")
-    dates = pd.date_range(start, periods=n_days, freq="D", name=DATE)
-    children = np.random.SeedSequence(seed).spawn(n_tenants)
-    weather: dict[str, pd.DataFrame] = {}
-    out = []
-    for k, (tid, prof) in enumerate(select_profiles(n_tenants)):
-        if prof.city not in weather:
-            ss = np.random.SeedSequence(seed, spawn_key=(_WEATHER_KEY, CITIES.index(prof.city)))
-            weather[prof.city] = simulate_weather(prof.city, dates, np.random.default_rng(ss))
-        out.append(_simulate_tenant(tid, prof, np.random.default_rng(children[k]), weather[prof.city], seed))
+    if cadence not in CADENCES or weather not in WEATHER_MODES or lift_tests < 0:
+        raise ValueError(f"cadence must be one of {CADENCES}, weather one of {WEATHER_MODES}, "
+                         f"lift_tests >= 0; got {cadence!r}, {weather!r}, {lift_tests}")
+    sc = get_scenario(scenario)
+    dates = pd.date_range(start, periods=_history(sc, n_days, seed, cadence), freq="D", name=DATE)
+    if sc.legacy:
+        out = _legacy_universe(n_tenants, dates, seed)
+    else:
+        out = _scenario_universe(sc, n_tenants, dates, seed)
+    _finish(out, seed, cadence, weather, lift_tests)
     return out
 
 
+LIFT_TESTS = "lift_tests.csv"
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -378,10 +446,10 @@ def write_lake(
     tenants : list of SimulatedTenant
         Output of :func:`simulate_universe`.
     out : pathlib.Path or str
-        Lake directory: ``<out>/<tenant_id>/{daily.csv|daily.parquet,
-        tenant.json, truth.json, truth_daily.parquet}``.
+        Lake directory: ``<out>/<tenant_id>/{daily|weekly.{csv|parquet},
+        tenant.json, truth.json, truth_daily.parquet[, lift_tests.csv]}``.
     fmt : {"csv", "parquet"}
-        Format of ``daily``.
+        Format of the data table.
     overwrite : bool, default False
         Replace an existing non-empty ``out``.
 
@@ -408,9 +476,11 @@ def write_lake(
             d = tmp / t.tenant_id
             d.mkdir()
             if fmt == "csv":
-                t.daily.to_csv(d / "daily.csv", index=False, date_format="%Y-%m-%d")
+                t.daily.to_csv(d / f"{t.cadence}.csv", index=False, date_format="%Y-%m-%d")
             else:
-                t.daily.to_parquet(d / "daily.parquet", index=False)
+                t.daily.to_parquet(d / f"{t.cadence}.parquet", index=False)
+            if t.lift_tests is not None:
+                t.lift_tests.to_csv(d / LIFT_TESTS, index=False)
             (d / TENANT_JSON).write_text(json.dumps(t.meta, indent=2))
             (d / TRUTH_JSON).write_text(json.dumps(t.truth, indent=2))
             t.truth_daily.to_parquet(d / TRUTH_DAILY, index=False)

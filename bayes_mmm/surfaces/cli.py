@@ -65,16 +65,22 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing lake.")] = False,
+    scenario: Annotated[str, typer.Option(help="Data-generating process (docs/scenarios.md).")] = "default",
+    cadence: Annotated[str, typer.Option(help="daily, or weekly totals (weekly.csv).")] = "daily",
+    weather: Annotated[str, typer.Option(help="Weather columns: all, none, or mixed (a random half without).")] = "all",
+    no_weather: Annotated[bool, typer.Option("--no-weather", help="Same as --weather none.")] = False,
+    lift_tests: Annotated[int, typer.Option(min=0, help="Experiments per tenant (lift_tests.csv).")] = 0,
 ) -> None:
-    """Simulate the synthetic tenant universe (with ground truth) as a lake."""
+    """Simulate synthetic tenants (with ground truth) as a lake."""
     if not 365 <= days <= 730:
         raise ValueError(f"--days must be between 365 and 730, got {days}")
     from synthetic import simulate_universe, write_lake
 
-    with out.status(f"simulating {tenants} tenants × {days} days"):
-        universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed)
+    with out.status(f"simulating {tenants} tenants × {days} days ({scenario})"):
+        universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,
+                                     weather="none" if no_weather else weather, lift_tests=lift_tests)
         write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
-    out.print(f"wrote {len(universe)} tenants to [bold]{out_dir}[/] (seed {seed})")
+    out.print(f"wrote {len(universe)} tenants to [bold]{out_dir}[/] (scenario {scenario}, seed {seed})")
 
 
 def validation_table(table) -> Table:
