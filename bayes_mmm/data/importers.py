@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,17 @@ def _source(entry: Any, where: str, base: Path, mapping: Path | None) -> Source:
     kwargs["file"] = base / str(kwargs["file"])
     kwargs["ignore_columns"] = tuple(kwargs.get("ignore_columns", ()))
     return Source(**kwargs)
+
+
+def parse_pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    """``["meta=meta.csv", "email=0.002"]`` → ``{"meta": "meta.csv", "email": "0.002"}`` (command-line pairs)."""
+    out = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise DataError(f"{option} expects NAME=VALUE, got '{v}'")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:

@@ -41,6 +41,8 @@ PLATFORMS = {
         ("Total", "Total sales", "Net sales", "Revenue", "revenue", "Cost", "Spend", "spend"),
     ),
 }
+#: Count columns of channels without cost (email, SMS): read only with a cost per unit as multiplier.
+COUNT_COLUMNS = ("Total Recipients", "Recipients", "Sends", "Emails sent", "Messages sent", "Delivered")
 ALL_DATE_COLUMNS = tuple(dict.fromkeys(c for p in PLATFORMS.values() for c in p.date_columns))
 
 
@@ -98,7 +100,8 @@ def read_source(source: Source) -> tuple[pd.Series, Table, str]:
     platform = source.platform if source.platform != "auto" else detect_platform(list(table.frame.columns))
     layout = PLATFORMS[platform]
     date_column = pick_column(table, source.date_column, layout.date_columns, "date")
-    amount_column = pick_column(table, source.amount_column, layout.amount_columns, "amount")
+    counts = COUNT_COLUMNS if platform == "generic" and source.multiplier != 1.0 else ()
+    amount_column = pick_column(table, source.amount_column, layout.amount_columns + counts, "amount")
     if platform == "meta":
         _check_meta_days(table, date_column)
     sums = daily_sums(table, date_column, amount_column, date_format=source.date_format,
