@@ -41,7 +41,7 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +195,20 @@ def make_spec(
     )
 
 
-def check_revenue_columns(table: Table, spec: ImportSpec) -> None:
+def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
+    """Channels read from the revenue export itself take its ``spend_<name>``/``cost_<name>`` column by default."""
+    out = dict(spec.channels)
+    for name, source in spec.channels.items():
+        if source.file.resolve() == table.path.resolve() and source.amount_column is None:
+            hits = [c for c in table.frame.columns if c.lower() in (f"spend_{name}", f"cost_{name}")]
+            if hits:
+                out[name] = replace(source, amount_column=hits[0], date_column=source.date_column or spec.revenue.date_column)
+    return out
+
+
+def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str, Source]) -> None:
     """Refuse spend-like columns in the revenue export that no channel reads and the mapping does not ignore."""
-    used = {s.amount_column for s in spec.channels.values() if s.file.resolve() == table.path.resolve()}
+    used = {s.amount_column for s in channels.values() if s.file.resolve() == table.path.resolve()}
     stray = [c for c in table.frame.columns if SPEND_LIKE.search(c) and c not in used and c not in spec.revenue.ignore_columns]
     if stray:
         raise DataError(
@@ -209,9 +220,10 @@ def check_revenue_columns(table: Table, spec: ImportSpec) -> None:
         )
 
 
-def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, str]:
+def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source]]:
     sums, table, column = read_source(spec.revenue)
-    check_revenue_columns(table, spec)
+    channels = same_file_channels(spec, table)
+    check_revenue_columns(table, spec, channels)
     days = pd.date_range(sums.index[0], sums.index[-1], freq="D", name=DATE)
     missing = days.difference(sums.index)
     if len(missing) and spec.missing_revenue == "error":
@@ -224,7 +236,7 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, str]:
     if len(missing):
         notes.append(f"revenue: {len(missing)} day(s) without rows set to {spec.missing_revenue}")
     filled = sums.reindex(days, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(days)
-    return filled, column
+    return filled, channels
 
 
 def _spend(name: str, source: Source, days: pd.DatetimeIndex, notes: list[str]) -> pd.Series:
@@ -261,10 +273,10 @@ def _forecast(path: Path, last: pd.Timestamp) -> pd.DataFrame:
 def assemble(spec: ImportSpec) -> Imported:
     """Read every export of ``spec`` and align them on the revenue export's days."""
     notes: list[str] = []
-    revenue, _ = _revenue(spec, notes)
+    revenue, channels = _revenue(spec, notes)
     days = revenue.index
     daily = pd.DataFrame({REVENUE: revenue}, index=days)
-    for name, source in spec.channels.items():
+    for name, source in channels.items():
         daily[SPEND_PREFIX + name] = _spend(name, source, days, notes)
     meta: dict[str, Any] = {"tenant_id": spec.tenant_id, **spec.tenant}
     forecast = None
