@@ -69,6 +69,24 @@ def fit_lake(
     return save_run(result, out, lake=data, overwrite=overwrite)
 
 
+def import_exports(
+    lake: str | Path,
+    mapping: str | Path | None = None,
+    force: bool = False,
+    **overrides: Any,
+) -> Any:
+    """Build ``<lake>/<tenant_id>/`` from raw exports (shop, ad platforms, Open-Meteo).
+
+    ``mapping`` is the TOML mapping file; ``overrides`` are the keyword arguments of
+    :func:`bayes_mmm.data.importers.make_spec` (``tenant_id``, ``revenue``, ``channels``,
+    ``cost_per``, ``weather``, ``forecast``, ``missing_revenue``, ...). Returns the
+    :class:`~bayes_mmm.data.importers.Imported` tables that were written.
+    """
+    from bayes_mmm.data.importers import import_tenant, make_spec
+
+    return import_tenant(make_spec(mapping, **overrides), lake, force=force)
+
+
 def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     """Add PPC calibration, LOO by tenant, sampler health, verdicts and the model card to a run.
 

@@ -115,11 +115,22 @@ def _check_byod(r: dict, p: dict) -> None:
     assert r["error_rows"] == [5, 10]
 
 
+def _check_import(r: dict, p: dict) -> None:
+    assert (r["tenant"], r["days"]) == ("harbor-home", 121)
+    assert r["channels"] == ["meta", "google", "tiktok", "email"]
+    assert r["google_first_day"] == 1061.85  # "1,061.85" in the Google Ads export
+    assert r["failed_gates"] == 0
+    assert r["forecast_rows"] == 7
+    assert r["error_column"] == "Spend_Email"
+    assert r["lift"] == [{"channel": "meta", "kind": "window", "incremental_revenue": 9800.0}]
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
     "02_weather_and_pooling.ipynb": _check_weather_pooling,
     "03_budget_allocation.ipynb": _check_allocation,
     "04_bring_your_own_data.ipynb": _check_byod,
+    "05_import_real_exports.ipynb": _check_import,
 }
 
 

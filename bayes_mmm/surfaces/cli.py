@@ -120,6 +120,48 @@ def validate(
     out.print(f"[green]all gates pass[/] for {table['tenant'].nunique()} tenants")
 
 
+@app.command("import")
+@friendly
+def import_(
+    out_dir: Annotated[Path, typer.Option("--out", help="Lake folder to add the tenant to.")] = DEFAULT_LAKE,
+    mapping: Annotated[Path | None, typer.Option(help="TOML mapping: which export is what (see README).")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id (overrides the mapping's tenant_id).")] = None,
+    revenue: Annotated[Path | None, typer.Option(help="Shop revenue export (orders or daily sales).")] = None,
+    revenue_column: Annotated[str | None, typer.Option(help="Amount column of the revenue export, e.g. Total.")] = None,
+    channel: Annotated[list[str] | None, typer.Option(
+        help="NAME=FILE, repeatable: an ad-platform export (Meta, Google Ads, TikTok detected from the header).")] = None,
+    cost_per: Annotated[list[str] | None, typer.Option(
+        help="NAME=AMOUNT, repeatable: multiply a channel's column, e.g. email=0.002 per send.")] = None,
+    weather: Annotated[Path | None, typer.Option(help="Open-Meteo daily history CSV.")] = None,
+    forecast: Annotated[Path | None, typer.Option(help="Open-Meteo daily forecast CSV → TENANT/forecast.csv.")] = None,
+    missing_revenue: Annotated[str | None, typer.Option(help="Days without revenue rows: error, zero or empty.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing tenant folder.")] = False,
+) -> None:
+    """Build one tenant folder of the lake from raw exports (shop, ad platforms, Open-Meteo)."""
+    from bayes_mmm.api import import_exports
+    from bayes_mmm.data.importers import parse_pairs
+
+    costs = {k: _number(v, "--cost-per") for k, v in parse_pairs(cost_per or [], "--cost-per").items()}
+    imported = import_exports(out_dir, mapping, force=force, tenant_id=tenant, revenue=revenue,
+                              revenue_column=revenue_column, channels=parse_pairs(channel or [], "--channel"),
+                              cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue)
+    d = imported.daily
+    spend = [c for c in d.columns if c.startswith("spend_")]
+    out.print(f"imported [bold]{imported.tenant_id}[/]: {len(d)} days ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
+              f"channels {', '.join(c.removeprefix('spend_') for c in spend)}"
+              + (f", forecast {len(imported.forecast)} days" if imported.forecast is not None else ""))
+    for note in imported.notes:
+        out.print(f"[yellow]note[/] {note}")
+    out.print(f"written to [bold]{out_dir / imported.tenant_id}[/]; next: bayes-mmm validate --data {out_dir} --tenant {imported.tenant_id}")
+
+
+def _number(text: str, option: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{option}: '{text}' is not a number") from None
+
+
 def print_fit(summary: dict) -> None:
     """Headline ROAS table and convergence verdict of a run."""
     t = Table(title="ROAS (posterior mean [90 % interval])")

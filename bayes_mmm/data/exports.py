@@ -1,0 +1,209 @@
+"""Read the CSV files merchants actually export: shop orders, ad platforms, any dated table.
+
+Exports are messy in known ways: title lines above the header, a "Total" footer, currency
+symbols and thousands separators in amounts, one row per campaign or order rather than per
+day, dates with times and time zones. The functions here turn one such file into a daily
+series of sums; anything they cannot read raises :class:`~bayes_mmm.core.errors.DataError`
+naming the file, column and rows (1-based data rows, the header not counted).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.errors import DataError
+
+#: Date formats tried, in order, when a mapping names none (only the date part of a timestamp is used).
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y%m%d")
+#: Amount cells meaning "nothing" in exports (Google Ads writes "--" for no cost).
+EMPTY = ("", "--", "-", " --")
+_SPACE = re.compile(r"[\s\u00a0\u202f']")  # spaces, no-break spaces, Swiss apostrophes
+_CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹\d(+-])|[$€£¥₹]|(?<=[\d)])[A-Z]{3}$")
+_TIME = re.compile(r"^(\S+?)(?:[T ]\d{1,2}:\d{2}.*)?$")  # "2024-01-03 14:22:05 -0500" -> "2024-01-03"
+_FOOTER = re.compile(r"^\s*total", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The data part of an export: string cells, the header found below any title lines."""
+
+    frame: pd.DataFrame
+    path: Path
+    header_line: int  #: 0-based line of the header in the file
+
+
+def read_text(path: str | Path) -> str:
+    """The text of an export: UTF-8 (with or without BOM) or UTF-16 (Excel-flavoured exports)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=path)
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # old spreadsheet exports; digits and separators survive either way
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep), [])]
+
+
+def _separator(line: str) -> str:
+    return max((",", ";", "\t"), key=line.count)
+
+
+def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
+    """Read an export whose header is the first line holding one of ``candidates`` (title lines skipped)."""
+    path = Path(path)
+    text = read_text(path)
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:50]):  # title blocks are a few lines; 50 is generous
+        sep = _separator(line)
+        if any(c in _fields(line, sep) for c in candidates):
+            break
+    else:
+        raise DataError(
+            f"no header line with {' or '.join(repr(c) for c in candidates)} in the first 50 lines",
+            file=path,
+            hint="name the date column in the mapping (date_column = ...)",
+        )
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(lines[i:])), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot be read as a table ({exc})", file=path) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    dup = frame.columns[frame.columns.duplicated()]
+    if len(dup):
+        raise DataError("duplicated column", file=path, column=dup[0])
+    return Table(frame, path, i)
+
+
+def pick_column(table: Table, wanted: str | None, candidates: Sequence[str], what: str) -> str:
+    """The column named ``wanted``, else the first of ``candidates`` present (prefix match for "Amount spent")."""
+    cols = list(table.frame.columns)
+    if wanted is not None:
+        if wanted in cols:
+            return wanted
+        raise DataError(f"{what} column not found", file=table.path, column=wanted, hint=f"columns are: {', '.join(cols)}")
+    for c in candidates:
+        hit = [col for col in cols if col == c or (c.endswith("(") and col.startswith(c))]
+        if hit:
+            return hit[0]
+    raise DataError(
+        f"no {what} column ({', '.join(repr(c.rstrip('(')) for c in candidates)})",
+        file=table.path,
+        hint=f"name it in the mapping; columns are: {', '.join(cols)}",
+    )
+
+
+def _rows(values: pd.Series, mask: np.ndarray) -> list[int]:
+    """1-based data rows of the file (the frame's own index survives dropped footer rows)."""
+    return [int(values.index[i]) + 1 for i in np.flatnonzero(mask)]
+
+
+def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = ".") -> np.ndarray:
+    """Numbers from export cells: "$1,234.50", "1.234,50 €", "(12.00)" (a refund), "--" (none) → float, NaN when empty."""
+    text = values.astype(str).map(lambda s: _CURRENCY.sub("", _SPACE.sub("", s)))
+    empty = values.astype(str).str.strip().isin(EMPTY).to_numpy()
+    text = text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    thousands = "," if decimal == "." else "."
+    text = text.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    # "nan"/"inf" are text, not amounts: only plain decimal numbers are accepted.
+    ok = text.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?").to_numpy()
+    bad = ~ok & ~empty
+    if bad.any():
+        rows = _rows(values, bad)
+        raise DataError(
+            f"not an amount: '{values.iloc[int(np.argmax(bad))]}'",
+            file=path,
+            column=column,
+            rows=rows,
+            hint="numbers with optional currency sign and thousands separators; set decimal = \",\" for 1.234,50",
+        )
+    out = np.full(len(values), np.nan)
+    out[ok] = text[ok].astype(float).to_numpy()
+    return out
+
+
+def _parse_with(tokens: Sequence[str], fmt: str) -> list[datetime | None]:
+    out: list[datetime | None] = []
+    for t in tokens:
+        try:
+            out.append(datetime.strptime(t, fmt))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str | None = None) -> pd.DatetimeIndex:
+    """Calendar days of export cells; a timestamp's own local date is used (no time-zone shifting).
+
+    Without ``date_format`` the formats of :data:`DATE_FORMATS` are tried; two that both read
+    every cell but disagree (03/04 as March or April) are an error asking for the format.
+    """
+    cells = values.astype(str).str.strip()
+    if date_format is not None:
+        days = [None if d is None else d.date() for d in _parse_with(list(cells), date_format)]
+    else:
+        tokens = [m.group(1) if (m := _TIME.match(c)) else c for c in cells]
+        fits = [(f, _parse_with(tokens, f)) for f in DATE_FORMATS]
+        full = [(f, p) for f, p in fits if all(d is not None for d in p)]
+        if len(full) > 1 and len({tuple(p) for _, p in full}) > 1:
+            raise DataError(
+                f"ambiguous dates: both {full[0][0]} and {full[1][0]} read them",
+                file=path,
+                column=column,
+                hint="set date_format in the mapping, e.g. date_format = \"%d/%m/%Y\"",
+            )
+        best = full[0][1] if full else max(fits, key=lambda fp: sum(d is not None for d in fp[1]))[1]
+        days = [None if d is None else d.date() for d in best]
+    bad = np.array([d is None for d in days])
+    if bad.any():
+        rows = _rows(values, bad)
+        raise DataError(
+            f"unparseable date '{cells.iloc[int(np.argmax(bad))]}'",
+            file=path,
+            column=column,
+            rows=rows,
+            hint="set date_format in the mapping (strptime codes, e.g. \"%m/%d/%Y\")",
+        )
+    return pd.DatetimeIndex(pd.to_datetime(days), name="date")
+
+
+def daily_sums(
+    table: Table,
+    date_column: str,
+    amount_column: str,
+    *,
+    date_format: str | None = None,
+    decimal: str = ".",
+    multiplier: float = 1.0,
+) -> pd.Series:
+    """Sum ``amount_column`` per calendar day (campaign, order or line-item rows), times ``multiplier``.
+
+    "Total ..." footer rows are dropped; empty amount cells count as 0 (a Shopify order's
+    extra line items carry no total). Days without rows are absent from the result.
+    """
+    frame = table.frame
+    footer = frame[date_column].astype(str).str.match(_FOOTER).to_numpy()
+    body = frame[~footer]
+    if body.empty:
+        raise DataError("no data rows", file=table.path, column=date_column)
+    days = parse_dates(body[date_column], path=table.path, column=date_column, date_format=date_format)
+    amounts = parse_amounts(body[amount_column], path=table.path, column=amount_column, decimal=decimal)
+    sums = pd.Series(np.nan_to_num(amounts, nan=0.0) * multiplier, index=days).groupby(level=0).sum()
+    sums.index.name = "date"
+    return sums.sort_index()

@@ -1,0 +1,315 @@
+"""Build one tenant folder of the lake (data contract §1) from a merchant's raw exports.
+
+A shop revenue export, one export per ad channel (Meta, Google Ads, TikTok, or any dated table
+such as email sends × a cost per send), an Open-Meteo history and forecast: each is summed per
+day, aligned on the revenue export's days and written atomically as ``daily.csv``,
+``tenant.json`` and ``forecast.csv``. A small TOML mapping says which file is what::
+
+    tenant_id = "harbor-home"
+    missing_revenue = "error"          # or "zero" (no sales), "empty" (unknown: the model skips the day)
+
+    [tenant]                           # optional tenant.json fields
+    name = "Harbor Home"
+    currency = "USD"
+
+    [revenue]
+    file = "shop_orders.csv"
+    date_column = "Created at"         # optional; found by name otherwise
+    amount_column = "Total"
+    ignore_columns = ["Cost"]          # spend-like columns that are not media spend
+
+    [channels.meta]
+    file = "meta_ads.csv"              # platform detected from the header (or platform = "meta")
+
+    [channels.email]
+    file = "klaviyo_campaigns.csv"
+    date_column = "Send Time"
+    amount_column = "Total Recipients"
+    multiplier = 0.002                 # cost per send
+
+    [weather]
+    history = "open_meteo_history.csv"
+    forecast = "open_meteo_forecast.csv"
+
+File names are relative to the mapping file. Every key is one of the fields of
+:class:`~bayes_mmm.data.platforms.Source`; unknown keys are an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import DATE, REVENUE, SPEND_PREFIX, TENANT_JSON
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.exports import Table
+from bayes_mmm.data.lake import TENANT_ID
+from bayes_mmm.data.open_meteo import read_open_meteo
+from bayes_mmm.data.platforms import Source, read_source
+
+CHANNEL_NAME = re.compile(r"^[a-z0-9_]+$")
+#: Revenue-export columns that look like media spend: an error unless mapped as a channel or ignored.
+SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|cost)([ _].*)?$|[ _]spend$", re.IGNORECASE)
+MISSING_REVENUE = ("error", "zero", "empty")
+TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
+SOURCE_KEYS = tuple(f.name for f in fields(Source))
+FORECAST = "forecast.csv"
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """Everything one import needs: where each number comes from and what to do with gaps."""
+
+    tenant_id: str
+    revenue: Source
+    channels: dict[str, Source]
+    weather: Path | None = None
+    forecast: Path | None = None
+    missing_revenue: str = "error"
+    tenant: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not TENANT_ID.match(self.tenant_id or ""):
+            raise DataError(f"tenant id '{self.tenant_id}' may only use letters, digits, '_' and '-'")
+        if self.missing_revenue not in MISSING_REVENUE:
+            raise DataError(f"missing_revenue must be one of {', '.join(MISSING_REVENUE)}, not '{self.missing_revenue}'")
+        if not self.channels:
+            raise DataError("no channel to import", hint="add [channels.<name>] to the mapping or --channel NAME=FILE")
+        for name in self.channels:
+            if not CHANNEL_NAME.match(name):
+                raise DataError(f"channel name '{name}' may only use lower-case letters, digits and '_'",
+                                hint="it becomes the column spend_<name>")
+        unknown = [k for k in self.tenant if k not in TENANT_KEYS]
+        if unknown:
+            raise DataError(f"unknown tenant key '{unknown[0]}'", hint=f"tenant.json keys: {', '.join(TENANT_KEYS)}")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The tables of one tenant folder, before writing."""
+
+    tenant_id: str
+    daily: pd.DataFrame  #: one row per day: date, revenue, spend_<channel>..., weather
+    meta: dict[str, Any]  #: tenant.json
+    forecast: pd.DataFrame | None  #: date, temp_c, precip_mm[, snow_cm] after the last day
+    notes: list[str]  #: what the import did that a user should know (trimmed days, filled gaps)
+
+
+def _source(entry: Any, where: str, base: Path, mapping: Path | None) -> Source:
+    if not isinstance(entry, Mapping) or "file" not in entry:
+        flag = "--revenue FILE" if where == "revenue" else "--channel NAME=FILE"
+        raise DataError(f"[{where}] needs a file", file=mapping, hint=f"{flag}, or file = \"export.csv\" in the mapping")
+    unknown = [k for k in entry if k not in SOURCE_KEYS]
+    if unknown:
+        raise DataError(f"unknown key '{unknown[0]}' in [{where}]", file=mapping, hint=f"keys: {', '.join(SOURCE_KEYS)}")
+    kwargs = dict(entry)
+    kwargs["file"] = base / str(kwargs["file"])
+    kwargs["ignore_columns"] = tuple(kwargs.get("ignore_columns", ()))
+    return Source(**kwargs)
+
+
+def parse_pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    """``["meta=meta.csv", "email=0.002"]`` → ``{"meta": "meta.csv", "email": "0.002"}`` (command-line pairs)."""
+    out = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise DataError(f"{option} expects NAME=VALUE, got '{v}'")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """The TOML mapping as a plain dict (file names still relative to it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("mapping file not found", file=path)
+    try:
+        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"invalid TOML ({exc})", file=path) from None
+    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather")
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise DataError(f"unknown key '{unknown[0]}'", file=path, hint=f"top-level keys: {', '.join(allowed)}")
+    return mapping
+
+
+def make_spec(
+    mapping: str | Path | None = None,
+    *,
+    tenant_id: str | None = None,
+    revenue: str | Path | None = None,
+    revenue_column: str | None = None,
+    channels: Mapping[str, str | Path] | None = None,
+    cost_per: Mapping[str, float] | None = None,
+    weather: str | Path | None = None,
+    forecast: str | Path | None = None,
+    missing_revenue: str | None = None,
+) -> ImportSpec:
+    """An :class:`ImportSpec` from a mapping file, command-line values overriding it.
+
+    ``channels`` maps a channel name to its export (platform detected from the header);
+    ``cost_per`` sets a channel's multiplier, e.g. the cost of one email send.
+    """
+    path = Path(mapping) if mapping is not None else None
+    m = read_mapping(path) if path is not None else {}
+    base = path.parent if path is not None else Path()
+    rev = dict(m.get("revenue", {}))
+    if revenue is not None:
+        rev["file"] = str(Path(revenue).resolve())
+    if revenue_column is not None:
+        rev["amount_column"] = revenue_column
+    chans = {name: dict(entry) if isinstance(entry, Mapping) else entry for name, entry in m.get("channels", {}).items()}
+    for name, file in (channels or {}).items():
+        chans.setdefault(name, {})["file"] = str(Path(file).resolve())
+    for name, cost in (cost_per or {}).items():
+        if name not in chans:
+            raise DataError(f"--cost-per names channel '{name}' that has no export", hint=f"channels: {', '.join(chans)}")
+        chans[name]["multiplier"] = cost
+    w = m.get("weather", {})
+    unknown_w = [k for k in w if k not in ("history", "forecast")]
+    if unknown_w:
+        raise DataError(f"unknown key '{unknown_w[0]}' in [weather]", file=path, hint="keys: history, forecast")
+    hist = Path(weather).resolve() if weather is not None else (base / w["history"] if "history" in w else None)
+    fc = Path(forecast).resolve() if forecast is not None else (base / w["forecast"] if "forecast" in w else None)
+    tenant_id = tenant_id or m.get("tenant_id")
+    if not tenant_id:
+        raise DataError("no tenant id", file=path, hint="--tenant ID, or tenant_id = \"...\" in the mapping")
+    return ImportSpec(
+        tenant_id=tenant_id,
+        revenue=_source(rev, "revenue", base, path),
+        channels={name: _source(entry, f"channels.{name}", base, path) for name, entry in chans.items()},
+        weather=hist,
+        forecast=fc,
+        missing_revenue=missing_revenue or m.get("missing_revenue", "error"),
+        tenant=dict(m.get("tenant", {})),
+    )
+
+
+def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
+    """Channels read from the revenue export itself take its ``spend_<name>``/``cost_<name>`` column by default."""
+    out = dict(spec.channels)
+    for name, source in spec.channels.items():
+        if source.file.resolve() == table.path.resolve() and source.amount_column is None:
+            hits = [c for c in table.frame.columns if c.lower() in (f"spend_{name}", f"cost_{name}")]
+            if hits:
+                out[name] = replace(source, amount_column=hits[0], date_column=source.date_column or spec.revenue.date_column)
+    return out
+
+
+def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str, Source]) -> None:
+    """Refuse spend-like columns in the revenue export that no channel reads and the mapping does not ignore."""
+    used = {s.amount_column for s in channels.values() if s.file.resolve() == table.path.resolve()}
+    stray = [c for c in table.frame.columns if SPEND_LIKE.search(c) and c not in used and c not in spec.revenue.ignore_columns]
+    if stray:
+        raise DataError(
+            "looks like media spend but is not mapped to a channel",
+            file=table.path,
+            column=stray[0],
+            hint=f"map it ([channels.<name>] file = \"{table.path.name}\", amount_column = \"{stray[0]}\") "
+            f"or list it in [revenue] ignore_columns",
+        )
+
+
+def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source]]:
+    sums, table, column = read_source(spec.revenue)
+    channels = same_file_channels(spec, table)
+    check_revenue_columns(table, spec, channels)
+    days = pd.date_range(sums.index[0], sums.index[-1], freq="D", name=DATE)
+    missing = days.difference(sums.index)
+    if len(missing) and spec.missing_revenue == "error":
+        raise DataError(
+            f"{len(missing)} day(s) without rows between {days[0]:%Y-%m-%d} and {days[-1]:%Y-%m-%d}, first {missing[0]:%Y-%m-%d}",
+            file=table.path,
+            column=column,
+            hint="--missing-revenue zero (no sales on those days) or empty (unknown: the model skips them)",
+        )
+    if len(missing):
+        notes.append(f"revenue: {len(missing)} day(s) without rows set to {spec.missing_revenue}")
+    filled = sums.reindex(days, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(days)
+    return filled, channels
+
+
+def _spend(name: str, source: Source, days: pd.DatetimeIndex, notes: list[str]) -> pd.Series:
+    sums, _, _ = read_source(source)
+    outside = ~sums.index.isin(days)
+    if outside.any():
+        notes.append(f"{name}: {int(outside.sum())} day(s) outside the revenue export's range dropped")
+    # A day missing from an ad export is a day without spend: platforms omit rows with no delivery.
+    return sums.reindex(days, fill_value=0.0)
+
+
+def _weather(path: Path, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, dict[str, float]]:
+    weather = read_open_meteo(path)
+    missing = days.difference(weather.index)
+    if len(missing):
+        raise DataError(
+            f"weather does not cover {len(missing)} day(s) of the revenue export, first {missing[0]:%Y-%m-%d}",
+            file=path,
+            column="time",
+            hint=f"download {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}",
+        )
+    return weather.reindex(days), dict(weather.attrs)
+
+
+def _forecast(path: Path, last: pd.Timestamp) -> pd.DataFrame:
+    fc = read_open_meteo(path)
+    fc = fc[fc.index > last]  # forecast downloads often repeat recent past days
+    if fc.empty:
+        raise DataError(f"no forecast day after the data's last day {last:%Y-%m-%d}", file=path, column="time")
+    cols = [c for c in ("temp_c", "precip_mm", "snow_cm") if c in fc]
+    return fc[cols].reset_index().assign(date=lambda d: d[DATE].dt.strftime("%Y-%m-%d"))
+
+
+def assemble(spec: ImportSpec) -> Imported:
+    """Read every export of ``spec`` and align them on the revenue export's days."""
+    notes: list[str] = []
+    revenue, channels = _revenue(spec, notes)
+    days = revenue.index
+    daily = pd.DataFrame({REVENUE: revenue}, index=days)
+    for name, source in channels.items():
+        daily[SPEND_PREFIX + name] = _spend(name, source, days, notes)
+    meta: dict[str, Any] = {"tenant_id": spec.tenant_id, **spec.tenant}
+    forecast = None
+    if spec.weather is not None:
+        weather, location = _weather(spec.weather, days)
+        daily = daily.join(weather)
+        for key in ("latitude", "longitude"):
+            if key in location:
+                meta.setdefault(key, location[key])
+    else:
+        notes.append("no weather export: the tenant is modelled without weather terms")
+    if spec.forecast is not None:
+        forecast = _forecast(spec.forecast, days[-1])
+    daily = daily.round(6).reset_index()
+    daily[DATE] = daily[DATE].dt.strftime("%Y-%m-%d")
+    return Imported(spec.tenant_id, daily, meta, forecast, notes)
+
+
+def write_tenant(imported: Imported, lake: str | Path, force: bool = False) -> Path:
+    """Write ``<lake>/<tenant_id>/`` atomically; an existing folder is replaced only with ``force``."""
+    target = Path(lake) / imported.tenant_id
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} exists; pass --force (force=True) to replace it")
+    with atomic.folder(target, overwrite=True) as tmp:
+        atomic.write_text(tmp / "daily.csv", imported.daily.to_csv(index=False))
+        atomic.write_text(tmp / TENANT_JSON, json.dumps(imported.meta, indent=2) + "\n")
+        if imported.forecast is not None:
+            atomic.write_text(tmp / FORECAST, imported.forecast.to_csv(index=False))
+    return target
+
+
+def import_tenant(spec: ImportSpec, lake: str | Path, force: bool = False) -> Imported:
+    """Assemble and write one tenant; nothing is written when any export is bad."""
+    imported = assemble(spec)
+    write_tenant(imported, lake, force)
+    return imported
