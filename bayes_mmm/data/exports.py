@@ -68,7 +68,7 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
     path = Path(path)
     text = read_text(path)
     lines = text.splitlines()
-    for i, line in enumerate(lines[:50]):  # title blocks are a few lines; 50 is generous
+    for i, line in enumerate(lines[:50]):  # noqa: B007 (i is the header row, used below)
         sep = _separator(line)
         if any(c in _fields(line, sep) for c in candidates):
             break
