@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import arviz as az
 import numpy as np
@@ -85,6 +86,19 @@ class FitResult:
     prior: PopulationPrior | None = None
 
 
+def _wait(sampler: Any) -> az.InferenceData:
+    """Wait for a background nutpie sampler; Ctrl-C cancels it and propagates.
+
+    nutpie's blocking call turns Ctrl-C into "return the draws so far", so a fit
+    would go on and write a run from a fraction of its draws; an interrupt must stop.
+    """
+    try:
+        return sampler.wait()
+    except KeyboardInterrupt:
+        sampler.cancel()
+        raise
+
+
 def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample)."""
     t0 = time.perf_counter()
@@ -104,7 +118,9 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
             low_rank_modified_mass_matrix=cfg.low_rank,
             progress_bar=cfg.progress,
             save_warmup=False,
+            blocking=False,
         )
+        idata = _wait(idata)
     else:
         if cfg.sampler == "numpyro":
             try:
