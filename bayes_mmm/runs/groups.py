@@ -37,7 +37,7 @@ import numpy as np
 
 from bayes_mmm import __version__
 from bayes_mmm.core import atomic
-from bayes_mmm.data.lake import daily_file, load_lake, read_daily, read_tenant_meta, resolve_tenants
+from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
@@ -117,8 +117,8 @@ def fit_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: d
     """
     os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
     _malloc_for_sampling()
-    from bayes_mmm.inference.fit import SamplerConfig, fit
     from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.inference.fit import SamplerConfig, fit
     from bayes_mmm.runs.summary import save_run
 
     result = fit(load_lake(lake, tenants), ModelSpec.from_dict(spec), SamplerConfig(**{**sampler, "progress": False}))
@@ -183,8 +183,8 @@ def fit_groups(
     """
     from distributed import as_completed
 
-    from bayes_mmm.inference.fit import SamplerConfig
     from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.inference.fit import SamplerConfig
     from bayes_mmm.runs.summary import SUMMARY, data_hash, to_json
 
     spec = ModelSpec(**(spec_kwargs or {}))
