@@ -24,6 +24,13 @@ from bayes_mmm.model.transforms import lag_matrix
 COLD_C, HEAT_C = 15.0, 22.0
 #: Weather features that modulate media effectiveness, in this order.
 MEDIA_WEATHER = (TEMP, PRECIP)
+#: Days per period of each cadence a lake may have (data contract §1).
+PERIOD_DAYS = {"daily": 1, "weekly": 7}
+
+
+def periods(days: int, cadence: str) -> int:
+    """A span given in days as a whole number of periods (at least 1): 14 days are 2 weeks."""
+    return max(1, -(-int(days) // PERIOD_DAYS[cadence]))
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,22 @@ class Design:
     weather_stats: list[WeatherStats]
     calendar: list[np.ndarray] = field(repr=False, default_factory=list)
     weather: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, default_factory=list)
+    cadence: str = "daily"
+    has_weather: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.has_weather is None:
+            self.has_weather = np.ones(len(self.tenants), dtype=bool)
 
     @property
     def n_train(self) -> np.ndarray:
-        """Training days per tenant."""
+        """Training periods per tenant."""
         return self.train.sum(axis=1)
+
+    @property
+    def n_lags(self) -> int:
+        """Adstock window in periods (``spec.l_max`` is stated in days)."""
+        return periods(self.spec.l_max, self.cadence)
 
 
 def _lags(x: np.ndarray, n: int) -> np.ndarray:
@@ -93,25 +111,38 @@ def _lags(x: np.ndarray, n: int) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def calendar_features(dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
-    """Trend, yearly Fourier terms, day of week and holidays for some dates."""
-    t = (np.arange(len(dates)) - (len(dates) - 1) / 2) / 365.25
-    doy = dates.day_of_year.to_numpy() / 365.25
+def calendar_features(
+    dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None, cadence: str = "daily"
+) -> tuple[np.ndarray, list[str]]:
+    """Trend, yearly Fourier terms, day of week (daily data only) and holidays for some dates.
+
+    The trend and the Fourier terms are functions of the date itself, so daily and weekly
+    data of the same span get the same curves; a week's holiday columns count the holidays
+    among its seven days.
+    """
+    step = PERIOD_DAYS[cadence]
+    mid = dates + pd.Timedelta(days=(step - 1) / 2)  # a week is represented by its middle
+    days = (mid - mid[0]).days.to_numpy(dtype=float)
+    t = (days - days[-1] / 2) / 365.25
+    doy = mid.day_of_year.to_numpy() / 365.25
     cols, names = [t], ["trend"]
     for k in range(1, spec.fourier_order + 1):
         cols += [np.sin(2 * np.pi * k * doy), np.cos(2 * np.pi * k * doy)]
         names += [f"sin_{k}", f"cos_{k}"]
-    dow = dates.day_of_week.to_numpy()
-    for d in range(1, 7):
-        cols.append((dow == d).astype(float))
-        names.append(f"dow_{d}")
+    if step == 1:
+        dow = dates.day_of_week.to_numpy()
+        for d in range(1, 7):
+            cols.append((dow == d).astype(float))
+            names.append(f"dow_{d}")
     if holiday is not None:
         cols.append(holiday)
         names.append(HOLIDAY)
     else:
-        hol = us_holidays(dates)
+        days_all = pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=step - 1), freq="D")
+        hol = us_holidays(days_all)
+        period = np.searchsorted(dates.to_numpy(), days_all.to_numpy(), side="right") - 1
         for c in hol.columns:
-            cols.append(hol[c].to_numpy(dtype=float))
+            cols.append(np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(dates)))
             names.append(c)
     return np.stack(cols, axis=1), names
 
@@ -161,6 +192,20 @@ def _orthonormal(X: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> tuple[np
         del keep[int(weak[0])]
 
 
+def _tenant_weather(ds: xr.Dataset, i: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Temperature, precipitation and snow of tenant ``i`` with gaps filled (zeros where it has no weather).
+
+    A missing temperature takes the training mean, missing rain and snow 0, so that filling
+    never looks into the holdout.
+    """
+    def col(name: str) -> np.ndarray:
+        return ds[name].values[i] if name in ds else np.full(ds.sizes[DATE], np.nan)
+
+    temp = col(TEMP)
+    fill = np.nanmean(temp[train]) if np.isfinite(temp[train]).any() else 0.0
+    return np.nan_to_num(temp, nan=fill), np.nan_to_num(col(PRECIP), nan=0.0), np.nan_to_num(col(SNOW), nan=0.0)
+
+
 def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
     """Build the model arrays of a loaded lake.
 
@@ -200,26 +245,30 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
             pos = pos[pos > 0]
             if len(pos):
                 spend_scale[i, j] = pos.mean()
-    lagged = lag_matrix(spend / spend_scale[:, :, None], spec.l_max)
+    lagged = lag_matrix(spend / spend_scale[:, :, None], periods(spec.l_max, str(ds.attrs.get("cadence", "daily"))))
 
     holiday = ds[HOLIDAY].values if HOLIDAY in ds else None
     controls = ds["control"].values if "control" in ds else None
+    cadence = str(ds.attrs.get("cadence", "daily"))
+    has_weather = ds["has_weather"].values.astype(bool) if "has_weather" in ds else np.ones(n_t, dtype=bool)
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
     for i in range(n_t):
-        temp = np.nan_to_num(ds[TEMP].values[i], nan=np.nanmean(ds[TEMP].values[i][train[i]]))
-        precip = np.nan_to_num(ds[PRECIP].values[i], nan=0.0)
-        snow = np.nan_to_num(ds[SNOW].values[i], nan=0.0)
-        raw.append((temp, precip, snow))
         tr = train[i]
+        temp, precip, snow = _tenant_weather(ds, i, tr)
+        raw.append((temp, precip, snow))
         lr = np.log1p(precip[tr])
         st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0))
         stats.append(st)
-        zw[i] = media_weather(temp, precip, st)
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
-        c, cnames = calendar_features(dates, spec, own)
+        c, cnames = calendar_features(dates, spec, own, cadence)
         cal.append(c)
-        w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags)
-        parts, pnames = [np.ones((n_d, 1)), c, w], ["intercept", *cnames, *wnames]
+        parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
+        if has_weather[i]:
+            # A tenant without weather keeps zw = 0: its media multiplier exp(γ·0) is exactly 1.
+            zw[i] = media_weather(temp, precip, st)
+            w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags // PERIOD_DAYS[cadence])
+            parts.append(w)
+            pnames += wnames
         if controls is not None:
             ctr = controls[i]
             mu, sd = ctr[tr].mean(axis=0), ctr[tr].std(axis=0)
@@ -291,4 +340,6 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         weather_stats=stats,
         calendar=cal,
         weather=raw,
+        cadence=cadence,
+        has_weather=has_weather,
     )

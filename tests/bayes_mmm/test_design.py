@@ -1,0 +1,61 @@
+"""The baseline design per cadence and for tenants without weather."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.calendar import us_holidays
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.model.design import build_design, calendar_features, periods
+
+
+def test_periods_round_a_span_up_to_whole_periods() -> None:
+    assert [periods(14, "daily"), periods(14, "weekly"), periods(15, "weekly"), periods(3, "weekly")] == [14, 2, 3, 1]
+
+
+def test_weekly_calendar_counts_holidays_per_week_and_has_no_weekday() -> None:
+    weeks = pd.date_range("2023-01-02", periods=104, freq="7D")
+    x, names = calendar_features(weeks, ModelSpec(), None, "weekly")
+    assert not [n for n in names if n.startswith("dow_")]
+    days = pd.date_range(weeks[0], periods=104 * 7, freq="D")
+    daily = us_holidays(days).to_numpy().reshape(104, 7, -1).sum(axis=1)  # independent weekly totals
+    hol = [names.index(c) for c in us_holidays(days[:1]).columns]
+    np.testing.assert_array_equal(x[:, hol], daily)
+    # Black Friday 2023 (24 Nov) falls in the week starting Monday 20 Nov.
+    bf = names.index("black_friday")
+    assert weeks[np.flatnonzero(x[:, bf])[0]] == pd.Timestamp("2023-11-20")
+
+
+def test_weekly_trend_and_season_follow_the_date_not_the_row() -> None:
+    """A week's trend and Fourier terms equal the daily terms at the week's middle day."""
+    weeks = pd.date_range("2023-01-02", periods=52, freq="7D")
+    days = pd.date_range(weeks[0], periods=52 * 7, freq="D")
+    xw, names = calendar_features(weeks, ModelSpec(), None, "weekly")
+    xd, _ = calendar_features(days, ModelSpec(), None, "daily")
+    mid = np.arange(52) * 7 + 3
+    for col in ("sin_1", "cos_2"):
+        j = names.index(col)
+        np.testing.assert_allclose(xw[:, j], xd[mid, j], atol=1e-12)
+    j = names.index("trend")
+    np.testing.assert_allclose(np.diff(xw[:, j]), 7 / 365.25)
+
+
+def test_daily_calendar_is_unchanged_by_the_cadence_argument() -> None:
+    days = pd.date_range("2024-01-01", periods=400, freq="D")
+    x, names = calendar_features(days, ModelSpec(), None)
+    t = (np.arange(400) - 399 / 2) / 365.25  # the original row-based trend
+    np.testing.assert_allclose(x[:, names.index("trend")], t)
+    assert sum(n.startswith("dow_") for n in names) == 6
+
+
+def test_a_tenant_without_weather_gets_no_weather_terms(tiny_lake) -> None:
+    ds = load_lake(tiny_lake)
+    ds["has_weather"] = ("tenant", np.array([True, False, True]))
+    design = build_design(ds, ModelSpec())
+    names = design.feature_names
+    assert any(n.startswith("temp_l") for n in names[0])
+    assert not [n for n in names[1] if n.split("_l")[0] in ("temp", "cold", "heat", "rain", "snow", "rain_cold")]
+    np.testing.assert_array_equal(design.zw[1], 0.0)  # media multiplier exp(γ·0) = 1
+    assert np.abs(design.zw[0]).max() > 0.5
