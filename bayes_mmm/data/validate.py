@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import MIN_HISTORY_DAYS, REVENUE, SPEND_PREFIX
-from bayes_mmm.data.lake import daily_file, read_daily, resolve_tenants
 from bayes_mmm.core.errors import describe_rows
+from bayes_mmm.data.lake import daily_file, read_daily, resolve_tenants
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02
