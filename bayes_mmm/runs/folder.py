@@ -192,8 +192,11 @@ class RunFolder:
     def _inside(self, folder: str) -> Path:
         """A group's folder, refused unless it resolves inside this run folder (no absolute paths, ``..`` or symlinks out)."""
         rel = Path(folder)
-        target = (self.path / rel).resolve()
-        if rel.is_absolute() or ".." in rel.parts or not target.is_relative_to(self.path.resolve()):
+        try:
+            target = (self.path / rel).resolve()
+        except (OSError, ValueError):  # an embedded NUL byte, a symlink loop
+            target = None
+        if rel.is_absolute() or ".." in rel.parts or target is None or not target.is_relative_to(self.path.resolve()):
             raise DataError(f"group folder '{folder}' lies outside the run folder", file=self.summary_path,
                             hint="group folders are relative paths inside the run, e.g. groups/g000")
         return self.path / rel
