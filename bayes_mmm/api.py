@@ -95,9 +95,10 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     """
     from bayes_mmm.analysis.card import model_card, tenant_verdicts
     from bayes_mmm.analysis.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
-    from bayes_mmm.runs.summary import load_run, update_summary
+    from bayes_mmm.runs.folder import RunFolder
 
-    idata, summary = load_run(run_dir)
+    run = RunFolder(run_dir)
+    idata, summary = run.load(need_tenants=True)
     diag = {
         "sampler_health": sampler_health(idata),
         "ppc": ppc_calibration(idata).to_dict(orient="index"),
@@ -105,8 +106,8 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     }
     verdicts = tenant_verdicts(summary)
     card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation)
-    atomic.write_text(Path(run_dir) / "model_card.md", card)
-    return update_summary(run_dir, diagnostics=diag, verdicts=verdicts, model_card=card)
+    run.write_model_card(card)
+    return run.update_summary(diagnostics=diag, verdicts=verdicts, model_card=card)
 
 
 def cv_run(
@@ -117,19 +118,17 @@ def cv_run(
     progress: bool = True,
 ) -> dict:
     """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``."""
-    import json
-
     from bayes_mmm.analysis.cv import walk_forward
-    from bayes_mmm.runs.summary import SUMMARY, load_run, to_json
+    from bayes_mmm.runs.folder import RunFolder
 
-    _, summary = load_run(run_dir)
+    run = RunFolder(run_dir)
+    _, summary = run.load(need_tenants=True)
     ds = load_lake(data, summary["data"]["tenants"])
     kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
-    cv = walk_forward(ds, ModelSpec.from_dict(summary["config"]["spec"]), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
+    cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
     for tid, entry in cv.items():
         summary["tenants"][tid]["cv"] = entry
-    atomic.write_text(Path(run_dir) / SUMMARY, to_json(summary))
-    return json.loads((Path(run_dir) / SUMMARY).read_text())
+    return run.write_summary(summary)
 
 
 def run_demo(
@@ -202,17 +201,17 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
     """Re-allocate each tenant's own current weekly budget across channels and days."""
     import warnings
 
-    from bayes_mmm.decide.allocate import CURRENT_WINDOW, allocate_run, write_plan
-    from bayes_mmm.runs.summary import load_run
+    from bayes_mmm.decide.allocate import CURRENT_WINDOW, allocate_run
+    from bayes_mmm.runs.folder import RunFolder
 
-    idata, summary = load_run(run)
+    idata, summary = RunFolder(run).load()
     spend = idata.constant_data["spend"].values  # (tenant, channel, date)
     weekly = {t: 7 * float(spend[i, :, -CURRENT_WINDOW:].sum() / CURRENT_WINDOW) for i, t in enumerate(summary["data"]["tenants"])}
     budget = sum(weekly.values())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if summary["convergence"]["ok"] else "default")
         plan = allocate_run(run, budget, days=7, tenant_budgets=weekly, allow_unconverged=True)
-    write_plan(plan, Path(run) / "allocation.json")
+    RunFolder(run).write_allocation(plan)
     if console is not None:
         up = [t.get("prob_plan_beats_current", float("nan")) for t in plan["tenants"].values()]
         console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json; "

@@ -122,11 +122,11 @@ def compare_runs(runs: dict[str, az.InferenceData]) -> pd.DataFrame:
 
 def load_runs(run_dirs: list[str | Path]) -> dict[str, az.InferenceData]:
     """InferenceData of several run folders keyed by folder name."""
-    from bayes_mmm.runs.summary import load_run
+    from bayes_mmm.runs.folder import RunFolder
 
     out = {}
     for d in run_dirs:
-        idata, _ = load_run(d)
+        idata, _ = RunFolder(d).load()
         name = Path(d).name
         out[name if name not in out else str(d)] = idata
     return out

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import TRUTH_JSON
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.runs.summary import read_summary, to_json
-
-EVALUATION = "evaluation.json"
+from bayes_mmm.runs.folder import RunFolder
 
 
 def read_truth(lake: str | Path, tenant: str) -> dict:
@@ -81,7 +78,7 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
 
 def evaluate_run(run_dir: str | Path, lake: str | Path) -> dict:
     """Evaluate a run folder (joint or grouped) against a synthetic lake and write ``evaluation.json``."""
-    summary = read_summary(run_dir)
-    ev = evaluate_summary(summary, lake)
-    atomic.write_text(Path(run_dir) / EVALUATION, to_json(ev))
+    run = RunFolder(run_dir)
+    ev = evaluate_summary(run.summary(need_tenants=True), lake)
+    run.write_evaluation(ev)
     return ev

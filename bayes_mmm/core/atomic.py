@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from bayes_mmm.core.errors import DataError
+
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary sibling and ``os.replace``."""
@@ -35,10 +37,40 @@ def _umask() -> int:
 
 
 def ensure_writable(path: str | Path, overwrite: bool = False) -> None:
-    """Refuse a non-empty existing folder unless ``overwrite``: call early to fail before long work."""
+    """Refuse a file, a non-empty existing folder (unless ``overwrite``) or an unwritable place for an output folder.
+
+    Call early, to fail before long work.
+    """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DataError("is a file, but a folder is needed here", file=path, hint="choose a folder name for --out")
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+    _ensure_parent_writable(path)
+
+
+def ensure_file_writable(path: str | Path, force: bool = False) -> None:
+    """Refuse a folder, an existing file (unless ``force``) or an unwritable place for an output file.
+
+    Call early, to fail before long work.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError("is a folder, but a file is needed here", file=path, hint="give a file name for --out")
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another --out")
+    _ensure_parent_writable(path)
+
+
+def _ensure_parent_writable(path: Path) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder we may write into (missing folders get created)."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"cannot write here: {parent} is a file, not a folder", file=path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"cannot write here: no permission to write into {parent}", file=path)
 
 
 @contextlib.contextmanager

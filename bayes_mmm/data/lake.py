@@ -9,7 +9,6 @@ outliers, ...) live in :mod:`bayes_mmm.data.validate`.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from bayes_mmm.core.constants import (
     TENANT_JSON,
 )
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import kind_of, read_json
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Common names of the required columns in exports (Open-Meteo's daily CSV among them).
@@ -195,14 +195,12 @@ def read_daily(path: str | Path) -> pd.DataFrame:
 def read_tenant_meta(tenant_dir: Path) -> dict:
     """Read ``tenant.json`` if present (all keys optional but ``tenant_id``)."""
     path = tenant_dir / TENANT_JSON
-    if not path.is_file():
+    if not path.exists():
         return {"tenant_id": tenant_dir.name}
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON ({exc.msg} at line {exc.lineno})", file=path) from None
+    meta = read_json(path, hint="tenant.json is optional; fix it or remove it")
     if not isinstance(meta, dict):
-        raise DataError("must hold a JSON object", file=path)
+        raise DataError(f"must hold a JSON object, found {kind_of(meta)}", file=path,
+                        hint='e.g. {"tenant_id": "shop", "category": "books"}')
     meta.setdefault("tenant_id", tenant_dir.name)
     return meta
 

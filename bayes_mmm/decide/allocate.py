@@ -43,7 +43,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.inference.posterior import stacked
 from bayes_mmm.model.design import WeatherStats, media_weather
 from bayes_mmm.model.transforms import delayed_weights, geometric_weights, hill
-from bayes_mmm.runs.summary import load_run, to_json
+from bayes_mmm.runs.folder import RunFolder, to_json
 
 EPS = 1e-12  # the offset inside transforms.hill's log; its derivative must use the same
 CURRENT_WINDOW = 28  # days of history that define "current" spend (data contract §4)
@@ -678,10 +678,10 @@ def allocate_run(
         raise DataError(f"days must be a whole number ≥ 1, got {days}")
     days = int(days)
     obj = parse_objective(objective)
-    from bayes_mmm.runs.groups import group_of
-
-    run_dir = group_of(run_dir, tenant)  # a grouped run: the group folder holding the tenant
-    idata, summary = load_run(run_dir)
+    run = RunFolder(run_dir).group_of(tenant)  # a grouped run: the group folder holding the tenant
+    run_dir = run.path
+    idata, summary = run.load()
+    spec = run.spec(summary)
     ok = summary.get("convergence", {}).get("ok")
     unconverged = ok is not True
     if unconverged:
@@ -702,20 +702,19 @@ def allocate_run(
     n, c = len(sel), len(channels)
 
     # Posterior media parameters, (S, N, C[, ...]) for the selected tenants.
-    attrs = const.attrs
-    l_max = int(attrs.get("spec_l_max", 14))
+    l_max = spec.l_max
     n_all = len(all_tenants)
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)
     gamma = stacked(post, "weather_gamma") if "weather_gamma" in post else None
-    if str(attrs.get("spec_adstock", "geometric")) == "delayed":
+    if spec.adstock == "delayed":
         weights = delayed_weights(alpha, _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0), l_max)
     else:
         weights = geometric_weights(alpha, l_max)
     if "beta" not in post:
         raise DataError("the run's posterior has no 'beta' (a run without media, or from an older version)",
-                        file=Path(run_dir) / "idata.nc", hint="refit with `bayes-mmm fit` (media on)")
+                        file=run.idata_path, hint="refit with `bayes-mmm fit` (media on)")
     beta_scaled = stacked(post, "beta")
     y_scale = const["y_scale"].values[sel]
     beta = beta_scaled[:, sel] * y_scale[None, :, None]

@@ -235,8 +235,7 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
         },
         coords={TENANT: design.tenants, CHANNEL: design.channels, DATE: design.dates, "weather": ["temp_c", "precip_mm"]},
     )
-    for k, v in design.spec.to_dict().items():
-        const.attrs[f"spec_{k}"] = str(v)
+    # The model settings live in summary.json config.spec only (bayes_mmm.runs.folder.RunFolder.spec).
     idata.add_groups(posterior_predictive=pp, log_likelihood=loglik, observed_data=observed, constant_data=const)
     return idata, post
 

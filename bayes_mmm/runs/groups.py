@@ -25,7 +25,6 @@ through the scheduler.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import os
 import time
@@ -39,10 +38,10 @@ from bayes_mmm import __version__
 from bayes_mmm.core import atomic
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
+from bayes_mmm.runs.folder import RunFolder
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
 GROUP_BY = ("random", "category", "city", "weather")
-GROUPS_DIR = "groups"
 
 
 def partition(
@@ -185,7 +184,7 @@ def fit_groups(
 
     from bayes_mmm.core.spec import ModelSpec
     from bayes_mmm.inference.fit import SamplerConfig
-    from bayes_mmm.runs.summary import SUMMARY, data_hash, to_json
+    from bayes_mmm.runs.summary import data_hash
 
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
@@ -204,7 +203,7 @@ def fit_groups(
     try:
         say(f"Dask scheduler {client.scheduler.address} with {len(client.scheduler_info()['workers'])} workers")
         with atomic.folder(out, overwrite=overwrite) as tmp:
-            folder = {g: str((tmp / GROUPS_DIR / g).resolve()) for g in ids}
+            folder = {g: str((tmp / RunFolder.group_folder_name(g)).resolve()) for g in ids}
 
             owner: dict[str, str] = {}
 
@@ -246,13 +245,13 @@ def fit_groups(
             merged = merge(ids, groups, results, errors, attempts, {"by": by, "max_size": max_size}, wall)
             merged["data"]["lake"] = str(data)
             merged["data"]["hash"] = data_hash(data, merged["data"]["tenants"])
-            (tmp / SUMMARY).write_text(to_json(merged))
+            RunFolder(tmp).write_summary(merged)
     finally:
         if owned:
             client.close()
             if client.cluster is not None:
                 client.cluster.close()
-    return json.loads((Path(out) / SUMMARY).read_text())
+    return RunFolder(out).summary()
 
 
 def _progress(console: Any | None):
@@ -311,7 +310,7 @@ def merge(
     }
     tenants, group_list = {}, []
     for g, members in zip(ids, groups, strict=True):
-        entry = {"id": g, "folder": f"{GROUPS_DIR}/{g}", "tenants": members, "attempts": attempts[g]}
+        entry = {"id": g, "folder": RunFolder.group_folder_name(g), "tenants": members, "attempts": attempts[g]}
         if g in results:
             s = results[g]
             entry.update(status="ok", convergence=s["convergence"], sampler=s["sampler"], run_id=s["run_id"])
@@ -349,37 +348,10 @@ def merge(
 
 
 def run_folders(run_dir: str | Path) -> list[Path]:
-    """The run folders that hold draws: the run itself, or each successful group of a grouped run."""
-    from bayes_mmm.runs.summary import read_summary
-
-    run_dir = Path(run_dir)
-    summary = read_summary(run_dir)
-    if "groups" not in summary:
-        return [run_dir]
-    return [run_dir / g["folder"] for g in summary["groups"] if g["status"] == "ok"]
+    """The folders holding posteriors: the run itself, or each group that was fitted (see :class:`RunFolder`)."""
+    return [f.path for f in RunFolder(run_dir).run_folders()]
 
 
 def group_of(run_dir: str | Path, tenant: str | None = None) -> Path:
     """The run folder holding ``tenant``: the run itself, or its group folder for a grouped run."""
-    from bayes_mmm.core.errors import DataError
-    from bayes_mmm.runs.summary import SUMMARY
-
-    run_dir = Path(run_dir)
-    path = run_dir / SUMMARY
-    if not path.is_file():
-        return run_dir
-    summary = json.loads(path.read_text())
-    if "groups" not in summary:
-        return run_dir
-    if tenant is None:
-        raise DataError(
-            f"a grouped run of {len(summary['groups'])} groups: name a tenant (--tenant) or pass one group's folder, "
-            f"e.g. {run_dir / summary['groups'][0]['folder']}",
-            file=run_dir,
-        )
-    for g in summary["groups"]:
-        if tenant in g["tenants"]:
-            if g["status"] != "ok":
-                raise DataError(f"tenant '{tenant}' is in group {g['id']}, which failed: {g.get('error')}", file=run_dir)
-            return run_dir / g["folder"]
-    raise DataError(f"unknown tenant id '{tenant}' in this grouped run", file=run_dir / SUMMARY)
+    return RunFolder(run_dir).group_of(tenant).path

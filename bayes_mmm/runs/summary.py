@@ -1,4 +1,4 @@
-"""summary.json of a run (data contract §3) and the run folder itself."""
+"""What summary.json of a run holds (data contract §3); :mod:`bayes_mmm.runs.folder` reads and writes it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import arviz as az
 import numpy as np
 
 from bayes_mmm import __version__
-from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.inference.fit import FitResult
+from bayes_mmm.runs.folder import RunFolder, to_json
 
-IDATA, SUMMARY = "idata.nc", "summary.json"
 #: Sampler settings that define a run (and enter its config hash); timings do not.
 SAMPLER_KEYS = ("name", "chains", "draws", "tune", "seed", "target_accept")
 
@@ -135,66 +134,24 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     }
 
 
-def to_json(obj: dict) -> str:
-    """JSON with NaN written as null, so every parser can read it."""
-
-    def clean(x):
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [clean(v) for v in x]
-        if isinstance(x, float | np.floating):
-            return None if not np.isfinite(x) else float(x)
-        if isinstance(x, np.integer):
-            return int(x)
-        if isinstance(x, np.bool_):
-            return bool(x)
-        return x
-
-    return json.dumps(clean(obj), indent=2)
-
-
 def save_run(result: FitResult, out: str | Path, lake: str | Path | None = None, overwrite: bool = False) -> dict:
     """Write ``idata.nc`` and ``summary.json`` into ``out``, atomically; return the summary."""
-    summary = json.loads(to_json(build_summary(result, lake)))
-    with atomic.folder(out, overwrite=overwrite) as tmp:
-        result.idata.to_netcdf(str(tmp / IDATA), engine="h5netcdf")
-        (tmp / SUMMARY).write_text(to_json(summary))
-    return summary
+    return RunFolder(out).save(result.idata, build_summary(result, lake), overwrite=overwrite)
 
 
 def load_run(run_dir: str | Path) -> tuple[az.InferenceData, dict]:
-    """Read a run folder back: (InferenceData, summary dict)."""
-    from bayes_mmm.core.errors import DataError
-
-    run_dir = Path(run_dir)
-    if not (run_dir / IDATA).is_file():
-        if (run_dir / SUMMARY).is_file():
-            from bayes_mmm.runs.groups import group_of
-
-            group_of(run_dir)  # a grouped run: says which folder to pass instead
-        raise DataError(f"not a run folder: {IDATA} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
-    summary = read_summary(run_dir)
-    return az.from_netcdf(str(run_dir / IDATA), engine="h5netcdf"), summary
+    """Read a run folder back, checked: (InferenceData, summary dict). See :meth:`RunFolder.load`."""
+    return RunFolder(run_dir).load()
 
 
 def read_summary(run_dir: str | Path) -> dict:
-    """Just summary.json of a run folder (joint or grouped), without loading the draws."""
-    from bayes_mmm.core.errors import DataError
-
-    path = Path(run_dir) / SUMMARY
-    if not path.is_file():
-        raise DataError(f"not a run folder: {SUMMARY} is missing", file=run_dir, hint="create one with `bayes-mmm fit --out DIR`")
-    return json.loads(path.read_text())
+    """Just summary.json of a run folder (joint or grouped), checked, without loading the draws."""
+    return RunFolder(run_dir).summary()
 
 
 def update_summary(run_dir: str | Path, **sections: dict) -> dict:
     """Merge top-level sections into a run's summary.json (atomically)."""
-    path = Path(run_dir) / SUMMARY
-    summary = json.loads(path.read_text())
-    summary.update(sections)
-    atomic.write_text(path, to_json(summary))
-    return summary
+    return RunFolder(run_dir).update_summary(**sections)
 
 
-__all__ = ["build_summary", "fit_metrics", "interval", "load_run", "read_summary", "save_run", "update_summary"]
+__all__ = ["build_summary", "fit_metrics", "interval", "load_run", "read_summary", "save_run", "to_json", "update_summary"]

@@ -74,7 +74,10 @@ def simulate(
     """Simulate synthetic tenants (with ground truth) as a lake."""
     if not 365 <= days <= 730:
         raise ValueError(f"--days must be between 365 and 730, got {days}")
+    from bayes_mmm.core.atomic import ensure_writable
     from synthetic import simulate_universe, write_lake
+
+    ensure_writable(out_dir, overwrite)  # before minutes of simulation, not after
 
     with out.status(f"simulating {tenants} tenants × {days} days ({scenario})"):
         universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,
@@ -278,6 +281,7 @@ def evaluate(
     """Compare a run with the synthetic ground truth; writes evaluation.json."""
     quiet_libraries()
     from bayes_mmm.analysis.evaluate import evaluate_run
+    from bayes_mmm.runs.folder import RunFolder
 
     ev = evaluate_run(run, truth)
     t = Table(title="recovery of true ROAS")
@@ -289,7 +293,7 @@ def evaluate(
     out.print(t)
     s = ev["overall"]
     out.print(f"coverage of 90 % intervals: {s['coverage_90']:.0%}; median |relative error| {s['median_abs_rel_error']:.1%}; "
-              f"written to {Path(run) / 'evaluation.json'}")
+              f"written to {RunFolder(run).evaluation_path}")
 
 
 @app.command()
@@ -303,13 +307,13 @@ def diagnose(
     """
     quiet_libraries()
     from bayes_mmm.api import diagnose_run
-    from bayes_mmm.runs.groups import run_folders
+    from bayes_mmm.runs.folder import RunFolder
 
-    for folder in run_folders(run):
-        with out.status(f"computing diagnostics (PPC, LOO) of {folder}"):
-            summary = diagnose_run(folder)
+    for folder in RunFolder(run).run_folders():
+        with out.status(f"computing diagnostics (PPC, LOO) of {folder.path}"):
+            summary = diagnose_run(folder.path)
         print_diagnostics(summary)
-        out.print(f"model card: [bold]{folder / 'model_card.md'}[/]")
+        out.print(f"model card: [bold]{folder.model_card_path}[/]")
 
 
 def print_diagnostics(summary: dict) -> None:
@@ -383,12 +387,15 @@ def cv(
 def report(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default RUN/report.html).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ) -> None:
     """Write the self-contained HTML diagnostic report of a run (one per group for a grouped run)."""
     quiet_libraries()
-    from bayes_mmm.runs.groups import run_folders
+    from bayes_mmm.runs.folder import check_out_file, run_folders
     from bayes_mmm.surfaces.report import write_report
 
+    if out_file is not None:
+        check_out_file(out_file, force)
     folders = run_folders(run)
     if out_file is not None and len(folders) > 1:
         raise ValueError("--out names one file, but this grouped run gets one report per group; leave --out out")
@@ -409,10 +416,14 @@ def allocate(
     bounds: Annotated[str | None, typer.Option(help="Per-channel daily bounds, e.g. 'meta=50:400,google=20%,*=0:1000'.")] = None,
     allow_unconverged: Annotated[bool, typer.Option(help="Allocate from a run that did not converge (loud warning).")] = False,
     out_file: Annotated[Path, typer.Option("--out", help="plan.json to write.")] = Path("plan.json"),
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ) -> None:
     """Split a budget across channels (and days, given a weather forecast) under posterior uncertainty."""
     quiet_libraries()
     from bayes_mmm.decide.allocate import allocate_run, parse_channel_bounds, write_plan
+    from bayes_mmm.runs.folder import check_out_file
+
+    check_out_file(out_file, force)  # before the optimisation, not after
 
     with out.status("optimising the plan over posterior draws"):
         plan = allocate_run(run, budget, tenant=tenant, days=days, forecast=forecast, objective=objective,

@@ -7,7 +7,6 @@ and the CSS is inline: the file opens offline and can be mailed as is.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from rich.progress import track
 
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
-from bayes_mmm.runs.summary import load_run
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.runs.folder import RunFolder
 from bayes_mmm.surfaces import plots
 
-EVALUATION, ALLOCATION, REPORT = "evaluation.json", "allocation.json", "report.html"
 #: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
 MAX_DRAWS = 200
 #: Parameters whose convergence and ranks are shown per tenant.
@@ -61,10 +60,6 @@ class TenantSection:
 def anchor_of(tenant: str) -> str:
     """HTML id of a tenant's section (tenant ids are already ``[A-Za-z0-9_-]``)."""
     return "tenant-" + re.sub(r"[^A-Za-z0-9_-]", "-", tenant)
-
-
-def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _draw_index(n_total: int, n: int = MAX_DRAWS) -> np.ndarray:
@@ -142,8 +137,9 @@ def _tenant_figures(
     obs_date: np.ndarray | None,
     evaluation: dict | None,
     allocation: dict | None,
+    spec: ModelSpec,
 ) -> list[Figure]:
-    """Every figure of one tenant, in report order."""
+    """Every figure of one tenant, in report order (``spec``: the run's model settings, from its summary)."""
     post, const = idata.posterior, idata.constant_data
     channels = [str(c) for c in post[CHANNEL].values]
     figs: list[Figure] = []
@@ -189,10 +185,10 @@ def _tenant_figures(
         add("response", "Response curves", "Steady-state revenue per day for a constant daily spend, at average weather. Where the dashed current spend sits on the flat part, extra budget returns little; on the steep part, more spend pays.", plots.fig_response(grids, curves, list(current), channels))
 
     if "adstock_alpha" in post:
-        l_max = int(const.attrs.get("spec_l_max", 14))
+        l_max = spec.l_max
         alpha = _stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
         peak = None
-        if "adstock_peak" in post and const.attrs.get("spec_adstock") == "delayed":
+        if "adstock_peak" in post and spec.adstock == "delayed":
             peak = _stacked(post["adstock_peak"], idx)
         weights = [plots.adstock_weights(alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
         add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
@@ -267,10 +263,12 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
     progress
         Show a rich progress bar over tenants.
     """
-    run_dir = Path(run_dir)
-    idata, summary = load_run(run_dir)
-    evaluation = _read_json(run_dir / EVALUATION)
-    allocation = _read_json(run_dir / ALLOCATION)
+    run = RunFolder(run_dir)
+    run_dir = run.path
+    idata, summary = run.load(need_tenants=True)  # every section reads its tenant's entry
+    spec = run.spec(summary)
+    evaluation = run.evaluation()
+    allocation = run.allocation()
     tenants = [str(t) for t in summary["data"]["tenants"]]
     channels = [str(c) for c in summary["data"]["channels"]]
     shown = tenants if max_tenants is None else tenants[:max_tenants]
@@ -292,7 +290,7 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
                 fit=entry.get("fit", {}),
                 roas=_roas_cells(entry, channels),
                 conv_rows=tenant_conv_rows(stats, t, conv.get("thresholds", {})),
-                figures=_tenant_figures(idata, summary, t, idx, pareto_k, obs_tenant, obs_date, evaluation, allocation),
+                figures=_tenant_figures(idata, summary, t, idx, pareto_k, obs_tenant, obs_date, evaluation, allocation, spec),
                 allocation=_allocation_info(allocation, t),
                 cv=entry.get("cv"),
             )
@@ -331,7 +329,7 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
         evaluation=evaluation,
         allocation=allocation,
         model_card=summary.get("model_card"),
-        spec=(summary.get("config") or {}).get("spec", {}),
+        spec=spec.to_dict(),
     )
 
 
@@ -351,7 +349,7 @@ def _num(x: Any, digits: int = 2) -> str:
 def write_report(run_dir: Path, out: Path | None = None, max_tenants: int | None = None, progress: bool = True) -> Path:
     """Render the report of ``run_dir`` and write it atomically to ``out`` (default ``run_dir/report.html``)."""
     run_dir = Path(run_dir)
-    out = Path(out) if out is not None else run_dir / REPORT
+    out = Path(out) if out is not None else RunFolder(run_dir).report_path
     return atomic.write_text(out, render_report(run_dir, max_tenants=max_tenants, progress=progress))
 
 

@@ -1,0 +1,355 @@
+"""The run folder: the one module that knows its file names, reads them with checks and writes them atomically.
+
+Layout (docs/architecture.md, "Run folder")::
+
+    <run>/idata.nc          posterior, log-likelihood, constant data (netCDF 4)
+    <run>/summary.json      results and settings; config.spec is the only copy of the model settings
+    <run>/evaluation.json   ground-truth comparison (synthetic lakes)
+    <run>/allocation.json   a budget plan
+    <run>/model_card.md     written by diagnose
+    <run>/report.html       the HTML report
+    <run>/groups/gNNN/      a grouped run: one ordinary run folder per group
+
+Every reader turns a damaged or foreign file into one :class:`DataError` line
+naming the file and what is wrong, so the CLI can exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bayes_mmm.core import atomic
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import kind_of, read_json
+from bayes_mmm.core.spec import ModelSpec
+
+IDATA, SUMMARY = "idata.nc", "summary.json"
+EVALUATION, ALLOCATION = "evaluation.json", "allocation.json"
+MODEL_CARD, REPORT = "model_card.md", "report.html"
+GROUPS_DIR = "groups"
+#: Files a command may never replace from an ``--out`` option: they are the run.
+RUN_FILES = (IDATA, SUMMARY)
+#: Groups and variables every reader of ``idata.nc`` relies on.
+IDATA_GROUPS = ("posterior", "constant_data")
+CONSTANT_VARS = ("spend", "y_scale")
+REFIT = "fit it again with `bayes-mmm fit --out DIR`"
+
+
+def to_json(obj: Any) -> str:
+    """JSON with NaN written as null, so every parser can read it."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float | np.floating):
+            return None if not np.isfinite(x) else float(x)
+        if isinstance(x, np.integer):
+            return int(x)
+        if isinstance(x, np.bool_):
+            return bool(x)
+        return x
+
+    return json.dumps(clean(obj), indent=2)
+
+
+def require(obj: Any, key: str, kind: type, path: Path, what: str = "") -> Any:
+    """``obj[key]`` if it is of ``kind``; else DataError naming the dotted key and what was found."""
+    name = _dotted(what, key)
+    if not isinstance(obj, dict) or key not in obj:
+        raise DataError(f"key '{name}' is missing", file=path, hint=REFIT)
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise DataError(f"key '{name}' must be {kind_of(kind())}, found {kind_of(value)}", file=path, hint=REFIT)
+    return value
+
+
+def require_strings(obj: dict, key: str, path: Path, what: str = "") -> list[str]:
+    """``obj[key]`` as a list of strings."""
+    values = require(obj, key, list, path, what)
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise DataError(f"key '{_dotted(what, key)}' must list strings, found {kind_of(bad[0])}", file=path, hint=REFIT)
+    return values
+
+
+def _dotted(what: str, key: str) -> str:
+    return f"{what}.{key}" if what else key
+
+
+def is_run_file(path: str | Path) -> bool:
+    """True if ``path`` is (or would be) ``idata.nc`` or ``summary.json`` of a run folder."""
+    path = Path(path)
+    return path.name in RUN_FILES and any((path.parent / f).exists() for f in RUN_FILES)
+
+
+def check_out_file(path: str | Path, force: bool = False) -> Path:
+    """Refuse an ``--out FILE`` that would replace a run's own file (always), an existing file (unless ``force``),
+    a folder, or an unwritable place. Call before any work."""
+    path = Path(path)
+    if is_run_file(path):
+        raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
+                        hint="choose another --out")
+    atomic.ensure_file_writable(path, force)
+    return path
+
+
+class RunFolder:
+    """A run folder on disk: its paths, checked readers and atomic writers.
+
+    Parameters
+    ----------
+    path
+        The folder (it need not exist yet for :meth:`save`).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunFolder) and self.path == other.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def idata_path(self) -> Path:
+        return self.path / IDATA
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / SUMMARY
+
+    @property
+    def evaluation_path(self) -> Path:
+        return self.path / EVALUATION
+
+    @property
+    def allocation_path(self) -> Path:
+        return self.path / ALLOCATION
+
+    @property
+    def model_card_path(self) -> Path:
+        return self.path / MODEL_CARD
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / REPORT
+
+    @staticmethod
+    def group_folder_name(group_id: str) -> str:
+        """The ``folder`` entry of a group in a grouped summary (relative to the run)."""
+        return f"{GROUPS_DIR}/{group_id}"
+
+    # ---------------------------------------------------------------- readers
+    def summary(self, need_tenants: bool = False) -> dict:
+        """``summary.json``, checked: an object whose ``data``, ``convergence`` (and ``groups``) are well-formed.
+
+        Parameters
+        ----------
+        need_tenants
+            Also require a ``tenants`` object with an object entry for every tenant of ``data.tenants``.
+        """
+        path = self.summary_path
+        if not path.is_file():
+            raise DataError(f"not a run folder: {SUMMARY} is missing", file=self.path, hint="create one with `bayes-mmm fit --out DIR`")
+        summary = read_json(path)
+        if not isinstance(summary, dict):
+            raise DataError(f"must hold a JSON object, found {kind_of(summary)}", file=path, hint=REFIT)
+        data = require(summary, "data", dict, path)
+        require_strings(data, "tenants", path, "data")
+        require_strings(data, "channels", path, "data")
+        conv = require(summary, "convergence", dict, path)
+        if "ok" in conv:
+            require(conv, "ok", bool, path, "convergence")
+        if "groups" in summary:
+            for k, entry in enumerate(require(summary, "groups", list, path)):
+                self._check_group(entry, k)
+        if need_tenants:
+            entries = require(summary, "tenants", dict, path)
+            for t in data["tenants"]:
+                require(entries, t, dict, path, "tenants")
+        return summary
+
+    def _check_group(self, entry: Any, k: int) -> None:
+        where = f"groups[{k}]"
+        if not isinstance(entry, dict):
+            raise DataError(f"{where} must be an object, found {kind_of(entry)}", file=self.summary_path, hint=REFIT)
+        for key in ("id", "folder", "status"):
+            require(entry, key, str, self.summary_path, where)
+        require_strings(entry, "tenants", self.summary_path, where)
+        self._inside(entry["folder"])
+
+    def _inside(self, folder: str) -> Path:
+        """A group's folder, refused unless it resolves inside this run folder (no absolute paths, ``..`` or symlinks out)."""
+        rel = Path(folder)
+        try:
+            target = (self.path / rel).resolve()
+        except (OSError, ValueError):  # an embedded NUL byte, a symlink loop
+            target = None
+        if rel.is_absolute() or ".." in rel.parts or target is None or not target.is_relative_to(self.path.resolve()):
+            raise DataError(f"group folder '{folder}' lies outside the run folder", file=self.summary_path,
+                            hint="group folders are relative paths inside the run, e.g. groups/g000")
+        return self.path / rel
+
+    def spec(self, summary: dict | None = None) -> ModelSpec:
+        """The run's model settings, from ``summary.json`` ``config.spec`` (their one home)."""
+        summary = self.summary() if summary is None else summary
+        raw = require(require(summary, "config", dict, self.summary_path), "spec", dict, self.summary_path, "config")
+        try:
+            return ModelSpec.from_dict(raw)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise DataError(f"config.spec is not valid model settings ({exc})", file=self.summary_path, hint=REFIT) from None
+
+    def idata(self):
+        """``idata.nc``, checked: readable netCDF holding the groups and variables every reader uses."""
+        import arviz as az
+
+        path = self.idata_path
+        if not path.is_file():
+            raise DataError(f"not a run folder: {IDATA} is missing", file=self.path, hint="create one with `bayes-mmm fit --out DIR`")
+        try:
+            idata = az.from_netcdf(str(path), engine="h5netcdf")
+        except Exception as exc:  # h5py/xarray raise many types for a damaged file; all mean "unreadable"
+            raise DataError(f"not a readable netCDF file ({type(exc).__name__})", file=path, hint=REFIT) from None
+        missing = [g for g in IDATA_GROUPS if g not in idata.groups()]
+        if missing:
+            raise DataError(f"no {' or '.join(missing)} group: not an idata.nc written by bayes-mmm", file=path, hint=REFIT)
+        absent = [f"constant_data.{v}" for v in CONSTANT_VARS if v not in idata.constant_data]
+        absent += [] if "tenant" in idata.constant_data.coords else ["the tenant coordinate"]
+        absent += [] if idata.posterior.data_vars else ["posterior draws"]
+        if absent:
+            raise DataError(f"lacks {', '.join(absent)}: not an idata.nc written by bayes-mmm", file=path, hint=REFIT)
+        return idata
+
+    def load(self, need_tenants: bool = False):
+        """``(InferenceData, summary)`` of an ordinary run folder; a grouped run says which group folder to pass."""
+        if not self.idata_path.is_file() and self.summary_path.is_file():
+            self.group_of(None)  # a grouped run: raises with the folder to pass instead
+        summary = self.summary(need_tenants)
+        idata = self.idata()
+        held = [str(t) for t in idata.constant_data["tenant"].values]
+        if held != summary["data"]["tenants"]:
+            raise DataError(f"{IDATA} holds tenants {held[:3]} but {SUMMARY} lists {summary['data']['tenants'][:3]}",
+                            file=self.path, hint="the two files come from different runs; " + REFIT)
+        return idata, summary
+
+    def allocation(self) -> dict | None:
+        """``allocation.json`` if present, checked: ``tenants`` maps ids to objects of channel → daily amounts."""
+        path = self.allocation_path
+        if not path.exists():
+            return None
+        plan = read_json(path)
+        if not isinstance(plan, dict):
+            raise DataError(f"must hold a JSON object, found {kind_of(plan)}", file=path)
+        for t, entry in require(plan, "tenants", dict, path).items():
+            where = f"tenants.{t}"
+            require(plan["tenants"], t, dict, path, "tenants")
+            for key in ("plan", "current"):
+                amounts = require(entry, key, dict, path, where) if key == "plan" or key in entry else {}
+                for ch, days in amounts.items():
+                    self._check_amounts(days, path, f"{where}.{key}.{ch}")
+        if "days" in plan:
+            require_strings(plan, "days", path)
+        return plan
+
+    @staticmethod
+    def _check_amounts(days: Any, path: Path, where: str) -> None:
+        if not isinstance(days, list) or not all(isinstance(d, int | float) and not isinstance(d, bool) for d in days):
+            raise DataError(f"key '{where}' must list amounts (numbers)", file=path)
+
+    def evaluation(self) -> dict | None:
+        """``evaluation.json`` if present, checked: an object whose ``pairs`` is a list of objects."""
+        path = self.evaluation_path
+        if not path.exists():
+            return None
+        ev = read_json(path)
+        if not isinstance(ev, dict):
+            raise DataError(f"must hold a JSON object, found {kind_of(ev)}", file=path)
+        pairs = ev.get("pairs", [])
+        if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
+            raise DataError("key 'pairs' must be a list of objects", file=path)
+        return ev
+
+    # ----------------------------------------------------------- grouped runs
+    def is_grouped(self) -> bool:
+        """True for a merged run of groups (its summary has a ``groups`` list)."""
+        return self.summary_path.is_file() and "groups" in self.summary()
+
+    def run_folders(self) -> list[RunFolder]:
+        """The folders holding posteriors: the run itself, or each group that was fitted."""
+        summary = self.summary()
+        if "groups" not in summary:
+            return [self]
+        return [RunFolder(self._inside(g["folder"])) for g in summary["groups"] if g["status"] == "ok"]
+
+    def group_of(self, tenant: str | None = None) -> RunFolder:
+        """The run folder holding ``tenant``: the run itself, or its group folder for a grouped run."""
+        if not self.summary_path.is_file():
+            return self
+        summary = self.summary()
+        if "groups" not in summary:
+            return self
+        groups = summary["groups"]
+        if tenant is None:
+            example = f", e.g. {self.path / groups[0]['folder']}" if groups else ""
+            raise DataError(f"a grouped run of {len(groups)} groups: name a tenant (--tenant) or pass one group's folder{example}",
+                            file=self.path)
+        for g in groups:
+            if tenant in g["tenants"]:
+                if g["status"] != "ok":
+                    raise DataError(f"tenant '{tenant}' is in group {g['id']}, which failed: {g.get('error')}", file=self.path)
+                return RunFolder(self._inside(g["folder"]))
+        raise DataError(f"unknown tenant id '{tenant}' in this grouped run", file=self.summary_path)
+
+    # ---------------------------------------------------------------- writers
+    def save(self, idata: Any, summary: dict, overwrite: bool = False) -> dict:
+        """Write ``idata.nc`` and ``summary.json`` as a new folder, atomically; return the summary as written."""
+        text = to_json(summary)
+        with atomic.folder(self.path, overwrite=overwrite) as tmp:
+            if idata is not None:
+                idata.to_netcdf(str(tmp / IDATA), engine="h5netcdf")
+            (tmp / SUMMARY).write_text(text, encoding="utf-8")
+        return json.loads(text)
+
+    def write_summary(self, summary: dict) -> dict:
+        """Replace ``summary.json`` atomically; return it as written (NaN → null)."""
+        text = to_json(summary)
+        atomic.write_text(self.summary_path, text)
+        return json.loads(text)
+
+    def update_summary(self, **sections: Any) -> dict:
+        """Merge top-level sections into ``summary.json`` (atomically)."""
+        return self.write_summary({**self.summary(), **sections})
+
+    def write_evaluation(self, evaluation: dict) -> Path:
+        return atomic.write_text(self.evaluation_path, to_json(evaluation))
+
+    def write_allocation(self, plan: dict) -> Path:
+        return atomic.write_text(self.allocation_path, to_json(plan) + "\n")
+
+    def write_model_card(self, card: str) -> Path:
+        return atomic.write_text(self.model_card_path, card)
+
+
+def run_folders(run_dir: str | Path | RunFolder) -> list[Path]:
+    """Paths of :meth:`RunFolder.run_folders` (what diagnose, report and the population prior iterate)."""
+    return [f.path for f in as_run(run_dir).run_folders()]
+
+
+def as_run(run_dir: str | Path | RunFolder) -> RunFolder:
+    """A :class:`RunFolder` from a path (or the folder itself)."""
+    return run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+
+
+__all__ = ["GROUPS_DIR", "IDATA", "SUMMARY", "RunFolder", "as_run", "check_out_file", "is_run_file",
+           "run_folders", "to_json"]
