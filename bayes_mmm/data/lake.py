@@ -200,7 +200,7 @@ def _check_dates(dates: pd.DatetimeIndex, path: Path, iso: np.ndarray) -> None:
         hint = f"rename it to {other}{path.suffix}" if other else "one row per day (daily.*) or per week (weekly.*)"
         raise DataError(f"dates are {got} but the file is named {path.name}", file=path, column=DATE, hint=hint)
     if want == WEEKLY:
-        day = dates.dayofweek.to_numpy()
+        day = dates.day_of_week.to_numpy()
         odd = day != day[0]
         if odd.any():
             raise DataError(
@@ -423,6 +423,17 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
     return ds
 
 
+def read_frames(lake: str | Path, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Read tenants' tables and check that they fit on one date axis (cadence, week start, span)."""
+    lake = Path(lake)
+    frames = {tid: read_daily(data_file(lake / tid)) for tid in ids}
+    try:
+        date_axis(frames)
+    except DataError as exc:  # lake-wide problems name the lake
+        raise DataError(exc.problem, file=lake, hint=exc.hint) from None
+    return frames
+
+
 def load_lake(lake: str | Path, tenants: str | Sequence[str] | None = None) -> xr.Dataset:
     """Load the tenants of a lake into one labelled dataset.
 
@@ -444,11 +455,8 @@ def load_lake(lake: str | Path, tenants: str | Sequence[str] | None = None) -> x
     """
     lake = Path(lake)
     ids = resolve_tenants(lake, tenants)
-    frames = {tid: read_daily(data_file(lake / tid)) for tid in ids}
+    frames = read_frames(lake, ids)
     meta = {tid: read_tenant_meta(lake / tid) for tid in ids}
-    try:
-        ds = frames_to_dataset(frames, meta)
-    except DataError as exc:  # lake-wide problems name the lake
-        raise DataError(exc.problem, file=lake, hint=exc.hint) from None
+    ds = frames_to_dataset(frames, meta)
     ds.attrs["lake"] = str(lake.resolve())
     return ds
