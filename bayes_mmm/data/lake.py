@@ -156,8 +156,6 @@ def _limits(col: str, days: int) -> tuple[float, float, str]:
         return 0.0, MAX_SNOW_CM_PER_DAY * days, " cm"
     if col.startswith("temp") and col.endswith("_c"):  # temp_c, temp_max_c, temp_min_c
         return -MAX_ABS_TEMP_C, MAX_ABS_TEMP_C, " °C"
-    if col in FLAG_COLUMNS:
-        return 0.0, 1.0, ""
     return -MAX_AMOUNT, MAX_AMOUNT, ""
 
 
@@ -166,12 +164,13 @@ def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.Dat
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in [c for c in raw.columns if c != DATE]:
         x = parse_numbers(raw[col], path, col, iso)
-        check_range(x, *_limits(col, days)[:2], path, col, iso, _limits(col, days)[2])
         if col in FLAG_COLUMNS:
             odd = ~np.isnan(x) & (x != 0) & (x != 1)
             if odd.any():
                 raise DataError(f"value {x[odd][0]:g} where 0 or 1 belongs", file=path, column=col,
                                 rows=rows_where(odd), dates=iso[odd], hint="mark the period with 1, else 0")
+        low, high, unit = _limits(col, days)
+        check_range(x, low, high, path, col, iso, unit)
         out[col] = x
     return out
 
@@ -196,8 +195,8 @@ def _check_dates(dates: pd.DatetimeIndex, path: Path, iso: np.ndarray) -> None:
         raise DataError("duplicated dates", file=path, column=DATE, rows=rows_where(dup), dates=iso[dup])
     want, got = cadence_of(path), detect_cadence(dates)
     if got is not None and got != want:
-        other = {DAILY: WEEKLY, WEEKLY: DAILY}.get(got)
-        hint = f"rename it to {other}{path.suffix}" if other else "one row per day (daily.*) or per week (weekly.*)"
+        known = got in CADENCE_DAYS
+        hint = f"rename it to {got}{path.suffix}" if known else "one row per day (daily.*) or per week (weekly.*)"
         raise DataError(f"dates are {got} but the file is named {path.name}", file=path, column=DATE, hint=hint)
     if want == WEEKLY:
         day = dates.day_of_week.to_numpy()
