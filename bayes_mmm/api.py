@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,21 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
 from bayes_mmm.runs.summary import build_summary, save_run
+
+
+def gate_lake(
+    data: str | Path, tenants: str | Sequence[str] = "all", allow: Sequence[str] = (), console: Any | None = None
+) -> None:
+    """Run the data-quality gates before work that trusts the data; stop on an error gate not in ``allow``.
+
+    Warnings (and allowed errors) are printed to ``console`` and the work goes on.
+    """
+    from bayes_mmm.data.validate import check_lake, warned
+
+    table = check_lake(data, tenants, allow)
+    if console is not None:
+        for row in warned(table).itertuples():
+            console.print(f"[yellow]warn[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
 
 
 def fit_lake(
@@ -21,6 +37,7 @@ def fit_lake(
     overwrite: bool = False,
     console: Any | None = None,
     prior_from: str | Path | None = None,
+    allow_gates: Sequence[str] = (),
 ) -> dict:
     """Load a lake, fit the MMM and (optionally) write the run folder.
 
@@ -38,6 +55,9 @@ def fit_lake(
     prior_from
         Run folder of an earlier pooled fit: cold-start these tenants with its
         population posterior as their priors (its model settings replace ``spec_kwargs``).
+        Short history is what a cold start is for, so the ``history`` gate is allowed then.
+    allow_gates
+        Names of data-quality gates whose errors do not stop the fit (see :func:`gate_lake`).
 
     Returns
     -------
@@ -55,6 +75,7 @@ def fit_lake(
         prior = population_prior(prior_from)
         if console is not None:
             console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
+    gate_lake(data, tenants, [*allow_gates, *(["history"] if prior is not None else [])], console)
     ds = load_lake(data, tenants)
     if console is not None and prior is None and spec.pooled and not effective_spec(spec, ds.sizes["tenant"]).pooled:
         console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
@@ -116,13 +137,19 @@ def cv_run(
     n_folds: int = 5,
     sampler_kwargs: dict[str, Any] | None = None,
     progress: bool = True,
+    allow_gates: Sequence[str] = (),
+    console: Any | None = None,
 ) -> dict:
-    """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``."""
+    """Walk-forward CV of a run's model on its lake; results go into summary.json under each tenant's ``cv``.
+
+    The lake passes the same data-quality gates as ``fit`` first (errors stop unless in ``allow_gates``).
+    """
     from bayes_mmm.analysis.cv import walk_forward
     from bayes_mmm.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
     _, summary = run.load(need_tenants=True)
+    gate_lake(data, summary["data"]["tenants"], allow_gates, console)
     ds = load_lake(data, summary["data"]["tenants"])
     kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
     cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)

@@ -16,11 +16,30 @@ TEMP = "temp_c"
 PRECIP = "precip_mm"
 SNOW = "snow_cm"
 HOLIDAY = "holiday"
+EVENT = "event"
+#: Columns holding 0/1 flags.
+FLAG_COLUMNS = (HOLIDAY, EVENT)
 
-REQUIRED_COLUMNS = (DATE, REVENUE, TEMP, PRECIP)
+REQUIRED_COLUMNS = (DATE, REVENUE)
+#: Weather a tenant needs for weather terms; a tenant without both is modelled without weather.
+WEATHER_COLUMNS = (TEMP, PRECIP)
 NON_NEGATIVE_COLUMNS = (REVENUE, PRECIP, SNOW)
 
+DAILY, WEEKLY = "daily", "weekly"
+#: Length of one period of each cadence, in days.
+CADENCE_DAYS = {DAILY: 1, WEEKLY: 7}
 DAILY_STEMS = ("daily.parquet", "daily.csv")
+WEEKLY_STEMS = ("weekly.parquet", "weekly.csv")
+DATA_STEMS = (*DAILY_STEMS, *WEEKLY_STEMS)
+
+#: Largest believable magnitude of any amount (spend, revenue, controls), per period.
+MAX_AMOUNT = 1e12
+#: Physically possible weather, per day (weekly totals scale by 7; temperatures do not).
+MAX_ABS_TEMP_C = 60.0
+MAX_PRECIP_MM_PER_DAY = 2000.0
+MAX_SNOW_CM_PER_DAY = 500.0
+#: Weather this flat carries no signal: the tenant is modelled without weather.
+MIN_TEMP_SD_C = 0.5
 TENANT_JSON = "tenant.json"
 TRUTH_JSON = "truth.json"
 TRUTH_DAILY = "truth_daily.parquet"

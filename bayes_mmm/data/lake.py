@@ -18,11 +18,20 @@ import pandas as pd
 import xarray as xr
 
 from bayes_mmm.core.constants import (
+    CADENCE_DAYS,
     CHANNEL,
     CONTROL_PREFIX,
-    DAILY_STEMS,
+    DAILY,
+    DATA_STEMS,
     DATE,
+    EVENT,
+    FLAG_COLUMNS,
     HOLIDAY,
+    MAX_ABS_TEMP_C,
+    MAX_AMOUNT,
+    MAX_PRECIP_MM_PER_DAY,
+    MAX_SNOW_CM_PER_DAY,
+    MIN_TEMP_SD_C,
     PRECIP,
     REQUIRED_COLUMNS,
     REVENUE,
@@ -31,9 +40,12 @@ from bayes_mmm.core.constants import (
     TEMP,
     TENANT,
     TENANT_JSON,
+    WEATHER_COLUMNS,
+    WEEKLY,
 )
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import kind_of, read_json
+from bayes_mmm.data.table import check_range, parse_iso_dates, parse_numbers, read_table, rows_where
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 #: Common names of the required columns in exports (Open-Meteo's daily CSV among them).
@@ -43,37 +55,52 @@ ALIASES = {
     TEMP: ("temperature_2m_mean (°C)", "temperature_2m_mean", "temperature", "temp"),
     PRECIP: ("precipitation_sum (mm)", "precipitation_sum", "precipitation", "rain_sum (mm)", "precip"),
 }
-#: Columns that must never be negative, besides every ``spend_*``.
-NON_NEGATIVE = (REVENUE, PRECIP, SNOW)
+#: The union date axis may span at most this many times the longest tenant's own span.
+MAX_SPAN_RATIO = 3
 
 
-def daily_file(tenant_dir: Path) -> Path:
-    """Return the ``daily.parquet`` or ``daily.csv`` of a tenant folder."""
-    for stem in DAILY_STEMS:
-        if (tenant_dir / stem).is_file():
-            return tenant_dir / stem
-    raise DataError(
-        "no daily.csv or daily.parquet",
-        file=tenant_dir,
-        hint="each tenant folder needs one daily file (see docs/data-contract.md)",
-    )
+def data_file(tenant_dir: Path) -> Path:
+    """Return the one table of a tenant folder: ``daily.*`` or ``weekly.*`` (csv or parquet)."""
+    found = [tenant_dir / stem for stem in DATA_STEMS if (tenant_dir / stem).is_file()]
+    if not found:
+        raise DataError(
+            "no daily.csv, daily.parquet, weekly.csv or weekly.parquet",
+            file=tenant_dir,
+            hint="each tenant folder needs one data file (see docs/data-contract.md)",
+        )
+    if len(found) > 1:
+        raise DataError(
+            f"holds {' and '.join(p.name for p in found)}",
+            file=tenant_dir,
+            hint="keep exactly one data file per tenant",
+        )
+    return found[0]
+
+
+#: Former name, kept for callers written before weekly files existed.
+daily_file = data_file
+
+
+def cadence_of(path: Path) -> str:
+    """Cadence a data file's name promises: ``weekly`` for ``weekly.*``, else ``daily``."""
+    return WEEKLY if path.name.startswith(WEEKLY) else DAILY
 
 
 def list_tenants(lake: str | Path) -> list[str]:
-    """Tenant ids of a lake: its sub-folders holding a daily file, sorted."""
+    """Tenant ids of a lake: its sub-folders holding a data file, sorted."""
     lake = Path(lake)
     if not lake.is_dir():
         raise DataError("lake folder does not exist", file=lake)
     ids = sorted(
         p.name
         for p in lake.iterdir()
-        if p.is_dir() and any((p / s).is_file() for s in DAILY_STEMS)
+        if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)
     )
     if not ids:
         raise DataError(
             "lake has no tenants",
             file=lake,
-            hint="expected <lake>/<tenant_id>/daily.csv or daily.parquet",
+            hint="expected <lake>/<tenant_id>/daily.csv (or daily.parquet, weekly.csv, weekly.parquet)",
         )
     for tid in ids:
         if not TENANT_ID.match(tid):
@@ -97,99 +124,136 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
     return wanted
 
 
-def _rows_where(mask: np.ndarray) -> list[int]:
-    return [int(i) + 1 for i in np.flatnonzero(mask)]
+def _check_columns(columns: list[str], path: Path) -> list[str]:
+    """Required columns present, optional weather not misspelled, channel names non-empty; the spend columns."""
+    extra = [c for c in columns if c not in REQUIRED_COLUMNS]
+    for col in (*REQUIRED_COLUMNS, *WEATHER_COLUMNS):
+        if col in columns:
+            continue
+        close = [a for a in ALIASES.get(col, ()) if a in extra] + [c for c in extra if c.lower() == col]
+        if col in REQUIRED_COLUMNS and not close:
+            close = difflib.get_close_matches(col, extra, n=1, cutoff=0.6)
+        if close:  # an optional column under another name must not be silently dropped
+            raise DataError("required column is missing" if col in REQUIRED_COLUMNS else "column not found",
+                            file=path, column=col, hint=f"found '{close[0]}': rename it to '{col}'")
+        if col in REQUIRED_COLUMNS:
+            raise DataError("required column is missing", file=path, column=col, hint=f"columns are: {', '.join(columns)}")
+    spend = [c for c in columns if c.startswith(SPEND_PREFIX)]
+    if SPEND_PREFIX in spend:
+        raise DataError("empty channel name", file=path, column=SPEND_PREFIX, hint="name the channel, e.g. spend_meta")
+    if not spend:
+        raise DataError("no spend_<channel> column", file=path, hint="add at least one, e.g. spend_meta")
+    return spend
+
+
+def _limits(col: str, days: int) -> tuple[float, float, str]:
+    """Physically possible range ``(low, high, unit)`` of a column over a period of ``days`` days."""
+    if col.startswith(SPEND_PREFIX) or col == REVENUE:
+        return 0.0, MAX_AMOUNT, ""
+    if col == PRECIP:
+        return 0.0, MAX_PRECIP_MM_PER_DAY * days, " mm"
+    if col == SNOW:
+        return 0.0, MAX_SNOW_CM_PER_DAY * days, " cm"
+    if col.startswith("temp") and col.endswith("_c"):  # temp_c, temp_max_c, temp_min_c
+        return -MAX_ABS_TEMP_C, MAX_ABS_TEMP_C, " °C"
+    return -MAX_AMOUNT, MAX_AMOUNT, ""
+
+
+def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.DataFrame:
+    """Every column but ``date`` as finite floats inside its possible range; flags 0/1."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    for col in [c for c in raw.columns if c != DATE]:
+        x = parse_numbers(raw[col], path, col, iso)
+        if col in FLAG_COLUMNS:
+            odd = ~np.isnan(x) & (x != 0) & (x != 1)
+            if odd.any():
+                raise DataError(f"value {x[odd][0]:g} where 0 or 1 belongs", file=path, column=col,
+                                rows=rows_where(odd), dates=iso[odd], hint="mark the period with 1, else 0")
+        low, high, unit = _limits(col, days)
+        check_range(x, low, high, path, col, iso, unit)
+        out[col] = x
+    return out
+
+
+def detect_cadence(dates: pd.DatetimeIndex) -> str | None:
+    """``daily`` or ``weekly`` from the typical step between sorted unique dates; ``None`` for one date."""
+    steps = np.asarray(dates.unique().sort_values().to_series().diff().dt.days.iloc[1:], dtype=int)
+    if len(steps) == 0:
+        return None
+    step = int(np.median(steps))
+    if step == 1:
+        return DAILY
+    if step == 7:
+        return WEEKLY
+    return f"every {step} days"
+
+
+def _check_dates(dates: pd.DatetimeIndex, path: Path, iso: np.ndarray) -> None:
+    """No duplicates; cadence as the file name says; weeks on one weekday; no gaps."""
+    dup = dates.duplicated(keep=False)
+    if dup.any():
+        raise DataError("duplicated dates", file=path, column=DATE, rows=rows_where(dup), dates=iso[dup])
+    want, got = cadence_of(path), detect_cadence(dates)
+    if got is not None and got != want:
+        known = got in CADENCE_DAYS
+        hint = f"rename it to {got}{path.suffix}" if known else "one row per day (daily.*) or per week (weekly.*)"
+        raise DataError(f"dates are {got} but the file is named {path.name}", file=path, column=DATE, hint=hint)
+    if want == WEEKLY:
+        day = dates.day_of_week.to_numpy()
+        odd = day != day[0]
+        if odd.any():
+            raise DataError(
+                f"weeks start on different weekdays ({dates[0]:%A} in row 1, {dates[odd][0]:%A} here)",
+                file=path, column=DATE, rows=rows_where(odd), dates=iso[odd],
+                hint="date each week by the same first weekday",
+            )
+    ordered = dates.sort_values()
+    full = pd.date_range(ordered[0], ordered[-1], freq=f"{CADENCE_DAYS[want]}D")
+    if len(full) != len(dates):
+        gaps = full.difference(dates)
+        unit = "day" if want == DAILY else "week"
+        raise DataError(
+            f"{len(gaps)} missing {unit}(s) in the dates, first {gaps[0]:%Y-%m-%d}",
+            file=path,
+            column=DATE,
+            hint=f"one row per {unit}; fill missing {unit}s (spend 0, revenue empty)",
+        )
 
 
 def read_daily(path: str | Path) -> pd.DataFrame:
-    """Read one tenant's daily file and check its structure.
+    """Read one tenant's data file (``daily.*`` or ``weekly.*``) and check its structure.
 
-    Returns a frame indexed by ``date`` (sorted) with float columns. Raises
-    :class:`DataError` for an empty file, missing or misspelled columns,
-    non-numeric values, unparseable dates, negative spend/revenue/weather
-    amounts, duplicated dates and gaps in the dates.
+    Returns a frame indexed by ``date`` (sorted) with float columns and
+    ``attrs`` ``source`` and ``cadence``. Raises :class:`DataError` for an
+    unreadable or empty file, a wrong separator, duplicated or empty column
+    names, missing or misspelled columns, non-numeric, non-finite or impossible
+    values, flags other than 0/1, dates that are not ISO ``YYYY-MM-DD``,
+    duplicated dates, a cadence that does not match the file name, and gaps.
     """
     path = Path(path)
-    try:
-        if path.suffix == ".parquet":
-            raw = pd.read_parquet(path)
-        else:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=True)
-    except pd.errors.EmptyDataError:
-        raise DataError("file is empty", file=path) from None
-    except (OSError, ValueError) as exc:  # corrupt parquet, unreadable file
-        raise DataError(f"cannot be read ({exc.__class__.__name__}: {exc})", file=path) from None
-    if raw.empty:
-        raise DataError("file has a header but no rows", file=path)
-    raw.columns = [str(c).strip() for c in raw.columns]
-
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
-    if missing:
-        col = missing[0]
-        extra = [c for c in raw.columns if c not in REQUIRED_COLUMNS]
-        close = [a for a in ALIASES.get(col, ()) if a in extra] or difflib.get_close_matches(col, extra, n=1, cutoff=0.6)
-        hint = f"found '{close[0]}': rename it to '{col}'" if close else f"columns are: {', '.join(raw.columns)}"
-        raise DataError("required column is missing", file=path, column=col, hint=hint)
-    spend_cols = [c for c in raw.columns if c.startswith(SPEND_PREFIX)]
-    if not spend_cols:
-        raise DataError(
-            "no spend_<channel> column", file=path, hint="add at least one, e.g. spend_meta"
-        )
-
-    dates = pd.to_datetime(raw[DATE].astype(str).str.strip(), format="%Y-%m-%d", errors="coerce")
-    bad = dates.isna().to_numpy()
-    if bad.any():
-        rows = _rows_where(bad)
-        raise DataError(
-            f"unparseable date '{raw[DATE].iloc[rows[0] - 1]}'",
-            file=path,
-            column=DATE,
-            rows=rows,
-            hint="use ISO dates YYYY-MM-DD",
-        )
-    iso = dates.dt.strftime("%Y-%m-%d").to_numpy()
-
-    numeric = [c for c in raw.columns if c != DATE]
-    out = pd.DataFrame(index=pd.DatetimeIndex(dates, name=DATE))
-    for col in numeric:
-        values = raw[col]
-        num = pd.to_numeric(values, errors="coerce")
-        not_num = (num.isna() & values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
-        if not_num.any():
-            rows = _rows_where(not_num)
-            raise DataError(
-                f"non-numeric value '{values.iloc[rows[0] - 1]}'",
-                file=path,
-                column=col,
-                rows=rows,
-                dates=iso[not_num],
-            )
-        out[col] = num.to_numpy(dtype=float)
-
-    for col in [*spend_cols, *(c for c in NON_NEGATIVE if c in out.columns)]:
-        neg = (out[col] < 0).to_numpy()
-        if neg.any():
-            raise DataError(
-                "negative values", file=path, column=col, rows=_rows_where(neg), dates=iso[neg]
-            )
-
-    dup = dates.duplicated(keep=False).to_numpy()
-    if dup.any():
-        raise DataError(
-            "duplicated dates", file=path, column=DATE, rows=_rows_where(dup), dates=iso[dup]
-        )
+    raw = read_table(path)
+    _check_columns(list(raw.columns), path)
+    dates = parse_iso_dates(raw[DATE], path, DATE)
+    iso = np.asarray(dates.strftime("%Y-%m-%d"))
+    out = _values(raw, path, iso, CADENCE_DAYS[cadence_of(path)])
+    _check_dates(dates, path, iso)
+    out.index = pd.DatetimeIndex(dates, name=DATE)
     out = out.sort_index()
-    full = pd.date_range(out.index[0], out.index[-1], freq="D")
-    if len(full) != len(out):
-        gaps = full.difference(out.index)
-        raise DataError(
-            f"{len(gaps)} missing day(s) in the dates, first {gaps[0]:%Y-%m-%d}",
-            file=path,
-            column=DATE,
-            hint="one row per calendar day; fill missing days (spend 0, revenue empty)",
-        )
-    out.attrs["source"] = str(path)
+    out.attrs.update(source=str(path), cadence=cadence_of(path))
     return out
+
+
+def weather_problem(df: pd.DataFrame) -> str | None:
+    """Why a tenant's weather cannot be used (absent, partial, near-constant), or ``None`` when it can."""
+    missing = [c for c in WEATHER_COLUMNS if c not in df.columns or df[c].isna().all()]
+    if missing:
+        return f"no {' or '.join(missing)}"
+    temp, precip = df[TEMP].dropna(), df[PRECIP].dropna()
+    if temp.std(ddof=0) < MIN_TEMP_SD_C:
+        return f"{TEMP} is near-constant (sd {temp.std(ddof=0):.2f} °C < {MIN_TEMP_SD_C:g})"
+    if precip.nunique() <= 1:
+        return f"{PRECIP} is constant ({precip.iloc[0]:g})"
+    return None
 
 
 def read_tenant_meta(tenant_dir: Path) -> dict:
@@ -215,30 +279,94 @@ def channels_of(frames: Iterable[pd.DataFrame]) -> list[str]:
     return list(seen)
 
 
+def _fmt_range(df: pd.DataFrame) -> str:
+    return f"{df.index[0]:%Y-%m-%d} to {df.index[-1]:%Y-%m-%d}"
+
+
+def date_axis(frames: dict[str, pd.DataFrame]) -> tuple[pd.DatetimeIndex, str]:
+    """The shared date axis of tenants and their cadence.
+
+    Refuses a lake mixing cadences, weekly tenants whose weeks start on
+    different weekdays, and tenants so far apart in time that the union axis
+    would exceed :data:`MAX_SPAN_RATIO` × the longest tenant's span (a typo'd
+    year would otherwise make a 45,000-day axis of NaN).
+    """
+    cadences = {tid: df.attrs.get("cadence", DAILY) for tid, df in frames.items()}
+    if len(set(cadences.values())) > 1:
+        weekly = [t for t, c in cadences.items() if c == WEEKLY]
+        daily = [t for t, c in cadences.items() if c != WEEKLY]
+        raise DataError(f"mixes cadences: weekly {', '.join(weekly[:5])}; daily {', '.join(daily[:5])}",
+                        hint="fit daily and weekly tenants separately (all tenants of a fit share one cadence)")
+    cadence = next(iter(cadences.values()))
+    step = CADENCE_DAYS[cadence]
+    if cadence == WEEKLY:
+        starts = {tid: f"{df.index[0]:%A}" for tid, df in frames.items()}
+        if len(set(starts.values())) > 1:
+            raise DataError("weekly tenants start their weeks on different weekdays: "
+                            + ", ".join(f"{t} {d}" for t, d in list(starts.items())[:6]),
+                            hint="date every tenant's weeks by the same first weekday")
+    start = min(df.index[0] for df in frames.values())
+    end = max(df.index[-1] for df in frames.values())
+    dates = pd.date_range(start, end, freq=f"{step}D", name=DATE)
+    longest = max(len(df) for df in frames.values())
+    if len(dates) > MAX_SPAN_RATIO * longest:
+        first = min(frames, key=lambda t: frames[t].index[0])
+        last = max(frames, key=lambda t: frames[t].index[-1])
+        raise DataError(
+            f"tenants' dates span {len(dates):,} {'days' if step == 1 else 'weeks'}, more than {MAX_SPAN_RATIO}× the "
+            f"longest tenant ({longest:,}): {first} ({_fmt_range(frames[first])}) and {last} ({_fmt_range(frames[last])})",
+            hint="check those dates (a wrong year?) or fit the tenants separately",
+        )
+    return dates, cadence
+
+
+def _weather_rows(df: pd.DataFrame, rng: np.ndarray, usable: bool) -> dict[str, np.ndarray]:
+    """One tenant's weather on the axis: interpolated inside its range, NaN outside or when unusable."""
+    rows = {}
+    for k in (TEMP, PRECIP, SNOW):
+        if usable and k in df:
+            x = df[k].where(rng).interpolate(limit_direction="both").to_numpy(dtype=float, copy=True)
+        elif usable and k == SNOW:
+            x = np.zeros(len(df))
+        else:
+            x = np.full(len(df), np.nan)
+        x[~rng] = np.nan
+        rows[k] = x
+    return rows
+
+
 def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | None = None) -> xr.Dataset:
     """Align per-tenant frames into one dataset with dims ``tenant``, ``date``, ``channel``.
 
-    Dates are the union over tenants; days outside a tenant's range are NaN
-    and ``in_range`` is False there. ``holiday`` rows are all NaN for tenants
-    without a holiday column (the model then uses its built-in calendar). Missing spend counts as 0 and missing
-    weather is interpolated; missing revenue stays NaN and is masked by
-    ``observed``.
+    Dates are the union over tenants at the lake's cadence (attr ``cadence``);
+    periods outside a tenant's range are NaN and ``in_range`` is False there.
+    ``has_channel (tenant, channel)`` is False for a channel the tenant's file
+    lacks; its spend there is 0 (so sums and the model's arrays stay finite) —
+    use ``has_channel``, not the zeros, to tell "no such channel" from "spent
+    nothing". ``has_weather (tenant)`` is False for a tenant without usable
+    ``temp_c`` and ``precip_mm`` (see :func:`weather_problem`); its weather is NaN.
+    ``holiday`` rows are all NaN for tenants without a holiday column (the
+    model then uses its built-in calendar); ``event`` is 0 where not given.
+    Missing spend counts as 0 and missing weather is interpolated; missing
+    revenue stays NaN and is masked by ``observed``.
     """
     tenants = list(frames)
     channels = channels_of(frames.values())
-    start = min(df.index[0] for df in frames.values())
-    end = max(df.index[-1] for df in frames.values())
-    dates = pd.date_range(start, end, freq="D", name=DATE)
+    dates, cadence = date_axis(frames)
     controls = sorted(
         {c[len(CONTROL_PREFIX) :] for df in frames.values() for c in df.columns if c.startswith(CONTROL_PREFIX)}
     )
     has_holiday = any(HOLIDAY in df.columns for df in frames.values())
+    has_event = any(EVENT in df.columns for df in frames.values())
 
     n_t, n_d, n_c = len(tenants), len(dates), len(channels)
     revenue = np.full((n_t, n_d), np.nan)
     spend = np.zeros((n_t, n_d, n_c))
+    has_channel = np.zeros((n_t, n_c), dtype=bool)
+    has_weather = np.zeros(n_t, dtype=bool)
     weather = {k: np.full((n_t, n_d), np.nan) for k in (TEMP, PRECIP, SNOW)}
     holiday = np.full((n_t, n_d), np.nan)  # NaN row: this tenant has no holiday column
+    event = np.zeros((n_t, n_d))
     control = np.zeros((n_t, n_d, len(controls)))
     in_range = np.zeros((n_t, n_d), dtype=bool)
     for i, tid in enumerate(tenants):
@@ -248,17 +376,16 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         revenue[i] = df[REVENUE].to_numpy()
         for j, ch in enumerate(channels):
             col = SPEND_PREFIX + ch
+            has_channel[i, j] = col in df
             if col in df:
                 spend[i, :, j] = np.nan_to_num(df[col].to_numpy(), nan=0.0)
-        for k in weather:
-            if k in df:
-                s = df[k].where(rng).interpolate(limit_direction="both")
-                weather[k][i] = s.to_numpy()
-            elif k == SNOW:
-                weather[k][i] = 0.0
-            weather[k][i][~rng] = np.nan
+        has_weather[i] = weather_problem(frames[tid]) is None
+        for k, x in _weather_rows(df, rng, bool(has_weather[i])).items():
+            weather[k][i] = x
         if HOLIDAY in df:
             holiday[i] = np.nan_to_num(df[HOLIDAY].to_numpy(), nan=0.0)
+        if EVENT in df:
+            event[i] = np.nan_to_num(df[EVENT].to_numpy(), nan=0.0)
         for j, c in enumerate(controls):
             col = CONTROL_PREFIX + c
             if col in df:
@@ -274,11 +401,16 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
             SNOW: ((TENANT, DATE), weather[SNOW]),
             "in_range": ((TENANT, DATE), in_range),
             "observed": ((TENANT, DATE), in_range & ~np.isnan(revenue)),
+            "has_channel": ((TENANT, CHANNEL), has_channel),
+            "has_weather": ((TENANT,), has_weather),
         },
         coords={TENANT: tenants, DATE: dates, CHANNEL: channels},
+        attrs={"cadence": cadence},
     )
     if has_holiday:
         ds[HOLIDAY] = ((TENANT, DATE), holiday)
+    if has_event:
+        ds[EVENT] = ((TENANT, DATE), event)
     if controls:
         ds["control"] = ((TENANT, DATE, "control"), control)
         ds = ds.assign_coords(control=controls)
@@ -286,6 +418,17 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         for key in ("city", "category", "name"):
             ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key, "")) for t in tenants])
     return ds
+
+
+def read_frames(lake: str | Path, ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Read tenants' tables and check that they fit on one date axis (cadence, week start, span)."""
+    lake = Path(lake)
+    frames = {tid: read_daily(data_file(lake / tid)) for tid in ids}
+    try:
+        date_axis(frames)
+    except DataError as exc:  # lake-wide problems name the lake
+        raise DataError(exc.problem, file=lake, hint=exc.hint) from None
+    return frames
 
 
 def load_lake(lake: str | Path, tenants: str | Sequence[str] | None = None) -> xr.Dataset:
@@ -303,11 +446,13 @@ def load_lake(lake: str | Path, tenants: str | Sequence[str] | None = None) -> x
     -------
     xarray.Dataset
         ``revenue``, weather ``(tenant, date)``, ``spend (tenant, date, channel)``,
-        ``observed``/``in_range`` masks, optional ``holiday`` and ``control``.
+        ``observed``/``in_range`` masks, ``has_channel (tenant, channel)``,
+        ``has_weather (tenant)``, optional ``holiday``, ``event`` and ``control``;
+        attr ``cadence`` (``daily`` or ``weekly``).
     """
     lake = Path(lake)
     ids = resolve_tenants(lake, tenants)
-    frames = {tid: read_daily(daily_file(lake / tid)) for tid in ids}
+    frames = read_frames(lake, ids)
     meta = {tid: read_tenant_meta(lake / tid) for tid in ids}
     ds = frames_to_dataset(frames, meta)
     ds.attrs["lake"] = str(lake.resolve())

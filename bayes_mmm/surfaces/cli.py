@@ -30,6 +30,8 @@ out = Console()
 err = Console(stderr=True)
 
 DEFAULT_LAKE = Path("data/lake")
+AllowGate = Annotated[list[str] | None, typer.Option(
+    "--allow-gate", help="Go on despite this data-quality gate's error (repeatable; names: bayes-mmm validate).")]
 
 
 def friendly(fn: Callable) -> Callable:
@@ -87,14 +89,15 @@ def simulate(
 
 
 def validation_table(table) -> Table:
-    """Rich table of validation checks: one row per tenant, one column per check."""
+    """Rich table of validation checks: one row per tenant, one column per gate (headed by its level)."""
     from bayes_mmm.data.validate import FAIL, WARN
 
     checks = list(dict.fromkeys(table["check"]))
-    t = Table(title="data-quality gates", show_lines=False)
+    levels = dict(zip(table["check"], table["level"], strict=False))
+    t = Table(title="data-quality gates (error stops fit and cv; warning is reported)", show_lines=False)
     t.add_column("tenant")
     for c in checks:
-        t.add_column(c, justify="center")
+        t.add_column(f"{c}\n[dim]{levels[c]}[/]", justify="center")
     colour = {FAIL: "[bold red]fail[/]", WARN: "[yellow]warn[/]"}
     for tid, rows in table.groupby("tenant", sort=False):
         status = dict(zip(rows["check"], rows["status"], strict=True))
@@ -108,19 +111,20 @@ def validate(
     data: Annotated[Path, typer.Option("--data", help="Lake folder.")] = DEFAULT_LAKE,
     tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
 ) -> None:
-    """Check a lake against the data-quality gates; exit 2 when a gate fails."""
-    from bayes_mmm.data.validate import WARN, failed, validate_lake
+    """Check a lake against the data-quality gates; exit 2 when an error-level gate fails (warnings do not)."""
+    from bayes_mmm.data.validate import failed, validate_lake, warned
 
     table = validate_lake(data, tenant)
     out.print(validation_table(table))
-    for _, row in table[table["status"] == WARN].iterrows():
-        out.print(f"[yellow]warn[/] {row.tenant} {row.check}: {row.detail}")
+    for _, row in warned(table).iterrows():
+        out.print(f"[yellow]warn[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
     bad = failed(table)
     for _, row in bad.iterrows():
         err.print(f"[bold red]fail[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
     if len(bad):
         raise typer.Exit(2)
-    out.print(f"[green]all gates pass[/] for {table['tenant'].nunique()} tenants")
+    n, n_warn = table["tenant"].nunique(), len(warned(table))
+    out.print(f"[green]no errors[/] for {n} tenants ({n_warn} warnings)" if n_warn else f"[green]all gates pass[/] for {n} tenants")
 
 
 @app.command("import")
@@ -221,6 +225,7 @@ def fit(
         help="dask.distributed scheduler address (tcp://host:8786); default: a local cluster.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Local cluster workers (default: cores ÷ chains).")] = None,
     retries: Annotated[int, typer.Option(min=0, help="Resubmit a failed group this many times.")] = 1,
+    allow_gate: AllowGate = None,
     overwrite: bool = False,
 ) -> None:
     """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json).
@@ -230,7 +235,7 @@ def fit(
     merged summary.json.
     """
     quiet_libraries()
-    from bayes_mmm.api import fit_lake
+    from bayes_mmm.api import fit_lake, gate_lake
 
     spec_kwargs = {
         "weather_media": not no_weather_media,
@@ -252,6 +257,7 @@ def fit(
             raise ValueError("--prior-from cold-starts a few new tenants in one fit; it cannot be combined with --group-size")
         from bayes_mmm.runs.groups import fit_groups
 
+        gate_lake(data, tenant, allow_gate or (), out)
         try:
             summary = fit_groups(data, out_dir, tenant, by=group_by, max_size=group_size or 20, spec_kwargs=spec_kwargs,
                                  sampler_kwargs=sampler_kwargs, scheduler=scheduler, n_workers=workers, retries=retries,
@@ -261,7 +267,7 @@ def fit(
             raise typer.Exit(1) from None
     else:
         summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
-                           overwrite=overwrite, console=out, prior_from=prior_from)
+                           overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or ())
     print_fit(summary)
     failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
     for g in failed:
@@ -363,13 +369,15 @@ def cv(
     folds: Annotated[int, typer.Option(min=1, help="Walk-forward folds (expanding window).")] = 5,
     draws: Annotated[int, typer.Option(min=1)] = 300,
     tune: Annotated[int, typer.Option(min=0)] = 300,
+    allow_gate: AllowGate = None,
 ) -> None:
     """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
     quiet_libraries()
     from bayes_mmm.analysis.cv import pass_rate
     from bayes_mmm.api import cv_run
 
-    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws, "tune": tune})
+    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws, "tune": tune},
+                     allow_gates=allow_gate or (), console=out)
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
     t = Table(title=f"walk-forward CV, {folds} folds")
     for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):

@@ -72,3 +72,16 @@ def test_evaluate_needs_a_run_folder(tmp_path: Path, tiny_lake: Path) -> None:
     res = runner.invoke(app, ["evaluate", str(tmp_path), "--truth", str(tiny_lake)])
     assert res.exit_code == 2
     assert "not a run folder: summary.json is missing" in res.output
+
+
+def test_fit_stops_on_an_error_gate_and_names_the_allow_option(tmp_path: Path, tiny_lake: Path) -> None:
+    lake = tmp_path / "lake"
+    (lake / "short").mkdir(parents=True)
+    pd.read_csv(tiny_lake / "none_books" / "daily.csv").head(90).to_csv(lake / "short" / "daily.csv", index=False)
+    res = runner.invoke(app, ["fit", "--data", str(lake), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "gate 'history' fails for tenant short: 90 days" in res.output
+    assert "--allow-gate history" in res.output
+    res = runner.invoke(app, ["fit", "--data", str(lake), "--allow-gate", "histroy", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "unknown gate 'histroy'" in res.output
+    assert not (tmp_path / "run").exists()

@@ -5,8 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
-from bayes_mmm.data.validate import FAIL, OK, WARN, check_frame, robust_z, validate_lake
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.validate import (
+    FAIL,
+    GATES,
+    OK,
+    ROBUST_Z,
+    WARN,
+    check_frame,
+    check_lake,
+    failed,
+    revenue_z,
+    robust_z,
+    validate_lake,
+)
 from tests.bayes_mmm.test_data import good_frame, write_tenant
 
 
@@ -23,16 +38,22 @@ def test_synthetic_lake_passes_every_gate(tiny_lake: Path) -> None:
 def test_gates_fail_on_bad_data(tmp_path: Path) -> None:
     df = good_frame(100)  # < 120 days
     df.loc[:9, "revenue"] = np.nan  # 10 % missing
-    df.loc[20:25, "spend_meta"] = 50_000.0  # 6 % outliers
+    df.loc[20:25, "spend_meta"] = 50_000.0  # ~180× the median: a unit slip, reported but not an error
+    df.loc[40:45, "revenue"] = 100_000.0  # 6 % of days a hundredfold: a data error
     df["spend_google"] = 0.0  # channel without spend
     write_tenant(tmp_path, "t", df)
     table = validate_lake(tmp_path)
     assert status(table, "history") == FAIL
     assert status(table, "missing") == FAIL
     assert "column 'revenue' 10.0% missing, rows 1, 2, 3, 4, 5 and 5 more" in table[table.check == "missing"].detail.item()
-    assert status(table, "outliers") == FAIL
-    assert "column 'spend_meta'" in table[table.check == "outliers"].detail.item()
+    assert status(table, "revenue_outliers") == FAIL
+    assert "column 'revenue' 6.0% of periods beyond robust z 10, rows 41, 42, 43, 44, 45 and 1 more" in table[
+        table.check == "revenue_outliers"].detail.item()
+    assert status(table, "spend_scale") == WARN
+    assert "column 'spend_meta' above 50× its median" in table[table.check == "spend_scale"].detail.item()
     assert status(table, "zero_spend_channels") == WARN
+    assert set(table[table.status == FAIL].level) == {"error"}
+    assert set(table[table.status == WARN].level) == {"warning"}
 
 
 def test_constant_revenue_fails(tmp_path: Path) -> None:
@@ -50,3 +71,85 @@ def test_robust_z_flags_only_the_outlier() -> None:
     x = np.r_[np.linspace(90, 110, 99), 1000.0]
     z = robust_z(x)
     assert np.flatnonzero(np.abs(z) > 3.5).tolist() == [99]
+
+
+def noisy_tenant(days: int = 365, seed: int = 0) -> pd.DataFrame:
+    """An ordinary merchant: Student-t(3) noise, spend flat for months then a 3× push, weather shocks."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=days)
+    t = np.arange(days)
+    shock = np.where(rng.random(days) < 0.03, rng.uniform(-0.6, 0.5, days), 0.0)
+    revenue = (1000 + 200 * np.sin(2 * np.pi * t / 365) + 100 * (dates.day_of_week >= 5)) * (1 + shock)
+    spend = np.where(t < 320, 200.0, 600.0)  # MAD 0 for 320 days, then a Black-Friday push
+    return pd.DataFrame({
+        "date": dates.strftime("%Y-%m-%d"),
+        "revenue": (revenue + 60 * rng.standard_t(3, days)).clip(0).round(2),
+        "spend_meta": spend,
+        "spend_google": np.where(t % 30 < 20, 150.0, 0.0),
+        "temp_c": (15 + 10 * np.sin(2 * np.pi * t / 365) + rng.normal(0, 3, days) + 15 * (shock < -0.3)).round(1),
+        "precip_mm": (rng.gamma(0.4, 5, days) + 80 * (shock < -0.3)).round(1),
+    })
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ordinary_noisy_tenant_passes(tmp_path: Path, seed: int) -> None:
+    write_tenant(tmp_path, "t", noisy_tenant(seed=seed))
+    table = validate_lake(tmp_path)
+    assert failed(table).empty, failed(table).detail.tolist()
+    assert set(table.status) == {OK}
+
+
+def test_events_are_exempt_from_the_outlier_gate(tmp_path: Path) -> None:
+    df = noisy_tenant()
+    df.loc[100:109, "revenue"] *= 40  # a ten-day sale beyond any noise
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "revenue_outliers") == FAIL
+    df["event"] = 0
+    df.loc[100:109, "event"] = 1
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "revenue_outliers") == OK
+
+
+def test_revenue_z_against_weekday_level_independently() -> None:
+    # Weekends at 3× weekdays are a pattern, not outliers; one weekday at 30× is.
+    y = np.tile([100.0, 100, 100, 100, 100, 300, 300], 10) + np.tile(np.arange(7.0), 10)
+    y[30] *= 30
+    z = revenue_z(y, np.zeros(70, dtype=bool))
+    assert np.flatnonzero(np.abs(z) > ROBUST_Z).tolist() == [30]
+
+
+def test_weatherless_tenant_warns_and_does_not_fail(tmp_path: Path) -> None:
+    write_tenant(tmp_path, "t", noisy_tenant().drop(columns=["temp_c", "precip_mm"]))
+    table = validate_lake(tmp_path)
+    assert status(table, "weather") == WARN
+    assert table[table.check == "weather"].detail.item() == "no temp_c or precip_mm: modelled without weather"
+    assert failed(table).empty
+
+
+def test_weekly_history_counts_days(tmp_path: Path) -> None:
+    df = good_frame(16)
+    df["date"] = pd.date_range("2024-01-01", periods=16, freq="7D").strftime("%Y-%m-%d")
+    (tmp_path / "w").mkdir()
+    df.to_csv(tmp_path / "w" / "weekly.csv", index=False)
+    table = validate_lake(tmp_path)
+    assert table[table.check == "history"].detail.item().startswith("112 days (2024-01-01 to 2024-04-15)")
+    assert status(table, "history", "w") == FAIL
+
+
+def test_check_lake_stops_on_errors_unless_allowed(tmp_path: Path) -> None:
+    write_tenant(tmp_path, "short", noisy_tenant(90))
+    with pytest.raises(DataError) as info:
+        check_lake(tmp_path)
+    assert "gate 'history' fails for tenant short: 90 days" in str(info.value)
+    assert "pass --allow-gate history" in str(info.value)
+    table = check_lake(tmp_path, allow=["history"])
+    assert status(table, "history", "short") == WARN
+    assert table[table.check == "history"].detail.item().startswith("allowed: 90 days")
+    with pytest.raises(DataError, match="unknown gate 'histroy' — gates are: history, missing"):
+        check_lake(tmp_path, allow=["histroy"])
+
+
+def test_every_gate_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for gate in GATES.values():
+        assert f"| `{gate.name}` | {gate.level} |" in readme
