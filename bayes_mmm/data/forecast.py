@@ -1,0 +1,153 @@
+"""Strict reader of the allocator's weather forecast (data contract §2).
+
+``forecast.csv``: ``date, temp_c, precip_mm[, snow_cm][, tenant_id]``. Read with
+the same rules as the lake (:mod:`bayes_mmm.data.table`): ISO dates only, finite
+and physically possible values, one line naming file, column and rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.constants import (
+    DATE,
+    MAX_ABS_TEMP_C,
+    MAX_PRECIP_MM_PER_DAY,
+    MAX_SNOW_CM_PER_DAY,
+    PRECIP,
+    SNOW,
+    TEMP,
+)
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.lake import read_tenant_meta
+from bayes_mmm.data.table import check_header, check_range, parse_iso_dates, parse_numbers, read_table, rows_where
+
+TENANT_ID = "tenant_id"
+FORECAST_COLUMNS = (DATE, TEMP, PRECIP)
+#: Possible range of each weather column of a daily forecast.
+LIMITS = {TEMP: (-MAX_ABS_TEMP_C, MAX_ABS_TEMP_C, " °C"), PRECIP: (0.0, MAX_PRECIP_MM_PER_DAY, " mm"),
+          SNOW: (0.0, MAX_SNOW_CM_PER_DAY, " cm")}
+
+
+def _raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if isinstance(source, pd.DataFrame):
+        if source.empty:
+            raise DataError("forecast has no rows", file="forecast")
+        df = source.reset_index(drop=True).copy()
+        df.columns = check_header([str(c) for c in df.columns], "forecast")
+        return df, "forecast"
+    path = Path(source)
+    if not path.is_file():
+        raise DataError("forecast file not found", file=path, hint="pass a CSV with date, temp_c, precip_mm")
+    return read_table(path), str(path)
+
+
+def read_forecast(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Read and check a weather forecast.
+
+    Parameters
+    ----------
+    source
+        ``forecast.csv`` (or ``.parquet``), or a DataFrame with the same columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy rows sorted by ``[tenant_id,] date``: ``date`` (datetime64), ``temp_c``,
+        ``precip_mm``, ``snow_cm`` when given, ``tenant_id`` (str) when given.
+
+    Raises
+    ------
+    DataError
+        Missing file or rows, missing columns, dates that are not plain ISO
+        ``YYYY-MM-DD`` (time zones included), blank tenant ids, missing,
+        non-finite or impossible weather, duplicate dates (per tenant).
+    """
+    raw, name = _raw(source)
+    for col in FORECAST_COLUMNS:
+        if col not in raw.columns:
+            raise DataError("required forecast column is missing", file=name, column=col,
+                            hint="forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
+    dates = parse_iso_dates(raw[DATE], name, DATE)
+    iso = np.asarray(dates.strftime("%Y-%m-%d"))
+    out = pd.DataFrame({DATE: dates})
+    for col in (c for c in (TEMP, PRECIP, SNOW) if c in raw.columns):
+        x = parse_numbers(raw[col], name, col, iso)
+        blank = np.isnan(x)
+        if blank.any():
+            raise DataError("missing values", file=name, column=col, rows=rows_where(blank), dates=iso[blank],
+                            hint="a forecast needs every value")
+        lo, hi, unit = LIMITS[col]
+        check_range(x, lo, hi, name, col, iso, unit)
+        out[col] = x
+    keys = [DATE]
+    if TENANT_ID in raw.columns:
+        ids = raw[TENANT_ID].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+        blank = (ids == "").to_numpy()
+        if blank.any():
+            raise DataError("blank tenant id", file=name, column=TENANT_ID, rows=rows_where(blank), dates=iso[blank],
+                            hint="name the tenant on every row, or drop the column when all tenants share one place")
+        out[TENANT_ID] = ids.to_numpy()
+        keys = [TENANT_ID, DATE]
+    dup = out.duplicated(keys, keep=False).to_numpy()
+    if dup.any():
+        raise DataError("duplicate forecast dates" + (" for one tenant" if len(keys) > 1 else ""), file=name,
+                        column=DATE, rows=rows_where(dup), dates=iso[dup])
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def forecast_covers(
+    df: pd.DataFrame,
+    dates: Sequence | pd.DatetimeIndex,
+    tenants: Sequence[str],
+    cities: Mapping[str, str] | None = None,
+    source: str = "forecast",
+) -> None:
+    """Refuse a forecast (from :func:`read_forecast`) that does not serve a plan.
+
+    Parameters
+    ----------
+    dates
+        The plan's dates.
+    tenants
+        The plan's tenants.
+    cities
+        Tenant → city (``tenant.json``; see :func:`cities_of`). A forecast without
+        ``tenant_id`` is refused for tenants in more than one known city; tenants
+        without a city are not counted.
+    source
+        The forecast's name in messages.
+
+    Raises
+    ------
+    DataError
+        Naming the dates (and tenants) it lacks, or the cities it would mix.
+    """
+    want = pd.DatetimeIndex(pd.to_datetime(list(dates))).normalize()
+    if TENANT_ID not in df.columns:
+        places = sorted({str(cities[t]) for t in tenants if cities and cities.get(t)})
+        if len(places) > 1:
+            raise DataError(f"one forecast for tenants in {len(places)} cities ({', '.join(places[:6])})", file=source,
+                            column=TENANT_ID, hint="add a tenant_id column with each tenant's own forecast")
+        _covers(df, want, source, None)
+        return
+    for tid in tenants:
+        _covers(df[df[TENANT_ID] == tid], want, source, tid)
+
+
+def _covers(df: pd.DataFrame, want: pd.DatetimeIndex, source: str, tenant: str | None) -> None:
+    missing = want.difference(pd.DatetimeIndex(df[DATE]))
+    if len(missing):
+        shown = ", ".join(f"{d:%Y-%m-%d}" for d in missing[:5]) + (" …" if len(missing) > 5 else "")
+        who = f" for tenant {tenant}" if tenant else ""
+        raise DataError(f"forecast lacks {len(missing)} of the plan's dates{who}: {shown}", file=source, column=DATE,
+                        hint="forecast every day of the plan")
+
+
+def cities_of(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:
+    """Each tenant's ``city`` from its ``tenant.json`` (empty when not given)."""
+    return {t: str(read_tenant_meta(Path(lake) / t).get("city", "") or "") for t in tenants}

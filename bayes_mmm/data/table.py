@@ -1,0 +1,167 @@
+"""Strict reading of user tables: CSV dialect, header, ISO dates and finite numbers.
+
+Shared by the lake reader (:mod:`bayes_mmm.data.lake`) and the forecast reader
+(:mod:`bayes_mmm.data.forecast`), so both refuse the same things with the same
+one-line :class:`~bayes_mmm.core.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.errors import DataError
+
+#: Cells read as missing (pandas' usual NA spellings).
+NA_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None", "#N/A", "<NA>"})
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: A date followed by a time and/or a zone: '2025-01-02T00:00:00Z', '2025-01-02 00:00+01:00'.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\S+")
+OTHER_SEPARATORS = (";", "\t", "|")
+SEPARATOR_HINT = "wrong separator? bayes-mmm reads comma-separated files with '.' as the decimal point"
+
+
+def rows_where(mask: np.ndarray) -> list[int]:
+    """1-based data rows where ``mask`` is true."""
+    return [int(i) + 1 for i in np.flatnonzero(mask)]
+
+
+def check_header(columns: Sequence[str], path: str | Path) -> list[str]:
+    """Stripped column names; refuse empty, duplicated and separator-glued names."""
+    names = [str(c).strip() for c in columns]
+    glued = [n for n in names if any(s in n for s in OTHER_SEPARATORS)]
+    if glued:
+        sep = next(s for s in OTHER_SEPARATORS if s in glued[0])
+        raise DataError(f"the header is split by {sep!r}, not ','", file=path, column=glued[0][:40], hint=SEPARATOR_HINT)
+    if "" in names:
+        raise DataError(f"column {names.index('') + 1} has no name", file=path, hint="name every column in the header")
+    dup = [n for n, k in Counter(names).items() if k > 1]
+    if dup:
+        raise DataError(
+            f"column appears {names.count(dup[0])} times in the header", file=path, column=dup[0],
+            hint="keep one column per name (sum or drop the copies)",
+        )
+    return names
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Read a comma-separated file as strings (``None`` for missing cells), checking header and row widths.
+
+    Uses the ``csv`` module rather than pandas so that duplicated headers are seen
+    as written (pandas renames them) and a row with extra fields (decimal commas)
+    is an error instead of a silent shift.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 text (byte {exc.start})", file=path, hint="save the file as UTF-8 CSV") from None
+    except OSError as exc:
+        raise DataError(f"cannot be read ({exc.__class__.__name__})", file=path) from None
+    if "\x00" in text:
+        raise DataError("is not a text file (NUL bytes)", file=path, hint="expected a CSV file")
+    try:
+        lines = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
+    except csv.Error as exc:
+        raise DataError(f"is not valid CSV ({exc})", file=path) from None
+    if not lines:
+        raise DataError("file is empty", file=path)
+    header = check_header(lines[0], path)
+    body = lines[1:]
+    if not body:
+        raise DataError("file has a header but no rows", file=path)
+    widths = np.array([len(r) for r in body])
+    wrong = widths != len(header)
+    if wrong.any():
+        rows = rows_where(wrong)
+        raise DataError(
+            f"{widths[wrong][0]} fields where the header has {len(header)}", file=path, rows=rows,
+            hint=SEPARATOR_HINT + " (a decimal comma splits numbers into two fields)",
+        )
+    cells = [[None if c.strip() in NA_TOKENS else c.strip() for c in r] for r in body]
+    return pd.DataFrame(cells, columns=header, dtype=object)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a ``.csv`` strictly or a ``.parquet`` as is, with a checked header."""
+    if path.suffix != ".parquet":
+        return read_csv_text(path)
+    try:
+        raw = pd.read_parquet(path)
+    except (OSError, ValueError, TypeError) as exc:  # corrupt parquet, unreadable file
+        raise DataError(f"cannot be read ({exc.__class__.__name__}: {exc})", file=path) from None
+    if raw.empty:
+        raise DataError("file has a header but no rows", file=path)
+    raw.columns = check_header(list(raw.columns), path)
+    return raw
+
+
+def parse_iso_dates(values: pd.Series, path: str | Path, column: str) -> pd.DatetimeIndex:
+    """Plain ISO dates ``YYYY-MM-DD`` only: no other order, no time of day, no time zone."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        raise DataError("dates carry a time zone", file=path, column=column, rows=[1], hint="store plain dates YYYY-MM-DD")
+    if pd.api.types.is_datetime64_any_dtype(values):  # parquet: real dates, must be whole days
+        stamps = pd.DatetimeIndex(values)
+        bad = np.asarray(stamps.isna() | (stamps != stamps.normalize()))
+        text = pd.Series(stamps.astype(str), dtype=object)
+    else:
+        text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+        bad = ~text.str.match(ISO_DATE).to_numpy(dtype=bool)
+        stamps = pd.DatetimeIndex(pd.to_datetime(text.where(~bad, None), format="%Y-%m-%d", errors="coerce"))
+        bad |= np.asarray(stamps.isna())
+    if bad.any():
+        rows = rows_where(bad)
+        first = text.iloc[rows[0] - 1]
+        if TIMESTAMP.match(first):
+            problem = f"a time or time zone where a plain date belongs: '{first[:30]}'"
+        elif ISO_DATE.match(first):
+            problem = f"unparseable date '{first}'"
+        else:
+            problem = f"not an ISO date: '{first[:30]}'"
+        raise DataError(problem, file=path, column=column, rows=rows, hint="use ISO dates YYYY-MM-DD")
+    return stamps.rename(None)
+
+
+def parse_numbers(values: pd.Series, path: str | Path, column: str, dates: Sequence[str] | None = None) -> np.ndarray:
+    """Float values of a column; refuse text and non-finite numbers (``inf``, ``Infinity``, ``1e999``)."""
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype(float)
+    num = pd.to_numeric(values, errors="coerce")
+    present = values.map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))).to_numpy(dtype=bool)
+    not_num = (num.isna().to_numpy() & present)
+    if not_num.any():
+        rows = rows_where(not_num)
+        hint = "decimal comma? write 1234.5, not 1234,5" if "," in str(values.iloc[rows[0] - 1]) else None
+        raise DataError(f"non-numeric value '{str(values.iloc[rows[0] - 1])[:30]}'", file=path, column=column, rows=rows,
+                        dates=_at(dates, not_num), hint=hint)
+    x = num.to_numpy(dtype=float)
+    inf = np.isinf(x)
+    if inf.any():
+        rows = rows_where(inf)
+        raise DataError(f"non-finite value '{values.iloc[rows[0] - 1]}'", file=path, column=column, rows=rows,
+                        dates=_at(dates, inf), hint="values must be finite numbers")
+    return x
+
+
+def check_range(
+    x: np.ndarray, lo: float, hi: float, path: str | Path, column: str, dates: Sequence[str] | None = None, unit: str = ""
+) -> None:
+    """Refuse values outside ``[lo, hi]`` (NaN passes): negative amounts, absurd magnitudes, impossible weather."""
+    with np.errstate(invalid="ignore"):
+        low, high = x < lo, x > hi
+    for mask, problem in ((low, "negative values" if lo == 0 else f"values below {lo:g}{unit}"),
+                          (high, f"impossible values above {hi:g}{unit}")):
+        if mask.any():
+            rows = rows_where(mask)
+            raise DataError(f"{problem} (e.g. {x[rows[0] - 1]:g})" if mask is high or lo != 0 else problem,
+                            file=path, column=column, rows=rows, dates=_at(dates, mask))
+
+
+def _at(dates: Sequence[str] | None, mask: np.ndarray) -> list[str] | None:
+    return None if dates is None else list(np.asarray(dates, dtype=object)[mask])
