@@ -15,7 +15,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.core.constants import CHANNEL, DATE, HOLIDAY, MIN_HISTORY_DAYS, PRECIP, REVENUE, SNOW, TEMP, TENANT
+from bayes_mmm.core.constants import (
+    CADENCE_DAYS,
+    CHANNEL,
+    DATE,
+    EVENT,
+    HOLIDAY,
+    MIN_HISTORY_DAYS,
+    PRECIP,
+    REVENUE,
+    SNOW,
+    TEMP,
+    TENANT,
+)
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.model.transforms import lag_matrix
@@ -24,13 +36,11 @@ from bayes_mmm.model.transforms import lag_matrix
 COLD_C, HEAT_C = 15.0, 22.0
 #: Weather features that modulate media effectiveness, in this order.
 MEDIA_WEATHER = (TEMP, PRECIP)
-#: Days per period of each cadence a lake may have (data contract §1).
-PERIOD_DAYS = {"daily": 1, "weekly": 7}
 
 
 def periods(days: int, cadence: str) -> int:
     """A span given in days as a whole number of periods (at least 1): 14 days are 2 weeks."""
-    return max(1, -(-int(days) // PERIOD_DAYS[cadence]))
+    return max(1, -(-int(days) // CADENCE_DAYS[cadence]))
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ def calendar_features(
     data of the same span get the same curves; a week's holiday columns count the holidays
     among its seven days.
     """
-    step = PERIOD_DAYS[cadence]
+    step = CADENCE_DAYS[cadence]
     mid = dates + pd.Timedelta(days=(step - 1) / 2)  # a week is represented by its middle
     days = (mid - mid[0]).days.to_numpy(dtype=float)
     t = (days - days[-1] / 2) / 365.25
@@ -249,6 +259,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
 
     holiday = ds[HOLIDAY].values if HOLIDAY in ds else None
     controls = ds["control"].values if "control" in ds else None
+    event = np.nan_to_num(ds[EVENT].values) if EVENT in ds else None
     cadence = str(ds.attrs.get("cadence", "daily"))
     has_weather = ds["has_weather"].values.astype(bool) if "has_weather" in ds else np.ones(n_t, dtype=bool)
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
@@ -266,9 +277,13 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         if has_weather[i]:
             # A tenant without weather keeps zw = 0: its media multiplier exp(γ·0) is exactly 1.
             zw[i] = media_weather(temp, precip, st)
-            w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags // PERIOD_DAYS[cadence])
+            w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags // CADENCE_DAYS[cadence])
             parts.append(w)
             pnames += wnames
+        if event is not None and event[i].any():
+            # Known unusual periods (promotions, outages) get their own level shift.
+            parts.append(event[i][:, None])
+            pnames.append(EVENT)
         if controls is not None:
             ctr = controls[i]
             mu, sd = ctr[tr].mean(axis=0), ctr[tr].std(axis=0)
@@ -309,7 +324,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         v = np.full(k, spec.baseline_scale**2)
         v[0] = spec.intercept_scale**2
         # Holidays are rare one-day spikes (Black Friday can double revenue): a wider prior.
-        v[[n in HOLIDAY_COLUMNS or n == HOLIDAY for n in kept_names[-1]]] = (2 * spec.baseline_scale) ** 2
+        v[[n in HOLIDAY_COLUMNS or n in (HOLIDAY, EVENT) for n in kept_names[-1]]] = (2 * spec.baseline_scale) ** 2
         # Growth per year: with under two years of data it is confounded with the
         # yearly season and extrapolates badly unless kept modest.
         v[[n == "trend" for n in kept_names[-1]]] = spec.trend_scale**2

@@ -59,3 +59,25 @@ def test_a_tenant_without_weather_gets_no_weather_terms(tiny_lake) -> None:
     assert not [n for n in names[1] if n.split("_l")[0] in ("temp", "cold", "heat", "rain", "snow", "rain_cold")]
     np.testing.assert_array_equal(design.zw[1], 0.0)  # media multiplier exp(γ·0) = 1
     assert np.abs(design.zw[0]).max() > 0.5
+
+
+def test_a_weekly_lake_builds_a_weekly_design(tmp_path) -> None:
+    from synthetic import simulate_universe, write_lake
+
+    write_lake(simulate_universe(n_tenants=2, n_days=364, seed=5, cadence="weekly"), tmp_path / "lake")
+    ds = load_lake(tmp_path / "lake")
+    design = build_design(ds, ModelSpec(l_max=14))
+    assert design.cadence == "weekly" and len(design.dates) == 52
+    assert design.n_lags == 2 and design.lagged.shape[-1] == 2
+    assert not [n for n in design.feature_names[0] if n.startswith("dow_")]
+
+
+def test_event_periods_enter_the_baseline(tiny_lake) -> None:
+    ds = load_lake(tiny_lake)
+    event = np.zeros((3, ds.sizes["date"]))
+    event[0, 100:103] = 1.0
+    ds["event"] = (("tenant", "date"), event)
+    design = build_design(ds, ModelSpec())
+    assert "event" in design.feature_names[0] and "event" not in design.feature_names[1]
+    j = design.feature_names[0].index("event")
+    np.testing.assert_array_equal(design.X[0][:, design.keep[0][j]], event[0])
