@@ -191,10 +191,9 @@ def _tenant_figures(
     if "adstock_alpha" in post:
         l_max = int(const.attrs.get("spec_l_max", 14))
         alpha = _stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
-        peak = None
-        if "adstock_peak" in post and const.attrs.get("spec_adstock") == "delayed":
-            peak = _stacked(post["adstock_peak"], idx)
-        weights = [plots.adstock_weights(alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
+        kind = str(const.attrs.get("spec_adstock", "geometric"))
+        peak = _stacked(post["adstock_peak"], idx) if kind == "delayed" else None
+        weights = [plots.adstock_weights(kind, alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
         add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
 
     if "weather_gamma" in post and "media_weather" in const:

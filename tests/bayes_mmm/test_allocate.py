@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.decide.allocate import (
     Objective,
     allocate_run,
@@ -28,7 +29,7 @@ from bayes_mmm.decide.allocate import (
     response_and_grad,
     write_plan,
 )
-from bayes_mmm.model.transforms import geometric_weights, hill
+from bayes_mmm.model.response import geometric_weights, hill
 
 TENANTS = ["north", "south"]
 CHANNELS = ["meta", "google", "email"]
@@ -91,11 +92,12 @@ def make_run(
             "media_weather": (("tenant", "date", "weather"), np.zeros((n, N_DATES, 2))),
         },
         coords={"tenant": TENANTS, "channel": CHANNELS, "date": dates, "weather": ["temp_c", "precip_mm"]},
-        attrs={"spec_l_max": str(L_MAX), "spec_adstock": "geometric"},
+        attrs={"spec_l_max": str(L_MAX), "spec_adstock": "geometric"},  # what older readers used; plans read config.spec
     )
     folder.mkdir(parents=True, exist_ok=True)
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
-    summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS}}
+    summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS},
+               "config": {"spec": ModelSpec(l_max=L_MAX).to_dict()}}
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 
