@@ -111,10 +111,14 @@ def _input(plan: np.ndarray, prob: Problem) -> np.ndarray:
     return prob.x0 + convolve(plan, prob.weights, prob.x0.shape[-1])
 
 
+def contributions(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """Media revenue per draw, tenant, channel and horizon day ``(S, N, C, H)`` with the plan spent, carry-in included."""
+    return prob.coef * hill(_input(plan, prob), prob.half_sat[..., None], prob.shape[..., None])
+
+
 def response(plan: np.ndarray, prob: Problem) -> np.ndarray:
     """Incremental revenue per draw and tenant, ``(S, N)``, of a plan ``(N, C, D)``."""
-    x = _input(plan, prob)
-    return (prob.coef * hill(x, prob.half_sat[..., None], prob.shape[..., None])).sum(axis=(2, 3)) - prob.base
+    return contributions(plan, prob).sum(axis=(2, 3)) - prob.base
 
 
 def response_and_grad(plan: np.ndarray, prob: Problem) -> tuple[np.ndarray, np.ndarray]:
