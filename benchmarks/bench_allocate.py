@@ -34,7 +34,7 @@ from bayes_mmm.decide.allocate import (
     optimise,
     response,
 )
-from bayes_mmm.model.transforms import geometric_weights
+from bayes_mmm.model.response import geometric_weights
 from synthetic.media import geometric_adstock, hill
 
 CHANNELS = ["meta", "google", "email"]
@@ -153,23 +153,12 @@ def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenant
 
 def posterior_problem(run: Path, days: int):
     """Our posterior's :class:`~bayes_mmm.decide.allocate.Problem` on all draws (average weather), to score any plan."""
-    from bayes_mmm.decide import allocate as A
+    from bayes_mmm.decide.allocate import plan_inputs
+    from bayes_mmm.runs.folder import RunFolder
 
-    captured = {}
-    real = A.build_problem
-
-    def keep(*args, **kwargs):
-        captured["prob"] = real(*args, **kwargs)
-        return captured["prob"]
-
-    A.build_problem = keep
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            A.allocate_run(run, 1000.0, days=days, allow_unconverged=True, draws=10)
-    finally:
-        A.build_problem = real
-    return captured["prob"]
+    folder = RunFolder(run)
+    idata, summary = folder.load()
+    return plan_inputs(idata, folder.spec(summary), None, days, None).prob
 
 
 def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objective: str, per_tenant: bool = False) -> dict[str, Any]:
@@ -209,7 +198,7 @@ def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objecti
 
     plans = {"oracle": oracle, "ours": ours_plan, "current": current, "equal": equal}
     true = {k: true_revenue(v, daily, truth, tenants, channels) for k, v in plans.items()}
-    # The oracle's own arithmetic (bayes_mmm.model.transforms) must agree with synthetic's functions.
+    # The oracle's own arithmetic (bayes_mmm.model.response) must agree with synthetic's functions.
     check = max(abs(response(v, prob)[0].sum() - true[k].sum()) / max(abs(true[k].sum()), 1) for k, v in plans.items())
     gap = true["oracle"].sum() - true["current"].sum()
 

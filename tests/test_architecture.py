@@ -86,4 +86,4 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     src = tmp_path / "x.py"
     src.write_text("def f():\n    from bayes_mmm.decide.allocate import allocate_run\n")
     assert imports_of(src, {"bayes_mmm.decide.allocate"}) == [("bayes_mmm.decide.allocate", 2)]
-    assert layer_of("bayes_mmm.decide.allocate") > layer_of("bayes_mmm.model.transforms")
+    assert layer_of("bayes_mmm.decide.allocate") > layer_of("bayes_mmm.model.response")

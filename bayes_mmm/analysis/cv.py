@@ -18,7 +18,7 @@ from bayes_mmm.core.constants import MIN_HISTORY_DAYS
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.fit import SamplerConfig, fit
 from bayes_mmm.model.design import Design
-from bayes_mmm.model.transforms import adstock, geometric_weights
+from bayes_mmm.model.response import adstock, lag_weights
 
 #: The seed's holdout-R² bar by weather sensitivity (tenant id prefix in the synthetic universe).
 R2_BAR = {"extreme": 0.65, "high": 0.65, "medium": 0.45, "none": 0.15}
@@ -87,7 +87,7 @@ def ridge_baseline(design: Design, i: int, test: np.ndarray, lam: float = 1.0, a
     controls — scaled on the training window) plus each channel's spend with a
     fixed geometric adstock; penalty ``lam`` on standardised features.
     """
-    media = adstock(design.lagged[i], geometric_weights(np.full(len(design.channels), alpha), design.spec.l_max))
+    media = adstock(design.lagged[i], lag_weights("geometric", np.full(len(design.channels), alpha), design.n_lags))
     feats = np.concatenate([design.X[i][:, design.keep[i]][:, 1:], media.T], axis=1)
     tr = design.train[i]
     mu, sd = feats[tr].mean(axis=0), feats[tr].std(axis=0)

@@ -4,7 +4,7 @@ The model integrates the baseline out; here its coefficients are drawn from
 their exact Gaussian conditional, and everything an analyst wants per
 posterior draw (channel contributions, fitted revenue, pointwise
 log-likelihood, marginal ROAS, weather elasticities) is computed with the
-same transforms the model used.
+same forward model the sampler used (:mod:`bayes_mmm.model.response`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import xarray as xr
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
-from bayes_mmm.model.transforms import adstock, delayed_weights, geometric_weights, hill
+from bayes_mmm.model.response import effect, lag_weights, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
 
@@ -77,30 +77,21 @@ def saturation(design: Design, i: int, p: TenantDraws, spend_factor: np.ndarray 
     ``spend_factor`` ``(C,)`` multiplies spend (adstock is linear, so the
     adstocked series scales the same); ``zw`` replaces the media weather.
     """
-    l_max = design.spec.l_max
+    spec = design.spec
+    z = design.zw[i] if zw is None else zw
     out = []
     for start in range(0, len(p.roas), CHUNK):
         q = p.take(slice(start, start + CHUNK))
-        if q.peak is not None:
-            w = delayed_weights(q.alpha, q.peak, l_max)
-        else:
-            w = geometric_weights(q.alpha, l_max)
-        x = adstock(design.lagged[i][None], w)
+        w = lag_weights(spec.adstock, q.alpha, design.n_lags, q.peak)
         if spend_factor is not None:
-            x = x * spend_factor[None, :, None]
-        eff = hill(x, q.half_sat[..., None], q.shape[..., None])
-        if q.gamma is not None:
-            z = design.zw[i] if zw is None else zw
-            eff = eff * np.exp(np.einsum("scw,tw->sct", q.gamma, z))
-        out.append(eff)
+            w = w * spend_factor[None, :, None]  # adstock is linear: scaling weights scales spend
+        out.append(effect(design.lagged[i][None], w, q.half_sat, q.shape, q.gamma, z))
     return np.concatenate(out)
 
 
 def beta_of(design: Design, i: int, p: TenantDraws, effect: np.ndarray) -> np.ndarray:
     """β ``(S, C)`` that makes the training-window ROAS equal ``p.roas``."""
-    train = design.train[i].astype(float)
-    spend_total = (design.spend[i] * train).sum(axis=-1) / design.y_scale[i]
-    return p.roas * spend_total / ((effect * train).sum(axis=-1) + 1e-12)
+    return roas_beta(p.roas, effect, design.spend[i], design.train[i].astype(float), design.y_scale[i])
 
 
 @dataclass
@@ -221,7 +212,7 @@ def weather_elasticity(
         delta = coef @ dx[:, keep].T
         if p.gamma is not None:
             z1 = media_weather(temp + dt, precip + dp, stats)
-            shift = np.exp(np.einsum("scw,tw->sct", p.gamma, z1 - design.zw[i]))
+            shift = weather_multiplier(p.gamma, z1 - design.zw[i])
             delta = delta + (beta[..., None] * effect * (shift - 1)).sum(axis=1)
         out[name] = delta[:, train].mean(axis=1) / base_mean
     return out

@@ -30,7 +30,7 @@ from bayes_mmm.core.constants import (
 )
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
-from bayes_mmm.model.transforms import lag_matrix
+from bayes_mmm.model.response import lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
 COLD_C, HEAT_C = 15.0, 22.0

@@ -34,7 +34,7 @@ import pytensor.tensor as pt
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.population import PopulationPrior
-from bayes_mmm.model.transforms import adstock, delayed_weights, geometric_weights, hill
+from bayes_mmm.model.response import effect, lag_weights, roas_beta
 
 Z90 = 1.6448536269514722
 #: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
@@ -89,21 +89,13 @@ def media_contribution(
     gamma: pt.TensorVariable | None,
     peak: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
-    """Channel contributions ``(tenant, channel, date)`` on the scaled revenue axis."""
+    """Channel contributions ``(tenant, channel, date)`` on the scaled revenue axis (:mod:`bayes_mmm.model.response`)."""
     spec = design.spec
-    if spec.adstock == "delayed":
-        weights = delayed_weights(alpha, peak, spec.l_max)
-    else:
-        weights = geometric_weights(alpha, spec.l_max)
-    x = adstock(pt.as_tensor(design.lagged), weights)
-    effect = hill(x, half_sat[..., None], shape[None, :, None])
-    if gamma is not None:
-        effect = effect * pt.exp(pt.sum(gamma[:, :, None, :] * design.zw[:, None, :, :], axis=-1))
-    train = design.train[:, None, :].astype(float)
-    spend_total = (design.spend * train).sum(axis=-1) / design.y_scale[:, None]
+    weights = lag_weights(spec.adstock, alpha, design.n_lags, peak)
+    eff = effect(pt.as_tensor(design.lagged), weights, half_sat, shape, gamma, design.zw)
     # β makes Σ_train contribution / Σ_train spend equal roas (in currency units).
-    beta = roas * spend_total / (pt.sum(effect * train, axis=-1) + 1e-12)
-    return beta[..., None] * effect
+    beta = roas_beta(roas, eff, design.spend, design.train[:, None, :].astype(float), design.y_scale[:, None])
+    return beta[..., None] * eff
 
 
 def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVariable) -> pt.TensorVariable:
@@ -163,7 +155,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             peak = None
             if spec.adstock == "delayed":
                 peak_raw = pm.Normal("adstock_peak_raw", -1.0, 1.0, dims=CHANNEL)
-                peak = pm.Deterministic("adstock_peak", (spec.l_max / 2) * pm.math.sigmoid(peak_raw), dims=CHANNEL)
+                peak = pm.Deterministic("adstock_peak", (design.n_lags / 2) * pm.math.sigmoid(peak_raw), dims=CHANNEL)
                 peak = pt.broadcast_to(peak, (len(design.tenants), len(design.channels)))
             media = media_contribution(design, roas, alpha, half_sat, shape, gamma, peak).sum(axis=1)
             y = y - media * design.train

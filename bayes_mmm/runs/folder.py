@@ -26,6 +26,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import kind_of, read_json
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.design import periods
 
 IDATA, SUMMARY = "idata.nc", "summary.json"
 EVALUATION, ALLOCATION = "evaluation.json", "allocation.json"
@@ -209,6 +210,11 @@ class RunFolder:
             return ModelSpec.from_dict(raw)
         except (TypeError, ValueError, KeyError) as exc:
             raise DataError(f"config.spec is not valid model settings ({exc})", file=self.summary_path, hint=REFIT) from None
+
+    def n_lags(self, summary: dict | None = None) -> int:
+        """The adstock window in periods of the run's data (``spec.l_max`` is stated in days)."""
+        summary = self.summary() if summary is None else summary
+        return periods(self.spec(summary).l_max, str((summary.get("data") or {}).get("cadence", "daily")))
 
     def idata(self):
         """``idata.nc``, checked: readable netCDF holding the groups and variables every reader uses."""

@@ -121,6 +121,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "lake": str(lake) if lake else None,
             "tenants": d.tenants,
             "channels": d.channels,
+            "cadence": d.cadence,
             "start": f"{d.dates[0]:%Y-%m-%d}",
             "end": f"{d.dates[-1]:%Y-%m-%d}",
             "hash": dhash,

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import rankdata
 
-from bayes_mmm.model.transforms import delayed_weights, geometric_weights, hill
+from bayes_mmm.model.response import lag_weights, steady_state
 
 DPI = 90
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -192,13 +192,8 @@ def fig_contributions(dates: np.ndarray, baseline: np.ndarray, contributions: np
 
 
 def response_curves(spend: np.ndarray, spend_scale: float, y_scale: float, beta: np.ndarray, half_sat: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Steady-state revenue/day ``(S, G)`` for a constant daily spend grid ``spend`` (G,).
-
-    Adstock weights sum to one, so a constant spend ``s`` has adstock ``s``
-    and model input ``s / spend_scale``; weather is at its average (z = 0).
-    """
-    x = spend[None, :] / spend_scale
-    return y_scale * beta[:, None] * hill(x, half_sat[:, None], shape[:, None])
+    """Steady-state revenue/day ``(S, G)`` for a constant daily spend grid ``spend`` (G,), at average weather."""
+    return y_scale * beta[:, None] * steady_state(spend, spend_scale, half_sat, shape)
 
 
 def fig_response(grids: Sequence[np.ndarray], curves: Sequence[np.ndarray], current: Sequence[float], channels: Sequence[str]) -> Figure:
@@ -219,11 +214,9 @@ def fig_response(grids: Sequence[np.ndarray], curves: Sequence[np.ndarray], curr
     return fig
 
 
-def adstock_weights(alpha: np.ndarray, l_max: int, peak: np.ndarray | None = None) -> np.ndarray:
-    """Normalised adstock weights ``(S, l_max)`` of the model's adstock kind."""
-    if peak is None:
-        return geometric_weights(alpha, l_max)
-    return delayed_weights(alpha, peak, l_max)
+def adstock_weights(kind: str, alpha: np.ndarray, l_max: int, peak: np.ndarray | None = None) -> np.ndarray:
+    """Normalised adstock weights ``(S, l_max)`` of the model's adstock ``kind`` (``ModelSpec.adstock``)."""
+    return lag_weights(kind, alpha, l_max, peak)
 
 
 def fig_adstock(weights: Sequence[np.ndarray], channels: Sequence[str]) -> Figure:

@@ -22,6 +22,7 @@ from rich.progress import track
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.design import periods
 from bayes_mmm.runs.folder import RunFolder
 from bayes_mmm.surfaces import plots
 
@@ -185,12 +186,11 @@ def _tenant_figures(
         add("response", "Response curves", "Steady-state revenue per day for a constant daily spend, at average weather. Where the dashed current spend sits on the flat part, extra budget returns little; on the steep part, more spend pays.", plots.fig_response(grids, curves, list(current), channels))
 
     if "adstock_alpha" in post:
-        l_max = spec.l_max
+        l_max = periods(spec.l_max, str(summary["data"].get("cadence", "daily")))  # days → periods
         alpha = _stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
-        peak = None
-        if "adstock_peak" in post and spec.adstock == "delayed":
-            peak = _stacked(post["adstock_peak"], idx)
-        weights = [plots.adstock_weights(alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
+        kind = spec.adstock
+        peak = _stacked(post["adstock_peak"], idx) if kind == "delayed" and "adstock_peak" in post else None
+        weights = [plots.adstock_weights(kind, alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
         add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
 
     if "weather_gamma" in post and "media_weather" in const:

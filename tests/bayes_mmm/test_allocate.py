@@ -29,7 +29,7 @@ from bayes_mmm.decide.allocate import (
     response_and_grad,
     write_plan,
 )
-from bayes_mmm.model.transforms import geometric_weights, hill
+from bayes_mmm.model.response import geometric_weights, hill
 
 TENANTS = ["north", "south"]
 CHANNELS = ["meta", "google", "email"]

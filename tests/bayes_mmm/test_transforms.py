@@ -6,7 +6,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 
-from bayes_mmm.model.transforms import adstock, delayed_weights, geometric_weights, hill, lag_matrix
+from bayes_mmm.model.response import adstock, delayed_weights, geometric_weights, hill, lag_matrix
 
 
 def test_geometric_weights_are_normalised_powers() -> None:

@@ -1,0 +1,132 @@
+"""A plan's pieces around the optimiser: the current plan, starting plans, and the plan.json output.
+
+The output follows the data contract §4 (``plan.json``): per tenant the plan and the
+current spend per channel and day, expected incremental revenue with intervals,
+the weather multipliers and a one-line reason per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.atomic import write_text
+from bayes_mmm.decide.problem import Problem, response
+from bayes_mmm.model.response import weather_multiplier
+from bayes_mmm.runs.folder import to_json
+
+CURRENT_WINDOW = 28  # days of history that define "current" spend (data contract §4)
+REASON_THRESHOLD = 0.02  # multipliers within ±2 % of 1 are "average weather"
+
+Groups = list[tuple[np.ndarray, float]]
+
+
+@dataclass
+class PlanInputs:
+    """What a run folder says about the plan's tenants, channels and horizon.
+
+    ``spend`` is the observed ``(N, C, T)``; ``gamma`` the ``(S, N, C, 2)`` weather
+    sensitivity (None without); ``z`` ``(N, H, 2)`` horizon weather and ``known``
+    ``(N, H)`` the days a forecast covered.
+    """
+
+    tenants: list[str]
+    channels: list[str]
+    prob: Problem
+    spend: np.ndarray
+    gamma: np.ndarray | None
+    z: np.ndarray
+    known: np.ndarray
+    plan_dates: pd.DatetimeIndex
+    l_max: int
+
+
+def current_plan(spend: np.ndarray, groups: Groups, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """"Current" ``(N, C, D)``: the last 28 days' average daily spend, scaled to each group's budget.
+
+    Also returns which (tenant, channel) pairs spent anything in the data, ``(N, C)``.
+    """
+    current_daily = spend[..., -CURRENT_WINDOW:].mean(axis=-1)
+    active = spend.sum(axis=-1) > 0
+    current = np.repeat(current_daily[..., None], days, axis=-1)
+    for idx, total in groups:
+        raw = current[idx].sum()
+        current[idx] = current[idx] * (total / raw) if raw > 0 else _equal_share(active, idx, total, days)
+    return current, active
+
+
+def _equal_share(active: np.ndarray, idx: np.ndarray, total: float, days: int) -> np.ndarray:
+    """A group's total spread evenly over its active channels and the days."""
+    return total / max(active[idx].sum() * days, 1) * active[idx, :, None]
+
+
+def starting_plans(current: np.ndarray, active: np.ndarray, groups: Groups, budget: float, seed: int) -> dict[str, np.ndarray]:
+    """The optimiser's named starts: current, equal split, and one random plan (``seed``)."""
+    rng = np.random.default_rng(seed)
+    equal = np.zeros_like(current)
+    for idx, total in groups:
+        equal[idx] = _equal_share(active, idx, total, current.shape[-1])
+    random = rng.dirichlet(np.ones(current.size)).reshape(current.shape) * budget * active[..., None]
+    return {"current": current, "equal": equal, "random": random}
+
+
+def _stats(draws: np.ndarray) -> dict[str, float]:
+    return {"mean": float(np.mean(draws)), "q05": float(np.quantile(draws, 0.05)), "q95": float(np.quantile(draws, 0.95))}
+
+
+def _reason(mult: np.ndarray, z: np.ndarray, gamma_mean: np.ndarray, channels: list[str], forecast: bool) -> str:
+    """One line for one day: which channel the weather moves most, and why."""
+    if not forecast:
+        return "no forecast: average weather assumed"
+    j = int(np.argmax(np.abs(mult - 1)))
+    change = mult[j] - 1
+    if abs(change) < REASON_THRESHOLD:
+        return "near-average weather: no channel moves by more than 2 %"
+    temp_term, rain_term = gamma_mean[j] * z
+    if abs(rain_term) >= abs(temp_term):
+        cause = "rain" if z[1] > 0 else "dry"
+    else:
+        cause = "warm" if z[0] > 0 else "cold"
+    return f"{cause} forecast: {channels[j]} {change * 100:+.0f} % effective"
+
+
+def _per_channel(a: np.ndarray, channels: list[str]) -> dict[str, list[float]]:
+    return {ch: [float(v) for v in a[j]] for j, ch in enumerate(channels)}
+
+
+def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """plan.json's ``tenants`` and ``portfolio`` entries, judged on all posterior draws."""
+    n, c, days = plan.shape
+    r_plan, r_cur = response(plan, inp.prob), response(current, inp.prob)
+    gamma, z = inp.gamma, inp.z
+    gamma_mean = np.zeros((n, c, 2)) if gamma is None else gamma.mean(axis=0)
+    mult_mean = np.ones((n, c, days)) if gamma is None else weather_multiplier(gamma, z[:, :days]).mean(axis=0)
+    out: dict[str, Any] = {}
+    for i, tid in enumerate(inp.tenants):
+        out[tid] = {
+            "plan": _per_channel(plan[i], inp.channels),
+            "current": _per_channel(current[i], inp.channels),
+            "expected_incremental_revenue": {"plan": _stats(r_plan[:, i]), "current": _stats(r_cur[:, i])},
+            "prob_plan_beats_current": float(np.mean(r_plan[:, i] > r_cur[:, i])),
+            "uplift": _stats(r_plan[:, i] - r_cur[:, i]),
+            "budget": float(plan[i].sum()),
+            "roas_plan": _stats(r_plan[:, i] / max(plan[i].sum(), 1e-12)),
+            "media_multiplier": _per_channel(mult_mean[i], inp.channels),
+            "reasons": [_reason(mult_mean[i, :, d], z[i, d], gamma_mean[i], inp.channels, bool(inp.known[i, d])) for d in range(days)],
+        }
+    tot_plan, tot_cur = r_plan.sum(axis=1), r_cur.sum(axis=1)
+    portfolio = {
+        "expected_incremental_revenue": {"plan": _stats(tot_plan), "current": _stats(tot_cur)},
+        "uplift": _stats(tot_plan - tot_cur),
+        "prob_plan_beats_current": float(np.mean(tot_plan > tot_cur)),
+    }
+    return out, portfolio
+
+
+def write_plan(plan: dict[str, Any], out: str | Path) -> Path:
+    """Write a plan as JSON atomically (NaN → null)."""
+    return write_text(out, to_json(plan) + "\n")

@@ -1,0 +1,164 @@
+"""The allocation problem: the model's forward response of a spend plan, per posterior draw.
+
+For tenant n, channel c and horizon day t (the model's arithmetic, :mod:`bayes_mmm.model.response`),
+
+    contribution = y_scale[n] · β[n, c] · hill(x_t, half_sat, shape) · exp(γ[n, c] · z_t),
+
+with ``x_t`` the adstocked spend divided by ``spend_scale[n, c]``. A plan covers
+``D`` days starting the day after the data ends; the horizon runs ``L − 1``
+days further so the plan's carry-over is counted, and the last ``L − 1``
+observed days feed the adstock (carry-in). Incremental revenue is the
+horizon's media revenue minus the same with nothing spent on plan days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import xarray as xr
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.inference.posterior import stacked
+from bayes_mmm.model.response import convolve, convolve_transpose, hill, hill_slope, lag_weights, weather_multiplier
+
+
+@dataclass
+class Problem:
+    """Arrays that define the response over draws S, tenants N, channels C, horizon days H.
+
+    Attributes
+    ----------
+    weights : (S, N, C, L) adstock weights already divided by ``spend_scale``.
+    x0 : (S, N, C, H) adstocked input from the observed history alone (carry-in).
+    half_sat, shape : (S, N, C) Hill parameters.
+    coef : (S, N, C, H) ``y_scale · β · exp(γ·z)``: currency per unit of Hill output.
+    base : (S, N) media revenue of the horizon with nothing spent on plan days.
+    n_days : D, days of the plan (H = D + L − 1).
+    """
+
+    weights: np.ndarray
+    x0: np.ndarray
+    half_sat: np.ndarray
+    shape: np.ndarray
+    coef: np.ndarray
+    base: np.ndarray
+    n_days: int
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws S."""
+        return self.weights.shape[0]
+
+    def _index(self, idx: tuple) -> Problem:
+        arrays = {f.name: getattr(self, f.name)[idx] for f in fields(self) if f.name != "n_days"}
+        return Problem(**arrays, n_days=self.n_days)
+
+    def take(self, idx: np.ndarray) -> Problem:
+        """The same problem on a subset of draws."""
+        return self._index((idx,))
+
+    def for_tenants(self, idx: np.ndarray) -> Problem:
+        """The same problem restricted to some tenants."""
+        return self._index((slice(None), idx))
+
+
+def build_problem(
+    weights: np.ndarray,
+    spend_scale: np.ndarray,
+    history: np.ndarray,
+    beta: np.ndarray,
+    half_sat: np.ndarray,
+    shape: np.ndarray,
+    gamma: np.ndarray | None,
+    z: np.ndarray,
+    n_days: int,
+) -> Problem:
+    """Assemble a :class:`Problem` from model quantities.
+
+    Parameters
+    ----------
+    weights
+        ``(S, N, C, L)`` normalised adstock weights.
+    spend_scale
+        ``(N, C)`` spend divisor of the model.
+    history
+        ``(N, C, L − 1)`` observed spend of the last days, oldest first.
+    beta
+        ``(S, N, C)`` β in currency units (``y_scale · β`` of the model).
+    half_sat, shape
+        ``(S, N, C)`` Hill parameters.
+    gamma
+        ``(S, N, C, 2)`` weather sensitivity, or None for no weather effect.
+    z
+        ``(N, H, 2)`` standardised (temperature, log-rain) on the horizon days.
+    n_days
+        Plan days D.
+    """
+    s, n, c, n_lags = weights.shape
+    horizon = n_days + n_lags - 1
+    w = weights / spend_scale[None, :, :, None]
+    # The history's adstock, continued past its end: its last H days are the carry-in.
+    x0 = convolve(history, w, n_lags - 1 + horizon)[..., n_lags - 1 :]
+    mult = np.ones((s, n, c, horizon)) if gamma is None else weather_multiplier(gamma, z)
+    coef = beta[..., None] * mult
+    base = (coef * hill(x0, half_sat[..., None], shape[..., None])).sum(axis=(2, 3))
+    return Problem(w, x0, half_sat, shape, coef, base, n_days)
+
+
+def _input(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """Adstocked (scaled) input of the horizon: carry-in plus the plan's own, linear in the plan."""
+    return prob.x0 + convolve(plan, prob.weights, prob.x0.shape[-1])
+
+
+def contributions(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """Media revenue per draw, tenant, channel and horizon day ``(S, N, C, H)`` with the plan spent, carry-in included."""
+    return prob.coef * hill(_input(plan, prob), prob.half_sat[..., None], prob.shape[..., None])
+
+
+def response(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """Incremental revenue per draw and tenant, ``(S, N)``, of a plan ``(N, C, D)``."""
+    return contributions(plan, prob).sum(axis=(2, 3)) - prob.base
+
+
+def response_and_grad(plan: np.ndarray, prob: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`response` and its exact gradient per draw, ``(S, N)`` and ``(S, N, C, D)``."""
+    x = _input(plan, prob)
+    s = prob.shape[..., None]
+    h = hill(x, prob.half_sat[..., None], s)
+    q = hill_slope(x, h, s, prob.coef)
+    value = (prob.coef * h).sum(axis=(2, 3)) - prob.base
+    return value, convolve_transpose(q, prob.weights, prob.n_days)
+
+
+def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, default: float) -> np.ndarray:
+    """``(S, N, C)`` from a variable with dims (tenant, channel), (channel) or absent."""
+    if name not in posterior:
+        s = posterior.sizes["chain"] * posterior.sizes["draw"]
+        return np.full((s, n, c), default)
+    a = stacked(posterior, name)
+    return np.broadcast_to(a[:, None, :], (a.shape[0], n, c)).copy() if a.ndim == 2 else a
+
+
+def posterior_problem(
+    post: xr.Dataset, const: xr.Dataset, spec: ModelSpec, sel: list[int], z: np.ndarray, n_days: int
+) -> Problem:
+    """The :class:`Problem` of a fitted run for tenants ``sel`` (indices into the run's tenants).
+
+    ``post`` must hold ``beta`` (scaled axis); ``z`` is ``(N, H, 2)`` horizon weather of the selected tenants.
+    """
+    n_all, c = const.sizes["tenant"], const.sizes["channel"]
+    alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
+    peak = _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0) if spec.adstock == "delayed" else None
+    weights = lag_weights(spec.adstock, alpha, spec.l_max, peak)[:, sel]
+    half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)[:, sel]
+    shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)[:, sel]
+    gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
+    beta = stacked(post, "beta")[:, sel] * const["y_scale"].values[sel][None, :, None]
+    spend = const["spend"].values[sel]
+    l_max = spec.l_max
+    history = np.zeros((len(sel), c, l_max - 1))
+    take = min(l_max - 1, spend.shape[-1])
+    if take:
+        history[..., l_max - 1 - take :] = spend[..., -take:]
+    return build_problem(weights, const["spend_scale"].values[sel], history, beta, half_sat, shape, gamma, z, n_days)
