@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bayes_mmm.core.errors import DataError
@@ -30,6 +32,13 @@ out = Console()
 err = Console(stderr=True)
 
 DEFAULT_LAKE = Path("data/lake")
+#: C0/C1 control characters (ANSI escapes among them) that must never reach the terminal from input.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def esc(value: object) -> str:
+    """Text from input (cells, names, paths, messages) as literal text: no rich markup, no control codes."""
+    return escape(CONTROL.sub("?", str(value)))
 AllowGate = Annotated[list[str] | None, typer.Option(
     "--allow-gate", help="Go on despite this data-quality gate's error (repeatable; names: bayes-mmm validate).")]
 
@@ -42,7 +51,7 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (DataError, FileExistsError, FileNotFoundError, ValueError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted: nothing was written[/]")
@@ -85,7 +94,7 @@ def simulate(
         universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,
                                      weather="none" if no_weather else weather, lift_tests=lift_tests)
         write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
-    out.print(f"wrote {len(universe)} tenants to [bold]{out_dir}[/] (scenario {scenario}, seed {seed})")
+    out.print(f"wrote {len(universe)} tenants to [bold]{esc(out_dir)}[/] (scenario {esc(scenario)}, seed {seed})")
 
 
 def validation_table(table) -> Table:
@@ -101,7 +110,7 @@ def validation_table(table) -> Table:
     colour = {FAIL: "[bold red]fail[/]", WARN: "[yellow]warn[/]"}
     for tid, rows in table.groupby("tenant", sort=False):
         status = dict(zip(rows["check"], rows["status"], strict=True))
-        t.add_row(tid, *(colour.get(status[c], "[green]ok[/]") for c in checks))
+        t.add_row(esc(tid), *(colour.get(status[c], "[green]ok[/]") for c in checks))
     return t
 
 
@@ -117,10 +126,10 @@ def validate(
     table = validate_lake(data, tenant)
     out.print(validation_table(table))
     for _, row in warned(table).iterrows():
-        out.print(f"[yellow]warn[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
+        out.print(f"[yellow]warn[/] {esc(row.tenant)} {row.check}: {esc(row.detail)}", highlight=False)
     bad = failed(table)
     for _, row in bad.iterrows():
-        err.print(f"[bold red]fail[/] {row.tenant} {row.check}: {row.detail}", highlight=False)
+        err.print(f"[bold red]fail[/] {esc(row.tenant)} {row.check}: {esc(row.detail)}", highlight=False)
     if len(bad):
         raise typer.Exit(2)
     n, n_warn = table["tenant"].nunique(), len(warned(table))
@@ -154,12 +163,12 @@ def import_(
                               cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue)
     d = imported.daily
     spend = [c for c in d.columns if c.startswith("spend_")]
-    out.print(f"imported [bold]{imported.tenant_id}[/]: {len(d)} days ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
-              f"channels {', '.join(c.removeprefix('spend_') for c in spend)}"
+    out.print(f"imported [bold]{esc(imported.tenant_id)}[/]: {len(d)} days ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
+              f"channels {esc(', '.join(c.removeprefix('spend_') for c in spend))}"
               + (f", forecast {len(imported.forecast)} days" if imported.forecast is not None else ""))
     for note in imported.notes:
-        out.print(f"[yellow]note[/] {note}")
-    out.print(f"written to [bold]{out_dir / imported.tenant_id}[/]; next: bayes-mmm validate --data {out_dir} --tenant {imported.tenant_id}")
+        out.print(f"[yellow]note[/] {esc(note)}")
+    out.print(f"written to [bold]{esc(out_dir / imported.tenant_id)}[/]; next: bayes-mmm validate --data {esc(out_dir)} --tenant {esc(imported.tenant_id)}")
 
 
 def _number(text: str, option: str) -> float:
@@ -175,14 +184,14 @@ def print_fit(summary: dict) -> None:
     t.add_column("tenant")
     channels = summary["data"]["channels"]
     for ch in channels:
-        t.add_column(ch, justify="right")
+        t.add_column(esc(ch), justify="right")
     t.add_column("R²", justify="right")
     for tid, e in summary["tenants"].items():
         cells = []
         for ch in channels:
             r = e["roas"][ch]
             cells.append("–" if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
-        t.add_row(tid, *cells, f"{e['fit']['r2']:.2f}")
+        t.add_row(esc(tid), *cells, f"{e['fit']['r2']:.2f}")
     out.print(t)
     c = summary["convergence"]
     s = summary["sampler"]
@@ -263,7 +272,7 @@ def fit(
                                  sampler_kwargs=sampler_kwargs, scheduler=scheduler, n_workers=workers, retries=retries,
                                  overwrite=overwrite, console=out)
         except RuntimeError as exc:  # every group failed: nothing was written
-            err.print(f"[bold red]error:[/] {exc}; nothing was written", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {esc(exc)}; nothing was written", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     else:
         summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
@@ -271,11 +280,11 @@ def fit(
     print_fit(summary)
     failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
     for g in failed:
-        err.print(f"[bold red]group {g['id']} failed[/] ({', '.join(g['tenants'])}): {g['error']}", highlight=False)
+        err.print(f"[bold red]group {g['id']} failed[/] ({esc(', '.join(g['tenants']))}): {esc(g['error'])}", highlight=False)
     if failed:
-        out.print(f"run folder (without the failed groups): [bold]{out_dir}[/]")
+        out.print(f"run folder (without the failed groups): [bold]{esc(out_dir)}[/]")
         raise typer.Exit(1)  # the run is written, but scripts must see that tenants are missing
-    out.print(f"run folder: [bold]{out_dir}[/]")
+    out.print(f"run folder: [bold]{esc(out_dir)}[/]")
 
 
 @app.command()
@@ -294,7 +303,7 @@ def evaluate(
     for col in ("tenant", "channel", "true", "mean", "90 % interval", "inside", "rel. error"):
         t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left")
     for row in ev["pairs"]:
-        t.add_row(row["tenant"], row["channel"], f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
+        t.add_row(esc(row["tenant"]), esc(row["channel"]), f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
                   f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]", f"{row['rel_error']:+.0%}")
     out.print(t)
     s = ev["overall"]
@@ -316,7 +325,7 @@ def diagnose(
     from bayes_mmm.runs.folder import RunFolder
 
     for folder in RunFolder(run).run_folders():
-        with out.status(f"computing diagnostics (PPC, LOO) of {folder.path}"):
+        with out.status(f"computing diagnostics (PPC, LOO) of {esc(folder.path)}"):
             summary = diagnose_run(folder.path)
         print_diagnostics(summary)
         out.print(f"model card: [bold]{folder.model_card_path}[/]")
@@ -336,7 +345,7 @@ def print_diagnostics(summary: dict) -> None:
     for tid, ppc in d["ppc"].items():
         lo = d["loo_by_tenant"][tid]
         v = summary["verdicts"][tid]
-        t.add_row(tid, f"{ppc['inside_50']:.2f}", f"{ppc['inside_90']:.2f}", f"{lo['elpd']:.0f}", str(lo["k_over_0.7"]),
+        t.add_row(esc(tid), f"{ppc['inside_50']:.2f}", f"{ppc['inside_90']:.2f}", f"{lo['elpd']:.0f}", str(lo["k_over_0.7"]),
                   "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])[:60]}")
     out.print(t)
 
@@ -355,9 +364,9 @@ def compare(
     table = compare_runs(load_runs(runs))
     t = Table(title="LOO comparison (higher elpd is better)")
     for col in ("run", *table.columns):
-        t.add_column(str(col), justify="right" if col != "run" else "left")
+        t.add_column(esc(col), justify="right" if col != "run" else "left")
     for name, row in table.iterrows():
-        t.add_row(str(name), *(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values))
+        t.add_row(esc(name), *(f"{v:.2f}" if isinstance(v, float) else esc(v) for v in row.values))
     out.print(t)
 
 
@@ -384,7 +393,7 @@ def cv(
         t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right")
     for tid, c in cvs.items():
         v = c["verdict"]
-        t.add_row(tid, f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
+        t.add_row(esc(tid), f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
                   "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])}")
     out.print(t)
     out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
@@ -409,7 +418,7 @@ def report(
         raise ValueError("--out names one file, but this grouped run gets one report per group; leave --out out")
     for folder in folders:
         path = write_report(folder, out_file)
-        out.print(f"report: [bold]{path}[/]")
+        out.print(f"report: [bold]{esc(path)}[/]")
 
 
 @app.command()
@@ -438,19 +447,19 @@ def allocate(
                             channel_bounds=parse_channel_bounds(bounds), allow_unconverged=allow_unconverged)
     write_plan(plan, out_file)
     print_plan(plan)
-    out.print(f"plan: [bold]{out_file}[/]")
+    out.print(f"plan: [bold]{esc(out_file)}[/]")
 
 
 def print_plan(plan: dict) -> None:
     """Recommended vs current spend per tenant and channel, with expected incremental revenue."""
     for tid, e in plan["tenants"].items():
-        t = Table(title=f"{tid}: {plan['objective']} plan over {len(plan['days'])} days")
+        t = Table(title=f"{esc(tid)}: {plan['objective']} plan over {len(plan['days'])} days")
         t.add_column("channel")
         t.add_column("current", justify="right")
         t.add_column("plan", justify="right")
         t.add_column("plan per day", justify="left")
         for ch, days in e["plan"].items():
-            t.add_row(ch, f"{sum(e['current'][ch]):,.0f}", f"{sum(days):,.0f}", " ".join(f"{d:,.0f}" for d in days))
+            t.add_row(esc(ch), f"{sum(e['current'][ch]):,.0f}", f"{sum(days):,.0f}", " ".join(f"{d:,.0f}" for d in days))
         out.print(t)
         p, c = e["expected_incremental_revenue"]["plan"], e["expected_incremental_revenue"]["current"]
         out.print(f"  incremental revenue: plan {p['mean']:,.0f} [{p['q05']:,.0f}, {p['q95']:,.0f}] vs current "
@@ -458,7 +467,7 @@ def print_plan(plan: dict) -> None:
         reasons = sorted(set(e.get("reasons", [])))
         if reasons and reasons != ["no forecast: average weather assumed"]:
             for d, r in zip(plan["days"], e["reasons"], strict=False):
-                out.print(f"  {d}: {r}")
+                out.print(f"  {d}: {esc(r)}")
 
 
 @app.command()
@@ -476,7 +485,7 @@ def demo(
     from bayes_mmm.api import run_demo
 
     paths = run_demo(".", tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
-    out.print(f"[bold green]done[/]: lake {paths['lake']}, run {paths['run']}, report [bold]{paths['report']}[/]")
+    out.print(f"[bold green]done[/]: lake {esc(paths['lake'])}, run {esc(paths['run'])}, report [bold]{esc(paths['report'])}[/]")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -16,7 +16,6 @@ import matplotlib
 
 # Agg before pyplot: reports are rendered on headless CI machines and servers.
 matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -24,6 +23,8 @@ from scipy.stats import rankdata
 
 from bayes_mmm.model.response import lag_weights, steady_state
 
+# Labels come from input (channel and tenant names): "$…$" must print as written, not as mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 DPI = 90
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 BAND90, BAND50 = (5, 95), (25, 75)
