@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core import atomic
+from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
@@ -131,6 +133,30 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     return run.update_summary(diagnostics=diag, verdicts=verdicts, model_card=card)
 
 
+def check_same_data(data: str | Path, summary: dict, summary_path: Path) -> None:
+    """Refuse a lake whose files are not the ones the run was fitted on (summary ``data.hash``)."""
+    from bayes_mmm.runs.summary import data_hash
+
+    stored = (summary.get("data") or {}).get("hash")
+    if stored and data_hash(data, summary["data"]["tenants"]) != stored:
+        raise DataError(f"the lake {data} is not the data this run was fitted on (data hash differs)", file=summary_path,
+                        hint="pass the run's own lake (summary.json data.lake), or fit a new run on this one")
+
+
+def check_cv_history(ds: Any, n_folds: int) -> None:
+    """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold."""
+    from bayes_mmm.analysis.cv import walk_forward_folds
+    from bayes_mmm.core.constants import MIN_HISTORY_DAYS
+
+    if n_folds < 1:
+        raise DataError(f"folds must be ≥ 1, got {n_folds}")
+    first = walk_forward_folds(ds["observed"].values, n_folds)[0].train.sum(axis=1)
+    if first.max() < MIN_HISTORY_DAYS:
+        raise DataError(f"too little history for {n_folds}-fold walk-forward CV: the longest first training window has "
+                        f"{int(first.max())} periods, fewer than {MIN_HISTORY_DAYS}; nothing was written",
+                        hint="use fewer folds or a longer history")
+
+
 def cv_run(
     data: str | Path,
     run_dir: str | Path,
@@ -149,13 +175,39 @@ def cv_run(
 
     run = RunFolder(run_dir)
     _, summary = run.load(need_tenants=True)
+    check_same_data(data, summary, run.summary_path)
     gate_lake(data, summary["data"]["tenants"], allow_gates, console)
     ds = load_lake(data, summary["data"]["tenants"])
+    check_cv_history(ds, n_folds)
     kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
     cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
     for tid, entry in cv.items():
         summary["tenants"][tid]["cv"] = entry
     return run.write_summary(summary)
+
+
+DEMO_MARK = ".bayes-mmm-demo.json"
+
+
+def claim_demo_paths(root: Path, paths: list[Path]) -> None:
+    """Refuse paths that exist and were not written by an earlier demo; then record them as the demo's.
+
+    The record (``root/.bayes-mmm-demo.json``) lists what the demo created, so a rerun may replace
+    its own outputs but never a lake, run or report that someone else put there.
+    """
+    mark = root / DEMO_MARK
+    owned: set[str] = set()
+    if mark.is_file():
+        try:
+            owned = set(json.loads(mark.read_text(encoding="utf-8")))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise DataError("is not the demo's record of its outputs", file=mark, hint="remove it, or run the demo in an empty folder") from None
+    rel = [p.relative_to(root).as_posix() for p in paths]
+    foreign = [p for p, r in zip(paths, rel, strict=True) if (p.exists() or p.is_symlink()) and r not in owned]
+    if foreign:
+        raise DataError("exists and was not written by the demo; the demo never replaces your data", file=foreign[0],
+                        hint="run the demo in another folder (bayes-mmm demo --root NEW_FOLDER) or move it away")
+    atomic.write_text(mark, json.dumps(sorted(owned | set(rel))))
 
 
 def run_demo(
@@ -171,7 +223,9 @@ def run_demo(
     """The whole path on the synthetic universe: simulate → validate → fit → diagnose → evaluate → allocate → report.
 
     Writes ``data/lake``, ``runs/demo`` and ``reports/demo-report.html`` under
-    ``root`` (replacing earlier demo outputs) and returns their paths.
+    ``root`` and returns their paths. Earlier outputs of the demo are replaced;
+    anything else at those paths (a user's own lake above all) is never touched:
+    the demo refuses before it starts (:func:`claim_demo_paths`).
     """
     import shutil
 
@@ -182,6 +236,7 @@ def run_demo(
 
     root = Path(root)
     lake, run, report = root / "data" / "lake", root / "runs" / "demo", root / "reports" / "demo-report.html"
+    claim_demo_paths(root, [lake, run, report])
 
     def step(msg: str) -> None:
         if console is not None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import TENANT
+from bayes_mmm.core.errors import DataError
 
 #: Parameters worth a row in a per-tenant convergence table.
 KEY_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
@@ -124,9 +125,14 @@ def load_runs(run_dirs: list[str | Path]) -> dict[str, az.InferenceData]:
     """InferenceData of several run folders keyed by folder name."""
     from bayes_mmm.runs.folder import RunFolder
 
-    out = {}
+    out, hashes = {}, {}
     for d in run_dirs:
-        idata, _ = RunFolder(d).load()
+        idata, summary = RunFolder(d).load()
         name = Path(d).name
-        out[name if name not in out else str(d)] = idata
+        key = name if name not in out else str(d)
+        out[key] = idata
+        hashes[key] = (summary.get("data") or {}).get("hash")
+    if len({h for h in hashes.values() if h}) > 1:
+        raise DataError(f"runs were fitted on different data (data hashes {hashes}); LOO cannot compare them",
+                        hint="compare model variants fitted on the same lake")
     return out

@@ -24,6 +24,8 @@ from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
+#: Fewest warm-up draws a fit accepts: below it adaptation has nothing to work with (nutpie panics at 0).
+MIN_TUNE = 20
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,16 @@ class SamplerConfig:
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got '{self.sampler}'")
-        if self.chains < 1 or self.draws < 1 or self.tune < 0:
-            raise ValueError("chains and draws must be ≥ 1 and tune ≥ 0")
+        if self.chains < 2:
+            raise ValueError(
+                f"chains must be ≥ 2, got {self.chains}: R-hat compares chains, so with one chain convergence cannot be "
+                "judged and a stuck or multimodal posterior would pass unseen (use --chains 2 or more)"
+            )
+        if self.draws < 1 or self.tune < MIN_TUNE:
+            raise ValueError(
+                f"draws must be ≥ 1 and tune ≥ {MIN_TUNE}, got draws {self.draws}, tune {self.tune}: NUTS needs warm-up "
+                "to adapt its step size and mass matrix"
+            )
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
 

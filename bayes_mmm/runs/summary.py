@@ -12,7 +12,7 @@ import arviz as az
 import numpy as np
 
 from bayes_mmm import __version__
-from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.core.constants import CHANNEL, DATA_STEMS, TENANT
 from bayes_mmm.inference.fit import FitResult
 from bayes_mmm.runs.folder import RunFolder, to_json
 
@@ -54,10 +54,10 @@ def loo_summary(idata: az.InferenceData) -> dict:
 
 
 def data_hash(lake: str | Path, tenants: list[str]) -> str:
-    """SHA-256 over the daily files of the fitted tenants (first 16 hex digits)."""
+    """SHA-256 over the data files of the fitted tenants (first 16 hex digits)."""
     h = hashlib.sha256()
     for tid in tenants:
-        for name in ("daily.parquet", "daily.csv"):
+        for name in DATA_STEMS:
             p = Path(lake) / tid / name
             if p.is_file():
                 h.update(tid.encode())

@@ -479,12 +479,13 @@ def demo(
     tune: Annotated[int, typer.Option(min=0)] = 1000,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
     seed: int = 0,
+    root: Annotated[Path, typer.Option(help="Folder for data/lake, runs/demo and reports/ (existing user data there is never replaced).")] = Path("."),
 ) -> None:
     """Run the whole path on the built-in synthetic universe and write the HTML report."""
     quiet_libraries()
     from bayes_mmm.api import run_demo
 
-    paths = run_demo(".", tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
+    paths = run_demo(root, tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
     out.print(f"[bold green]done[/]: lake {esc(paths['lake'])}, run {esc(paths['run'])}, report [bold]{esc(paths['report'])}[/]")
 
 
