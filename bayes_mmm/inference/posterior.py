@@ -197,16 +197,19 @@ def weather_elasticity(
     Both the baseline (lagged weather terms) and the media multiplier move;
     standardisation constants stay fixed, as in the synthetic truth.
     """
+    if not design.has_weather[i]:  # no weather data: nothing to differentiate, say so rather than guess
+        nan = np.full(len(mu), np.nan)
+        return {"temp_c": nan, "precip_mm": nan}
     train = design.train[i]
     stats = design.weather_stats[i]
     temp, precip, snow = design.weather[i]
     keep = design.keep[i]
     n_cal = design.calendar[i].shape[1] + 1
-    w0, _ = weather_features(temp, precip, snow, stats, design.spec.weather_lags)
+    w0, _ = weather_features(temp, precip, snow, stats, design.weather_lags)
     base_mean = mu[:, train].mean(axis=1)
     out = {}
     for name, dt, dp in (("temp_c", 1.0, 0.0), ("precip_mm", 0.0, 1.0)):
-        w1, _ = weather_features(temp + dt, precip + dp, snow, stats, design.spec.weather_lags)
+        w1, _ = weather_features(temp + dt, precip + dp, snow, stats, design.weather_lags)
         dx = np.zeros_like(design.X[i])
         dx[:, n_cal : n_cal + w0.shape[1]] = w1 - w0
         delta = coef @ dx[:, keep].T

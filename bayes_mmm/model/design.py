@@ -108,6 +108,11 @@ class Design:
         return self.train.sum(axis=1)
 
     @property
+    def weather_lags(self) -> int:
+        """Weather lags of the baseline in periods (``spec.weather_lags`` is stated in days)."""
+        return self.spec.weather_lags // CADENCE_DAYS[self.cadence]
+
+    @property
     def n_lags(self) -> int:
         """Adstock window in periods (``spec.l_max`` is stated in days)."""
         return periods(self.spec.l_max, self.cadence)

@@ -93,6 +93,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "fit": fit_metrics(d.y_raw[i, train], fitted[train]),
             "spend": {},
             "n_days": int(train.sum()),
+            # False: the tenant has no usable weather data and was modelled without weather terms.
+            "weather": bool(d.has_weather[i]),
         }
         total = tp.mu_train
         for j, ch in enumerate(d.channels):

@@ -193,6 +193,9 @@ def print_fit(summary: dict) -> None:
             cells.append("–" if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
         t.add_row(esc(tid), *cells, f"{e['fit']['r2']:.2f}")
     out.print(t)
+    no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
+    if no_weather:
+        out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; modelled without weather terms): {esc(', '.join(no_weather))}")
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
