@@ -1,0 +1,37 @@
+"""The population prior of a run folder: cold-start a new tenant from an earlier joint or grouped fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.population import PopulationPrior, population_prior_from_posteriors
+
+
+def population_prior(run_dir: str | Path) -> PopulationPrior:
+    """The population prior of a run folder (a joint fit or a grouped fit).
+
+    A grouped run (see :mod:`bayes_mmm.runs.groups`) pools every group's
+    hyper-parameters into one mixture.
+    """
+    import arviz as az
+
+    from bayes_mmm.runs.groups import run_folders
+    from bayes_mmm.runs.summary import IDATA, read_summary
+
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    folders = run_folders(run_dir)
+    posteriors = []
+    for f in folders:
+        if not (f / IDATA).is_file():
+            raise DataError(f"{IDATA} is missing", file=f, hint="the run folder is incomplete; fit it again")
+        posteriors.append(az.from_netcdf(str(f / IDATA), engine="h5netcdf").posterior)
+    spec = ModelSpec.from_dict(summary["config"]["spec"])
+    source = {"run_id": summary.get("run_id"), "path": str(run_dir.resolve()), "tenants": len(summary["data"]["tenants"])}
+    if not summary["convergence"].get("ok", False):
+        import warnings
+
+        warnings.warn(f"the source run {run_dir} is not converged: its population prior may be off", stacklevel=2)
+    return population_prior_from_posteriors(posteriors, spec, source)
