@@ -40,8 +40,8 @@ from scipy.special import expit
 from bayes_mmm.core.atomic import write_text
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.inference.posterior import stacked
 from bayes_mmm.model.design import WeatherStats, media_weather
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.transforms import delayed_weights, geometric_weights, hill
 from bayes_mmm.runs.summary import load_run, to_json
 
@@ -471,7 +471,7 @@ def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, defaul
     if name not in posterior:
         s = posterior.sizes["chain"] * posterior.sizes["draw"]
         return np.full((s, n, c), default)
-    a = stacked(posterior, name)
+    a = stacked(posterior[name])
     return np.broadcast_to(a[:, None, :], (a.shape[0], n, c)).copy() if a.ndim == 2 else a
 
 
@@ -708,7 +708,7 @@ def allocate_run(
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)
-    gamma = stacked(post, "weather_gamma") if "weather_gamma" in post else None
+    gamma = stacked(post["weather_gamma"]) if "weather_gamma" in post else None
     if str(attrs.get("spec_adstock", "geometric")) == "delayed":
         weights = delayed_weights(alpha, _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0), l_max)
     else:
@@ -716,7 +716,7 @@ def allocate_run(
     if "beta" not in post:
         raise DataError("the run's posterior has no 'beta' (a run without media, or from an older version)",
                         file=Path(run_dir) / "idata.nc", hint="refit with `bayes-mmm fit` (media on)")
-    beta_scaled = stacked(post, "beta")
+    beta_scaled = stacked(post["beta"])
     y_scale = const["y_scale"].values[sel]
     beta = beta_scaled[:, sel] * y_scale[None, :, None]
     weights, half_sat, shape = weights[:, sel], half_sat[:, sel], shape[:, sel]
