@@ -81,7 +81,9 @@ def tenant_verdict(summary: dict, tenant: str) -> dict:
     top-level ``verdicts`` map) wins; otherwise :func:`derived_verdict` decides.
     """
     entry = summary["tenants"][tenant]
-    stored = entry.get("verdict") or (entry.get("cv") or {}).get("verdict") or (summary.get("verdicts") or {}).get(tenant)
+    # ``is None``, not truthiness: a stored ``False`` is a verdict too.
+    candidates = (entry.get("verdict"), (entry.get("cv") or {}).get("verdict"), (summary.get("verdicts") or {}).get(tenant))
+    stored = next((v for v in candidates if v is not None), None)
     if stored is not None:
         return {**_read_stored(stored), "source": "stored"}
     return {**derived_verdict(summary, tenant), "source": "derived"}

@@ -96,12 +96,12 @@ def dataset_sensitivity(ds: xr.Dataset, train: np.ndarray | None = None) -> dict
     given = ds["sensitivity"].values if "sensitivity" in ds.coords else [""] * ds.sizes[TENANT]
     out = {}
     for i, tid in enumerate(ds[TENANT].values):
-        tid = str(tid)
-        if given[i]:
-            check_class(given[i], Path(ds.attrs.get("lake", "<lake>")) / tid / TENANT_JSON)
+        tid, cls = str(tid), str(given[i]) or None
+        if cls:
+            check_class(cls, Path(ds.attrs.get("lake", "<lake>")) / tid / TENANT_JSON)
         m = mask[i]
         score = weather_score(ds[REVENUE].values[i, m], dates[m], ds[TEMP].values[i, m], ds[PRECIP].values[i, m])
-        out[tid] = sensitivity(str(given[i]) or None, score)
+        out[tid] = sensitivity(cls, score)
     return out
 
 

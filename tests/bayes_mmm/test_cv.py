@@ -101,6 +101,7 @@ def test_walk_forward_meets_the_bar_and_beats_baselines(cv_result) -> None:
     assert pass_rate(cv_result) == np.mean([t["verdict"]["go"] for t in cv_result.values()])
 
 
+@pytest.mark.slow  # a second full walk-forward CV; the CV path keeps a real run in cv_result
 def test_model_without_media_scores_worse_in_cv(cv_lake: Path, cv_result) -> None:
     broken = walk_forward(load_lake(cv_lake), ModelSpec(media=False), SamplerConfig(draws=150, tune=150, progress=False),
                           n_folds=2, first_train=0.7, progress=False)
