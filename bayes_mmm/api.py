@@ -116,8 +116,9 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
     and writes ``model_card.md``; returns the updated summary.
     """
-    from bayes_mmm.analysis.card import model_card, tenant_verdicts
+    from bayes_mmm.analysis.card import model_card
     from bayes_mmm.analysis.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
+    from bayes_mmm.analysis.verdict import tenant_verdicts
     from bayes_mmm.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
@@ -180,7 +181,10 @@ def cv_run(
     ds = load_lake(data, summary["data"]["tenants"])
     check_cv_history(ds, n_folds)
     kwargs = {"draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
-    cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds, progress=progress)
+    # The bar of each tenant is the weather class recorded at fit time, when the run has it.
+    recorded = {t: e["sensitivity"]["class"] for t, e in summary["tenants"].items() if e.get("sensitivity")}
+    cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds,
+                      progress=progress, classes=recorded if len(recorded) == len(summary["tenants"]) else None)
     for tid, entry in cv.items():
         summary["tenants"][tid]["cv"] = entry
     return run.write_summary(summary)

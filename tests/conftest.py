@@ -56,3 +56,25 @@ def small_fit(small_lake: Path, tmp_path_factory: pytest.TempPathFactory):
     run_dir = tmp_path_factory.mktemp("run") / "run"
     save_run(result, run_dir, lake=small_lake)
     return result, run_dir
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def stored_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed tiny lake the stored run was fitted on (3 tenants × 200 days, CSV), copied so tests cannot modify it."""
+    import shutil
+
+    return Path(shutil.copytree(FIXTURES / "small_lake", tmp_path_factory.mktemp("stored") / "lake"))
+
+
+@pytest.fixture(scope="session")
+def stored_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed small run folder (tests/fixtures/make_small_run.py), copied so tests cannot modify it.
+
+    For tests that only read a run; tests that need a fresh fit use ``small_fit``.
+    """
+    import shutil
+
+    return Path(shutil.copytree(FIXTURES / "small_run", tmp_path_factory.mktemp("stored") / "run"))

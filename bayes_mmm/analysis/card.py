@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayes_mmm.analysis.cv import R2_BAR, sensitivity_of
+from bayes_mmm.analysis.verdict import tenant_verdicts
 
 LIMITS = (
     "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "
@@ -15,25 +15,6 @@ LIMITS = (
     "Pointwise log-likelihood for LOO is conditional on the baseline coefficients drawn per posterior draw; "
     "one-day holidays make some days influential (Pareto k > 0.7).",
 )
-
-
-def tenant_verdicts(summary: dict) -> dict[str, dict]:
-    """Go/no-go per tenant: walk-forward CV verdict when present, else convergence and in-sample fit."""
-    ok = summary.get("convergence", {}).get("ok", False)
-    out = {}
-    for tid, entry in summary["tenants"].items():
-        reasons = [] if ok else ["sampler did not converge"]
-        cv = entry.get("cv")
-        if cv and "verdict" in cv:
-            reasons += cv["verdict"]["reasons"]
-        else:
-            bar = R2_BAR[sensitivity_of(tid)]
-            if entry["fit"]["r2"] < bar:
-                reasons.append(f"in-sample R² {entry['fit']['r2']:.2f} < {bar:.2f}")
-            reasons.append("no walk-forward CV yet (bayes-mmm cv)")
-        go = ok and not [r for r in reasons if not r.startswith("no walk-forward")]
-        out[tid] = {"go": bool(go), "reasons": reasons}
-    return out
 
 
 def model_card(summary: dict, evaluation: dict | None = None) -> str:

@@ -14,16 +14,13 @@ import numpy as np
 import xarray as xr
 from rich.progress import Progress
 
+from bayes_mmm.analysis.verdict import cv_verdict
 from bayes_mmm.core.constants import MIN_HISTORY_DAYS
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.fit import SamplerConfig, fit
 from bayes_mmm.model.design import Design
 from bayes_mmm.model.response import adstock, lag_weights
-
-#: The seed's holdout-R² bar by weather sensitivity (tenant id prefix in the synthetic universe).
-R2_BAR = {"extreme": 0.65, "high": 0.65, "medium": 0.45, "none": 0.15}
-MAPE_BAR = 15.0
-BASELINE_MARGIN = 0.10  # the model's holdout RMSE must beat the best baseline's by 10 %
 
 
 @dataclass(frozen=True)
@@ -98,25 +95,6 @@ def ridge_baseline(design: Design, i: int, test: np.ndarray, lam: float = 1.0, a
     return (y.mean() + z[test] @ coef) * design.y_scale[i]
 
 
-def sensitivity_of(tenant: str) -> str:
-    """Weather-sensitivity class from a synthetic tenant id; ``medium`` otherwise."""
-    prefix = tenant.split("_", 1)[0]
-    return prefix if prefix in R2_BAR else "medium"
-
-
-def verdict(tenant: str, cv: dict) -> dict:
-    """Go/no-go against the seed's bar: holdout R², MAPE and margin over the best baseline."""
-    bar = R2_BAR[sensitivity_of(tenant)]
-    reasons = []
-    if not cv["r2_mean"] >= bar:
-        reasons.append(f"holdout R² {cv['r2_mean']:.2f} < {bar:.2f}")
-    if not cv["mape_mean"] < MAPE_BAR:
-        reasons.append(f"MAPE {cv['mape_mean']:.1f} % ≥ {MAPE_BAR:.0f} %")
-    if not cv["rmse_mean"] <= (1 - BASELINE_MARGIN) * cv["baseline_rmse_mean"]:
-        reasons.append(f"RMSE {cv['rmse_mean']:.0f} not 10 % below best baseline {cv['baseline_rmse_mean']:.0f}")
-    return {"go": not reasons, "r2_bar": bar, "reasons": reasons}
-
-
 def walk_forward(
     ds: xr.Dataset,
     spec: ModelSpec | None = None,
@@ -124,8 +102,13 @@ def walk_forward(
     n_folds: int = 5,
     first_train: float = 0.5,
     progress: bool = True,
+    classes: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Walk-forward CV of the MMM and two baselines, per tenant and fold.
+
+    ``classes`` (tenant → weather class) sets each tenant's R² bar, e.g. the classes
+    a run recorded; by default tenant.json's, else estimated from the data
+    (:func:`~bayes_mmm.data.sensitivity.dataset_sensitivity`).
 
     Returns
     -------
@@ -141,6 +124,7 @@ def walk_forward(
     dates = ds["date"].values
     y_all = np.nan_to_num(ds["revenue"].values)
     out: dict[str, dict] = {t: {"folds": []} for t in tenants}
+    classes = classes or {t: v["class"] for t, v in dataset_sensitivity(ds).items()}
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"walk-forward CV ({n_folds} folds)", total=n_folds)
         for k, fold in enumerate(folds):
@@ -179,7 +163,7 @@ def walk_forward(
         f = entry["folds"]
         for key in ("r2", "mape", "rmse", "baseline_r2", "baseline_rmse", "naive_r2", "ridge_r2"):
             entry[f"{key}_mean"] = round(float(np.mean([x[key] for x in f])), 4) if f else float("nan")
-        entry["verdict"] = verdict(t, entry)
+        entry["verdict"] = cv_verdict(entry, classes[t])
         if not f:
             entry["verdict"]["reasons"].insert(0, f"too little history for walk-forward CV (< {MIN_HISTORY_DAYS} training days)")
     return out

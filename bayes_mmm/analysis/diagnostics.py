@@ -15,6 +15,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import TENANT
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.inference.loo import PointwiseLoo, pointwise_loo
 
 #: Parameters worth a row in a per-tenant convergence table.
 KEY_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
@@ -26,18 +27,64 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+#: Columns of :func:`parameter_diagnostics` besides the labels.
+STATS = ("mean", "r_hat", "ess_bulk", "ess_tail")
+
+
+def sampled_names(post) -> list[str]:
+    """Posterior variables that NUTS sampled: not derived draws, not transformed copies."""
+    return [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
+
+
+def parameter_diagnostics(idata: az.InferenceData, var_names: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Mean, R-hat, bulk and tail ESS of every scalar parameter, computed once for all tenants.
+
+    The same estimators as ``az.summary`` (rank-normalised R-hat, bulk/tail ESS).
+    One row per scalar: ``label`` as ``az.summary`` names it (``roas[t1, meta]``),
+    ``param`` the label without the tenant coordinate (``roas[meta]``) and
+    ``tenant`` (``None`` for shared parameters such as the Hill shape).
+    """
+    post = idata.posterior
+    names = [v for v in (var_names or sampled_names(post)) if v in post]
+    post = post[names]
+    stats = {
+        "mean": post.mean(("chain", "draw")),
+        "r_hat": _quiet(az.rhat, post),
+        "ess_bulk": _quiet(az.ess, post, method="bulk"),
+        "ess_tail": _quiet(az.ess, post, method="tail"),
+    }
+    rows = []
+    for name in names:
+        da = stats["r_hat"][name]
+        coords = [[str(c) for c in da[d].values] if d in da.coords else [str(c) for c in range(da.sizes[d])] for d in da.dims]
+        values = {k: stats[k][name].transpose(*da.dims).values for k in STATS}
+        for pos in np.ndindex(*da.shape):
+            labels = [coords[a][p] for a, p in enumerate(pos)]
+            own = [lab for d, lab in zip(da.dims, labels, strict=True) if d != TENANT]
+            rows.append({
+                "label": name + (f"[{', '.join(labels)}]" if labels else ""),
+                "param": name + (f"[{', '.join(own)}]" if own else ""),
+                "tenant": labels[da.dims.index(TENANT)] if TENANT in da.dims else None,
+                **{k: float(values[k][pos]) for k in STATS},
+            })
+    return pd.DataFrame(rows, columns=["label", "param", "tenant", *STATS])
+
+
 def convergence_table(idata: az.InferenceData, tenant: str | None = None) -> pd.DataFrame:
     """R-hat, bulk and tail ESS per parameter, worst R-hat first.
 
     With ``tenant``, only that tenant's key parameters (plus the shared,
-    channel-level ones such as the Hill shape).
+    channel-level ones such as the Hill shape), labelled without the tenant.
     """
     post = idata.posterior
-    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
-    if tenant is not None:
-        post = post.sel({TENANT: tenant})
-        names = [v for v in names if v in KEY_PARAMS or (TENANT not in idata.posterior[v].dims and not v.endswith("_z"))]
-    table = _quiet(az.summary, post[names], kind="diagnostics")
+    names = sampled_names(post)
+    if tenant is None:
+        table = parameter_diagnostics(idata, names).set_index("label")
+    else:
+        names = [v for v in names if v in KEY_PARAMS or (TENANT not in post[v].dims and not v.endswith("_z"))]
+        table = parameter_diagnostics(idata, names)
+        table = table[(table["tenant"] == tenant) | table["tenant"].isna()].set_index("param")
+    table.index.name = None
     return table[["r_hat", "ess_bulk", "ess_tail"]].sort_values("r_hat", ascending=False)
 
 
@@ -86,13 +133,13 @@ def ppc_calibration(idata: az.InferenceData) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(TENANT)
 
 
-def loo_by_tenant(idata: az.InferenceData) -> pd.DataFrame:
-    """PSIS-LOO split by tenant: elpd, se and Pareto-k counts (k > 0.7 is unreliable)."""
-    loo = _quiet(az.loo, idata, pointwise=True)
-    ll = idata.log_likelihood
-    tenants = ll["obs_tenant"].values
-    elpd_i = np.asarray(loo.loo_i)
-    k = np.asarray(loo.pareto_k)
+def loo_by_tenant(idata: az.InferenceData, loo: PointwiseLoo | None = None) -> pd.DataFrame:
+    """PSIS-LOO split by tenant: elpd, se and Pareto-k counts (k > 0.7 is unreliable).
+
+    ``loo`` reuses an earlier :func:`~bayes_mmm.inference.loo.pointwise_loo` of ``idata``.
+    """
+    loo = loo or pointwise_loo(idata)
+    tenants, elpd_i, k = loo.obs_tenant, loo.elpd_i, loo.pareto_k
     rows = []
     for t in pd.unique(tenants):
         m = tenants == t

@@ -415,7 +415,7 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         ds["control"] = ((TENANT, DATE, "control"), control)
         ds = ds.assign_coords(control=controls)
     if meta:
-        for key in ("city", "category", "name"):
+        for key in ("city", "category", "name", "sensitivity"):
             ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key, "")) for t in tenants])
     return ds
 

@@ -33,8 +33,8 @@ from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, star
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
 from bayes_mmm.decide.weather import forecast_z, read_forecast
-from bayes_mmm.inference.posterior import stacked
 from bayes_mmm.model.design import WeatherStats
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 
 OPT_DRAWS = 300  # default posterior draws used inside the optimiser

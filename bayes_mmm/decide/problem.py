@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.inference.posterior import stacked
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.response import convolve, convolve_transpose, hill, hill_slope, lag_weights, weather_multiplier
 
 

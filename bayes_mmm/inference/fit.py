@@ -18,6 +18,7 @@ import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
@@ -94,6 +95,8 @@ class FitResult:
     convergence: dict
     tenants: list[TenantPosterior] = field(repr=False, default_factory=list)
     prior: PopulationPrior | None = None
+    #: Weather class per tenant (``{"class", "source", "score"}``), for the go/no-go bar.
+    sensitivity: dict[str, dict] = field(default_factory=dict)
 
 
 def _wait(sampler: Any) -> az.InferenceData:
@@ -288,6 +291,7 @@ def fit(
     """
     spec = effective_spec(spec, ds.sizes[TENANT], prior)
     sampler = sampler or SamplerConfig()
+    sens = dataset_sensitivity(ds, train)  # before sampling: a bad tenant.json fails fast
     design = build_design(ds, spec, train)
     model = build_model(design, prior)
     idata, timing = sample(model, sampler)
@@ -301,4 +305,7 @@ def fit(
         "target_accept": sampler.target_accept,
         **timing,
     }
-    return FitResult(design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post, prior=prior)
+    return FitResult(
+        design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post, prior=prior,
+        sensitivity=sens,
+    )

@@ -16,16 +16,11 @@ import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
 from bayes_mmm.model.response import effect, lag_weights, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
-
-
-def stacked(posterior: xr.Dataset, name: str) -> np.ndarray:
-    """A posterior variable with chain and draw stacked first: ``(sample, ...)``."""
-    da = posterior[name]
-    return da.values.reshape(-1, *da.shape[2:])
 
 
 @dataclass
@@ -43,20 +38,20 @@ class TenantDraws:
     @classmethod
     def from_posterior(cls, posterior: xr.Dataset, i: int, n_channels: int) -> TenantDraws:
         """Pick tenant ``i`` out of a posterior dataset."""
-        sigma = stacked(posterior, "sigma")[:, i]
+        sigma = stacked(posterior["sigma"])[:, i]
         s = len(sigma)
         if "roas" not in posterior:
             zeros = np.zeros((s, n_channels))
             return cls(zeros, zeros, np.ones_like(zeros), np.ones_like(zeros), None, None, sigma)
-        shape = stacked(posterior, "hill_shape") if "hill_shape" in posterior else np.ones((s, n_channels))
+        shape = stacked(posterior["hill_shape"]) if "hill_shape" in posterior else np.ones((s, n_channels))
         peak = None
         if "adstock_peak" in posterior:
-            peak = stacked(posterior, "adstock_peak")
-        gamma = stacked(posterior, "weather_gamma")[:, i] if "weather_gamma" in posterior else None
+            peak = stacked(posterior["adstock_peak"])
+        gamma = stacked(posterior["weather_gamma"])[:, i] if "weather_gamma" in posterior else None
         return cls(
-            roas=stacked(posterior, "roas")[:, i],
-            alpha=stacked(posterior, "adstock_alpha")[:, i],
-            half_sat=stacked(posterior, "half_sat")[:, i],
+            roas=stacked(posterior["roas"])[:, i],
+            alpha=stacked(posterior["adstock_alpha"])[:, i],
+            half_sat=stacked(posterior["half_sat"])[:, i],
             shape=shape,
             gamma=gamma,
             peak=peak,

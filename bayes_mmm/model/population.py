@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.draws import stacked
 
 #: Tenant×channel parameters that a population prior replaces: model name → pooled prefix.
 POOLED = ("log_roas", "logit_alpha", "log_half_sat", "gamma")
@@ -85,11 +86,6 @@ class PopulationPrior:
         return d
 
 
-def _draws(post: xr.Dataset, name: str) -> np.ndarray:
-    da = post[name]
-    return da.values.reshape(-1, *da.shape[2:])
-
-
 def population_prior_from_posteriors(posteriors: list[xr.Dataset], spec: ModelSpec, source: dict) -> PopulationPrior:
     """Moment-matched new-tenant priors from one or more pooled posteriors (pooled as a mixture).
 
@@ -108,12 +104,12 @@ def population_prior_from_posteriors(posteriors: list[xr.Dataset], spec: ModelSp
     for name in POOLED:
         if f"{name}_mu" not in first:
             continue
-        mu = np.concatenate([_draws(p, f"{name}_mu") for p in posteriors])
-        sig = np.concatenate([_draws(p, f"{name}_sigma") for p in posteriors])
+        mu = np.concatenate([stacked(p[f"{name}_mu"]) for p in posteriors])
+        sig = np.concatenate([stacked(p[f"{name}_sigma"]) for p in posteriors])
         loc[name] = mu.mean(axis=0)
         scale[name] = np.sqrt(mu.var(axis=0) + (sig**2).mean(axis=0))
     hill = None
     if "hill_shape" in first:
-        log_shape = np.log(np.concatenate([_draws(p, "hill_shape") for p in posteriors]))
+        log_shape = np.log(np.concatenate([stacked(p["hill_shape"]) for p in posteriors]))
         hill = (log_shape.mean(axis=0), log_shape.std(axis=0))
     return PopulationPrior(channels, loc, scale, spec, hill, source)

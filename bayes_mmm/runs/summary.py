@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import warnings
 from pathlib import Path
 
 import arviz as az
@@ -14,6 +13,8 @@ import numpy as np
 from bayes_mmm import __version__
 from bayes_mmm.core.constants import CHANNEL, DATA_STEMS, TENANT
 from bayes_mmm.inference.fit import FitResult
+from bayes_mmm.inference.loo import pointwise_loo
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder, to_json
 
 #: Sampler settings that define a run (and enter its config hash); timings do not.
@@ -40,17 +41,7 @@ def fit_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]
 
 def loo_summary(idata: az.InferenceData) -> dict:
     """PSIS-LOO of the whole run: elpd, its se, p_loo and Pareto-k counts."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loo = az.loo(idata, pointwise=True)
-    k = np.asarray(loo.pareto_k)
-    return {
-        "elpd": round(float(loo.elpd_loo), 2),
-        "se": round(float(loo.se), 2),
-        "p_loo": round(float(loo.p_loo), 2),
-        "pareto_k_over_0_7": int((k > 0.7).sum()),
-        "n": int(k.size),
-    }
+    return pointwise_loo(idata).summary()
 
 
 def data_hash(lake: str | Path, tenants: list[str]) -> str:
@@ -96,6 +87,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             # False: the tenant has no usable weather data and was modelled without weather terms.
             "weather": bool(d.has_weather[i]),
         }
+        if tid in result.sensitivity:
+            entry["sensitivity"] = result.sensitivity[tid]
         total = tp.mu_train
         for j, ch in enumerate(d.channels):
             spend = float(d.spend[i, j, train].sum())
@@ -105,13 +98,13 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
                 entry["mroas"][ch] = interval(np.full(1, np.nan))
                 entry["contribution_share"][ch] = 0.0
                 continue
-            entry["roas"][ch] = interval(post["roas"].isel({TENANT: i, CHANNEL: j}).values.ravel())
+            entry["roas"][ch] = interval(stacked(post["roas"].isel({TENANT: i, CHANNEL: j})))
             entry["mroas"][ch] = interval(tp.mroas[:, j])
             entry["contribution_share"][ch] = round(float(np.mean(tp.media_train[:, j] / total)), 4)
         if "weather_gamma" in post:
             g = post["weather_gamma"].isel({TENANT: i})
             entry["media_weather_gamma"] = {
-                ch: {w: interval(g.sel({CHANNEL: ch, "weather": w}).values.ravel()) for w in g["weather"].values}
+                ch: {w: interval(stacked(g.sel({CHANNEL: ch, "weather": w}))) for w in g["weather"].values}
                 for ch in d.channels
             }
         tenants[tid] = entry

@@ -8,28 +8,30 @@ and the CSS is inline: the file opens offline and can be mailed as is.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import arviz as az
 import numpy as np
-import xarray as xr
+import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.progress import track
 
+from bayes_mmm.analysis.diagnostics import KEY_PARAMS, parameter_diagnostics
+from bayes_mmm.analysis.verdict import tenant_verdict
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.design import periods
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 from bayes_mmm.surfaces import plots
 
 #: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
 MAX_DRAWS = 200
-#: Parameters whose convergence and ranks are shown per tenant.
-TENANT_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
+#: Parameters whose ranks are shown per tenant (convergence rows: diagnostics.KEY_PARAMS).
 RANK_PARAMS = ("roas", "adstock_alpha")
 
 
@@ -68,59 +70,13 @@ def _draw_index(n_total: int, n: int = MAX_DRAWS) -> np.ndarray:
     return np.unique(np.linspace(0, n_total - 1, min(n, n_total)).astype(int))
 
 
-def _stacked(da: xr.DataArray, idx: np.ndarray) -> np.ndarray:
-    """Draws of ``da`` with (chain, draw) merged into a first axis, subsampled to ``idx``."""
-    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values[idx]
-
-
-def tenant_verdict(summary: dict, tenant: str) -> dict:
-    """Go/no-go of a tenant with its reasons.
-
-    A verdict stored in the summary (per tenant, in its ``cv`` entry, or in a
-    top-level ``verdicts`` map) wins; otherwise the model card's rule
-    (:func:`bayes_mmm.analysis.card.tenant_verdicts`) decides, so report and card agree.
-    """
-    from bayes_mmm.analysis.card import tenant_verdicts
-
-    entry = summary["tenants"][tenant]
-    stored = entry.get("verdict") or (entry.get("cv") or {}).get("verdict") or (summary.get("verdicts") or {}).get(tenant)
-    if stored is not None:
-        if isinstance(stored, dict):
-            go = bool(stored.get("go", str(stored.get("decision", "")).lower() == "go"))
-            reasons = stored.get("reasons") or ([stored["reason"]] if stored.get("reason") else [])
-            return {"go": go, "reasons": [str(r) for r in reasons], "source": "stored"}
-        if isinstance(stored, bool):
-            return {"go": stored, "reasons": [], "source": "stored"}
-        return {"go": str(stored).strip().lower() == "go", "reasons": [str(stored)], "source": "stored"}
-    return {**tenant_verdicts({**summary, "tenants": {tenant: entry}})[tenant], "source": "derived"}
-
-
-def convergence_table(idata: az.InferenceData) -> dict[str, xr.Dataset]:
-    """R-hat, bulk and tail ESS and mean of the per-tenant parameters, computed once for all tenants."""
-    post = idata.posterior[[v for v in TENANT_PARAMS if v in idata.posterior]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return {"mean": post.mean(("chain", "draw")), "r_hat": az.rhat(post), "ess_bulk": az.ess(post, method="bulk"), "ess_tail": az.ess(post, method="tail")}
-
-
-def tenant_conv_rows(stats: dict[str, xr.Dataset], tenant: str, thresholds: dict) -> list[dict]:
-    """One row per scalar parameter of ``tenant``, flagged when it misses a threshold."""
+def tenant_conv_rows(table: pd.DataFrame, tenant: str, thresholds: dict) -> list[dict]:
+    """One row per scalar parameter of ``tenant`` in a :func:`parameter_diagnostics` table, flagged when it misses a threshold."""
     rows = []
-    for name in stats["r_hat"].data_vars:
-        per = {k: ds[name].sel({TENANT: tenant}) if TENANT in ds[name].dims else None for k, ds in stats.items()}
-        if per["r_hat"] is None:
-            continue
-        flat = {k: v.stack(_p=list(v.dims)) if v.dims else v.expand_dims("_p") for k, v in per.items()}
-        dims = list(per["r_hat"].dims)
-        for p in range(flat["r_hat"].sizes["_p"]):
-            label = name
-            if dims:
-                coord = flat["r_hat"]["_p"].values[p]
-                coord = coord if isinstance(coord, tuple) else (coord,)
-                label += "[" + ", ".join(str(c) for c in coord) + "]"
-            row = {"name": label, **{k: float(flat[k].values[p]) for k in stats}}
-            row["bad"] = bool(row["r_hat"] > thresholds.get("rhat_max", 1.01) or row["ess_bulk"] < thresholds.get("ess_bulk_min", 400))
-            rows.append(row)
+    for r in table[table["tenant"] == tenant].itertuples():
+        row = {"name": r.param, "mean": r.mean, "r_hat": r.r_hat, "ess_bulk": r.ess_bulk, "ess_tail": r.ess_tail}
+        row["bad"] = bool(row["r_hat"] > thresholds.get("rhat_max", 1.01) or row["ess_bulk"] < thresholds.get("ess_bulk_min", 400))
+        rows.append(row)
     return rows
 
 
@@ -156,7 +112,7 @@ def _tenant_figures(
     observed = idata.observed_data["revenue"].sel({TENANT: tenant}).values
     train = const["train"].sel({TENANT: tenant}).values.astype(bool) if "train" in const else None
     if "posterior_predictive" in idata.groups():
-        pp = _stacked(idata.posterior_predictive["revenue"].sel({TENANT: tenant}), idx)
+        pp = stacked(idata.posterior_predictive["revenue"].sel({TENANT: tenant}), idx)
         add("ppc", "Posterior predictive check over time", "Black dots should sit inside the bands: about half inside the dark 50 % band and 9 in 10 inside the light 90 % band. Runs of dots outside mean a missing driver (promotion, stock-out, holiday).", plots.fig_ppc_time(dates, observed, pp, train))
         add("ppc_density", "Distribution of daily revenue", "The black observed histogram should look like one of the blue simulated ones. A shifted or narrower blue cloud means the noise model or the level is off.", plots.fig_ppc_density(observed, pp))
 
@@ -176,9 +132,9 @@ def _tenant_figures(
         spend = const["spend"].sel({TENANT: tenant}).transpose(CHANNEL, DATE).values
         mask = train if train is not None else np.ones(spend.shape[1], bool)
         current = spend[:, mask].mean(axis=1)
-        beta = _stacked(post["beta"].sel({TENANT: tenant}), idx)
-        k = _stacked(post["half_sat"].sel({TENANT: tenant}), idx)
-        shape = _stacked(post["hill_shape"], idx) if "hill_shape" in post else np.ones_like(k)
+        beta = stacked(post["beta"].sel({TENANT: tenant}), idx)
+        k = stacked(post["half_sat"].sel({TENANT: tenant}), idx)
+        shape = stacked(post["hill_shape"], idx) if "hill_shape" in post else np.ones_like(k)
         y_scale = float(const["y_scale"].sel({TENANT: tenant}))
         scale = const["spend_scale"].sel({TENANT: tenant}).values
         grids = [np.linspace(0, 2.5 * max(c, 1e-9), 80) for c in current]
@@ -187,14 +143,14 @@ def _tenant_figures(
 
     if "adstock_alpha" in post:
         l_max = periods(spec.l_max, str(summary["data"].get("cadence", "daily")))  # days → periods
-        alpha = _stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
+        alpha = stacked(post["adstock_alpha"].sel({TENANT: tenant}), idx)
         kind = spec.adstock
-        peak = _stacked(post["adstock_peak"], idx) if kind == "delayed" and "adstock_peak" in post else None
+        peak = stacked(post["adstock_peak"], idx) if kind == "delayed" and "adstock_peak" in post else None
         weights = [plots.adstock_weights(kind, alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
         add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
 
     if "weather_gamma" in post and "media_weather" in const:
-        gamma = _stacked(post["weather_gamma"].sel({TENANT: tenant}).transpose(..., CHANNEL, "weather"), idx)
+        gamma = stacked(post["weather_gamma"].sel({TENANT: tenant}).transpose(..., CHANNEL, "weather"), idx)
         z = const["media_weather"].sel({TENANT: tenant}).transpose(DATE, "weather").values
         t_mean, t_sd = float(const["temp_mean"].sel({TENANT: tenant})), float(const["temp_sd"].sel({TENANT: tenant}))
         r_mean, r_sd = float(const["rain_mean"].sel({TENANT: tenant})), float(const["rain_sd"].sel({TENANT: tenant}))
@@ -224,17 +180,9 @@ def _tenant_figures(
 
 
 def _loo(idata: az.InferenceData) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Pointwise Pareto k with each observation's tenant and date, from one ``az.loo`` call."""
-    if "log_likelihood" not in idata.groups():
-        return None, None, None
-    ll = idata.log_likelihood
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loo = az.loo(idata, pointwise=True)
-    k = np.asarray(loo.pareto_k).ravel()
-    if "obs_tenant" not in ll.coords:
-        return k, None, None
-    return k, ll["obs_tenant"].values.astype(str), ll["obs_date"].values
+    """Pointwise Pareto k with each observation's tenant and date."""
+    loo = pointwise_loo(idata)
+    return (None, None, None) if loo is None else (loo.pareto_k, loo.obs_tenant, loo.obs_date)
 
 
 def _allocation_info(allocation: dict | None, tenant: str) -> dict | None:
@@ -276,7 +224,7 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
     n_samples = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
     idx = _draw_index(n_samples)
     pareto_k, obs_tenant, obs_date = _loo(idata)
-    stats = convergence_table(idata)
+    stats = parameter_diagnostics(idata, KEY_PARAMS)
     conv = summary.get("convergence", {})
 
     sections = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import arviz as az
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -12,7 +14,9 @@ from bayes_mmm.analysis.diagnostics import (
     convergence_table,
     load_runs,
     loo_by_tenant,
+    parameter_diagnostics,
     ppc_calibration,
+    sampled_names,
     sampler_health,
 )
 from bayes_mmm.core.spec import ModelSpec
@@ -72,3 +76,25 @@ def test_compare_and_diagnose_commands(small_fit, broken_run: Path) -> None:
     _, summary = load_run(run_dir)
     assert set(summary["verdicts"]) == set(summary["data"]["tenants"])
     assert "# Model card" in (run_dir / "model_card.md").read_text()
+
+
+def test_one_convergence_table_equals_az_summary(stored_run: Path) -> None:
+    idata, summary = load_run(stored_run)
+    cols = ["r_hat", "ess_bulk", "ess_tail"]
+    names = sampled_names(idata.posterior)
+    ref = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
+    ours = convergence_table(idata)
+    assert sorted(ours.index) == sorted(ref.index) and len(ours) > 20
+    np.testing.assert_allclose(ours.loc[ref.index, cols].to_numpy(), ref[cols].to_numpy(), rtol=1e-12)
+    # Per tenant: the tenant's key parameters and the shared ones, labelled as az.summary labels the tenant's slice.
+    tenant = summary["data"]["tenants"][1]
+    per = convergence_table(idata, tenant)
+    keep = [v for v in per.index.str.split("[").str[0].unique()]
+    ref_t = az.summary(idata.posterior.sel(tenant=tenant)[keep], kind="diagnostics", round_to="none")
+    assert sorted(per.index) == sorted(ref_t.index)
+    np.testing.assert_allclose(per.loc[ref_t.index, cols].to_numpy(), ref_t[cols].to_numpy(), rtol=1e-12)
+    # The report reads the same table: its means are the posterior means.
+    long = parameter_diagnostics(idata, ["roas"])
+    row = long[(long["tenant"] == tenant) & (long["param"] == "roas[meta]")].iloc[0]
+    assert row["label"] == f"roas[{tenant}, meta]"
+    assert row["mean"] == pytest.approx(float(idata.posterior["roas"].sel(tenant=tenant, channel="meta").mean()))

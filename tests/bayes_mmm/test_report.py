@@ -1,4 +1,4 @@
-"""The HTML report: sections, links, figures, banners and optional parts, on a real tiny run."""
+"""The HTML report: sections, links, figures, banners and optional parts, on the stored real run and on a fresh fit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bayes_mmm.surfaces.report import anchor_of, render_report, tenant_verdict, write_report
@@ -17,18 +18,9 @@ OPTIONAL = ("cv", "allocation", "truth")
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real (short) fit of 2 tenants × 150 days saved as a run folder."""
-    from bayes_mmm.data.lake import load_lake
-    from bayes_mmm.inference.fit import SamplerConfig, fit
-    from bayes_mmm.runs.summary import save_run
-    from synthetic import simulate_universe, write_lake
-
-    root = tmp_path_factory.mktemp("report")
-    lake = write_lake(simulate_universe(2, 150, seed=1), root / "lake")
-    result = fit(load_lake(lake), sampler=SamplerConfig(draws=30, tune=30, chains=2, progress=False))
-    save_run(result, root / "run", lake=lake)
-    return root / "run"
+def tiny_run(stored_run: Path) -> Path:
+    """The committed small run (3 tenants × 200 days, tests/fixtures/make_small_run.py); read only."""
+    return stored_run
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +59,13 @@ def test_one_section_per_tenant_and_links_resolve(tiny_run: Path, tiny_html: str
     assert set(re.findall(r'href="#([^"]+)"', html)) <= ids
 
 
-def test_every_figure_kind_per_tenant(tiny_html: str) -> None:
-    html = tiny_html
+def _assert_every_figure_kind(html: str, n_tenants: int, bare: bool = True) -> None:
+    """Every always-present figure once per tenant; with ``bare`` (no evaluation/allocation/CV files) no optional one."""
     counts = _figures(html)
     for kind in ALWAYS:
-        assert counts[kind] == 2, (kind, counts)
+        assert counts[kind] == n_tenants, (kind, counts)
     assert counts["roas_forest"] == 1
-    for kind in OPTIONAL:
+    for kind in OPTIONAL if bare else ():
         assert counts[kind] == 0, kind
     imgs = re.findall(r"<img [^>]*>", html)
     assert len(imgs) == sum(counts.values())
@@ -81,6 +73,21 @@ def test_every_figure_kind_per_tenant(tiny_html: str) -> None:
         assert re.search(r'\balt="[^"]+"', img), img[:200]
         assert 'src="data:image/png;base64,' in img
 
+
+def test_every_figure_kind_per_tenant(tiny_html: str) -> None:
+    _assert_every_figure_kind(tiny_html, 3)
+
+
+def test_report_of_a_fresh_fit(small_fit) -> None:
+    """The report of a run just fitted (not the stored one): every tenant, every figure, one convergence row per parameter."""
+    result, run_dir = small_fit
+    html = render_report(run_dir, progress=False)
+    _assert_every_figure_kind(html, len(result.design.tenants), bare=False)  # other tests may add evaluation.json
+    post = result.idata.posterior
+    per_tenant = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
+    n_rows = sum(int(np.prod([post[v].sizes[d] for d in post[v].dims if d not in ("chain", "draw", "tenant")])) for v in per_tenant if v in post)
+    assert n_rows >= 3 * len(result.design.channels) + 1
+    assert re.findall(r"(\d+) parameters, \d+ flagged", html) == [str(n_rows)] * len(result.design.tenants)
 
 def test_self_contained(tiny_html: str) -> None:
     html = tiny_html
@@ -91,11 +98,11 @@ def test_self_contained(tiny_html: str) -> None:
 def test_banner_follows_convergence(run_copy: Path) -> None:
     summary = json.loads((run_copy / "summary.json").read_text())
     _edit_summary(run_copy, convergence={**summary["convergence"], "ok": False})
-    bad = render_report(run_copy, progress=False)
+    bad = render_report(run_copy, max_tenants=1, progress=False)  # one section is enough: figures are not the point
     assert 'class="banner bad"' in bad and "NOT CONVERGED" in bad
-    assert bad.count("NO-GO") >= 2 * 2  # every tenant, index row and section
+    assert bad.count("NO-GO") >= 3 + 1  # every tenant's index row and the section shown
     _edit_summary(run_copy, convergence={**summary["convergence"], "ok": True})
-    good = render_report(run_copy, progress=False)
+    good = render_report(run_copy, max_tenants=1, progress=False)
     assert 'class="banner ok"' in good and "NOT CONVERGED" not in good
 
 
@@ -130,7 +137,7 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
     html = render_report(run_copy, progress=False)
     counts = _figures(html)
     assert 'id="evaluation"' in html and 'id="allocation"' in html
-    assert counts["truth"] == 2 and counts["cv"] == 2 and counts["allocation"] == 1
+    assert counts["truth"] == len(tenants) and counts["cv"] == len(tenants) and counts["allocation"] == 1
     assert "0.83" in html
     assert '<pre class="card"># Model card' in html and "&lt;budget&gt;" in html  # escaped, not raw HTML
 
@@ -138,7 +145,7 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
 def test_max_tenants_and_write_report(run_copy: Path) -> None:
     html = render_report(run_copy, max_tenants=1, progress=False)
     assert len(re.findall(r'<section class="tenant"', html)) == 1
-    assert "1 tenant(s) listed without a section" in html
+    assert "2 tenant(s) listed without a section" in html
     out = write_report(run_copy)
     assert out == run_copy / "report.html" and out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 

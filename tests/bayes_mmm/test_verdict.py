@@ -1,0 +1,80 @@
+"""One go/no-go rule: the bar comes from the recorded weather class, never from the tenant id."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayes_mmm.analysis.card import model_card
+from bayes_mmm.analysis.verdict import (
+    NO_CV,
+    NOT_CONVERGED,
+    cv_verdict,
+    derived_verdict,
+    tenant_verdict,
+    tenant_verdicts,
+)
+
+CV_GOOD = {"r2_mean": 0.7, "mape_mean": 8.0, "rmse_mean": 80.0, "baseline_rmse_mean": 100.0}
+
+
+def _summary(**tenants: dict) -> dict:
+    return {"convergence": {"ok": True}, "tenants": tenants}
+
+
+def test_cv_verdict_applies_the_bar_of_the_class() -> None:
+    assert cv_verdict(CV_GOOD, "extreme") == {"go": True, "r2_bar": 0.65, "reasons": []}
+    assert cv_verdict({**CV_GOOD, "r2_mean": 0.6}, "extreme") == {"go": False, "r2_bar": 0.65, "reasons": ["holdout R² 0.60 < 0.65"]}
+    assert cv_verdict({**CV_GOOD, "r2_mean": 0.6}, "medium")["go"] is True
+    assert cv_verdict({**CV_GOOD, "r2_mean": 0.2}, "none")["go"] is True
+    no = cv_verdict({**CV_GOOD, "rmse_mean": 95.0, "mape_mean": 15.0}, "none")
+    assert no["reasons"] == ["MAPE 15.0 % ≥ 15 %", "RMSE 95 not 10 % below best baseline 100"]
+    nan = float("nan")
+    assert len(cv_verdict({"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}, "none")["reasons"]) == 3
+
+
+def test_the_bar_follows_the_recorded_class_not_the_id() -> None:
+    # In-sample R² 0.5: passes the none (0.15) and medium (0.45) bars, fails extreme (0.65).
+    summary = _summary(
+        extreme_rain_gear={"fit": {"r2": 0.5}, "sensitivity": {"class": "none", "source": "tenant.json", "score": 0.7}},
+        shop={"fit": {"r2": 0.5}, "sensitivity": {"class": "extreme", "source": "estimated", "score": 0.7}},
+        none_books={"fit": {"r2": 0.5}},  # a run from before the class was recorded: medium, whatever the id
+    )
+    v = tenant_verdicts(summary)
+    assert v["extreme_rain_gear"] == {"go": True, "reasons": [NO_CV]}
+    assert v["shop"] == {"go": False, "reasons": ["in-sample R² 0.50 < 0.65", NO_CV]}
+    assert v["none_books"] == {"go": True, "reasons": [NO_CV]}
+    summary["tenants"]["none_books"]["fit"]["r2"] = 0.3
+    assert derived_verdict(summary, "none_books")["reasons"][0] == "in-sample R² 0.30 < 0.45"
+
+
+def test_cv_verdict_wins_and_convergence_always_counts() -> None:
+    summary = _summary(a={"fit": {"r2": 0.1}, "cv": {"verdict": {"go": True, "reasons": []}}})
+    assert derived_verdict(summary, "a") == {"go": True, "reasons": []}
+    summary["convergence"]["ok"] = False
+    assert derived_verdict(summary, "a") == {"go": False, "reasons": [NOT_CONVERGED]}
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ({"decision": "GO"}, {"go": True, "reasons": []}),
+        ({"go": False, "reason": "too noisy"}, {"go": False, "reasons": ["too noisy"]}),
+        (False, {"go": False, "reasons": []}),
+        ("no-go", {"go": False, "reasons": ["no-go"]}),
+    ],
+)
+def test_stored_verdicts_of_every_shape(stored: object, expected: dict) -> None:
+    summary = _summary(a={"fit": {"r2": 0.9}}, b={"fit": {"r2": 0.9}, "verdict": stored})
+    summary["verdicts"] = {"a": stored}
+    assert tenant_verdict(summary, "a") == {**expected, "source": "stored"}
+    assert tenant_verdict(summary, "b") == {**expected, "source": "stored"}
+
+
+def test_card_and_report_agree(stored_run) -> None:
+    import json
+
+    summary = json.loads((stored_run / "summary.json").read_text())
+    card = model_card(summary)
+    for t, v in tenant_verdicts(summary).items():
+        assert tenant_verdict(summary, t) == {**v, "source": "derived"}
+        assert f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |" in card
