@@ -225,3 +225,60 @@ class MediaPriors:
         if unknown:
             raise ValueError(f"unknown media prior {unknown}; known: {sorted(known)}")
         return cls(**{k: (dict(v) if k == "roas" else v) for k, v in d.items()})
+
+
+def parse_range(option: str, text: str) -> Range:
+    """``"LOW:HIGH"`` as two floats; a malformed value names ``option``."""
+    parts = text.split(":")
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"{option}: '{text}' is not LOW:HIGH (two numbers, e.g. 1:5)") from None
+    return low, high
+
+
+def parse_roas_ranges(option: str, text: str) -> dict[str, Range]:
+    """``"email=3:12,*=1:5"`` as ``{"email": (3, 12), "*": (1, 5)}``; each channel once."""
+    out: dict[str, Range] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        channel, sep, value = item.partition("=")
+        channel = channel.strip()
+        if not sep or not channel:
+            raise ValueError(f"{option}: '{item}' is not CHANNEL=LOW:HIGH (e.g. 'email=3:12,*=1:5')")
+        if channel in out:
+            raise ValueError(f"{option}: channel '{channel}' is given twice")
+        out[channel] = parse_range(f"{option} {channel}", value.strip())
+    if not out:
+        raise ValueError(f"{option}: empty; give CHANNEL=LOW:HIGH pairs (e.g. 'email=3:12,*=1:5')")
+    return out
+
+
+def priors_from_options(
+    roas: str | None = None,
+    roas_default: Range | None = None,
+    **ranges: str | None,
+) -> MediaPriors:
+    """:class:`MediaPriors` from CLI-style text (``roas="email=3:12"``, ``adstock="0.1:0.8"``, …).
+
+    ``roas_default`` is the ``"*"`` range when ``roas`` does not name one. Every
+    error starts with the option it comes from (``--adstock-prior: …``).
+    """
+    roas_ranges = parse_roas_ranges("--roas-prior", roas) if roas else {}
+    if DEFAULT_CHANNEL not in roas_ranges:
+        roas_ranges[DEFAULT_CHANNEL] = roas_default or (1.0, 5.0)
+    elif roas_default is not None:
+        raise ValueError("--roas-prior: '*=' and --roas-low/--roas-high both set the default range; give one")
+    kwargs: dict[str, Range] = {}
+    for name, text in ranges.items():
+        if text is not None:
+            kwargs[name] = parse_range(_option(name), text)
+    try:
+        return MediaPriors.from_ranges(roas=roas_ranges, **kwargs)
+    except ValueError as exc:
+        name = str(exc).split(" ", 1)[0]
+        option = "--roas-prior" if name == "roas" else _option(name)
+        raise ValueError(f"{option}: {exc}") from None
+
+
+def _option(name: str) -> str:
+    return f"--{name.replace('_', '-')}-prior"

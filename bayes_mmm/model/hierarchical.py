@@ -159,9 +159,10 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
         # and the baseline coefficients keep their zero-mean, closed-form prior.
         y = pt.as_tensor(design.y - INTERCEPT_MEAN * design.train)
         if spec.media:
-            mu_r, sd_r = roas_mu_sd(pri, design.channels)
             if prior is not None:
                 prior = prior.for_channels(design.channels)
+            # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
+            mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
             log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered="roas" in spec.centered, prior=prior)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
             logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered="adstock" in spec.centered, prior=prior)
