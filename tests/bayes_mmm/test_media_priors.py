@@ -202,3 +202,25 @@ def test_cli_options_reach_the_spec(monkeypatch, tmp_path) -> None:
     assert dict(p.roas) == {"email": (3.0, 12.0), "*": (1.0, 4.0)}
     assert p.interval("hill") == pytest.approx((1, 3)) and p.interval("weather") == pytest.approx((-0.2, 0.4))
     assert p.adstock == MediaPriors().adstock and p.half_sat == MediaPriors().half_sat
+
+
+def test_population_prior_still_overrides_the_spec(ds) -> None:
+    """Cold start: log ROAS is the population's normal, whatever the spec's ROAS prior says (even a channel not in the data)."""
+    from bayes_mmm.model.population import PopulationPrior
+
+    channels = [str(c) for c in ds["channel"].values]
+    spec = ModelSpec(pooled=False, weather_media=False, priors=MediaPriors(roas={"tv": (5, 9), "*": (1, 5)}))
+    pop = PopulationPrior(channels, {"log_roas": np.array([0.0, 1.0, 2.0])}, {"log_roas": np.array([0.1, 0.2, 0.3])}, spec)
+    model = build_model(build_design(ds, spec), pop)
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The effect of Potentials")
+        log_roas = pm.sample_prior_predictive(draws=8000, var_names=["log_roas"], random_seed=2).prior["log_roas"].values[0]
+    for j, (loc, scale) in enumerate([(0.0, 0.1), (1.0, 0.2), (2.0, 0.3)]):
+        np.testing.assert_allclose(np.quantile(log_roas[:, 0, j], Q), _normal_q(loc, scale), atol=TOL * scale)
+
+
+def test_model_card_states_the_recorded_roas_ranges() -> None:
+    from bayes_mmm.analysis.card import _roas_ranges
+
+    assert _roas_ranges(ModelSpec(priors=MediaPriors(roas={"email": (3, 12), "*": (1, 5)})).to_dict()) == "email 3–12, others 1–5"
+    assert _roas_ranges({"roas_prior": [2, 6]}) == "2–6"  # a run from before priors were data
