@@ -17,6 +17,13 @@ LIMITS = (
 )
 
 
+def _roas_ranges(spec: dict) -> str:
+    """ROAS prior ranges of a recorded spec, e.g. ``email 3–12, others 1–5`` (old runs: ``roas_prior``)."""
+    ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}
+    named = [f"{ch} {lo:g}–{hi:g}" for ch, (lo, hi) in ranges.items() if ch != "*"]
+    lo, hi = ranges["*"]
+    return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])
+
 def model_card(summary: dict, evaluation: dict | None = None) -> str:
     """Render the model card of a run as markdown."""
     d, s, c = summary["data"], summary["sampler"], summary["convergence"]
@@ -33,7 +40,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"{spec.get('adstock', 'geometric')} adstock (max lag {spec.get('l_max')}), Hill saturation "
         f"(shape {spec.get('hill_shape')}), weather×media {'on' if spec.get('weather_media') else 'off'}, "
         f"pooling {'on' if spec.get('pooled') else 'off'}.",
-        f"- Priors: ROAS 90 % range {spec.get('roas_prior')} (log-normal, pooled per channel); baseline "
+        f"- Priors: ROAS 90 % range {_roas_ranges(spec)} (log-normal, pooled per channel); baseline "
         f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
         "",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import InitVar, asdict, dataclass, field
+
+from bayes_mmm.core.priors import MediaPriors
 
 ADSTOCKS = ("geometric", "delayed")
 HILL_SHAPES = ("channel", "fixed")
@@ -33,9 +35,13 @@ class ModelSpec:
         ``half_sat``, ``adstock``, ``gamma``); the rest are non-centred.
         Centred mixes faster where the data pin each tenant down (ROAS from
         two years of daily data), non-centred where they do not.
+    priors
+        Every media prior (:class:`bayes_mmm.core.priors.MediaPriors`): ROAS
+        90 % ranges per channel, adstock, half-saturation, Hill shape, weather
+        γ, pooling scales. Recorded in summary.json and the config hash.
     roas_prior
-        A 90 % range for a typical channel ROAS, e.g. ``(1, 5)``: "ROAS is
-        probably 1–5x". Sets the log-normal prior on the population ROAS.
+        Shorthand kept for old code: a 90 % range for every channel's ROAS not
+        named in ``priors`` (the ``"*"`` entry), e.g. ``(1, 5)``.
     fourier_order, weather_lags
         Yearly seasonality terms and weather lags (0..n days) in the baseline.
     baseline_scale, intercept_scale, trend_scale
@@ -49,7 +55,8 @@ class ModelSpec:
     weather_media: bool = True
     pooled: bool = True
     hill_shape: str = "channel"
-    roas_prior: tuple[float, float] = (1.0, 5.0)
+    priors: MediaPriors = field(default_factory=MediaPriors)
+    roas_prior: InitVar[tuple[float, float] | None] = None
     centered: tuple[str, ...] = ("roas", "half_sat")
     fourier_order: int = 3
     weather_lags: int = 3
@@ -57,16 +64,17 @@ class ModelSpec:
     intercept_scale: float = 2.0
     trend_scale: float = 0.15
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
             raise ValueError(f"l_max must be ≥ 1, got {self.l_max}")
         if self.adstock not in ADSTOCKS:
             raise ValueError(f"adstock must be one of {ADSTOCKS}, got '{self.adstock}'")
         if self.hill_shape not in HILL_SHAPES:
             raise ValueError(f"hill_shape must be one of {HILL_SHAPES}, got '{self.hill_shape}'")
-        lo, hi = self.roas_prior
-        if not 0 < lo < hi:
-            raise ValueError(f"roas_prior must be (low, high) with 0 < low < high, got {self.roas_prior}")
+        if isinstance(self.priors, dict):
+            object.__setattr__(self, "priors", MediaPriors.from_dict(self.priors))
+        if roas_prior is not None:
+            object.__setattr__(self, "priors", self.priors.with_default_roas(*roas_prior))
         unknown = set(self.centered) - {"roas", "half_sat", "adstock", "gamma"}
         if unknown:
             raise ValueError(f"centered may name roas, half_sat, adstock, gamma; got {sorted(unknown)}")
@@ -77,13 +85,17 @@ class ModelSpec:
     def from_dict(cls, d: dict) -> ModelSpec:
         """Inverse of :meth:`to_dict` (e.g. from a run's summary.json ``config.spec``)."""
         d = dict(d)
-        d["roas_prior"] = tuple(d["roas_prior"])
+        # Summaries written before priors were data hold only ``roas_prior``; it maps onto "*".
+        raw, old_roas = d.pop("priors", None), d.pop("roas_prior", None)
+        d["priors"] = MediaPriors.from_dict(raw or {})
+        if raw is None and old_roas is not None:
+            d["priors"] = d["priors"].with_default_roas(*old_roas)
         d["centered"] = tuple(d.get("centered", ()))
         return cls(**d)
 
     def to_dict(self) -> dict:
         """Plain-JSON form, for summary.json and hashing."""
         d = asdict(self)
-        d["roas_prior"] = list(self.roas_prior)
+        d["priors"] = self.priors.to_dict()
         d["centered"] = list(self.centered)
         return d

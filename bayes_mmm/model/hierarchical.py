@@ -32,25 +32,41 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
+from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, roas_beta
 
-Z90 = 1.6448536269514722
 #: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
 INTERCEPT_MEAN = 1.0
 
 
-def roas_prior_params(low: float, high: float) -> tuple[float, float]:
-    """Log-normal (mu, sigma) whose central 90 % interval is ``[low, high]``."""
-    mu = (np.log(low) + np.log(high)) / 2
-    return float(mu), float((np.log(high) - np.log(low)) / (2 * Z90))
+#: Log-normal (mu, sigma) whose central 90 % interval is ``[low, high]`` (moved to core.priors).
+roas_prior_params = lognormal_dist_from_range
+
+
+def roas_mu_sd(priors: MediaPriors, channels: list[str]) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """Log-ROAS prior (mu, sd), per channel as arrays, or scalars when every channel shares one.
+
+    Scalars when all agree keep the default graph (and so default fits) exactly as before
+    per-channel priors existed. A channel named in the priors but absent from the data is
+    an error: it is almost always a typo that would silently leave the default in place.
+    """
+    unknown = priors.unknown_channels(channels)
+    if unknown:
+        raise ValueError(f"the ROAS prior names channel {unknown}, which the data do not have (channels: {channels}); "
+                         "fix the name or drop it")
+    params = [priors.roas_params(c) for c in channels]
+    if len(set(params)) == 1:
+        return params[0]
+    mu, sd = np.array(params).T
+    return mu, sd
 
 
 def _tenant_channel(
     name: str,
-    mu: float,
-    sd: float,
+    mu: float | np.ndarray,
+    sd: float | np.ndarray,
     pool_sd: float,
     pooled: bool,
     dims: tuple[str, ...] = (TENANT, CHANNEL),
@@ -60,7 +76,7 @@ def _tenant_channel(
     """A tenant×channel parameter on an unconstrained scale.
 
     Pooled: ``mu_c + sigma_c · z`` (non-centred) with ``mu_c ~ N(mu, sd)`` and
-    ``sigma_c ~ HalfNormal(pool_sd)``. Unpooled: independent normals with the
+    ``sigma_c ~ HalfNormal(pool_sd)``; ``mu`` and ``sd`` may be per-channel arrays. Unpooled: independent normals with the
     same prior variance a new tenant has under pooling, ``sd² + pool_sd²``, so
     the two differ only in whether tenants learn from each other. ``centered``
     samples the tenant values directly, better when the data pin each tenant
@@ -71,7 +87,7 @@ def _tenant_channel(
     if prior is not None and name in prior.loc:
         return pm.Normal(name, prior.loc[name], prior.scale[name], dims=dims)
     if not pooled:
-        return pm.Normal(name, mu, float(np.hypot(sd, pool_sd)), dims=dims)
+        return pm.Normal(name, mu, np.hypot(sd, pool_sd), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
     scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])
     if centered:
@@ -127,34 +143,36 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
     (weather sensitivity of media, dims tenant×channel×weather) and ``sigma``.
     """
     spec = design.spec
+    pri = spec.priors
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
-        sigma = pm.HalfNormal("sigma", 0.5, dims=TENANT)
+        sigma = pm.HalfNormal("sigma", pri.noise, dims=TENANT)
         # Revenue is scaled to mean 1, so the intercept's prior is centred on 1: subtract it here
         # and the baseline coefficients keep their zero-mean, closed-form prior.
         y = pt.as_tensor(design.y - INTERCEPT_MEAN * design.train)
         if spec.media:
-            mu_r, sd_r = roas_prior_params(*spec.roas_prior)
             if prior is not None:
                 prior = prior.for_channels(design.channels)
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, 0.3, spec.pooled, centered="roas" in spec.centered, prior=prior)
+            # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
+            mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered="roas" in spec.centered, prior=prior)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
-            logit_alpha = _tenant_channel("logit_alpha", -0.5, 1.0, 0.5, spec.pooled, centered="adstock" in spec.centered, prior=prior)
+            logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered="adstock" in spec.centered, prior=prior)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
-            log_k = _tenant_channel("log_half_sat", 0.0, 0.5, 0.3, spec.pooled, centered="half_sat" in spec.centered, prior=prior)
+            log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered="half_sat" in spec.centered, prior=prior)
             half_sat = pm.Deterministic("half_sat", pt.exp(log_k), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
-                loc, scale = (np.log(1.3), 0.3) if prior is None or prior.hill_shape is None else prior.hill_shape
+                loc, scale = pri.hill if prior is None or prior.hill_shape is None else prior.hill_shape
                 shape = pm.LogNormal("hill_shape", loc, scale, dims=CHANNEL)
             else:
                 shape = pt.ones(len(design.channels))
             gamma = None
             if spec.weather_media:
-                gamma = _tenant_channel("gamma", 0.0, 0.2, 0.1, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered, prior)
+                gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered, prior)
                 gamma = pm.Deterministic("weather_gamma", gamma, dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":
-                peak_raw = pm.Normal("adstock_peak_raw", -1.0, 1.0, dims=CHANNEL)
+                peak_raw = pm.Normal("adstock_peak_raw", *pri.peak, dims=CHANNEL)
                 peak = pm.Deterministic("adstock_peak", (design.n_lags / 2) * pm.math.sigmoid(peak_raw), dims=CHANNEL)
                 peak = pt.broadcast_to(peak, (len(design.tenants), len(design.channels)))
             media = media_contribution(design, roas, alpha, half_sat, shape, gamma, peak).sum(axis=1)

@@ -226,8 +226,17 @@ def fit(
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
     adstock: Annotated[str, typer.Option(help="geometric or delayed.")] = "geometric",
-    roas_low: Annotated[float, typer.Option(help="Prior: ROAS probably above this…")] = 1.0,
-    roas_high: Annotated[float, typer.Option(help="…and below this (90 %).")] = 5.0,
+    roas_prior: Annotated[str | None, typer.Option(
+        help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
+    roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,
+    roas_high: Annotated[float | None, typer.Option(help="…and below this (90 %; default 5).")] = None,
+    adstock_prior: Annotated[str | None, typer.Option(
+        help="Prior: 90 % range LOW:HIGH of the daily carry-over α (0–1); default 0.10:0.76.")] = None,
+    half_sat_prior: Annotated[str | None, typer.Option(
+        help="Prior: 90 % range of the half-saturation in multiples of the channel's mean daily spend; default 0.44:2.28.")] = None,
+    hill_prior: Annotated[str | None, typer.Option(help="Prior: 90 % range of the Hill shape; default 0.79:2.13.")] = None,
+    weather_prior: Annotated[str | None, typer.Option(
+        help="Prior: 90 % range of weather sensitivity γ per sd of weather; default -0.33:0.33.")] = None,
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
     group_size: Annotated[int | None, typer.Option(
@@ -242,19 +251,29 @@ def fit(
 ) -> None:
     """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json).
 
+    Media priors are stated as central 90 % ranges (--roas-prior, --adstock-prior,
+    --half-sat-prior, --hill-prior, --weather-prior); the run records them in
+    summary.json (config.spec.priors) and its config hash. With --prior-from, the
+    population prior replaces them.
+
     With --group-size or --scheduler, tenants are partitioned into groups fitted in
     parallel on Dask; the run folder then holds groups/gNNN/ run folders and one
     merged summary.json.
     """
     quiet_libraries()
     from bayes_mmm.api import fit_lake, gate_lake
+    from bayes_mmm.core.priors import priors_from_options
 
+    # --roas-low/--roas-high default to 1 and 5 but stay None when not given, so a '*' in --roas-prior can be told apart.
+    roas_default = None if roas_low is None and roas_high is None else (1.0 if roas_low is None else roas_low, 5.0 if roas_high is None else roas_high)
+    priors = priors_from_options(roas_prior, roas_default, adstock=adstock_prior,
+                                 half_sat=half_sat_prior, hill=hill_prior, weather=weather_prior)
     spec_kwargs = {
         "weather_media": not no_weather_media,
         "pooled": not unpooled,
         "media": not no_media,
         "adstock": adstock,
-        "roas_prior": (roas_low, roas_high),
+        "priors": priors,
     }
     sampler_kwargs = {
         "sampler": sampler,

@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import rankdata
 
 from bayes_mmm.model.response import lag_weights, steady_state
@@ -37,6 +38,7 @@ __all__ = [
     "fig_loo_k",
     "fig_ppc_density",
     "fig_ppc_time",
+    "fig_prior_posterior",
     "fig_rank",
     "fig_response",
     "fig_roas_forest",
@@ -297,4 +299,39 @@ def fig_roas_forest(labels: Sequence[str], mean: np.ndarray, q05: np.ndarray, q9
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_title("ROAS: mean and 90 % interval (dashed = break-even)")
     ax.set_xlabel("ROAS (revenue per unit spend)")
+    return fig
+
+
+def fig_prior_posterior(panels: Sequence[dict], channels: Sequence[str]) -> Figure:
+    """Prior against posterior per channel, one panel per parameter.
+
+    Each panel dict has ``title``, ``prior`` ``(channel, 2)`` 90 % ranges,
+    ``post`` ``(channel, 3)`` 5/50/95 % quantiles and ``log`` (log x axis).
+    The grey band is the prior, the coloured line the posterior (dot = median).
+    """
+    n, ncols = len(panels), min(len(panels), 3)
+    nrows = -(-n // ncols)
+    fig, axes = _fig(3.3 * ncols, 0.6 + (0.5 + 0.3 * len(channels)) * nrows, ncols=ncols, nrows=nrows)
+    y = np.arange(len(channels))
+    for ax, p in zip(axes, panels, strict=False):
+        prior, post = np.asarray(p["prior"], float), np.asarray(p["post"], float)
+        ax.hlines(y, prior[:, 0], prior[:, 1], color="0.8", lw=9, label="prior 90 %")
+        for j in range(len(channels)):
+            ax.hlines(y[j], post[j, 0], post[j, 2], color=_color(j), lw=2, label="posterior 90 %" if j == 0 else None)
+            ax.plot(post[j, 1], y[j], "o", color=_color(j), ms=4)
+        if p.get("log"):
+            ax.set_xscale("log")
+            # 1-2-5 ticks in plain numbers: ranges like 0.4–2.3 would otherwise show one labelled tick.
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks(y, list(channels), fontsize=7)
+        ax.set_ylim(len(channels) - 0.5, -0.5)
+        ax.set_title(p["title"], fontsize=8)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    if n < len(axes):  # an empty slot: the legend goes there, off the data
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower right", fontsize=7, bbox_to_anchor=(0.95, 0.15))
+    else:
+        axes[0].legend(fontsize=6)
     return fig

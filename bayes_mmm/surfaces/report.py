@@ -22,6 +22,7 @@ from bayes_mmm.analysis.diagnostics import KEY_PARAMS, parameter_diagnostics
 from bayes_mmm.analysis.verdict import tenant_verdict
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.core.priors import NORMAL_FIELDS, range_of_normal
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.design import periods
@@ -33,6 +34,13 @@ from bayes_mmm.surfaces import plots
 MAX_DRAWS = 200
 #: Parameters whose ranks are shown per tenant (convergence rows: diagnostics.KEY_PARAMS).
 RANK_PARAMS = ("roas", "adstock_alpha")
+#: Shown prior against posterior: posterior variable → (MediaPriors field, population-prior key, title, log axis).
+PRIOR_PARAMS = {
+    "roas": ("roas", "log_roas", "ROAS", True),
+    "adstock_alpha": ("adstock", "logit_alpha", "adstock α (carry-over per day)", False),
+    "half_sat": ("half_sat", "log_half_sat", "half-saturation (× mean daily spend)", True),
+    "weather_gamma": ("weather", "gamma", "weather γ", False),
+}
 
 
 @dataclass
@@ -108,6 +116,10 @@ def _tenant_figures(
     if ranked:
         add("rank", "Rank plots of ROAS and adstock", "Every line (one chain of one channel) should stay inside the grey band around 1: ranks spread evenly means the chains agree. Lines sloping or piling up at one end mean a chain got stuck or drifted; distrust this tenant's numbers until re-run with more tuning.", plots.fig_rank(ranked, channels))
 
+    panels = prior_posterior_panels(idata, summary, tenant)
+    if panels:
+        add("priors", "Prior against posterior", "Grey is what the model assumed before seeing this tenant's data (the 90 % prior range), colour what it concluded. A posterior much narrower than the grey band means the data spoke; one that looks like the grey band means the number is the prior's, not the data's; a posterior pressed against an edge of the band means the prior may be fighting the data.", plots.fig_prior_posterior(panels, channels))
+
     dates = idata.observed_data[DATE].values
     observed = idata.observed_data["revenue"].sel({TENANT: tenant}).values
     train = const["train"].sel({TENANT: tenant}).values.astype(bool) if "train" in const else None
@@ -177,6 +189,42 @@ def _tenant_figures(
         if pairs:
             add("truth", "Comparison with ground truth", "Red crosses are the true ROAS of the simulation. They should fall inside the blue 90 % intervals about 9 times in 10; a cross far outside is a recovery failure.", plots.fig_truth(pairs))
     return figs
+
+
+def _prior_interval(spec: ModelSpec, population: dict | None, name: str, key: str, channel: str, w: int | None) -> tuple[float, float]:
+    """A tenant's prior 90 % range: the cold-start population prior's when the run used one, else the spec's."""
+    if population and key in population.get("loc", {}) and channel in population.get("channels", []):
+        j = population["channels"].index(channel)
+        loc, scale = (np.asarray(population[part][key])[j] for part in ("loc", "scale"))
+        if w is not None:
+            loc, scale = loc[w], scale[w]
+        kind = "log" if name == "roas" else NORMAL_FIELDS[name]
+        return range_of_normal(float(loc), float(scale), kind)
+    return spec.priors.tenant_interval(name, channel, spec.pooled)
+
+
+def prior_posterior_panels(idata: az.InferenceData, summary: dict, tenant: str) -> list[dict]:
+    """Per parameter (and weather variable for γ): each channel's prior 90 % range and ``tenant``'s posterior 5/50/95 %."""
+    config = summary.get("config") or {}
+    spec = ModelSpec.from_dict(config.get("spec") or {})
+    post = idata.posterior
+    channels = [str(c) for c in post[CHANNEL].values]
+    panels = []
+    for var, (name, key, title, log) in PRIOR_PARAMS.items():
+        if var not in post:
+            continue
+        q = post[var].sel({TENANT: tenant}).quantile([0.05, 0.5, 0.95], dim=("chain", "draw"))
+        weathers = [str(w) for w in q["weather"].values] if "weather" in q.dims else [None]
+        for w, wname in enumerate(weathers):
+            sel = q if wname is None else q.sel(weather=wname)
+            widx = None if wname is None else w
+            panels.append({
+                "title": title if wname is None else f"{title}: {wname}",
+                "prior": [_prior_interval(spec, config.get("population_prior"), name, key, ch, widx) for ch in channels],
+                "post": sel.transpose(CHANNEL, "quantile").values,
+                "log": log,
+            })
+    return panels
 
 
 def _loo(idata: az.InferenceData) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -301,4 +349,4 @@ def write_report(run_dir: Path, out: Path | None = None, max_tenants: int | None
     return atomic.write_text(out, render_report(run_dir, max_tenants=max_tenants, progress=progress))
 
 
-__all__ = ["anchor_of", "render_report", "tenant_verdict", "write_report"]
+__all__ = ["anchor_of", "prior_posterior_panels", "render_report", "tenant_verdict", "write_report"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_mmm.surfaces.report import anchor_of, render_report, tenant_verdict, write_report
+from bayes_mmm.surfaces.report import anchor_of, prior_posterior_panels, render_report, tenant_verdict, write_report
 
-ALWAYS = ("rank", "ppc", "ppc_density", "loo_k", "contributions", "response", "adstock", "weather")
+ALWAYS = ("rank", "priors", "ppc", "ppc_density", "loo_k", "contributions", "response", "adstock", "weather")
 OPTIONAL = ("cv", "allocation", "truth")
 
 
@@ -165,3 +165,36 @@ def test_verdict_stored_or_derived() -> None:
     assert tenant_verdict(summary, "d")["go"] is True
     summary["convergence"]["ok"] = False
     assert tenant_verdict(summary, "a")["reasons"] == ["sampler did not converge", "no walk-forward CV yet (bayes-mmm cv)"]
+
+
+def test_prior_against_posterior_numbers(tiny_run: Path) -> None:
+    """The prior bands are the recorded spec's tenant-level priors (cold start: the population's); posteriors the run's quantiles."""
+    import numpy as np
+    from scipy import stats
+
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.runs.summary import load_run
+
+    idata, summary = load_run(tiny_run)
+    tenant = summary["data"]["tenants"][1]
+    panels = prior_posterior_panels(idata, summary, tenant)
+    assert [p["title"] for p in panels] == ["ROAS", "adstock α (carry-over per day)", "half-saturation (× mean daily spend)",
+                                            "weather γ: temp_c", "weather γ: precip_mm"]
+    spec = ModelSpec.from_dict(summary["config"]["spec"])
+    assert spec.pooled
+    # Pooled prior of a tenant's log ROAS: mu + sigma·z, drawn here independently of the code under test.
+    rng = np.random.default_rng(5)
+    mu, sd = np.log(5) / 2, np.log(5) / (2 * stats.norm.ppf(0.95))
+    x = rng.normal(mu, sd, 200_000) + np.abs(rng.normal(0, 0.3, 200_000)) * rng.normal(0, 1, 200_000)
+    np.testing.assert_allclose(panels[0]["prior"], [np.exp(np.quantile(x, [0.05, 0.95]))] * 3, rtol=0.02)
+    roas = idata.posterior["roas"].sel(tenant=tenant).values.reshape(-1, 3)
+    np.testing.assert_allclose(panels[0]["post"], np.quantile(roas, [0.05, 0.5, 0.95], axis=0).T)
+    gamma = idata.posterior["weather_gamma"].sel(tenant=tenant, weather="precip_mm").values.reshape(-1, 3)
+    np.testing.assert_allclose(panels[4]["post"][:, 2], np.quantile(gamma, 0.95, axis=0))
+    # A cold-started run shows the population's normal instead.
+    pop = {"channels": summary["data"]["channels"], "loc": {"log_roas": [0.0, 1.0, 2.0], "gamma": [[0.1, -0.1]] * 3},
+           "scale": {"log_roas": [0.1, 0.2, 0.3], "gamma": [[0.05, 0.02]] * 3}}
+    cold = prior_posterior_panels(idata, {**summary, "config": {**summary["config"], "population_prior": pop}}, tenant)
+    np.testing.assert_allclose(cold[0]["prior"][2], np.exp(2 + np.array([-1, 1]) * 0.3 * stats.norm.ppf(0.95)))
+    np.testing.assert_allclose(cold[4]["prior"][0], -0.1 + np.array([-1, 1]) * 0.02 * stats.norm.ppf(0.95))
+    assert cold[1]["prior"] == panels[1]["prior"]  # no population prior for adstock given: the spec's
