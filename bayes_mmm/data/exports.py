@@ -78,15 +78,22 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
             file=path,
             hint="name the date column in the mapping (date_column = ...)",
         )
+    return Table(text_table("\n".join(lines[i:]), path, sep), path, i)
+
+
+def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
+    """Parse CSV text as strings with stripped, unique column names (``DataError`` naming ``file`` otherwise)."""
     try:
-        frame = pd.read_csv(io.StringIO("\n".join(lines[i:])), sep=sep, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError("file is empty", file=file) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot be read as a table ({exc})", file=path) from None
+        raise DataError(f"cannot be read as a table ({exc})", file=file) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     dup = frame.columns[frame.columns.duplicated()]
     if len(dup):
-        raise DataError("duplicated column", file=path, column=dup[0])
-    return Table(frame, path, i)
+        raise DataError("duplicated column", file=file, column=dup[0])
+    return frame
 
 
 def pick_column(table: Table, wanted: str | None, candidates: Sequence[str], what: str) -> str:

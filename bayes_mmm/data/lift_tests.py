@@ -18,7 +18,6 @@ Anything else is a :class:`~bayes_mmm.core.errors.DataError` naming file, column
 from __future__ import annotations
 
 import difflib
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.exports import text_table
 
 LIFT_TESTS = "lift_tests.csv"
 WINDOW, POINT = "window", "point"
@@ -155,16 +155,9 @@ def _layout(columns: list[str], name: str) -> tuple[str, ...]:
 def parse_lift_tests(text: str, channels: Sequence[str], dates: Sequence, name: str = LIFT_TESTS,
                      tenant: str = "") -> pd.DataFrame:
     """Tidy lift tests (:data:`COLUMNS`) from the text of a lift-test CSV; a header alone gives no tests."""
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError("file is empty", file=name, hint=f"header: {', '.join(WINDOW_REQUIRED)}") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot be read as a table ({exc})", file=name) from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    dup = raw.columns[raw.columns.duplicated()]
-    if len(dup):
-        raise DataError("duplicated column", file=name, column=dup[0])
+    if not text.strip():
+        raise DataError("file is empty", file=name, hint=f"header: {', '.join(WINDOW_REQUIRED)}")
+    raw = text_table(text, name)
     required = _layout(list(raw.columns), name)
     if raw.empty:
         return empty()

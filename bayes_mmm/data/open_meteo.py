@@ -8,7 +8,6 @@ other than those in :data:`VARIABLES` are dropped.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import DATE, PRECIP, SNOW, TEMP
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.exports import read_text
+from bayes_mmm.data.exports import read_text, text_table
 
 #: Open-Meteo daily variable → contract column.
 VARIABLES = {
@@ -125,14 +124,7 @@ def parse_open_meteo(text: str, name: str = "open-meteo.csv") -> pd.DataFrame:
         if not line.strip():
             break  # a second section (e.g. hourly) follows a blank line
         block.append(line)
-    try:
-        raw = pd.read_csv(io.StringIO("\n".join(block)), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot be read as a table ({exc})", file=name) from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    dup = raw.columns[raw.columns.duplicated()]
-    if len(dup):
-        raise DataError("duplicated column", file=name, column=dup[0])
+    raw = text_table("\n".join(block), name)
     if raw.empty:
         raise DataError("header but no rows", file=name)
     index = _dates(raw["time"], name)

@@ -115,25 +115,16 @@ def _wait(sampler: Any) -> az.InferenceData:
 def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample)."""
     t0 = time.perf_counter()
+    common = {"draws": cfg.draws, "tune": cfg.tune, "chains": cfg.chains, "cores": cfg.chains, "target_accept": cfg.target_accept}
     if cfg.sampler == "nutpie":
         import nutpie
 
         compiled = nutpie.compile_pymc_model(model)
         t1 = time.perf_counter()
-        idata = nutpie.sample(
-            compiled,
-            draws=cfg.draws,
-            tune=cfg.tune,
-            chains=cfg.chains,
-            cores=cfg.chains,
-            seed=cfg.seed,
-            target_accept=cfg.target_accept,
-            low_rank_modified_mass_matrix=cfg.low_rank,
-            progress_bar=cfg.progress,
-            save_warmup=False,
-            blocking=False,
-        )
-        idata = _wait(idata)
+        idata = _wait(nutpie.sample(
+            compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
+            progress_bar=cfg.progress, save_warmup=False, blocking=False,
+        ))
     else:
         if cfg.sampler == "numpyro":
             try:
@@ -143,14 +134,7 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
         t1 = time.perf_counter()
         with model:
             idata = pm.sample(
-                draws=cfg.draws,
-                tune=cfg.tune,
-                chains=cfg.chains,
-                cores=cfg.chains,
-                random_seed=cfg.seed,
-                target_accept=cfg.target_accept,
-                nuts_sampler=cfg.sampler,
-                progressbar=cfg.progress,
+                **common, random_seed=cfg.seed, nuts_sampler=cfg.sampler, progressbar=cfg.progress,
                 compute_convergence_checks=False,
             )
     t2 = time.perf_counter()
