@@ -9,11 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.decide.allocate import FREE, TrustRegion, allocate_run
+from bayes_mmm.decide.allocate import FREE, TrustRegion, allocate_run, plan_budget, prepare
 from bayes_mmm.decide.bounds import caps_of
 from bayes_mmm.decide.pacing import pacing_violation, project_paced
+from bayes_mmm.decide.score import score_plan
+from bayes_mmm.decide.target import target_budget
+from bayes_mmm.decide.whatif import write_plan_csv
+from bayes_mmm.surfaces.cli import app
 from tests.bayes_mmm.test_allocate import CHANNELS, TENANTS, const_beta, make_run
 
 NORTH_CURRENT = np.array([100.0, 50.0, 20.0])  # make_run's recent daily spend of north
@@ -151,3 +156,83 @@ def test_a_forecast_must_cover_the_plan_and_name_its_tenants(tmp_path: Path) -> 
     with pytest.raises(DataError, match=r"one forecast for tenants in 2 cities \(Denver, Seattle\)"):
         allocate_run(run, 680.0, days=2, forecast=fc)
     assert math.isfinite(allocate_run(run, 340.0, tenant="north", days=2, forecast=fc)["budget"])  # one city: fine
+
+
+# --------------------------------------------------------------------------- what-if, target, export, CLI
+
+
+def flat(x: object) -> list[float]:
+    """Numbers of a nested plan.json entry, in key order."""
+    if isinstance(x, dict):
+        return [v for k in sorted(x) for v in flat(x[k])]
+    return [float(v) for v in x] if isinstance(x, list) else [float(x)]
+
+
+def test_score_plan_agrees_with_allocate_and_the_csv_round_trips(tmp_path: Path) -> None:
+    run, fc = rain_run(tmp_path)
+    plan = allocate_run(run, 2 * 1190.0, days=7, forecast=fc)
+    csv = write_plan_csv(plan, tmp_path / "plan.csv")
+    table = pd.read_csv(csv)
+    assert list(table.columns) == ["date", "tenant_id", *CHANNELS] and len(table) == 14
+    assert table.loc[table.tenant_id == "north", "meta"].tolist() == pytest.approx(plan["tenants"]["north"]["plan"]["meta"], rel=1e-15)
+    scored = score_plan(run, csv, forecast=fc)
+    for tid in TENANTS:
+        mine, theirs = scored["tenants"][tid], plan["tenants"][tid]
+        for key in ("expected_incremental_revenue", "uplift", "prob_plan_beats_current", "current"):
+            assert flat(mine[key]) == pytest.approx(flat(theirs[key]), rel=1e-9, abs=1e-9), (tid, key)
+        assert mine["prob_plan_beats_current"] > 0.5  # a real plan, not a copy of the current mix
+    assert scored["portfolio"]["uplift"] == pytest.approx(plan["portfolio"]["uplift"], rel=1e-9)
+    # The long layout scores the same.
+    long = table.melt(id_vars=["date", "tenant_id"], var_name="channel", value_name="spend")
+    long.to_csv(tmp_path / "long.csv", index=False)
+    again = score_plan(run, tmp_path / "long.csv", forecast=fc)
+    assert again["portfolio"]["prob_plan_beats_current"] == scored["portfolio"]["prob_plan_beats_current"]
+    # A single tenant with its own budget: same numbers as allocate with that tenant.
+    one = allocate_run(run, 1190.0, tenant="south", days=7, forecast=fc)
+    write_plan_csv(one, tmp_path / "south.csv")
+    s1 = score_plan(run, tmp_path / "south.csv", forecast=fc, same_budget="tenant")
+    assert s1["tenants"]["south"]["uplift"] == pytest.approx(one["tenants"]["south"]["uplift"], rel=1e-9)
+
+
+def test_score_plan_refuses_bad_plans(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 0.0], [100.0, 100.0, 100.0]]),
+                   recent=np.array([[100.0, 50.0, 0.0], [80.0, 80.0, 40.0]]))
+    gap = tmp_path / "gap.csv"
+    pd.DataFrame({"date": ["2024-03-01", "2024-03-03"], "tenant_id": "north", "meta": 1.0}).to_csv(gap, index=False)
+    with pytest.raises(DataError, match="plan dates must be consecutive daily periods from 2024-03-01"):
+        score_plan(run, gap)
+    spend = tmp_path / "spend.csv"
+    pd.DataFrame({"date": ["2024-03-01"], "tenant_id": "north", "meta": 1.0, "email": 5.0}).to_csv(spend, index=False)
+    with pytest.raises(DataError, match="tenant north has no channel email in the run's data"):
+        score_plan(run, spend)
+
+
+def test_target_roas_finds_the_budget_where_roas_falls_to_it(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    setup = prepare(run, "north", days=3)
+    plan = target_budget(setup, 8.0, "roas", trust=FREE, confidence=None)
+    b = plan["target"]["budget"]
+    assert plan["portfolio"]["roas_plan"]["mean"] >= 8.0
+    assert plan_budget(setup, b * 1.01, trust=FREE, confidence=None)["portfolio"]["roas_plan"]["mean"] < 8.0
+    assert plan["budget"] == pytest.approx(b)
+    m = target_budget(setup, 2.0, "mroas", trust=FREE, confidence=None)
+    assert m["portfolio"]["marginal_roas_plan"] >= 2.0
+    assert plan_budget(setup, m["target"]["budget"] * 1.01, trust=FREE, confidence=None)["portfolio"]["marginal_roas_plan"] < 2.0
+    with pytest.raises(DataError, match="below the target 1e\\+06"):
+        target_budget(setup, 1e6, "roas", trust=FREE, confidence=None)
+
+
+def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--days", "3", "--start", "2024-03-05",
+                                   "--out", str(tmp_path / "p.json"), "--csv", str(tmp_path / "p.csv"), "--cap", "email=30"])
+    assert res.exit_code == 0, res.output
+    assert "portfolio" in res.output and "P(plan beats current)" in res.output and "±30%" in res.output
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert plan["days"][0] == "2024-03-05" and plan["trust_region"]["caps"] == {"email": 30.0}
+    assert pd.read_csv(tmp_path / "p.csv")["date"].tolist()[:3] == ["2024-03-05", "2024-03-06", "2024-03-07"]
+    res = CliRunner().invoke(app, ["score-plan", "--run", str(run), "--plan", str(tmp_path / "p.csv")])
+    assert res.exit_code == 0, res.output
+    assert f"P(plan beats current) {plan['portfolio']['prob_plan_beats_current']:.2f}" in res.output
+    bad = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--target-roas", "3"])
+    assert bad.exit_code == 2 and "pass exactly one of --budget, --target-roas, --target-mroas" in bad.output
