@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.decide.allocate import (
     CURRENT_WINDOW,
     allocate_run,
@@ -78,15 +79,18 @@ def synthetic_run(folder: Path, tenants: int = 20, draws: int = 1000, n_dates: i
     )
     folder.mkdir(parents=True, exist_ok=True)
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
-    (folder / "summary.json").write_text(json.dumps({"run_id": "bench-synthetic", "convergence": {"ok": True}}))
+    summary = {"run_id": "bench-synthetic", "convergence": {"ok": True},
+               "data": {"tenants": names, "channels": CHANNELS, "cadence": "daily"},
+               "config": {"spec": ModelSpec(l_max=14).to_dict()}}  # the run's settings live in summary.json
+    (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 
 
-def bench_speed(tenants: int, draws: int, days: int) -> dict[str, Any]:
-    """Time a portfolio plan on a synthetic posterior."""
+def bench_speed(tenants: int, draws: int, days: int, **plan_kw: Any) -> dict[str, Any]:
+    """Time a portfolio plan on a synthetic posterior (default settings: trust region and do-no-harm)."""
     with tempfile.TemporaryDirectory() as tmp:
         run = synthetic_run(Path(tmp) / "run", tenants=tenants, draws=draws)
-        plan = allocate_run(run, budget=tenants * days * 600.0, days=days)
+        plan = allocate_run(run, budget=tenants * days * 600.0, days=days, **plan_kw)
     return {
         "tenants": tenants, "channels": len(CHANNELS), "days": days, "draws": draws,
         "seconds_total": round(plan["seconds"], 2),

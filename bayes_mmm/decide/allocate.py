@@ -18,6 +18,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +26,38 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.decide.bounds import bound_arrays, budget_groups, check_feasible, parse_channel_bounds
+from bayes_mmm.data.forecast import cities_of, forecast_covers, read_forecast
+from bayes_mmm.decide.bounds import (
+    FREE,
+    TrustRegion,
+    budget_groups,
+    check_feasible,
+    parse_caps,
+    parse_channel_bounds,
+    trust_bounds,
+)
+from bayes_mmm.decide.harm import guarded
+from bayes_mmm.decide.horizon import n_periods, plan_dates
 from bayes_mmm.decide.objectives import Objective, objective_and_grad, parse_objective
+from bayes_mmm.decide.pacing import project_paced
 from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
-from bayes_mmm.decide.weather import forecast_z, read_forecast
-from bayes_mmm.model.design import WeatherStats
+from bayes_mmm.decide.weather import forecast_z
+from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 
 OPT_DRAWS = 300  # default posterior draws used inside the optimiser
+DEFAULT_TRUST = TrustRegion()
 
 
-def _check_request(budget: float, days: int) -> int:
-    """The plan length as an int, after checking budget and days."""
+def _check_budget(budget: float) -> None:
     if not (isinstance(budget, int | float) and math.isfinite(budget) and budget > 0):
-        raise DataError(f"budget must be a positive amount, got {budget}", hint="pass --budget with the total to spend over the plan's days")
-    if int(days) != days or days < 1:
-        raise DataError(f"days must be a whole number ≥ 1, got {days}")
-    return int(days)
+        raise DataError(f"budget must be a positive amount, got {budget}", hint="pass --budget with the total to spend over the plan's periods")
 
 
 def _open_run(run_dir: str | Path, tenant: str | None, allow_unconverged: bool) -> tuple[RunFolder, Any, dict[str, Any], bool]:
@@ -75,23 +86,47 @@ def _selected(const: xr.Dataset, tenant: str | None) -> list[int]:
     return [all_tenants.index(tenant)] if tenant is not None else list(range(len(all_tenants)))
 
 
+def _active(const: xr.Dataset, sel: list[int]) -> np.ndarray:
+    """``(N, C)``: the tenant has the channel (``has_channel`` when the run records it) and spent on it at some point."""
+    spent = const["spend"].values[sel].sum(axis=-1) > 0
+    return spent & const["has_channel"].values[sel].astype(bool) if "has_channel" in const else spent
+
+
+def _cities(summary: dict[str, Any], tenants: list[str]) -> dict[str, str]:
+    """Each tenant's city from the run's lake (``tenant.json``), when the lake is still there."""
+    lake = (summary.get("data") or {}).get("lake")
+    if not lake or not Path(lake).is_dir():
+        return {}
+    return cities_of(lake, [t for t in tenants if (Path(lake) / t).is_dir()])
+
+
 def plan_inputs(
-    idata: Any, spec: ModelSpec, tenant: str | None, days: int, forecast: str | Path | pd.DataFrame | None
+    idata: Any, spec: ModelSpec, tenant: str | None, days: int, forecast: str | Path | pd.DataFrame | None,
+    *, cadence: str = "daily", n_lags: int | None = None, start: str | pd.Timestamp | None = None,
+    cities: Mapping[str, str] | None = None,
 ) -> PlanInputs:
-    """The posterior :class:`Problem` of a run and what the plan needs around it."""
+    """The posterior :class:`Problem` of a run and what the plan needs around it (``days`` counts periods)."""
     post, const = idata.posterior, idata.constant_data
     sel = _selected(const, tenant)
     tenants = [str(const["tenant"].values[i]) for i in sel]
-    last = pd.DatetimeIndex(const["date"].values)[-1]
-    plan_dates = pd.date_range(last + pd.Timedelta(days=1), periods=days, freq="D")
-    horizon_dates = pd.date_range(plan_dates[0], periods=days + spec.l_max - 1, freq="D")
+    n_lags = spec.l_max if n_lags is None else n_lags
+    dates, gap = plan_dates(pd.DatetimeIndex(const["date"].values)[-1], cadence, days, start)
+    horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd"))) for i in sel]
-    fc = None if forecast is None else read_forecast(forecast, last, tenants)
+    fc = None
+    if forecast is not None:
+        fc = read_forecast(forecast)
+        forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
+    spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)
+    # Between the data and a later start, spend is assumed to stay at its recent level.
+    between = np.repeat(spend[..., -window:].mean(axis=-1)[..., None], gap, axis=-1)
     return PlanInputs(
-        tenants=tenants, channels=[str(c) for c in const["channel"].values], prob=posterior_problem(post, const, spec, sel, z, days),
-        spend=const["spend"].values[sel], gamma=gamma, z=z, known=known, plan_dates=plan_dates, l_max=spec.l_max,
+        tenants=tenants, channels=[str(c) for c in const["channel"].values],
+        prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between),
+        spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
+        cadence=cadence, window=window,
     )
 
 
@@ -123,11 +158,115 @@ def solve(
     return plan, info
 
 
+@dataclass
+class Setup:
+    """A run opened for planning: everything that does not depend on the budget."""
+
+    run: RunFolder
+    summary: dict[str, Any]
+    inp: PlanInputs
+    unconverged: bool
+    forecast: str | None
+    roas: np.ndarray  # (S, N, C) posterior ROAS of the planned tenants
+
+
+def prepare(
+    run_dir: str | Path, tenant: str | None = None, days: int | None = None, periods: int | None = None,
+    forecast: str | Path | pd.DataFrame | None = None, start: str | pd.Timestamp | None = None,
+    allow_unconverged: bool = False, cities: Mapping[str, str] | None = None,
+) -> Setup:
+    """Open a run and build the plan's horizon, forecast and posterior problem (see :func:`allocate_run`)."""
+    run, idata, summary, unconverged = _open_run(run_dir, tenant, allow_unconverged)
+    cadence = str((summary.get("data") or {}).get("cadence", "daily"))
+    n = n_periods(days, periods, cadence)
+    sel_tenants = [str(t) for t in idata.constant_data["tenant"].values]
+    cities = _cities(summary, sel_tenants) if cities is None else cities
+    inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
+                      start=start, cities=cities)
+    roas = stacked(idata.posterior, "roas")[:, _selected(idata.constant_data, tenant)]
+    name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
+    return Setup(run, summary, inp, unconverged, name, roas)
+
+
+def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> list[str]:
+    """``tenant:channel`` pairs the user's bounds free whose posterior is too wide for a big move.
+
+    Too wide: the central 90 % interval of ROAS is wider than its mean.
+    """
+    named = set(channel_bounds or {})
+    chans = setup.inp.channels if "*" in named else [c for c in setup.inp.channels if c in named]
+    q05, q95 = np.quantile(setup.roas, [0.05, 0.95], axis=0)
+    mean = setup.roas.mean(axis=0)
+    out = []
+    for i, tid in enumerate(setup.inp.tenants):
+        for ch in chans:
+            j = setup.inp.channels.index(ch)
+            if setup.inp.active[i, j] and q95[i, j] - q05[i, j] > mean[i, j]:
+                out.append(f"{tid}:{ch}")
+    return out
+
+
+def plan_budget(
+    setup: Setup, budget: float, objective: str = "mean", channel_bounds: Mapping[str, Any] | None = None,
+    tenant_budgets: Mapping[str, float] | None = None, trust: TrustRegion = DEFAULT_TRUST,
+    confidence: float | None = 0.9, draws: int | None = None, seed: int = 0,
+) -> dict[str, Any]:
+    """The plan for one budget on a prepared run (see :func:`allocate_run`)."""
+    t_start = time.perf_counter()
+    _check_budget(budget)
+    if confidence is not None and not 0 < confidence < 1:
+        raise DataError(f"confidence must lie in (0, 1), got {confidence}", hint="e.g. --confidence 0.9")
+    obj, inp = parse_objective(objective), setup.inp
+    groups = budget_groups(tenant_budgets, inp.tenants, budget)
+    current, _ = current_plan(inp.spend, groups, len(inp.plan_dates), inp.window)
+    active = inp.active
+    lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
+    check_feasible(lower, upper, groups, inp.tenants)
+    optimum, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
+    paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
+        lambda x: project(x, lower, upper, groups))
+    optimum, anchor = paced(optimum), paced(current)
+    plan, steps = guarded(inp.prob, anchor, optimum, current, groups, confidence)
+    info["budget_residual"] = float(plan.sum() - budget)
+    out_tenants, portfolio = tenant_results(inp, plan, current)
+    for (idx, _), st in zip(groups, steps, strict=True):
+        for i in idx:
+            out_tenants[inp.tenants[i]]["step_toward_optimum"] = st["step"]
+    wide = wide_channels(setup, channel_bounds) if channel_bounds else []
+    notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    step = CADENCE_DAYS[inp.cadence]
+    return {
+        "run_id": setup.summary.get("run_id", setup.run.path.name),
+        "objective": str(obj),
+        "budget": float(budget),
+        "days": [d.strftime("%Y-%m-%d") for d in inp.plan_dates],
+        "cadence": inp.cadence,
+        "start": inp.plan_dates[0].strftime("%Y-%m-%d"),
+        "tenants": out_tenants,
+        "portfolio": portfolio,
+        "carryover_days": (inp.l_max - 1) * step,
+        "carryover_periods": inp.l_max - 1,
+        "trust_region": {**trust.describe(), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
+        "do_no_harm": {"confidence": confidence, "steps": steps,
+                       "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
+                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None
+                       else "off: the optimum is taken in full"},
+        "warnings": notes,
+        "forecast": setup.forecast,
+        "draws": {"optimiser": info["draws"], "intervals": inp.prob.n_draws},
+        "optimiser": info,
+        "unconverged_run": setup.unconverged,
+        "seconds": time.perf_counter() - t_start,
+    }
+
+
 def allocate_run(
     run_dir: str | Path,
     budget: float,
     tenant: str | None = None,
-    days: int = 7,
+    days: int | None = None,
     forecast: str | Path | pd.DataFrame | None = None,
     objective: str = "mean",
     channel_bounds: Mapping[str, Any] | None = None,
@@ -135,27 +274,35 @@ def allocate_run(
     draws: int | None = None,
     seed: int = 0,
     allow_unconverged: bool = False,
+    *,
+    periods: int | None = None,
+    start: str | pd.Timestamp | None = None,
+    trust: TrustRegion = DEFAULT_TRUST,
+    confidence: float | None = 0.9,
+    cities: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Optimal spend plan for the days after a run's data (data contract §4, ``plan.json``).
+    """Spend plan for the periods after a run's data (data contract §4, ``plan.json``).
 
     Parameters
     ----------
     run_dir
         A run folder written by ``bayes-mmm fit`` (for a grouped run, name a ``tenant``).
     budget
-        Total spend over the plan's days: for ``tenant``, or across all tenants when None.
+        Total spend over the plan's periods: for ``tenant``, or across all tenants when None.
     tenant
         One tenant id, or None for the portfolio (the split across tenants is optimised
         unless ``tenant_budgets`` fixes it).
-    days
-        Plan length in days, starting the day after the data ends.
+    days, periods
+        Plan length in periods of the run's cadence (default 7 days, or 4 weeks);
+        ``days`` is an alias for daily runs.
     forecast
-        ``forecast.csv`` (or a DataFrame) with ``date, temp_c, precip_mm[, snow_cm][, tenant_id]``;
-        days without a forecast get average weather.
+        ``forecast.csv`` (or a DataFrame) with ``date, temp_c, precip_mm[, snow_cm][, tenant_id]``
+        covering every plan period (:func:`bayes_mmm.data.forecast.read_forecast`).
     objective
         ``mean``, ``mean-sd:<lambda>`` or ``cvar:<alpha>``.
     channel_bounds
-        Per channel (or ``"*"``): ``(min, max)`` per day in currency, or ``"20%"`` (± of current).
+        Per channel (or ``"*"``): ``(min, max)`` per period in currency, or ``"20%"`` (± of current);
+        they replace the trust region's band for those channels.
     tenant_budgets
         Fixed budgets for some tenants of a portfolio; the rest share what is left.
     draws
@@ -164,6 +311,14 @@ def allocate_run(
         Seed of the random start.
     allow_unconverged
         Plan on a run whose ``convergence.ok`` is false (with a warning) instead of refusing.
+    start
+        First plan date (default: the period after the data).
+    trust
+        Band, pacing and caps (:class:`~bayes_mmm.decide.bounds.TrustRegion`; ``FREE`` for none).
+    confidence
+        Do no harm: the least P(plan beats current) for a move (None: take the optimum in full).
+    cities
+        Tenant → city, to refuse one forecast for many cities (default: ``tenant.json`` of the run's lake).
 
     Returns
     -------
@@ -175,47 +330,30 @@ def allocate_run(
     DataError
         On bad input; the message says what to fix.
     """
-    t_start = time.perf_counter()
-    days = _check_request(budget, days)
-    obj = parse_objective(objective)
-    run, idata, summary, unconverged = _open_run(run_dir, tenant, allow_unconverged)
-    inp = plan_inputs(idata, run.spec(summary), tenant, days, forecast)
-    groups = budget_groups(tenant_budgets, inp.tenants, budget)
-    current, active = current_plan(inp.spend, groups, days)
-    lower, upper = bound_arrays(channel_bounds, inp.channels, current.mean(axis=-1), active, days)
-    check_feasible(lower, upper, groups, inp.tenants)
-    plan, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
-    info["budget_residual"] = float(plan.sum() - budget)
-    out_tenants, portfolio = tenant_results(inp, plan, current)
-    return {
-        "run_id": summary.get("run_id", run.path.name),
-        "objective": str(obj),
-        "budget": float(budget),
-        "days": [d.strftime("%Y-%m-%d") for d in inp.plan_dates],
-        "tenants": out_tenants,
-        "portfolio": portfolio,
-        "carryover_days": inp.l_max - 1,
-        "forecast": None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame"),
-        "draws": {"optimiser": info["draws"], "intervals": inp.prob.n_draws},
-        "optimiser": info,
-        "unconverged_run": unconverged,
-        "seconds": time.perf_counter() - t_start,
-    }
+    _check_budget(budget)
+    setup = prepare(run_dir, tenant, days, periods, forecast, start, allow_unconverged, cities)
+    return plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed)
 
 
 __all__ = [
     "CURRENT_WINDOW",
+    "DEFAULT_TRUST",
+    "FREE",
     "OPT_DRAWS",
     "Objective",
     "Problem",
+    "TrustRegion",
     "allocate_run",
     "build_problem",
     "objective_and_grad",
     "optimise",
     "optimise_spg",
+    "parse_caps",
     "parse_channel_bounds",
     "parse_objective",
+    "plan_budget",
     "plan_inputs",
+    "prepare",
     "project",
     "response",
     "response_and_grad",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -112,3 +113,101 @@ def check_feasible(lower: np.ndarray, upper: np.ndarray, groups: Groups, tenants
             raise DataError(f"infeasible channel bounds: the minimums add up to {lo:,.2f}, above {who} {total:,.2f}", hint="lower the minimums or raise the budget")
         if hi < total * (1 - 1e-9):
             raise DataError(f"infeasible channel bounds: the maximums add up to {hi:,.2f}, below {who} {total:,.2f}", hint="raise the maximums or lower the budget")
+
+
+@dataclass(frozen=True)
+class TrustRegion:
+    """How far a plan may move from the current one (data contract §4, "trust region").
+
+    ``band``: each cell within ±band of the current per-period spend (None: no band);
+    channels named in the user's bounds (``--bounds``) take those bounds instead.
+    ``pacing``: the largest relative change from one period to the next, the first
+    plan period measured against the current level (None: free).
+    ``caps``: per channel, a maximum per period (``--cap email=150``); the other
+    channels get ``cap_factor`` × their largest observed per-period spend, never
+    below the current level (None: no default cap).
+    """
+
+    band: float | None = 0.3
+    pacing: float | None = 0.2
+    caps: Mapping[str, float] | None = None
+    cap_factor: float | None = 1.2
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plan.json records them, with one line saying what they mean."""
+        parts = [f"each channel within ±{self.band:.0%} of its current spend per period" if self.band is not None else "no band",
+                 f"at most {self.pacing:.0%} change from one period to the next" if self.pacing is not None else "no pacing limit",
+                 f"caps at {self.cap_factor:g} × the largest observed spend per period" if self.cap_factor is not None else "no default caps"]
+        if self.caps:
+            parts.append("explicit caps " + ", ".join(f"{k}={v:g}" for k, v in self.caps.items()))
+        return {"band": self.band, "pacing": self.pacing, "cap_factor": self.cap_factor, "caps": dict(self.caps or {}),
+                "explained": "; ".join(parts)}
+
+
+#: No trust region at all: the posterior's optimum within the user's bounds (the old behaviour).
+FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None)
+
+
+def _check_fraction(value: float | None, name: str) -> None:
+    if value is not None and not (math.isfinite(value) and 0 <= value < 1):
+        raise DataError(f"{name} must be a fraction in [0, 1), got {value}", hint=f"e.g. --{name} 0.3, or --{name} none to switch it off")
+
+
+def trust_bounds(
+    trust: TrustRegion, channel_bounds: Mapping[str, Any] | None, channels: list[str], current: np.ndarray,
+    spend: np.ndarray, active: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, C, D)`` lower and upper bounds: the user's bounds, the band elsewhere, caps and the first period's pacing.
+
+    ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)``.
+    """
+    _check_fraction(trust.band, "band")
+    _check_fraction(trust.pacing, "pacing")
+    lower, upper = bound_arrays(channel_bounds, channels, current.mean(axis=-1), active, current.shape[-1])
+    named = set(channel_bounds or {})
+    own = np.array(["*" not in named and ch not in named for ch in channels])[None, :, None]
+    if trust.band is not None:
+        lower = np.where(own, np.maximum(lower, (1 - trust.band) * current), lower)
+        upper = np.where(own, np.minimum(upper, (1 + trust.band) * current), upper)
+    if trust.pacing is not None:  # the first period moves at most `pacing` from today's level
+        lower[..., 0] = np.where(own[..., 0], np.maximum(lower[..., 0], (1 - trust.pacing) * current[..., 0]), lower[..., 0])
+        upper[..., 0] = np.minimum(upper[..., 0], (1 + trust.pacing) * current[..., 0])
+    caps = caps_of(trust, channels, current, spend)[..., None]
+    # A cap is a hard limit: below today's level it pulls the band's floor down with it.
+    lower = np.where(own, np.minimum(lower, caps), lower)
+    upper = np.minimum(upper, caps)
+    clash = lower > upper * (1 + 1e-9) + 1e-9
+    if clash.any():
+        j = int(np.argwhere(clash)[0][1])
+        raise DataError(f"channel '{channels[j]}': its minimum per period is above its cap or pacing limit",
+                        hint="lower the --bounds minimum, raise the --cap, or loosen --pacing")
+    return np.minimum(lower, upper), upper
+
+
+def caps_of(trust: TrustRegion, channels: list[str], current: np.ndarray, spend: np.ndarray) -> np.ndarray:
+    """``(N, C)`` per-period caps: explicit ones as given, else ``cap_factor`` × the largest observed (≥ current)."""
+    n, c = current.shape[:2]
+    caps = np.full((n, c), np.inf)
+    if trust.cap_factor is not None:
+        caps = np.maximum(trust.cap_factor * spend.max(axis=-1), current.max(axis=-1))
+    for key, value in (trust.caps or {}).items():
+        if key not in channels:
+            raise DataError(f"unknown channel '{key}' in caps; the run has {', '.join(channels)}")
+        if not (math.isfinite(float(value)) and float(value) >= 0):
+            raise DataError(f"cap for {key} must be an amount ≥ 0 per period, got {value}")
+        caps[:, channels.index(key)] = float(value)
+    return caps
+
+
+def parse_caps(text: str | None) -> dict[str, float]:
+    """Parse the CLI form ``email=150,meta=900`` (per period, in currency)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, sep, val = part.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise DataError(f"cap '{part}' must look like channel=amount, e.g. email=150")
+    return out

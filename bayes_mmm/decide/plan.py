@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.atomic import write_text
-from bayes_mmm.decide.problem import Problem, response
+from bayes_mmm.decide.problem import Problem, response, response_and_grad
 from bayes_mmm.model.response import weather_multiplier
 from bayes_mmm.runs.folder import to_json
 
@@ -43,14 +43,17 @@ class PlanInputs:
     known: np.ndarray
     plan_dates: pd.DatetimeIndex
     l_max: int
+    active: np.ndarray | None = None  # (N, C) the tenant has the channel (spent on it at some point)
+    cadence: str = "daily"
+    window: int = CURRENT_WINDOW  # periods of history that define "current"
 
 
-def current_plan(spend: np.ndarray, groups: Groups, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """"Current" ``(N, C, D)``: the last 28 days' average daily spend, scaled to each group's budget.
+def current_plan(spend: np.ndarray, groups: Groups, days: int, window: int = CURRENT_WINDOW) -> tuple[np.ndarray, np.ndarray]:
+    """"Current" ``(N, C, D)``: the last ``window`` periods' (28 days') average spend, scaled to each group's budget.
 
     Also returns which (tenant, channel) pairs spent anything in the data, ``(N, C)``.
     """
-    current_daily = spend[..., -CURRENT_WINDOW:].mean(axis=-1)
+    current_daily = spend[..., -window:].mean(axis=-1)
     active = spend.sum(axis=-1) > 0
     current = np.repeat(current_daily[..., None], days, axis=-1)
     for idx, total in groups:
@@ -78,11 +81,12 @@ def _stats(draws: np.ndarray) -> dict[str, float]:
     return {"mean": float(np.mean(draws)), "q05": float(np.quantile(draws, 0.05)), "q95": float(np.quantile(draws, 0.95))}
 
 
-def _reason(mult: np.ndarray, z: np.ndarray, gamma_mean: np.ndarray, channels: list[str], forecast: bool) -> str:
-    """One line for one day: which channel the weather moves most, and why."""
+def _reason(mult: np.ndarray, z: np.ndarray, gamma_mean: np.ndarray, channels: list[str], forecast: bool,
+            own: np.ndarray) -> str:
+    """One line for one period: which of the tenant's own channels (``own``) the weather moves most, and why."""
     if not forecast:
         return "no forecast: average weather assumed"
-    j = int(np.argmax(np.abs(mult - 1)))
+    j = int(np.argmax(np.where(own, np.abs(mult - 1), -1.0)))
     change = mult[j] - 1
     if abs(change) < REASON_THRESHOLD:
         return "near-average weather: no channel moves by more than 2 %"
@@ -94,8 +98,16 @@ def _reason(mult: np.ndarray, z: np.ndarray, gamma_mean: np.ndarray, channels: l
     return f"{cause} forecast: {channels[j]} {change * 100:+.0f} % effective"
 
 
-def _per_channel(a: np.ndarray, channels: list[str]) -> dict[str, list[float]]:
-    return {ch: [float(v) for v in a[j]] for j, ch in enumerate(channels)}
+def _per_channel(a: np.ndarray, channels: list[str], own: np.ndarray) -> dict[str, list[float]]:
+    """Per channel the tenant has (``own``), one value per period: no entry for a channel it lacks."""
+    return {ch: [float(v) for v in a[j]] for j, ch in enumerate(channels) if own[j]}
+
+
+def marginal_roas(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """Per tenant ``(N,)``: expected revenue of one more unit of currency spent in the plan's proportions."""
+    grad = response_and_grad(plan, prob)[1].mean(axis=0)
+    total = plan.sum(axis=(1, 2))
+    return (grad * plan).sum(axis=(1, 2)) / np.maximum(total, 1e-12)
 
 
 def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,24 +117,31 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
     gamma, z = inp.gamma, inp.z
     gamma_mean = np.zeros((n, c, 2)) if gamma is None else gamma.mean(axis=0)
     mult_mean = np.ones((n, c, days)) if gamma is None else weather_multiplier(gamma, z[:, :days]).mean(axis=0)
+    own = np.ones((n, c), bool) if inp.active is None else inp.active
+    mroas = marginal_roas(plan, inp.prob)
     out: dict[str, Any] = {}
     for i, tid in enumerate(inp.tenants):
         out[tid] = {
-            "plan": _per_channel(plan[i], inp.channels),
-            "current": _per_channel(current[i], inp.channels),
+            "plan": _per_channel(plan[i], inp.channels, own[i]),
+            "current": _per_channel(current[i], inp.channels, own[i]),
             "expected_incremental_revenue": {"plan": _stats(r_plan[:, i]), "current": _stats(r_cur[:, i])},
             "prob_plan_beats_current": float(np.mean(r_plan[:, i] > r_cur[:, i])),
             "uplift": _stats(r_plan[:, i] - r_cur[:, i]),
             "budget": float(plan[i].sum()),
             "roas_plan": _stats(r_plan[:, i] / max(plan[i].sum(), 1e-12)),
-            "media_multiplier": _per_channel(mult_mean[i], inp.channels),
-            "reasons": [_reason(mult_mean[i, :, d], z[i, d], gamma_mean[i], inp.channels, bool(inp.known[i, d])) for d in range(days)],
+            "marginal_roas_plan": float(mroas[i]),
+            "media_multiplier": _per_channel(mult_mean[i], inp.channels, own[i]),
+            "reasons": [_reason(mult_mean[i, :, d], z[i, d], gamma_mean[i], inp.channels, bool(inp.known[i, d]), own[i])
+                        for d in range(days)],
         }
     tot_plan, tot_cur = r_plan.sum(axis=1), r_cur.sum(axis=1)
     portfolio = {
         "expected_incremental_revenue": {"plan": _stats(tot_plan), "current": _stats(tot_cur)},
         "uplift": _stats(tot_plan - tot_cur),
         "prob_plan_beats_current": float(np.mean(tot_plan > tot_cur)),
+        "budget": float(plan.sum()),
+        "roas_plan": _stats(tot_plan / max(float(plan.sum()), 1e-12)),
+        "marginal_roas_plan": float((mroas * plan.sum(axis=(1, 2))).sum() / max(float(plan.sum()), 1e-12)),
     }
     return out, portfolio
 

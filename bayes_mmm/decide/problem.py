@@ -141,22 +141,27 @@ def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, defaul
 
 
 def posterior_problem(
-    post: xr.Dataset, const: xr.Dataset, spec: ModelSpec, sel: list[int], z: np.ndarray, n_days: int
+    post: xr.Dataset, const: xr.Dataset, spec: ModelSpec, sel: list[int], z: np.ndarray, n_days: int,
+    n_lags: int | None = None, gap: np.ndarray | None = None,
 ) -> Problem:
     """The :class:`Problem` of a fitted run for tenants ``sel`` (indices into the run's tenants).
 
     ``post`` must hold ``beta`` (scaled axis); ``z`` is ``(N, H, 2)`` horizon weather of the selected tenants.
+    ``n_lags`` is the adstock window in periods (default ``spec.l_max``, right for daily runs);
+    ``gap`` ``(N, C, G)`` is spend assumed between the data's end and the plan's start.
     """
     n_all, c = const.sizes["tenant"], const.sizes["channel"]
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
     peak = _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0) if spec.adstock == "delayed" else None
-    weights = lag_weights(spec.adstock, alpha, spec.l_max, peak)[:, sel]
+    l_max = spec.l_max if n_lags is None else n_lags
+    weights = lag_weights(spec.adstock, alpha, l_max, peak)[:, sel]
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)[:, sel]
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)[:, sel]
     gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
     beta = stacked(post, "beta")[:, sel] * const["y_scale"].values[sel][None, :, None]
     spend = const["spend"].values[sel]
-    l_max = spec.l_max
+    if gap is not None and gap.shape[-1]:
+        spend = np.concatenate([spend, gap], axis=-1)
     history = np.zeros((len(sel), c, l_max - 1))
     take = min(l_max - 1, spend.shape[-1])
     if take:

@@ -443,53 +443,130 @@ def report(
         out.print(f"report: [bold]{esc(path)}[/]")
 
 
+def _fraction(text: str | None, option: str) -> float | None:
+    """A CLI fraction, or None for 'none'/'off'."""
+    if text is None or text.strip().lower() in ("none", "off"):
+        return None
+    return _number(text, option)
+
+
 @app.command()
 @friendly
 def allocate(
     run: Annotated[Path, typer.Option("--run", help="Run folder.")],
-    budget: Annotated[float, typer.Option(help="Total spend over the plan's days.")],
+    budget: Annotated[float | None, typer.Option(help="Total spend over the plan's periods (omit with --target-roas/--target-mroas).")] = None,
     tenant: Annotated[str | None, typer.Option(help="One tenant; omit for the whole portfolio.")] = None,
-    days: Annotated[int, typer.Option(min=1, help="Plan length in days.")] = 7,
-    forecast: Annotated[Path | None, typer.Option(help="forecast.csv: date, temp_c, precip_mm[, snow_cm][, tenant_id].")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="Plan length in days (daily runs; alias of --periods).")] = None,
+    periods: Annotated[int | None, typer.Option(min=1, help="Plan length in periods of the run's cadence (default 7 days / 4 weeks).")] = None,
+    start: Annotated[str | None, typer.Option(help="First plan date YYYY-MM-DD (default: the period after the data).")] = None,
+    forecast: Annotated[Path | None, typer.Option(help="forecast.csv covering every plan period: date, temp_c, precip_mm[, snow_cm][, tenant_id].")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd:λ or cvar:α.")] = "mean",
-    bounds: Annotated[str | None, typer.Option(help="Per-channel daily bounds, e.g. 'meta=50:400,google=20%,*=0:1000'.")] = None,
+    bounds: Annotated[str | None, typer.Option(help="Per-channel bounds per period replacing the band, e.g. 'meta=50:400,google=20%,*=0:1000'.")] = None,
+    band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend ('none': off).")] = "0.3",
+    pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share ('none': off).")] = "0.2",
+    cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' (others: 1.2 × their largest observed spend).")] = None,
+    confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move ('none': take the optimum).")] = "0.9",
+    target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
+    target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
     allow_unconverged: Annotated[bool, typer.Option(help="Allocate from a run that did not converge (loud warning).")] = False,
     out_file: Annotated[Path, typer.Option("--out", help="plan.json to write.")] = Path("plan.json"),
-    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
+    csv: Annotated[Path | None, typer.Option(help="Also write the plan as a CSV: date, tenant_id, one column per channel.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out / --csv file.")] = False,
 ) -> None:
-    """Split a budget across channels (and days, given a weather forecast) under posterior uncertainty."""
+    """Split a budget across channels and periods under posterior uncertainty, within a trust region, doing no harm."""
     quiet_libraries()
-    from bayes_mmm.decide.allocate import allocate_run, parse_channel_bounds, write_plan
+    from bayes_mmm.decide.allocate import (
+        TrustRegion,
+        parse_caps,
+        parse_channel_bounds,
+        plan_budget,
+        prepare,
+        write_plan,
+    )
+    from bayes_mmm.decide.target import target_budget
+    from bayes_mmm.decide.whatif import write_plan_csv
     from bayes_mmm.runs.folder import check_out_file
 
     check_out_file(out_file, force)  # before the optimisation, not after
-
+    if csv is not None:
+        check_out_file(csv, force)
+    targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
+    if len(targets) + (budget is not None) != 1:
+        raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")
+    trust = TrustRegion(band=_fraction(band, "--band"), pacing=_fraction(pacing, "--pacing"), caps=parse_caps(cap))
+    kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
+          "confidence": _fraction(confidence, "--confidence")}
     with out.status("optimising the plan over posterior draws"):
-        plan = allocate_run(run, budget, tenant=tenant, days=days, forecast=forecast, objective=objective,
-                            channel_bounds=parse_channel_bounds(bounds), allow_unconverged=allow_unconverged)
+        setup = prepare(run, tenant, days, periods, forecast, start, allow_unconverged)
+        plan = plan_budget(setup, budget, **kw) if budget is not None else target_budget(setup, targets[0][1], targets[0][0], **kw)
     write_plan(plan, out_file)
     print_plan(plan)
     out.print(f"plan: [bold]{esc(out_file)}[/]")
+    if csv is not None:
+        out.print(f"plan table: [bold]{esc(write_plan_csv(plan, csv))}[/]")
+
+
+def _money(st: dict) -> str:
+    return f"{st['mean']:,.0f} [{st['q05']:,.0f}, {st['q95']:,.0f}]"
 
 
 def print_plan(plan: dict) -> None:
-    """Recommended vs current spend per tenant and channel, with expected incremental revenue."""
+    """Recommended vs current spend per tenant and channel, expected incremental revenue, and the portfolio total."""
+    unit = "weeks" if plan.get("cadence") == "weekly" else "days"
     for tid, e in plan["tenants"].items():
-        t = Table(title=f"{esc(tid)}: {plan['objective']} plan over {len(plan['days'])} days")
+        t = Table(title=f"{esc(tid)}: {plan.get('objective', 'user')} plan over {len(plan['days'])} {unit}")
         t.add_column("channel")
         t.add_column("current", justify="right")
         t.add_column("plan", justify="right")
-        t.add_column("plan per day", justify="left")
+        t.add_column(f"plan per {unit[:-1]}", justify="left")
         for ch, days in e["plan"].items():
             t.add_row(esc(ch), f"{sum(e['current'][ch]):,.0f}", f"{sum(days):,.0f}", " ".join(f"{d:,.0f}" for d in days))
         out.print(t)
         p, c = e["expected_incremental_revenue"]["plan"], e["expected_incremental_revenue"]["current"]
-        out.print(f"  incremental revenue: plan {p['mean']:,.0f} [{p['q05']:,.0f}, {p['q95']:,.0f}] vs current "
-                  f"{c['mean']:,.0f} [{c['q05']:,.0f}, {c['q95']:,.0f}]; P(plan beats current) {e['prob_plan_beats_current']:.2f}")
+        step = f"; step toward the optimum {e['step_toward_optimum']:.1f}" if "step_toward_optimum" in e else ""
+        out.print(f"  incremental revenue: plan {_money(p)} vs current {_money(c)}; uplift {_money(e['uplift'])}; "
+                  f"P(plan beats current) {e['prob_plan_beats_current']:.2f}{step}")
         reasons = sorted(set(e.get("reasons", [])))
         if reasons and reasons != ["no forecast: average weather assumed"]:
             for d, r in zip(plan["days"], e["reasons"], strict=False):
                 out.print(f"  {d}: {esc(r)}")
+    pf = plan["portfolio"]
+    out.print(f"[bold]portfolio[/]: budget {pf.get('budget', plan.get('budget', 0)):,.0f}; incremental revenue plan "
+              f"{_money(pf['expected_incremental_revenue']['plan'])} vs current {_money(pf['expected_incremental_revenue']['current'])}; "
+              f"uplift {_money(pf['uplift'])}; P(plan beats current) {pf['prob_plan_beats_current']:.2f}")
+    if "trust_region" in plan:
+        out.print(f"trust region: {esc(plan['trust_region']['explained'])}")
+        out.print(f"do no harm: {esc(plan['do_no_harm']['explained'])}")
+    if "target" in plan:
+        out.print(f"target: {esc(plan['target']['explained'])} → budget {plan['target']['budget']:,.0f} "
+                  f"({plan['target']['kind']} {plan['target']['reached']:.3g})")
+    for note in plan.get("warnings", []):
+        out.print(f"[yellow]warning[/] {esc(note)}")
+
+
+@app.command("score-plan")
+@friendly
+def score_plan_cmd(
+    run: Annotated[Path, typer.Option("--run", help="Run folder.")],
+    plan: Annotated[Path, typer.Option("--plan", help="Plan CSV: date, tenant_id, <channel>… (wide) or date, tenant_id, channel, spend (long).")],
+    forecast: Annotated[Path | None, typer.Option(help="forecast.csv covering the plan's periods.")] = None,
+    same_budget: Annotated[str, typer.Option(help="'portfolio': current scaled to the plan's total; 'tenant': to each tenant's total.")] = "portfolio",
+    allow_unconverged: Annotated[bool, typer.Option(help="Score on a run that did not converge (loud warning).")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the scores as JSON.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
+) -> None:
+    """What-if: a plan's expected incremental revenue, 90 % interval and P(beats current)."""
+    quiet_libraries()
+    from bayes_mmm.decide.plan import write_plan
+    from bayes_mmm.decide.score import score_plan
+    from bayes_mmm.runs.folder import check_out_file
+
+    if out_file is not None:
+        check_out_file(out_file, force)
+    scores = score_plan(run, plan, forecast, same_budget, allow_unconverged)
+    print_plan(scores)
+    if out_file is not None:
+        out.print(f"scores: [bold]{esc(write_plan(scores, out_file))}[/]")
 
 
 @app.command()

@@ -16,6 +16,7 @@ import xarray as xr
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.decide.allocate import (
+    FREE,
     Objective,
     allocate_run,
     build_problem,
@@ -36,6 +37,8 @@ CHANNELS = ["meta", "google", "email"]
 N_DATES = 60
 L_MAX = 5
 LAST = pd.Timestamp("2024-02-29")  # the 60th day from 2024-01-01
+#: The posterior's optimum in full: no trust region, no do-no-harm step (tests of the optimiser itself).
+OPTIMUM = {"trust": FREE, "confidence": None}
 
 
 def make_run(
@@ -48,6 +51,8 @@ def make_run(
     gamma: np.ndarray | None = None,
     recent: np.ndarray | None = None,
     ok: bool = True,
+    cadence: str = "daily",
+    roas: np.ndarray | None = None,
 ) -> Path:
     """A run folder with a posterior of ``beta.shape[0]`` draws for 2 tenants × 3 channels.
 
@@ -65,7 +70,7 @@ def make_run(
     tc = ("chain", "draw", "tenant", "channel")
     posterior = xr.Dataset(
         {
-            "roas": (tc, np.ones((1, s, n, c))),
+            "roas": (tc, np.ones((1, s, n, c)) if roas is None else roas[None]),
             "adstock_alpha": (tc, full(alpha)[None]),
             "half_sat": (tc, full(half_sat)[None]),
             "hill_shape": (("chain", "draw", "channel"), full(shape, (c,))[None]),
@@ -78,7 +83,7 @@ def make_run(
     recent = np.array([[100.0, 50.0, 20.0], [80.0, 80.0, 40.0]]) if recent is None else recent
     spend = np.repeat(2 * recent[..., None], N_DATES, axis=-1)
     spend[..., -28:] = recent[..., None]
-    dates = pd.date_range("2024-01-01", periods=N_DATES, freq="D")
+    dates = pd.date_range("2024-01-01", periods=N_DATES, freq="D" if cadence == "daily" else "7D")
     const = xr.Dataset(
         {
             "spend": (("tenant", "channel", "date"), spend),
@@ -95,7 +100,7 @@ def make_run(
     )
     folder.mkdir(parents=True, exist_ok=True)
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
-    summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS},
+    summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS, "cadence": cadence},
                "config": {"spec": ModelSpec(l_max=L_MAX).to_dict()}}  # the run's settings live in the summary only
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
@@ -278,7 +283,7 @@ def test_carry_in_from_history_is_not_credited_to_the_plan() -> None:
 
 def test_optimum_equalises_marginal_returns(simple_run: Path) -> None:
     budget = 700.0
-    plan = allocate_run(simple_run, budget, tenant="north", days=1)
+    plan = allocate_run(simple_run, budget, tenant="north", days=1, **OPTIMUM)
     got = np.array([plan["tenants"]["north"]["plan"][ch][0] for ch in CHANNELS])
     # y_scale 10 multiplies β; spend_scale 100 divides spend.
     want = closed_form_hill1(10 * np.array([300.0, 150.0, 60.0]), np.array([1.0, 0.5, 2.0]), 100.0, budget)
@@ -290,7 +295,7 @@ def test_optimum_equalises_marginal_returns(simple_run: Path) -> None:
 
 def test_portfolio_split_and_multi_day(simple_run: Path) -> None:
     budget, days = 3000.0, 3
-    plan = allocate_run(simple_run, budget, days=days)
+    plan = allocate_run(simple_run, budget, days=days, **OPTIMUM)
     north = np.array([plan["tenants"]["north"]["plan"][ch] for ch in CHANNELS])
     south = np.array([plan["tenants"]["south"]["plan"][ch] for ch in CHANNELS])
     assert north.sum() + south.sum() == pytest.approx(budget, abs=1e-6)
@@ -312,7 +317,7 @@ def test_portfolio_split_and_multi_day(simple_run: Path) -> None:
 
 
 def test_current_is_last_28_days_scaled_to_the_budget(simple_run: Path) -> None:
-    plan = allocate_run(simple_run, 1190.0, tenant="north", days=7)
+    plan = allocate_run(simple_run, 1190.0, tenant="north", days=7, **OPTIMUM)
     cur = plan["tenants"]["north"]["current"]
     # 100/50/20 a day (170) over 7 days is 1190: scale factor 1; earlier days (double) do not count.
     assert cur["meta"] == pytest.approx([100.0] * 7)
@@ -336,13 +341,13 @@ def test_fixed_tenant_budgets_hold(simple_run: Path) -> None:
 
 def test_bounds_are_respected(simple_run: Path) -> None:
     bounds = {"meta": (None, 150.0), "email": (30.0, None)}
-    plan = allocate_run(simple_run, 2100.0, tenant="north", days=7, channel_bounds=bounds)
+    plan = allocate_run(simple_run, 2100.0, tenant="north", days=7, channel_bounds=bounds, **OPTIMUM)
     p = plan["tenants"]["north"]["plan"]
     assert max(p["meta"]) <= 150.0 + 1e-6
     assert min(p["email"]) >= 30.0 - 1e-6
     assert max(p["meta"]) == pytest.approx(150.0, rel=1e-4)  # meta is the best channel: the cap binds
     assert sum(map(sum, p.values())) == pytest.approx(2100.0, abs=1e-6)
-    rel = allocate_run(simple_run, 1190.0, tenant="north", days=7, channel_bounds={"*": "10%"})
+    rel = allocate_run(simple_run, 1190.0, tenant="north", days=7, channel_bounds={"*": "10%"}, **OPTIMUM)
     for ch, cur in (("meta", 100.0), ("google", 50.0), ("email", 20.0)):
         assert all(0.9 * cur - 1e-6 <= v <= 1.1 * cur + 1e-6 for v in rel["tenants"]["north"]["plan"][ch])
 
@@ -354,14 +359,14 @@ def test_risk_averse_objective_prefers_the_certain_channel(tmp_path: Path) -> No
     beta = const_beta([[100.0, 100.0, 0.0], [100.0, 100.0, 0.0]], s)
     beta[:, :, 1] *= 1 + spread[:, None]
     run = make_run(tmp_path / "run", beta, recent=np.array([[50.0, 50.0, 0.0], [50.0, 50.0, 0.0]]))
-    neutral = allocate_run(run, 700.0, tenant="north", days=7)["tenants"]["north"]["plan"]
+    neutral = allocate_run(run, 700.0, tenant="north", days=7, **OPTIMUM)["tenants"]["north"]["plan"]
     assert sum(neutral["meta"]) == pytest.approx(sum(neutral["google"]), rel=1e-3)
     for objective in ("mean-sd:2", "cvar:0.1"):
-        averse = allocate_run(run, 700.0, tenant="north", days=7, objective=objective)
+        averse = allocate_run(run, 700.0, tenant="north", days=7, objective=objective, **OPTIMUM)
         p = averse["tenants"]["north"]["plan"]
         assert sum(p["meta"]) > 1.5 * sum(p["google"]), objective
         assert averse["objective"] == objective
-        assert sum(p["email"]) == 0.0  # never used in the data: kept dark
+        assert "email" not in p and "email" not in averse["tenants"]["north"]["current"]  # never used: no plan row
 
 
 def test_rain_forecast_moves_spend_to_rainy_days(tmp_path: Path) -> None:
@@ -372,7 +377,7 @@ def test_rain_forecast_moves_spend_to_rainy_days(tmp_path: Path) -> None:
     fc = tmp_path / "forecast.csv"
     pd.DataFrame({"date": ["2024-03-01", "2024-03-02", "2024-03-03"], "temp_c": [10.0, 10.0, 10.0],
                   "precip_mm": [0.0, 25.0, 0.0]}).to_csv(fc, index=False)
-    plan = allocate_run(run, 900.0, tenant="north", days=3, forecast=fc)
+    plan = allocate_run(run, 900.0, tenant="north", days=3, forecast=fc, **OPTIMUM)
     t = plan["tenants"]["north"]
     meta = t["plan"]["meta"]
     assert meta[1] > 1.2 * max(meta[0], meta[2])
@@ -382,7 +387,7 @@ def test_rain_forecast_moves_spend_to_rainy_days(tmp_path: Path) -> None:
     assert t["reasons"][1].startswith("rain forecast: meta +")
     assert t["reasons"][0].startswith("dry forecast: meta -")
     # Without a forecast, the days are interchangeable.
-    flat = allocate_run(run, 900.0, tenant="north", days=3)["tenants"]["north"]["plan"]["meta"]
+    flat = allocate_run(run, 900.0, tenant="north", days=3, **OPTIMUM)["tenants"]["north"]["plan"]["meta"]
     assert max(flat) - min(flat) < 1e-2 * max(flat)
 
 
@@ -412,25 +417,26 @@ def bad_forecast(tmp_path: Path, rows: dict[str, Any]) -> Path:
 
 def test_bad_inputs_raise_data_error(simple_run: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="budget must be a positive amount"):
-        allocate_run(simple_run, 0.0)
+        allocate_run(simple_run, 0.0, **OPTIMUM)
     with pytest.raises(DataError, match="budget must be a positive amount"):
-        allocate_run(simple_run, -5.0)
+        allocate_run(simple_run, -5.0, **OPTIMUM)
     with pytest.raises(DataError, match=r"minimums add up to 1,400\.00, above the budget 100\.00"):
-        allocate_run(simple_run, 100.0, tenant="north", days=7, channel_bounds={"meta": (200.0, None)})
+        allocate_run(simple_run, 100.0, tenant="north", days=7, channel_bounds={"meta": (200.0, None)}, **OPTIMUM)
     with pytest.raises(DataError, match=r"maximums add up to 210\.00, below the budget 1,000\.00"):
-        allocate_run(simple_run, 1000.0, tenant="north", days=7, channel_bounds={"*": (None, 10.0)})
+        allocate_run(simple_run, 1000.0, tenant="north", days=7, channel_bounds={"*": (None, 10.0)}, **OPTIMUM)
     with pytest.raises(DataError, match="unknown tenant 'west'; the run has north, south"):
-        allocate_run(simple_run, 100.0, tenant="west")
+        allocate_run(simple_run, 100.0, tenant="west", **OPTIMUM)
     with pytest.raises(DataError, match="unknown channel 'tv'"):
-        allocate_run(simple_run, 100.0, channel_bounds={"tv": (0.0, 1.0)})
+        allocate_run(simple_run, 100.0, channel_bounds={"tv": (0.0, 1.0)}, **OPTIMUM)
     missing = bad_forecast(tmp_path, {"date": ["2024-03-01"], "temp_c": [3.0]})
     with pytest.raises(DataError, match=r"forecast\.csv, column 'precip_mm': required forecast column is missing"):
-        allocate_run(simple_run, 100.0, forecast=missing)
+        allocate_run(simple_run, 100.0, forecast=missing, **OPTIMUM)
     past = bad_forecast(tmp_path, {"date": ["2024-03-01", "2024-02-29", "2024-02-10"], "temp_c": [1.0] * 3, "precip_mm": [0.0] * 3})
-    with pytest.raises(DataError, match=r"rows 2, 3 \(dates 2024-02-29, 2024-02-10\): forecast dates must be after the last data date 2024-02-29"):
-        allocate_run(simple_run, 100.0, forecast=past)
+    # One forecast reader (data/forecast.py): days before the plan are ignored, the plan's days must all be there.
+    with pytest.raises(DataError, match=r"forecast lacks 6 of the plan's dates: 2024-03-02, 2024-03-03, 2024-03-04, 2024-03-05, 2024-03-06 …"):
+        allocate_run(simple_run, 100.0, forecast=past, **OPTIMUM)
     with pytest.raises(DataError, match="not a run folder"):
-        allocate_run(tmp_path / "nowhere", 100.0)
+        allocate_run(tmp_path / "nowhere", 100.0, **OPTIMUM)
 
 
 def test_unconverged_run_is_refused_unless_allowed(tmp_path: Path) -> None:

@@ -1,0 +1,73 @@
+"""Target efficiency: the budget at which the plan's ROAS (or marginal ROAS) falls to a target.
+
+Spending more buys less per unit (Hill curves saturate), so the plan's expected ROAS
+and marginal ROAS fall as the budget grows. Bisection on the budget, over the same
+planner as a fixed budget (trust region and do-no-harm included), finds the largest
+budget whose plan still earns the target: the spend at which efficiency reaches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.decide.allocate import Setup, plan_budget
+
+KINDS = {"roas": ("expected ROAS", lambda p: p["portfolio"]["roas_plan"]["mean"]),
+         "mroas": ("marginal ROAS", lambda p: p["portfolio"]["marginal_roas_plan"])}
+
+
+def target_budget(setup: Setup, target: float, kind: str = "roas", rel_tol: float = 1e-3, **plan_kw: Any) -> dict[str, Any]:
+    """The plan (:func:`~bayes_mmm.decide.allocate.plan_budget`) at the largest budget whose ``kind`` ≥ ``target``.
+
+    The search starts from the current spend over the plan's periods, halving or
+    doubling to bracket the target, then bisects (in log budget) to ``rel_tol``.
+
+    Raises
+    ------
+    DataError
+        When even 1/1000 of the current spend does not reach the target.
+    """
+    if kind not in KINDS:
+        raise DataError(f"unknown target '{kind}'", hint="use roas or mroas")
+    if not target > 0:
+        raise DataError(f"the target {KINDS[kind][0]} must be > 0, got {target}")
+    label, metric = KINDS[kind]
+    inp = setup.inp
+    current = float(inp.spend[..., -inp.window:].mean(axis=-1).sum() * len(inp.plan_dates))
+    if current <= 0:
+        raise DataError("the tenants spent nothing recently: no budget to start the search from")
+    plans: dict[float, dict[str, Any]] = {}
+
+    def at(b: float) -> float:
+        plans[b] = plans.get(b) or plan_budget(setup, b, **plan_kw)
+        return metric(plans[b])
+
+    lo, hi = _bracket(at, current, target, label)
+    while hi / lo > 1 + rel_tol:
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if at(mid) >= target else (lo, mid)
+    out = plans[lo]
+    out["target"] = {"kind": kind, "value": float(target), "reached": float(metric(out)), "budget": float(lo),
+                     "explained": f"the largest budget whose plan's {label} is at least {target:g} (bisection on the budget)"}
+    return out
+
+
+def _bracket(at: Callable[[float], float], start: float, target: float, label: str) -> tuple[float, float]:
+    """Budgets ``lo < hi`` with ``at(lo) ≥ target > at(hi)``."""
+    lo = hi = start
+    for _ in range(10):
+        if at(lo) >= target:
+            break
+        lo /= 2
+    else:
+        raise DataError(f"even a budget of {lo:,.2f} gives a {label} of {at(lo):.3g}, below the target {target:g}",
+                        hint="lower the target")
+    hi = max(hi, lo)
+    for _ in range(12):
+        if at(hi) < target:
+            return lo, hi
+        lo, hi = hi, hi * 2
+    raise DataError(f"a budget of {hi:,.2f} still gives a {label} of {at(hi):.3g} ≥ {target:g}",
+                    hint="raise the target; the trust region's caps may also keep the plan from spending more")

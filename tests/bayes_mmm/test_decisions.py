@@ -1,0 +1,238 @@
+"""Decisions a merchant can trust (issue 16): trust region, do no harm, calendar, forecast coverage."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.decide.allocate import FREE, TrustRegion, allocate_run, plan_budget, prepare
+from bayes_mmm.decide.bounds import caps_of
+from bayes_mmm.decide.pacing import pacing_violation, project_paced
+from bayes_mmm.decide.score import score_plan
+from bayes_mmm.decide.target import target_budget
+from bayes_mmm.decide.whatif import write_plan_csv
+from bayes_mmm.surfaces.cli import app
+from tests.bayes_mmm.test_allocate import CHANNELS, TENANTS, const_beta, make_run
+
+NORTH_CURRENT = np.array([100.0, 50.0, 20.0])  # make_run's recent daily spend of north
+
+
+def rain_run(tmp_path: Path) -> tuple[Path, Path]:
+    """meta works far better in the rain; a forecast with one very wet day among dry ones."""
+    gamma = np.zeros((len(TENANTS), len(CHANNELS), 2))
+    gamma[:, 0, 1] = 0.8
+    run = make_run(tmp_path / "run", const_beta([[300.0, 200.0, 200.0], [200.0, 200.0, 200.0]]), gamma=gamma)
+    fc = tmp_path / "forecast.csv"
+    dates = pd.date_range("2024-03-01", periods=7, freq="D").strftime("%Y-%m-%d")
+    pd.DataFrame({"date": dates, "temp_c": 10.0, "precip_mm": [0, 0, 40, 0, 0, 40, 0]}).to_csv(fc, index=False)
+    return run, fc
+
+
+def plan_array(plan: dict, tid: str = "north") -> np.ndarray:
+    return np.array([plan["tenants"][tid]["plan"][ch] for ch in CHANNELS])
+
+
+def test_pacing_band_and_caps_hold_in_the_plan(tmp_path: Path) -> None:
+    run, fc = rain_run(tmp_path)
+    free = plan_array(allocate_run(run, 1190.0, tenant="north", days=7, forecast=fc, trust=FREE, confidence=None))
+    assert pacing_violation(free, 0.2) > 0.5  # unconstrained, spend jumps to the wet days
+    trust = TrustRegion(band=0.3, pacing=0.2, caps={"email": 25.0})
+    plan = allocate_run(run, 1190.0, tenant="north", days=7, forecast=fc, trust=trust, confidence=None)
+    u = plan_array(plan)
+    assert u.sum() == pytest.approx(1190.0, abs=1e-6)
+    rel = u[:, 1:] / u[:, :-1] - 1
+    assert np.all(np.abs(rel) <= 0.2 + 1e-6)
+    assert np.abs(rel).max() == pytest.approx(0.2, abs=1e-4)  # pacing binds: the rain still moves meta
+    assert np.all(np.abs(u[:, 0] / NORTH_CURRENT - 1) <= 0.2 + 1e-6)  # the first day paced from today's level
+    assert np.all(u <= 1.3 * NORTH_CURRENT[:, None] + 1e-6) and np.all(u >= 0.7 * NORTH_CURRENT[:, None] - 1e-6)
+    assert u[2].max() <= 25.0 + 1e-9
+    assert plan["trust_region"]["band"] == 0.3 and "±30 %" in plan["trust_region"]["explained"].replace("±30%", "±30 %")
+
+
+def test_default_caps_are_1_2_times_the_largest_observed() -> None:
+    spend = np.array([[[10.0, 50.0, 20.0], [5.0, 5.0, 5.0], [0.0, 8.0, 2.0]]])  # (N, C, T)
+    current = np.repeat(np.array([[30.0, 9.0, 1.0]])[..., None], 4, axis=-1)
+    caps = caps_of(TrustRegion(caps={"email": 1.5}), CHANNELS, current, spend)
+    # meta 1.2 × 50; google's current level (9) is above 1.2 × 5, so it stays feasible; email as given.
+    np.testing.assert_allclose(caps, [[60.0, 9.0, 1.5]])
+    np.testing.assert_allclose(caps_of(FREE, CHANNELS, current, spend), np.inf)
+    with pytest.raises(DataError, match="unknown channel 'tv' in caps"):
+        caps_of(TrustRegion(caps={"tv": 1.0}), CHANNELS, current, spend)
+
+
+def test_paced_projection_is_the_exact_projection() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 100, (1, 2, 5))
+    lower, upper = np.zeros_like(x), np.full_like(x, 80.0)
+    groups = [(np.array([0]), 300.0)]
+    y = project_paced(x, lower, upper, groups, 0.1)
+    assert pacing_violation(y, 0.1) <= 1e-6 and y.sum() == pytest.approx(300.0) and y.max() <= 80.0 + 1e-9
+    # Any other feasible plan (random ones, paced by construction) is farther from x.
+    for _ in range(200):
+        level = rng.uniform(20, 40, (1, 2, 1)) * np.cumprod(rng.uniform(0.92, 1.08, (1, 2, 5)), axis=-1)
+        z = level * 300.0 / level.sum()
+        if pacing_violation(z, 0.1) <= 1e-9 and z.max() <= 80.0:
+            assert np.linalg.norm(z - x) >= np.linalg.norm(y - x) - 1e-6
+    np.testing.assert_allclose(project_paced(y, lower, upper, groups, 0.1), y, atol=1e-6)  # a paced plan stays
+
+
+def two_faced_beta(spread: float, s: int = 400) -> np.ndarray:
+    """meta's β has mean 300 (north) and ± ``spread`` relative spread across draws; the other channels are certain."""
+    beta = const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]], s)
+    beta[:, 0, 0] *= 1 + np.where(np.arange(s) % 2 == 0, spread, -spread)
+    return beta
+
+
+def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
+    sure = make_run(tmp_path / "sure", two_faced_beta(0.05))
+    moved = allocate_run(sure, 1190.0, tenant="north", days=7)
+    t = moved["tenants"]["north"]
+    assert t["step_toward_optimum"] == 1.0 and t["prob_plan_beats_current"] >= 0.9
+    assert plan_array(moved)[0].sum() > 7 * 100.0 * 1.1  # more on meta
+
+    wide = make_run(tmp_path / "wide", two_faced_beta(0.95))
+    full = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)["tenants"]["north"]
+    assert full["prob_plan_beats_current"] == pytest.approx(0.5)  # the optimum wins on half the draws only
+    kept = allocate_run(wide, 1190.0, tenant="north", days=7)
+    k = kept["tenants"]["north"]
+    np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
+    assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
+    assert k["uplift"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0}]
+
+
+def test_wide_bounds_warn_naming_channels_with_wide_posteriors(tmp_path: Path) -> None:
+    wide = make_run(tmp_path / "wide", two_faced_beta(0.95), roas=two_faced_beta(0.95) / 100)
+    with pytest.warns(UserWarning, match=r"posterior too wide .*: north:meta$"):
+        plan = allocate_run(wide, 1190.0, tenant="north", days=7, channel_bounds={"meta": (0.0, 500.0)})
+    assert plan["warnings"] == ["posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): north:meta"]
+
+
+def test_start_shifts_the_plan_dates(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    plan = allocate_run(run, 510.0, tenant="north", days=3, start="2024-03-10")
+    assert plan["days"] == ["2024-03-10", "2024-03-11", "2024-03-12"] and plan["start"] == "2024-03-10"
+    default = allocate_run(run, 510.0, tenant="north", days=3)
+    assert default["days"] == ["2024-03-01", "2024-03-02", "2024-03-03"]
+    with pytest.raises(DataError, match=r"start 2024-02-20 overlaps the run's data, whose last period begins 2024-02-29"):
+        allocate_run(run, 510.0, tenant="north", days=3, start="2024-02-20")
+
+
+def test_weekly_runs_plan_in_weeks(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]), cadence="weekly")
+    plan = allocate_run(run, 3 * 170.0, tenant="north", periods=3)
+    last = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=59)
+    assert plan["days"] == [(last + pd.Timedelta(weeks=k)).strftime("%Y-%m-%d") for k in (1, 2, 3)]
+    assert plan["cadence"] == "weekly" and plan["carryover_periods"] == 0  # l_max 5 days: one week
+    with pytest.raises(DataError, match="the run's data are weekly: its plans are counted in weeks, not days"):
+        allocate_run(run, 510.0, tenant="north", days=3)
+
+
+def test_a_forecast_must_cover_the_plan_and_name_its_tenants(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    fc = tmp_path / "forecast.csv"
+    pd.DataFrame({"date": ["2024-03-01", "2024-03-02"], "temp_c": 5.0, "precip_mm": 0.0}).to_csv(fc, index=False)
+    with pytest.raises(DataError, match=r"forecast lacks 1 of the plan's dates: 2024-03-03"):
+        allocate_run(run, 510.0, tenant="north", days=3, forecast=fc)
+    later = tmp_path / "later.csv"
+    pd.DataFrame({"date": ["2024-04-01", "2024-04-02"], "temp_c": 5.0, "precip_mm": 0.0}).to_csv(later, index=False)
+    with pytest.raises(DataError, match=r"forecast lacks 2 of the plan's dates: 2024-03-01, 2024-03-02"):
+        allocate_run(run, 340.0, tenant="north", days=2, forecast=later)
+    # One forecast for shops in two cities, the cities read from the run's lake.
+    lake = tmp_path / "lake"
+    for tid, city in (("north", "Denver"), ("south", "Seattle")):
+        (lake / tid).mkdir(parents=True)
+        (lake / tid / "tenant.json").write_text(json.dumps({"tenant_id": tid, "city": city}))
+    summary = json.loads((run / "summary.json").read_text())
+    summary["data"]["lake"] = str(lake)
+    (run / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(DataError, match=r"one forecast for tenants in 2 cities \(Denver, Seattle\)"):
+        allocate_run(run, 680.0, days=2, forecast=fc)
+    assert math.isfinite(allocate_run(run, 340.0, tenant="north", days=2, forecast=fc)["budget"])  # one city: fine
+
+
+# --------------------------------------------------------------------------- what-if, target, export, CLI
+
+
+def flat(x: object) -> list[float]:
+    """Numbers of a nested plan.json entry, in key order."""
+    if isinstance(x, dict):
+        return [v for k in sorted(x) for v in flat(x[k])]
+    return [float(v) for v in x] if isinstance(x, list) else [float(x)]
+
+
+def test_score_plan_agrees_with_allocate_and_the_csv_round_trips(tmp_path: Path) -> None:
+    run, fc = rain_run(tmp_path)
+    plan = allocate_run(run, 2 * 1190.0, days=7, forecast=fc)
+    csv = write_plan_csv(plan, tmp_path / "plan.csv")
+    table = pd.read_csv(csv)
+    assert list(table.columns) == ["date", "tenant_id", *CHANNELS] and len(table) == 14
+    assert table.loc[table.tenant_id == "north", "meta"].tolist() == pytest.approx(plan["tenants"]["north"]["plan"]["meta"], rel=1e-15)
+    scored = score_plan(run, csv, forecast=fc)
+    for tid in TENANTS:
+        mine, theirs = scored["tenants"][tid], plan["tenants"][tid]
+        for key in ("expected_incremental_revenue", "uplift", "prob_plan_beats_current", "current"):
+            assert flat(mine[key]) == pytest.approx(flat(theirs[key]), rel=1e-9, abs=1e-9), (tid, key)
+        assert mine["prob_plan_beats_current"] > 0.5  # a real plan, not a copy of the current mix
+    assert scored["portfolio"]["uplift"] == pytest.approx(plan["portfolio"]["uplift"], rel=1e-9)
+    # The long layout scores the same.
+    long = table.melt(id_vars=["date", "tenant_id"], var_name="channel", value_name="spend")
+    long.to_csv(tmp_path / "long.csv", index=False)
+    again = score_plan(run, tmp_path / "long.csv", forecast=fc)
+    assert again["portfolio"]["prob_plan_beats_current"] == scored["portfolio"]["prob_plan_beats_current"]
+    # A single tenant with its own budget: same numbers as allocate with that tenant.
+    one = allocate_run(run, 1190.0, tenant="south", days=7, forecast=fc)
+    write_plan_csv(one, tmp_path / "south.csv")
+    s1 = score_plan(run, tmp_path / "south.csv", forecast=fc, same_budget="tenant")
+    assert s1["tenants"]["south"]["uplift"] == pytest.approx(one["tenants"]["south"]["uplift"], rel=1e-9)
+
+
+def test_score_plan_refuses_bad_plans(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 0.0], [100.0, 100.0, 100.0]]),
+                   recent=np.array([[100.0, 50.0, 0.0], [80.0, 80.0, 40.0]]))
+    gap = tmp_path / "gap.csv"
+    pd.DataFrame({"date": ["2024-03-01", "2024-03-03"], "tenant_id": "north", "meta": 1.0}).to_csv(gap, index=False)
+    with pytest.raises(DataError, match="plan dates must be consecutive daily periods from 2024-03-01"):
+        score_plan(run, gap)
+    spend = tmp_path / "spend.csv"
+    pd.DataFrame({"date": ["2024-03-01"], "tenant_id": "north", "meta": 1.0, "email": 5.0}).to_csv(spend, index=False)
+    with pytest.raises(DataError, match="tenant north has no channel email in the run's data"):
+        score_plan(run, spend)
+
+
+def test_target_roas_finds_the_budget_where_roas_falls_to_it(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    setup = prepare(run, "north", days=3)
+    plan = target_budget(setup, 8.0, "roas", trust=FREE, confidence=None)
+    b = plan["target"]["budget"]
+    assert plan["portfolio"]["roas_plan"]["mean"] >= 8.0
+    assert plan_budget(setup, b * 1.01, trust=FREE, confidence=None)["portfolio"]["roas_plan"]["mean"] < 8.0
+    assert plan["budget"] == pytest.approx(b)
+    m = target_budget(setup, 2.0, "mroas", trust=FREE, confidence=None)
+    assert m["portfolio"]["marginal_roas_plan"] >= 2.0
+    assert plan_budget(setup, m["target"]["budget"] * 1.01, trust=FREE, confidence=None)["portfolio"]["marginal_roas_plan"] < 2.0
+    with pytest.raises(DataError, match="below the target 1e\\+06"):
+        target_budget(setup, 1e6, "roas", trust=FREE, confidence=None)
+
+
+def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--days", "3", "--start", "2024-03-05",
+                                   "--out", str(tmp_path / "p.json"), "--csv", str(tmp_path / "p.csv"), "--cap", "email=30"])
+    assert res.exit_code == 0, res.output
+    assert "portfolio" in res.output and "P(plan beats current)" in res.output and "±30%" in res.output
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert plan["days"][0] == "2024-03-05" and plan["trust_region"]["caps"] == {"email": 30.0}
+    assert pd.read_csv(tmp_path / "p.csv")["date"].tolist()[:3] == ["2024-03-05", "2024-03-06", "2024-03-07"]
+    res = CliRunner().invoke(app, ["score-plan", "--run", str(run), "--plan", str(tmp_path / "p.csv")])
+    assert res.exit_code == 0, res.output
+    assert f"P(plan beats current) {plan['portfolio']['prob_plan_beats_current']:.2f}" in res.output
+    bad = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--target-roas", "3"])
+    assert bad.exit_code == 2 and "pass exactly one of --budget, --target-roas, --target-mroas" in bad.output
