@@ -274,6 +274,7 @@ def fit(
     train: np.ndarray | None = None,
     conv: ConvergenceConfig | None = None,
     prior: PopulationPrior | None = None,
+    lift_tests: pd.DataFrame | None = None,
 ) -> FitResult:
     """Build, sample and complete the hierarchical MMM of a loaded lake.
 
