@@ -18,7 +18,7 @@ import pandas as pd
 from bayes_mmm.core.constants import DATE, SPEND_PREFIX
 from synthetic.simulated import Forward
 
-__all__ = ["LIFT_COLUMNS", "simulate_lift_tests", "true_lift"]
+__all__ = ["LIFT_COLUMNS", "simulate_lift_tests", "targeted_lift_test", "true_lift"]
 
 LIFT_COLUMNS = ("channel", "start", "end", "spend_multiplier", "incremental_revenue", "se")
 _GAP = 7  # days between two tests of one tenant
@@ -78,3 +78,21 @@ def simulate_lift_tests(
         rows.append(row)
         truth.append(row | {"true_incremental_revenue": effect})
     return pd.DataFrame(rows, columns=list(LIFT_COLUMNS)), truth
+
+
+def targeted_lift_test(rng: np.random.Generator, daily: pd.DataFrame, forward: Forward, channel: str, weeks: int = 4,
+                       se_frac: float = 0.2, multiplier: float = 0.0) -> dict[str, Any]:
+    """One experiment on a chosen ``channel``: the ``weeks``-long window of most spend (after two weeks of history).
+
+    For benchmarks and tests that calibrate one named channel per tenant; the row has
+    :data:`LIFT_COLUMNS` plus ``true_incremental_revenue``; ``se`` is ``se_frac`` of |effect|.
+    """
+    spend = {c[len(SPEND_PREFIX):]: daily[c].to_numpy(float) for c in daily if c.startswith(SPEND_PREFIX)}
+    length = 7 * weeks
+    s = 14 + int(np.argmax(np.convolve(spend[channel], np.ones(length), "valid")[14:]))
+    e = s + length - 1
+    effect = true_lift(forward, spend, channel, s, e, multiplier)
+    se = abs(effect) * se_frac or 1.0
+    dates = pd.DatetimeIndex(daily[DATE])
+    return {"channel": channel, "start": str(dates[s].date()), "end": str(dates[e].date()), "spend_multiplier": multiplier,
+            "incremental_revenue": round(effect + rng.normal(0.0, se), 2), "se": round(se, 2), "true_incremental_revenue": effect}

@@ -24,6 +24,22 @@ def _roas_ranges(spec: dict) -> str:
     lo, hi = ranges["*"]
     return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])
 
+def lift_lines(summary: dict) -> list[str]:
+    """The card's experiment-calibration section; empty without lift tests."""
+    cal = summary.get("lift_calibration")
+    if not cal:
+        return []
+    chans = cal.get("calibrated_channels", {})
+    lines = ["", "## Experiment calibration",
+             f"- {cal['used']} of {cal['tests']} lift tests in the likelihood; measured values inside the model's 90 % "
+             f"interval: {cal['inside_90']} of {cal['used']}, inside it widened by the measurement se: "
+             f"{cal['inside_90_with_se']} of {cal['used']}."]
+    if chans:
+        lines += ["- Experiment-calibrated channels: " + "; ".join(f"{t}: {', '.join(c)}" for t, c in chans.items()) + "."]
+    lines += ["- Other channels are calibrated by observational data and pooling only."]
+    return lines
+
+
 def model_card(summary: dict, evaluation: dict | None = None) -> str:
     """Render the model card of a run as markdown."""
     d, s, c = summary["data"], summary["sampler"], summary["convergence"]
@@ -65,6 +81,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
             f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs); "
             f"median |relative error| {o['median_abs_rel_error']:.1%}; contribution-share MAE {o['contribution_share_mae']:.3f}.",
         ]
+    lines += lift_lines(summary)
     lines += ["", "## Verdict per tenant", "", "| tenant | verdict | why |", "|---|---|---|"]
     for t, v in verdicts.items():
         lines.append(f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.errors import DataError
@@ -216,3 +217,24 @@ def load_lift_tests(
             frames.append(read_lift_tests(path, chans, days, tid))
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else empty()
+
+
+def dataset_lift_tests(ds: xr.Dataset) -> pd.DataFrame:
+    """The lift tests of a dataset's tenants, read from the lake it was loaded from (``ds.attrs["lake"]``).
+
+    Each tenant's tests are checked against its own channels (``has_channel``) and days
+    (``in_range``); a dataset built without a lake has no tests.
+    """
+    lake = ds.attrs.get("lake")
+    if not lake:
+        return empty()
+    tenants = [str(t) for t in ds[TENANT].values]
+    chans = np.array([str(c) for c in ds[CHANNEL].values])
+    has = ds["has_channel"].values if "has_channel" in ds else np.ones((len(tenants), len(chans)), dtype=bool)
+    days = pd.DatetimeIndex(ds["date"].values)
+    in_range = ds["in_range"].values
+    return load_lift_tests(
+        lake, tenants,
+        {t: list(chans[has[i]]) for i, t in enumerate(tenants)},
+        {t: days[in_range[i]] for i, t in enumerate(tenants)},
+    )

@@ -13,15 +13,18 @@ from typing import Any
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
+from bayes_mmm.model.lift import build_lift
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -151,7 +154,7 @@ def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, w
     cfg = cfg or ConvergenceConfig()
     post = idata.posterior
     # Transformed copies (``*_log__``) duplicate their parameter; derived draws are not sampled.
-    names = [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
+    names = [v for v in post.data_vars if v not in ("mroas", "beta", "lift_predicted") and not v.startswith("elasticity_") and not v.endswith("__")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summ = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
@@ -258,6 +261,7 @@ def fit(
     train: np.ndarray | None = None,
     conv: ConvergenceConfig | None = None,
     prior: PopulationPrior | None = None,
+    lift_tests: pd.DataFrame | None = None,
 ) -> FitResult:
     """Build, sample and complete the hierarchical MMM of a loaded lake.
 
@@ -272,11 +276,16 @@ def fit(
     prior
         A population prior (:func:`bayes_mmm.runs.population.population_prior`) to
         cold-start tenants from an earlier joint fit; its model settings are used.
+    lift_tests
+        Experiments in the likelihood (tidy table of :mod:`bayes_mmm.data.lift_tests`); None reads
+        the lake ``ds`` was loaded from (each tenant's ``lift_tests.csv``), an empty table uses none.
+        Only tests whose window lies inside the training days enter (:func:`bayes_mmm.model.lift.build_lift`).
     """
     spec = effective_spec(spec, ds.sizes[TENANT], prior)
     sampler = sampler or SamplerConfig()
     sens = dataset_sensitivity(ds, train)  # before sampling: a bad tenant.json fails fast
     design = build_design(ds, spec, train)
+    design.lift = build_lift(design, dataset_lift_tests(ds) if lift_tests is None else lift_tests) if spec.media else None
     model = build_model(design, prior)
     idata, timing = sample(model, sampler)
     idata, post = complete_idata(design, idata, sampler.seed)

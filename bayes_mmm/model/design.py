@@ -10,6 +10,7 @@ validation never sees the future.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,7 @@ class Design:
     Rinv : (tenant, feature, feature) maps coefficients on Q to coefficients of ``X[..., keep]``.
     keep : per tenant, the columns of ``X`` that enter the QR (others add nothing).
     prior_var : (tenant, feature) prior variance of each coefficient on Q (0 = padding).
+    lift : lift tests that enter the likelihood (``LiftData``), set by the fit; None for none.
     """
 
     tenants: list[str]
@@ -97,6 +99,8 @@ class Design:
     weather: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False, default_factory=list)
     cadence: str = "daily"
     has_weather: np.ndarray | None = None
+    #: Lift tests in the likelihood (:class:`bayes_mmm.model.lift.LiftData`), None for none.
+    lift: Any = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:

@@ -34,6 +34,7 @@ import pytensor.tensor as pt
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
+from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, roas_beta
 
@@ -106,12 +107,58 @@ def media_contribution(
     peak: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """Channel contributions ``(tenant, channel, date)`` on the scaled revenue axis (:mod:`bayes_mmm.model.response`)."""
-    spec = design.spec
-    weights = lag_weights(spec.adstock, alpha, design.n_lags, peak)
+    beta, eff = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
+    return beta[..., None] * eff
+
+
+def media_terms(
+    design: Design,
+    roas: pt.TensorVariable,
+    alpha: pt.TensorVariable,
+    half_sat: pt.TensorVariable,
+    shape: pt.TensorVariable,
+    gamma: pt.TensorVariable | None,
+    peak: pt.TensorVariable | None = None,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """β ``(tenant, channel)`` and the effect before β ``(tenant, channel, date)``."""
+    weights = lag_weights(design.spec.adstock, alpha, design.n_lags, peak)
     eff = effect(pt.as_tensor(design.lagged), weights, half_sat, shape, gamma, design.zw)
     # β makes Σ_train contribution / Σ_train spend equal roas (in currency units).
     beta = roas_beta(roas, eff, design.spend, design.train[:, None, :].astype(float), design.y_scale[:, None])
-    return beta[..., None] * eff
+    return beta, eff
+
+
+def lift_likelihood(
+    design: Design,
+    roas: pt.TensorVariable,
+    alpha: pt.TensorVariable,
+    half_sat: pt.TensorVariable,
+    shape: pt.TensorVariable,
+    gamma: pt.TensorVariable | None,
+    peak: pt.TensorVariable | None = None,
+) -> pt.TensorVariable | None:
+    """Experiments as data: measured lift ~ Normal(model's lift, se) for each test in ``design.lift``.
+
+    Adds ``lift_predicted`` (dims ``lift_test``, scaled revenue axis) and the Potential ``lift_loglik``.
+
+    β is rebuilt from the same subgraph as the contributions; PyTensor merges the two
+    identical graphs when compiling, so the test costs only its window's arithmetic.
+    """
+    lift = design.lift
+    if lift is None or lift.n_tests == 0:
+        return None
+    beta, _ = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
+    shape = pt.broadcast_to(shape, (len(design.tenants), len(design.channels)))
+    pred = predicted_lift(
+        lift, design.spec.adstock, per_test(lift, beta), per_test(lift, alpha), per_test(lift, half_sat),
+        per_test(lift, shape), None if gamma is None else per_test(lift, gamma, trailing=True),
+        None if peak is None else per_test(lift, peak),
+    )
+    model = pm.modelcontext(None)
+    model.add_coord(LIFT_TEST, lift_ids(lift))
+    pred = pm.Deterministic("lift_predicted", pred, dims=LIFT_TEST)
+    # A Potential, not an observed variable: the run's observed_data stays revenue only.
+    return pm.Potential("lift_loglik", pm.logp(pm.Normal.dist(pred, lift.se), lift.measured).sum())
 
 
 def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVariable) -> pt.TensorVariable:
@@ -177,5 +224,6 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 peak = pt.broadcast_to(peak, (len(design.tenants), len(design.channels)))
             media = media_contribution(design, roas, alpha, half_sat, shape, gamma, peak).sum(axis=1)
             y = y - media * design.train
+            lift_likelihood(design, roas, alpha, half_sat, shape, gamma, peak)
         pm.Potential("loglik", marginal_loglik(design, y, sigma))
     return model

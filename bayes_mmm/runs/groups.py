@@ -39,6 +39,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
 from bayes_mmm.runs.folder import RunFolder
+from bayes_mmm.runs.lift import lift_calibration
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
 GROUP_BY = ("random", "category", "city", "weather")
@@ -344,6 +345,7 @@ def merge(
         "loo": loo,
         "tenants": tenants,
         "groups": group_list,
+        **({"lift_calibration": calibration} if (calibration := lift_calibration(tenants)) else {}),
     }
 
 

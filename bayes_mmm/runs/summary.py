@@ -12,10 +12,12 @@ import numpy as np
 
 from bayes_mmm import __version__
 from bayes_mmm.core.constants import CHANNEL, DATA_STEMS, TENANT
+from bayes_mmm.data.lift_tests import LIFT_TESTS
 from bayes_mmm.inference.fit import FitResult
 from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder, to_json
+from bayes_mmm.runs.lift import lift_calibration, lift_entries
 
 #: Sampler settings that define a run (and enter its config hash); timings do not.
 SAMPLER_KEYS = ("name", "chains", "draws", "tune", "seed", "target_accept")
@@ -45,10 +47,13 @@ def loo_summary(idata: az.InferenceData) -> dict:
 
 
 def data_hash(lake: str | Path, tenants: list[str]) -> str:
-    """SHA-256 over the data files of the fitted tenants (first 16 hex digits)."""
+    """SHA-256 over the data files (and lift tests) of the fitted tenants (first 16 hex digits).
+
+    A lake without ``lift_tests.csv`` hashes as before: the file counts only when it exists.
+    """
     h = hashlib.sha256()
     for tid in tenants:
-        for name in DATA_STEMS:
+        for name in (*DATA_STEMS, LIFT_TESTS):
             p = Path(lake) / tid / name
             if p.is_file():
                 h.update(tid.encode())
@@ -108,6 +113,9 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
                 for ch in d.channels
             }
         tenants[tid] = entry
+    for tid, tests in lift_entries(result, result.sampler.get("seed", 0)).items():
+        tenants[tid]["lift_tests"] = tests
+    calibration = lift_calibration(tenants)
     return {
         "run_id": f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{(dhash or 'nodata')[:6]}-{chash[:6]}",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -127,6 +135,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
         "convergence": result.convergence,
         "loo": loo_summary(result.idata),
         "tenants": tenants,
+        **({"lift_calibration": calibration} if calibration else {}),
     }
 
 

@@ -284,6 +284,24 @@ def fig_truth(pairs: Sequence[dict]) -> Figure:
     return fig
 
 
+def fig_lift(tests: Sequence[dict]) -> Figure:
+    """Each used lift test: measured ± se (black) against the model's prediction, mean and 90 % interval (blue)."""
+    fig, (ax,) = _fig(5.5, 0.6 + 0.45 * max(len(tests), 2))
+    y = np.arange(len(tests))
+    pred = np.array([[t["predicted"]["mean"], t["predicted"]["q05"], t["predicted"]["q95"]] for t in tests], float).reshape(-1, 3)
+    ax.errorbar(pred[:, 0], y - 0.12, xerr=np.abs(pred[:, [0]] - pred[:, 1:]).T, fmt="o", color=_color(0), capsize=3,
+                label="model, 90 %")
+    ax.errorbar([t["measured"] for t in tests], y + 0.12, xerr=[t["se"] for t in tests], fmt="s", color="black", capsize=3,
+                label="measured ± se")
+    ax.axvline(0.0, color="grey", lw=0.8, ls=":")
+    ax.set_yticks(y, [f"{t['channel']} {t.get('start', '')}".strip() for t in tests])
+    ax.invert_yaxis()
+    ax.set_title("Lift tests: experiment against model")
+    ax.set_xlabel("incremental revenue over the test")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def fig_roas_forest(labels: Sequence[str], mean: np.ndarray, q05: np.ndarray, q95: np.ndarray, channel_index: Sequence[int]) -> Figure:
     """Forest plot of ROAS (mean, 90 % interval) of every tenant×channel pair."""
     n = len(labels)

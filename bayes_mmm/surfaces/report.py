@@ -184,6 +184,9 @@ def _tenant_figures(
         plan = [float(np.sum(a["plan"][c])) for c in chs]
         add("allocation", "Allocation plan", "Grey is the current mix scaled to the same budget, coloured the recommendation. Large shifts towards a channel with a wide ROAS interval are risky; check the probability the plan beats current below.", plots.fig_allocation(chs, cur, plan))
 
+    tests = [t for t in summary["tenants"].get(tenant, {}).get("lift_tests", []) if "predicted" in t]
+    if tests:
+        add("lift", "Lift tests against the model", "Black squares are what each experiment measured (± its standard error), blue dots the model's prediction for the same test with its 90 % interval. Used tests are part of the fit, so they should overlap; a test far from the model means the experiment and the observational data disagree (check its window and channel).", plots.fig_lift(tests))
     if evaluation:
         pairs = [p for p in evaluation.get("pairs", []) if p.get("tenant") == tenant and p.get("mean") is not None]
         if pairs:
