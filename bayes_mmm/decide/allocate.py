@@ -118,7 +118,7 @@ def plan_inputs(
         fc = read_forecast(forecast)
         forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
-    gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
+    gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, spend is assumed to stay at its recent level.
     between = np.repeat(spend[..., -window:].mean(axis=-1)[..., None], gap, axis=-1)
@@ -183,7 +183,7 @@ def prepare(
     cities = _cities(summary, sel_tenants) if cities is None else cities
     inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
                       start=start, cities=cities)
-    roas = stacked(idata.posterior, "roas")[:, _selected(idata.constant_data, tenant)]
+    roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
     return Setup(run, summary, inp, unconverged, name, roas)
 

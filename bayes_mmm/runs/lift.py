@@ -20,7 +20,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.inference.fit import FitResult
-from bayes_mmm.inference.posterior import stacked
+from bayes_mmm.model.draws import stacked
 
 #: Extra noise draws per posterior draw for the se-widened interval.
 NOISE_DRAWS = 4
@@ -60,7 +60,7 @@ def lift_entries(result: FitResult, seed: int = 0) -> dict[str, list[dict]]:
         return {}
     rng = np.random.default_rng(seed + 104729)
     post = result.idata.posterior
-    draws = stacked(post, "lift_predicted") if lift.n_tests and "lift_predicted" in post else None
+    draws = stacked(post["lift_predicted"]) if lift.n_tests and "lift_predicted" in post else None
     position = {int(r): k for k, r in enumerate(lift.rows)}
     out: dict[str, list[dict]] = {}
     for r, row in lift.table.iterrows():

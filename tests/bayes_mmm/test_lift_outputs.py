@@ -11,7 +11,7 @@ import pytest
 from bayes_mmm.analysis.card import model_card
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import SamplerConfig, fit
-from bayes_mmm.inference.posterior import stacked
+from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.summary import build_summary, save_run
 from bayes_mmm.surfaces.report import render_report
 from synthetic import simulate_universe, write_lake
@@ -36,7 +36,7 @@ def lift_run(tmp_path_factory: pytest.TempPathFactory):
 
 def test_summary_records_each_test_and_its_prediction(lift_run) -> None:
     result, summary, _, lake = lift_run
-    draws = stacked(result.idata.posterior, "lift_predicted")
+    draws = stacked(result.idata.posterior["lift_predicted"])
     for k, tid in enumerate(result.design.tenants):
         (entry,) = summary["tenants"][tid]["lift_tests"]
         written = pd.read_csv(lake / tid / "lift_tests.csv").iloc[0]
