@@ -70,8 +70,23 @@ def simulate(
     weather: Annotated[str, typer.Option(help="Weather columns: all, none, or mixed (a random half without).")] = "all",
     no_weather: Annotated[bool, typer.Option("--no-weather", help="Same as --weather none.")] = False,
     lift_tests: Annotated[int, typer.Option(min=0, help="Experiments per tenant (lift_tests.csv).")] = 0,
+    continue_from: Annotated[Path | None, typer.Option("--continue-from", help="Continue this synthetic lake by --days new days.")] = None,
+    regime: Annotated[str | None, typer.Option(help="With --continue-from: roas_halves:CH@DATE, new_channel:NAME@DATE or weather_station_breaks@DATE.")] = None,
+    regime_tenants: Annotated[str | None, typer.Option(help="Tenants (comma-separated) that get the regime change; default all.")] = None,
 ) -> None:
-    """Simulate synthetic tenants (with ground truth) as a lake."""
+    """Simulate synthetic tenants (with ground truth) as a lake, or continue one past its end."""
+    if continue_from is not None:
+        from synthetic import write_lake
+        from synthetic.continuation import continue_lake
+
+        chosen = regime_tenants.split(",") if regime_tenants else None
+        universe = continue_lake(continue_from, days, regime, chosen)
+        write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
+        changed = [t.tenant_id for t in universe if t.truth["continuation"]["changed"]]
+        out.print(f"continued {len(universe)} tenants by {days} days into [bold]{out_dir}[/] ({len(changed)} changed: {regime or 'none'})")
+        return
+    if regime is not None or regime_tenants is not None:
+        raise ValueError("--regime and --regime-tenants need --continue-from")
     if not 365 <= days <= 730:
         raise ValueError(f"--days must be between 365 and 730, got {days}")
     from synthetic import simulate_universe, write_lake
