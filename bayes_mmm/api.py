@@ -218,3 +218,27 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
         console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json; "
                       f"P(plan beats current) median {sorted(up)[len(up) // 2]:.2f}")
     return plan
+
+
+def monitor_lake(run_dir: str | Path, data: str | Path, out: str | Path | None = None, force: bool = False) -> dict:
+    """Score the periods of ``data`` after the run's window and write monitor.json (contract §5).
+
+    ``out`` defaults to ``<run_dir>/monitor.json``. An existing file is replaced only if an
+    earlier ``monitor`` of the same run wrote it, or with ``force``. Returns the report.
+    """
+    import json
+
+    from bayes_mmm.analysis.monitor import CREATED_BY, MONITOR_JSON, monitor_run
+    from bayes_mmm.runs.summary import to_json
+
+    path = Path(out) if out is not None else Path(run_dir) / MONITOR_JSON
+    report = monitor_run(run_dir, data)
+    if path.exists() and not force:
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if not (isinstance(old, dict) and old.get("created_by") == CREATED_BY and old.get("run_id") == report["run_id"]):
+            raise FileExistsError(f"{path} exists and was not written by a monitor of this run; pass --force to replace it")
+    atomic.write_text(path, to_json(report))
+    return report
