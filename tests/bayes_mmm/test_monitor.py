@@ -76,7 +76,8 @@ def test_never_overwrites_a_foreign_file(setting: dict) -> None:
     assert res.exit_code == 2 and "was not written by a monitor of this run; pass --force" in res.output
     assert json.loads(target.read_text()) == {"mine": True}
     res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(setting["plain"]), "--out", str(target), "--force"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code in (0, 3), res.output  # 3 when some tenant shows data drift (investigate)
+    assert json.loads(target.read_text())["created_by"] == "bayes-mmm monitor"
 
 
 def _edit(src: Path, dst: Path, tenant: str, fn) -> Path:
