@@ -30,8 +30,9 @@ Model drift (any of, → ``retrain``)
     (measured: ×1.7 on plain 60-day continuations of 365-day fits).
 
 Data drift (any of, → ``investigate`` unless model drift says ``retrain``)
-    * ``spend_<c>`` / weather mean shift: ``|mean_new − mean_train|`` above 2 sd of
-      the means of all windows of ``n`` consecutive training periods;
+    * ``spend_<c>`` / weather mean shift: ``|mean_new − mean_train|`` above 2 sd, the sd
+      being that of the means of all windows of ``n`` consecutive training periods
+      (at least the iid ``sd/√n``) combined with the training mean's ``sd/√n_train``;
     * a weather column stuck: the share of periods equal to the one before
       above ``max(0.5, 2 × the training share)``;
     * a new channel (spend in a column the run does not know);
@@ -171,7 +172,9 @@ def repeat_share(x: np.ndarray) -> float:
 def feature_drift(name: str, x_train: np.ndarray, x_new: np.ndarray) -> list[str]:
     """Mean shift beyond :data:`SHIFT_SD` window sds, or a stuck series."""
     out = []
-    sd = window_means_sd(x_train, len(x_new))
+    # overlapping windows understate the sd of a mean; never below the iid value, plus the training mean's own noise
+    n = len(x_new)
+    sd = float(np.hypot(max(window_means_sd(x_train, n), np.std(x_train) / np.sqrt(n)), np.std(x_train) / np.sqrt(len(x_train))))
     shift = float(x_new.mean() - x_train.mean())
     if abs(shift) > SHIFT_SD * max(sd, 1e-9):
         out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f} (shift {shift / max(sd, 1e-9):+.1f} sd)")

@@ -391,6 +391,43 @@ def moves_table(moves, title: str) -> Table:
     return t
 
 
+def monitor_table(report: dict) -> Table:
+    """Rich table of a monitor report: one row per tenant."""
+    colour = {"ok": "[green]ok[/]", "investigate": "[yellow]investigate[/]", "retrain": "[bold red]retrain[/]"}
+    t = Table(title=f"monitor: {report['checked']['start']} – {report['checked']['end']} ({report['checked']['periods']} periods)")
+    for col in ("tenant", "R²", "ref R²", "MAPE %", "ref MAPE", "in 90 %", "bias σ", "action"):
+        t.add_column(col, justify="left" if col in ("tenant", "action") else "right", no_wrap=col == "tenant")
+    for tid, e in report["tenants"].items():
+        ref = e["reference"]
+        t.add_row(tid, f"{e['r2']:.2f}", f"{ref['r2_on_new_periods']:.2f}", f"{e['mape']:.1f}", f"{ref['mape']:.1f}",
+                  f"{e['coverage_90']:.0%}", f"{e['bias_sigma']:+.2f}", colour[e["action"]])
+    return t
+
+
+@app.command()
+@friendly
+def monitor(
+    run: Annotated[Path, typer.Argument(help="Run folder to check.")],
+    data: Annotated[Path, typer.Option("--data", help="Lake with the run's data plus new periods after its window.")] = DEFAULT_LAKE,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where to write monitor.json (default RUN/monitor.json).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file that an earlier monitor of this run did not write.")] = False,
+) -> None:
+    """Score new periods against the run's posterior predictive; exit 0 when all ok, 3 when drift is found."""
+    quiet_libraries()
+    from bayes_mmm.api import monitor_lake
+
+    report = monitor_lake(run, data, out_file, force)
+    out.print(monitor_table(report))
+    for tid, e in report["tenants"].items():
+        for why in e["model_drift_reasons"] + e["data_drift"]:
+            out.print(f"  {tid}: {why}", highlight=False)
+    flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]
+    if flagged:
+        out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants")
+        raise typer.Exit(3)
+    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants")
+
+
 @app.command()
 @friendly
 def refresh(
