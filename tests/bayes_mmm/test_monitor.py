@@ -80,10 +80,11 @@ def test_never_overwrites_a_foreign_file(setting: dict) -> None:
     assert json.loads(target.read_text())["created_by"] == "bayes-mmm monitor"
 
 
-def _edit(src: Path, dst: Path, tenant: str, fn) -> Path:
+def _edit(src: Path, dst: Path, tenant: str | None, fn) -> Path:
+    """Copy a lake and rewrite one tenant's table (every tenant's with ``None``)."""
     shutil.copytree(src, dst)
-    path = dst / tenant / "daily.csv"
-    fn(pd.read_csv(path)).to_csv(path, index=False)
+    for path in [dst / tenant / "daily.csv"] if tenant else sorted(dst.glob("*/daily.csv")):
+        fn(pd.read_csv(path)).to_csv(path, index=False)
     return dst
 
 
@@ -100,7 +101,7 @@ def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, 
         "overlap": lambda: _edit(setting["plain"], tmp_path / "l", first,
                                  lambda d: d.assign(spend_meta=np.where(d.index == 10, d["spend_meta"] + 100, d["spend_meta"]))),
         "missing_tenant": lambda: (shutil.copytree(setting["plain"], tmp_path / "l"), shutil.rmtree(tmp_path / "l" / first))[0],
-        "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", first, lambda d: d.drop(columns="spend_email")),
+        "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", None, lambda d: d.drop(columns="spend_email")),
     }[case]()
     res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(lake), "--out", str(tmp_path / "m.json")])
     assert res.exit_code == 2, res.output
@@ -138,4 +139,4 @@ def test_feature_drift_rules() -> None:
     assert feature_drift("spend_meta", train, rng.normal(10, 2, 60)) == []
     assert feature_drift("spend_meta", train, rng.normal(14, 2, 60))[0].startswith("spend_meta: mean 14")
     stuck = feature_drift("temp_c", train, np.full(60, 9.9))
-    assert stuck == ["temp_c: stuck (98% of periods repeat the one before, 0% in training)"]
+    assert stuck == ["temp_c: stuck (100% of periods repeat the one before, 0% in training)"]
