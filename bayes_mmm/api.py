@@ -303,3 +303,68 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
         console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json; "
                       f"P(plan beats current) median {sorted(up)[len(up) // 2]:.2f}")
     return plan
+
+
+def monitor_lake(run_dir: str | Path, data: str | Path, out: str | Path | None = None, force: bool = False) -> dict:
+    """Score the periods of ``data`` after the run's window and write monitor.json (contract §5).
+
+    ``out`` defaults to ``<run_dir>/monitor.json``. An existing file is replaced only if an
+    earlier ``monitor`` of the same run wrote it, or with ``force``. Returns the report.
+    """
+    import json
+
+    from bayes_mmm.analysis.monitor import CREATED_BY, MONITOR_JSON, monitor_run
+    from bayes_mmm.runs.summary import to_json
+
+    path = Path(out) if out is not None else Path(run_dir) / MONITOR_JSON
+    report = monitor_run(run_dir, data)
+    if path.exists() and not force:
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if not (isinstance(old, dict) and old.get("created_by") == CREATED_BY and old.get("run_id") == report["run_id"]):
+            raise FileExistsError(f"{path} exists and was not written by a monitor of this run; pass --force to replace it")
+    atomic.write_text(path, to_json(report))
+    return report
+
+
+def refresh_run(
+    run_dir: str | Path,
+    data: str | Path,
+    out: str | Path,
+    sampler_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    console: Any | None = None,
+) -> dict:
+    """Refit a run's tenants on extended data, warm-started from the run's own posterior.
+
+    Priors: the old posterior moment-matched per tenant×channel, variance doubled
+    (:data:`bayes_mmm.model.population.WARM_INFLATE`). Warm-up defaults to half the old
+    run's (at least 100). The new summary records ``parent`` (run id and path).
+    """
+    import time
+
+    from bayes_mmm.runs.population import tenant_prior
+    from bayes_mmm.runs.summary import read_summary, update_summary
+
+    atomic.ensure_writable(out, overwrite)
+    parent = read_summary(run_dir)
+    prior = tenant_prior(run_dir)
+    old = parent["sampler"]
+    kwargs = {"chains": old.get("chains", 2), "draws": old.get("draws", 1000), "tune": max(100, int(old.get("tune", 1000)) // 2),
+              "seed": old.get("seed", 0), **(sampler_kwargs or {})}
+    ds = load_lake(data, prior.tenants)
+    extra = [str(c) for c in ds["channel"].values if str(c) not in prior.channels]
+    if extra:
+        from bayes_mmm.core.errors import DataError
+
+        raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
+                        column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
+    if console is not None:
+        console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
+    t0 = time.perf_counter()
+    result = fit(ds, prior.spec, SamplerConfig(**kwargs), prior=prior)
+    save_run(result, out, lake=data, overwrite=overwrite)
+    return update_summary(out, parent={"run_id": parent["run_id"], "path": str(Path(run_dir).resolve()),
+                                       "data_end": parent["data"]["end"], "refit_seconds": round(time.perf_counter() - t0, 1)})

@@ -183,3 +183,44 @@ def load_runs(run_dirs: list[str | Path]) -> dict[str, az.InferenceData]:
         raise DataError(f"runs were fitted on different data (data hashes {hashes}); LOO cannot compare them",
                         hint="compare model variants fitted on the same lake")
     return out
+
+
+def interval_moves(old: dict, new: dict) -> pd.DataFrame:
+    """How ROAS and mROAS moved between two runs of the same tenants (summary.json dicts).
+
+    One row per tenant, channel and metric both runs have, with both central 90 %
+    intervals; ``moved`` is true when they do not overlap — a change larger than
+    either run's uncertainty allows.
+    """
+    rows = []
+    for tid in (t for t in new["tenants"] if t in old["tenants"]):
+        for metric in ("roas", "mroas"):
+            a, b = old["tenants"][tid].get(metric, {}), new["tenants"][tid].get(metric, {})
+            for ch in (c for c in b if c in a):
+                if a[ch]["q05"] is None or b[ch]["q05"] is None:
+                    continue
+                moved = b[ch]["q05"] > a[ch]["q95"] or b[ch]["q95"] < a[ch]["q05"]
+                rows.append({TENANT: tid, "channel": ch, "metric": metric,
+                             **{f"old_{k}": a[ch][k] for k in ("mean", "q05", "q95")},
+                             **{f"new_{k}": b[ch][k] for k in ("mean", "q05", "q95")}, "moved": bool(moved)})
+    return pd.DataFrame(rows, columns=[TENANT, "channel", "metric", "old_mean", "old_q05", "old_q95",
+                                       "new_mean", "new_q05", "new_q95", "moved"])
+
+
+def compare_versions(run_dirs: list[str | Path]) -> dict:
+    """LOO comparison (when the runs share their observations) and ROAS/mROAS moves of each run vs the first.
+
+    Returns ``{"loo": DataFrame or None, "loo_note": str, "moves": {run name: DataFrame}}``.
+    """
+    from bayes_mmm.runs.summary import load_run
+
+    loaded = {str(d): load_run(d) for d in run_dirs}
+    names = {str(d): Path(d).name if Path(d).name not in [Path(x).name for x in run_dirs if x != d] else str(d) for d in run_dirs}
+    runs = {names[k]: v[0] for k, v in loaded.items()}
+    try:
+        loo, note = compare_runs(runs), ""
+    except ValueError as exc:  # a refreshed run has more observations: LOO cannot compare, the moves still can
+        loo, note = None, str(exc)
+    first = str(run_dirs[0])
+    moves = {names[k]: interval_moves(loaded[first][1], v[1]) for k, v in loaded.items() if k != first}
+    return {"loo": loo, "loo_note": note, "moves": moves}

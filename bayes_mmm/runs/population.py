@@ -24,3 +24,17 @@ def population_prior(run_dir: str | Path) -> PopulationPrior:
 
         warnings.warn(f"the source run {run.path} is not converged: its population prior may be off", stacklevel=2)
     return population_prior_from_posteriors(posteriors, spec, source)
+
+
+def tenant_prior(run_dir: str | Path, inflate: float | None = None) -> PopulationPrior:
+    """Warm-start priors from a (joint) run's own posterior, per tenant and channel, tempered.
+
+    See :func:`bayes_mmm.model.population.tenant_prior_from_posterior`.
+    """
+    from bayes_mmm.model.population import WARM_INFLATE, tenant_prior_from_posterior
+    from bayes_mmm.runs.summary import load_run
+
+    idata, summary = load_run(run_dir)
+    spec = ModelSpec.from_dict(summary["config"]["spec"])
+    source = {"run_id": summary.get("run_id"), "path": str(Path(run_dir).resolve()), "kind": "warm_start"}
+    return tenant_prior_from_posterior(idata.posterior, spec, source, WARM_INFLATE if inflate is None else inflate)

@@ -81,8 +81,23 @@ def simulate(
     weather: Annotated[str, typer.Option(help="Weather columns: all, none, or mixed (a random half without).")] = "all",
     no_weather: Annotated[bool, typer.Option("--no-weather", help="Same as --weather none.")] = False,
     lift_tests: Annotated[int, typer.Option(min=0, help="Experiments per tenant (lift_tests.csv).")] = 0,
+    continue_from: Annotated[Path | None, typer.Option("--continue-from", help="Continue this synthetic lake by --days new days.")] = None,
+    regime: Annotated[str | None, typer.Option(help="With --continue-from: roas_halves:CH@DATE, new_channel:NAME@DATE or weather_station_breaks@DATE.")] = None,
+    regime_tenants: Annotated[str | None, typer.Option(help="Tenants (comma-separated) that get the regime change; default all.")] = None,
 ) -> None:
-    """Simulate synthetic tenants (with ground truth) as a lake."""
+    """Simulate synthetic tenants (with ground truth) as a lake, or continue one past its end."""
+    if continue_from is not None:
+        from synthetic import write_lake
+        from synthetic.continuation import continue_lake
+
+        chosen = regime_tenants.split(",") if regime_tenants else None
+        universe = continue_lake(continue_from, days, regime, chosen)
+        write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
+        changed = [t.tenant_id for t in universe if t.truth["continuation"]["changed"]]
+        out.print(f"continued {len(universe)} tenants by {days} days into [bold]{out_dir}[/] ({len(changed)} changed: {regime or 'none'})")
+        return
+    if regime is not None or regime_tenants is not None:
+        raise ValueError("--regime and --regime-tenants need --continue-from")
     if not 365 <= days <= 730:
         raise ValueError(f"--days must be between 365 and 730, got {days}")
     from bayes_mmm.core.atomic import ensure_writable
@@ -375,21 +390,104 @@ def print_diagnostics(summary: dict) -> None:
 @app.command()
 @friendly
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders fitted on the same data.")],
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders (the first is the reference version).")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the comparison as JSON.")] = None,
 ) -> None:
-    """Compare model variants by PSIS-LOO (az.compare): best first, with stacking weights."""
+    """Compare runs: PSIS-LOO (same data) and how ROAS and mROAS moved vs the first run (90 % intervals)."""
     quiet_libraries()
-    from bayes_mmm.analysis.diagnostics import compare_runs, load_runs
+    from bayes_mmm.analysis.diagnostics import compare_versions
 
     if len(runs) < 2:
         raise ValueError("compare needs at least two run folders")
-    table = compare_runs(load_runs(runs))
-    t = Table(title="LOO comparison (higher elpd is better)")
-    for col in ("run", *table.columns):
-        t.add_column(esc(col), justify="right" if col != "run" else "left")
-    for name, row in table.iterrows():
-        t.add_row(esc(name), *(f"{v:.2f}" if isinstance(v, float) else esc(v) for v in row.values))
-    out.print(t)
+    result = compare_versions(runs)
+    table = result["loo"]
+    if table is not None:
+        t = Table(title="LOO comparison (higher elpd is better)")
+        for col in ("run", *table.columns):
+            t.add_column(esc(col), justify="right" if col != "run" else "left")
+        for name, row in table.iterrows():
+            t.add_row(esc(name), *(f"{v:.2f}" if isinstance(v, float) else esc(v) for v in row.values))
+        out.print(t)
+    else:
+        out.print(f"[yellow]LOO skipped[/]: {esc(result['loo_note'])}", highlight=False)
+    for name, moves in result["moves"].items():
+        out.print(moves_table(moves, f"{esc(runs[0].name)} → {esc(name)}: ROAS and mROAS (90 % intervals)"))
+    if out_file is not None:
+        from bayes_mmm.core import atomic
+        from bayes_mmm.runs.summary import to_json
+
+        doc = {"runs": [str(r) for r in runs], "loo": None if table is None else table.reset_index().to_dict(orient="records"),
+               "loo_note": result["loo_note"], "moves": {k: v.to_dict(orient="records") for k, v in result["moves"].items()}}
+        atomic.write_text(out_file, to_json(doc))
+
+
+def moves_table(moves, title: str) -> Table:
+    """Rich table of interval moves; rows whose intervals do not overlap are marked."""
+    t = Table(title=title)
+    for col in ("tenant", "channel", "metric", "old [q05, q95]", "new [q05, q95]", "moved"):
+        t.add_column(col, justify="left" if col in ("tenant", "channel", "metric") else "right")
+    for r in moves.itertuples(index=False):
+        t.add_row(esc(r.tenant), esc(r.channel), r.metric, f"{r.old_mean:.2f} [{r.old_q05:.2f}, {r.old_q95:.2f}]",
+                  f"{r.new_mean:.2f} [{r.new_q05:.2f}, {r.new_q95:.2f}]", "[bold red]yes[/]" if r.moved else "")
+    return t
+
+
+def monitor_table(report: dict) -> Table:
+    """Rich table of a monitor report: one row per tenant."""
+    colour = {"ok": "[green]ok[/]", "investigate": "[yellow]investigate[/]", "retrain": "[bold red]retrain[/]"}
+    t = Table(title=f"monitor: {report['checked']['start']} – {report['checked']['end']} ({report['checked']['periods']} periods)")
+    for col in ("tenant", "R²", "ref R²", "MAPE %", "ref MAPE", "in 90 %", "bias σ", "action"):
+        t.add_column(col, justify="left" if col in ("tenant", "action") else "right", no_wrap=col == "tenant")
+    for tid, e in report["tenants"].items():
+        ref = e["reference"]
+        t.add_row(tid, f"{e['r2']:.2f}", f"{ref['r2_on_new_periods']:.2f}", f"{e['mape']:.1f}", f"{ref['mape']:.1f}",
+                  f"{e['coverage_90']:.0%}", f"{e['bias_sigma']:+.2f}", colour[e["action"]])
+    return t
+
+
+@app.command()
+@friendly
+def monitor(
+    run: Annotated[Path, typer.Argument(help="Run folder to check.")],
+    data: Annotated[Path, typer.Option("--data", help="Lake with the run's data plus new periods after its window.")] = DEFAULT_LAKE,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where to write monitor.json (default RUN/monitor.json).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing file that an earlier monitor of this run did not write.")] = False,
+) -> None:
+    """Score new periods against the run's posterior predictive; exit 0 when all ok, 3 when drift is found."""
+    quiet_libraries()
+    from bayes_mmm.api import monitor_lake
+
+    report = monitor_lake(run, data, out_file, force)
+    out.print(monitor_table(report))
+    for tid, e in report["tenants"].items():
+        for why in e["model_drift_reasons"] + e["data_drift"]:
+            out.print(f"  {tid}: {why}", highlight=False)
+    flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]
+    if flagged:
+        out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants")
+        raise typer.Exit(3)
+    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants")
+
+
+@app.command()
+@friendly
+def refresh(
+    run: Annotated[Path, typer.Argument(help="Run folder to refresh.")],
+    data: Annotated[Path, typer.Option("--data", help="Extended lake (the run's tenants with new periods).")] = DEFAULT_LAKE,
+    out_dir: Annotated[Path, typer.Option("--out", help="New run folder.")] = Path("run_refreshed"),
+    draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: the old run's).")] = None,
+    tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: half the old run's, ≥ 100).")] = None,
+    overwrite: bool = False,
+) -> None:
+    """Refit on extended data warm-started from the run's posterior (tempered priors); records the parent run."""
+    quiet_libraries()
+    from bayes_mmm.api import refresh_run
+
+    kwargs = {k: v for k, v in {"draws": draws, "tune": tune}.items() if v is not None}
+    summary = refresh_run(run, data, out_dir, kwargs, overwrite=overwrite, console=out)
+    conv = summary["convergence"]
+    out.print(f"[bold green]refreshed[/] {summary['run_id']} (parent {summary['parent']['run_id']}) in "
+              f"{summary['parent']['refit_seconds']:.0f} s → {out_dir}; R-hat max {conv.get('rhat_max')}")
 
 
 @app.command()

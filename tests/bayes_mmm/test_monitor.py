@@ -1,0 +1,142 @@
+"""Drift monitoring on a tiny real fit: a regime change is flagged, a plain continuation is not; bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm.analysis.monitor import bias_stats, feature_drift, window_means_sd
+from bayes_mmm.surfaces.cli import app
+from synthetic import simulate_universe, write_lake
+from synthetic.continuation import continue_lake
+
+runner = CliRunner()
+NEW_DAYS = 60
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """3 tenants × 365 days fitted (2 × 200 draws); a plain and a roas-halves continuation of 60 days."""
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from bayes_mmm.runs.summary import save_run
+
+    root = tmp_path_factory.mktemp("monitor")
+    lake = write_lake(simulate_universe(n_tenants=3, n_days=365, seed=11), root / "lake")
+    run = root / "run"
+    save_run(fit(load_lake(lake), sampler=SamplerConfig(draws=200, tune=200, seed=1, progress=False)), run, lake=lake)
+    first = sorted(p.name for p in lake.iterdir())[0]
+    plain = write_lake(continue_lake(lake, NEW_DAYS), root / "plain")
+    changed = write_lake(continue_lake(lake, NEW_DAYS, "roas_halves:meta@2024-12-31", [first]), root / "changed")
+    return {"root": root, "lake": lake, "run": run, "plain": plain, "changed": changed, "first": first}
+
+
+def test_regime_change_is_flagged_retrain_and_plain_continuation_is_not(setting: dict) -> None:
+    out = setting["root"] / "m_changed.json"
+    res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(setting["changed"]), "--out", str(out)])
+    assert res.exit_code == 3, res.output
+    report = json.loads(out.read_text())
+    assert report["checked"] == {"start": "2024-12-31", "end": "2025-02-28", "periods": NEW_DAYS}
+    first = report["tenants"][setting["first"]]
+    assert first["action"] == "retrain" and first["model_drift"] is True
+    assert first["bias_sigma"] < -0.5  # revenue below the forecast: meta earns half
+    others = {t: e["model_drift"] for t, e in report["tenants"].items() if t != setting["first"]}
+    assert others == {t: False for t in others}
+
+    plain = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(setting["plain"])])
+    report = json.loads((setting["run"] / "monitor.json").read_text())
+    assert [e["model_drift"] for e in report["tenants"].values()] == [False, False, False], plain.output
+    assert report["run_id"] == json.loads((setting["run"] / "summary.json").read_text())["run_id"]
+
+
+def test_metrics_match_an_independent_computation(setting: dict) -> None:
+    from bayes_mmm.api import monitor_lake
+
+    rep = monitor_lake(setting["run"], setting["plain"], setting["root"] / "m.json")
+    # the unchanged tenants score identically on the changed lake (their rows are the same)
+    rep2 = monitor_lake(setting["run"], setting["changed"], setting["root"] / "m2.json")
+    for t in rep["tenants"]:
+        if t != setting["first"]:
+            assert rep["tenants"][t]["r2"] == rep2["tenants"][t]["r2"]
+    for e in rep["tenants"].values():
+        assert 0.75 <= e["coverage_90"] <= 1.0  # a calibrated band on data from the same process
+        assert e["reference"]["source"] == "in_sample"
+
+
+def test_never_overwrites_a_foreign_file(setting: dict) -> None:
+    target = setting["root"] / "foreign.json"
+    target.write_text('{"mine": true}')
+    res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(setting["plain"]), "--out", str(target)])
+    assert res.exit_code == 2 and "was not written by a monitor of this run; pass --force" in res.output
+    assert json.loads(target.read_text()) == {"mine": True}
+    res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(setting["plain"]), "--out", str(target), "--force"])
+    assert res.exit_code in (0, 3), res.output  # 3 when some tenant shows data drift (investigate)
+    assert json.loads(target.read_text())["created_by"] == "bayes-mmm monitor"
+
+
+def _edit(src: Path, dst: Path, tenant: str | None, fn) -> Path:
+    """Copy a lake and rewrite one tenant's table (every tenant's with ``None``)."""
+    shutil.copytree(src, dst)
+    for path in [dst / tenant / "daily.csv"] if tenant else sorted(dst.glob("*/daily.csv")):
+        fn(pd.read_csv(path)).to_csv(path, index=False)
+    return dst
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("no_new", "no periods after the run's window (lake ends 2024-12-30, run ends 2024-12-30)"),
+    ("overlap", "spend in the run's window differs from the run's"),
+    ("missing_tenant", "tenants of the run missing from the lake"),
+    ("missing_channel", "channel(s) of the run missing from the lake: email"),
+])
+def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, message: str) -> None:
+    first = setting["first"]
+    lake = {
+        "no_new": lambda: setting["lake"],
+        "overlap": lambda: _edit(setting["plain"], tmp_path / "l", first,
+                                 lambda d: d.assign(spend_meta=np.where(d.index == 10, d["spend_meta"] + 100, d["spend_meta"]))),
+        "missing_tenant": lambda: (shutil.copytree(setting["plain"], tmp_path / "l"), shutil.rmtree(tmp_path / "l" / first))[0],
+        "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", None, lambda d: d.drop(columns="spend_email")),
+    }[case]()
+    res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(lake), "--out", str(tmp_path / "m.json")])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1 or res.output.count("error:") == 1
+
+
+def test_new_channel_is_data_drift_not_a_crash(setting: dict, tmp_path: Path) -> None:
+    from bayes_mmm.api import monitor_lake
+
+    lake = write_lake(continue_lake(setting["lake"], NEW_DAYS, "new_channel:tiktok@2025-01-10", [setting["first"]]), tmp_path / "l")
+    rep = monitor_lake(setting["run"], lake, tmp_path / "m.json")
+    assert "new channel: tiktok" in rep["tenants"][setting["first"]]["data_drift"]
+    assert rep["tenants"][setting["first"]]["action"] in ("investigate", "retrain")
+    assert all("new channel: tiktok" not in e["data_drift"] for t, e in rep["tenants"].items() if t != setting["first"])
+
+
+def test_bias_z_accounts_for_autocorrelation() -> None:
+    rng = np.random.default_rng(0)
+    white = rng.normal(0.5, 1.0, 400)
+    s = bias_stats(white, sigma=1.0)
+    assert s["bias_sigma"] == pytest.approx(white.mean())
+    assert s["bias_z"] == pytest.approx(white.mean() / (white.std(ddof=1) / np.sqrt(400)), rel=0.15)
+    ar = np.zeros(400)
+    for t in range(1, 400):
+        ar[t] = 0.8 * ar[t - 1] + rng.normal()
+    assert abs(bias_stats(ar + 0.5, 1.0)["bias_z"]) < abs(bias_stats(ar + 0.5, 1.0)["mean_residual"]) / (ar.std() / 20) / 2
+
+
+def test_feature_drift_rules() -> None:
+    x = np.tile([1.0, 3.0], 100)
+    assert window_means_sd(x, 2) == pytest.approx(0.0)
+    rng = np.random.default_rng(1)
+    train = rng.normal(10, 2, 365)
+    assert feature_drift("spend_meta", train, rng.normal(10, 2, 60)) == []
+    assert feature_drift("spend_meta", train, rng.normal(14, 2, 60))[0].startswith("spend_meta: mean 14")
+    stuck = feature_drift("temp_c", train, np.full(60, 9.9))
+    assert stuck == ["temp_c: stuck (100% of periods repeat the one before, 0% in training)"]

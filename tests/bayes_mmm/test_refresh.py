@@ -1,0 +1,82 @@
+"""Warm-started refresh (tiny real fits) and version comparison."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from bayes_mmm.analysis.diagnostics import interval_moves
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.model.population import tenant_prior_from_posterior
+from bayes_mmm.surfaces.cli import app
+
+runner = CliRunner()
+
+
+def test_warm_prior_matches_posterior_moments_with_doubled_variance() -> None:
+    rng = np.random.default_rng(0)
+    roas = np.exp(rng.normal([[0.5, 1.0]], 0.2, (400, 2))).reshape(1, 400, 1, 2)  # (chain, draw, tenant, channel)
+    alpha = np.full((1, 400, 1, 2), 0.3) + rng.normal(0, 0.01, (1, 400, 1, 2))
+    post = xr.Dataset({n: (("chain", "draw", "tenant", "channel"), v) for n, v in
+                       (("roas", roas), ("adstock_alpha", alpha), ("half_sat", np.ones_like(roas)))},
+                      coords={"tenant": ["t"], "channel": ["a", "b"]})
+    p = tenant_prior_from_posterior(post, ModelSpec(), {"run_id": "r"})
+    np.testing.assert_allclose(p.loc["log_roas"], np.log(roas).mean(axis=(0, 1)))
+    np.testing.assert_allclose(p.scale["log_roas"], np.log(roas).std(axis=(0, 1)) * np.sqrt(2))
+    assert p.loc["logit_alpha"].shape == (1, 2) and p.tenants == ["t"]
+    assert p.for_channels(["b", "a"]).loc["log_roas"][0, 0] == pytest.approx(p.loc["log_roas"][0, 1])
+
+
+def test_interval_moves_flags_only_non_overlap() -> None:
+    def s(lo: float, hi: float) -> dict:
+        return {"tenants": {"t": {"roas": {"meta": {"mean": (lo + hi) / 2, "q05": lo, "q50": 0, "q95": hi}}, "mroas": {}}}}
+
+    assert interval_moves(s(1, 2), s(2.5, 3))["moved"].tolist() == [True]
+    assert interval_moves(s(1, 2), s(1.9, 3))["moved"].tolist() == [False]
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from bayes_mmm.api import fit_lake, refresh_run
+    from synthetic import simulate_universe, write_lake
+    from synthetic.continuation import continue_lake
+
+    root = tmp_path_factory.mktemp("refresh")
+    lake = write_lake(simulate_universe(n_tenants=2, n_days=365, seed=11), root / "lake")
+    run = root / "run"
+    fit_lake(lake, out=run, sampler_kwargs={"draws": 200, "tune": 200, "seed": 1, "progress": False})
+    first = sorted(p.name for p in lake.iterdir())[0]
+    new = write_lake(continue_lake(lake, 120, "roas_halves:meta@2024-12-31", [first]), root / "new")
+    summary = refresh_run(run, new, root / "run2", {"progress": False})
+    return {"root": root, "run": run, "new": new, "first": first, "summary": summary}
+
+
+def test_refresh_records_parent_and_moves_roas_toward_new_truth(refreshed: dict) -> None:
+    old = json.loads((refreshed["run"] / "summary.json").read_text())
+    s = refreshed["summary"]
+    assert s["parent"]["run_id"] == old["run_id"] and s["parent"]["path"] == str(refreshed["run"].resolve())
+    assert s["config"]["population_prior"]["source"]["kind"] == "warm_start"
+    assert s["sampler"]["tune"] == 100  # half the old 200, at least 100
+    t = refreshed["first"]
+    td = pd.read_parquet(refreshed["new"] / t / "truth_daily.parquet")
+    spend = pd.read_csv(refreshed["new"] / t / "daily.csv")["spend_meta"]
+    truth_now = td["media_meta"].sum() / spend.sum()  # true ROAS over the refreshed window
+    before, after = old["tenants"][t]["roas"]["meta"]["mean"], s["tenants"][t]["roas"]["meta"]["mean"]
+    assert abs(after - truth_now) < abs(before - truth_now)
+
+
+def test_compare_shows_moves_between_versions(refreshed: dict) -> None:
+    out = refreshed["root"] / "cmp.json"
+    res = runner.invoke(app, ["compare", str(refreshed["run"]), str(refreshed["root"] / "run2"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "LOO skipped" in res.output  # the refreshed run has more observations
+    doc = json.loads(out.read_text())
+    rows = doc["moves"]["run2"]
+    assert {(r["tenant"], r["channel"], r["metric"]) for r in rows} >= {(refreshed["first"], "meta", "roas")}
+    for r in rows:
+        assert r["moved"] == (r["new_q05"] > r["old_q95"] or r["new_q95"] < r["old_q05"])
