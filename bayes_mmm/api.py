@@ -12,7 +12,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
-from bayes_mmm.runs.summary import build_summary, save_run
+from bayes_mmm.runs.summary import build_summary
 
 
 def gate_lake(
@@ -87,9 +87,20 @@ def fit_lake(
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws})"
         )
     result: FitResult = fit(ds, spec, sampler, prior=prior)
+    summary = identified_summary(result, data)
     if out is None:
-        return build_summary(result, data)
-    return save_run(result, out, lake=data, overwrite=overwrite)
+        return summary
+    from bayes_mmm.runs.folder import RunFolder
+
+    return RunFolder(out).save(result.idata, summary, overwrite=overwrite)
+
+
+def identified_summary(result: FitResult, lake: str | Path | None = None) -> dict:
+    """The run summary with each tenant's identification checks (``identification``, ``roas_correlation``)."""
+    from bayes_mmm.analysis.identification import attach
+
+    population = result.prior.to_dict() if result.prior is not None else None
+    return attach(build_summary(result, lake), result.idata, result.design.spec, population)
 
 
 def import_exports(

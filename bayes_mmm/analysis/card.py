@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
 
 LIMITS = (
@@ -23,6 +24,20 @@ def _roas_ranges(spec: dict) -> str:
     named = [f"{ch} {lo:g}–{hi:g}" for ch, (lo, hi) in ranges.items() if ch != "*"]
     lo, hi = ranges["*"]
     return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])
+
+def identification_lines(summary: dict) -> list[str]:
+    """The card's identification section: flagged tenant×channels with reasons and fixes (none for old runs)."""
+    if not any("identification" in e for e in summary["tenants"].values()):
+        return []
+    lines = ["", "## Identification of channels"]
+    rows = flagged(summary)
+    if not rows:
+        return [*lines, "- All channels identified: ROAS contraction, correlation between channels and chain agreement checked."]
+    lines += ["", "| tenant | channel | contraction | why not identified | what would help |", "|---|---|---|---|---|"]
+    for t, ch, e in rows:
+        lines.append(f"| {t} | {ch} | {e['contraction']:.2f} | {'; '.join(e['reasons'])} | {'; '.join(e['fixes'])} |")
+    return lines
+
 
 def model_card(summary: dict, evaluation: dict | None = None) -> str:
     """Render the model card of a run as markdown."""
@@ -65,6 +80,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
             f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs); "
             f"median |relative error| {o['median_abs_rel_error']:.1%}; contribution-share MAE {o['contribution_share_mae']:.3f}.",
         ]
+    lines += identification_lines(summary)
     lines += ["", "## Verdict per tenant", "", "| tenant | verdict | why |", "|---|---|---|"]
     for t, v in verdicts.items():
         lines.append(f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |")

@@ -196,6 +196,7 @@ def print_fit(summary: dict) -> None:
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
     if no_weather:
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; modelled without weather terms): {esc(', '.join(no_weather))}")
+    print_identification(summary)
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
@@ -208,6 +209,20 @@ def print_fit(summary: dict) -> None:
         worst = ", ".join(f"{k} ({v})" for k, v in list(c["worst_rhat"].items())[:3])
         err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {worst}. "
                   "Try more --tune/--draws or --target-accept 0.95; summary.json marks the run not ok.")
+
+
+def print_identification(summary: dict) -> None:
+    """One line per tenant×channel the data cannot tell apart, or that all are identified."""
+    from bayes_mmm.analysis.identification import flagged
+
+    if not any("identification" in e for e in summary["tenants"].values()):
+        return  # runs without the checks (grouped fits, older runs) say nothing rather than "all identified"
+    rows = flagged(summary)
+    if not rows:
+        out.print("[green]all channels identified[/] (ROAS contraction, correlation and chains checked)")
+    for tid, ch, e in rows:
+        out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
+                  f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
