@@ -48,7 +48,7 @@ def half_sat_floor(spend: np.ndarray, spend_scale: np.ndarray, train: np.ndarray
 
 
 def soft_floor(raw: Array, log_floor: Array, sharpness: float = FLOOR_SHARPNESS) -> Array:
-    """``log_floor + softplus(s·(raw − log_floor))/s``: smooth, increasing, always > ``log_floor``."""
+    """``log_floor + softplus(s·(raw − log_floor))/s``: smooth, increasing, never below ``log_floor``."""
     lib = _lib(raw, log_floor)
     x = sharpness * (raw - log_floor)
     # log1p(exp(x)) overflows for large x; softplus = max(x, 0) + log1p(exp(−|x|)) does not.
