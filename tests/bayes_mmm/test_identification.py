@@ -197,3 +197,29 @@ def test_independent_spend_is_mostly_identified(tmp_path: Path, capsys) -> None:
     if not rows:
         print_identification(summary)
         assert "all channels identified" in capsys.readouterr().out
+
+
+def test_every_chain_is_used(tmp_path: Path) -> None:
+    """Four chains (``fit --chains 4``): one of them in another mode is seen, and contraction pools all four."""
+    import arviz as az
+    import xarray as xr
+
+    from bayes_mmm.analysis.identification import identification
+
+    rng = np.random.default_rng(4)
+    roas = np.exp(rng.normal(1.0, 0.1, (4, 300, 1, 3)))  # (chain, draw, tenant, channel)
+    roas[3, :, 0, 2] *= 2.0  # chain 4 finds another email ROAS
+    spend = np.ones((1, 3, 5))
+    spend[0, 1] = 0.0  # google never spends
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"roas": (("chain", "draw", "tenant", "channel"), roas)},
+                             coords={"tenant": ["t1"], "channel": CHANNELS}),
+        constant_data=xr.Dataset({"spend": (("tenant", "channel", "date"), spend), "train": (("tenant", "date"), np.ones((1, 5), bool))}),
+    )
+    out = identification(idata, ModelSpec())["t1"]["identification"]
+    assert set(out) == {"meta", "email"}
+    assert out["email"]["flagged"] is True and len(out["email"]["chains"]["medians"]) == 4
+    assert out["email"]["reasons"][-1].startswith("chains disagree (medians ")
+    assert out["meta"]["flagged"] is False
+    logs = np.log(roas[:, :, 0, 2]).ravel()
+    assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(1, 5, 0.3), abs=1e-3)
