@@ -254,6 +254,10 @@ def fit(
         help="Prior: 90 % range of weather sensitivity γ per sd of weather; default -0.33:0.33.")] = None,
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
+    half_sat_floor: Annotated[float | None, typer.Option(
+        help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1); off by default.")] = None,
+    media_weather_bound: Annotated[float | None, typer.Option(
+        help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -289,6 +293,8 @@ def fit(
         "media": not no_media,
         "adstock": adstock,
         "priors": priors,
+        "half_sat_floor": half_sat_floor,
+        "media_weather_bound": media_weather_bound,
     }
     sampler_kwargs = {
         "sampler": sampler,

@@ -132,3 +132,25 @@ def test_lever_options_are_validated_and_recorded() -> None:
         ModelSpec(half_sat_floor=10)
     with pytest.raises(ValueError, match=r"media_weather_bound must be > 0 \(e.g. 0.693 = log 2\), got -1"):
         ModelSpec(media_weather_bound=-1)
+
+
+def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import bayes_mmm.api as api
+    from bayes_mmm.surfaces.cli import app
+
+    seen = {}
+
+    def fake_fit(ds, spec, sampler, prior=None):  # plumbing only: stop before sampling
+        seen["spec"] = spec
+        raise ValueError("stopped before sampling")
+
+    monkeypatch.setattr(api, "fit", fake_fit)
+    args = ["fit", "--data", str(tiny_lake), "--out", str(tmp_path / "run")]
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "0.1", "--media-weather-bound", "0.693"])
+    assert res.exit_code == 2 and "stopped before sampling" in res.output
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (0.1, 0.693)
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "half_sat_floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
