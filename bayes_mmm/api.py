@@ -12,7 +12,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
-from bayes_mmm.runs.summary import build_summary, save_run
+from bayes_mmm.runs.summary import build_summary
 
 
 def gate_lake(
@@ -87,9 +87,23 @@ def fit_lake(
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws})"
         )
     result: FitResult = fit(ds, spec, sampler, prior=prior)
-    if out is None:
-        return build_summary(result, data)
-    return save_run(result, out, lake=data, overwrite=overwrite)
+    return save_fit(result, out, data, overwrite)
+
+
+def save_fit(result: FitResult, out: str | Path | None, lake: str | Path, overwrite: bool = False) -> dict:
+    """The fit's summary (identification checks included), written with its draws to ``out`` when given."""
+    from bayes_mmm.runs.folder import RunFolder
+
+    summary = identified_summary(result, lake)
+    return summary if out is None else RunFolder(out).save(result.idata, summary, overwrite=overwrite)
+
+
+def identified_summary(result: FitResult, lake: str | Path | None = None) -> dict:
+    """The run summary with each tenant's identification checks (``identification``, ``roas_correlation``)."""
+    from bayes_mmm.analysis.identification import attach
+
+    population = result.prior.to_dict() if result.prior is not None else None
+    return attach(build_summary(result, lake), result.idata, result.design.spec, population)
 
 
 def import_exports(
@@ -365,6 +379,6 @@ def refresh_run(
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
     t0 = time.perf_counter()
     result = fit(ds, prior.spec, SamplerConfig(**kwargs), prior=prior)
-    save_run(result, out, lake=data, overwrite=overwrite)
+    save_fit(result, out, data, overwrite)
     return update_summary(out, parent={"run_id": parent["run_id"], "path": str(Path(run_dir).resolve()),
                                        "data_end": parent["data"]["end"], "refit_seconds": round(time.perf_counter() - t0, 1)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
 
 LIMITS = (
@@ -37,6 +38,20 @@ def lift_lines(summary: dict) -> list[str]:
     if chans:
         lines += ["- Experiment-calibrated channels: " + "; ".join(f"{t}: {', '.join(c)}" for t, c in chans.items()) + "."]
     lines += ["- Other channels are calibrated by observational data and pooling only."]
+    return lines
+
+
+def identification_lines(summary: dict) -> list[str]:
+    """The card's identification section: flagged tenant×channels with reasons and fixes (none for old runs)."""
+    if not any("identification" in e for e in summary["tenants"].values()):
+        return []
+    lines = ["", "## Identification of channels"]
+    rows = flagged(summary)
+    if not rows:
+        return [*lines, "- All channels identified: ROAS contraction, correlation between channels and chain agreement checked."]
+    lines += ["", "| tenant | channel | contraction | why not identified | what would help |", "|---|---|---|---|---|"]
+    for t, ch, e in rows:
+        lines.append(f"| {t} | {ch} | {e['contraction']:.2f} | {'; '.join(e['reasons'])} | {'; '.join(e['fixes'])} |")
     return lines
 
 
@@ -82,6 +97,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
             f"median |relative error| {o['median_abs_rel_error']:.1%}; contribution-share MAE {o['contribution_share_mae']:.3f}.",
         ]
     lines += lift_lines(summary)
+    lines += identification_lines(summary)
     lines += ["", "## Verdict per tenant", "", "| tenant | verdict | why |", "|---|---|---|"]
     for t, v in verdicts.items():
         lines.append(f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |")

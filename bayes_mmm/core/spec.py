@@ -47,6 +47,15 @@ class ModelSpec:
     baseline_scale, intercept_scale, trend_scale
         Prior sd of baseline coefficients (unit-scale features), in units of
         mean revenue; the trend's is per year.
+    half_sat_floor
+        Identification lever (off: ``None``): a soft floor on each tenant×channel
+        half-saturation at this quantile of the channel's positive daily spend
+        (e.g. ``0.1``), so a channel cannot become an on/off switch
+        (:mod:`bayes_mmm.model.levers`).
+    media_weather_bound
+        Identification lever (off: ``None``): bound ``B`` on the log media multiplier,
+        ``|γ·z| ≤ B`` over the tenant's observed weather (e.g. ``log 2 ≈ 0.693``: weather
+        at most halves or doubles a channel's effect), through tanh.
     """
 
     l_max: int = 14
@@ -63,6 +72,8 @@ class ModelSpec:
     baseline_scale: float = 0.5
     intercept_scale: float = 2.0
     trend_scale: float = 0.15
+    half_sat_floor: float | None = None
+    media_weather_bound: float | None = None
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -80,6 +91,10 @@ class ModelSpec:
             raise ValueError(f"centered may name roas, half_sat, adstock, gamma; got {sorted(unknown)}")
         if self.weather_lags < 0 or self.fourier_order < 0:
             raise ValueError("weather_lags and fourier_order must be ≥ 0")
+        if self.half_sat_floor is not None and not 0 < self.half_sat_floor < 1:
+            raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
+        if self.media_weather_bound is not None and not self.media_weather_bound > 0:
+            raise ValueError(f"media_weather_bound must be > 0 (e.g. 0.693 = log 2), got {self.media_weather_bound}")
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelSpec:

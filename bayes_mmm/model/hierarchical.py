@@ -34,6 +34,7 @@ import pytensor.tensor as pt
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
+from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, roas_beta
@@ -95,6 +96,22 @@ def _tenant_channel(
         return pm.Normal(name, loc, scale, dims=dims)
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
     return loc + scale * z
+
+
+def floored_log_half_sat(design: Design, log_k: pt.TensorVariable) -> pt.TensorVariable:
+    """``log_k`` with the spec's soft floor (:mod:`bayes_mmm.model.levers`); unchanged when the lever is off."""
+    q = design.spec.half_sat_floor
+    if q is None:
+        return log_k
+    return soft_floor(log_k, np.log(half_sat_floor(design.spend, design.spend_scale, design.train, q)))
+
+
+def bounded_weather_gamma(design: Design, gamma: pt.TensorVariable) -> pt.TensorVariable:
+    """γ bounded so ``|γ·z| ≤ spec.media_weather_bound`` over training weather; unchanged when the lever is off."""
+    bound = design.spec.media_weather_bound
+    if bound is None:
+        return gamma
+    return bounded_gamma(gamma, weather_span(design.zw, design.train), bound)
 
 
 def media_contribution(
@@ -207,7 +224,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered="adstock" in spec.centered, prior=prior)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
             log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered="half_sat" in spec.centered, prior=prior)
-            half_sat = pm.Deterministic("half_sat", pt.exp(log_k), dims=(TENANT, CHANNEL))
+            half_sat = pm.Deterministic("half_sat", pt.exp(floored_log_half_sat(design, log_k)), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
                 loc, scale = pri.hill if prior is None or prior.hill_shape is None else prior.hill_shape
                 shape = pm.LogNormal("hill_shape", loc, scale, dims=CHANNEL)
@@ -216,7 +233,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             gamma = None
             if spec.weather_media:
                 gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered, prior)
-                gamma = pm.Deterministic("weather_gamma", gamma, dims=(TENANT, CHANNEL, WEATHER))
+                gamma = pm.Deterministic("weather_gamma", bounded_weather_gamma(design, gamma), dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":
                 peak_raw = pm.Normal("adstock_peak_raw", *pri.peak, dims=CHANNEL)

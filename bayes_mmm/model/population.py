@@ -147,12 +147,12 @@ def tenant_prior_from_posterior(post: xr.Dataset, spec: ModelSpec, source: dict,
     for name, (var, fn) in _WARM.items():
         if var not in post:
             continue
-        x = fn(_draws(post, var))
+        x = fn(stacked(post[var]))
         loc[name] = x.mean(axis=0)
         scale[name] = np.maximum(x.std(axis=0), 1e-3) * np.sqrt(inflate)
     hill = None
     if "hill_shape" in post:
-        log_shape = np.log(_draws(post, "hill_shape"))
+        log_shape = np.log(stacked(post["hill_shape"]))
         hill = (log_shape.mean(axis=0), np.maximum(log_shape.std(axis=0), 1e-3) * np.sqrt(inflate))
     channels = [str(c) for c in post["channel"].values]
     tenants = [str(t) for t in post["tenant"].values]

@@ -32,9 +32,8 @@ def tenant_prior(run_dir: str | Path, inflate: float | None = None) -> Populatio
     See :func:`bayes_mmm.model.population.tenant_prior_from_posterior`.
     """
     from bayes_mmm.model.population import WARM_INFLATE, tenant_prior_from_posterior
-    from bayes_mmm.runs.summary import load_run
 
-    idata, summary = load_run(run_dir)
-    spec = ModelSpec.from_dict(summary["config"]["spec"])
-    source = {"run_id": summary.get("run_id"), "path": str(Path(run_dir).resolve()), "kind": "warm_start"}
-    return tenant_prior_from_posterior(idata.posterior, spec, source, WARM_INFLATE if inflate is None else inflate)
+    run = RunFolder(run_dir)
+    idata, summary = run.load()
+    source = {"run_id": summary.get("run_id"), "path": str(run.path.resolve()), "kind": "warm_start"}
+    return tenant_prior_from_posterior(idata.posterior, run.spec(summary), source, WARM_INFLATE if inflate is None else inflate)

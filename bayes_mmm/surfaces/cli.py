@@ -211,6 +211,7 @@ def print_fit(summary: dict) -> None:
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
     if no_weather:
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; modelled without weather terms): {esc(', '.join(no_weather))}")
+    print_identification(summary)
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
@@ -223,6 +224,20 @@ def print_fit(summary: dict) -> None:
         worst = ", ".join(f"{k} ({v})" for k, v in list(c["worst_rhat"].items())[:3])
         err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {worst}. "
                   "Try more --tune/--draws or --target-accept 0.95; summary.json marks the run not ok.")
+
+
+def print_identification(summary: dict) -> None:
+    """One line per tenant×channel the data cannot tell apart, or that all are identified."""
+    from bayes_mmm.analysis.identification import flagged
+
+    if not any("identification" in e for e in summary["tenants"].values()):
+        return  # runs without the checks (grouped fits, older runs) say nothing rather than "all identified"
+    rows = flagged(summary)
+    if not rows:
+        out.print("[green]all channels identified[/] (ROAS contraction, correlation and chains checked)")
+    for tid, ch, e in rows:
+        out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
+                  f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -254,6 +269,10 @@ def fit(
         help="Prior: 90 % range of weather sensitivity γ per sd of weather; default -0.33:0.33.")] = None,
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
+    half_sat_floor: Annotated[float | None, typer.Option(
+        help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1); off by default.")] = None,
+    media_weather_bound: Annotated[float | None, typer.Option(
+        help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -289,6 +308,8 @@ def fit(
         "media": not no_media,
         "adstock": adstock,
         "priors": priors,
+        "half_sat_floor": half_sat_floor,
+        "media_weather_bound": media_weather_bound,
     }
     sampler_kwargs = {
         "sampler": sampler,

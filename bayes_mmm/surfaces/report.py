@@ -66,6 +66,9 @@ class TenantSection:
     figures: list[Figure] = field(default_factory=list)
     allocation: dict | None = None
     cv: dict | None = None
+    #: Per channel ``{contraction, flagged, reasons, fixes}`` and the log-ROAS correlation matrix, when recorded.
+    identification: dict | None = None
+    correlation: dict | None = None
 
 
 def anchor_of(tenant: str) -> str:
@@ -292,6 +295,8 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
                 figures=_tenant_figures(idata, summary, t, idx, pareto_k, obs_tenant, obs_date, evaluation, allocation, spec),
                 allocation=_allocation_info(allocation, t),
                 cv=entry.get("cv"),
+                identification=entry.get("identification"),
+                correlation=entry.get("roas_correlation"),
             )
         )
 

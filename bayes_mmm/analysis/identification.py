@@ -1,0 +1,166 @@
+"""Can the data tell a tenant's channels apart? Contraction, ROAS correlation and chain agreement.
+
+For each tenant×channel with spend in the training window (issue 17, part 3):
+
+* **Contraction** of log-ROAS: ``1 − Var_post / Var_prior``. ``Var_post`` is the
+  variance of ``log roas`` over all draws of all chains. ``Var_prior`` is the
+  variance one tenant's log-ROAS has before any data, analytically: pooled, it is
+  ``mu_c + sigma_c·z`` with ``mu_c ~ N(m, sd)``, ``sigma_c ~ HalfNormal(pool)``,
+  ``z ~ N(0, 1)`` (or centred ``N(mu_c, sigma_c)``, the same marginal), whose
+  variance is ``sd² + E[sigma_c²] = sd² + pool²``; unpooled tenants get a normal of
+  that same variance; a cold start (population prior) has ``scale²`` of its
+  moment-matched normal. 1 means the data pinned ROAS down, 0 that they said nothing.
+* **Correlation** between channels' log-ROAS within the tenant (all draws). Two
+  channels whose spend moves together trade ROAS against each other: a strong
+  negative correlation.
+* **Chain agreement**: per-chain medians of ROAS more than half the pooled 90 %
+  width apart, or R-hat of that ROAS above 1.05, is a sign of several modes.
+
+A tenant×channel is flagged *not identified* when its contraction is low, or it
+correlates strongly (|r| > 0.6) with another channel while its interval is wide,
+or the chains disagree; each reason comes with what would fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import arviz as az
+import numpy as np
+
+from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.core.spec import ModelSpec
+
+#: Below this contraction the posterior of log-ROAS is barely narrower than the prior.
+CONTRACTION_MIN = 0.5
+#: |correlation| of log-ROAS above which two channels are entangled …
+CORR_MAX = 0.6
+#: … when the channel's 90 % interval is also wider than this multiple of its median.
+WIDE_REL = 0.6
+#: R-hat of one ROAS above which its chains are taken to disagree.
+RHAT_MAX = 1.05
+
+FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
+FIX_APART = "move {ch}'s spend independently of {other}"
+FIX_HISTORY = "a longer history (two years of daily data)"
+FIX_LIFT = "a lift test on {ch}"
+
+
+def prior_log_roas_var(spec: ModelSpec, channels: list[str], population: Mapping | None = None) -> np.ndarray:
+    """Prior variance ``(channel,)`` of one tenant's log-ROAS (see the module docstring).
+
+    ``population`` is a population prior's plain form (``config.population_prior`` of
+    summary.json, :meth:`~bayes_mmm.model.population.PopulationPrior.to_dict`).
+    """
+    if population is not None:
+        scale = dict(zip(population["channels"], population["scale"]["log_roas"], strict=True))
+        return np.array([scale[c] ** 2 for c in channels])
+    pri = spec.priors
+    return np.array([pri.roas_params(c)[1] ** 2 + pri.roas_pool**2 for c in channels])
+
+
+def contraction(log_draws: np.ndarray, prior_var: float) -> float:
+    """``1 − Var(log_draws) / prior_var`` (draws of all chains, flattened)."""
+    return float(1.0 - np.var(np.asarray(log_draws).ravel()) / prior_var)
+
+
+def chain_disagreement(roas: np.ndarray) -> dict:
+    """Per-chain medians and R-hat of one ROAS ``(chain, draw)``; ``disagree`` per the module's rule."""
+    medians = np.median(roas, axis=1)
+    lo, hi = np.quantile(roas, [0.05, 0.95])
+    rhat = float(az.rhat(np.asarray(roas, dtype=float)))
+    spread = float(medians.max() - medians.min())
+    return {
+        "medians": [round(float(m), 3) for m in medians],
+        "rhat": round(rhat, 3),
+        "disagree": bool(spread > (hi - lo) / 2 or rhat > RHAT_MAX),
+    }
+
+
+def _dedup(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def channel_verdict(
+    ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float]
+) -> dict:
+    """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
+
+    ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``.
+    Returns ``{contraction, flagged, reasons, fixes, chains}``.
+    """
+    c = contraction(np.log(roas), prior_var)
+    q05, q50, q95 = np.quantile(roas, [0.05, 0.5, 0.95])
+    wide = (q95 - q05) / q50 > WIDE_REL
+    chains = chain_disagreement(roas)
+    reasons, fixes = [], []
+    if c < CONTRACTION_MIN:
+        reasons.append(f"low contraction {c:.2f} < {CONTRACTION_MIN}: the data narrowed the prior little")
+        fixes += [FIX_VARIATION.format(ch=ch), FIX_HISTORY, FIX_LIFT.format(ch=ch)]
+    for other, r in sorted(corr.items(), key=lambda kv: kv[1]):
+        if abs(r) > CORR_MAX and wide:
+            sign = "negative" if r < 0 else "positive"
+            reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
+            fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
+    if chains["disagree"]:
+        meds = ", ".join(f"{m:.2f}" for m in chains["medians"])
+        reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
+        fixes += [FIX_LIFT.format(ch=ch), FIX_HISTORY]
+    return {"contraction": round(c, 3), "flagged": bool(reasons), "reasons": reasons, "fixes": _dedup(fixes),
+            "chains": chains}
+
+
+def tenant_identification(roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray) -> dict:
+    """``{"identification", "roas_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
+
+    Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
+    """
+    idx = np.flatnonzero(active)
+    names = [channels[j] for j in idx]
+    logs = np.log(roas[..., idx]).reshape(-1, len(idx))
+    corr = np.corrcoef(logs, rowvar=False) if len(idx) > 1 else np.ones((1, 1))
+    corr = np.atleast_2d(corr)
+    out = {}
+    for a, j in enumerate(idx):
+        others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
+        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others)
+    matrix = {names[a]: {names[b]: round(float(corr[a, b]), 3) for b in range(len(idx))} for a in range(len(idx))}
+    return {"identification": out, "roas_correlation": matrix}
+
+
+def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict[str, dict]:
+    """Per tenant ``{"identification": {channel: …}, "roas_correlation": {channel: {channel: r}}}``.
+
+    Uses every chain of ``idata.posterior["roas"]``; spend and training days come from
+    ``constant_data``. Empty when the run has no media.
+    """
+    post = idata.posterior
+    if "roas" not in post:
+        return {}
+    channels = [str(c) for c in post[CHANNEL].values]
+    prior_var = prior_log_roas_var(spec, channels, population)
+    const = idata.constant_data
+    spend = (const["spend"] * const["train"]).sum("date").transpose(TENANT, CHANNEL).values
+    roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
+    return {
+        str(t): tenant_identification(roas[:, :, i], channels, prior_var, spend[i] > 0)
+        for i, t in enumerate(post[TENANT].values)
+    }
+
+
+def flagged(summary: Mapping) -> list[tuple[str, str, dict]]:
+    """``(tenant, channel, entry)`` of every tenant×channel a run's summary flags as not identified."""
+    return [
+        (t, ch, e)
+        for t, entry in summary.get("tenants", {}).items()
+        for ch, e in (entry.get("identification") or {}).items()
+        if e.get("flagged")
+    ]
+
+
+def attach(summary: dict, idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict:
+    """Write :func:`identification` into ``summary["tenants"][t]`` (in place) and return the summary."""
+    for tid, entry in identification(idata, spec, population).items():
+        if tid in summary["tenants"]:
+            summary["tenants"][tid].update(entry)
+    return summary

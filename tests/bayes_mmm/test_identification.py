@@ -1,0 +1,225 @@
+"""Saying when the data cannot tell channels apart: the rule on constructed draws, the prior variance
+against the model's own prior draws, and real fits of correlated and independent spend."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pymc as pm
+import pytest
+from scipy import stats
+
+from bayes_mmm.analysis.card import model_card
+from bayes_mmm.analysis.identification import (
+    chain_disagreement,
+    channel_verdict,
+    contraction,
+    flagged,
+    prior_log_roas_var,
+    tenant_identification,
+)
+from bayes_mmm.core.priors import MediaPriors
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.model.design import build_design
+from bayes_mmm.model.hierarchical import build_model
+
+CHANNELS = ["meta", "google", "email"]
+#: Tiny fits: 3 tenants × 365 days, 2 chains × (300 + 300). Seeds pinned where the effect is clear.
+SAMPLER = {"draws": 300, "tune": 300, "seed": 1, "progress": False}
+
+
+def _analytic_var(low: float, high: float, pool: float) -> float:
+    sd = (np.log(high) - np.log(low)) / (2 * stats.norm.ppf(0.95))
+    return sd**2 + pool**2
+
+
+# -------------------------------------------------------------------------- prior variance and contraction
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_prior_variance_matches_the_models_prior_draws(tiny_lake: Path, pooled: bool) -> None:
+    priors = MediaPriors(roas={"email": (3, 12), "*": (1, 5)}, roas_pool=0.4)
+    spec = ModelSpec(priors=priors, pooled=pooled)
+    expected = prior_log_roas_var(spec, CHANNELS)
+    np.testing.assert_allclose(expected, [_analytic_var(1, 5, 0.4), _analytic_var(1, 5, 0.4), _analytic_var(3, 12, 0.4)])
+    model = build_model(build_design(load_lake(tiny_lake), spec))
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The effect of Potentials")
+        draws = pm.sample_prior_predictive(draws=8000, var_names=["roas"], random_seed=2).prior["roas"]
+    logs = np.log(draws.sel(channel=CHANNELS).values).reshape(-1, 3, 3)  # (sample, tenant, channel)
+    # 8,000 draws: the sd of a sample variance is √(2/8000) ≈ 1.6 % of it; 6 % is over 3 of those.
+    np.testing.assert_allclose(logs.var(axis=0).mean(axis=0), expected, rtol=0.06)
+
+
+def test_prior_variance_of_a_cold_start_is_the_population_scale() -> None:
+    population = {"channels": ["google", "meta", "email"], "scale": {"log_roas": [0.2, 0.5, 0.1]}}
+    np.testing.assert_allclose(prior_log_roas_var(ModelSpec(), CHANNELS, population), [0.25, 0.04, 0.01])
+
+
+def test_contraction_is_one_minus_the_variance_ratio() -> None:
+    draws = np.random.default_rng(0).normal(1.0, 0.3, (2, 500))
+    assert contraction(draws, 0.36) == pytest.approx(1 - draws.var() / 0.36, abs=1e-12)
+    assert contraction(draws, draws.var()) == pytest.approx(0.0, abs=1e-12)
+
+
+# -------------------------------------------------------------------------- the rule on constructed draws
+
+
+def test_chains_that_disagree_are_caught() -> None:
+    rng = np.random.default_rng(1)
+    same = np.exp(rng.normal(1.0, 0.1, (4, 400)))
+    assert chain_disagreement(same)["disagree"] is False
+    shifted = same.copy()
+    shifted[1] *= np.exp(0.5)  # one chain in another mode
+    out = chain_disagreement(shifted)
+    assert out["disagree"] is True and out["rhat"] > 1.05
+    assert out["medians"][1] == pytest.approx(np.median(shifted[1]), abs=1e-3)
+
+
+def _entangled(rng: np.random.Generator, n: int = 2000) -> np.ndarray:
+    """ROAS draws (1 chain×2 halves, draw, channel) where meta and google trade off, email is pinned."""
+    total = rng.normal(np.log(6.0), 0.05, n)
+    share = rng.normal(0.0, 0.3, n)  # contraction ≈ 0.7: only the trade-off leaves ROAS undecided
+    meta, google = total + share, total - share
+    email = rng.normal(np.log(2.0), 0.05, n)
+    return np.exp(np.stack([meta, google, email], axis=-1)).reshape(2, n // 2, 3)
+
+
+def test_a_traded_off_pair_is_flagged_with_reason_and_fix() -> None:
+    roas = _entangled(np.random.default_rng(2))
+    prior = np.full(3, _analytic_var(1, 5, 0.3))
+    out = tenant_identification(roas, CHANNELS, prior, np.array([True, True, True]))
+    r = out["roas_correlation"]["meta"]["google"]
+    logs = np.log(roas).reshape(-1, 3)
+    assert r == pytest.approx(np.corrcoef(logs[:, 0], logs[:, 1])[0, 1], abs=1e-3) and r < -0.6
+    meta = out["identification"]["meta"]
+    assert meta["flagged"] is True
+    assert meta["reasons"] == [f"strong negative correlation with google ({r:+.2f}) and a wide interval"]
+    assert meta["fixes"] == ["move meta's spend independently of google", "a lift test on meta"]
+    assert meta["contraction"] == pytest.approx(1 - logs[:, 0].var() / prior[0], abs=1e-3)
+    email = out["identification"]["email"]
+    assert email == {**email, "flagged": False, "reasons": [], "fixes": []}
+
+
+def test_low_contraction_and_idle_channels() -> None:
+    rng = np.random.default_rng(3)
+    prior_var = _analytic_var(1, 5, 0.3)
+    vague = np.exp(rng.normal(1.0, np.sqrt(prior_var) * 0.9, (2, 1000)))  # posterior ≈ prior
+    out = channel_verdict("email", vague, prior_var, {})
+    assert out["flagged"] is True
+    assert out["reasons"][0].startswith(f"low contraction {out['contraction']:.2f} < 0.5")
+    assert out["fixes"] == ["more spend variation on email (pauses, flights, budget steps)",
+                            "a longer history (two years of daily data)", "a lift test on email"]
+    roas = np.exp(rng.normal(1.0, 0.1, (2, 500, 3)))
+    res = tenant_identification(roas, CHANNELS, np.full(3, prior_var), np.array([True, False, True]))
+    assert set(res["identification"]) == {"meta", "email"}  # google never spent: it has no ROAS to judge
+    assert set(res["roas_correlation"]["meta"]) == {"meta", "email"}
+
+
+# -------------------------------------------------------------------------- real fits
+
+
+def _fit_run(scenario: str, seed: int, tmp: Path) -> tuple[dict, Path]:
+    from bayes_mmm.api import fit_lake
+    from synthetic import simulate_universe, write_lake
+
+    lake = tmp / "lake"
+    write_lake(simulate_universe(n_tenants=3, n_days=365, seed=seed, scenario=scenario), lake)
+    run = tmp / "run"
+    return fit_lake(lake, out=run, sampler_kwargs=SAMPLER), run
+
+
+@pytest.fixture(scope="module")
+def correlated_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    return _fit_run("correlated_spend", 1, tmp_path_factory.mktemp("corr"))
+
+
+def test_correlated_pair_is_flagged_in_the_summary(correlated_run) -> None:
+    _, run = correlated_run
+    summary = json.loads((run / "summary.json").read_text())  # recorded at fit time
+    for tid, entry in summary["tenants"].items():
+        r = entry["roas_correlation"]["meta"]["google"]
+        assert r < -0.6, (tid, r)
+        for ch, other in (("meta", "google"), ("google", "meta")):
+            e = entry["identification"][ch]
+            assert e["flagged"] is True, (tid, ch, e)
+            assert f"strong negative correlation with {other} ({r:+.2f}) and a wide interval" in e["reasons"]
+            assert f"a lift test on {ch}" in e["fixes"]
+        assert not any("correlation" in x for x in entry["identification"]["email"]["reasons"])
+
+
+def test_contraction_equals_an_independent_computation(correlated_run) -> None:
+    import arviz as az
+
+    _, run = correlated_run
+    summary = json.loads((run / "summary.json").read_text())
+    roas = az.from_netcdf(run / "idata.nc").posterior["roas"]
+    assert roas.sizes["chain"] == 2
+    prior_var = _analytic_var(1, 5, 0.3)  # the default ROAS prior, pooled
+    for tid, entry in summary["tenants"].items():
+        for ch in CHANNELS:
+            logs = np.log(roas.sel(tenant=tid, channel=ch).values).ravel()  # both chains
+            assert entry["identification"][ch]["contraction"] == pytest.approx(1 - logs.var() / prior_var, abs=1e-3)
+
+
+def test_flagged_pairs_are_named_in_cli_card_and_report(correlated_run, capsys) -> None:
+    from bayes_mmm.surfaces.cli import print_identification
+    from bayes_mmm.surfaces.report import render_report
+
+    summary, run = correlated_run
+    rows = flagged(summary)
+    print_identification(summary)
+    printed = capsys.readouterr().out
+    assert printed.count("not identified") == len(rows) >= 6
+    assert "shop_000 meta: strong negative correlation with google" in " ".join(printed.split())
+    card = model_card(summary)
+    assert "## Identification of channels" in card
+    e = summary["tenants"]["shop_000"]["identification"]["google"]
+    assert f"| shop_000 | google | {e['contraction']:.2f} | {'; '.join(e['reasons'])} |" in card
+    html = render_report(run, max_tenants=1, progress=False)
+    assert "Can the data tell the channels apart?" in html
+    assert "no: strong negative correlation with google" in html
+
+
+def test_independent_spend_is_mostly_identified(tmp_path: Path, capsys) -> None:
+    from bayes_mmm.surfaces.cli import print_identification
+
+    summary, _ = _fit_run("default", 1, tmp_path)
+    rows = flagged(summary)
+    assert len(rows) <= 1, rows  # of 9 tenant×channels
+    assert not any("correlation" in r for _, _, e in rows for r in e["reasons"])
+    for entry in summary["tenants"].values():
+        assert all(abs(r) < 0.6 for ch, row in entry["roas_correlation"].items() for o, r in row.items() if o != ch)
+    if not rows:
+        print_identification(summary)
+        assert "all channels identified" in capsys.readouterr().out
+
+
+def test_every_chain_is_used(tmp_path: Path) -> None:
+    """Four chains (``fit --chains 4``): one of them in another mode is seen, and contraction pools all four."""
+    import arviz as az
+    import xarray as xr
+
+    from bayes_mmm.analysis.identification import identification
+
+    rng = np.random.default_rng(4)
+    roas = np.exp(rng.normal(1.0, 0.1, (4, 300, 1, 3)))  # (chain, draw, tenant, channel)
+    roas[3, :, 0, 2] *= 2.0  # chain 4 finds another email ROAS
+    spend = np.ones((1, 3, 5))
+    spend[0, 1] = 0.0  # google never spends
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"roas": (("chain", "draw", "tenant", "channel"), roas)},
+                             coords={"tenant": ["t1"], "channel": CHANNELS}),
+        constant_data=xr.Dataset({"spend": (("tenant", "channel", "date"), spend), "train": (("tenant", "date"), np.ones((1, 5), bool))}),
+    )
+    out = identification(idata, ModelSpec())["t1"]["identification"]
+    assert set(out) == {"meta", "email"}
+    assert out["email"]["flagged"] is True and len(out["email"]["chains"]["medians"]) == 4
+    assert out["email"]["reasons"][-1].startswith("chains disagree (medians ")
+    assert out["meta"]["flagged"] is False
+    logs = np.log(roas[:, :, 0, 2]).ravel()
+    assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(1, 5, 0.3), abs=1e-3)

@@ -1,0 +1,156 @@
+"""Identification levers: the transforms bound what they claim, default models are unchanged, options are recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.model.design import build_design
+from bayes_mmm.model.hierarchical import build_model
+from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
+from bayes_mmm.runs.summary import config_hash
+
+raw_values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@given(raw=raw_values, log_floor=st.floats(-8, 3))
+def test_soft_floor_never_below_the_floor_and_identity_above_it(raw: float, log_floor: float) -> None:
+    out = float(soft_floor(np.float64(raw), np.float64(log_floor)))
+    assert out >= log_floor
+    assert out >= raw - 1e-12  # it only ever lifts
+    if raw >= log_floor + 1.2:  # well above the floor the map is (almost) the identity
+        assert out == pytest.approx(raw, abs=0.01)
+
+
+@given(a=raw_values, b=raw_values)
+def test_soft_floor_is_increasing(a: float, b: float) -> None:
+    lo, hi = sorted((a, b))
+    assert float(soft_floor(np.float64(lo), np.float64(0.0))) <= float(soft_floor(np.float64(hi), np.float64(0.0)))
+
+
+@settings(max_examples=200)
+@given(
+    raw=arrays(np.float64, (3, 2), elements=raw_values),
+    span=arrays(np.float64, (2,), elements=st.floats(0.1, 6)),
+    frac=arrays(np.float64, (2,), elements=st.floats(-1, 1)),
+    bound=st.floats(0.05, 2),
+)
+def test_bounded_gamma_keeps_the_log_multiplier_within_the_bound(raw, span, frac, bound) -> None:
+    gamma = bounded_gamma(raw[None], span[None], bound)[0]  # (channel, weather)
+    z = frac * span  # any weather inside the observed range
+    assert np.all(np.abs(gamma @ z) <= bound * (1 + 1e-12))
+    # …and at the edge of the range the bound is reached only in the limit of huge γ.
+    assert np.all(np.abs(gamma) * span <= bound / 2 * (1 + 1e-12))
+
+
+def test_bounded_gamma_is_the_identity_near_zero_and_matches_pytensor() -> None:
+    raw = np.array([[[0.002, -0.003], [0.5, -4.0]]])
+    span = np.array([[2.0, 3.0]])
+    out = bounded_gamma(raw, span, np.log(2))
+    assert out[0, 0] == pytest.approx(raw[0, 0], rel=1e-3)  # tanh(x) = x(1 − x²/3 + …), x = γ/c ≈ 0.03
+    cap = np.log(2) / (2 * span[0])
+    np.testing.assert_allclose(out[0, 1], cap * np.tanh(raw[0, 1] / cap))
+    sym = bounded_gamma(pt.as_tensor(raw), span, np.log(2)).eval()
+    np.testing.assert_allclose(sym, out)
+    np.testing.assert_allclose(soft_floor(pt.as_tensor(raw), -1.0).eval(), soft_floor(raw, -1.0))
+
+
+def test_half_sat_floor_and_weather_span_from_the_data() -> None:
+    spend = np.array([[[0.0, 10, 20, 30, 40, 1000], [0, 0, 0, 0, 0, 0]]])
+    train = np.array([[True, True, True, True, True, False]])  # the last day is holdout
+    scale = np.array([[25.0, 1.0]])
+    floor = half_sat_floor(spend, scale, train, 0.1)
+    assert floor[0, 0] == pytest.approx(np.quantile([10, 20, 30, 40], 0.1) / 25.0)
+    assert floor[0, 1] == 1e-6  # never spends: nothing to floor
+    zw = np.array([[[0.5, -2.0], [-1.5, 1.0], [9.0, 9.0]]])
+    np.testing.assert_allclose(weather_span(zw, np.array([[True, True, False]])), [[1.5, 2.0]])
+    np.testing.assert_allclose(weather_span(np.zeros((1, 3, 2)), np.ones((1, 3), bool)), [[1.0, 1.0]])
+
+
+# -------------------------------------------------------------------------- the model
+
+
+@pytest.fixture(scope="module")
+def logp_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from synthetic import simulate_universe, write_lake
+
+    out = tmp_path_factory.mktemp("levers") / "lake"
+    write_lake(simulate_universe(n_tenants=2, n_days=120, seed=5), out)
+    return out
+
+
+def _point(model) -> dict:
+    ip = model.initial_point()
+    return {k: 0.3 * np.sin(np.arange(v.size).reshape(v.shape) + 1.7 * i) for i, (k, v) in enumerate(sorted(ip.items()))}
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    # Pinned from the model as it was before the levers existed (commit eef1012).
+    [(ModelSpec(), -614.0177184257532), (ModelSpec(pooled=False, centered=()), -316.5855579217194)],
+)
+def test_default_spec_builds_the_model_as_before(logp_lake: Path, spec: ModelSpec, expected: float) -> None:
+    model = build_model(build_design(load_lake(logp_lake), spec))
+    assert float(model.compile_logp()(_point(model))) == pytest.approx(expected, rel=1e-10)
+
+
+def test_levers_bound_the_model_parameters(logp_lake: Path) -> None:
+    spec = ModelSpec(half_sat_floor=0.2, media_weather_bound=float(np.log(2)))
+    design = build_design(load_lake(logp_lake), spec)
+    model = build_model(design)
+    point = {k: v * 40 - 20 for k, v in _point(model).items()}  # far out: half-sat collapsing, γ huge
+    fn = model.compile_fn([model["half_sat"], model["weather_gamma"]], inputs=model.value_vars, on_unused_input="ignore")
+    half_sat, gamma = fn(point)
+    floor = half_sat_floor(design.spend, design.spend_scale, design.train, 0.2)
+    assert np.all(half_sat >= floor * (1 - 1e-9))
+    log_mult = np.einsum("ncw,ntw->nct", gamma, design.zw)
+    for i in range(len(design.tenants)):
+        assert np.abs(log_mult[i][:, design.train[i]]).max() <= np.log(2) * (1 + 1e-9)
+    assert np.abs(gamma).max() > 0.05  # the bound is not met by squashing γ to nothing
+    assert np.isfinite(model.compile_logp()(point))
+
+
+def test_lever_options_are_validated_and_recorded() -> None:
+    spec = ModelSpec(half_sat_floor=0.1, media_weather_bound=0.7)
+    d = json.loads(json.dumps(spec.to_dict()))
+    assert (d["half_sat_floor"], d["media_weather_bound"]) == (0.1, 0.7)
+    assert ModelSpec.from_dict(d) == spec
+    assert ModelSpec().to_dict()["half_sat_floor"] is None
+    base = config_hash({"spec": ModelSpec().to_dict()})
+    assert config_hash({"spec": ModelSpec(half_sat_floor=0.1).to_dict()}) != base
+    assert config_hash({"spec": ModelSpec(media_weather_bound=0.7).to_dict()}) != base
+    with pytest.raises(ValueError, match=r"half_sat_floor is a quantile of positive spend: it must be in \(0, 1\), got 10"):
+        ModelSpec(half_sat_floor=10)
+    with pytest.raises(ValueError, match=r"media_weather_bound must be > 0 \(e.g. 0.693 = log 2\), got -1"):
+        ModelSpec(media_weather_bound=-1)
+
+
+def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import bayes_mmm.api as api
+    from bayes_mmm.surfaces.cli import app
+
+    seen = {}
+
+    def fake_fit(ds, spec, sampler, prior=None):  # plumbing only: stop before sampling
+        seen["spec"] = spec
+        raise ValueError("stopped before sampling")
+
+    monkeypatch.setattr(api, "fit", fake_fit)
+    args = ["fit", "--data", str(tiny_lake), "--out", str(tmp_path / "run")]
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "0.1", "--media-weather-bound", "0.693"])
+    assert res.exit_code == 2 and "stopped before sampling" in res.output
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (0.1, 0.693)
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "half_sat_floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
