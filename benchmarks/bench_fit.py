@@ -86,11 +86,16 @@ def main() -> None:
     ap.add_argument("--target-accept", type=float, default=SamplerConfig.target_accept)
     ap.add_argument("--pymc-marketing", type=int, default=0, help="also fit PyMC-Marketing on the first N tenants")
     ap.add_argument("--keep", type=Path, default=None, help="keep the lake and run folder here")
+    ap.add_argument("--scenario", default="default", help="a synthetic scenario (docs/scenarios.md)")
+    ap.add_argument("--cadence", default="daily", choices=("daily", "weekly"))
+    ap.add_argument("--weather", default="all", choices=("all", "none", "mixed"), help="tenants with weather columns")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-fit-"))
     lake, run = work / "lake", work / "run"
-    write_lake(simulate_universe(args.tenants, args.days, seed=args.seed), lake, overwrite=True)
+    write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=args.scenario, cadence=args.cadence,
+                                 weather=args.weather), lake, overwrite=True)
+    variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}") if v not in ("default", "daily", "weather_all"))
     ds = load_lake(lake)
     t0 = time.perf_counter()
     result = fit(ds, ModelSpec(), SamplerConfig(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed,
@@ -104,6 +109,7 @@ def main() -> None:
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{args.draws})",
+        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
         "fit_wall_seconds_incl_postprocessing": round(wall_fit, 1),
@@ -132,7 +138,7 @@ def main() -> None:
         out["ess_per_second_ratio"] = round(ours / max(pm_res["universe_ess_per_second"], 1e-9), 2)
     res_dir = Path(__file__).parent / "results"
     res_dir.mkdir(exist_ok=True)
-    (res_dir / f"fit-{args.tenants}x{args.days}-{dt.date.today()}.json").write_text(json.dumps(out, indent=2))
+    (res_dir / f"fit-{args.tenants}x{args.days}{'-' + variant if variant else ''}-{dt.date.today()}.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
