@@ -42,7 +42,7 @@ def esc(value: object) -> str:
 AllowGate = Annotated[list[str] | None, typer.Option(
     "--allow-gate", help="Go on despite this data-quality gate's error (repeatable; names: bayes-mmm validate).")]
 Mlflow = Annotated[bool, typer.Option(
-    "--mlflow", help="Log parameters, metrics and the run folder's files to MLflow (MLFLOW_TRACKING_URI; pip install 'bayes-mmm[tracking]').")]
+    "--mlflow", help="Log parameters, metrics and the run folder's files to MLflow (MLFLOW_TRACKING_URI; pip install 'bayes-mmm\\[tracking]').")]
 MlflowExperiment = Annotated[str | None, typer.Option(
     "--mlflow-experiment", help="Experiment of a new MLflow run (default: MLFLOW_EXPERIMENT_NAME); an active run is used as it is.")]
 MlflowArtifacts = Annotated[str, typer.Option(
