@@ -382,3 +382,45 @@ def refresh_run(
     save_fit(result, out, data, overwrite)
     return update_summary(out, parent={"run_id": parent["run_id"], "path": str(Path(run_dir).resolve()),
                                        "data_end": parent["data"]["end"], "refit_seconds": round(time.perf_counter() - t0, 1)})
+
+
+def track_run(
+    command: str,
+    run_dir: str | Path,
+    experiment: str | None = None,
+    artifacts: str = "default",
+    monitor_report: dict | None = None,
+    monitor_path: str | Path | None = None,
+    settings: dict[str, Any] | None = None,
+) -> str:
+    """Log a run folder after ``fit``, ``cv`` or ``monitor`` to MLflow (see :mod:`bayes_mmm.runs.tracking`).
+
+    Every command logs the run's parameters and files; ``fit`` adds convergence, LOO and
+    in-sample fit metrics, ``cv`` the walk-forward metrics and pass rate, ``monitor`` the
+    report's per-tenant metrics and action counts (``monitor_report``, written at
+    ``monitor_path``). ``settings`` are the command's own options, logged as ``<command>.<name>``.
+    Returns the MLflow run id.
+    """
+    from bayes_mmm.runs import tracking
+    from bayes_mmm.runs.folder import RunFolder
+
+    tracking.require_mlflow()
+    summary = RunFolder(run_dir).summary()
+    params = {**tracking.run_params(summary), **tracking.flatten(settings or {}, command)}
+    if command == "fit":
+        metrics = tracking.fit_metrics(summary)
+    elif command == "cv":
+        from bayes_mmm.analysis.cv import pass_rate
+
+        cvs = {t: e["cv"] for t, e in summary["tenants"].items() if e.get("cv")}
+        metrics = tracking.cv_metrics(summary, pass_rate(cvs) if cvs else None)
+    elif command == "monitor" and monitor_report is not None:
+        from bayes_mmm.analysis.monitor import INVESTIGATE, OK, RETRAIN
+
+        params.update(tracking.monitor_params(monitor_report))
+        metrics = tracking.monitor_metrics(monitor_report, (OK, INVESTIGATE, RETRAIN))
+    else:
+        raise ValueError(f"cannot track command {command!r} (fit, cv, or monitor with its report)")
+    files = tracking.run_artifacts(run_dir, artifacts, [monitor_path] if monitor_path is not None else [])
+    tags = {"bayes_mmm.command": command, "bayes_mmm.run_dir": str(Path(run_dir).resolve())}
+    return tracking.log_run(params, metrics, files, experiment, run_name=f"{command} {summary.get('run_id', '')}".strip(), tags=tags)

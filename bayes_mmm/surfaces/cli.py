@@ -41,6 +41,12 @@ def esc(value: object) -> str:
     return escape(CONTROL.sub("?", str(value)))
 AllowGate = Annotated[list[str] | None, typer.Option(
     "--allow-gate", help="Go on despite this data-quality gate's error (repeatable; names: bayes-mmm validate).")]
+Mlflow = Annotated[bool, typer.Option(
+    "--mlflow", help="Log parameters, metrics and the run folder's files to MLflow (MLFLOW_TRACKING_URI; pip install 'bayes-mmm\\[tracking]').")]
+MlflowExperiment = Annotated[str | None, typer.Option(
+    "--mlflow-experiment", help="Experiment of a new MLflow run (default: MLFLOW_EXPERIMENT_NAME); an active run is used as it is.")]
+MlflowArtifacts = Annotated[str, typer.Option(
+    "--mlflow-artifacts", help="default: summary.json, model_card.md, report.html, monitor.json… when present; all: also idata.nc.")]
 
 
 def friendly(fn: Callable) -> Callable:
@@ -58,6 +64,26 @@ def friendly(fn: Callable) -> Callable:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def check_mlflow(on: bool, artifacts: str) -> None:
+    """Before any long work: --mlflow needs mlflow installed and a known --mlflow-artifacts choice."""
+    if on:
+        from bayes_mmm.runs.tracking import ARTIFACT_CHOICES, require_mlflow
+
+        require_mlflow()
+        if artifacts not in ARTIFACT_CHOICES:
+            raise ValueError(f"--mlflow-artifacts must be one of {', '.join(ARTIFACT_CHOICES)}, got {artifacts!r}")
+
+
+def log_mlflow(on: bool, command: str, run: Path, experiment: str | None, artifacts: str, **kwargs) -> None:
+    """Log the finished command's run to MLflow when --mlflow is given, and say where it went."""
+    if not on:
+        return
+    from bayes_mmm.api import track_run
+
+    run_id = track_run(command, run, experiment, artifacts, **kwargs)
+    out.print(f"logged to MLflow run [bold]{esc(run_id)}[/]", highlight=False)
 
 
 def quiet_libraries() -> None:
@@ -282,6 +308,9 @@ def fit(
     retries: Annotated[int, typer.Option(min=0, help="Resubmit a failed group this many times.")] = 1,
     allow_gate: AllowGate = None,
     overwrite: bool = False,
+    mlflow: Mlflow = False,
+    mlflow_experiment: MlflowExperiment = None,
+    mlflow_artifacts: MlflowArtifacts = "default",
 ) -> None:
     """Fit the hierarchical MMM and write a run folder (idata.nc, summary.json).
 
@@ -295,6 +324,7 @@ def fit(
     merged summary.json.
     """
     quiet_libraries()
+    check_mlflow(mlflow, mlflow_artifacts)
     from bayes_mmm.api import fit_lake, gate_lake
     from bayes_mmm.core.priors import priors_from_options
 
@@ -336,6 +366,7 @@ def fit(
         summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
                            overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or ())
     print_fit(summary)
+    log_mlflow(mlflow, "fit", out_dir, mlflow_experiment, mlflow_artifacts)
     failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
     for g in failed:
         err.print(f"[bold red]group {g['id']} failed[/] ({esc(', '.join(g['tenants']))}): {esc(g['error'])}", highlight=False)
@@ -473,9 +504,14 @@ def monitor(
     data: Annotated[Path, typer.Option("--data", help="Lake with the run's data plus new periods after its window.")] = DEFAULT_LAKE,
     out_file: Annotated[Path | None, typer.Option("--out", help="Where to write monitor.json (default RUN/monitor.json).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing file that an earlier monitor of this run did not write.")] = False,
+    mlflow: Mlflow = False,
+    mlflow_experiment: MlflowExperiment = None,
+    mlflow_artifacts: MlflowArtifacts = "default",
 ) -> None:
     """Score new periods against the run's posterior predictive; exit 0 when all ok, 3 when drift is found."""
     quiet_libraries()
+    check_mlflow(mlflow, mlflow_artifacts)
+    from bayes_mmm.analysis.monitor import MONITOR_JSON
     from bayes_mmm.api import monitor_lake
 
     report = monitor_lake(run, data, out_file, force)
@@ -483,6 +519,8 @@ def monitor(
     for tid, e in report["tenants"].items():
         for why in e["model_drift_reasons"] + e["data_drift"]:
             out.print(f"  {tid}: {why}", highlight=False)
+    log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
+               monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
     flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]
     if flagged:
         out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants")
@@ -520,9 +558,13 @@ def cv(
     draws: Annotated[int, typer.Option(min=1)] = 300,
     tune: Annotated[int, typer.Option(min=0)] = 300,
     allow_gate: AllowGate = None,
+    mlflow: Mlflow = False,
+    mlflow_experiment: MlflowExperiment = None,
+    mlflow_artifacts: MlflowArtifacts = "default",
 ) -> None:
     """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
     quiet_libraries()
+    check_mlflow(mlflow, mlflow_artifacts)
     from bayes_mmm.analysis.cv import pass_rate
     from bayes_mmm.api import cv_run
 
@@ -538,6 +580,7 @@ def cv(
                   "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])}")
     out.print(t)
     out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
+    log_mlflow(mlflow, "cv", run, mlflow_experiment, mlflow_artifacts, settings={"folds": folds, "draws": draws, "tune": tune})
 
 
 @app.command()

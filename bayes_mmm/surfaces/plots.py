@@ -36,6 +36,7 @@ __all__ = [
     "fig_contributions",
     "fig_cv",
     "fig_loo_k",
+    "fig_monitor",
     "fig_ppc_density",
     "fig_ppc_time",
     "fig_prior_posterior",
@@ -352,4 +353,21 @@ def fig_prior_posterior(panels: Sequence[dict], channels: Sequence[str]) -> Figu
         fig.legend(*axes[0].get_legend_handles_labels(), loc="lower right", fontsize=7, bbox_to_anchor=(0.95, 0.15))
     else:
         axes[0].legend(fontsize=6)
+    return fig
+
+
+def fig_monitor(tenants: Sequence[str], reference: Sequence[float | None], new: Sequence[float | None], actions: Sequence[str]) -> Figure:
+    """R² on the new periods per tenant (coloured by action) against the reference R² on the same periods (grey)."""
+    fig, (ax,) = _fig(5.5, 0.8 + 0.35 * max(len(tenants), 2), left=1.8)
+    y = np.arange(len(tenants))
+    ref, now = (np.array([np.nan if x is None else x for x in v], float) for v in (reference, new))
+    colour = {"ok": "tab:green", "investigate": "tab:orange", "retrain": "tab:red"}
+    ax.hlines(y, np.fmin(ref, now), np.fmax(ref, now), color="0.75", lw=2)
+    ax.scatter(ref, y, color="0.45", marker="|", s=120, label="reference (expected on these periods)")
+    ax.scatter(now, y, c=[colour.get(a, "0.2") for a in actions], s=36, zorder=3, label="new periods")
+    ax.set_yticks(y, list(tenants))
+    ax.invert_yaxis()
+    ax.set_xlabel("R²")
+    ax.set_title("Monitoring: R² on the new periods vs reference")
+    ax.legend(fontsize=7, loc="lower left")
     return fig

@@ -29,6 +29,7 @@ from bayes_mmm.model.design import periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 from bayes_mmm.surfaces import plots
+from bayes_mmm.surfaces.monitoring import monitoring, parent_moves
 
 #: Draws used for bands and curves: enough for stable 5–95 % quantiles, cheap at 20 tenants × 730 days.
 MAX_DRAWS = 200
@@ -258,8 +259,9 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
     Parameters
     ----------
     run_dir
-        A run folder (``idata.nc`` and ``summary.json``; ``evaluation.json``
-        and ``allocation.json`` are shown when present).
+        A run folder (``idata.nc`` and ``summary.json``; ``evaluation.json``,
+        ``allocation.json`` and ``monitor.json`` are shown when present, and a
+        refreshed run's ROAS moves vs its parent).
     max_tenants
         Render sections for the first ``max_tenants`` tenants only (all are in the index).
     progress
@@ -334,6 +336,8 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
         allocation=allocation,
         model_card=summary.get("model_card"),
         spec=spec.to_dict(),
+        monitor=monitoring(run_dir, summary),
+        moves=parent_moves(summary),
     )
 
 
