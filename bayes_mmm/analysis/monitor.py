@@ -51,8 +51,9 @@ from bayes_mmm.analysis.cv import metrics
 from bayes_mmm.core.constants import CHANNEL, DATE, PRECIP, SNOW, TEMP, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.runs.folder import MONITOR
 
-MONITOR_JSON = "monitor.json"
+MONITOR_JSON = MONITOR  # the run folder's own name for it (runs.folder)
 CREATED_BY = "bayes-mmm monitor"
 R2_DROP, MAPE_RISE, COVERAGE_MIN = 0.10, 5.0, 0.70
 BIAS_Z, BIAS_SIGMA = 4.0, 0.5

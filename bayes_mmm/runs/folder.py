@@ -31,6 +31,7 @@ from bayes_mmm.model.design import periods
 IDATA, SUMMARY = "idata.nc", "summary.json"
 EVALUATION, ALLOCATION = "evaluation.json", "allocation.json"
 MODEL_CARD, REPORT = "model_card.md", "report.html"
+MONITOR = "monitor.json"
 GROUPS_DIR = "groups"
 #: Files a command may never replace from an ``--out`` option: they are the run.
 RUN_FILES = (IDATA, SUMMARY)
@@ -141,6 +142,10 @@ class RunFolder:
     @property
     def model_card_path(self) -> Path:
         return self.path / MODEL_CARD
+
+    @property
+    def monitor_path(self) -> Path:
+        return self.path / MONITOR
 
     @property
     def report_path(self) -> Path:

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.runs.folder import ALLOCATION, EVALUATION, IDATA, MODEL_CARD, REPORT, SUMMARY
+from bayes_mmm.runs.folder import ALLOCATION, EVALUATION, IDATA, MODEL_CARD, MONITOR, REPORT, SUMMARY
 
 INSTALL = "pip install 'bayes-mmm[tracking]'"
-MONITOR = "monitor.json"  # analysis.monitor.MONITOR_JSON: that layer sits above this one
 #: Run-folder files logged by default (when present); ``idata.nc`` only with ``artifacts="all"``.
 ARTIFACTS = (SUMMARY, MODEL_CARD, REPORT, EVALUATION, ALLOCATION, MONITOR)
 ARTIFACT_CHOICES = ("default", "all")
