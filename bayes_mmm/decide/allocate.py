@@ -88,7 +88,7 @@ def plan_inputs(
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd"))) for i in sel]
     fc = None if forecast is None else read_forecast(forecast, last, tenants)
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
-    gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
+    gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     return PlanInputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values], prob=posterior_problem(post, const, spec, sel, z, days),
         spend=const["spend"].values[sel], gamma=gamma, z=z, known=known, plan_dates=plan_dates, l_max=spec.l_max,

@@ -136,7 +136,7 @@ def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, defaul
     if name not in posterior:
         s = posterior.sizes["chain"] * posterior.sizes["draw"]
         return np.full((s, n, c), default)
-    a = stacked(posterior, name)
+    a = stacked(posterior[name])
     return np.broadcast_to(a[:, None, :], (a.shape[0], n, c)).copy() if a.ndim == 2 else a
 
 
@@ -153,8 +153,8 @@ def posterior_problem(
     weights = lag_weights(spec.adstock, alpha, spec.l_max, peak)[:, sel]
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)[:, sel]
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)[:, sel]
-    gamma = stacked(post, "weather_gamma")[:, sel] if "weather_gamma" in post else None
-    beta = stacked(post, "beta")[:, sel] * const["y_scale"].values[sel][None, :, None]
+    gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
+    beta = stacked(post["beta"])[:, sel] * const["y_scale"].values[sel][None, :, None]
     spend = const["spend"].values[sel]
     l_max = spec.l_max
     history = np.zeros((len(sel), c, l_max - 1))
