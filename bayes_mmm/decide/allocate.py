@@ -26,8 +26,15 @@ import pandas as pd
 import xarray as xr
 
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.decide.bounds import bound_arrays, budget_groups, check_feasible, parse_channel_bounds
+from bayes_mmm.decide.bounds import (
+    bound_arrays,
+    budget_groups,
+    check_budget_scale,
+    check_feasible,
+    parse_channel_bounds,
+)
 from bayes_mmm.decide.objectives import Objective, objective_and_grad, parse_objective
 from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
@@ -180,6 +187,7 @@ def allocate_run(
     obj = parse_objective(objective)
     run, idata, summary, unconverged = _open_run(run_dir, tenant, allow_unconverged)
     inp = plan_inputs(idata, run.spec(summary), tenant, days, forecast)
+    check_budget_scale(budget, inp.spend, days)
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
     current, active = current_plan(inp.spend, groups, days)
     lower, upper = bound_arrays(channel_bounds, inp.channels, current.mean(axis=-1), active, days)
@@ -187,7 +195,7 @@ def allocate_run(
     plan, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
-    return {
+    result = {
         "run_id": summary.get("run_id", run.path.name),
         "objective": str(obj),
         "budget": float(budget),
@@ -201,6 +209,16 @@ def allocate_run(
         "unconverged_run": unconverged,
         "seconds": time.perf_counter() - t_start,
     }
+    _check_finite(result, run.path)
+    return result
+
+
+def _check_finite(plan: dict[str, Any], run: Path) -> None:
+    """Refuse to return a plan holding NaN or infinite numbers (plan.json would show them as null)."""
+    bad = non_finite(plan)
+    if bad:
+        raise DataError(f"the plan came out with non-finite numbers ({', '.join(bad[:3])}); nothing was written", file=run,
+                        hint="check --budget and the channel bounds against the spend in the data; report this if they are sensible")
 
 
 __all__ = [
