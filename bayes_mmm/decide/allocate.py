@@ -39,20 +39,22 @@ from bayes_mmm.decide.objectives import Objective, objective_and_grad, parse_obj
 from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
-from bayes_mmm.decide.weather import forecast_z, read_forecast
+from bayes_mmm.decide.weather import forecast_z, read_forecast, warn_extrapolation
 from bayes_mmm.model.design import WeatherStats
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 
 OPT_DRAWS = 300  # default posterior draws used inside the optimiser
+MAX_PLAN_DAYS = 366
 
 
 def _check_request(budget: float, days: int) -> int:
     """The plan length as an int, after checking budget and days."""
     if not (isinstance(budget, int | float) and math.isfinite(budget) and budget > 0):
         raise DataError(f"budget must be a positive amount, got {budget}", hint="pass --budget with the total to spend over the plan's days")
-    if int(days) != days or days < 1:
-        raise DataError(f"days must be a whole number ≥ 1, got {days}")
+    if int(days) != days or not 1 <= days <= MAX_PLAN_DAYS:
+        raise DataError(f"days must be a whole number from 1 to {MAX_PLAN_DAYS}, got {days}",
+                        hint="plan at most a year ahead; the posterior says nothing about spend further out")
     return int(days)
 
 
@@ -93,7 +95,9 @@ def plan_inputs(
     plan_dates = pd.date_range(last + pd.Timedelta(days=1), periods=days, freq="D")
     horizon_dates = pd.date_range(plan_dates[0], periods=days + spec.l_max - 1, freq="D")
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd"))) for i in sel]
-    fc = None if forecast is None else read_forecast(forecast, last, tenants)
+    fc = None if forecast is None else read_forecast(forecast, last, tenants, plan_dates)
+    if fc is not None:
+        warn_extrapolation(fc, tenants, stats)
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     return PlanInputs(

@@ -1,11 +1,12 @@
 """Weather on the plan's horizon: the user's forecast file, standardised as the model's media weather.
 
-A strict forecast reader for the data layer is being written separately; when it
-lands, :func:`read_forecast` becomes a call to it.
+The forecast is read by the strict data-layer reader (:mod:`bayes_mmm.data.forecast`):
+ISO dates, finite and possible values, one line naming file, column and rows.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,47 +14,48 @@ import pandas as pd
 
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.forecast import TENANT_ID, forecast_covers
+from bayes_mmm.data.forecast import read_forecast as read_forecast_file
 from bayes_mmm.model.design import WeatherStats, media_weather
 
-TENANT_ID = "tenant_id"
+#: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation.
+EXTRAPOLATION_SD = 4.0
 
 
-def read_forecast(forecast: str | Path | pd.DataFrame, last: pd.Timestamp, tenants: list[str]) -> pd.DataFrame:
-    """Validated forecast rows: date, temp_c, precip_mm[, tenant_id]."""
+def read_forecast(
+    forecast: str | Path | pd.DataFrame, last: pd.Timestamp, tenants: list[str], plan_dates: pd.DatetimeIndex | None = None
+) -> pd.DataFrame:
+    """Checked forecast rows (date, temp_c, precip_mm[, snow_cm][, tenant_id]) for a plan after ``last``.
+
+    Raises
+    ------
+    DataError
+        On anything :func:`bayes_mmm.data.forecast.read_forecast` refuses, past dates, unknown
+        tenants, or (given ``plan_dates``) plan days the forecast does not cover.
+    """
     name = str(forecast) if not isinstance(forecast, pd.DataFrame) else "forecast"
-    if isinstance(forecast, pd.DataFrame):
-        df = forecast.copy()
-    else:
-        path = Path(forecast)
-        if not path.is_file():
-            raise DataError("forecast file not found", file=path, hint="pass a CSV with date, temp_c, precip_mm")
-        df = pd.read_csv(path)
-    for col in (DATE, TEMP, PRECIP):
-        if col not in df.columns:
-            raise DataError("required forecast column is missing", file=name, column=col, hint="forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
-    dates = pd.to_datetime(df[DATE], errors="coerce")
-    for col, bad in ((DATE, dates.isna()), (TEMP, ~np.isfinite(pd.to_numeric(df[TEMP], errors="coerce"))),
-                     (PRECIP, ~(pd.to_numeric(df[PRECIP], errors="coerce") >= 0))):
-        if bad.any():
-            rows = list(np.flatnonzero(bad.to_numpy()) + 1)
-            raise DataError("missing or invalid values", file=name, column=col, rows=rows, hint="dates as YYYY-MM-DD, temperature a number, precipitation a number ≥ 0")
-    past = (dates <= last).to_numpy()
-    if past.any():
-        rows = list(np.flatnonzero(past) + 1)
-        raise DataError(f"forecast dates must be after the last data date {last.date()}", file=name, column=DATE, rows=rows,
-                        dates=[d.date() for d in dates[past]], hint="drop past days or refit on newer data")
-    df[DATE] = dates.dt.normalize()
+    df = read_forecast_file(forecast, after=last)
     if TENANT_ID in df.columns:
-        df[TENANT_ID] = df[TENANT_ID].astype(str)
         unknown = sorted(set(df[TENANT_ID]) - set(tenants))
         if unknown:
-            rows = list(np.flatnonzero(df[TENANT_ID].isin(unknown).to_numpy()) + 1)
-            raise DataError(f"unknown tenant(s) {', '.join(unknown)}; the run has {', '.join(tenants)}", file=name, column=TENANT_ID, rows=rows)
-    keys = [DATE, TENANT_ID] if TENANT_ID in df.columns else [DATE]
-    dup = df.duplicated(keys, keep=False).to_numpy()
-    if dup.any():
-        raise DataError("duplicate forecast days", file=name, column=DATE, rows=list(np.flatnonzero(dup) + 1))
+            raise DataError(f"unknown tenant(s) {', '.join(unknown[:5])}; the run has {', '.join(tenants)}", file=name, column=TENANT_ID)
+    if plan_dates is not None:
+        forecast_covers(df, plan_dates, tenants, source=name)
     return df
+
+
+def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[WeatherStats]) -> None:
+    """Warn when a forecast temperature lies far outside a tenant's history: the plan then extrapolates."""
+    for tid, st in zip(tenants, stats, strict=True):
+        rows = df[df[TENANT_ID] == tid] if TENANT_ID in df.columns else df
+        if rows.empty or not st.temp_sd > 0:
+            continue
+        z = (rows[TEMP].to_numpy(float) - st.temp_mean) / st.temp_sd
+        worst = int(np.argmax(np.abs(z)))
+        if abs(z[worst]) > EXTRAPOLATION_SD:
+            warnings.warn(f"forecast {rows[TEMP].iloc[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is "
+                          f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the weather effect",
+                          UserWarning, stacklevel=3)
 
 
 def forecast_z(df: pd.DataFrame | None, horizon_dates: pd.DatetimeIndex, tenants: list[str], stats: list[WeatherStats]) -> tuple[np.ndarray, np.ndarray]:

@@ -388,10 +388,12 @@ def test_rain_forecast_moves_spend_to_rainy_days(tmp_path: Path) -> None:
 
 def test_write_plan_follows_the_contract(simple_run: Path, tmp_path: Path) -> None:
     plan = allocate_run(simple_run, 500.0, days=2)
-    plan["extra_nan"] = float("nan")
+    bad = {**plan, "extra_nan": float("nan")}
+    with pytest.raises(DataError, match=r"plan\.json: refusing to write a plan with non-finite numbers \(extra_nan\)"):
+        write_plan(bad, tmp_path / "out" / "plan.json")  # issue 15: a plan is never written with null for NaN
+    assert not (tmp_path / "out" / "plan.json").exists()
     out = write_plan(plan, tmp_path / "out" / "plan.json")
     back = json.loads(out.read_text())
-    assert back["extra_nan"] is None
     assert {"run_id", "objective", "budget", "days", "tenants"} <= set(back)
     assert back["run_id"] == "test-run" and back["objective"] == "mean" and back["budget"] == 500.0
     for t in back["tenants"].values():
