@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +39,20 @@ def kind_of(value: Any) -> str:
         return "null"
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
     return names.get(type(value), f"a {type(value).__name__}")
+
+
+def non_finite(value: Any, where: str = "") -> list[str]:
+    """Dotted paths of the NaN or infinite numbers in a JSON-like value (numpy scalars and arrays included).
+
+    >>> non_finite({"a": [1.0, float("nan")], "b": {"c": float("inf")}})
+    ['a[1]', 'b.c']
+    """
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in non_finite(v, f"{where}.{k}" if where else str(k))]
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        value = value.tolist()  # numpy arrays and scalars become lists and Python numbers
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in non_finite(v, f"{where}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [where]
+    return []

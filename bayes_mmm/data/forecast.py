@@ -46,13 +46,15 @@ def _raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return read_table(path), str(path)
 
 
-def read_forecast(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+def read_forecast(source: str | Path | pd.DataFrame, after: pd.Timestamp | None = None) -> pd.DataFrame:
     """Read and check a weather forecast.
 
     Parameters
     ----------
     source
         ``forecast.csv`` (or ``.parquet``), or a DataFrame with the same columns.
+    after
+        When given, every date must be after it (the last day of the data a plan follows).
 
     Returns
     -------
@@ -65,7 +67,7 @@ def read_forecast(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     DataError
         Missing file or rows, missing columns, dates that are not plain ISO
         ``YYYY-MM-DD`` (time zones included), blank tenant ids, missing,
-        non-finite or impossible weather, duplicate dates (per tenant).
+        non-finite or impossible weather, duplicate dates (per tenant), dates not after ``after``.
     """
     raw, name = _raw(source)
     for col in FORECAST_COLUMNS:
@@ -74,6 +76,10 @@ def read_forecast(source: str | Path | pd.DataFrame) -> pd.DataFrame:
                             hint="forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
     dates = parse_iso_dates(raw[DATE], name, DATE)
     iso = np.asarray(dates.strftime("%Y-%m-%d"))
+    past = np.asarray(dates <= after) if after is not None else np.zeros(len(iso), bool)
+    if past.any():
+        raise DataError(f"forecast dates must be after the last data date {after:%Y-%m-%d}", file=name, column=DATE,
+                        rows=rows_where(past), dates=iso[past], hint="drop past days or refit on newer data")
     out = pd.DataFrame({DATE: dates})
     for col in (c for c in (TEMP, PRECIP, SNOW) if c in raw.columns):
         x = parse_numbers(raw[col], name, col, iso)

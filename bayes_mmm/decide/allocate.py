@@ -28,12 +28,14 @@ import xarray as xr
 
 from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.forecast import cities_of, forecast_covers, read_forecast
 from bayes_mmm.decide.bounds import (
     FREE,
     TrustRegion,
     budget_groups,
+    check_budget_scale,
     check_feasible,
     parse_caps,
     parse_channel_bounds,
@@ -46,7 +48,7 @@ from bayes_mmm.decide.pacing import project_paced
 from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
-from bayes_mmm.decide.weather import forecast_z
+from bayes_mmm.decide.weather import forecast_z, warn_extrapolation
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
@@ -110,13 +112,15 @@ def plan_inputs(
     sel = _selected(const, tenant)
     tenants = [str(const["tenant"].values[i]) for i in sel]
     n_lags = spec.l_max if n_lags is None else n_lags
-    dates, gap = plan_dates(pd.DatetimeIndex(const["date"].values)[-1], cadence, days, start)
+    last = pd.DatetimeIndex(const["date"].values)[-1]
+    dates, gap = plan_dates(last, cadence, days, start)
     horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd"))) for i in sel]
     fc = None
     if forecast is not None:
-        fc = read_forecast(forecast)
+        fc = read_forecast(forecast, after=last)
         forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
+        warn_extrapolation(fc, tenants, stats)
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)
@@ -217,6 +221,7 @@ def plan_budget(
     if confidence is not None and not 0 < confidence < 1:
         raise DataError(f"confidence must lie in (0, 1), got {confidence}", hint="e.g. --confidence 0.9")
     obj, inp = parse_objective(objective), setup.inp
+    check_budget_scale(budget, inp.spend, len(inp.plan_dates) * CADENCE_DAYS[inp.cadence])
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
     current, _ = current_plan(inp.spend, groups, len(inp.plan_dates), inp.window)
     active = inp.active
@@ -237,7 +242,7 @@ def plan_budget(
     for note in notes:
         warnings.warn(note, UserWarning, stacklevel=3)
     step = CADENCE_DAYS[inp.cadence]
-    return {
+    result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),
         "objective": str(obj),
         "budget": float(budget),
@@ -260,6 +265,16 @@ def plan_budget(
         "unconverged_run": setup.unconverged,
         "seconds": time.perf_counter() - t_start,
     }
+    _check_finite(result, setup.run.path)
+    return result
+
+
+def _check_finite(plan: dict[str, Any], run: Path) -> None:
+    """Refuse to return a plan holding NaN or infinite numbers (plan.json would show them as null)."""
+    bad = non_finite(plan)
+    if bad:
+        raise DataError(f"the plan came out with non-finite numbers ({', '.join(bad[:3])}); nothing was written", file=run,
+                        hint="check the budget, bounds and forecast for extreme values")
 
 
 def allocate_run(

@@ -26,33 +26,82 @@ def bound_arrays(
     n, c = current_daily.shape
     lower = np.zeros((n, c))
     upper = np.full((n, c), np.inf)
-    for key, spec in (channel_bounds or {}).items():
+    for key, raw in (channel_bounds or {}).items():
+        spec = check_bound(key, raw)
         if key != "*" and key not in channels:
             raise DataError(f"unknown channel '{key}' in channel bounds; the run has {', '.join(channels)}")
         cols = range(c) if key == "*" else [channels.index(key)]
         for j in cols:
             if isinstance(spec, str):
-                text = spec.strip().lstrip("±+").rstrip("%")
-                try:
-                    pct = float(text) / 100
-                except ValueError:
-                    raise DataError(f"channel bound '{spec}' for {key} is not a percentage like '20%'") from None
-                if pct < 0:
-                    raise DataError(f"channel bound '{spec}' for {key} must be ≥ 0 %")
+                pct = percent(spec, key)
                 lower[:, j] = np.maximum(lower[:, j], current_daily[:, j] * (1 - pct))
                 upper[:, j] = np.minimum(upper[:, j], current_daily[:, j] * (1 + pct))
             else:
                 lo, hi = spec
                 if lo is not None:
-                    lower[:, j] = np.maximum(lower[:, j], float(lo))
+                    lower[:, j] = np.maximum(lower[:, j], lo)
                 if hi is not None:
-                    upper[:, j] = np.minimum(upper[:, j], float(hi))
-                if lo is not None and hi is not None and float(lo) > float(hi):
-                    raise DataError(f"channel bound for {key}: minimum {lo} is above maximum {hi}")
+                    upper[:, j] = np.minimum(upper[:, j], hi)
+    clash = np.argwhere(lower > upper)  # e.g. '*=0:100' with 'meta=500:', or a minimum above current + P %
+    if len(clash):
+        i, j = clash[0]
+        raise DataError(f"channel bounds for {channels[j]} contradict each other: minimum {lower[i, j]:,.2f} "
+                        f"above maximum {upper[i, j]:,.2f} a day", hint="make the channel's own bound and '*' agree")
     # A channel a tenant never used in the data has no learned response: keep it dark.
     upper = np.where(active, upper, 0.0)
     lower = np.where(active, lower, 0.0)
     return np.repeat(lower[..., None], n_days, axis=-1), np.repeat(upper[..., None], n_days, axis=-1)
+
+
+BOUND_FORM = "channel=min:max (daily amounts ≥ 0, either may be left out) or channel=20% (± of current)"
+
+
+def percent(spec: str, key: str) -> float:
+    """The share of a ``"20%"`` bound (0.2): a finite number ≥ 0 followed by ``%``."""
+    text = spec.strip()
+    if not text.endswith("%"):
+        raise DataError(f"channel bound '{spec}' for {key} is not a percentage like '20%'", hint=BOUND_FORM)
+    try:
+        pct = float(text[:-1].strip().lstrip("±+")) / 100
+    except ValueError:
+        raise DataError(f"channel bound '{spec}' for {key} is not a percentage like '20%'", hint=BOUND_FORM) from None
+    if not (math.isfinite(pct) and pct >= 0):
+        raise DataError(f"channel bound '{spec}' for {key} must be a finite percentage ≥ 0 %", hint=BOUND_FORM)
+    return pct
+
+
+def _amount(value: Any, key: str) -> float | None:
+    """One side of a ``(min, max)`` bound: None, or a finite amount ≥ 0."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"channel bound for {key}: '{value}' is not an amount", hint=BOUND_FORM) from None
+    if not (math.isfinite(x) and x >= 0):
+        raise DataError(f"channel bound for {key}: '{value}' must be a finite amount ≥ 0", hint=BOUND_FORM)
+    return x
+
+
+def check_bound(key: str, spec: Any) -> str | tuple[float | None, float | None]:
+    """One channel's bound, checked: a percentage string, or ``(min, max)`` of finite amounts ≥ 0 with min ≤ max.
+
+    Raises
+    ------
+    DataError
+        For an empty channel name, NaN, infinite or negative amounts, min above max, or another shape.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise DataError(f"channel bound with an empty channel name ({key!r})", hint=BOUND_FORM)
+    if isinstance(spec, str):
+        percent(spec, key)
+        return spec.strip()
+    if not isinstance(spec, tuple | list) or len(spec) != 2:
+        raise DataError(f"channel bound for {key} must be (min, max) or a percentage, got {spec!r}", hint=BOUND_FORM)
+    lo, hi = _amount(spec[0], key), _amount(spec[1], key)
+    if lo is not None and hi is not None and lo > hi:
+        raise DataError(f"channel bound for {key}: minimum {lo:g} is above maximum {hi:g}", hint=BOUND_FORM)
+    return lo, hi
 
 
 def parse_channel_bounds(text: str | None) -> dict[str, Any]:
@@ -60,23 +109,41 @@ def parse_channel_bounds(text: str | None) -> dict[str, Any]:
 
     >>> parse_channel_bounds("meta=50:,google=20%")
     {'meta': (50.0, None), 'google': '20%'}
+
+    Raises
+    ------
+    DataError
+        For anything but comma-separated ``channel=min:max`` / ``channel=P%`` with valid
+        values (see :func:`check_bound`), or a channel named twice.
     """
     out: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        key, sep, val = part.partition("=")
-        if not sep:
-            raise DataError(f"channel bound '{part}' must look like channel=min:max or channel=20%")
-        if val.strip().endswith("%"):
-            out[key.strip()] = val.strip()
-            continue
-        lo, sep, hi = val.partition(":")
-        try:
-            out[key.strip()] = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
-        except ValueError:
-            raise DataError(f"channel bound '{part}' must look like channel=min:max or channel=20%") from None
-        if not sep:
-            raise DataError(f"channel bound '{part}' must look like channel=min:max or channel=20%")
+        key, sep, val = (s.strip() for s in part.partition("="))
+        lo, colon, hi = val.partition(":")
+        if not sep or (not val.endswith("%") and (not colon or ":" in hi)):
+            raise DataError(f"channel bound '{part}' must look like {BOUND_FORM}")
+        if key in out:
+            raise DataError(f"channel '{key}' is bounded twice in '{text}'", hint="give each channel one bound")
+        out[key] = check_bound(key, val if val.endswith("%") else (lo, hi))
     return out
+
+
+#: A budget may be at most this multiple of the most the planned tenants spent in the data over as many days.
+MAX_BUDGET_MULTIPLE = 1000.0
+
+
+def check_budget_scale(budget: float, spend: np.ndarray, days: int) -> None:
+    """Refuse a budget absurdly beyond the data: above :data:`MAX_BUDGET_MULTIPLE` × the planned tenants'
+    highest daily total spend (summed over tenants) × ``days``; the response there is pure extrapolation.
+
+    ``spend`` is the observed ``(N, C, T)`` of the planned tenants.
+    """
+    peak = float(spend.sum(axis=1).max(axis=-1).sum()) if spend.size else 0.0
+    cap = MAX_BUDGET_MULTIPLE * peak * days
+    if peak > 0 and budget > cap:
+        raise DataError(f"budget {budget:,.6g} is more than {MAX_BUDGET_MULTIPLE:,.0f}× the highest spend in the data "
+                        f"({peak:,.2f} a day, {cap:,.6g} over {days} days): the model cannot say anything about that",
+                        hint="pass a budget in the currency of the lake, within the range the tenants have spent")
 
 
 def budget_groups(tenant_budgets: Mapping[str, float] | None, tenants: list[str], budget: float) -> Groups:

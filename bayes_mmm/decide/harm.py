@@ -26,7 +26,8 @@ def guarded(
     ``confidence`` None takes the full step (the optimum).
     """
     if confidence is None:
-        return optimum.copy(), [{"step": 1.0, "prob_beats_current": float("nan")} for _ in groups]
+        # not judged: do-no-harm is off
+        return optimum.copy(), [{"step": 1.0, "prob_beats_current": None} for _ in groups]
     r_cur = response(current, prob)
     wins = []  # per step: (S, N) response of the plan at that step
     for t in steps:

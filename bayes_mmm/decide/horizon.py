@@ -10,6 +10,10 @@ from bayes_mmm.core.errors import DataError
 DEFAULT_PERIODS = {"daily": 7, "weekly": 4}
 
 
+#: Longest plan, in days: the posterior says nothing about spend further out.
+MAX_PLAN_DAYS = 366
+
+
 def n_periods(days: int | None, periods: int | None, cadence: str) -> int:
     """The plan length in periods; ``days`` is an alias of ``periods`` for daily runs only."""
     if days is not None and cadence != "daily":
@@ -20,6 +24,9 @@ def n_periods(days: int | None, periods: int | None, cadence: str) -> int:
     n = periods if periods is not None else days if days is not None else DEFAULT_PERIODS.get(cadence, 7)
     if int(n) != n or n < 1:
         raise DataError(f"the plan length must be a whole number of periods ≥ 1, got {n}")
+    if n * CADENCE_DAYS[cadence] > MAX_PLAN_DAYS:
+        raise DataError(f"the plan length must be at most {MAX_PLAN_DAYS} days, got {n} {cadence} periods",
+                        hint="plan at most a year ahead; the posterior says nothing about spend further out")
     return int(n)
 
 

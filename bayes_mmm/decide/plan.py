@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.atomic import write_text
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.decide.problem import Problem, response, response_and_grad
 from bayes_mmm.model.response import weather_multiplier
 from bayes_mmm.runs.folder import to_json
@@ -147,5 +149,8 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
 
 
 def write_plan(plan: dict[str, Any], out: str | Path) -> Path:
-    """Write a plan as JSON atomically (NaN → null)."""
+    """Write a plan as JSON atomically; a plan with NaN or infinite numbers is refused (it would read as null)."""
+    bad = non_finite(plan)
+    if bad:
+        raise DataError(f"refusing to write a plan with non-finite numbers ({', '.join(bad[:3])})", file=out)
     return write_text(out, to_json(plan) + "\n")

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
 from bayes_mmm.data.forecast import TENANT_ID
 from bayes_mmm.model.design import WeatherStats, media_weather
+
+#: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation.
+EXTRAPOLATION_SD = 4.0
+
+
+def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[WeatherStats]) -> None:
+    """Warn when a forecast temperature lies far outside a tenant's history: the plan then extrapolates."""
+    for tid, st in zip(tenants, stats, strict=True):
+        rows = df[df[TENANT_ID] == tid] if TENANT_ID in df.columns else df
+        if rows.empty or not st.temp_sd > 0:
+            continue
+        z = (rows[TEMP].to_numpy(float) - st.temp_mean) / st.temp_sd
+        worst = int(np.argmax(np.abs(z)))
+        if abs(z[worst]) > EXTRAPOLATION_SD:
+            warnings.warn(f"forecast {rows[TEMP].iloc[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is "
+                          f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the weather effect",
+                          UserWarning, stacklevel=3)
 
 
 def forecast_z(df: pd.DataFrame | None, horizon_dates: pd.DatetimeIndex, tenants: list[str], stats: list[WeatherStats]) -> tuple[np.ndarray, np.ndarray]:

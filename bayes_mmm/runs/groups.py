@@ -38,7 +38,7 @@ from bayes_mmm import __version__
 from bayes_mmm.core import atomic
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
-from bayes_mmm.runs.folder import RunFolder
+from bayes_mmm.runs.folder import GROUPS_DIR, RunFolder
 from bayes_mmm.runs.lift import lift_calibration
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
@@ -122,7 +122,24 @@ def fit_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: d
     from bayes_mmm.runs.summary import save_run
 
     result = fit(load_lake(lake, tenants), ModelSpec.from_dict(spec), SamplerConfig(**{**sampler, "progress": False}))
+    check_not_cancelled(folder)
     return save_run(result, folder, lake=lake, overwrite=True)
+
+
+def check_not_cancelled(folder: str | Path) -> None:
+    """Refuse to write a group whose run was interrupted meanwhile.
+
+    A task already running on a remote worker cannot be stopped; when the client's
+    temporary run folder is gone (Ctrl-C, an error), writing would re-create it.
+    """
+    if not Path(folder).parent.is_dir():
+        raise RuntimeError(f"the run this group belongs to was cancelled; not writing {folder}")
+
+
+def cancel(client: Any, futures: Sequence[Any]) -> None:
+    """Cancel submitted group fits: queued ones never start, running ones are released (see :func:`check_not_cancelled`)."""
+    if futures:
+        client.cancel(list(futures), force=True)
 
 
 def _cluster(scheduler: Any, n_workers: int | None, chains: int):
@@ -201,10 +218,12 @@ def fit_groups(
     results: dict[str, dict] = {}
     errors: dict[str, str] = {}
     attempts = dict.fromkeys(ids, 1)
+    submitted: list[Any] = []
     try:
         say(f"Dask scheduler {client.scheduler.address} with {len(client.scheduler_info()['workers'])} workers")
         with atomic.folder(out, overwrite=overwrite) as tmp:
             folder = {g: str((tmp / RunFolder.group_folder_name(g)).resolve()) for g in ids}
+            (tmp / GROUPS_DIR).mkdir()  # its presence tells a worker the run is still wanted
 
             owner: dict[str, str] = {}
 
@@ -214,6 +233,7 @@ def fit_groups(
                     {**sampler.__dict__}, key=f"fit-{g}-{attempts[g]}-{os.getpid()}-{time.time_ns()}", pure=False,
                 )
                 owner[fut.key] = g
+                submitted.append(fut)
                 return fut
 
             pending = as_completed([submit(g) for g in ids])
@@ -247,6 +267,9 @@ def fit_groups(
             merged["data"]["lake"] = str(data)
             merged["data"]["hash"] = data_hash(data, merged["data"]["tenants"])
             RunFolder(tmp).write_summary(merged)
+    except BaseException:  # Ctrl-C or an error: no group may go on fitting for a run that will not be written
+        cancel(client, submitted)
+        raise
     finally:
         if owned:
             client.close()

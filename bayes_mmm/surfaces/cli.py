@@ -55,7 +55,9 @@ def friendly(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = show_warning
+                return fn(*args, **kwargs)
         except (DataError, FileExistsError, FileNotFoundError, ValueError) as exc:
             err.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -84,6 +86,12 @@ def log_mlflow(on: bool, command: str, run: Path, experiment: str | None, artifa
 
     run_id = track_run(command, run, experiment, artifacts, **kwargs)
     out.print(f"logged to MLflow run [bold]{esc(run_id)}[/]", highlight=False)
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: object = None,
+                 line: str | None = None) -> None:
+    """A warning as one yellow line on stderr: its text only (escaped), not the source line that raised it."""
+    err.print(f"[bold yellow]warning:[/] {esc(message)}", highlight=False, soft_wrap=True)
 
 
 def quiet_libraries() -> None:
@@ -746,7 +754,12 @@ def demo(
     quiet_libraries()
     from bayes_mmm.api import run_demo
 
-    paths = run_demo(root, tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
+    try:
+        paths = run_demo(root, tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
+    except KeyboardInterrupt:  # the step under way leaves nothing; the demo's earlier steps (its own lake) stay
+        err.print(f"[yellow]interrupted[/]: the current step wrote nothing; what the demo finished before stays under "
+                  f"{esc(root)} (a rerun replaces it)", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     out.print(f"[bold green]done[/]: lake {esc(paths['lake'])}, run {esc(paths['run'])}, report [bold]{esc(paths['report'])}[/]")
 
 

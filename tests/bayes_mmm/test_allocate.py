@@ -393,10 +393,12 @@ def test_rain_forecast_moves_spend_to_rainy_days(tmp_path: Path) -> None:
 
 def test_write_plan_follows_the_contract(simple_run: Path, tmp_path: Path) -> None:
     plan = allocate_run(simple_run, 500.0, days=2)
-    plan["extra_nan"] = float("nan")
+    bad = {**plan, "extra_nan": float("nan")}
+    with pytest.raises(DataError, match=r"plan\.json: refusing to write a plan with non-finite numbers \(extra_nan\)"):
+        write_plan(bad, tmp_path / "out" / "plan.json")  # issue 15: a plan is never written with null for NaN
+    assert not (tmp_path / "out" / "plan.json").exists()
     out = write_plan(plan, tmp_path / "out" / "plan.json")
     back = json.loads(out.read_text())
-    assert back["extra_nan"] is None
     assert {"run_id", "objective", "budget", "days", "tenants"} <= set(back)
     assert back["run_id"] == "test-run" and back["objective"] == "mean" and back["budget"] == 500.0
     for t in back["tenants"].values():
@@ -432,8 +434,8 @@ def test_bad_inputs_raise_data_error(simple_run: Path, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"forecast\.csv, column 'precip_mm': required forecast column is missing"):
         allocate_run(simple_run, 100.0, forecast=missing, **OPTIMUM)
     past = bad_forecast(tmp_path, {"date": ["2024-03-01", "2024-02-29", "2024-02-10"], "temp_c": [1.0] * 3, "precip_mm": [0.0] * 3})
-    # One forecast reader (data/forecast.py): days before the plan are ignored, the plan's days must all be there.
-    with pytest.raises(DataError, match=r"forecast lacks 6 of the plan's dates: 2024-03-02, 2024-03-03, 2024-03-04, 2024-03-05, 2024-03-06 …"):
+    # One forecast reader (data/forecast.py): days on or before the data's last day are an error naming them.
+    with pytest.raises(DataError, match=r"rows 2, 3 \(dates 2024-02-29, 2024-02-10\): forecast dates must be after the last data date 2024-02-29"):
         allocate_run(simple_run, 100.0, forecast=past, **OPTIMUM)
     with pytest.raises(DataError, match="not a run folder"):
         allocate_run(tmp_path / "nowhere", 100.0, **OPTIMUM)

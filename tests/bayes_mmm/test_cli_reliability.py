@@ -95,6 +95,8 @@ def test_ctrl_c_during_fit_stops_and_leaves_nothing(tmp_path: Path, tiny_lake: P
         [sys.executable, "-m", "bayes_mmm", "fit", "--data", str(tiny_lake), "--out", str(out),
          "--draws", "200000", "--tune", "200", "--allow-gate", "history"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+        # As in a terminal: a test run from a non-interactive shell's background job inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(25)  # past start-up: in compilation or sampling, whichever this machine has reached
     assert proc.poll() is None, proc.stdout.read().decode()

@@ -160,3 +160,54 @@ def test_every_group_failing_writes_nothing(tiny_lake: Path, tmp_path: Path, mon
             fit_groups(tiny_lake, tmp_path / "run", max_size=2, scheduler=cluster.scheduler_address, retries=0)
     assert not (tmp_path / "run").exists()
     assert np.all([not p.name.startswith(".run") for p in tmp_path.iterdir()])
+
+
+STARTED: list[str] = []  # module state: the in-process worker runs _slow_group by reference, not by pickling a closure
+RELEASE = __import__("threading").Event()
+
+
+def _slow_group(lake, tenants, folder, spec, sampler):
+    STARTED.append(tenants[0])
+    RELEASE.wait(20)
+    groups.check_not_cancelled(folder)
+    Path(folder).mkdir(parents=True)  # what save_run would write
+    return {}
+
+
+def test_ctrl_c_cancels_queued_groups_and_a_running_one_writes_nothing(tiny_lake: Path, tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C while groups are queued: the queued ones never start, the running one cannot re-create the run."""
+    import time
+
+    from distributed import Client, LocalCluster
+
+    STARTED.clear()
+    RELEASE.clear()
+    started = STARTED
+
+    class Interrupt:
+        def __enter__(self):
+            while not started:  # Ctrl-C once the first group runs and the others wait in the queue
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(groups, "fit_group", _slow_group)
+    monkeypatch.setattr(groups, "_progress", lambda console: Interrupt())
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        with pytest.raises(KeyboardInterrupt):
+            fit_groups(tiny_lake, tmp_path / "run", max_size=1, scheduler=client, retries=0)
+        RELEASE.set()
+        time.sleep(1.0)  # time for a wrongly queued group to start
+        assert len(started) == 1, started
+        assert not any(client.processing().values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_group_never_writes_into_a_cancelled_run(tmp_path: Path) -> None:
+    gone = tmp_path / ".run.123.tmp" / "groups" / "g000"
+    with pytest.raises(RuntimeError, match="the run this group belongs to was cancelled; not writing"):
+        groups.check_not_cancelled(gone)
+    gone.parent.mkdir(parents=True)
+    groups.check_not_cancelled(gone)

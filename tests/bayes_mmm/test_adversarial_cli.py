@@ -1,0 +1,108 @@
+"""Issue 15 through the CLI: the allocator's options and forecast are as strict as the lake; warnings are one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm.surfaces.cli import app
+
+SMALL_RUN = Path(__file__).parents[1] / "fixtures" / "small_run"  # data ends 2024-07-18; not converged
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("adv") / "run"
+    shutil.copytree(SMALL_RUN, path)
+    return path
+
+
+def allocate(run: Path, out: Path, *extra: str):
+    # One tenant: a forecast without tenant_id may serve one place only (the portfolio spans two cities).
+    return runner.invoke(app, ["allocate", "--run", str(run), "--tenant", "extreme_rain_gear", "--budget", "3000",
+                               "--allow-unconverged", "--days", "2", "--out", str(out), *extra])
+
+
+def forecast(path: Path, rows: list[str], header: str = "date,temp_c,precip_mm") -> Path:
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize(("bounds", "message"), [
+    ("meta=nan:nan", "channel bound for meta: 'nan' must be a finite amount ≥ 0"),
+    ("meta=nan%", "channel bound 'nan%' for meta must be a finite percentage ≥ 0 %"),
+    ("meta=:-5", "channel bound for meta: '-5' must be a finite amount ≥ 0"),
+    ("[/x]=1:2", "unknown channel '[/x]' in channel bounds"),
+])
+def test_bad_bounds_exit_2_and_write_nothing(run: Path, tmp_path: Path, bounds: str, message: str) -> None:
+    res = allocate(run, tmp_path / "plan.json", "--bounds", bounds)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "plan.json").exists()
+
+
+@pytest.mark.parametrize(("budget", "message"), [
+    ("1e300", "budget 1e+300 is more than 1,000× the highest spend in the data"),
+    ("nan", "budget must be a positive amount, got nan"),
+    ("-1", "budget must be a positive amount, got -1.0"),
+])
+def test_absurd_budgets_exit_2(run: Path, tmp_path: Path, budget: str, message: str) -> None:
+    res = runner.invoke(app, ["allocate", "--run", str(run), "--budget", budget, "--allow-unconverged", "--out", str(tmp_path / "p.json")])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_plan_days_are_bounded(run: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["allocate", "--run", str(run), "--budget", "100", "--allow-unconverged", "--days", "100000",
+                              "--out", str(tmp_path / "p.json")])
+    assert res.exit_code == 2 and "the plan length must be at most 366 days, got 100000 daily periods" in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize(("rows", "header", "message"), [
+    (["07/19/2024,20,0", "07/20/2024,20,0"], None, "column 'date', rows 1, 2: not an ISO date: '07/19/2024'"),
+    (["2024-07-19T00:00:00+02:00,20,0", "2024-07-20,20,0"], None, "row 1: a time or time zone where a plain date belongs"),
+    (["2024-07-19,80,0", "2024-07-20,20,0"], None, "column 'temp_c', row 1 (date 2024-07-19): impossible values above 60 °C"),
+    (["2024-07-19,1e300,0", "2024-07-20,20,0"], None, "impossible values above 60 °C"),
+    (["2024-07-19,20,0"], None, "forecast lacks 1 of the plan's dates: 2024-07-20"),
+    (["2024-07-18,20,0", "2024-07-19,20,0", "2024-07-20,20,0"], None,
+     "row 1 (date 2024-07-18): forecast dates must be after the last data date 2024-07-18"),
+    (["2024-07-19,20,0,", "2024-07-20,20,0,"], "date,temp_c,precip_mm,tenant_id", "column 'tenant_id', rows 1, 2 (dates 2024-07-19, 2024-07-20): blank tenant id"),
+    ([], None, "has a header but no rows"),
+])
+def test_forecasts_are_read_as_strictly_as_the_lake(run: Path, tmp_path: Path, rows: list[str], header: str | None, message: str) -> None:
+    fc = forecast(tmp_path / "forecast.csv", rows, header or "date,temp_c,precip_mm")
+    res = allocate(run, tmp_path / "plan.json", "--forecast", str(fc))
+    assert res.exit_code == 2, res.output
+    assert "forecast.csv" in res.output and message in res.output, res.output
+    assert not (tmp_path / "plan.json").exists()
+
+
+def test_warnings_are_one_line_and_an_extreme_forecast_is_flagged(run: Path, tmp_path: Path) -> None:
+    fc = forecast(tmp_path / "forecast.csv", ["2024-07-19,59,0", "2024-07-20,21,0"])
+    res = allocate(run, tmp_path / "plan.json", "--forecast", str(fc))
+    assert res.exit_code == 0, res.output
+    assert "warning: UNCONVERGED RUN" in res.output
+    assert "warning: forecast 59 °C on 2024-07-19 for extreme_rain_gear is" in res.output
+    assert "the plan extrapolates the weather effect" in res.output
+    assert "UserWarning" not in res.output and "cli.py" not in res.output
+    days = pd.read_json(tmp_path / "plan.json", typ="series")["days"]
+    assert days == ["2024-07-19", "2024-07-20"]
+
+
+def test_demo_interrupted_says_what_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bayes_mmm.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bayes_mmm.api, "run_demo", interrupted)
+    res = runner.invoke(app, ["demo", "--root", str(tmp_path)])
+    assert res.exit_code == 130
+    assert "interrupted: the current step wrote nothing; what the demo finished before stays under" in res.output
+    assert "nothing was written" not in res.output
