@@ -53,8 +53,9 @@ def prior_log_roas_var(spec: ModelSpec, channels: list[str], population: Mapping
     summary.json, :meth:`~bayes_mmm.model.population.PopulationPrior.to_dict`).
     """
     if population is not None:
-        scale = dict(zip(population["channels"], population["scale"]["log_roas"], strict=True))
-        return np.array([scale[c] ** 2 for c in channels])
+        # (channel,) for a population prior; (tenant, channel) for a warm start from a run's own posterior.
+        scale = np.asarray(population["scale"]["log_roas"], dtype=float)
+        return scale[..., [list(population["channels"]).index(c) for c in channels]] ** 2
     pri = spec.priors
     return np.array([pri.roas_params(c)[1] ** 2 + pri.roas_pool**2 for c in channels])
 
@@ -142,9 +143,13 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     const = idata.constant_data
     spend = (const["spend"] * const["train"]).sum("date").transpose(TENANT, CHANNEL).values
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
+    tenants = [str(t) for t in post[TENANT].values]
+    if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order
+        order = list((population or {}).get("tenants") or tenants)
+        prior_var = prior_var[[order.index(t) for t in tenants]]
     return {
-        str(t): tenant_identification(roas[:, :, i], channels, prior_var, spend[i] > 0)
-        for i, t in enumerate(post[TENANT].values)
+        t: tenant_identification(roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0)
+        for i, t in enumerate(tenants)
     }
 
 

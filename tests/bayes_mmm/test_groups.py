@@ -128,8 +128,9 @@ def test_cli_reports_groups_that_cannot_be_fitted(tiny_lake: Path, tmp_path: Pat
     daily = pd.read_csv(tiny_lake / "none_books" / "daily.csv").iloc[:40]
     daily.to_csv(lake / "short" / "daily.csv", index=False)
     shutil.copytree(tiny_lake / "none_books", lake / "none_books")
+    # Past the history gate on purpose (--allow-gate history): the failure under test is the worker's.
     res = CliRunner().invoke(app, ["fit", "--data", str(lake), "--tenant", "short", "--group-size", "1", "--workers", "1",
-                                   "--out", str(tmp_path / "run")])
+                                   "--allow-gate", "history", "--out", str(tmp_path / "run")])
     assert res.exit_code == 1, res.output
     assert "every group failed; first error: ValueError: tenant 'short' has 40 training days" in res.output
     assert "retrying (1/1)" in res.output and "Traceback" not in res.output
