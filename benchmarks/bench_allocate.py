@@ -35,6 +35,7 @@ from bayes_mmm.decide.allocate import (
     optimise,
     response,
 )
+from bayes_mmm.decide.bounds import FREE
 from bayes_mmm.model.response import geometric_weights
 from synthetic.media import geometric_adstock, hill
 
@@ -165,7 +166,8 @@ def posterior_problem(run: Path, days: int):
     return plan_inputs(idata, folder.spec(summary), None, days, None).prob
 
 
-def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objective: str, per_tenant: bool = False) -> dict[str, Any]:
+def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objective: str, per_tenant: bool = False,
+                 **plan_kw: Any) -> dict[str, Any]:
     """Regret of our plan against the oracle, scored on the true response.
 
     ``per_tenant``: every tenant keeps its current budget (what ``demo`` does), so only
@@ -184,7 +186,7 @@ def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objecti
     fixed = {t: float(current_daily[i].sum() * budget / current_daily.sum()) for i, t in enumerate(tenants)} if per_tenant else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ours = allocate_run(run, budget, days=days, objective=objective, allow_unconverged=True, tenant_budgets=fixed)
+        ours = allocate_run(run, budget, days=days, objective=objective, allow_unconverged=True, tenant_budgets=fixed, **plan_kw)
     ours_plan = np.array([[ours["tenants"][t]["plan"][ch] for ch in channels] for t in tenants])
     current = np.array([[ours["tenants"][t]["current"][ch] for ch in channels] for t in tenants])
     active = current_daily > 0
@@ -242,11 +244,14 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=20)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON result here")
+    ap.add_argument("--free", action="store_true", help="no trust region and no do-no-harm step (the full posterior optimum)")
     args = ap.parse_args()
-    result: dict[str, Any] = {"speed": bench_speed(args.tenants, args.draws, args.days)}
+    plan_kw: dict[str, Any] = {"trust": FREE, "confidence": None} if args.free else {}
+    result: dict[str, Any] = {"settings": "free" if args.free else "default", "speed": bench_speed(args.tenants, args.draws, args.days, **plan_kw)}
     if args.run is not None and args.lake is not None:
-        result["regret"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective)
-        result["regret_per_tenant_budgets"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective, per_tenant=True)
+        result["regret"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective, **plan_kw)
+        result["regret_per_tenant_budgets"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective,
+                                                           per_tenant=True, **plan_kw)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out is not None:
