@@ -110,6 +110,7 @@ def test_model_without_media_scores_worse_in_cv(cv_lake: Path, cv_result) -> Non
         assert broken[t]["r2_mean"] < cv_result[t]["r2_mean"]
 
 
+@pytest.mark.slow  # heavy real fit; run with --run-slow (kept out of the 15-minute default suite)
 def test_late_starting_tenant_sits_out_folds_without_enough_history(cv_lake: Path, tmp_path: Path) -> None:
     import shutil
 

@@ -106,7 +106,12 @@ def test_failed_group_is_retried_and_a_lost_one_reported(tiny_lake: Path, tmp_pa
         return real(lake, tenants, folder, spec, sampler)
 
     monkeypatch.setattr(groups, "fit_group", flaky)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+    import dask
+
+    # Saturation 1.0: the scheduler hands the single thread one task at a time (the default 1.1 rounds up to
+    # two, so a second group could already sit on the worker when Ctrl-C comes, which is a race, not a queue).
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
         summary = fit_groups(tiny_lake, tmp_path / "run", tenants="extreme_rain_gear,none_books", max_size=1,
                              sampler_kwargs=TINY, scheduler=client, retries=2)
     status = {g["tenants"][0]: (g["status"], g["attempts"]) for g in summary["groups"]}
@@ -196,7 +201,12 @@ def test_ctrl_c_cancels_queued_groups_and_a_running_one_writes_nothing(tiny_lake
 
     monkeypatch.setattr(groups, "fit_group", _slow_group)
     monkeypatch.setattr(groups, "_progress", lambda console: Interrupt())
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+    import dask
+
+    # Saturation 1.0: the scheduler hands the single thread one task at a time (the default 1.1 rounds up to
+    # two, so a second group could already sit on the worker when Ctrl-C comes, which is a race, not a queue).
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
         with pytest.raises(KeyboardInterrupt):
             fit_groups(tiny_lake, tmp_path / "run", max_size=1, scheduler=client, retries=0)
         RELEASE.set()

@@ -185,6 +185,7 @@ def test_flagged_pairs_are_named_in_cli_card_and_report(correlated_run, capsys) 
     assert "no: strong negative correlation with google" in html
 
 
+@pytest.mark.slow  # heavy real fit; run with --run-slow (kept out of the 15-minute default suite)
 def test_independent_spend_is_mostly_identified(tmp_path: Path, capsys) -> None:
     from bayes_mmm.surfaces.cli import print_identification
 

@@ -44,6 +44,7 @@ def test_unpooled_source_run_is_refused() -> None:
         population_prior_from_posteriors([post], ModelSpec(pooled=False), {})
 
 
+@pytest.mark.slow  # heavy real fit; run with --run-slow (kept out of the 15-minute default suite)
 def test_short_tenant_gets_narrower_intervals_that_cover_the_truth(tmp_path: Path) -> None:
     """Eight tenants × 365 days fitted jointly; a ninth with only 90 days is fitted alone, with and without them."""
     from bayes_mmm.api import fit_lake

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bayes_mmm import __version__
 from bayes_mmm.api import fit_lake
@@ -18,6 +19,7 @@ def strip(summary: dict) -> dict:
     return out
 
 
+@pytest.mark.slow  # heavy real fit; run with --run-slow (kept out of the 15-minute default suite)
 def test_same_seed_same_summary(tiny_lake: Path, tmp_path: Path) -> None:
     kwargs = {"sampler_kwargs": {"draws": 60, "tune": 60, "seed": 7, "progress": False}}
     a = fit_lake(tiny_lake, "all", tmp_path / "a", **kwargs)
