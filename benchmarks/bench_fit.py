@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="default", help="a synthetic scenario (docs/scenarios.md)")
     ap.add_argument("--cadence", default="daily", choices=("daily", "weekly"))
     ap.add_argument("--weather", default="all", choices=("all", "none", "mixed"), help="tenants with weather columns")
+    ap.add_argument("--centered", default=None, help="comma list of centred parameters (default: the spec's); '' for none")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-fit-"))
@@ -98,7 +99,8 @@ def main() -> None:
     variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}") if v not in ("default", "daily", "weather_all"))
     ds = load_lake(lake)
     t0 = time.perf_counter()
-    result = fit(ds, ModelSpec(), SamplerConfig(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed,
+    spec = ModelSpec() if args.centered is None else ModelSpec(centered=tuple(c for c in args.centered.split(",") if c))
+    result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed,
                                                 low_rank=not args.no_low_rank, target_accept=args.target_accept,
                                                 progress=False))
     wall_fit = time.perf_counter() - t0
@@ -109,7 +111,7 @@ def main() -> None:
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{args.draws})",
-        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather},
+        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": list(spec.centered)},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
         "fit_wall_seconds_incl_postprocessing": round(wall_fit, 1),
