@@ -32,9 +32,10 @@ class ModelSpec:
         ``"fixed"``: shape 1 (Meridian's default).
     centered
         Which pooled tenant×channel parameters to sample centred (``roas``,
-        ``half_sat``, ``adstock``, ``gamma``); the rest are non-centred.
-        Centred mixes faster where the data pin each tenant down (ROAS from
-        two years of daily data), non-centred where they do not.
+        ``half_sat``, ``adstock``, ``gamma``) for every tenant; the rest are
+        non-centred. ``None`` (the default) decides per tenant from its number of
+        training periods (:mod:`bayes_mmm.model.parameterisation`): centred mixes
+        faster where the data pin a tenant down, non-centred where they do not.
     priors
         Every media prior (:class:`bayes_mmm.core.priors.MediaPriors`): ROAS
         90 % ranges per channel, adstock, half-saturation, Hill shape, weather
@@ -66,7 +67,7 @@ class ModelSpec:
     hill_shape: str = "channel"
     priors: MediaPriors = field(default_factory=MediaPriors)
     roas_prior: InitVar[tuple[float, float] | None] = None
-    centered: tuple[str, ...] = ("roas", "half_sat")
+    centered: tuple[str, ...] | None = None
     fourier_order: int = 3
     weather_lags: int = 3
     baseline_scale: float = 0.5
@@ -86,7 +87,9 @@ class ModelSpec:
             object.__setattr__(self, "priors", MediaPriors.from_dict(self.priors))
         if roas_prior is not None:
             object.__setattr__(self, "priors", self.priors.with_default_roas(*roas_prior))
-        unknown = set(self.centered) - {"roas", "half_sat", "adstock", "gamma"}
+        if self.centered is not None and not isinstance(self.centered, tuple):
+            object.__setattr__(self, "centered", tuple(self.centered))
+        unknown = set(self.centered or ()) - {"roas", "half_sat", "adstock", "gamma"}
         if unknown:
             raise ValueError(f"centered may name roas, half_sat, adstock, gamma; got {sorted(unknown)}")
         if self.weather_lags < 0 or self.fourier_order < 0:
@@ -105,12 +108,14 @@ class ModelSpec:
         d["priors"] = MediaPriors.from_dict(raw or {})
         if raw is None and old_roas is not None:
             d["priors"] = d["priors"].with_default_roas(*old_roas)
-        d["centered"] = tuple(d.get("centered", ()))
+        # Absent in the oldest summaries (everything non-centred then); None is the per-tenant rule.
+        centered = d.get("centered", ())
+        d["centered"] = None if centered is None else tuple(centered)
         return cls(**d)
 
     def to_dict(self) -> dict:
         """Plain-JSON form, for summary.json and hashing."""
         d = asdict(self)
         d["priors"] = self.priors.to_dict()
-        d["centered"] = list(self.centered)
+        d["centered"] = None if self.centered is None else list(self.centered)
         return d

@@ -25,6 +25,7 @@ from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, ten
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.lift import build_lift
+from bayes_mmm.model.parameterisation import centred_tenants
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -296,6 +297,9 @@ def fit(
         "tune": sampler.tune,
         "seed": sampler.seed,
         "target_accept": sampler.target_accept,
+        # The per-tenant parameterisation actually used (the default decides from each tenant's data).
+        "centred": {p: [t for t, c in zip(design.tenants, mask, strict=True) if c]
+                    for p, mask in centred_tenants(spec.centered, design.n_train).items() if mask.any()},
         **timing,
     }
     return FitResult(

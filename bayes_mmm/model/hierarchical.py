@@ -36,6 +36,7 @@ from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift
+from bayes_mmm.model.parameterisation import centred_tenants
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, roas_beta
 
@@ -72,7 +73,7 @@ def _tenant_channel(
     pool_sd: float,
     pooled: bool,
     dims: tuple[str, ...] = (TENANT, CHANNEL),
-    centered: bool = False,
+    centered: bool | np.ndarray = False,
     prior: PopulationPrior | None = None,
 ) -> pt.TensorVariable:
     """A tenant×channel parameter on an unconstrained scale.
@@ -81,8 +82,8 @@ def _tenant_channel(
     ``sigma_c ~ HalfNormal(pool_sd)``; ``mu`` and ``sd`` may be per-channel arrays. Unpooled: independent normals with the
     same prior variance a new tenant has under pooling, ``sd² + pool_sd²``, so
     the two differ only in whether tenants learn from each other. ``centered``
-    samples the tenant values directly, better when the data pin each tenant
-    down (ROAS from two years of daily data), worse when they do not.
+    (one flag, or a mask over tenants, :mod:`bayes_mmm.model.parameterisation`)
+    samples those tenants' values directly, better when the data pin them down.
     A population ``prior`` (cold start) replaces all of this with its per-channel
     normal for a new tenant.
     """
@@ -92,10 +93,16 @@ def _tenant_channel(
         return pm.Normal(name, mu, np.hypot(sd, pool_sd), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
     scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])
-    if centered:
+    mask = np.asarray(centered, dtype=bool)
+    if mask.all():
         return pm.Normal(name, loc, scale, dims=dims)
-    z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
-    return loc + scale * z
+    if not mask.any():
+        z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
+        return loc + scale * z
+    # Mixed: one free variable, centred where the mask says so and standard normal elsewhere.
+    m = mask.reshape(-1, *([1] * (len(dims) - 1)))
+    raw = pm.Normal(f"{name}_raw", pt.where(m, loc, 0.0), pt.where(m, scale, 1.0), dims=dims)
+    return pt.where(m, raw, loc + scale * raw)
 
 
 def floored_log_half_sat(design: Design, log_k: pt.TensorVariable) -> pt.TensorVariable:
@@ -208,6 +215,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
     """
     spec = design.spec
     pri = spec.priors
+    centred = centred_tenants(spec.centered, design.n_train)
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
         sigma = pm.HalfNormal("sigma", pri.noise, dims=TENANT)
@@ -219,11 +227,11 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 prior = prior.for_channels(design.channels)
             # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
             mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered="roas" in spec.centered, prior=prior)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior)
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
-            logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered="adstock" in spec.centered, prior=prior)
+            logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered=centred["adstock"], prior=prior)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
-            log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered="half_sat" in spec.centered, prior=prior)
+            log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered=centred["half_sat"], prior=prior)
             half_sat = pm.Deterministic("half_sat", pt.exp(floored_log_half_sat(design, log_k)), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
                 loc, scale = pri.hill if prior is None or prior.hill_shape is None else prior.hill_shape
@@ -232,7 +240,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 shape = pt.ones(len(design.channels))
             gamma = None
             if spec.weather_media:
-                gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), "gamma" in spec.centered, prior)
+                gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), centred["gamma"], prior)
                 gamma = pm.Deterministic("weather_gamma", bounded_weather_gamma(design, gamma), dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":

@@ -96,7 +96,8 @@ def _point(model) -> dict:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     # Pinned from the model as it was before the levers existed (commit eef1012).
-    [(ModelSpec(), -614.0177184257532), (ModelSpec(pooled=False, centered=()), -316.5855579217194)],
+    [(ModelSpec(centered=("roas", "half_sat")), -614.0177184257532),
+     (ModelSpec(pooled=False, centered=()), -316.5855579217194)],
 )
 def test_default_spec_builds_the_model_as_before(logp_lake: Path, spec: ModelSpec, expected: float) -> None:
     model = build_model(build_design(load_lake(logp_lake), spec))

@@ -1,0 +1,72 @@
+"""Centred or non-centred per tenant: the rule, and the mixed model's density against an independent computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.model import parameterisation
+from bayes_mmm.model.design import build_design
+from bayes_mmm.model.hierarchical import build_model
+from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants
+
+
+def test_rule_centres_roas_and_half_sat_only_for_tenants_with_a_year_of_periods() -> None:
+    n = np.array([730, 104, CENTRE_MIN_PERIODS, CENTRE_MIN_PERIODS - 1])
+    masks = centred_tenants(None, n)
+    assert masks["roas"].tolist() == [True, False, True, False]
+    assert masks["half_sat"].tolist() == [True, False, True, False]
+    assert not masks["adstock"].any() and not masks["gamma"].any()
+
+
+def test_an_explicit_choice_overrides_the_rule_for_every_tenant() -> None:
+    masks = centred_tenants(("adstock",), np.array([730, 104]))
+    assert masks["adstock"].tolist() == [True, True]
+    assert not masks["roas"].any()
+
+
+def test_spec_keeps_the_choice_through_json() -> None:
+    assert ModelSpec.from_dict(ModelSpec().to_dict()).centered is None
+    assert ModelSpec.from_dict(ModelSpec(centered=("roas",)).to_dict()).centered == ("roas",)
+    assert ModelSpec(centered=["gamma"]).centered == ("gamma",)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="centered may name"):
+        ModelSpec(centered=("beta",))
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from synthetic import simulate_universe, write_lake
+
+    out = tmp_path_factory.mktemp("param") / "lake"
+    write_lake(simulate_universe(n_tenants=2, n_days=120, seed=5), out)
+    return out
+
+
+def test_mixed_model_is_centred_for_rich_tenants_and_non_centred_for_the_others(lake: Path, monkeypatch) -> None:
+    ds = load_lake(lake)
+    train = np.ones((2, ds.sizes["date"]), bool)
+    train[1, 80:] = False  # tenant 0: 120 training days, tenant 1: 80
+    monkeypatch.setattr(parameterisation, "CENTRE_MIN_PERIODS", 100)
+    mixed = build_model(build_design(ds, ModelSpec(), train))
+    plain = build_model(build_design(ds, ModelSpec(centered=()), train))
+    assert {"log_roas_raw", "log_half_sat_raw"} <= set(mixed.named_vars) and "log_roas_z" not in mixed.named_vars
+
+    rng = np.random.default_rng(3)
+    z = {k: rng.normal(0, 0.5, np.shape(v)) for k, v in plain.initial_point().items()}
+    point = {k: v for k, v in z.items() if not k.endswith("_z")}
+    extra = 0.0
+    for name in ("log_roas", "log_half_sat"):
+        loc, scale = z[f"{name}_mu"], np.exp(z[f"{name}_sigma_log__"])
+        raw = z[f"{name}_z"].copy()
+        raw[0] = loc + scale * raw[0]  # the same parameter value, written centred for tenant 0
+        point[f"{name}_raw"] = raw
+        point.update({k: z[k] for k in z if k.startswith(name) and k.endswith("_z") and k != f"{name}_z"})
+        # N(loc + scale·z; loc, scale) = N(z; 0, 1) / scale: only the centred tenant's Jacobian differs.
+        extra -= np.log(scale).sum()
+    point.update({k: z[k] for k in z if k.endswith("_z") and not k.startswith(("log_roas", "log_half_sat"))})
+    got = float(mixed.compile_logp()(point)) - float(plain.compile_logp()(z))
+    assert got == pytest.approx(extra, rel=1e-9, abs=1e-9)
