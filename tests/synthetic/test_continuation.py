@@ -50,6 +50,20 @@ def test_same_lake_gives_the_same_continuation(lake: Path, plain) -> None:
         pd.testing.assert_frame_equal(a.daily, b.daily)
 
 
+def test_replicates_draw_new_days_independently_and_keep_the_old_rows(lake: Path, plain) -> None:
+    other = continue_lake(lake, DAYS, replicate=3)
+    for a, b in zip(plain, other, strict=True):
+        n_old = len(a.daily) - DAYS
+        pd.testing.assert_frame_equal(a.daily.iloc[:n_old], b.daily.iloc[:n_old])
+        for col in ("revenue", "spend_meta", "temp_c"):
+            assert not np.allclose(a.daily[col].iloc[n_old:], b.daily[col].iloc[n_old:]), col
+        assert (a.truth["continuation"]["replicate"], b.truth["continuation"]["replicate"]) == (0, 3)
+    again = continue_lake(lake, DAYS, replicate=3)
+    pd.testing.assert_frame_equal(other[0].daily, again[0].daily)
+    with pytest.raises(ValueError, match="replicate must be >= 0, got -1"):
+        continue_lake(lake, DAYS, replicate=-1)
+
+
 def test_roas_halves_on_one_tenant(lake: Path, plain) -> None:
     first = plain[0].tenant_id
     changed = continue_lake(lake, DAYS, "roas_halves:meta@2025-01-10", tenants=[first])
