@@ -111,5 +111,12 @@ def test_cli_continues_and_records_the_change(lake: Path, tmp_path: Path) -> Non
     assert "1 changed" in res.output
     truth = json.loads((out / first / "truth.json").read_text())
     assert truth["continuation"]["regime"]["channel"] == "google"
+    seeded = CliRunner().invoke(app, ["simulate", "--continue-from", str(lake), "--days", str(DAYS), "--out", str(tmp_path / "s2"),
+                                      "--seed", "2"])
+    assert seeded.exit_code == 0, seeded.output
+    rows = pd.read_csv(tmp_path / "s2" / first / "daily.csv")
+    pd.testing.assert_frame_equal(rows, continue_lake(lake, DAYS, replicate=2)[0].daily.assign(date=lambda d: d["date"].dt.strftime("%Y-%m-%d")),
+                                  check_dtype=False)
+    assert json.loads((tmp_path / "s2" / first / "truth.json").read_text())["continuation"]["replicate"] == 2
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--regime", "roas_halves:meta@2025-01-05"])
     assert bad.exit_code == 2 and "need --continue-from" in bad.output
