@@ -398,7 +398,8 @@ def track_run(
     Every command logs the run's parameters and files; ``fit`` adds convergence, LOO and
     in-sample fit metrics, ``cv`` the walk-forward metrics and pass rate, ``monitor`` the
     report's per-tenant metrics and action counts (``monitor_report``, written at
-    ``monitor_path``). ``settings`` are the command's own options, logged as ``<command>.<name>``.
+    ``monitor_path``). A grouped run adds each group's status and files, and after ``fit``
+    each group's own convergence, timing and LOO (``group.<g>.<key>``). ``settings`` are the command's own options, logged as ``<command>.<name>``.
     Returns the MLflow run id.
     """
     from bayes_mmm.runs import tracking
@@ -421,6 +422,10 @@ def track_run(
         metrics = tracking.monitor_metrics(monitor_report, (OK, INVESTIGATE, RETRAIN))
     else:
         raise ValueError(f"cannot track command {command!r} (fit, cv, or monitor with its report)")
-    files = tracking.run_artifacts(run_dir, artifacts, [monitor_path] if monitor_path is not None else [])
+    files: list = tracking.run_artifacts(run_dir, artifacts, [monitor_path] if monitor_path is not None else [])
+    if summary.get("groups"):  # a grouped fit: each group's own settings, fit and files too
+        params.update(tracking.group_params(summary))
+        metrics.update(tracking.group_metrics(run_dir) if command == "fit" else {})
+        files += tracking.group_artifacts(run_dir, artifacts)
     tags = {"bayes_mmm.command": command, "bayes_mmm.run_dir": str(Path(run_dir).resolve())}
     return tracking.log_run(params, metrics, files, experiment, run_name=f"{command} {summary.get('run_id', '')}".strip(), tags=tags)

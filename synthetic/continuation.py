@@ -100,10 +100,15 @@ def _read_old(tenant_dir: Path) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]
     return daily, meta, truth, pd.read_parquet(tenant_dir / TRUTH_DAILY)
 
 
-def _new_weather(seed: int, city: str, dates: pd.DatetimeIndex, n_old: int, cache: dict) -> pd.DataFrame:
-    """New-period weather of a city: its own stream per (seed, city, old length), shared by the city's tenants."""
+def _stream_key(*key: int, replicate: int) -> tuple[int, ...]:
+    """Spawn key of a continuation stream; replicate 0 keeps the key of the first continuation ever drawn."""
+    return key if replicate == 0 else (*key, replicate)
+
+
+def _new_weather(seed: int, city: str, dates: pd.DatetimeIndex, n_old: int, cache: dict, replicate: int = 0) -> pd.DataFrame:
+    """New-period weather of a city: its own stream per (seed, city, old length, replicate), shared by the city's tenants."""
     if city not in cache:
-        ss = np.random.SeedSequence(seed, spawn_key=(_CONT_WEATHER_KEY, CITIES.index(city), n_old))
+        ss = np.random.SeedSequence(seed, spawn_key=_stream_key(_CONT_WEATHER_KEY, CITIES.index(city), n_old, replicate=replicate))
         cache[city] = simulate_weather(city, dates, np.random.default_rng(ss))
     return cache[city]
 
@@ -121,7 +126,7 @@ def _add_channel(p: TruthParams, name: str, spend: dict[str, np.ndarray], new_da
 
 
 def _continue_tenant(k: int, tenant_dir: Path, days: int, regime: Regime | None, changed: bool,
-                     weather_cache: dict) -> SimulatedTenant:
+                     weather_cache: dict, replicate: int = 0) -> SimulatedTenant:
     """One tenant: old rows unchanged, ``days`` new rows after them."""
     daily, meta, truth, truth_daily = _read_old(tenant_dir)
     seed, city, n_old = int(truth["seed"]), truth["city"], len(daily)
@@ -130,9 +135,9 @@ def _continue_tenant(k: int, tenant_dir: Path, days: int, regime: Regime | None,
     new_dates = pd.date_range(old_dates[-1] + pd.Timedelta(days=1), periods=days, freq="D", name=DATE)
     dates = old_dates.append(new_dates)
     weather = pd.concat([_city_weather(seed, city, old_dates, {}),
-                         _new_weather(seed, city, new_dates, n_old, weather_cache)])
+                         _new_weather(seed, city, new_dates, n_old, weather_cache, replicate)])
     weather.index = dates
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_CONT_KEY, k, n_old)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=_stream_key(_CONT_KEY, k, n_old, replicate=replicate)))
     new_spend = simulate_spend(rng, days, truth["signal"]["daily_budget"])
     spend = {c: np.concatenate([daily[SPEND_PREFIX + c].to_numpy(float), new_spend[c]]) for c in CHANNELS}
     if changed:
@@ -161,7 +166,8 @@ def _continue_tenant(k: int, tenant_dir: Path, days: int, regime: Regime | None,
     tail = {k2: comp[k2][n_old:] for k2 in ("base", "weather", *(f"media_{c}" for c in p.channels), "expected_revenue")}
     td_new = pd.DataFrame({DATE: new_dates, **tail, "noise": noise, "shock": weather["shock"].to_numpy()[n_old:]})
     truth_daily = pd.concat([truth_daily, td_new], ignore_index=True)
-    truth = {**truth, "continuation": _record(new_dates, spend, comp, n_old, regime if changed else None, truth)}
+    truth = {**truth, "continuation": {**_record(new_dates, spend, comp, n_old, regime if changed else None, truth),
+                                       "replicate": replicate}}
     return SimulatedTenant(meta["tenant_id"], meta, table, truth, truth_daily,
                            forward=lambda s: expected_components(dates, weather, s, p)["expected_revenue"])
 
@@ -180,6 +186,7 @@ def _record(new_dates: pd.DatetimeIndex, spend: dict, comp: dict, n_old: int, re
 
 def continue_lake(
     lake: str | Path, days: int, regime: Regime | str | None = None, tenants: list[str] | None = None,
+    replicate: int = 0,
 ) -> list[SimulatedTenant]:
     """Continue every tenant of a synthetic (default-scenario, daily) lake by ``days`` days.
 
@@ -193,6 +200,10 @@ def continue_lake(
         A regime change (see the module docstring), applied to ``tenants``.
     tenants : list of str, optional
         Tenants that undergo the regime change; all of them when omitted.
+    replicate : int, default 0
+        Which of many independent continuations of the same lake (new weather,
+        spend and noise streams; the true parameters are the lake's). 0 is the
+        continuation drawn before replicates existed.
 
     Returns
     -------
@@ -202,6 +213,8 @@ def continue_lake(
     """
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
+    if replicate < 0:
+        raise ValueError(f"replicate must be >= 0, got {replicate}")
     regime = parse_regime(regime) if isinstance(regime, str) else regime
     dirs = sorted(d for d in Path(lake).iterdir() if d.is_dir() and (d / TENANT_JSON).is_file())
     if not dirs:
@@ -210,7 +223,7 @@ def continue_lake(
     if unknown:
         raise ValueError(f"--regime-tenants not in {lake}: {unknown}")
     cache: dict = {}
-    return [_continue_tenant(k, d, days, regime, regime is not None and (tenants is None or d.name in tenants), cache)
+    return [_continue_tenant(k, d, days, regime, regime is not None and (tenants is None or d.name in tenants), cache, replicate)
             for k, d in enumerate(dirs)]
 
 

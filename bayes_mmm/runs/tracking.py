@@ -12,6 +12,10 @@ Keys
     channels|hash|lake``. Metrics of a fit: ``rhat_max``, ``ess_bulk_min``, ``ess_tail_min``,
     ``divergences``, ``converged``, ``sampler.seconds`` (and ``sample_seconds``,
     ``compile_seconds``), ``loo.elpd|se|p_loo``, ``r2.<tenant>``, ``mape.<tenant>``.
+    Grouped runs (``fit --group-size``) add, per group ``<g>``, the parameters
+    ``group.<g>.status|tenants|attempts|run_id|error``, the metrics of the group's own
+    fit as ``group.<g>.rhat_max`` … ``group.<g>.loo.elpd`` and the group folder's files
+    under the artifact directory ``groups/<g>/``.
     Tenant ids and channel names are user input: each part of a key is reduced to
     MLflow's safe characters, with a short hash appended whenever that changed it, so two
     different names never share a key.
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.runs.folder import ALLOCATION, EVALUATION, IDATA, MODEL_CARD, MONITOR, REPORT, SUMMARY
+from bayes_mmm.runs.folder import ALLOCATION, EVALUATION, IDATA, MODEL_CARD, MONITOR, REPORT, SUMMARY, RunFolder
 
 INSTALL = "pip install 'bayes-mmm[tracking]'"
 #: Run-folder files logged by default (when present); ``idata.nc`` only with ``artifacts="all"``.
@@ -102,13 +106,18 @@ def _numbers(pairs: Iterable[tuple[str, Any]]) -> dict[str, float]:
     return {k: float(v) for k, v in pairs if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def fit_metrics(summary: dict) -> dict[str, float]:
-    """Convergence, sampling time, LOO and each tenant's in-sample ``r2``/``mape`` of a run summary."""
+def _run_pairs(summary: dict) -> list[tuple[str, Any]]:
+    """Convergence, sampling time and LOO of a run summary, as (key, value) pairs."""
     conv, sampler, loo = (summary.get(k) or {} for k in ("convergence", "sampler", "loo"))
     pairs = [(k, conv.get(k)) for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences")]
     pairs += [("converged", int(conv["ok"]))] if isinstance(conv.get("ok"), bool) else []
-    pairs += [(f"sampler.{k}", sampler.get(k)) for k in ("seconds", "sample_seconds", "compile_seconds")]
-    pairs += [(f"loo.{k}", loo.get(k)) for k in ("elpd", "se", "p_loo", "pareto_k_over_0_7")]
+    pairs += [(f"sampler.{k}", sampler.get(k)) for k in ("seconds", "sample_seconds", "compile_seconds", "group_seconds")]
+    return pairs + [(f"loo.{k}", loo.get(k)) for k in ("elpd", "se", "p_loo", "pareto_k_over_0_7")]
+
+
+def fit_metrics(summary: dict) -> dict[str, float]:
+    """Convergence, sampling time, LOO and each tenant's in-sample ``r2``/``mape`` of a run summary."""
+    pairs = _run_pairs(summary)
     for tid, entry in (summary.get("tenants") or {}).items():
         fit = entry.get("fit") or {}
         pairs += [(mlflow_key(m, tid), fit.get(m)) for m in ("r2", "mape")]
@@ -145,6 +154,38 @@ def monitor_metrics(report: dict, actions: Sequence[str]) -> dict[str, float]:
     return _numbers(pairs)
 
 
+def group_params(summary: dict) -> dict[str, str]:
+    """Each group's status, tenants and attempts, with its run id (fitted) or error (failed)."""
+    params: dict[str, str] = {}
+    for g in summary.get("groups") or []:
+        for k in ("status", "tenants", "attempts", "run_id", "error"):
+            if g.get(k) is not None:
+                params[mlflow_key("group", g["id"], k)] = param_value(g[k])
+    return params
+
+
+def fitted_groups(run_dir: str | Path) -> list[tuple[str, RunFolder]]:
+    """``(group id, folder)`` of each fitted group of a grouped run; empty for a joint run."""
+    folder = RunFolder(run_dir)
+    summary = folder.summary()
+    ok = [g for g in summary.get("groups") or [] if g["status"] == "ok"]
+    # run_folders() resolves (and checks) the same ok groups in the same order
+    return [(g["id"], f) for g, f in zip(ok, folder.run_folders(), strict=True)] if ok else []
+
+
+def group_metrics(run_dir: str | Path) -> dict[str, float]:
+    """Convergence, sampling time and LOO of each fitted group, read from its own summary (``group.<g>.<metric>``)."""
+    out: dict[str, float] = {}
+    for gid, f in fitted_groups(run_dir):
+        out.update(_numbers((mlflow_key("group", gid) + "." + k, v) for k, v in _run_pairs(f.summary())))
+    return out
+
+
+def group_artifacts(run_dir: str | Path, artifacts: str = "default") -> list[tuple[Path, str]]:
+    """Each fitted group's files with the artifact directory they go to (``groups/<g>``)."""
+    return [(p, "/".join(("groups", key_part(gid)))) for gid, f in fitted_groups(run_dir) for p in run_artifacts(f.path, artifacts)]
+
+
 def run_artifacts(run_dir: str | Path, artifacts: str = "default", extra: Sequence[str | Path] = ()) -> list[Path]:
     """The run folder's files to log (those present), ``extra`` files after them; ``idata.nc`` with ``"all"``."""
     if artifacts not in ARTIFACT_CHOICES:
@@ -167,7 +208,7 @@ def _chunks(items: dict, size: int) -> Iterable[dict]:
 def log_run(
     params: dict[str, str],
     metrics: dict[str, float],
-    files: Sequence[Path],
+    files: Sequence[Path | tuple[Path, str]],
     experiment: str | None = None,
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
@@ -179,7 +220,7 @@ def log_run(
     params, metrics
         Keys from :func:`mlflow_key`; values from :func:`param_value` and floats.
     files
-        Logged as artifacts under their file names.
+        Logged as artifacts under their file names; a ``(path, directory)`` pair goes to that artifact directory.
     experiment
         Experiment of a new run (else ``MLFLOW_EXPERIMENT_NAME`` or MLflow's default);
         ignored when a run is active, which is where the caller asked the logs to go.
@@ -203,7 +244,7 @@ def log_run(
                         hint="log to a new run (end the active one), or check MLFLOW_TRACKING_URI") from None
 
 
-def _log(mlflow: Any, params: dict, metrics: dict, files: Sequence[Path], tags: dict | None) -> None:
+def _log(mlflow: Any, params: dict, metrics: dict, files: Sequence[Path | tuple[Path, str]], tags: dict | None) -> None:
     for chunk in _chunks(params, PARAM_BATCH):
         mlflow.log_params(chunk)
     for chunk in _chunks(metrics, METRIC_BATCH):
@@ -211,4 +252,5 @@ def _log(mlflow: Any, params: dict, metrics: dict, files: Sequence[Path], tags: 
     if tags:
         mlflow.set_tags(tags)
     for f in files:
-        mlflow.log_artifact(str(f))
+        path, directory = f if isinstance(f, tuple) else (f, None)
+        mlflow.log_artifact(str(path), directory)

@@ -107,7 +107,7 @@ def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Lake folder to create.")] = DEFAULT_LAKE,
     tenants: Annotated[int, typer.Option(help="Number of tenants.", min=1)] = 20,
     days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (with --continue-from: which independent continuation, ≥ 0).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing lake.")] = False,
     scenario: Annotated[str, typer.Option(help="Data-generating process (docs/scenarios.md).")] = "default",
@@ -125,7 +125,7 @@ def simulate(
         from synthetic.continuation import continue_lake
 
         chosen = regime_tenants.split(",") if regime_tenants else None
-        universe = continue_lake(continue_from, days, regime, chosen)
+        universe = continue_lake(continue_from, days, regime, chosen, replicate=seed)
         write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
         changed = [t.tenant_id for t in universe if t.truth["continuation"]["changed"]]
         out.print(f"continued {len(universe)} tenants by {days} days into [bold]{out_dir}[/] ({len(changed)} changed: {regime or 'none'})")

@@ -187,3 +187,54 @@ def test_cli_monitor_mlflow_logs_what_monitor_json_says(store: Path, stored_run:
     assert metrics["monitor.actions.retrain"] == actions.count("retrain")
     assert res.exit_code == (3 if set(actions) != {"ok"} else 0)
     assert files == ["m.json", "summary.json"] and params["monitor.end"] == report["checked"]["end"]
+
+
+def grouped_run(stored_run: Path, root: Path) -> Path:
+    """A grouped run folder built from the stored run: g000 = two tenants, g001 = one, g002 failed (no fit needed)."""
+    from bayes_mmm.runs.groups import merge
+
+    base = json.loads((stored_run / "summary.json").read_text())
+    members = [["extreme_rain_gear", "medium_clothing"], ["none_books"], ["lost_shop"]]
+    results = {}
+    for k, (gid, tids) in enumerate(zip(("g000", "g001"), members, strict=False)):
+        folder = Path(shutil.copytree(stored_run, root / "run" / "groups" / gid))
+        s = {**base, "run_id": f"run-{gid}", "tenants": {t: base["tenants"][t] for t in tids},
+             "data": {**base["data"], "tenants": tids},
+             "convergence": {**base["convergence"], "rhat_max": 1.01 + k, "divergences": 3 * k},
+             "loo": {**base["loo"], "elpd": -100.0 - k}, "sampler": {**base["sampler"], "seconds": 10.0 + k}}
+        (folder / "summary.json").write_text(json.dumps(s))
+        results[gid] = s
+    (root / "run" / "groups" / "g001" / "model_card.md").write_text("# g001\n")
+    merged = merge(["g000", "g001", "g002"], members, results, {"g002": "RuntimeError: worker lost"},
+                   {"g000": 1, "g001": 2, "g002": 3}, {"by": "random", "max_size": 2}, 21.5)
+    (root / "run" / "summary.json").write_text(json.dumps(merged))
+    return root / "run"
+
+
+def test_grouped_fit_logs_each_groups_params_metrics_and_files(store: Path, stored_run: Path, tmp_path: Path) -> None:
+    run = grouped_run(stored_run, tmp_path)
+    with mlflow.start_run() as active:  # the notebook case: the grouped fit goes to the active run
+        assert track_run("fit", run) == active.info.run_id
+    params, metrics, files, _ = read_back(active.info.run_id)
+    assert (params["group.g000.status"], params["group.g001.status"], params["group.g002.status"]) == ("ok", "ok", "failed")
+    assert json.loads(params["group.g000.tenants"]) == ["extreme_rain_gear", "medium_clothing"]
+    assert (params["group.g000.run_id"], params["group.g001.attempts"]) == ("run-g000", "2")
+    assert params["group.g002.error"] == "RuntimeError: worker lost" and "group.g002.run_id" not in params
+    assert (metrics["group.g000.rhat_max"], metrics["group.g001.rhat_max"]) == (1.01, 2.01)
+    assert (metrics["group.g000.divergences"], metrics["group.g001.divergences"]) == (0, 3)
+    assert (metrics["group.g000.loo.elpd"], metrics["group.g001.loo.elpd"], metrics["loo.elpd"]) == (-100.0, -101.0, -201.0)
+    assert (metrics["group.g001.sampler.seconds"], metrics["sampler.seconds"], metrics["sampler.group_seconds"]) == (11.0, 21.5, 21.0)
+    assert not any(k.startswith("group.g002.") for k in metrics)
+    assert metrics["rhat_max"] == 2.01 and metrics["converged"] == 0  # the merged run: worst group, one failed
+    client = mlflow.MlflowClient()
+    assert files == ["groups", "summary.json"]
+    assert sorted(a.path for a in client.list_artifacts(active.info.run_id, "groups")) == ["groups/g000", "groups/g001"]
+    assert [a.path for a in client.list_artifacts(active.info.run_id, "groups/g001")] == ["groups/g001/model_card.md",
+                                                                                           "groups/g001/summary.json"]
+    logged = json.loads(Path(client.download_artifacts(active.info.run_id, "groups/g000/summary.json", str(tmp_path))).read_text())
+    assert logged["run_id"] == "run-g000"
+
+
+def test_joint_run_logs_no_group_keys(store: Path, stored_run: Path) -> None:
+    params, metrics, files, _ = read_back(track_run("fit", stored_run, experiment="joint"))
+    assert not any(k.startswith("group.") for k in (*params, *metrics)) and files == ["summary.json"]

@@ -50,6 +50,20 @@ def test_same_lake_gives_the_same_continuation(lake: Path, plain) -> None:
         pd.testing.assert_frame_equal(a.daily, b.daily)
 
 
+def test_replicates_draw_new_days_independently_and_keep_the_old_rows(lake: Path, plain) -> None:
+    other = continue_lake(lake, DAYS, replicate=3)
+    for a, b in zip(plain, other, strict=True):
+        n_old = len(a.daily) - DAYS
+        pd.testing.assert_frame_equal(a.daily.iloc[:n_old], b.daily.iloc[:n_old])
+        for col in ("revenue", "spend_meta", "temp_c"):
+            assert not np.allclose(a.daily[col].iloc[n_old:], b.daily[col].iloc[n_old:]), col
+        assert (a.truth["continuation"]["replicate"], b.truth["continuation"]["replicate"]) == (0, 3)
+    again = continue_lake(lake, DAYS, replicate=3)
+    pd.testing.assert_frame_equal(other[0].daily, again[0].daily)
+    with pytest.raises(ValueError, match="replicate must be >= 0, got -1"):
+        continue_lake(lake, DAYS, replicate=-1)
+
+
 def test_roas_halves_on_one_tenant(lake: Path, plain) -> None:
     first = plain[0].tenant_id
     changed = continue_lake(lake, DAYS, "roas_halves:meta@2025-01-10", tenants=[first])
@@ -97,5 +111,12 @@ def test_cli_continues_and_records_the_change(lake: Path, tmp_path: Path) -> Non
     assert "1 changed" in res.output
     truth = json.loads((out / first / "truth.json").read_text())
     assert truth["continuation"]["regime"]["channel"] == "google"
+    seeded = CliRunner().invoke(app, ["simulate", "--continue-from", str(lake), "--days", str(DAYS), "--out", str(tmp_path / "s2"),
+                                      "--seed", "2"])
+    assert seeded.exit_code == 0, seeded.output
+    rows = pd.read_csv(tmp_path / "s2" / first / "daily.csv")
+    pd.testing.assert_frame_equal(rows, continue_lake(lake, DAYS, replicate=2)[0].daily.assign(date=lambda d: d["date"].dt.strftime("%Y-%m-%d")),
+                                  check_dtype=False)
+    assert json.loads((tmp_path / "s2" / first / "truth.json").read_text())["continuation"]["replicate"] == 2
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--regime", "roas_halves:meta@2025-01-05"])
     assert bad.exit_code == 2 and "need --continue-from" in bad.output
