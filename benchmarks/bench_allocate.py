@@ -313,8 +313,10 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
         daily, truth = read_tenant(lake / t)
         scorers.append(TruePlanRevenue(truth, daily, channels, days))
     t0 = time.perf_counter()
-    oracles, oracle_info = _true_oracles(scorers, list(budgets.values()), lower, upper, inp.active, DEFAULT_TRUST.pacing,
-                                         {k: plans[k] for k in ("current", "ours", "posterior_optimum")})
+    # S-shaped curves have local optima: start from every plan we have, and from the equal split.
+    equal = inp.active[..., None] * np.array(list(budgets.values()))[:, None, None] / np.maximum(inp.active.sum(axis=1) * days, 1)[:, None, None]
+    starts = {k: plans[k] for k in ("current", "ours", "posterior_optimum")} | {"equal": np.broadcast_to(equal, lower.shape)}
+    oracles, oracle_info = _true_oracles(scorers, list(budgets.values()), lower, upper, inp.active, DEFAULT_TRUST.pacing, starts)
     plans.update(oracles)
     true = {k: np.array([s(p) for s, p in zip(scorers, v, strict=True)]) for k, v in plans.items()}
     cur = true["current"]
