@@ -29,13 +29,17 @@ import xarray as xr
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.decide.allocate import (
     CURRENT_WINDOW,
+    DEFAULT_TRUST,
     allocate_run,
     build_problem,
     objective_and_grad,
     optimise,
+    plan_budget,
+    prepare,
     response,
 )
-from bayes_mmm.decide.bounds import FREE
+from bayes_mmm.decide.bounds import FREE, budget_groups, trust_bounds
+from bayes_mmm.decide.plan import current_plan
 from bayes_mmm.model.response import geometric_weights
 from synthetic.media import geometric_adstock, hill
 
@@ -234,6 +238,113 @@ def bench_regret(run: Path, lake: Path, budget: float | None, days: int, objecti
     }
 
 
+# --------------------------------------------------------------------------- decisions (issue 16)
+
+
+def _plan_array(plan: dict[str, Any], tenants: list[str], channels: list[str], days: int) -> np.ndarray:
+    """``(N, C, D)`` spend of a plan.json-like dict (channels a tenant lacks are 0)."""
+    return np.array([[plan["tenants"][t]["plan"].get(ch, [0.0] * days) for ch in channels] for t in tenants], float)
+
+
+def _share(num: np.ndarray, den: np.ndarray, tol: np.ndarray) -> tuple[float | None, list[float | None]]:
+    """Portfolio ratio Σnum/Σden and per-tenant ratios (None where ``den`` ≤ ``tol``: nothing to gain)."""
+    per = [float(a / b) if b > t else None for a, b, t in zip(num, den, tol, strict=True)]
+    return (float(num.sum() / den.sum()) if den.sum() > tol.sum() else None), per
+
+
+def _median(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return float(np.median(vals)) if vals else None
+
+
+def _true_oracles(scorers: list, budgets: list[float], lower: np.ndarray, upper: np.ndarray, active: np.ndarray,
+                  pacing: float | None, starts: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Per tenant, the true optimum inside the trust region (bounds + pacing) and free (≥ 0, own channels)."""
+    from true_oracle import true_optimum
+
+    out = {"oracle_trust": np.zeros_like(lower), "oracle_free": np.zeros_like(lower)}
+    info = []
+    for i, (score, total) in enumerate(zip(scorers, budgets, strict=True)):
+        if total <= 0:
+            info.append({})
+            continue
+        st = {k: v[i] for k, v in starts.items()}
+        free_hi = np.where(active[i][:, None], np.inf, 0.0) * np.ones_like(lower[i])
+        out["oracle_trust"][i], tr = true_optimum(score, lower[i], upper[i], total, pacing, st)
+        out["oracle_free"][i], fr = true_optimum(score, np.zeros_like(lower[i]), free_hi, total, None, st)
+        info.append({"trust_best_start": tr["best_start"], "trust_pacing_ok": tr["pacing_ok"], "free_best_start": fr["best_start"]})
+    return out, info
+
+
+def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
+    """Issue 16's decision benchmark of a (daily) run on a synthetic lake, scored on the TRUE response.
+
+    Every tenant keeps its current budget (its last 28 days' spend × ``days``). The plan
+    with DEFAULT settings (trust region, do-no-harm) and the posterior's unguarded optimum
+    (``FREE``, no do-no-harm) are scored with :class:`synthetic.plan_truth.TruePlanRevenue`
+    (any scenario), against two true optima at the same budgets: one within exactly the
+    bounds and pacing our plan had to respect (from ``decide.bounds.trust_bounds``), one free.
+
+    Returns harm rate and harmed tenants, regret against the trust-region oracle (% of its
+    uplift over current; median over tenants and portfolio), the share of the free oracle's
+    uplift captured (portfolio and median over tenants) and the allocator's seconds.
+    """
+    from synthetic.plan_truth import TruePlanRevenue, read_tenant
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        setup = prepare(run, days=days, allow_unconverged=True)
+    inp = setup.inp
+    tenants, channels = inp.tenants, inp.channels
+    recent = inp.spend[..., -inp.window:].mean(axis=-1)
+    budgets = {t: float(recent[i].sum() * days) for i, t in enumerate(tenants)}
+    total = sum(budgets.values())
+    plans, seconds, json_of = {}, {}, {}
+    for name, kw in (("ours", {}), ("posterior_optimum", {"trust": FREE, "confidence": None})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            json_of[name] = plan_budget(setup, total, tenant_budgets=budgets, **kw)
+        plans[name], seconds[name] = _plan_array(json_of[name], tenants, channels, days), round(json_of[name]["seconds"], 2)
+    groups = budget_groups(budgets, tenants, total)
+    plans["current"], _ = current_plan(inp.spend, groups, days, inp.window)
+    lower, upper = trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active)
+    scorers = []
+    for t in tenants:
+        daily, truth = read_tenant(lake / t)
+        scorers.append(TruePlanRevenue(truth, daily, channels, days))
+    t0 = time.perf_counter()
+    # S-shaped curves have local optima: start from every plan we have, and from the equal split.
+    equal = inp.active[..., None] * np.array(list(budgets.values()))[:, None, None] / np.maximum(inp.active.sum(axis=1) * days, 1)[:, None, None]
+    starts = {k: plans[k] for k in ("current", "ours", "posterior_optimum")} | {"equal": np.broadcast_to(equal, lower.shape)}
+    oracles, oracle_info = _true_oracles(scorers, list(budgets.values()), lower, upper, inp.active, DEFAULT_TRUST.pacing, starts)
+    plans.update(oracles)
+    true = {k: np.array([s(p) for s, p in zip(scorers, v, strict=True)]) for k, v in plans.items()}
+    cur = true["current"]
+    tol = 1e-6 * np.maximum(np.abs(cur), 1.0)
+    harmed = {k: [t for t, a, b in zip(tenants, true[k], cur, strict=True) if a < b - 1e-6 * abs(b)] for k in ("ours", "posterior_optimum")}
+    reg_port, reg = _share(true["oracle_trust"] - true["ours"], true["oracle_trust"] - cur, tol)
+    cap = {k: _share(true[k] - cur, true["oracle_free"] - cur, tol) for k in ("ours", "posterior_optimum", "oracle_trust")}
+    return {
+        "run": str(run), "lake": str(lake), "tenants": len(tenants), "days": days,
+        "run_converged": bool(setup.summary.get("convergence", {}).get("ok")),
+        "settings": {"trust_region": DEFAULT_TRUST.describe(), "do_no_harm_confidence": 0.9, "budgets": "each tenant keeps its current budget"},
+        "harm_rate": len(harmed["ours"]) / len(tenants), "harmed_tenants": harmed["ours"],
+        "harm_rate_posterior_optimum": len(harmed["posterior_optimum"]) / len(tenants),
+        "harmed_tenants_posterior_optimum": harmed["posterior_optimum"],
+        "regret_vs_trust_oracle_pct": {"median": None if _median(reg) is None else round(100 * _median(reg), 2),
+                                       "portfolio": None if reg_port is None else round(100 * reg_port, 2),
+                                       "per_tenant": dict(zip(tenants, [None if r is None else round(100 * r, 2) for r in reg], strict=True)),
+                                       "tenants_with_nothing_to_gain": sum(r is None for r in reg)},
+        "share_of_free_oracle_uplift": {k: {"portfolio": v[0], "median": _median(v[1])} for k, v in cap.items()},
+        "true_uplift_over_current": {k: round(float((v - cur).sum()), 1) for k, v in true.items()},
+        "per_tenant_true_uplift": {t: {k: round(float(true[k][i] - cur[i]), 1) for k in true} for i, t in enumerate(tenants)},
+        "steps_toward_optimum": {t: json_of["ours"]["tenants"][t].get("step_toward_optimum") for t in tenants},
+        "claimed_prob_beats_current": {t: round(json_of["ours"]["tenants"][t]["prob_plan_beats_current"], 3) for t in tenants},
+        "oracle": oracle_info, "oracle_seconds": round(time.perf_counter() - t0, 2),
+        "allocator_seconds": seconds,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path)
@@ -245,6 +356,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON result here")
     ap.add_argument("--free", action="store_true", help="no trust region and no do-no-harm step (the full posterior optimum)")
+    ap.add_argument("--decisions", action="store_true", help="with --run/--lake: also decision_metrics (harm rate, trust-region regret)")
     args = ap.parse_args()
     plan_kw: dict[str, Any] = {"trust": FREE, "confidence": None} if args.free else {}
     result: dict[str, Any] = {"settings": "free" if args.free else "default", "speed": bench_speed(args.tenants, args.draws, args.days, **plan_kw)}
@@ -252,6 +364,8 @@ def main() -> None:
         result["regret"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective, **plan_kw)
         result["regret_per_tenant_budgets"] = bench_regret(args.run, args.lake, args.budget, args.days, args.objective,
                                                            per_tenant=True, **plan_kw)
+        if args.decisions:
+            result["decisions"] = decision_metrics(args.run, args.lake, args.days)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out is not None:

@@ -4,11 +4,14 @@ For each scenario of ``synthetic/scenarios.py`` (``docs/scenarios.md``): simulat
 default settings through the public API (gates included), and report convergence (R-hat, bulk ESS,
 divergences, leapfrog steps per draw), cost (compile + sampling seconds) and recovery of the true ROAS
 (coverage of the 90 % intervals, median |relative error|, median interval width relative to the truth),
-plus how many tenant×channels the identification checks flag. One JSON per scenario goes to
-``benchmarks/results/robustness-<scenario>-<tenants>x<days>-<date>.json``.
+the identification flags as (tenant, channel, reason) scored against the scenario's truth
+(``truth.json`` ``identification.not_identified``: flagged where expected, flagged elsewhere, missed),
+and issue 16's decision metrics (:func:`bench_allocate.decision_metrics`: harm rate, regret against
+the trust-region oracle, share of the free oracle's uplift, on the true response). One JSON per
+scenario goes to ``benchmarks/results/robustness-<scenario>-<tenants>x<days>-<date>.json``.
 
     python benchmarks/bench_robustness.py [--scenarios default,correlated_spend,...] [--tenants 20] [--days 730]
-                                          [--draws 1000] [--tune 1000]
+                                          [--draws 1000] [--tune 1000] [--keep DIR] [--no-decisions]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
 warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
+from bench_allocate import decision_metrics  # noqa: E402
 
 from bayes_mmm.analysis.evaluate import evaluate_summary  # noqa: E402
 from bayes_mmm.api import fit_lake  # noqa: E402
@@ -47,6 +51,24 @@ def recovery(summary: dict, lake: Path) -> dict:
     }
 
 
+def identification(summary: dict, lake: Path) -> dict:
+    """The flags as (tenant, channel, reason), scored against what the scenario's truth says is not identified."""
+    flags = [[t, ch, "; ".join(e.get("reasons") or [])] for t, te in summary["tenants"].items()
+             for ch, e in (te.get("identification") or {}).items() if e.get("flagged")]
+    expected = set()
+    for t in summary["tenants"]:
+        truth = json.loads((lake / t / "truth.json").read_text())
+        expected |= {(t, ch) for ch in (truth.get("identification") or {}).get("not_identified", {})}
+    got = {(t, ch) for t, ch, _ in flags}
+    return {
+        "flags": flags,
+        "expected_not_identified": sorted([t, ch] for t, ch in expected),
+        "flagged_where_expected": len(got & expected),
+        "flagged_elsewhere": len(got - expected),
+        "missed": len(expected - got),
+    }
+
+
 def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
     """Simulate, fit and score one scenario."""
     lake = work / name / "lake"
@@ -56,7 +78,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed, "progress": False,
     }, allow_gates=("history",), overwrite=True)
     conv, sampler = summary["convergence"], summary["sampler"]
-    flagged = sum(bool(e.get("flagged")) for t in summary["tenants"].values() for e in (t.get("identification") or {}).values())
+    ident = identification(summary, lake)
     return {
         "scenario": name,
         "date": f"{dt.date.today()}",
@@ -67,7 +89,9 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "recovery": recovery(summary, lake),
-        "identification_flagged": flagged,
+        "identification_flagged": len(ident["flags"]),
+        "identification": ident,
+        "decisions": decision_metrics(work / name / "run", lake, args.plan_days) if args.decisions else None,
     }
 
 
@@ -81,12 +105,16 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", type=Path, default=None, help="keep each scenario's lake and run folder in DIR/<scenario>/")
+    ap.add_argument("--plan-days", type=int, default=7, help="plan length of the decision metrics")
+    ap.add_argument("--no-decisions", dest="decisions", action="store_false", help="skip the decision metrics")
     args = ap.parse_args()
     res_dir = Path(__file__).parent / "results"
     res_dir.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-robust-") as tmp:
+        work = Path(tmp) if args.keep is None else args.keep
         for name in args.scenarios.split(","):
-            out = run_scenario(name.strip(), args, Path(tmp))
+            out = run_scenario(name.strip(), args, work)
             path = res_dir / f"robustness-{name}-{args.tenants}x{args.days}-{dt.date.today()}.json"
             path.write_text(json.dumps(out, indent=2))
             print(json.dumps(out), flush=True)

@@ -18,7 +18,7 @@ from synthetic.mechanism import Mechanism, draw_mechanism, forward, response
 from synthetic.media import CHANNELS
 from synthetic.scenarios import Scenario
 from synthetic.simulated import SimulatedTenant
-from synthetic.spend_patterns import make_spend
+from synthetic.spend_patterns import NOT_IDENTIFIED, make_spend
 from synthetic.weather import WEATHER_COLUMNS
 
 __all__ = ["CATEGORIES", "simulate_scenario_tenant"]
@@ -177,6 +177,8 @@ def simulate_scenario_tenant(
         "scenario": sc.name, "seed": seed, "level": m.level, "noise": noise_kind, "noise_frac": noise_frac,
         "noise_sd": float(noise.std()), "oracle_r2_holdout": oracle, "holdout_days": hold,
         "spend_pattern": pattern, "weather_observed": True,
+        # channels the spend pattern leaves confounded or without variation (a note: no number depends on it)
+        "identification": {"not_identified": dict(NOT_IDENTIFIED.get(pattern, {}))},
         "channels": {c: {k2: v for k2, v in ch.items() if k2 != "daily"} for c, ch in channels.items()},
         "weather_elasticity": _elasticity(run, spend, exp_rev), "signal": _signal(dates, spend, m, comp),
     }

@@ -15,7 +15,7 @@ import numpy as np
 
 from synthetic.media import CHANNELS, MAX_SPEND, MIN_SPEND, simulate_spend
 
-__all__ = ["SPEND_PATTERNS", "make_spend"]
+__all__ = ["NOT_IDENTIFIED", "SPEND_PATTERNS", "make_spend"]
 
 Spend = dict[str, np.ndarray]
 
@@ -72,6 +72,14 @@ def _merchant(rng: np.random.Generator, n: int, budget: float) -> Spend:
 SPEND_PATTERNS: dict[str, Callable[[np.random.Generator, int, float], Spend]] = {
     "independent": _independent, "correlated": _correlated, "capped": _capped,
     "flat": _flat, "merchant": _merchant,
+}
+
+
+#: Per pattern, the channels whose effect the spend alone cannot pin down, and why (``truth.json`` ``identification``).
+NOT_IDENTIFIED: dict[str, dict[str, str]] = {
+    "correlated": {"meta": "co-flighted with google", "google": "co-flighted with meta"},
+    "capped": {"meta": "pinned at a daily cap on most days"},
+    "flat": {"email": "spend barely varies (+-2 %)"},
 }
 
 
