@@ -111,7 +111,7 @@ def main() -> None:
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{args.draws})",
-        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": list(spec.centered)},
+        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred")},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
         "fit_wall_seconds_incl_postprocessing": round(wall_fit, 1),

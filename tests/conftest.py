@@ -52,7 +52,7 @@ def small_fit(small_lake: Path, tmp_path_factory: pytest.TempPathFactory):
     from bayes_mmm.inference.fit import SamplerConfig, fit
     from bayes_mmm.runs.summary import save_run
 
-    result = fit(load_lake(small_lake), sampler=SamplerConfig(draws=400, tune=400, seed=1, progress=False))
+    result = fit(load_lake(small_lake), sampler=SamplerConfig(chains=2, draws=400, tune=400, seed=1, progress=False))
     run_dir = tmp_path_factory.mktemp("run") / "run"
     save_run(result, run_dir, lake=small_lake)
     return result, run_dir

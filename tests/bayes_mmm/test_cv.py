@@ -85,7 +85,7 @@ def cv_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cv_result(cv_lake: Path):
-    sampler = SamplerConfig(draws=150, tune=150, progress=False)
+    sampler = SamplerConfig(chains=2, draws=150, tune=150, progress=False)
     return walk_forward(load_lake(cv_lake), sampler=sampler, n_folds=2, first_train=0.7, progress=False)
 
 
@@ -103,7 +103,7 @@ def test_walk_forward_meets_the_bar_and_beats_baselines(cv_result) -> None:
 
 @pytest.mark.slow  # a second full walk-forward CV; the CV path keeps a real run in cv_result
 def test_model_without_media_scores_worse_in_cv(cv_lake: Path, cv_result) -> None:
-    broken = walk_forward(load_lake(cv_lake), ModelSpec(media=False), SamplerConfig(draws=150, tune=150, progress=False),
+    broken = walk_forward(load_lake(cv_lake), ModelSpec(media=False), SamplerConfig(chains=2, draws=150, tune=150, progress=False),
                           n_folds=2, first_train=0.7, progress=False)
     for t in ("extreme_rain_gear", "medium_clothing"):
         assert broken[t]["rmse_mean"] > cv_result[t]["rmse_mean"]
@@ -120,7 +120,7 @@ def test_late_starting_tenant_sits_out_folds_without_enough_history(cv_lake: Pat
     shutil.copytree(cv_lake, lake)
     short = lake / "medium_clothing" / "daily.csv"
     pd.read_csv(short).tail(160).to_csv(short, index=False)  # fold 0 would train on 112 days
-    cv = walk_forward(load_lake(lake), sampler=SamplerConfig(draws=60, tune=60, progress=False), n_folds=2,
+    cv = walk_forward(load_lake(lake), sampler=SamplerConfig(chains=2, draws=60, tune=60, progress=False), n_folds=2,
                       first_train=0.7, progress=False)
     assert [f["fold"] for f in cv["extreme_rain_gear"]["folds"]] == [0, 1]
     assert [f["fold"] for f in cv["medium_clothing"]["folds"]] == [1]

@@ -29,7 +29,7 @@ from bayes_mmm.surfaces.cli import app
 @pytest.fixture(scope="module")
 def broken_run(small_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same lake fitted without media: a deliberately wrong model."""
-    result = fit(load_lake(small_lake), ModelSpec(media=False), SamplerConfig(draws=200, tune=200, progress=False))
+    result = fit(load_lake(small_lake), ModelSpec(media=False), SamplerConfig(chains=2, draws=200, tune=200, progress=False))
     out = tmp_path_factory.mktemp("broken") / "no-media"
     save_run(result, out, lake=small_lake)
     return out

@@ -67,3 +67,15 @@ def test_sampler_config_rejects_bad_values() -> None:
         SamplerConfig(sampler="stan")
     with pytest.raises(ValueError, match="target_accept"):
         SamplerConfig(target_accept=1.5)
+
+
+def test_default_sampler_has_four_chains_and_sizes_its_draws_to_the_data() -> None:
+    from bayes_mmm.inference.fit import DRAWS_LONG, DRAWS_SHORT
+
+    cfg = SamplerConfig()
+    assert (cfg.chains, cfg.draws, cfg.tune) == (4, None, 500)
+    assert cfg.sized(730).draws == DRAWS_LONG == 500 and cfg.sized(365).draws == 500
+    assert cfg.sized(104).draws == DRAWS_SHORT == 1500 and cfg.sized(364).draws == 1500
+    assert SamplerConfig(draws=77).sized(104).draws == 77  # an explicit choice is kept
+    with pytest.raises(ValueError, match="draws must be ≥ 1"):
+        SamplerConfig(draws=0)

@@ -22,7 +22,7 @@ def mixed_weather_fit(tmp_path_factory: pytest.TempPathFactory):
     lake = tmp_path_factory.mktemp("mixed") / "lake"
     write_lake(simulate_universe(n_tenants=4, n_days=365, seed=21, weather="mixed"), lake)
     out = tmp_path_factory.mktemp("run") / "run"
-    summary = fit_lake(lake, "all", out, sampler_kwargs={"draws": 300, "tune": 300, "seed": 2, "progress": False})
+    summary = fit_lake(lake, "all", out, sampler_kwargs={"chains": 2, "draws": 300, "tune": 300, "seed": 2, "progress": False})
     return lake, summary
 
 
@@ -51,7 +51,7 @@ def test_a_weekly_lake_fits_end_to_end(tmp_path: Path) -> None:
 
     lake = tmp_path / "lake"
     write_lake(simulate_universe(n_tenants=3, n_days=728, seed=8, cadence="weekly"), lake)
-    summary = fit_lake(lake, "all", tmp_path / "run", sampler_kwargs={"draws": 300, "tune": 300, "seed": 1, "progress": False})
+    summary = fit_lake(lake, "all", tmp_path / "run", sampler_kwargs={"chains": 2, "draws": 300, "tune": 300, "seed": 1, "progress": False})
     assert summary["data"]["cadence"] == "weekly"
     assert summary["tenants"][next(iter(summary["tenants"]))]["n_days"] == 104  # periods, not days
     errs = [abs(summary["tenants"][t]["roas"][ch]["mean"] - r) / r for t in summary["tenants"] for ch, r in true_roas(lake, t).items()]

@@ -17,7 +17,7 @@ from bayes_mmm.runs.groups import fit_groups, group_of, partition
 from bayes_mmm.runs.summary import load_run
 from bayes_mmm.surfaces.cli import app
 
-TINY = {"draws": 60, "tune": 60, "seed": 2}
+TINY = {"chains": 2, "draws": 60, "tune": 60, "seed": 2}
 
 
 def test_partition_random_covers_every_tenant_once(small_lake: Path) -> None:
@@ -58,7 +58,7 @@ def test_cli_fits_groups_on_a_local_cluster(tiny_lake: Path, tmp_path: Path) -> 
     """The default path: a local Dask cluster of worker processes, real nutpie fits, one merged run."""
     run = tmp_path / "run"
     res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--tenant", "extreme_rain_gear,none_books",
-                                   "--group-size", "1", "--workers", "1", "--draws", "60", "--tune", "60",
+                                   "--group-size", "1", "--workers", "1", "--chains", "2", "--draws", "60", "--tune", "60",
                                    "--out", str(run)])
     assert res.exit_code == 0, res.output
     assert "2 tenants in 2 groups" in res.output

@@ -29,7 +29,7 @@ from bayes_mmm.model.hierarchical import build_model
 
 CHANNELS = ["meta", "google", "email"]
 #: Tiny fits: 3 tenants × 365 days, 2 chains × (300 + 300). Seeds pinned where the effect is clear.
-SAMPLER = {"draws": 300, "tune": 300, "seed": 1, "progress": False}
+SAMPLER = {"chains": 2, "draws": 300, "tune": 300, "seed": 1, "progress": False}
 
 
 def _analytic_var(low: float, high: float, pool: float) -> float:

@@ -28,7 +28,7 @@ def lift_run(tmp_path_factory: pytest.TempPathFactory):
     for t in tenants:
         row = targeted_lift_test(rng, t.daily, t.forward, "meta", weeks=3)
         pd.DataFrame([row], columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
-    result = fit(load_lake(lake), sampler=SamplerConfig(draws=150, tune=150, seed=2, progress=False))
+    result = fit(load_lake(lake), sampler=SamplerConfig(chains=2, draws=150, tune=150, seed=2, progress=False))
     run = tmp_path_factory.mktemp("run") / "run"
     summary = save_run(result, run, lake=lake)
     return result, summary, run, lake
@@ -61,7 +61,7 @@ def test_without_tests_the_summary_has_no_lift_section(lift_run) -> None:
     from bayes_mmm.data.lift_tests import empty
 
     _, _, _, lake = lift_run
-    result = fit(load_lake(lake, ["shop_000"]), sampler=SamplerConfig(draws=30, tune=30, seed=2, progress=False),
+    result = fit(load_lake(lake, ["shop_000"]), sampler=SamplerConfig(chains=2, draws=30, tune=30, seed=2, progress=False),
                  lift_tests=empty())
     summary = build_summary(result)
     assert "lift_calibration" not in summary and "lift_tests" not in summary["tenants"]["shop_000"]

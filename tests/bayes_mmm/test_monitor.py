@@ -30,7 +30,7 @@ def setting(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("monitor")
     lake = write_lake(simulate_universe(n_tenants=3, n_days=365, seed=11), root / "lake")
     run = root / "run"
-    save_run(fit(load_lake(lake), sampler=SamplerConfig(draws=200, tune=200, seed=1, progress=False)), run, lake=lake)
+    save_run(fit(load_lake(lake), sampler=SamplerConfig(chains=2, draws=200, tune=200, seed=1, progress=False)), run, lake=lake)
     first = sorted(p.name for p in lake.iterdir())[0]
     plain = write_lake(continue_lake(lake, NEW_DAYS), root / "plain")
     changed = write_lake(continue_lake(lake, NEW_DAYS, "roas_halves:meta@2024-12-31", [first]), root / "changed")

@@ -31,7 +31,7 @@ def roas_width(result, tenant: str) -> np.ndarray:
 def test_pooling_narrows_the_short_tenant(lake_with_short_tenant: Path) -> None:
     ds = load_lake(lake_with_short_tenant)
     assert int(ds["observed"].sel(tenant="none_books").sum()) == 120
-    sampler = SamplerConfig(draws=300, tune=300, seed=2, progress=False)
+    sampler = SamplerConfig(chains=2, draws=300, tune=300, seed=2, progress=False)
     pooled = fit(ds, ModelSpec(), sampler)
     unpooled = fit(ds, ModelSpec(pooled=False), sampler)
     w_pooled, w_unpooled = roas_width(pooled, "none_books"), roas_width(unpooled, "none_books")

@@ -54,7 +54,7 @@ def test_short_tenant_gets_narrower_intervals_that_cover_the_truth(tmp_path: Pat
     write_lake(universe, tmp_path / "lake")
     new = universe[8].tenant_id
     population = [t.tenant_id for t in universe[:8]]
-    fit_lake(tmp_path / "lake", population, tmp_path / "pop", sampler_kwargs={"draws": 300, "tune": 300, "progress": False})
+    fit_lake(tmp_path / "lake", population, tmp_path / "pop", sampler_kwargs={"chains": 2, "draws": 300, "tune": 300, "progress": False})
 
     short = tmp_path / "short" / new
     short.mkdir(parents=True)
@@ -65,7 +65,7 @@ def test_short_tenant_gets_narrower_intervals_that_cover_the_truth(tmp_path: Pat
     channels = ("meta", "google", "email")
     true_roas = {c: truth[f"media_{c}"].sum() / daily[f"spend_{c}"].sum() for c in channels}
 
-    sampler = {"draws": 500, "tune": 500, "progress": False}
+    sampler = {"chains": 2, "draws": 500, "tune": 500, "progress": False}
     # The comparison fit needs the history gate opened by hand (a cold start opens it itself).
     default = fit_lake(short.parent, "all", None, sampler_kwargs=sampler, allow_gates=("history",))["tenants"][new]["roas"]
     out = tmp_path / "cold"

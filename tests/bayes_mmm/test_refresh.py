@@ -49,7 +49,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("refresh")
     lake = write_lake(simulate_universe(n_tenants=2, n_days=365, seed=11), root / "lake")
     run = root / "run"
-    fit_lake(lake, out=run, sampler_kwargs={"draws": 200, "tune": 200, "seed": 1, "progress": False})
+    fit_lake(lake, out=run, sampler_kwargs={"chains": 2, "draws": 200, "tune": 200, "seed": 1, "progress": False})
     first = sorted(p.name for p in lake.iterdir())[0]
     new = write_lake(continue_lake(lake, 120, "roas_halves:meta@2024-12-31", [first]), root / "new")
     summary = refresh_run(run, new, root / "run2", {"progress": False})

@@ -21,7 +21,7 @@ def strip(summary: dict) -> dict:
 
 @pytest.mark.slow  # heavy real fit; run with --run-slow (kept out of the 15-minute default suite)
 def test_same_seed_same_summary(tiny_lake: Path, tmp_path: Path) -> None:
-    kwargs = {"sampler_kwargs": {"draws": 60, "tune": 60, "seed": 7, "progress": False}}
+    kwargs = {"sampler_kwargs": {"chains": 2, "draws": 60, "tune": 60, "seed": 7, "progress": False}}
     a = fit_lake(tiny_lake, "all", tmp_path / "a", **kwargs)
     b = fit_lake(tiny_lake, "all", tmp_path / "b", **kwargs)
     assert strip(a) == strip(b)
