@@ -11,7 +11,7 @@ the trust-region oracle, share of the free oracle's uplift, on the true response
 scenario goes to ``benchmarks/results/robustness-<scenario>-<tenants>x<days>-<date>.json``.
 
     python benchmarks/bench_robustness.py [--scenarios default,correlated_spend,...] [--tenants 20] [--days 730]
-                                          [--draws 1000] [--tune 1000] [--keep DIR] [--no-decisions]
+                                          [--draws N] [--tune N] [--chains N] [--keep DIR] [--no-decisions]
 """
 
 from __future__ import annotations
@@ -74,16 +74,18 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
     lake = work / name / "lake"
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=name), lake, overwrite=True)
     t0 = time.perf_counter()
-    summary = fit_lake(lake, "all", work / name / "run", sampler_kwargs={
-        "draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed, "progress": False,
-    }, allow_gates=("history",), overwrite=True)
+    # Unset sampler options keep the product's defaults (what a user's `bayes-mmm fit` does).
+    chosen = {k: getattr(args, k) for k in ("draws", "tune", "chains") if getattr(args, k) is not None}
+    summary = fit_lake(lake, "all", work / name / "run", sampler_kwargs={**chosen, "seed": args.seed, "progress": False},
+                       allow_gates=("history",), overwrite=True)
     conv, sampler = summary["convergence"], summary["sampler"]
     ident = identification(summary, lake)
     return {
         "scenario": name,
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "workload": f"{args.tenants} tenants × {args.days} days, {args.chains} chains × ({args.tune}+{args.draws})",
+        "workload": f"{args.tenants} tenants × {args.days} days, {sampler['chains']} chains × ({sampler['tune']}+{sampler['draws']})",
+        "centred": sampler.get("centred"),
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
@@ -101,9 +103,9 @@ def main() -> None:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--tenants", type=int, default=20)
     ap.add_argument("--days", type=int, default=730)
-    ap.add_argument("--draws", type=int, default=1000)
-    ap.add_argument("--tune", type=int, default=1000)
-    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--draws", type=int, default=None, help="default: the product's (sized to the data)")
+    ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--chains", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="keep each scenario's lake and run folder in DIR/<scenario>/")
     ap.add_argument("--plan-days", type=int, default=7, help="plan length of the decision metrics")
