@@ -114,6 +114,9 @@ def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
         load_lake(empty)
     with pytest.raises(DataError, match="lake folder does not exist"):
         load_lake(tmp_path / "nowhere")
+    a_file = tmp_path / "shop_a" / "daily.csv"
+    with pytest.raises(DataError, match=r"daily.csv: is a file, but --data takes a lake folder: one sub-folder per tenant"):
+        load_lake(a_file)
 
 
 def test_holiday_column_of_one_tenant_does_not_erase_the_others(tmp_path: Path) -> None:
