@@ -36,6 +36,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_allocate import bench_regret  # noqa: E402
+from oracle_truth import oracle_lake  # noqa: E402
 
 from bayes_mmm.data.lake import load_lake  # noqa: E402
 from bayes_mmm.data.lift_tests import empty  # noqa: E402
@@ -117,6 +118,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
     channel = CONFOUNDED[scenario]
     n_tested = max(len(tenants) - args.untested, 1)
     tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1))
+    oracle = oracle_lake(lake, root / scenario / "oracle_lake")  # truth in the layout bench_regret reads
     ds = load_lake(lake)
     cfg = SamplerConfig(draws=args.draws, tune=args.tune, seed=args.seed, progress=False)
     fits, out = {}, {"tested_channel": channel, "tested_tenants": sorted(tested)}
@@ -129,7 +131,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
                                "convergence": {k: conv[k] for k in ("ok", "rhat_max", "ess_bulk_min", "divergences")}}
         if label == "with":
             out["lift_calibration"] = summary.get("lift_calibration")
-        regret = bench_regret(root / scenario / f"run_{label}", lake, None, args.plan_days, "mean")
+        regret = bench_regret(root / scenario / f"run_{label}", oracle, None, args.plan_days, "mean")
         out[f"regret_{label}"] = {k: regret[k] for k in ("regret_pct", "oracle_uplift_over_current", "true_incremental_revenue")}
         print(scenario, label, json.dumps(out[f"fit_{label}"]), json.dumps(out[f"regret_{label}"]["regret_pct"]), flush=True)
     out["recovery"] = recovery(fits["without"], fits["with"], tested, channel)
