@@ -125,12 +125,25 @@ def _check_import(r: dict, p: dict) -> None:
     assert r["lift"] == [{"channel": "meta", "kind": "window", "incremental_revenue": 9800.0}]
 
 
+def _check_lift(r: dict, p: dict) -> None:
+    tenants = r["tenants"]
+    assert len(tenants) == p["N_TENANTS"]
+    assert r["tests_used"] == p["N_TENANTS"]  # one holdout per tenant, all inside the data
+    assert r["calibrated_channels"] == {t: [p["CHANNEL"]] for t in tenants}
+    assert r["measured"] == r["written"]  # the summary records what lift_tests.csv says
+    assert r["without_has_lift"] is False
+    # the experiment narrows the tested channel's interval (median over tenants)
+    ratio = [r["width_90"]["with"][t] / r["width_90"]["without"][t] for t in tenants]
+    assert sorted(ratio)[len(ratio) // 2] < 1.0
+
+
 CHECKS = {
     "01_quickstart.ipynb": _check_quickstart,
     "02_weather_and_pooling.ipynb": _check_weather_pooling,
     "03_budget_allocation.ipynb": _check_allocation,
     "04_bring_your_own_data.ipynb": _check_byod,
     "05_import_real_exports.ipynb": _check_import,
+    "06_lift_tests.ipynb": _check_lift,
 }
 
 
