@@ -120,7 +120,8 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
     tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1))
     oracle = oracle_lake(lake, root / scenario / "oracle_lake")  # truth in the layout bench_regret reads
     ds = load_lake(lake)
-    cfg = SamplerConfig(draws=args.draws, tune=args.tune, seed=args.seed, progress=False)
+    chosen = {k: getattr(args, k) for k in ("draws", "tune") if getattr(args, k) is not None}
+    cfg = SamplerConfig(**chosen, seed=args.seed, progress=False)  # unset: the product's defaults
     fits, out = {}, {"tested_channel": channel, "tested_tenants": sorted(tested)}
     for label, tests in (("without", empty()), ("with", None)):
         result, summary, seconds = fit_and_save(ds, cfg, tests, root / scenario / f"run_{label}", lake)
@@ -147,8 +148,8 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=8)
     ap.add_argument("--untested", type=int, default=2, help="the last N tenants get no lift test (pooling effects)")
     ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--draws", type=int, default=400)
-    ap.add_argument("--tune", type=int, default=400)
+    ap.add_argument("--draws", type=int, default=None, help="default: the product's (sized to the data)")
+    ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plan-days", type=int, default=7, help="days of the allocator's plan for the regret")
     ap.add_argument("--scenarios", default=",".join(CONFOUNDED))
