@@ -56,7 +56,8 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
             )
         for w, v in entry["weather_elasticity"].items():
             tv = truth.get("weather_elasticity", {}).get(w)
-            if tv is not None:
+            # A tenant fitted without weather has no elasticity to score (its lake lacks the columns).
+            if tv is not None and v is not None:
                 iv = entry.get("weather_elasticity_interval", {}).get(w, {})
                 weather.append({"tenant": tid, "weather": w, "true": tv, "mean": v, "error": v - tv,
                                 "inside": bool(iv and iv["q05"] <= tv <= iv["q95"])})

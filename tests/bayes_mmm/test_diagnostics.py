@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import arviz as az
@@ -98,3 +99,17 @@ def test_one_convergence_table_equals_az_summary(stored_run: Path) -> None:
     row = long[(long["tenant"] == tenant) & (long["param"] == "roas[meta]")].iloc[0]
     assert row["label"] == f"roas[{tenant}, meta]"
     assert row["mean"] == pytest.approx(float(idata.posterior["roas"].sel(tenant=tenant, channel="meta").mean()))
+
+
+def test_evaluation_skips_the_weather_of_a_tenant_fitted_without_weather() -> None:
+    """A weather-less tenant's elasticity is None in the summary: it is not scored (it used to crash)."""
+    from bayes_mmm.analysis.evaluate import evaluate_summary
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    summary = json.loads((fixtures / "small_run" / "summary.json").read_text())
+    first, *others = sorted(summary["tenants"])
+    summary["tenants"][first]["weather_elasticity"] = {w: None for w in summary["tenants"][first]["weather_elasticity"]}
+    ev = evaluate_summary(summary, fixtures / "small_lake")
+    scored = {w["tenant"] for w in ev["weather"]}
+    assert scored == set(others)
+    assert len(ev["pairs"]) == 3 * len(summary["tenants"])  # ROAS of every tenant is still scored
