@@ -81,7 +81,9 @@ def require_strings(obj: dict, key: str, path: Path, what: str = "") -> list[str
 
 
 def _dotted(what: str, key: str) -> str:
-    return f"{what}.{key}" if what else key
+    """``what.key`` with control characters escaped: a key from a hostile file must not break the one-line error."""
+    name = f"{what}.{key}" if what else key
+    return name.encode("unicode_escape").decode("ascii") if not name.isprintable() else name
 
 
 def is_run_file(path: str | Path) -> bool:

@@ -11,7 +11,7 @@ import arviz as az
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -130,6 +130,7 @@ def test_any_summary_is_read_or_refused(good_run: Path, content: bytes) -> None:
 
 @QUICK
 @given(st.binary(max_size=200) | json_values.map(_json_bytes) | plan_like.map(_json_bytes))
+@example(b'{"tenants":{"\\n":null}}')  # found by hypothesis: a key with a newline broke the one-line error
 def test_any_allocation_or_evaluation_is_read_or_refused(good_run: Path, content: bytes) -> None:
     _reads(good_run, "allocation.json", content, lambda run: run.allocation())
     _reads(good_run, "evaluation.json", content, lambda run: run.evaluation())
