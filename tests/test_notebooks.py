@@ -21,6 +21,7 @@ TINY = {
     "SHORT_DAYS": 90,
     "DRAWS": 100,
     "TUNE": 100,
+    "CHAINS": 2,
     "ALLOW_UNCONVERGED": True,  # tiny runs never pass the convergence gates
 }
 
