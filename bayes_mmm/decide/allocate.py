@@ -210,6 +210,23 @@ def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> lis
     return out
 
 
+def unidentified(summary: dict[str, Any], tenants: list[str], channels: list[str]) -> np.ndarray:
+    """``(N, C)`` True where the run's identification checks flag the tenant×channel (summary.json)."""
+    entries = summary.get("tenants") or {}
+    return np.array([[bool(((entries.get(t) or {}).get("identification") or {}).get(c, {}).get("flagged")) for c in channels]
+                     for t in tenants], dtype=bool).reshape(len(tenants), len(channels))
+
+
+def held_pairs(held: np.ndarray, tenants: list[str], channels: list[str], trust: TrustRegion,
+               channel_bounds: Mapping[str, Any] | None) -> list[str]:
+    """``tenant:channel`` pairs the plan kept at their current spend because the data cannot identify them."""
+    if not trust.hold_unidentified:
+        return []
+    named = set(channel_bounds or {})
+    return [f"{t}:{c}" for i, t in enumerate(tenants) for j, c in enumerate(channels)
+            if held[i, j] and "*" not in named and c not in named]
+
+
 def plan_budget(
     setup: Setup, budget: float, objective: str = "mean", channel_bounds: Mapping[str, Any] | None = None,
     tenant_budgets: Mapping[str, float] | None = None, trust: TrustRegion = DEFAULT_TRUST,
@@ -225,8 +242,14 @@ def plan_budget(
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
     current, _ = current_plan(inp.spend, groups, len(inp.plan_dates), inp.window)
     active = inp.active
-    lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
-    check_feasible(lower, upper, groups, inp.tenants)
+    held = unidentified(setup.summary, inp.tenants, inp.channels) & active
+    try:
+        lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held)
+        check_feasible(lower, upper, groups, inp.tenants)
+    except DataError:  # holding them leaves the budget no room: plan them like the others, and say so
+        held = np.zeros_like(held)
+        lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
+        check_feasible(lower, upper, groups, inp.tenants)
     optimum, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
@@ -253,7 +276,7 @@ def plan_budget(
         "portfolio": portfolio,
         "carryover_days": (inp.l_max - 1) * step,
         "carryover_periods": inp.l_max - 1,
-        "trust_region": {**trust.describe(), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
+        "trust_region": {**trust.describe(), "held": held_pairs(held, inp.tenants, inp.channels, trust, channel_bounds), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
                                      f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None

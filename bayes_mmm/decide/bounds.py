@@ -193,12 +193,16 @@ class TrustRegion:
     ``caps``: per channel, a maximum per period (``--cap email=150``); the other
     channels get ``cap_factor`` × their largest observed per-period spend, never
     below the current level (None: no default cap).
+    ``hold_unidentified``: tenant×channels the run's identification checks flag (the data
+    cannot tell them apart from another channel) keep their current spend, unless named in
+    the user's bounds: a posterior that cannot split two channels cannot say which to favour.
     """
 
     band: float | None = 0.3
     pacing: float | None = 0.2
     caps: Mapping[str, float] | None = None
     cap_factor: float | None = 1.2
+    hold_unidentified: bool = True
 
     def describe(self) -> dict[str, Any]:
         """The settings as plan.json records them, with one line saying what they mean."""
@@ -207,12 +211,14 @@ class TrustRegion:
                  f"caps at {self.cap_factor:g} × the largest observed spend per period" if self.cap_factor is not None else "no default caps"]
         if self.caps:
             parts.append("explicit caps " + ", ".join(f"{k}={v:g}" for k, v in self.caps.items()))
+        if self.hold_unidentified:
+            parts.append("channels the data cannot tell apart keep their current spend")
         return {"band": self.band, "pacing": self.pacing, "cap_factor": self.cap_factor, "caps": dict(self.caps or {}),
-                "explained": "; ".join(parts)}
+                "hold_unidentified": self.hold_unidentified, "explained": "; ".join(parts)}
 
 
 #: No trust region at all: the posterior's optimum within the user's bounds (the old behaviour).
-FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None)
+FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None, hold_unidentified=False)
 
 
 def _check_fraction(value: float | None, name: str) -> None:
@@ -222,11 +228,13 @@ def _check_fraction(value: float | None, name: str) -> None:
 
 def trust_bounds(
     trust: TrustRegion, channel_bounds: Mapping[str, Any] | None, channels: list[str], current: np.ndarray,
-    spend: np.ndarray, active: np.ndarray,
+    spend: np.ndarray, active: np.ndarray, held: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(N, C, D)`` lower and upper bounds: the user's bounds, the band elsewhere, caps and the first period's pacing.
 
-    ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)``.
+    ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)``; ``held``
+    ``(N, C)`` marks tenant×channels kept at their current spend (not identified) where the user's
+    bounds do not name the channel.
     """
     _check_fraction(trust.band, "band")
     _check_fraction(trust.pacing, "pacing")
@@ -243,6 +251,9 @@ def trust_bounds(
     # A cap is a hard limit: below today's level it pulls the band's floor down with it.
     lower = np.where(own, np.minimum(lower, caps), lower)
     upper = np.minimum(upper, caps)
+    if held is not None and trust.hold_unidentified:
+        keep = own & held[..., None]
+        lower, upper = np.where(keep, current, lower), np.where(keep, current, upper)
     clash = lower > upper * (1 + 1e-9) + 1e-9
     if clash.any():
         j = int(np.argwhere(clash)[0][1])

@@ -108,6 +108,25 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0}]
 
 
+def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", two_faced_beta(0.05))  # the optimum moves budget to north's meta
+    summary = json.loads((run / "summary.json").read_text())
+    summary["tenants"] = {"north": {"identification": {"meta": {"flagged": True, "reasons": ["correlated with google"]}}}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    plan = allocate_run(run, 1190.0, tenant="north", days=7)
+    u = plan_array(plan)
+    np.testing.assert_allclose(u[0], NORTH_CURRENT[0], rtol=1e-9)  # meta held every day
+    assert u.sum() == pytest.approx(1190.0, abs=1e-6)
+    assert not np.allclose(u[1:], NORTH_CURRENT[1:, None])  # the identified channels still move
+    assert plan["trust_region"]["held"] == ["north:meta"]
+    assert "cannot tell apart" in plan["trust_region"]["explained"]
+    # Named in the user's bounds, or with the trust region off, the channel is planned like the others.
+    named = allocate_run(run, 1190.0, tenant="north", days=7, channel_bounds={"meta": (0.0, None)})
+    assert named["trust_region"]["held"] == [] and plan_array(named)[0].sum() > 7 * NORTH_CURRENT[0] * 1.05
+    free = allocate_run(run, 1190.0, tenant="north", days=7, trust=FREE, confidence=None)
+    assert free["trust_region"]["held"] == [] and plan_array(free)[0].sum() > 7 * NORTH_CURRENT[0] * 1.05
+
+
 def test_wide_bounds_warn_naming_channels_with_wide_posteriors(tmp_path: Path) -> None:
     wide = make_run(tmp_path / "wide", two_faced_beta(0.95), roas=two_faced_beta(0.95) / 100)
     with pytest.warns(UserWarning, match=r"posterior too wide .*: north:meta$"):
