@@ -154,7 +154,7 @@ def media_terms(
 
 def lift_likelihood(
     design: Design,
-    roas: pt.TensorVariable,
+    beta: pt.TensorVariable,
     alpha: pt.TensorVariable,
     half_sat: pt.TensorVariable,
     shape: pt.TensorVariable,
@@ -165,13 +165,12 @@ def lift_likelihood(
 
     Adds ``lift_predicted`` (dims ``lift_test``, scaled revenue axis) and the Potential ``lift_loglik``.
 
-    β is rebuilt from the same subgraph as the contributions; PyTensor merges the two
-    identical graphs when compiling, so the test costs only its window's arithmetic.
+    ``beta`` is the contributions' own β (:func:`media_terms`), so a test adds only its
+    window's arithmetic to the graph.
     """
     lift = design.lift
     if lift is None or lift.n_tests == 0:
         return None
-    beta, _ = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
     shape = pt.broadcast_to(shape, (len(design.tenants), len(design.channels)))
     pred = predicted_lift(
         lift, design.spec.adstock, per_test(lift, beta), per_test(lift, alpha), per_test(lift, half_sat),
@@ -247,8 +246,8 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 peak_raw = pm.Normal("adstock_peak_raw", *pri.peak, dims=CHANNEL)
                 peak = pm.Deterministic("adstock_peak", (design.n_lags / 2) * pm.math.sigmoid(peak_raw), dims=CHANNEL)
                 peak = pt.broadcast_to(peak, (len(design.tenants), len(design.channels)))
-            media = media_contribution(design, roas, alpha, half_sat, shape, gamma, peak).sum(axis=1)
-            y = y - media * design.train
-            lift_likelihood(design, roas, alpha, half_sat, shape, gamma, peak)
+            beta, eff = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
+            y = y - (beta[..., None] * eff).sum(axis=1) * design.train
+            lift_likelihood(design, beta, alpha, half_sat, shape, gamma, peak)
         pm.Potential("loglik", marginal_loglik(design, y, sigma))
     return model
