@@ -40,6 +40,7 @@ from bayes_mmm.decide.bounds import (
     parse_caps,
     parse_channel_bounds,
     trust_bounds,
+    user_named,
 )
 from bayes_mmm.decide.harm import guarded
 from bayes_mmm.decide.horizon import n_periods, plan_dates
@@ -197,34 +198,26 @@ def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> lis
 
     Too wide: the central 90 % interval of ROAS is wider than its mean.
     """
-    named = set(channel_bounds or {})
-    chans = setup.inp.channels if "*" in named else [c for c in setup.inp.channels if c in named]
     q05, q95 = np.quantile(setup.roas, [0.05, 0.95], axis=0)
-    mean = setup.roas.mean(axis=0)
-    out = []
-    for i, tid in enumerate(setup.inp.tenants):
-        for ch in chans:
-            j = setup.inp.channels.index(ch)
-            if setup.inp.active[i, j] and q95[i, j] - q05[i, j] > mean[i, j]:
-                out.append(f"{tid}:{ch}")
-    return out
+    wide = setup.inp.active & user_named(channel_bounds, setup.inp.channels)[None, :] & (q95 - q05 > setup.roas.mean(axis=0))
+    return pairs(wide, setup.inp.tenants, setup.inp.channels)
 
 
-def unidentified(summary: dict[str, Any], tenants: list[str], channels: list[str]) -> np.ndarray:
-    """``(N, C)`` True where the run's identification checks flag the tenant×channel (summary.json)."""
-    entries = summary.get("tenants") or {}
-    return np.array([[bool(((entries.get(t) or {}).get("identification") or {}).get(c, {}).get("flagged")) for c in channels]
-                     for t in tenants], dtype=bool).reshape(len(tenants), len(channels))
+def pairs(mask: np.ndarray, tenants: list[str], channels: list[str]) -> list[str]:
+    """``tenant:channel`` for every True cell of an ``(N, C)`` mask, tenant by tenant."""
+    return [f"{tenants[i]}:{channels[j]}" for i, j in zip(*np.nonzero(mask), strict=True)]
 
 
-def held_pairs(held: np.ndarray, tenants: list[str], channels: list[str], trust: TrustRegion,
-               channel_bounds: Mapping[str, Any] | None) -> list[str]:
-    """``tenant:channel`` pairs the plan kept at their current spend because the data cannot identify them."""
+def held_channels(setup: Setup, trust: TrustRegion, channel_bounds: Mapping[str, Any] | None) -> np.ndarray:
+    """``(N, C)`` tenant×channels kept at current spend: flagged by the run's identification checks, not named by the user."""
+    held = np.zeros(setup.inp.active.shape, dtype=bool)
     if not trust.hold_unidentified:
-        return []
-    named = set(channel_bounds or {})
-    return [f"{t}:{c}" for i, t in enumerate(tenants) for j, c in enumerate(channels)
-            if held[i, j] and "*" not in named and c not in named]
+        return held
+    entries = setup.summary.get("tenants") or {}
+    for i, t in enumerate(setup.inp.tenants):
+        ident = (entries.get(t) or {}).get("identification") or {}
+        held[i] = [bool((ident.get(c) or {}).get("flagged")) for c in setup.inp.channels]
+    return held & setup.inp.active & ~user_named(channel_bounds, setup.inp.channels)[None, :]
 
 
 def plan_budget(
@@ -242,12 +235,12 @@ def plan_budget(
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
     current, _ = current_plan(inp.spend, groups, len(inp.plan_dates), inp.window)
     active = inp.active
-    held = unidentified(setup.summary, inp.tenants, inp.channels) & active
+    held = held_channels(setup, trust, channel_bounds)
     try:
         lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held)
         check_feasible(lower, upper, groups, inp.tenants)
-    except DataError:  # holding them leaves the budget no room: plan them like the others, and say so
-        held = np.zeros_like(held)
+    except DataError:  # holding them leaves the budget no room: plan them like the others (trust_region.held is then empty)
+        held[:] = False
         lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
         check_feasible(lower, upper, groups, inp.tenants)
     optimum, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
@@ -276,7 +269,7 @@ def plan_budget(
         "portfolio": portfolio,
         "carryover_days": (inp.l_max - 1) * step,
         "carryover_periods": inp.l_max - 1,
-        "trust_region": {**trust.describe(), "held": held_pairs(held, inp.tenants, inp.channels, trust, channel_bounds), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
+        "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
                                      f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None

@@ -226,6 +226,12 @@ def _check_fraction(value: float | None, name: str) -> None:
         raise DataError(f"{name} must be a fraction in [0, 1), got {value}", hint=f"e.g. --{name} 0.3, or --{name} none to switch it off")
 
 
+def user_named(channel_bounds: Mapping[str, Any] | None, channels: list[str]) -> np.ndarray:
+    """``(C,)`` True for the channels the user's bounds name (``*`` names every one): their bounds replace the trust region."""
+    named = set(channel_bounds or {})
+    return np.array(["*" in named or ch in named for ch in channels], dtype=bool)
+
+
 def trust_bounds(
     trust: TrustRegion, channel_bounds: Mapping[str, Any] | None, channels: list[str], current: np.ndarray,
     spend: np.ndarray, active: np.ndarray, held: np.ndarray | None = None,
@@ -233,14 +239,12 @@ def trust_bounds(
     """``(N, C, D)`` lower and upper bounds: the user's bounds, the band elsewhere, caps and the first period's pacing.
 
     ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)``; ``held``
-    ``(N, C)`` marks tenant×channels kept at their current spend (not identified) where the user's
-    bounds do not name the channel.
+    ``(N, C)`` marks tenant×channels kept at their current spend (see ``TrustRegion.hold_unidentified``).
     """
     _check_fraction(trust.band, "band")
     _check_fraction(trust.pacing, "pacing")
     lower, upper = bound_arrays(channel_bounds, channels, current.mean(axis=-1), active, current.shape[-1])
-    named = set(channel_bounds or {})
-    own = np.array(["*" not in named and ch not in named for ch in channels])[None, :, None]
+    own = ~user_named(channel_bounds, channels)[None, :, None]
     if trust.band is not None:
         lower = np.where(own, np.maximum(lower, (1 - trust.band) * current), lower)
         upper = np.where(own, np.minimum(upper, (1 + trust.band) * current), upper)
@@ -251,9 +255,8 @@ def trust_bounds(
     # A cap is a hard limit: below today's level it pulls the band's floor down with it.
     lower = np.where(own, np.minimum(lower, caps), lower)
     upper = np.minimum(upper, caps)
-    if held is not None and trust.hold_unidentified:
-        keep = own & held[..., None]
-        lower, upper = np.where(keep, current, lower), np.where(keep, current, upper)
+    if held is not None:
+        lower, upper = np.where(held[..., None], current, lower), np.where(held[..., None], current, upper)
     clash = lower > upper * (1 + 1e-9) + 1e-9
     if clash.any():
         j = int(np.argwhere(clash)[0][1])
