@@ -6,8 +6,12 @@ Convergence is always measured and never hidden: see :func:`convergence`.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -132,6 +136,55 @@ def _wait(sampler: Any) -> az.InferenceData:
         raise
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Block SIGINT in this thread (and threads it starts) for the block; a pending one arrives after it."""
+    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+COMPILE_THREAD = "bayes-mmm-compile"
+
+
+def compiling() -> bool:
+    """Whether a compile thread is still running (one Ctrl-C left behind)."""
+    return any(t.name == COMPILE_THREAD and t.is_alive() for t in threading.enumerate())
+
+
+def _compile_interruptibly(model: pm.Model) -> Any:
+    """Compile for nutpie in a daemon thread so Ctrl-C stops the fit at once.
+
+    Numba's LLVM passes hold the main thread in C for tens of seconds on a slow
+    machine, and Python handles SIGINT only between bytecodes; waiting in short
+    slices keeps the main thread responsive, and a daemon thread dies with the process.
+    """
+    import nutpie
+
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        if hasattr(signal, "pthread_sigmask"):  # Ctrl-C goes to the main thread, never into LLVM
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            box["compiled"] = nutpie.compile_pymc_model(model)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name=COMPILE_THREAD, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    if "error" in box:
+        raise box["error"]
+    return box["compiled"]
+
+
 def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample)."""
     t0 = time.perf_counter()
@@ -139,12 +192,16 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
     if cfg.sampler == "nutpie":
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model)
+        compiled = _compile_interruptibly(model)
         t1 = time.perf_counter()
-        idata = _wait(nutpie.sample(
-            compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
-            progress_bar=cfg.progress, save_warmup=False, blocking=False,
-        ))
+        # A Ctrl-C while nutpie starts its threads would leave them running (nothing to cancel yet) and abort
+        # Python's shutdown; held until the sampler exists, it lands in _wait, which cancels it.
+        with _sigint_held():
+            sampler = nutpie.sample(
+                compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
+                progress_bar=cfg.progress, save_warmup=False, blocking=False,
+            )
+        idata = _wait(sampler)
     else:
         if cfg.sampler == "numpyro":
             try:

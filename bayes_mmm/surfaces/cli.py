@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -62,10 +62,21 @@ def friendly(fn: Callable) -> Callable:
             err.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err.print("[yellow]interrupted: nothing was written[/]")
-            raise typer.Exit(130) from None
+            interrupted("[yellow]interrupted: nothing was written[/]")
 
     return wrapper
+
+
+def interrupted(message: str) -> NoReturn:
+    """Say what Ctrl-C left and exit 130."""
+    err.print(message, highlight=False, soft_wrap=True)
+    fit_module = sys.modules.get("bayes_mmm.inference.fit")
+    if fit_module is not None and fit_module.compiling():
+        # A compile thread inside LLVM cannot be stopped, and finalising Python under it aborts (SIGABRT).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise typer.Exit(130)
 
 
 def check_mlflow(on: bool, artifacts: str) -> None:
@@ -757,9 +768,8 @@ def demo(
     try:
         paths = run_demo(root, tenants=tenants, days=days, draws=draws, tune=tune, cv_folds=cv_folds, seed=seed, console=out)
     except KeyboardInterrupt:  # the step under way leaves nothing; the demo's earlier steps (its own lake) stay
-        err.print(f"[yellow]interrupted[/]: the current step wrote nothing; what the demo finished before stays under "
-                  f"{esc(root)} (a rerun replaces it)", highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        interrupted(f"[yellow]interrupted[/]: the current step wrote nothing; what the demo finished before stays under "
+                    f"{esc(root)} (a rerun replaces it)")
     out.print(f"[bold green]done[/]: lake {esc(paths['lake'])}, run {esc(paths['run'])}, report [bold]{esc(paths['report'])}[/]")
 
 
@@ -768,8 +778,7 @@ def main() -> None:  # pragma: no cover - console entry
     try:
         app()
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        interrupted("[yellow]interrupted[/]")
 
 
 __all__ = ["app", "main"]

@@ -98,12 +98,16 @@ def test_ctrl_c_during_fit_stops_and_leaves_nothing(tmp_path: Path, tiny_lake: P
         # As in a terminal: a test run from a non-interactive shell's background job inherits SIGINT ignored.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(25)  # past start-up: in compilation or sampling, whichever this machine has reached
-    assert proc.poll() is None, proc.stdout.read().decode()
-    proc.send_signal(signal.SIGINT)
-    t0 = time.monotonic()
-    output, _ = proc.communicate(timeout=60)
-    waited = time.monotonic() - t0
+    try:
+        time.sleep(25)  # past start-up: in compilation or sampling, whichever this machine has reached
+        assert proc.poll() is None, proc.stdout.read().decode()
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        output, _ = proc.communicate(timeout=60)
+        waited = time.monotonic() - t0
+    finally:  # a fit that ignored Ctrl-C must not sample on for the rest of the suite
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 130, output.decode()
     assert waited < 30, f"took {waited:.0f} s to stop"
     assert "Traceback" not in output.decode()
