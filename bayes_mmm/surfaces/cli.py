@@ -755,8 +755,8 @@ def score_plan_cmd(
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
     days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
-    draws: Annotated[int, typer.Option(min=1, help="Kept draws per chain (4 chains × 750: R-hat ≤ 1.01 with margin on the default universe).")] = 750,
-    tune: Annotated[int, typer.Option(min=0)] = 500,
+    draws: Annotated[int, typer.Option(min=1, help="Kept draws per chain (2 chains × 1,500: R-hat ≤ 1.01 with margin on the default universe).")] = 1500,
+    tune: Annotated[int, typer.Option(min=0)] = 1000,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
     seed: int = 0,
     root: Annotated[Path, typer.Option(help="Folder for data/lake, runs/demo and reports/ (existing user data there is never replaced).")] = Path("."),
