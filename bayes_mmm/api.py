@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
@@ -227,11 +228,6 @@ def claim_demo_paths(root: Path, paths: list[Path]) -> None:
         raise DataError("exists and was not written by the demo; the demo never replaces your data", file=foreign[0],
                         hint="run the demo in another folder (bayes-mmm demo --root NEW_FOLDER) or move it away")
     atomic.write_text(mark, json.dumps(sorted(owned | set(rel))))
-
-
-#: The demo's sampler. Two chains of 1,000 + 1,500 on two cores: 535 s of sampling, R-hat 1.0044, bulk ESS 678
-#: (idle, 2026-11-26); four chains of 500 + 750 took 699 s for the same gradient budget (four threads on two cores).
-DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 1000, 1500
 
 
 def run_demo(

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE
 from bayes_mmm.core.errors import DataError
 
 app = typer.Typer(
@@ -755,8 +756,8 @@ def score_plan_cmd(
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
     days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
-    draws: Annotated[int, typer.Option(min=1, help="Kept draws per chain (2 chains × 1,500: R-hat ≤ 1.01 with margin on the default universe).")] = 1500,
-    tune: Annotated[int, typer.Option(min=0)] = 1000,
+    draws: Annotated[int, typer.Option(min=1, help=f"Kept draws per chain ({DEMO_CHAINS} chains × {DEMO_DRAWS:,}: R-hat ≤ 1.01 with margin on the default universe).")] = DEMO_DRAWS,
+    tune: Annotated[int, typer.Option(min=0)] = DEMO_TUNE,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
     seed: int = 0,
     root: Annotated[Path, typer.Option(help="Folder for data/lake, runs/demo and reports/ (existing user data there is never replaced).")] = Path("."),
