@@ -139,13 +139,13 @@ def _wait(sampler: Any) -> az.InferenceData:
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
     """Block SIGINT in this thread (and threads it starts) for the block; a pending one arrives after it."""
-    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
-    if main:
+    can = hasattr(signal, "pthread_sigmask")  # not on Windows
+    if can:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        if main:
+        if can:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
@@ -169,10 +169,9 @@ def _compile_interruptibly(model: pm.Model) -> Any:
     box: dict[str, Any] = {}
 
     def work() -> None:
-        if hasattr(signal, "pthread_sigmask"):  # Ctrl-C goes to the main thread, never into LLVM
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            box["compiled"] = nutpie.compile_pymc_model(model)
+            with _sigint_held():  # Ctrl-C goes to the main thread, never into LLVM
+                box["compiled"] = nutpie.compile_pymc_model(model)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
