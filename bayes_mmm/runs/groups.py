@@ -126,6 +126,15 @@ def fit_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: d
     return save_run(result, folder, lake=lake, overwrite=True)
 
 
+def run_group(lake: str, tenants: list[str], folder: str, spec: dict, sampler: dict) -> dict:
+    """The task a worker runs: skip a group whose run was cancelled while it was queued, else fit it.
+
+    Dask's cancel is asynchronous, so a queued group can still start after Ctrl-C; it must not fit.
+    """
+    check_not_cancelled(folder)
+    return fit_group(lake, tenants, folder, spec, sampler)
+
+
 def check_not_cancelled(folder: str | Path) -> None:
     """Refuse to write a group whose run was interrupted meanwhile.
 
@@ -229,7 +238,7 @@ def fit_groups(
 
             def submit(g: str):
                 fut = client.submit(
-                    globals()["fit_group"], str(data), groups[ids.index(g)], folder[g], spec.to_dict(),
+                    run_group, str(data), groups[ids.index(g)], folder[g], spec.to_dict(),
                     {**sampler.__dict__}, key=f"fit-{g}-{attempts[g]}-{os.getpid()}-{time.time_ns()}", pure=False,
                 )
                 owner[fut.key] = g
