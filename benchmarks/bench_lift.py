@@ -1,7 +1,8 @@
 """Benchmark: lift tests calibrate a confounded channel (issue 13).
 
 For each scenario (``correlated_spend``: google follows meta; ``capped_spend``: meta at a cap)
-one 4-week holdout (se 20 % of the true effect) on the confounded channel is written to the
+``--tests`` disjoint 4-week holdouts (se 20 % of the true effect each; the windows of most
+spend) on the confounded channel are written to the
 ``lift_tests.csv`` of every tenant but the last ``--untested`` ones; the lake is fitted without
 and with the tests. Per scenario it reports, for three groups of tenant × channel pairs,
 
@@ -15,7 +16,7 @@ allocator's regret against the true optimum (``bench_allocate.bench_regret``, on
 and without tests, the lift calibration check and the fit times (with / without ratio).
 Results go to ``benchmarks/results/lift-<tenants>x<days>-<date>.json``.
 
-    python benchmarks/bench_lift.py [--tenants 8] [--untested 2] [--days 365] [--draws 400] [--tune 400] [--keep DIR]
+    python benchmarks/bench_lift.py [--tenants 8] [--untested 2] [--days 365] [--tests 1] [--draws 400] [--tune 400] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -43,19 +44,19 @@ from bayes_mmm.data.lift_tests import empty  # noqa: E402
 from bayes_mmm.inference.fit import SamplerConfig, fit  # noqa: E402
 from bayes_mmm.runs.summary import save_run  # noqa: E402
 from synthetic import simulate_universe, write_lake  # noqa: E402
-from synthetic.lift import LIFT_COLUMNS, targeted_lift_test  # noqa: E402
+from synthetic.lift import LIFT_COLUMNS, targeted_lift_tests  # noqa: E402
 
 #: The channel each scenario confounds.
 CONFOUNDED = {"correlated_spend": "google", "capped_spend": "meta"}
 GROUPS = ("tested", "untested_channels", "pooled_channel")
 
 
-def write_tests(lake: Path, tenants: list, channel: str, seed: int) -> list[str]:
-    """One holdout on ``channel`` per tenant in ``tenants``; returns their ids."""
+def write_tests(lake: Path, tenants: list, channel: str, seed: int, k: int = 1) -> list[str]:
+    """``k`` disjoint 4-week holdouts on ``channel`` per tenant in ``tenants``; returns their ids."""
     rng = np.random.default_rng(seed)
     for t in tenants:
-        row = targeted_lift_test(rng, t.daily, t.forward, channel)
-        pd.DataFrame([row], columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
+        rows = targeted_lift_tests(rng, t.daily, t.forward, channel, k)
+        pd.DataFrame(rows, columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
     return [t.tenant_id for t in tenants]
 
 
@@ -117,7 +118,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
     write_lake(tenants, lake, overwrite=True)
     channel = CONFOUNDED[scenario]
     n_tested = max(len(tenants) - args.untested, 1)
-    tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1))
+    tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1, args.tests))
     oracle = oracle_lake(lake, root / scenario / "oracle_lake")  # truth in the layout bench_regret reads
     ds = load_lake(lake)
     chosen = {k: getattr(args, k) for k in ("draws", "tune") if getattr(args, k) is not None}
@@ -148,6 +149,7 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=8)
     ap.add_argument("--untested", type=int, default=2, help="the last N tenants get no lift test (pooling effects)")
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--tests", type=int, default=1, help="disjoint 4-week holdouts per tested tenant (se 20 %% each)")
     ap.add_argument("--draws", type=int, default=None, help="default: the product's (sized to the data)")
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
@@ -163,7 +165,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     report = {"date": f"{dt.date.today()}", "config": config, "results": res}
-    out = Path(__file__).parent / "results" / f"lift-{args.tenants}x{args.days}-{dt.date.today()}.json"
+    out = Path(__file__).parent / "results" / f"lift-{args.tenants}x{args.days}-{args.tests}tests-{dt.date.today()}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"written {out}")
 

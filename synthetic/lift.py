@@ -18,7 +18,7 @@ import pandas as pd
 from bayes_mmm.core.constants import DATE, SPEND_PREFIX
 from synthetic.simulated import Forward
 
-__all__ = ["LIFT_COLUMNS", "simulate_lift_tests", "targeted_lift_test", "true_lift"]
+__all__ = ["LIFT_COLUMNS", "simulate_lift_tests", "targeted_lift_test", "targeted_lift_tests", "true_lift"]
 
 LIFT_COLUMNS = ("channel", "start", "end", "spend_multiplier", "incremental_revenue", "se")
 _GAP = 7  # days between two tests of one tenant
@@ -80,19 +80,35 @@ def simulate_lift_tests(
     return pd.DataFrame(rows, columns=list(LIFT_COLUMNS)), truth
 
 
-def targeted_lift_test(rng: np.random.Generator, daily: pd.DataFrame, forward: Forward, channel: str, weeks: int = 4,
-                       se_frac: float = 0.2, multiplier: float = 0.0) -> dict[str, Any]:
-    """One experiment on a chosen ``channel``: the ``weeks``-long window of most spend (after two weeks of history).
+def targeted_lift_tests(rng: np.random.Generator, daily: pd.DataFrame, forward: Forward, channel: str, k: int = 1,
+                        weeks: int = 4, se_frac: float = 0.2, multiplier: float = 0.0) -> list[dict[str, Any]]:
+    """``k`` experiments on a chosen ``channel``: the disjoint ``weeks``-long windows of most spend, greedily.
 
-    For benchmarks and tests that calibrate one named channel per tenant; the row has
-    :data:`LIFT_COLUMNS` plus ``true_incremental_revenue``; ``se`` is ``se_frac`` of |effect|.
+    For benchmarks and tests that calibrate one named channel per tenant; windows start after
+    two weeks of history and keep :data:`_GAP` days apart. Each row has :data:`LIFT_COLUMNS`
+    plus ``true_incremental_revenue``; ``se`` is ``se_frac`` of |effect|. Fewer than ``k``
+    rows when the data hold no more disjoint windows.
     """
     spend = {c[len(SPEND_PREFIX):]: daily[c].to_numpy(float) for c in daily if c.startswith(SPEND_PREFIX)}
-    length = 7 * weeks
-    s = 14 + int(np.argmax(np.convolve(spend[channel], np.ones(length), "valid")[14:]))
-    e = s + length - 1
-    effect = true_lift(forward, spend, channel, s, e, multiplier)
-    se = abs(effect) * se_frac or 1.0
-    dates = pd.DatetimeIndex(daily[DATE])
-    return {"channel": channel, "start": str(dates[s].date()), "end": str(dates[e].date()), "spend_multiplier": multiplier,
-            "incremental_revenue": round(effect + rng.normal(0.0, se), 2), "se": round(se, 2), "true_incremental_revenue": effect}
+    length, dates = 7 * weeks, pd.DatetimeIndex(daily[DATE])
+    total = np.convolve(spend[channel], np.ones(length), "valid")
+    total[:14] = -np.inf  # two weeks of carry-over history first
+    rows = []
+    for _ in range(k):
+        if not np.isfinite(total).any():
+            break
+        s = int(np.argmax(total))
+        e = s + length - 1
+        total[max(s - length - _GAP + 1, 0):e + _GAP + 1] = -np.inf  # no later window may overlap or touch this one
+        effect = true_lift(forward, spend, channel, s, e, multiplier)
+        se = abs(effect) * se_frac or 1.0
+        rows.append({"channel": channel, "start": str(dates[s].date()), "end": str(dates[e].date()),
+                     "spend_multiplier": multiplier, "incremental_revenue": round(effect + rng.normal(0.0, se), 2),
+                     "se": round(se, 2), "true_incremental_revenue": effect})
+    return sorted(rows, key=lambda r: r["start"])
+
+
+def targeted_lift_test(rng: np.random.Generator, daily: pd.DataFrame, forward: Forward, channel: str, weeks: int = 4,
+                       se_frac: float = 0.2, multiplier: float = 0.0) -> dict[str, Any]:
+    """One experiment on ``channel``: the ``weeks``-long window of most spend (:func:`targeted_lift_tests`)."""
+    return targeted_lift_tests(rng, daily, forward, channel, 1, weeks, se_frac, multiplier)[0]

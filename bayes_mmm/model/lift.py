@@ -181,8 +181,11 @@ def predicted_lift(
         w = lag_weights(kind, alpha[..., :nw, None], n_lags, None if peak is None else peak[..., :nw, None])
         g = None if gamma is None else gamma[..., :nw, None, :]
         args = (w, half_sat[..., :nw, None], shape[..., :nw, None], g, lift.zw if gamma is not None else None)
-        diff = (effect(lift.lagged, *args) - effect(lift.lagged_cf, *args)) * lift.mask
-        parts.append(beta[..., :nw] * diff.sum(axis=-1)[..., 0])
+        # Actual and counterfactual spend side by side on the channel axis: one effect graph, not two
+        # (the numba compile time of a fit grows with the graph).
+        both = effect(np.concatenate([lift.lagged, lift.lagged_cf], axis=1), *args)
+        diff = (both[..., 0, :] - both[..., 1, :]) * lift.mask[:, 0, :]
+        parts.append(beta[..., :nw] * diff.sum(axis=-1))
     if lift.n_tests > nw:
         lo, hi = lift.levels[:, 0], lift.levels[:, 1]
         k, s = half_sat[..., nw:], shape[..., nw:]
