@@ -48,6 +48,13 @@ class ModelSpec:
     baseline_scale, intercept_scale, trend_scale
         Prior sd of baseline coefficients (unit-scale features), in units of
         mean revenue; the trend's is per year.
+    local_level_days, local_level_scale
+        Tenants without weather columns get a smooth local level in the baseline: Gaussian
+        bumps every ``local_level_days`` days (as wide as their spacing) over the training
+        span, each with prior sd ``local_level_scale`` (units of mean revenue), integrated
+        out like every baseline term. It stands in for the unobserved weather, whose demand
+        is autocorrelated; without it the i.i.d. noise reads that demand as information and
+        the intervals are too narrow. ``0`` turns it off (runs written before it existed).
     half_sat_floor
         Identification lever (off: ``None``): a soft floor on each tenant×channel
         half-saturation at this quantile of the channel's positive daily spend
@@ -73,6 +80,8 @@ class ModelSpec:
     baseline_scale: float = 0.5
     intercept_scale: float = 2.0
     trend_scale: float = 0.15
+    local_level_days: int = 28
+    local_level_scale: float = 0.2
     half_sat_floor: float | None = None
     media_weather_bound: float | None = None
 
@@ -94,6 +103,8 @@ class ModelSpec:
             raise ValueError(f"centered may name roas, half_sat, adstock, gamma; got {sorted(unknown)}")
         if self.weather_lags < 0 or self.fourier_order < 0:
             raise ValueError("weather_lags and fourier_order must be ≥ 0")
+        if self.local_level_days < 0 or not self.local_level_scale > 0:
+            raise ValueError("local_level_days must be ≥ 0 (0: off) and local_level_scale > 0")
         if self.half_sat_floor is not None and not 0 < self.half_sat_floor < 1:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:
@@ -111,6 +122,7 @@ class ModelSpec:
         # Absent in the oldest summaries (everything non-centred then); None is the per-tenant rule.
         centered = d.get("centered", ())
         d["centered"] = None if centered is None else tuple(centered)
+        d.setdefault("local_level_days", 0)  # runs written before the local level had none
         return cls(**d)
 
     def to_dict(self) -> dict:

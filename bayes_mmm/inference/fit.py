@@ -313,18 +313,24 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
     return idata, post
 
 
-def effective_spec(spec: ModelSpec | None, n_tenants: int, prior: PopulationPrior | None = None) -> ModelSpec:
+def effective_spec(
+    spec: ModelSpec | None, n_tenants: int, prior: PopulationPrior | None = None, any_weather: bool = True
+) -> ModelSpec:
     """The model settings a fit really uses.
 
     A population prior brings its source run's settings. One tenant has nobody to
     pool with, and a hierarchy over one member is a funnel (measured: 59–85
     divergences on a 90-day tenant), so it is fitted unpooled — the unpooled prior
-    has the same variance.
+    has the same variance. When no tenant has weather columns (``any_weather``
+    False) media has no weather multiplier: its sensitivities would be sampled from
+    their prior alone, a hierarchy with nothing to learn.
     """
     if prior is not None:
         return prior.spec
     spec = spec or ModelSpec()
-    return replace(spec, pooled=False) if spec.pooled and n_tenants == 1 else spec
+    if spec.pooled and n_tenants == 1:
+        spec = replace(spec, pooled=False)
+    return spec if any_weather or not spec.weather_media else replace(spec, weather_media=False)
 
 
 def fit(
@@ -354,7 +360,8 @@ def fit(
         the lake ``ds`` was loaded from (each tenant's ``lift_tests.csv``), an empty table uses none.
         Only tests whose window lies inside the training days enter (:func:`bayes_mmm.model.lift.build_lift`).
     """
-    spec = effective_spec(spec, ds.sizes[TENANT], prior)
+    any_weather = bool(ds["has_weather"].values.any()) if "has_weather" in ds else True
+    spec = effective_spec(spec, ds.sizes[TENANT], prior, any_weather)
     sens = dataset_sensitivity(ds, train)  # before sampling: a bad tenant.json fails fast
     design = build_design(ds, spec, train)
     sampler = (sampler or SamplerConfig()).sized(int(design.n_train.max()))

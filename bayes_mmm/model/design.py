@@ -37,6 +37,7 @@ from bayes_mmm.model.response import lag_matrix
 COLD_C, HEAT_C = 15.0, 22.0
 #: Weather features that modulate media effectiveness, in this order.
 MEDIA_WEATHER = (TEMP, PRECIP)
+LEVEL_PREFIX = "level_"  # baseline columns of the local level of tenants without weather
 
 
 def periods(days: int, cadence: str) -> int:
@@ -166,6 +167,19 @@ def calendar_features(
     return np.stack(cols, axis=1), names
 
 
+def local_level(n_dates: int, rows: np.ndarray, spacing: int) -> np.ndarray:
+    """Gaussian bumps ``(date, K)`` centred every ``spacing`` periods over the training ``rows``, as wide as their spacing.
+
+    With independent ridge priors on their coefficients they form a smooth random level
+    (a low-rank Gaussian process); off the training span they fade to 0, so a forecast
+    falls back on the seasonal baseline.
+    """
+    first, last = int(rows.min()), int(rows.max())
+    centres = np.arange(first, last + spacing, spacing, dtype=float)
+    t = np.arange(n_dates, dtype=float)[:, None]
+    return np.exp(-0.5 * ((t - centres[None, :]) / spacing) ** 2)
+
+
 def weather_features(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, stats: WeatherStats, lags: int) -> tuple[np.ndarray, list[str]]:
     """Baseline weather features with lags 0..``lags``.
 
@@ -289,6 +303,10 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
             w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags // CADENCE_DAYS[cadence])
             parts.append(w)
             pnames += wnames
+        elif spec.local_level_days:
+            level = local_level(n_d, np.flatnonzero(tr), max(round(spec.local_level_days / CADENCE_DAYS[cadence]), 1))
+            parts.append(level)
+            pnames += [f"{LEVEL_PREFIX}{j}" for j in range(level.shape[1])]
         if event is not None and event[i].any():
             # Known unusual periods (promotions, outages) get their own level shift.
             parts.append(event[i][:, None])
@@ -315,9 +333,10 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     kept_names, kept = [], []
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
-        if len(rows) <= X.shape[2] + 10:
+        n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
+        if len(rows) <= n_own + 10:
             raise ValueError(
-                f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {X.shape[2]} baseline features; "
+                f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
         keep, q, r = _orthonormal(X[i], rows)
@@ -337,6 +356,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         # Growth per year: with under two years of data it is confounded with the
         # yearly season and extrapolates badly unless kept modest.
         v[[n == "trend" for n in kept_names[-1]]] = spec.trend_scale**2
+        v[[n.startswith(LEVEL_PREFIX) for n in kept_names[-1]]] = spec.local_level_scale**2
         lam, vecs = np.linalg.eigh((r * v) @ r.T)
         Q[i, rows, :k] = q @ vecs
         Rinv[i, :k, :k] = np.linalg.solve(r, vecs)

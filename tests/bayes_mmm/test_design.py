@@ -61,6 +61,38 @@ def test_a_tenant_without_weather_gets_no_weather_terms(tiny_lake) -> None:
     assert np.abs(design.zw[0]).max() > 0.5
 
 
+def _unexplained_share(design, i: int, signal: np.ndarray) -> float:
+    """Share of a signal's variance over the training days that the baseline basis Q cannot represent."""
+    rows = design.train[i]
+    q = design.Q[i][rows][:, design.prior_var[i] > 0]
+    x = signal[rows] - signal[rows].mean()
+    return float(np.sum((x - q @ (q.T @ x)) ** 2) / np.sum(x**2))
+
+
+def test_a_tenant_without_weather_gets_a_local_level_that_spans_slow_swings(tiny_lake) -> None:
+    ds = load_lake(tiny_lake)
+    ds["has_weather"] = ("tenant", np.array([True, False, True]))
+    design = build_design(ds, ModelSpec())
+    names = design.feature_names
+    assert not any(n.startswith("level_") for n in names[0] + names[2])
+    levels = [n for n in names[1] if n.startswith("level_")]
+    days = int(design.train[1].sum())
+    # one bump every 28 days from the first training day to the first at or past the last one
+    assert len(levels) == int(np.ceil((days - 1) / 28)) + 1, levels
+    # A 70-day swing is neither seasonal nor weekly: the calendar cannot represent it, the local level can.
+    swing = np.sin(2 * np.pi * np.arange(len(design.dates)) / 70.0)
+    assert _unexplained_share(design, 1, swing) < 0.05
+    off = build_design(ds, ModelSpec(local_level_days=0))
+    assert not any(n.startswith("level_") for n in off.feature_names[1])
+    assert _unexplained_share(off, 1, swing) > 0.6  # the yearly terms catch a quarter of it over 240 days
+
+
+def test_runs_written_before_the_local_level_rebuild_without_it() -> None:
+    d = ModelSpec().to_dict()
+    del d["local_level_days"], d["local_level_scale"]
+    assert ModelSpec.from_dict(d).local_level_days == 0
+
+
 def test_a_weekly_lake_builds_a_weekly_design(tmp_path) -> None:
     from synthetic import simulate_universe, write_lake
 
