@@ -121,7 +121,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
     tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1, args.tests))
     oracle = oracle_lake(lake, root / scenario / "oracle_lake")  # truth in the layout bench_regret reads
     ds = load_lake(lake)
-    chosen = {k: getattr(args, k) for k in ("draws", "tune") if getattr(args, k) is not None}
+    chosen = {k: getattr(args, k) for k in ("draws", "tune", "target_accept") if getattr(args, k) is not None}
     cfg = SamplerConfig(**chosen, seed=args.seed, progress=False)  # unset: the product's defaults
     fits, out = {}, {"tested_channel": channel, "tested_tenants": sorted(tested)}
     for label, tests in (("without", empty()), ("with", None)):
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--tests", type=int, default=1, help="disjoint 4-week holdouts per tested tenant (se 20 %% each)")
     ap.add_argument("--draws", type=int, default=None, help="default: the product's (sized to the data)")
     ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--target-accept", type=float, default=None, help="default: the product's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plan-days", type=int, default=7, help="days of the allocator's plan for the regret")
     ap.add_argument("--scenarios", default=",".join(CONFOUNDED))
