@@ -72,7 +72,7 @@ def _unexplained_share(design, i: int, signal: np.ndarray) -> float:
 def test_a_tenant_without_weather_gets_a_local_level_that_spans_slow_swings(tiny_lake) -> None:
     ds = load_lake(tiny_lake)
     ds["has_weather"] = ("tenant", np.array([True, False, True]))
-    design = build_design(ds, ModelSpec())
+    design = build_design(ds, ModelSpec(local_level_days=28))
     names = design.feature_names
     assert not any(n.startswith("level_") for n in names[0] + names[2])
     levels = [n for n in names[1] if n.startswith("level_")]
@@ -82,13 +82,13 @@ def test_a_tenant_without_weather_gets_a_local_level_that_spans_slow_swings(tiny
     # A 70-day swing is neither seasonal nor weekly: the calendar cannot represent it, the local level can.
     swing = np.sin(2 * np.pi * np.arange(len(design.dates)) / 70.0)
     assert _unexplained_share(design, 1, swing) < 0.05
-    off = build_design(ds, ModelSpec(local_level_days=0))
+    off = build_design(ds, ModelSpec())  # off by default
     assert not any(n.startswith("level_") for n in off.feature_names[1])
     assert _unexplained_share(off, 1, swing) > 0.6  # the yearly terms catch a quarter of it over 240 days
 
 
 def test_runs_written_before_the_local_level_rebuild_without_it() -> None:
-    d = ModelSpec().to_dict()
+    d = ModelSpec(local_level_days=28).to_dict()
     del d["local_level_days"], d["local_level_scale"]
     assert ModelSpec.from_dict(d).local_level_days == 0
 
