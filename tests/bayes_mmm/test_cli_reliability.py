@@ -129,10 +129,16 @@ def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_dra
     with pm.Model() as model:
         x = pm.Normal("x", 0, 1, shape=50)
         pm.Normal("y", x.sum(), 1, observed=np.ones(2000))
+    # A suite started as a background job inherits SIGINT ignored; Python then raises nothing on it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     sampler = nutpie.sample(nutpie.compile_pymc_model(model), draws=10**7, tune=100, chains=2, progress_bar=False, blocking=False)
     timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     t0 = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        _wait(sampler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _wait(sampler)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sampler.cancel()  # never leave 10⁷ draws running for the rest of the suite
     assert time.monotonic() - t0 < 20
