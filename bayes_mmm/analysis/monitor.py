@@ -54,6 +54,7 @@ from bayes_mmm.analysis.cv import metrics
 from bayes_mmm.core.constants import CHANNEL, DATE, PRECIP, SNOW, TEMP, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.runs.folder import MONITOR
 
 MONITOR_JSON = MONITOR  # the run folder's own name for it (runs.folder)
@@ -194,8 +195,7 @@ def data_drift(ds: xr.Dataset, i: int, w: Window, new_channels: list[str]) -> li
     spend = ds["spend"].values[i]
     for j, ch in enumerate(str(c) for c in ds[CHANNEL].values):
         out += feature_drift(f"spend_{ch}", spend[w.train, j], spend[w.new, j])
-    has_weather = bool(ds["has_weather"].values[i]) if "has_weather" in ds else True
-    for col in (TEMP, PRECIP, SNOW) if has_weather else ():
+    for col in (TEMP, PRECIP, SNOW) if weather_mask(ds)[i] else ():
         if col in ds and np.isfinite(ds[col].values[i][w.new]).all():
             out += feature_drift(col, ds[col].values[i][w.train], ds[col].values[i][w.new])
     in_range = ds["in_range"].values[i]

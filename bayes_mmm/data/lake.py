@@ -434,6 +434,11 @@ def read_frames(lake: str | Path, ids: Sequence[str]) -> dict[str, pd.DataFrame]
     return frames
 
 
+def weather_mask(ds: xr.Dataset) -> np.ndarray:
+    """``(tenant,)`` which tenants have usable weather; all of them for datasets built without the flag."""
+    return ds["has_weather"].values.astype(bool) if "has_weather" in ds else np.ones(ds.sizes[TENANT], dtype=bool)
+
+
 def load_lake(lake: str | Path, tenants: str | Sequence[str] | None = None) -> xr.Dataset:
     """Load the tenants of a lake into one labelled dataset.
 

@@ -23,6 +23,7 @@ import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
@@ -360,8 +361,7 @@ def fit(
         the lake ``ds`` was loaded from (each tenant's ``lift_tests.csv``), an empty table uses none.
         Only tests whose window lies inside the training days enter (:func:`bayes_mmm.model.lift.build_lift`).
     """
-    any_weather = bool(ds["has_weather"].values.any()) if "has_weather" in ds else True
-    spec = effective_spec(spec, ds.sizes[TENANT], prior, any_weather)
+    spec = effective_spec(spec, ds.sizes[TENANT], prior, bool(weather_mask(ds).any()))
     sens = dataset_sensitivity(ds, train)  # before sampling: a bad tenant.json fails fast
     design = build_design(ds, spec, train)
     sampler = (sampler or SamplerConfig()).sized(int(design.n_train.max()))

@@ -31,6 +31,7 @@ from bayes_mmm.core.constants import (
 )
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
+from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.model.response import lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
@@ -284,7 +285,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     controls = ds["control"].values if "control" in ds else None
     event = np.nan_to_num(ds[EVENT].values) if EVENT in ds else None
     cadence = str(ds.attrs.get("cadence", "daily"))
-    has_weather = ds["has_weather"].values.astype(bool) if "has_weather" in ds else np.ones(n_t, dtype=bool)
+    has_weather = weather_mask(ds)
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
     for i in range(n_t):
         tr = train[i]
