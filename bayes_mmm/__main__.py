@@ -1,5 +1,5 @@
 """python -m bayes_mmm: the command line."""
 
-from bayes_mmm.surfaces.cli import app
+from bayes_mmm.surfaces.cli import main
 
-app()
+main()

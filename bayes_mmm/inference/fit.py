@@ -195,13 +195,20 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
         compiled = _compile_interruptibly(model)
         t1 = time.perf_counter()
         # A Ctrl-C while nutpie starts its threads would leave them running (nothing to cancel yet) and abort
-        # Python's shutdown; held until the sampler exists, it lands in _wait, which cancels it.
-        with _sigint_held():
-            sampler = nutpie.sample(
-                compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
-                progress_bar=cfg.progress, save_warmup=False, blocking=False,
-            )
-        idata = _wait(sampler)
+        # Python's shutdown; held until the sampler exists, it is raised as the hold ends (cancelled here)
+        # or in _wait (cancelled there).
+        sampler = None
+        try:
+            with _sigint_held():
+                sampler = nutpie.sample(
+                    compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
+                    progress_bar=cfg.progress, save_warmup=False, blocking=False,
+                )
+            idata = _wait(sampler)
+        except KeyboardInterrupt:
+            if sampler is not None:
+                sampler.cancel()
+            raise
     else:
         if cfg.sampler == "numpyro":
             try:

@@ -68,12 +68,19 @@ def friendly(fn: Callable) -> Callable:
     return wrapper
 
 
+OWN_PROCESS = {"on": False}  # set by main(): the command owns the interpreter (not a CliRunner in a test)
+
+
 def interrupted(message: str) -> NoReturn:
-    """Say what Ctrl-C left and exit 130."""
+    """Say what Ctrl-C left and exit 130.
+
+    Everything the command wrote is already undone when this runs. A process of
+    its own then ends without finalising Python: native threads that Ctrl-C left
+    (an LLVM compile, nutpie's samplers winding down) abort finalisation (SIGABRT).
+    """
     err.print(message, highlight=False, soft_wrap=True)
     fit_module = sys.modules.get("bayes_mmm.inference.fit")
-    if fit_module is not None and fit_module.compiling():
-        # A compile thread inside LLVM cannot be stopped, and finalising Python under it aborts (SIGABRT).
+    if OWN_PROCESS["on"] or (fit_module is not None and fit_module.compiling()):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
@@ -775,7 +782,8 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry
-    """Entry point with a clean exit for Ctrl-C before typer takes over."""
+    """Entry point (console script, python -m bayes_mmm) with a clean exit for Ctrl-C before typer takes over."""
+    OWN_PROCESS["on"] = True
     try:
         app()
     except KeyboardInterrupt:
@@ -786,4 +794,4 @@ __all__ = ["app", "main"]
 
 
 if __name__ == "__main__":  # python -m bayes_mmm.surfaces.cli (e.g. from a source tree)
-    app()
+    main()
