@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE
+from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
@@ -352,14 +352,23 @@ def refresh_run(
     sampler_kwargs: dict[str, Any] | None = None,
     overwrite: bool = False,
     console: Any | None = None,
+    roas_change_sd: float | None = REFRESH_ROAS_CHANGE_SD,
 ) -> dict:
     """Refit a run's tenants on extended data, warm-started from the run's own posterior.
 
     Priors: the old posterior moment-matched per tenant×channel, variance doubled
     (:data:`bayes_mmm.model.population.WARM_INFLATE`). Warm-up defaults to half the old
     run's (at least 100). The new summary records ``parent`` (run id and path).
+
+    Unless ``roas_change_sd`` is None, each tenant×channel's ROAS may have changed
+    since the parent's last day, by a factor ``exp(roas_change)`` with prior
+    ``N(0, roas_change_sd)`` (``ModelSpec.regime_start``): the warm start then speaks
+    for the earlier regime, and the new run's ROAS is the current one.
     """
+    import dataclasses
     import time
+
+    import pandas as pd
 
     from bayes_mmm.runs.population import tenant_prior
     from bayes_mmm.runs.summary import read_summary, update_summary
@@ -379,6 +388,9 @@ def refresh_run(
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     if console is not None:
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
+    if roas_change_sd is not None:  # the fit takes a prior's settings as they are
+        start = f"{pd.Timestamp(parent['data']['end']) + pd.Timedelta(days=1):%Y-%m-%d}"
+        prior = dataclasses.replace(prior, spec=dataclasses.replace(prior.spec, regime_start=start, regime_sd=roas_change_sd))
     t0 = time.perf_counter()
     result = fit(ds, prior.spec, SamplerConfig(**kwargs), prior=prior)
     save_fit(result, out, data, overwrite)

@@ -21,7 +21,14 @@ Model drift (any of, → ``retrain``)
       ``n_eff = n (1 − ρ)/(1 + ρ)`` for the lag-1 autocorrelation ``ρ ∈ [0, 0.9]``
       of the residuals, and material, ``|r̄| > 0.5 σ`` (σ the run's posterior
       mean noise sd in currency units);
-    * ``coverage``: fewer than 70 % of the new periods inside the 90 % band.
+    * ``coverage``: fewer than 70 % of the new periods inside the 90 % band;
+    * ``media``: a channel's effect changed — the residuals regressed on the
+      channels' predicted contributions over the new periods, ``y − ŷ ≈ Σ_c κ_c·m_c``,
+      give a ``κ_c`` both significant, ``|κ_c| / se > 4`` (se from the regression's own
+      residuals, inflated for their lag-1 autocorrelation as above), and material,
+      ``|κ_c| > 0.3`` (the channel's effect 30 % off). A halved channel that carries a
+      small share of revenue moves the mean too little for ``bias``, yet a plan that
+      trusts its old ROAS would misallocate.
 
     Reference (``MSE_ref``, MAPE, and the R² shown as ``reference.r2``): the
     run's walk-forward CV means (``cv.rmse_mean²``, ``cv.mape_mean``,
@@ -61,6 +68,7 @@ MONITOR_JSON = MONITOR  # the run folder's own name for it (runs.folder)
 CREATED_BY = "bayes-mmm monitor"
 R2_DROP, MAPE_RISE, COVERAGE_MIN = 0.10, 5.0, 0.70
 BIAS_Z, BIAS_SIGMA = 4.0, 0.5
+MEDIA_Z, MEDIA_CHANGE = 4.0, 0.3
 IN_SAMPLE_OPTIMISM = 2.0  # forecast MSE / in-sample MSE allowed without drift (see the module docstring)
 MSE_Z = 2.33  # one-sided 99 % of the MSE ratio's sampling noise, √(2/n) per unit
 SHIFT_SD, STUCK_SHARE, MISSING_RISE = 2.0, 0.5, 0.05
@@ -129,9 +137,7 @@ def bias_stats(resid: np.ndarray, sigma: float) -> dict[str, float]:
     """Mean residual, its autocorrelation-adjusted z and its size in noise sds."""
     n = len(resid)
     mean, sd = float(resid.mean()), float(resid.std(ddof=1)) if n > 1 else 0.0
-    rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if n > 2 and sd > 0 else 0.0
-    rho = float(np.clip(np.nan_to_num(rho), 0.0, 0.9))
-    n_eff = max(n * (1 - rho) / (1 + rho), 1.0)
+    n_eff = max(n / autocorrelation_inflation(resid), 1.0)
     z = mean / (sd / np.sqrt(n_eff)) if sd > 0 else 0.0
     return {"mean_residual": mean, "bias_z": float(z), "bias_sigma": mean / sigma if sigma > 0 else 0.0}
 
@@ -159,6 +165,29 @@ def model_drift(s: dict, ref: dict) -> list[str]:
     if s["coverage_90"] < COVERAGE_MIN:
         out.append(f"coverage_90 {s['coverage_90']:.2f} < {COVERAGE_MIN:.2f}")
     return out
+
+
+def autocorrelation_inflation(resid: np.ndarray) -> float:
+    """Variance factor ``(1 + ρ)/(1 − ρ)`` of a mean of residuals with lag-1 autocorrelation ``ρ ∈ [0, 0.9]``."""
+    sd = float(resid.std())
+    rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if len(resid) > 2 and sd > 0 else 0.0
+    rho = float(np.clip(np.nan_to_num(rho), 0.0, 0.9))
+    return (1 + rho) / (1 - rho)
+
+
+def media_drift(resid: np.ndarray, contrib: np.ndarray, channels: list[str]) -> list[str]:
+    """Channels whose effect moved: ``resid`` ``(n,)`` regressed on predicted contributions ``contrib`` ``(C, n)``."""
+    use = [j for j in range(len(channels)) if np.abs(contrib[j]).sum() > 0]
+    n = len(resid)
+    if not use or n <= len(use) + 2:
+        return []
+    x = contrib[use].T
+    kappa, *_ = np.linalg.lstsq(x, resid, rcond=None)
+    e = resid - x @ kappa
+    cov = np.linalg.pinv(x.T @ x) * (e @ e / (n - len(use))) * autocorrelation_inflation(e)
+    z = kappa / np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    return [f"media: {channels[j]}'s effect {k:+.0%} since the run (z {zz:+.1f})"
+            for j, k, zz in zip(use, kappa, z, strict=True) if abs(zz) > MEDIA_Z and abs(k) > MEDIA_CHANGE]
 
 
 def window_means_sd(x: np.ndarray, n: int) -> float:
@@ -263,6 +292,7 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
     return {"run_id": summary["run_id"], "created_by": CREATED_BY, "run": str(Path(run_dir)), "lake": str(lake),
             "checked": {"start": str(dates[0]), "end": str(dates[-1]), "periods": int(w.new.sum())},
             "rules": {"r2_drop": R2_DROP, "mape_rise": MAPE_RISE, "bias_z": BIAS_Z, "bias_sigma": BIAS_SIGMA,
+                      "media_z": MEDIA_Z, "media_change": MEDIA_CHANGE,
                       "coverage_min": COVERAGE_MIN, "shift_sd": SHIFT_SD, "missing_rise": MISSING_RISE},
             "tenants": tenants}
 
@@ -281,7 +311,7 @@ def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, 
     s = score(y[new], tp.mu_mean[new], tp.y_rep[:, new], sigma)
     tr = design.train[i]
     ref = reference(summary["tenants"][tid], score(y[tr], tp.mu_mean[tr], tp.y_rep[:, tr], sigma), y[new])
-    model = model_drift(s, ref)
+    model = model_drift(s, ref) + media_drift(y[new] - tp.mu_mean[new], tp.media_mean[:, new], design.channels)
     data = data_drift(ds, i, w, new_ch)
     return {**_round(s), "reference": _round(ref), "model_drift": bool(model), "model_drift_reasons": model,
             "data_drift": data, "action": action(model, data)}

@@ -50,3 +50,6 @@ MIN_HISTORY_DAYS = 120
 #: The demo's sampler (API and CLI). Two chains of 1,000 + 1,500 on two cores: 535 s of sampling, R-hat 1.0044,
 #: bulk ESS 678 (idle, 2026-11-26); four chains of 500 + 750 took 699 s for the same gradient budget.
 DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 1000, 1500
+
+#: Prior sd of a refresh's log ROAS change per tenant×channel (``ModelSpec.regime_sd``): a halving (−0.69) is 1.4 sd.
+REFRESH_ROAS_CHANGE_SD = 0.5

@@ -65,6 +65,12 @@ class ModelSpec:
         Identification lever (off: ``None``): bound ``B`` on the log media multiplier,
         ``|γ·z| ≤ B`` over the tenant's observed weather (e.g. ``log 2 ≈ 0.693``: weather
         at most halves or doubles a channel's effect), through tanh.
+    regime_start, regime_sd
+        A change of media effectiveness (off: ``None``), used by ``refresh``: from
+        ``regime_start`` (ISO date) on, each tenant×channel's ROAS may differ from its
+        earlier value by a factor ``exp(roas_change)``, ``roas_change ~ N(0, regime_sd)``.
+        ``roas`` is then the ROAS of the current regime (from ``regime_start`` on),
+        which everything forward-looking (plans, forecasts, monitoring) uses.
     """
 
     l_max: int = 14
@@ -85,6 +91,8 @@ class ModelSpec:
     local_level_scale: float = 0.2
     half_sat_floor: float | None = None
     media_weather_bound: float | None = None
+    regime_start: str | None = None
+    regime_sd: float = 0.5
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -110,6 +118,8 @@ class ModelSpec:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:
             raise ValueError(f"media_weather_bound must be > 0 (e.g. 0.693 = log 2), got {self.media_weather_bound}")
+        if not self.regime_sd > 0:
+            raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelSpec:

@@ -18,7 +18,7 @@ from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
-from bayes_mmm.model.response import effect, lag_weights, roas_beta, weather_multiplier
+from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
 
@@ -34,6 +34,7 @@ class TenantDraws:
     gamma: np.ndarray | None  # (S, C, 2)
     peak: np.ndarray | None  # (S, C)
     sigma: np.ndarray  # (S,)
+    change: np.ndarray | None = None  # (S, C) log ROAS change since spec.regime_start
 
     @classmethod
     def from_posterior(cls, posterior: xr.Dataset, i: int, n_channels: int) -> TenantDraws:
@@ -43,6 +44,7 @@ class TenantDraws:
         if "roas" not in posterior:
             zeros = np.zeros((s, n_channels))
             return cls(zeros, zeros, np.ones_like(zeros), np.ones_like(zeros), None, None, sigma)
+        change = stacked(posterior["roas_change"])[:, i] if "roas_change" in posterior else None
         shape = stacked(posterior["hill_shape"]) if "hill_shape" in posterior else np.ones((s, n_channels))
         peak = None
         if "adstock_peak" in posterior:
@@ -56,6 +58,7 @@ class TenantDraws:
             gamma=gamma,
             peak=peak,
             sigma=sigma,
+            change=change,
         )
 
     def take(self, sl: slice) -> TenantDraws:
@@ -126,12 +129,14 @@ def tenant_posterior(
     if "roas" in posterior:
         effect = saturation(design, i, p)
         beta = beta_of(design, i, p, effect)
-        media = beta[..., None] * effect
+        media = beta[..., None] * effect  # the current regime's, on every day
     else:
         effect = np.zeros((s, n_c, len(design.dates)))
         beta = np.zeros((s, n_c))
         media = effect
-    media_sum = media.sum(axis=1)
+    # What the data saw: earlier days under the earlier regime (identical without a regime change).
+    fitted = beta[..., None] * regime_scaled(effect, p.change, design.before_regime)
+    media_sum = fitted.sum(axis=1)
 
     # Baseline coefficients: exact Gaussian conditional given the media draw.
     d = design.prior_var[i]
@@ -170,10 +175,10 @@ def tenant_posterior(
 
     elasticity = weather_elasticity(design, i, p, beta, effect, coef, mu)
     return TenantPosterior(
-        media_mean=media.mean(axis=0) * scale,
+        media_mean=fitted.mean(axis=0) * scale,
         baseline_mean=baseline.mean(axis=0) * scale,
         mu_mean=mu.mean(axis=0) * scale,
-        media_train=media[..., train].sum(axis=-1) * scale,
+        media_train=fitted[..., train].sum(axis=-1) * scale,
         mu_train=mu[:, train].sum(axis=-1) * scale,
         y_rep=(y_rep * scale).astype(np.float32),
         loglik=loglik,

@@ -109,6 +109,13 @@ class Design:
             self.has_weather = np.ones(len(self.tenants), dtype=bool)
 
     @property
+    def before_regime(self) -> np.ndarray | None:
+        """``(date,)`` 1.0 on days before ``spec.regime_start`` (:func:`~bayes_mmm.model.response.regime_scaled`); None without."""
+        if self.spec.regime_start is None:
+            return None
+        return (self.dates < pd.Timestamp(self.spec.regime_start)).astype(float)
+
+    @property
     def n_train(self) -> np.ndarray:
         """Training periods per tenant."""
         return self.train.sum(axis=1)

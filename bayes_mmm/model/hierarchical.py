@@ -38,7 +38,7 @@ from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, we
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift
 from bayes_mmm.model.parameterisation import centred_tenants
 from bayes_mmm.model.population import PopulationPrior
-from bayes_mmm.model.response import effect, lag_weights, roas_beta
+from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
 
 #: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
 INTERCEPT_MEAN = 1.0
@@ -227,6 +227,11 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
             mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
             log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior)
+            change = None
+            if design.before_regime is not None:
+                # log_roas (the warm start's prior) is the earlier regime's; roas the current one's.
+                change = pm.Normal("roas_change", 0.0, spec.regime_sd, dims=(TENANT, CHANNEL))
+                log_roas = log_roas + change
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
             logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered=centred["adstock"], prior=prior)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
@@ -247,6 +252,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 peak = pm.Deterministic("adstock_peak", (design.n_lags / 2) * pm.math.sigmoid(peak_raw), dims=CHANNEL)
                 peak = pt.broadcast_to(peak, (len(design.tenants), len(design.channels)))
             beta, eff = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
+            eff = regime_scaled(eff, change, design.before_regime)
             y = y - (beta[..., None] * eff).sum(axis=1) * design.train
             lift_likelihood(design, beta, alpha, half_sat, shape, gamma, peak)
         pm.Potential("loglik", marginal_loglik(design, y, sigma))

@@ -190,6 +190,18 @@ def effect(
     return out
 
 
+def regime_scaled(effect: Array, change: Array | None, before: Array | None) -> Array:
+    """``effect`` ``(..., C, T)`` on the days before a regime change scaled by ``exp(−change)``.
+
+    ``change`` ``(..., C)`` is the log ROAS change since then and ``before`` ``(T,)``
+    is 1 on the earlier days: β describes the current regime, so only the past is rescaled.
+    """
+    if change is None or before is None:
+        return effect
+    lib = _lib(effect, change)
+    return effect * lib.exp(-change[..., None] * before)
+
+
 def roas_beta(roas: Array, effect: Array, spend: Array, train: Array, y_scale: Array) -> Array:
     """β ``(..., C)`` such that Σ_train β·effect · y_scale / Σ_train spend equals ``roas``.
 

@@ -106,6 +106,9 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             entry["roas"][ch] = interval(stacked(post["roas"].isel({TENANT: i, CHANNEL: j})))
             entry["mroas"][ch] = interval(tp.mroas[:, j])
             entry["contribution_share"][ch] = round(float(np.mean(tp.media_train[:, j] / total)), 4)
+        if "roas_change" in post:  # a refresh's regime change: current ROAS / earlier ROAS, per channel
+            change = post["roas_change"].isel({TENANT: i})
+            entry["roas_change_factor"] = {ch: interval(np.exp(stacked(change.sel({CHANNEL: ch})))) for ch in d.channels}
         if "weather_gamma" in post:
             g = post["weather_gamma"].isel({TENANT: i})
             entry["media_weather_gamma"] = {

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE
+from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 
 app = typer.Typer(
@@ -563,14 +563,19 @@ def refresh(
     out_dir: Annotated[Path, typer.Option("--out", help="New run folder.")] = Path("run_refreshed"),
     draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: the old run's).")] = None,
     tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: half the old run's, ≥ 100).")] = None,
+    roas_change_sd: Annotated[float, typer.Option(
+        min=0, help="Prior sd of each ROAS's log change since the run's last day (0: ROAS assumed unchanged).")] = REFRESH_ROAS_CHANGE_SD,
     overwrite: bool = False,
 ) -> None:
-    """Refit on extended data warm-started from the run's posterior (tempered priors); records the parent run."""
+    """Refit on extended data warm-started from the run's posterior (tempered priors); records the parent run.
+
+    ROAS may have changed since the run's last day (--roas-change-sd); the new run's ROAS is the current one.
+    """
     quiet_libraries()
     from bayes_mmm.api import refresh_run
 
     kwargs = {k: v for k, v in {"draws": draws, "tune": tune}.items() if v is not None}
-    summary = refresh_run(run, data, out_dir, kwargs, overwrite=overwrite, console=out)
+    summary = refresh_run(run, data, out_dir, kwargs, overwrite=overwrite, console=out, roas_change_sd=roas_change_sd or None)
     conv = summary["convergence"]
     out.print(f"[bold green]refreshed[/] {summary['run_id']} (parent {summary['parent']['run_id']}) in "
               f"{summary['parent']['refit_seconds']:.0f} s → {out_dir}; R-hat max {conv.get('rhat_max')}")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bayes_mmm.analysis.monitor import bias_stats, feature_drift, window_means_sd
+from bayes_mmm.analysis.monitor import bias_stats, feature_drift, media_drift, window_means_sd
 from bayes_mmm.surfaces.cli import app
 from synthetic import simulate_universe, write_lake
 from synthetic.continuation import continue_lake
@@ -129,6 +129,19 @@ def test_bias_z_accounts_for_autocorrelation() -> None:
     for t in range(1, 400):
         ar[t] = 0.8 * ar[t - 1] + rng.normal()
     assert abs(bias_stats(ar + 0.5, 1.0)["bias_z"]) < abs(bias_stats(ar + 0.5, 1.0)["mean_residual"]) / (ar.std() / 20) / 2
+
+
+def test_media_drift_names_the_channel_whose_effect_moved() -> None:
+    rng = np.random.default_rng(2)
+    n = 56
+    contrib = np.stack([rng.gamma(4.0, 25.0, n), rng.gamma(4.0, 50.0, n)])  # meta ≈ 100/day, google ≈ 200/day
+    noise = rng.normal(0.0, 30.0, n)
+    # meta halves: revenue loses half its predicted contribution, ≈ 1.7 noise sds on average
+    flagged = media_drift(noise - 0.5 * contrib[0], contrib, ["meta", "google"])
+    assert len(flagged) == 1 and flagged[0].startswith("media: meta's effect -5")  # κ ≈ −0.5, estimated independently
+    assert media_drift(noise, contrib, ["meta", "google"]) == []  # nothing changed
+    assert media_drift(noise - 0.1 * contrib[0], contrib, ["meta", "google"]) == []  # significant maybe, but only 10 %
+    assert media_drift(noise, np.zeros((2, n)), ["meta", "google"]) == []  # no spend: nothing to regress on
 
 
 def test_feature_drift_rules() -> None:

@@ -56,18 +56,29 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "run": run, "new": new, "first": first, "summary": summary}
 
 
-def test_refresh_records_parent_and_moves_roas_toward_new_truth(refreshed: dict) -> None:
+def test_refresh_records_parent_and_tracks_the_changed_roas(refreshed: dict) -> None:
     old = json.loads((refreshed["run"] / "summary.json").read_text())
     s = refreshed["summary"]
     assert s["parent"]["run_id"] == old["run_id"] and s["parent"]["path"] == str(refreshed["run"].resolve())
     assert s["config"]["population_prior"]["source"]["kind"] == "warm_start"
     assert s["sampler"]["tune"] == 100  # half the old 200, at least 100
+    assert s["config"]["spec"]["regime_start"] == "2024-12-31"  # the day after the parent's last
     t = refreshed["first"]
     td = pd.read_parquet(refreshed["new"] / t / "truth_daily.parquet")
-    spend = pd.read_csv(refreshed["new"] / t / "daily.csv")["spend_meta"]
-    truth_now = td["media_meta"].sum() / spend.sum()  # true ROAS over the refreshed window
-    before, after = old["tenants"][t]["roas"]["meta"]["mean"], s["tenants"][t]["roas"]["meta"]["mean"]
-    assert abs(after - truth_now) < abs(before - truth_now)
+    daily = pd.read_csv(refreshed["new"] / t / "daily.csv", parse_dates=["date"])
+    new_days = (daily["date"] >= "2024-12-31").to_numpy()
+    # The true ROAS since the change, from the simulator's own contributions (not the model's).
+    truth_now = td["media_meta"].to_numpy()[new_days].sum() / daily["spend_meta"].to_numpy()[new_days].sum()
+    truth_before = td["media_meta"].to_numpy()[~new_days].sum() / daily["spend_meta"].to_numpy()[~new_days].sum()
+    assert truth_now < 0.6 * truth_before  # the continuation did halve it
+    before, after = old["tenants"][t]["roas"]["meta"], s["tenants"][t]["roas"]["meta"]
+    assert abs(after["mean"] - truth_now) < 0.5 * abs(before["mean"] - truth_now)
+    assert after["q05"] < truth_now < after["q95"]
+    factor = s["tenants"][t]["roas_change_factor"]["meta"]
+    assert factor["q95"] < 1.0  # the drop is told apart from no change
+    unchanged = next(x for x in s["tenants"] if x != t)
+    other = s["tenants"][unchanged]["roas_change_factor"]["meta"]
+    assert other["q05"] < 1.0 < other["q95"]
 
 
 def test_compare_shows_moves_between_versions(refreshed: dict) -> None:
