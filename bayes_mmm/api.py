@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -199,7 +200,9 @@ def cv_run(
     kwargs = {"chains": 2, "draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
     # The bar of each tenant is the weather class recorded at fit time, when the run has it.
     recorded = {t: e["sensitivity"]["class"] for t, e in summary["tenants"].items() if e.get("sensitivity")}
-    cv = walk_forward(ds, run.spec(summary), SamplerConfig(**kwargs), n_folds=n_folds,
+    # A refreshed run's regime change is left out: a fold ending before it would learn the change from its prior alone.
+    spec = dataclasses.replace(run.spec(summary), regime_start=None)
+    cv = walk_forward(ds, spec, SamplerConfig(**kwargs), n_folds=n_folds,
                       progress=progress, classes=recorded if len(recorded) == len(summary["tenants"]) else None)
     for tid, entry in cv.items():
         summary["tenants"][tid]["cv"] = entry
@@ -362,10 +365,9 @@ def refresh_run(
 
     Unless ``roas_change_sd`` is None, each tenant×channel's ROAS may have changed
     since the parent's last day, by a factor ``exp(roas_change)`` with prior
-    ``N(0, roas_change_sd)`` (``ModelSpec.regime_start``): the warm start then speaks
+    ``N(0, τ_c)``, ``τ_c ~ HalfNormal(roas_change_sd)`` per channel (``ModelSpec.regime_start``): the warm start then speaks
     for the earlier regime, and the new run's ROAS is the current one.
     """
-    import dataclasses
     import time
 
     import pandas as pd
@@ -388,9 +390,10 @@ def refresh_run(
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     if console is not None:
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
-    if roas_change_sd is not None:  # the fit takes a prior's settings as they are
-        start = f"{pd.Timestamp(parent['data']['end']) + pd.Timedelta(days=1):%Y-%m-%d}"
-        prior = dataclasses.replace(prior, spec=dataclasses.replace(prior.spec, regime_start=start, regime_sd=roas_change_sd))
+    # The fit takes a prior's settings as they are; a refreshed parent's own regime start is history.
+    start = None if roas_change_sd is None else f"{pd.Timestamp(parent['data']['end']) + pd.Timedelta(days=1):%Y-%m-%d}"
+    regime = {"regime_start": start} if start is None else {"regime_start": start, "regime_sd": roas_change_sd}
+    prior = dataclasses.replace(prior, spec=dataclasses.replace(prior.spec, **regime))
     t0 = time.perf_counter()
     result = fit(ds, prior.spec, SamplerConfig(**kwargs), prior=prior)
     save_fit(result, out, data, overwrite)

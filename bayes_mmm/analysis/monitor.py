@@ -22,8 +22,9 @@ Model drift (any of, → ``retrain``)
       of the residuals, and material, ``|r̄| > 0.5 σ`` (σ the run's posterior
       mean noise sd in currency units);
     * ``coverage``: fewer than 70 % of the new periods inside the 90 % band;
-    * ``media``: a channel's effect changed — the residuals regressed on the
-      channels' predicted contributions over the new periods, ``y − ŷ ≈ Σ_c κ_c·m_c``,
+    * ``media``: a channel's effect changed — the residuals regressed on an intercept
+      and the channels' predicted contributions over the new periods, ``y − ŷ ≈ a + Σ_c κ_c·m_c``
+      (at least 7 periods per column),
       give a ``κ_c`` both significant, ``|κ_c| / se > 4`` (se from the regression's own
       residuals, inflated for their lag-1 autocorrelation as above), and material,
       ``|κ_c| > 0.3`` (the channel's effect 30 % off). A halved channel that carries a
@@ -69,6 +70,7 @@ CREATED_BY = "bayes-mmm monitor"
 R2_DROP, MAPE_RISE, COVERAGE_MIN = 0.10, 5.0, 0.70
 BIAS_Z, BIAS_SIGMA = 4.0, 0.5
 MEDIA_Z, MEDIA_CHANGE = 4.0, 0.3
+MEDIA_MIN_PER_COLUMN = 7  # periods per regression column (intercept + channels) before the media rule speaks
 IN_SAMPLE_OPTIMISM = 2.0  # forecast MSE / in-sample MSE allowed without drift (see the module docstring)
 MSE_Z = 2.33  # one-sided 99 % of the MSE ratio's sampling noise, √(2/n) per unit
 SHIFT_SD, STUCK_SHARE, MISSING_RISE = 2.0, 0.5, 0.05
@@ -176,16 +178,24 @@ def autocorrelation_inflation(resid: np.ndarray) -> float:
 
 
 def media_drift(resid: np.ndarray, contrib: np.ndarray, channels: list[str]) -> list[str]:
-    """Channels whose effect moved: ``resid`` ``(n,)`` regressed on predicted contributions ``contrib`` ``(C, n)``."""
-    use = [j for j in range(len(channels)) if np.abs(contrib[j]).sum() > 0]
+    """Channels whose effect moved: ``resid`` ``(n,)`` regressed on an intercept and predicted contributions ``contrib`` ``(C, n)``.
+
+    The intercept takes a level shift of the baseline, so a channel with steady
+    spend is not blamed for it. Columns are scaled to unit norm; a channel whose
+    contribution is negligible (a paused channel's Hill floor) is left out.
+    """
     n = len(resid)
-    if not use or n <= len(use) + 2:
+    norms = np.linalg.norm(contrib, axis=1)
+    use = [j for j in range(len(channels)) if norms[j] > 1e-6 * max(norms.max(), np.linalg.norm(resid), 1e-300)]
+    if not use or n < MEDIA_MIN_PER_COLUMN * (len(use) + 1):
         return []
-    x = contrib[use].T
-    kappa, *_ = np.linalg.lstsq(x, resid, rcond=None)
-    e = resid - x @ kappa
-    cov = np.linalg.pinv(x.T @ x) * (e @ e / (n - len(use))) * autocorrelation_inflation(e)
-    z = kappa / np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    x = np.column_stack([np.ones(n) / np.sqrt(n), *(contrib[j] / norms[j] for j in use)])
+    xtx_inv = np.linalg.pinv(x.T @ x, rcond=1e-10)
+    coef = xtx_inv @ x.T @ resid
+    e = resid - x @ coef
+    var = np.maximum(np.diag(xtx_inv), 1e-300) * (e @ e / (n - x.shape[1])) * autocorrelation_inflation(e)
+    kappa = coef[1:] / norms[use]  # back to "share of the channel's predicted contribution"
+    z = coef[1:] / np.sqrt(var[1:])
     return [f"media: {channels[j]}'s effect {k:+.0%} since the run (z {zz:+.1f})"
             for j, k, zz in zip(use, kappa, z, strict=True) if abs(zz) > MEDIA_Z and abs(k) > MEDIA_CHANGE]
 

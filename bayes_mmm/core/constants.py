@@ -51,5 +51,5 @@ MIN_HISTORY_DAYS = 120
 #: bulk ESS 678 (idle, 2026-11-26); four chains of 500 + 750 took 699 s for the same gradient budget.
 DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 1000, 1500
 
-#: Prior sd of a refresh's log ROAS change per tenant×channel (``ModelSpec.regime_sd``): a halving (−0.69) is 1.4 sd.
+#: Scale of the half-normal prior on a refresh's per-channel sd of log ROAS changes (``ModelSpec.regime_sd``).
 REFRESH_ROAS_CHANGE_SD = 0.5

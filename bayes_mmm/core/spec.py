@@ -68,7 +68,8 @@ class ModelSpec:
     regime_start, regime_sd
         A change of media effectiveness (off: ``None``), used by ``refresh``: from
         ``regime_start`` (ISO date) on, each tenant×channel's ROAS may differ from its
-        earlier value by a factor ``exp(roas_change)``, ``roas_change ~ N(0, regime_sd)``.
+        earlier value by a factor ``exp(roas_change)``, ``roas_change ~ N(0, τ_c)`` pooled per
+        channel, ``τ_c ~ HalfNormal(regime_sd)``: a channel that moved nowhere shrinks towards no change.
         ``roas`` is then the ROAS of the current regime (from ``regime_start`` on),
         which everything forward-looking (plans, forecasts, monitoring) uses.
     """
@@ -118,6 +119,13 @@ class ModelSpec:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:
             raise ValueError(f"media_weather_bound must be > 0 (e.g. 0.693 = log 2), got {self.media_weather_bound}")
+        if self.regime_start is not None:
+            import pandas as pd
+
+            try:
+                pd.Timestamp(self.regime_start)
+            except ValueError:
+                raise ValueError(f"regime_start must be an ISO date, got {self.regime_start!r}") from None
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -141,4 +149,6 @@ class ModelSpec:
         d = asdict(self)
         d["priors"] = self.priors.to_dict()
         d["centered"] = None if self.centered is None else list(self.centered)
+        if self.regime_start is None:  # no regime change: the keys stay out, so config hashes stay as they were
+            del d["regime_start"], d["regime_sd"]
         return d

@@ -173,7 +173,7 @@ def tenant_posterior(
             extra = ((bumped * train).sum(axis=-1) - base_total[:, c]) * scale
             mroas[:, c] = np.where(spend_train[c] > 0, extra / (0.01 * max(spend_train[c], 1e-12)), np.nan)
 
-    elasticity = weather_elasticity(design, i, p, beta, effect, coef, mu)
+    elasticity = weather_elasticity(design, i, p, beta, regime_scaled(effect, p.change, design.before_regime), coef, mu)
     return TenantPosterior(
         media_mean=fitted.mean(axis=0) * scale,
         baseline_mean=baseline.mean(axis=0) * scale,

@@ -35,7 +35,7 @@ from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
-from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift
+from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
 from bayes_mmm.model.parameterisation import centred_tenants
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
@@ -160,20 +160,26 @@ def lift_likelihood(
     shape: pt.TensorVariable,
     gamma: pt.TensorVariable | None,
     peak: pt.TensorVariable | None = None,
+    change: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable | None:
     """Experiments as data: measured lift ~ Normal(model's lift, se) for each test in ``design.lift``.
 
     Adds ``lift_predicted`` (dims ``lift_test``, scaled revenue axis) and the Potential ``lift_loglik``.
 
     ``beta`` is the contributions' own β (:func:`media_terms`), so a test adds only its
-    window's arithmetic to the graph.
+    window's arithmetic to the graph. With a regime ``change``, a test's β is scaled by
+    ``exp(−change × its share of days before the regime start)``.
     """
     lift = design.lift
     if lift is None or lift.n_tests == 0:
         return None
     shape = pt.broadcast_to(shape, (len(design.tenants), len(design.channels)))
+    beta_t = per_test(lift, beta)
+    before = share_before(lift, design.spec.regime_start)
+    if change is not None and before is not None:
+        beta_t = beta_t * pt.exp(-per_test(lift, change) * before)
     pred = predicted_lift(
-        lift, design.spec.adstock, per_test(lift, beta), per_test(lift, alpha), per_test(lift, half_sat),
+        lift, design.spec.adstock, beta_t, per_test(lift, alpha), per_test(lift, half_sat),
         per_test(lift, shape), None if gamma is None else per_test(lift, gamma, trailing=True),
         None if peak is None else per_test(lift, peak),
     )
@@ -230,7 +236,11 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             change = None
             if design.before_regime is not None:
                 # log_roas (the warm start's prior) is the earlier regime's; roas the current one's.
-                change = pm.Normal("roas_change", 0.0, spec.regime_sd, dims=(TENANT, CHANNEL))
+                # Pooled per channel (non-centred): where no tenant's channel moved, its scale shrinks
+                # and the unchanged keep the warm start's precision.
+                scale = pm.HalfNormal("roas_change_sigma", spec.regime_sd, dims=CHANNEL)
+                z = pm.Normal("roas_change_z", 0.0, 1.0, dims=(TENANT, CHANNEL))
+                change = pm.Deterministic("roas_change", scale * z, dims=(TENANT, CHANNEL))
                 log_roas = log_roas + change
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
             logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered=centred["adstock"], prior=prior)
@@ -254,6 +264,6 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             beta, eff = media_terms(design, roas, alpha, half_sat, shape, gamma, peak)
             eff = regime_scaled(eff, change, design.before_regime)
             y = y - (beta[..., None] * eff).sum(axis=1) * design.train
-            lift_likelihood(design, beta, alpha, half_sat, shape, gamma, peak)
+            lift_likelihood(design, beta, alpha, half_sat, shape, gamma, peak, change)
         pm.Potential("loglik", marginal_loglik(design, y, sigma))
     return model

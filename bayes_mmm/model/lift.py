@@ -152,6 +152,23 @@ def build_lift(design: Design, tests: pd.DataFrame | None) -> LiftData | None:
     )
 
 
+def share_before(lift: LiftData, start: str | None) -> np.ndarray | None:
+    """``(K,)`` share of each used test's days before ``start`` (a regime change); None without one."""
+    if start is None:
+        return None
+    rows = lift.table.iloc[lift.rows]
+    cut = pd.Timestamp(start)
+    out = []
+    for r in rows.itertuples():
+        first, last = getattr(r, "start", pd.NaT), getattr(r, "end", pd.NaT)
+        if pd.isna(first) or pd.isna(last):  # no window recorded: counted as current
+            out.append(0.0)
+            continue
+        days = pd.date_range(first, last)
+        out.append(float(np.mean(days < cut)))
+    return np.array(out)
+
+
 def per_test(lift: LiftData, a: Array, trailing: bool = False) -> Array:
     """Each test's tenant×channel value of ``a`` ``(..., tenant, channel)``; ``trailing``: ``a`` has one more axis (γ)."""
     if trailing:

@@ -108,7 +108,12 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             entry["contribution_share"][ch] = round(float(np.mean(tp.media_train[:, j] / total)), 4)
         if "roas_change" in post:  # a refresh's regime change: current ROAS / earlier ROAS, per channel
             change = post["roas_change"].isel({TENANT: i})
-            entry["roas_change_factor"] = {ch: interval(np.exp(stacked(change.sel({CHANNEL: ch})))) for ch in d.channels}
+            since = train & (d.before_regime == 0)
+            # Without spend since the change, the factor is its prior alone: not reported as a finding.
+            entry["roas_change_factor"] = {
+                ch: interval(np.exp(stacked(change.sel({CHANNEL: ch}))) if d.spend[i, j, since].sum() > 0 else np.full(1, np.nan))
+                for j, ch in enumerate(d.channels)
+            }
         if "weather_gamma" in post:
             g = post["weather_gamma"].isel({TENANT: i})
             entry["media_weather_gamma"] = {

@@ -135,6 +135,29 @@ def test_lever_options_are_validated_and_recorded() -> None:
         ModelSpec(media_weather_bound=-1)
 
 
+def test_regime_change_is_off_by_default_recorded_when_on_and_rescales_only_the_past(logp_lake: Path) -> None:
+    from bayes_mmm.model.response import regime_scaled
+
+    assert "regime_start" not in ModelSpec().to_dict()  # old runs' config hashes stay as they were
+    spec = ModelSpec(regime_start="2024-03-01", regime_sd=0.3)
+    assert ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    with pytest.raises(ValueError, match="regime_start must be an ISO date, got 'soon'"):
+        ModelSpec(regime_start="soon")
+    eff = np.ones((2, 3, 4))
+    out = regime_scaled(eff, np.log([[2.0, 1.0, 0.5], [1.0, 1.0, 1.0]]), np.array([1.0, 1.0, 0.0, 0.0]))
+    np.testing.assert_allclose(out[0], [[0.5, 0.5, 1, 1], [1, 1, 1, 1], [2, 2, 1, 1]])
+    # No change sampled (z = 0): the likelihood is the default model's at the same media parameters.
+    ds = load_lake(logp_lake)
+    plain, regime = (build_model(build_design(ds, s)) for s in (ModelSpec(), spec))
+    point = _point(plain)
+    assert build_design(ds, spec).before_regime.sum() == (build_design(ds, spec).dates < "2024-03-01").sum() > 0
+    at = {**point, "roas_change_z": np.zeros((2, 3)), "roas_change_sigma_log__": np.zeros(3)}
+    ll = [float(m.compile_logp(vars=[m["loglik"]])(pt_)) for m, pt_ in ((plain, point), (regime, at))]
+    assert ll[1] == pytest.approx(ll[0], rel=1e-12)
+    at["roas_change_z"] = np.ones((2, 3))  # a change: the past no longer fits as well as the present
+    assert float(regime.compile_logp(vars=[regime["loglik"]])(at)) != pytest.approx(ll[0], rel=1e-6)
+
+
 def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 

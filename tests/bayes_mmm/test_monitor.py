@@ -138,10 +138,15 @@ def test_media_drift_names_the_channel_whose_effect_moved() -> None:
     noise = rng.normal(0.0, 30.0, n)
     # meta halves: revenue loses half its predicted contribution, ≈ 1.7 noise sds on average
     flagged = media_drift(noise - 0.5 * contrib[0], contrib, ["meta", "google"])
-    assert len(flagged) == 1 and flagged[0].startswith("media: meta's effect -5")  # κ ≈ −0.5, estimated independently
+    assert len(flagged) == 1 and flagged[0].startswith("media: meta's effect -")
+    assert int(flagged[0].split("effect ")[1].split("%")[0]) == pytest.approx(-50, abs=10)  # κ = −0.5 went in
     assert media_drift(noise, contrib, ["meta", "google"]) == []  # nothing changed
     assert media_drift(noise - 0.1 * contrib[0], contrib, ["meta", "google"]) == []  # significant maybe, but only 10 %
+    assert media_drift(noise + 60.0, contrib, ["meta", "google"]) == []  # a level shift is the baseline's, not a channel's
     assert media_drift(noise, np.zeros((2, n)), ["meta", "google"]) == []  # no spend: nothing to regress on
+    paused = np.stack([contrib[0], np.full(n, 1e-12)])  # the Hill floor of a paused channel is not a regressor
+    assert media_drift(noise - 0.5 * contrib[0], paused, ["meta", "google"])[0].startswith("media: meta's effect -")
+    assert media_drift(noise[:14] - 0.5 * contrib[0, :14], contrib[:, :14], ["meta", "google"]) == []  # 14 days: too few
 
 
 def test_feature_drift_rules() -> None:
