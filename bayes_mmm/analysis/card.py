@@ -58,6 +58,21 @@ def identification_lines(summary: dict) -> list[str]:
     return lines
 
 
+def regime_lines(summary: dict) -> list[str]:
+    """A refreshed run's ROAS change since its parent: which channels moved, per tenant (90 % interval off 1)."""
+    start = summary.get("config", {}).get("spec", {}).get("regime_start")
+    if not start:
+        return []
+    lines = [f"- ROAS may change from {start} on (refresh; `roas_change` pooled per channel): ROAS is the current "
+             "regime's; earlier days are fitted with ROAS / change factor."]
+    for t, e in summary["tenants"].items():
+        moved = [f"{ch} ×{f['mean']:.2f} [{f['q05']:.2f}, {f['q95']:.2f}]" for ch, f in e.get("roas_change_factor", {}).items()
+                 if f.get("q95") is not None and (f["q95"] < 1 or f["q05"] > 1)]
+        if moved:
+            lines.append(f"  - {t}: {', '.join(moved)}")
+    return lines
+
+
 def model_card(summary: dict, evaluation: dict | None = None) -> str:
     """Render the model card of a run as markdown."""
     d, s, c = summary["data"], summary["sampler"], summary["convergence"]
@@ -77,6 +92,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"- Priors: ROAS 90 % range {_roas_ranges(spec)} (log-normal, pooled per channel); baseline "
         f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
+        *regime_lines(summary),
         "",
         "## Convergence",
         f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws), {s.get('seconds')} s.",

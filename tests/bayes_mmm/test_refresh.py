@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+from bayes_mmm.analysis.card import model_card
 from bayes_mmm.analysis.diagnostics import interval_moves
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.model.population import tenant_prior_from_posterior
@@ -79,6 +80,10 @@ def test_refresh_records_parent_and_tracks_the_changed_roas(refreshed: dict) -> 
     unchanged = next(x for x in s["tenants"] if x != t)
     other = s["tenants"][unchanged]["roas_change_factor"]["meta"]
     assert other["q05"] < 1.0 < other["q95"]
+    card = model_card(s)
+    assert "- ROAS may change from 2024-12-31 on" in card
+    assert f"  - {t}: meta ×{factor['mean']:.2f} [{factor['q05']:.2f}, {factor['q95']:.2f}]" in card
+    assert f"  - {unchanged}: meta" not in card
 
 
 def test_compare_shows_moves_between_versions(refreshed: dict) -> None:
