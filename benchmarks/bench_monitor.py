@@ -16,7 +16,7 @@ Given a fitted run and its (synthetic, default-scenario, daily) lake:
    run's own error against the noise-free truth on the new days (in noise sds), and
    ``flagged_model_off`` counts the flags where that exceeds 0.5 σ: an unchanged tenant
    flagged for a model that really forecasts badly is not the rule firing on noise.
-2. Refresh. On the first ``roas_halves`` continuation: ``refresh`` (warm start, with
+2. Refresh. On the first ``roas_halves`` (``--refresh-on``) continuation: ``refresh`` (warm start, with
    a ROAS change prior of sd ``--roas-change-sd`` from the run's last day on) against a cold fit with the old run's model and sampler settings on the same
    extended data — wall time, convergence and ROAS recovery (90 % coverage and
    median |relative error| of the true ROAS over the refit window; the changed
@@ -161,7 +161,7 @@ def detection(run: Path, lake: Path, args: argparse.Namespace, work: Path) -> tu
             r, s = monitor_rows(run, path, seed=k)
             rows += [{**x, "replicate": k} for x in r]
             seconds.append(s)
-            if kind == "roas_halves" and keep is None:
+            if kind == args.refresh_on and keep is None:
                 keep, keep_changed = path, changed
             else:
                 shutil.rmtree(path)
@@ -250,6 +250,14 @@ def refresh_vs_cold(run: Path, lake: Path, changed: list[str], channel: str, wor
            "roas_change_sd": args.roas_change_sd, "refresh": fit_report(warm, warm_s, lake, pairs)}
     out["refresh"]["roas_change_factor_of_changed"] = {f"{t}/{channel}": warm["tenants"][t].get("roas_change_factor", {}).get(channel)
                                                        for t in changed}
+    moved = {"changed": [0, 0], "unchanged": [0, 0]}  # pairs whose change factor's 90 % interval excludes 1, of all
+    for t, entry in warm["tenants"].items():
+        for c, f in entry.get("roas_change_factor", {}).items():
+            if f.get("q95") is not None:
+                key = "changed" if (t, c) in pairs else "unchanged"
+                moved[key][0] += int(f["q95"] < 1 or f["q05"] > 1)
+                moved[key][1] += 1
+    out["refresh"]["change_factor_excludes_1"] = {k: f"{a}/{b}" for k, (a, b) in moved.items()}
     if not args.no_cold:
         t0 = time.perf_counter()
         cold = cold_fit(run, lake, work / "cold")
@@ -271,6 +279,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--regimes", default=",".join(REGIMES), help="comma list of " + ", ".join(REGIMES))
     ap.add_argument("--no-refresh", action="store_true", help="skip refresh vs cold fit")
     ap.add_argument("--no-cold", action="store_true", help="refresh only, no cold fit to compare with")
+    ap.add_argument("--refresh-on", default="roas_halves", choices=REGIMES,
+                    help="the regime whose first continuation is refreshed (none: does refresh invent changes?)")
     ap.add_argument("--roas-change-sd", type=float, default=0.5, help="refresh's ROAS change prior sd (0: ROAS assumed unchanged)")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results/monitor-<T>x<D>-<date>.json)")
     args = ap.parse_args()
