@@ -564,7 +564,8 @@ def refresh(
     draws: Annotated[int | None, typer.Option(min=1, help="Draws per chain (default: the old run's).")] = None,
     tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: half the old run's, ≥ 100).")] = None,
     roas_change_sd: Annotated[float, typer.Option(
-        min=0, help="Prior sd of each ROAS's log change since the run's last day (0: ROAS assumed unchanged).")] = REFRESH_ROAS_CHANGE_SD,
+        min=0, help="Scale of the half-normal prior on each channel's sd of log ROAS changes since the run's last day "
+             "(0: ROAS assumed unchanged).")] = REFRESH_ROAS_CHANGE_SD,
     overwrite: bool = False,
 ) -> None:
     """Refit on extended data warm-started from the run's posterior (tempered priors); records the parent run.
