@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -124,16 +124,23 @@ class FitResult:
     sensitivity: dict[str, dict] = field(default_factory=dict)
 
 
-def _wait(sampler: Any) -> az.InferenceData:
-    """Wait for a background nutpie sampler; Ctrl-C cancels it and propagates.
+def _run_sampler(start: Callable[[], Any]) -> az.InferenceData:
+    """Start a background nutpie sampler with ``start()`` and wait for it; Ctrl-C cancels it and propagates.
 
     nutpie's blocking call turns Ctrl-C into "return the draws so far", so a fit
     would go on and write a run from a fraction of its draws; an interrupt must stop.
+    A Ctrl-C while nutpie starts its threads would leave them running (nothing to
+    cancel yet) and abort Python's shutdown, so it is held until the sampler exists
+    and raised as the hold ends, inside the same cancel.
     """
+    sampler = None
     try:
+        with _sigint_held():
+            sampler = start()
         return sampler.wait()
     except KeyboardInterrupt:
-        sampler.cancel()
+        if sampler is not None:
+            sampler.cancel()
         raise
 
 
@@ -194,21 +201,10 @@ def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]
 
         compiled = _compile_interruptibly(model)
         t1 = time.perf_counter()
-        # A Ctrl-C while nutpie starts its threads would leave them running (nothing to cancel yet) and abort
-        # Python's shutdown; held until the sampler exists, it is raised as the hold ends (cancelled here)
-        # or in _wait (cancelled there).
-        sampler = None
-        try:
-            with _sigint_held():
-                sampler = nutpie.sample(
-                    compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
-                    progress_bar=cfg.progress, save_warmup=False, blocking=False,
-                )
-            idata = _wait(sampler)
-        except KeyboardInterrupt:
-            if sampler is not None:
-                sampler.cancel()
-            raise
+        idata = _run_sampler(lambda: nutpie.sample(
+            compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
+            progress_bar=cfg.progress, save_warmup=False, blocking=False,
+        ))
     else:
         if cfg.sampler == "numpyro":
             try:

@@ -135,7 +135,8 @@ def tenant_posterior(
         beta = np.zeros((s, n_c))
         media = effect
     # What the data saw: earlier days under the earlier regime (identical without a regime change).
-    fitted = beta[..., None] * regime_scaled(effect, p.change, design.before_regime)
+    past = regime_scaled(effect, p.change, design.before_regime)
+    fitted = beta[..., None] * past
     media_sum = fitted.sum(axis=1)
 
     # Baseline coefficients: exact Gaussian conditional given the media draw.
@@ -173,7 +174,7 @@ def tenant_posterior(
             extra = ((bumped * train).sum(axis=-1) - base_total[:, c]) * scale
             mroas[:, c] = np.where(spend_train[c] > 0, extra / (0.01 * max(spend_train[c], 1e-12)), np.nan)
 
-    elasticity = weather_elasticity(design, i, p, beta, regime_scaled(effect, p.change, design.before_regime), coef, mu)
+    elasticity = weather_elasticity(design, i, p, beta, past, coef, mu)
     return TenantPosterior(
         media_mean=fitted.mean(axis=0) * scale,
         baseline_mean=baseline.mean(axis=0) * scale,

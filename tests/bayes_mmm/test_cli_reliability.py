@@ -124,7 +124,7 @@ def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_dra
     import nutpie
     import pymc as pm
 
-    from bayes_mmm.inference.fit import _wait
+    from bayes_mmm.inference.fit import _run_sampler
 
     with pm.Model() as model:
         x = pm.Normal("x", 0, 1, shape=50)
@@ -137,7 +137,7 @@ def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_dra
     t0 = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt):
-            _wait(sampler)
+            _run_sampler(lambda: sampler)
     finally:
         signal.signal(signal.SIGINT, previous)
         sampler.cancel()  # never leave 10⁷ draws running for the rest of the suite
