@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="default", help="a synthetic scenario (docs/scenarios.md)")
     ap.add_argument("--cadence", default="daily", choices=("daily", "weekly"))
     ap.add_argument("--weather", default="all", choices=("all", "none", "mixed"), help="tenants with weather columns")
+    ap.add_argument("--residual-ar", default=None, choices=("auto", "all", "none"), help="AR(1) noise for which tenants (default: the spec's)")
     ap.add_argument("--centered", default=None, help="comma list of centred parameters (default: the spec's); '' for none")
     args = ap.parse_args()
 
@@ -96,10 +97,14 @@ def main() -> None:
     lake, run = work / "lake", work / "run"
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=args.scenario, cadence=args.cadence,
                                  weather=args.weather), lake, overwrite=True)
-    variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}") if v not in ("default", "daily", "weather_all"))
+    variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}", f"ar_{args.residual_ar}")
+                       if v not in ("default", "daily", "weather_all", "ar_None"))
     ds = load_lake(lake)
     t0 = time.perf_counter()
-    spec = ModelSpec() if args.centered is None else ModelSpec(centered=tuple(c for c in args.centered.split(",") if c))
+    kw = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}
+    if args.centered is not None:
+        kw["centered"] = tuple(c for c in args.centered.split(",") if c)
+    spec = ModelSpec(**kw)
     result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed,
                                                 low_rank=not args.no_low_rank, target_accept=args.target_accept,
                                                 progress=False))
@@ -111,7 +116,8 @@ def main() -> None:
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{args.draws})",
-        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred")},
+        "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred"),
+                    "residual_ar": spec.residual_ar, "ar_rho": [round(float(r), 3) for r in result.design.ar_rho]},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
         "fit_wall_seconds_incl_postprocessing": round(wall_fit, 1),

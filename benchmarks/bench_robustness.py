@@ -76,7 +76,8 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
     t0 = time.perf_counter()
     # Unset sampler options keep the product's defaults (what a user's `bayes-mmm fit` does).
     chosen = {k: getattr(args, k) for k in ("draws", "tune", "chains") if getattr(args, k) is not None}
-    summary = fit_lake(lake, "all", work / name / "run", sampler_kwargs={**chosen, "seed": args.seed, "progress": False},
+    spec = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}
+    summary = fit_lake(lake, "all", work / name / "run", spec_kwargs=spec, sampler_kwargs={**chosen, "seed": args.seed, "progress": False},
                        allow_gates=("history",), overwrite=True)
     conv, sampler = summary["convergence"], summary["sampler"]
     ident = identification(summary, lake)
@@ -86,6 +87,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days, {sampler['chains']} chains × ({sampler['tune']}+{sampler['draws']})",
         "centred": sampler.get("centred"),
+        "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
@@ -109,6 +111,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="keep each scenario's lake and run folder in DIR/<scenario>/")
     ap.add_argument("--plan-days", type=int, default=7, help="plan length of the decision metrics")
+    ap.add_argument("--residual-ar", default=None, choices=("auto", "all", "none"), help="AR(1) noise for which tenants (default: the spec's)")
     ap.add_argument("--no-decisions", dest="decisions", action="store_false", help="skip the decision metrics")
     args = ap.parse_args()
     res_dir = Path(__file__).parent / "results"
@@ -117,7 +120,8 @@ def main() -> None:
         work = Path(tmp) if args.keep is None else args.keep
         for name in args.scenarios.split(","):
             out = run_scenario(name.strip(), args, work)
-            path = res_dir / f"robustness-{name}-{args.tenants}x{args.days}-{dt.date.today()}.json"
+            ar = "" if args.residual_ar is None else f"-ar_{args.residual_ar}"
+            path = res_dir / f"robustness-{name}-{args.tenants}x{args.days}{ar}-{dt.date.today()}.json"
             path.write_text(json.dumps(out, indent=2))
             print(json.dumps(out), flush=True)
 

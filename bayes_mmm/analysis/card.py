@@ -21,6 +21,16 @@ LIMITS = (
 )
 
 
+def noise_lines(summary: dict) -> list[str]:
+    """The card's line on AR(1) noise, naming the tenants and their ρ; none when every tenant's noise is i.i.d."""
+    ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
+    if not ar:
+        return []
+    named = ", ".join(f"{t} (ρ {r:.2f})" for t, r in ar.items())
+    return [f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {named}; "
+            "i.i.d. normal for the others."]
+
+
 def _roas_ranges(spec: dict) -> str:
     """ROAS prior ranges of a recorded spec, e.g. ``email 3–12, others 1–5`` (old runs: ``roas_prior``)."""
     ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}
@@ -93,6 +103,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
         *regime_lines(summary),
+        *noise_lines(summary),
         "",
         "## Convergence",
         f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws), {s.get('seconds')} s.",

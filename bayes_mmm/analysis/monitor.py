@@ -312,7 +312,8 @@ def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, 
     from bayes_mmm.inference.posterior import tenant_posterior
 
     tp = tenant_posterior(design, posterior, i, rng)
-    sigma = float(posterior["sigma"].values[..., i].mean() * design.y_scale[i])
+    # The noise's marginal sd: with AR(1) residuals σ is the innovation's, smaller by √(1−ρ²).
+    sigma = float(posterior["sigma"].values[..., i].mean() * design.y_scale[i] / np.sqrt(1 - design.ar_rho[i] ** 2))
     new = w.new & ds["observed"].values[i]
     if not new.any():
         raise DataError(f"tenant {tid}: no revenue in the new periods", file=ds.attrs.get("lake"), column="revenue",

@@ -8,6 +8,7 @@ from bayes_mmm.core.priors import MediaPriors
 
 ADSTOCKS = ("geometric", "delayed")
 HILL_SHAPES = ("channel", "fixed")
+AR_CHOICES = ("auto", "all", "none")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class ModelSpec:
         channel, ``τ_c ~ HalfNormal(regime_sd)``: a channel that moved nowhere shrinks towards no change.
         ``roas`` is then the ROAS of the current regime (from ``regime_start`` on),
         which everything forward-looking (plans, forecasts, monitoring) uses.
+    residual_ar
+        Which tenants' noise is AR(1) rather than i.i.d. (:mod:`bayes_mmm.model.residual`):
+        ``"auto"`` (default) those without weather columns, whose unobserved weather
+        demand lasts for days; ``"all"``; ``"none"``. ρ is estimated per tenant.
     """
 
     l_max: int = 14
@@ -94,6 +99,7 @@ class ModelSpec:
     media_weather_bound: float | None = None
     regime_start: str | None = None
     regime_sd: float = 0.5
+    residual_ar: str = "auto"
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -126,6 +132,8 @@ class ModelSpec:
                 pd.Timestamp(self.regime_start)
             except ValueError:
                 raise ValueError(f"regime_start must be an ISO date, got {self.regime_start!r}") from None
+        if self.residual_ar not in AR_CHOICES:
+            raise ValueError(f"residual_ar must be one of {AR_CHOICES}, got '{self.residual_ar}'")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -142,6 +150,7 @@ class ModelSpec:
         centered = d.get("centered", ())
         d["centered"] = None if centered is None else tuple(centered)
         d.setdefault("local_level_days", 0)  # runs written before the lever existed had none
+        d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise
         return cls(**d)
 
     def to_dict(self) -> dict:

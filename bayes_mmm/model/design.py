@@ -32,6 +32,7 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.data.lake import weather_mask
+from bayes_mmm.model.residual import ar_tenants, estimate_rho, media_proxies, prewhiten
 from bayes_mmm.model.response import lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
@@ -75,6 +76,8 @@ class Design:
     keep : per tenant, the columns of ``X`` that enter the QR (others add nothing).
     prior_var : (tenant, feature) prior variance of each coefficient on Q (0 = padding).
     lift : lift tests that enter the likelihood (``LiftData``), set by the fit; None for none.
+    ar_rho : (tenant,) AR(1) coefficient of each tenant's noise (0: i.i.d.); ``Q`` and
+        ``prior_var`` are then those of the whitened design (:mod:`bayes_mmm.model.residual`).
     """
 
     tenants: list[str]
@@ -103,10 +106,18 @@ class Design:
     has_weather: np.ndarray | None = None
     #: Lift tests in the likelihood (:class:`bayes_mmm.model.lift.LiftData`), None for none.
     lift: Any = None
+    ar_rho: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
             self.has_weather = np.ones(len(self.tenants), dtype=bool)
+        if self.ar_rho is None:
+            self.ar_rho = np.zeros(len(self.tenants))
+
+    @property
+    def whitened(self) -> bool:
+        """Whether any tenant has AR(1) noise (residuals must be whitened before the baseline's closed form)."""
+        return bool(np.any(self.ar_rho > 0))
 
     @property
     def before_regime(self) -> np.ndarray | None:
@@ -221,9 +232,13 @@ def media_weather(temp: np.ndarray, precip: np.ndarray, stats: WeatherStats) -> 
     )
 
 
-def _orthonormal(X: np.ndarray, rows: np.ndarray, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """QR of ``X[rows]`` dropping columns that add nothing; returns (kept columns, Q, R)."""
+def _orthonormal(X: np.ndarray, rows: np.ndarray, rho: float = 0.0, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """QR of ``X[rows]``, whitened for AR(1) noise ``rho``, dropping columns that add nothing; returns (kept columns, Q, R)."""
     keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
+    if rho > 0:
+        mask = np.zeros(len(X), dtype=bool)
+        mask[rows] = True
+        X = prewhiten(X.T, rho, mask).T
     while True:
         q, r = np.linalg.qr(X[np.ix_(rows, keep)])
         d = np.abs(np.diag(r))
@@ -339,6 +354,9 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
+    ar_rho = np.zeros(n_t)
+    for i in np.flatnonzero(ar_tenants(spec.residual_ar, has_weather)):
+        ar_rho[i] = estimate_rho(y[i], X[i], media_proxies(lagged[i]), train[i])
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
@@ -347,7 +365,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, r = _orthonormal(X[i], rows)
+        keep, q, r = _orthonormal(X[i], rows, ar_rho[i])
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
@@ -394,4 +412,5 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         weather=raw,
         cadence=cadence,
         has_weather=has_weather,
+        ar_rho=ar_rho,
     )

@@ -91,6 +91,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "n_days": int(train.sum()),
             # False: the tenant has no usable weather data and was modelled without weather terms.
             "weather": bool(d.has_weather[i]),
+            # AR(1) coefficient of the noise (0: i.i.d.; bayes_mmm.model.residual).
+            "residual_ar": round(float(d.ar_rho[i]), 3),
         }
         if tid in result.sensitivity:
             entry["sensitivity"] = result.sensitivity[tid]

@@ -264,6 +264,10 @@ def print_fit(summary: dict) -> None:
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
     if no_weather:
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; modelled without weather terms): {esc(', '.join(no_weather))}")
+    ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
+    if ar:
+        out.print("AR(1) noise (what the model leaves unexplained lasts for days): "
+                  + esc(", ".join(f"{t} ρ {r:.2f}" for t, r in ar.items())))
     print_identification(summary)
     c = summary["convergence"]
     s = summary["sampler"]
