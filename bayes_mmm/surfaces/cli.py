@@ -330,6 +330,8 @@ def fit(
         help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1); off by default.")] = None,
     media_weather_bound: Annotated[float | None, typer.Option(
         help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
+    residual_ar: Annotated[str, typer.Option(
+        help="AR(1) noise (unexplained revenue that lasts for days) for: auto (tenants without weather), all, none.")] = "auto",
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -371,6 +373,7 @@ def fit(
         "priors": priors,
         "half_sat_floor": half_sat_floor,
         "media_weather_bound": media_weather_bound,
+        "residual_ar": residual_ar,
     }
     sampler_kwargs = {
         "sampler": sampler,

@@ -132,3 +132,14 @@ def test_baseline_coefficients_follow_the_gls_posterior(dry_lake: Path) -> None:
     want[0] += INTERCEPT_MEAN
     sd = np.sqrt(np.diag(np.linalg.inv(x.T @ prec @ x + np.linalg.inv(prior))))
     assert np.all(np.abs(got - want) < 4 * sd / np.sqrt(s) + 1e-9), np.abs(got - want) / sd
+
+
+def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bayes_mmm.surfaces.cli import app
+
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--residual-ar", "yes", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'" in res.output
+    assert not (tmp_path / "run").exists()
