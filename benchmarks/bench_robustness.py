@@ -76,7 +76,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
     t0 = time.perf_counter()
     # Unset sampler options keep the product's defaults (what a user's `bayes-mmm fit` does).
     chosen = {k: getattr(args, k) for k in ("draws", "tune", "chains") if getattr(args, k) is not None}
-    spec = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}
+    spec = {**json.loads(args.spec), **({} if args.residual_ar is None else {"residual_ar": args.residual_ar})}
     summary = fit_lake(lake, "all", work / name / "run", spec_kwargs=spec, sampler_kwargs={**chosen, "seed": args.seed, "progress": False},
                        allow_gates=("history",), overwrite=True)
     conv, sampler = summary["convergence"], summary["sampler"]
@@ -87,6 +87,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days, {sampler['chains']} chains × ({sampler['tune']}+{sampler['draws']})",
         "centred": sampler.get("centred"),
+        "spec": spec,
         "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
@@ -112,6 +113,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="keep each scenario's lake and run folder in DIR/<scenario>/")
     ap.add_argument("--plan-days", type=int, default=7, help="plan length of the decision metrics")
     ap.add_argument("--residual-ar", default=None, choices=("auto", "all", "none"), help="AR(1) noise for which tenants (default: the spec's)")
+    ap.add_argument("--spec", default="{}", help='ModelSpec fields as JSON, e.g. \'{"half_sat_floor": 0.1}\' (default: none)')
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--no-decisions", dest="decisions", action="store_false", help="skip the decision metrics")
     args = ap.parse_args()
     res_dir = Path(__file__).parent / "results"
@@ -120,7 +123,7 @@ def main() -> None:
         work = Path(tmp) if args.keep is None else args.keep
         for name in args.scenarios.split(","):
             out = run_scenario(name.strip(), args, work)
-            ar = "" if args.residual_ar is None else f"-ar_{args.residual_ar}"
+            ar = ("" if args.residual_ar is None else f"-ar_{args.residual_ar}") + (f"-{args.tag}" if args.tag else "")
             path = res_dir / f"robustness-{name}-{args.tenants}x{args.days}{ar}-{dt.date.today()}.json"
             path.write_text(json.dumps(out, indent=2))
             print(json.dumps(out), flush=True)
