@@ -13,11 +13,14 @@ LIMITS = (
     "Weather enters the baseline linearly through lagged temperature, cold/heat degrees, rain, snow and "
     "rain×cold; effects beyond those shapes are absorbed by noise.",
     "Holdout predictions take weather as observed (a perfect forecast); real forecasts add error.",
+    "Pointwise log-likelihood for LOO is conditional on the baseline coefficients drawn per posterior draw "
+    "(and, with AR(1) noise, on the neighbouring days); one-day holidays make some days influential (Pareto k > 0.7).",
+)
+#: Said only when some tenant has no weather columns.
+WEATHERLESS_LIMIT = (
     "Tenants without weather columns have no weather terms: the demand the unobserved weather moves is read as "
-    "AR(1) noise, and their ROAS intervals are still too narrow (77 % coverage of 90 % intervals on the default "
-    "universe with its weather hidden; 72 % with i.i.d. noise): weather also changes how well media works there.",
-    "Pointwise log-likelihood for LOO is conditional on the baseline coefficients drawn per posterior draw; "
-    "one-day holidays make some days influential (Pareto k > 0.7).",
+    "noise (AR(1) by default), and their ROAS intervals are still too narrow (77 % coverage of 90 % intervals on "
+    "the default universe with its weather hidden; 72 % with i.i.d. noise): weather also changes how well media works."
 )
 
 
@@ -131,5 +134,6 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
     lines += ["", "## Verdict per tenant", "", "| tenant | verdict | why |", "|---|---|---|"]
     for t, v in verdicts.items():
         lines.append(f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |")
-    lines += ["", "## Known limits", *[f"- {x}" for x in LIMITS], ""]
+    limits = [*LIMITS, *([WEATHERLESS_LIMIT] if any(e.get("weather") is False for e in summary["tenants"].values()) else [])]
+    lines += ["", "## Known limits", *[f"- {x}" for x in limits], ""]
     return "\n".join(lines)

@@ -160,4 +160,6 @@ class ModelSpec:
         d["centered"] = None if self.centered is None else list(self.centered)
         if self.regime_start is None:  # no regime change: the keys stay out, so config hashes stay as they were
             del d["regime_start"], d["regime_sd"]
+        if self.residual_ar == "none":  # i.i.d. noise everywhere, as before the option existed: same hash
+            del d["residual_ar"]
         return d

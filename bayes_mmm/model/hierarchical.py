@@ -4,7 +4,8 @@ Revenue (divided by each tenant's mean) is
 
     y[n, t] = baseline[n, t] + Σ_c β[n, c] · hill(adstock(spend[n, c]))[t] · exp(γ[n, c] · w[n, t]) + ε,
 
-with ε ~ Normal(0, σ[n]).
+with ε ~ Normal(0, σ[n]) i.i.d., or AR(1) with innovation sd σ[n] for the tenants
+``spec.residual_ar`` names (:mod:`bayes_mmm.model.residual`).
 
 Two choices make it fast and well-behaved:
 

@@ -94,14 +94,23 @@ def ar_noise(rng: np.random.Generator, sigma: np.ndarray, rho: float, n_dates: i
 
 
 def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarray) -> np.ndarray:
-    """``(S, n_train)`` pointwise log density of each training day given the one before (exact AR(1) factorisation).
+    """``(S, n_train)`` log density of each training day given all the others (the exact leave-one-out conditional).
 
-    ``resid`` ``(S, date)`` is revenue minus the expected revenue of each draw, on the scaled axis.
+    PSIS-LOO on a likelihood that does not factorise over days needs ``p(y_t | y_−t)``
+    (Bürkner, Gabry & Vehtari 2020). For AR(1) noise only the neighbours matter: inside a
+    run the mean is ``ρ(e_{t−1} + e_{t+1}) / (1 + ρ²)`` and the variance ``σ² / (1 + ρ²)``; at
+    a run's end ``ρ`` times its one neighbour and ``σ²``; a day alone ``0`` and ``σ² / (1 − ρ²)``.
+    ``resid`` ``(S, date)`` is revenue minus each draw's expected revenue, on the scaled axis.
     """
-    start, pair = runs(train)
-    cond = np.where(pair, resid - rho * _shift(resid), resid)[:, train]
-    sd = sigma[:, None] * np.where(start, 1.0 / np.sqrt(1.0 - rho**2), 1.0)[train]
-    return -0.5 * (cond / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+    _, prev = runs(train)
+    nxt = np.zeros_like(prev)
+    nxt[..., :-1] = prev[..., 1:]
+    before, after = _shift(resid), np.concatenate([resid[:, 1:], np.zeros_like(resid[:, :1])], axis=1)
+    both = prev & nxt
+    mean = np.where(both, rho * (before + after) / (1 + rho**2), rho * (np.where(prev, before, 0.0) + np.where(nxt, after, 0.0)))
+    var = np.where(both, 1 / (1 + rho**2), np.where(prev | nxt, 1.0, 1 / (1 - rho**2)))
+    sd = sigma[:, None] * np.sqrt(var[train])
+    return -0.5 * ((resid - mean)[:, train] / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
 def ar_tenants(choice: str, has_weather: np.ndarray) -> np.ndarray:

@@ -78,14 +78,28 @@ def test_prewhitening_makes_ar_noise_white() -> None:
     assert abs(np.corrcoef(w[:, 20], w[:, 21])[0, 1]) < 0.04
 
 
-def test_pointwise_ar_loglik_sums_to_the_joint_density() -> None:
+def test_pointwise_ar_loglik_is_the_leave_one_out_conditional() -> None:
+    """Each day's term is log p(e_t | every other training day), from the AR covariance's precision matrix."""
     rng = np.random.default_rng(2)
     train = np.ones(30, dtype=bool)
     train[12:15] = False
+    train[20] = False  # day 19 ends a run and day 21 starts one; a one-day run needs its own variance
+    train[22] = False
     resid = rng.normal(size=(2, 30))
-    got = ar_loglik(resid, np.array([0.7, 1.3]), 0.4, train).sum(axis=1)
-    want = [stats.multivariate_normal(np.zeros(27), ar_cov(0.4, s, train)).logpdf(resid[k, train]) for k, s in enumerate((0.7, 1.3))]
-    np.testing.assert_allclose(got, want, rtol=1e-10)
+    got = ar_loglik(resid, np.array([0.7, 1.3]), 0.4, train)
+    for k, s in enumerate((0.7, 1.3)):
+        prec = np.linalg.inv(ar_cov(0.4, s, train))
+        e = resid[k, train]
+        var = 1 / np.diag(prec)
+        mean = -(prec @ e - np.diag(prec) * e) * var
+        np.testing.assert_allclose(got[k], stats.norm(mean, np.sqrt(var)).logpdf(e), rtol=1e-10)
+
+
+def test_iid_noise_keeps_the_old_pointwise_loglik() -> None:
+    resid = np.random.default_rng(5).normal(size=(3, 12))
+    train = np.ones(12, dtype=bool)
+    sigma = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(ar_loglik(resid, sigma, 0.0, train), stats.norm(0, sigma[:, None]).logpdf(resid), rtol=1e-12)
 
 
 def test_estimate_rho_recovers_the_truth_and_clips_negative() -> None:
@@ -143,3 +157,18 @@ def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'" in res.output
     assert not (tmp_path / "run").exists()
+
+
+def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(stored_run: Path) -> None:
+    import json
+
+    from bayes_mmm.analysis.card import WEATHERLESS_LIMIT, model_card
+
+    summary = json.loads((stored_run / "summary.json").read_text())
+    plain = model_card(summary)
+    assert "AR(1)" not in plain.split("## Known limits")[0] and WEATHERLESS_LIMIT not in plain
+    first = next(iter(summary["tenants"]))
+    summary["tenants"][first].update(weather=False, residual_ar=0.42)
+    card = model_card(summary)
+    assert f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {first} (ρ 0.42); " in card
+    assert f"- {WEATHERLESS_LIMIT}" in card
