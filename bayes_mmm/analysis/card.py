@@ -24,6 +24,12 @@ WEATHERLESS_LIMIT = (
 )
 
 
+def rounds_note(sampler: dict) -> str:
+    """`` × 2 rounds (…)`` when fresh chains topped up a slow-mixing first round; empty otherwise."""
+    rounds = sampler.get("rounds", 1)
+    return "" if rounds == 1 else f" × {rounds} rounds (fresh chains added: the first round mixed too slowly)"
+
+
 def noise_lines(summary: dict) -> list[str]:
     """The card's line on AR(1) noise, naming the tenants and their ρ; none when every tenant's noise is i.i.d."""
     ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
@@ -109,7 +115,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         *noise_lines(summary),
         "",
         "## Convergence",
-        f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws), {s.get('seconds')} s.",
+        f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws){rounds_note(s)}, {s.get('seconds')} s.",
         f"- R-hat max {c['rhat_max']}, bulk ESS min {c['ess_bulk_min']}, tail ESS min {c['ess_tail_min']}, "
         f"divergences {c['divergences']}: **{'converged' if c['ok'] else 'NOT converged — do not use the numbers'}**.",
     ]

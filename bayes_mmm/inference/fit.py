@@ -38,6 +38,9 @@ SAMPLERS = ("nutpie", "pymc", "numpyro")
 DRAWS_LONG, DRAWS_SHORT = 500, 1500
 #: Fewest warm-up draws a fit accepts: below it adaptation has nothing to work with (nutpie panics at 0).
 MIN_TUNE = 20
+#: A first round whose worst R-hat is above this (or that diverged) is stuck or multimodal: more chains of the
+#: same sampler will not fix it, so it is reported as it is rather than topped up.
+TOP_UP_RHAT = 1.05
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class SamplerConfig:
         nutpie's low-rank modified mass matrix, for strongly correlated posteriors.
     progress
         Show the sampler's progress bar.
+    top_up
+        Rounds of ``chains`` fresh chains to add when a round ends short of the convergence
+        thresholds only through slow mixing (no divergence, R-hat ≤ :data:`TOP_UP_RHAT`); the
+        chains are pooled, and ``summary.json`` → ``sampler.rounds`` says how many ran. 0: off.
+        Only when ``draws`` is sized to the data (:meth:`sized`): explicit draws are a budget.
     """
 
     sampler: str = "nutpie"
@@ -71,6 +79,7 @@ class SamplerConfig:
     target_accept: float = 0.9
     low_rank: bool = True
     progress: bool = True
+    top_up: int = 1
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -87,6 +96,8 @@ class SamplerConfig:
             )
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+        if self.top_up < 0:
+            raise ValueError(f"top_up is a number of extra sampling rounds: it must be ≥ 0, got {self.top_up}")
 
 
     def sized(self, n_periods: int) -> SamplerConfig:
@@ -96,8 +107,8 @@ class SamplerConfig:
         daily data; on 104 weeks the weakly identified pooling scales mix slower per draw, but each
         draw costs a seventh, so short designs get :data:`DRAWS_SHORT` draws per chain.
         """
-        if self.draws is not None:
-            return self
+        if self.draws is not None:  # draws the caller chose are a budget: no rounds beyond it
+            return replace(self, top_up=0)
         return replace(self, draws=DRAWS_LONG if n_periods >= CENTRE_MIN_PERIODS else DRAWS_SHORT)
 
 
@@ -192,33 +203,57 @@ def _compile_interruptibly(model: pm.Model) -> Any:
     return box["compiled"]
 
 
-def sample(model: pm.Model, cfg: SamplerConfig) -> tuple[az.InferenceData, dict]:
-    """Run NUTS on ``model``; return the posterior and timings (compile, sample)."""
-    t0 = time.perf_counter()
+def _round_runner(model: pm.Model, cfg: SamplerConfig) -> Callable[[int], az.InferenceData]:
+    """Compile ``model`` once; return a function that samples one round of ``cfg.chains`` chains with a seed."""
     common = {"draws": cfg.draws, "tune": cfg.tune, "chains": cfg.chains, "cores": cfg.chains, "target_accept": cfg.target_accept}
     if cfg.sampler == "nutpie":
         import nutpie
 
         compiled = _compile_interruptibly(model)
-        t1 = time.perf_counter()
-        idata = _run_sampler(lambda: nutpie.sample(
-            compiled, **common, seed=cfg.seed, low_rank_modified_mass_matrix=cfg.low_rank,
+        return lambda seed: _run_sampler(lambda: nutpie.sample(
+            compiled, **common, seed=seed, low_rank_modified_mass_matrix=cfg.low_rank,
             progress_bar=cfg.progress, save_warmup=False, blocking=False,
         ))
-    else:
-        if cfg.sampler == "numpyro":
-            try:
-                import numpyro  # noqa: F401
-            except ImportError:
-                raise ValueError("sampler 'numpyro' needs numpyro and jax: pip install numpyro jax") from None
-        t1 = time.perf_counter()
+    if cfg.sampler == "numpyro":
+        try:
+            import numpyro  # noqa: F401
+        except ImportError:
+            raise ValueError("sampler 'numpyro' needs numpyro and jax: pip install numpyro jax") from None
+
+    def run(seed: int) -> az.InferenceData:
         with model:
-            idata = pm.sample(
-                **common, random_seed=cfg.seed, nuts_sampler=cfg.sampler, progressbar=cfg.progress,
-                compute_convergence_checks=False,
-            )
+            return pm.sample(**common, random_seed=seed, nuts_sampler=cfg.sampler, progressbar=cfg.progress,
+                             compute_convergence_checks=False)
+
+    return run
+
+
+def worth_topping_up(conv: dict) -> bool:
+    """Whether more chains can fix a round: short only of ESS or a slightly high R-hat, with no divergence."""
+    return not conv["ok"] and conv["divergences"] == 0 and conv["rhat_max"] <= TOP_UP_RHAT
+
+
+def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
+    """``a``'s chains followed by ``b``'s (renumbered), in every group both have."""
+    shift = a.posterior.sizes["chain"]
+    b = b.map(lambda ds: ds.assign_coords(chain=ds["chain"].values + shift) if "chain" in ds.dims else ds)
+    return az.concat(a, b, dim="chain")
+
+
+def sample(model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None) -> tuple[az.InferenceData, dict]:
+    """Run NUTS on ``model``; return the posterior and timings (compile, sample) and the rounds run.
+
+    A round that falls short only through slow mixing is topped up with fresh chains (``cfg.top_up``).
+    """
+    t0 = time.perf_counter()
+    run = _round_runner(model, cfg)
+    t1 = time.perf_counter()
+    idata, rounds = run(cfg.seed), 1
+    while rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv)):
+        idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds)), rounds + 1
     t2 = time.perf_counter()
-    timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2)}
+    timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2),
+              "rounds": rounds}
     return idata, timing
 
 
@@ -370,11 +405,11 @@ def fit(
     sampler = (sampler or SamplerConfig()).sized(int(design.n_train.max()))
     design.lift = build_lift(design, dataset_lift_tests(ds) if lift_tests is None else lift_tests) if spec.media else None
     model = build_model(design, prior)
-    idata, timing = sample(model, sampler)
+    idata, timing = sample(model, sampler, conv)
     idata, post = complete_idata(design, idata, sampler.seed)
     info = {
         "name": sampler.sampler,
-        "chains": sampler.chains,
+        "chains": sampler.chains,  # per round; timing's "rounds" says how many rounds ran
         "draws": sampler.draws,
         "tune": sampler.tune,
         "seed": sampler.seed,

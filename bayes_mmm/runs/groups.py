@@ -372,6 +372,7 @@ def merge(
             **{k: first["sampler"][k] for k in SAMPLER_KEYS},
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
+            "rounds": max(s["sampler"].get("rounds", 1) for s in ok),
         },
         "convergence": convergence,
         "loo": loo,

@@ -269,11 +269,13 @@ def print_fit(summary: dict) -> None:
         out.print("AR(1) noise (what the model leaves unexplained lasts for days): "
                   + esc(", ".join(f"{t} ρ {r:.2f}" for t, r in ar.items())))
     print_identification(summary)
+    from bayes_mmm.analysis.card import rounds_note
+
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
         f"R-hat max {c['rhat_max']}, bulk ESS min {c['ess_bulk_min']}, divergences {c['divergences']}; "
-        f"{s['name']} {s['chains']}×({s['tune']}+{s['draws']}) in {s['seconds']} s"
+        f"{s['name']} {s['chains']}×({s['tune']}+{s['draws']}){rounds_note(s)} in {s['seconds']} s"
     )
     if c["ok"]:
         out.print(f"[green]converged[/]: {line}")
@@ -309,6 +311,9 @@ def fit(
     tune: Annotated[int, typer.Option(min=0)] = 500,
     seed: int = 0,
     target_accept: float = 0.9,
+    top_up: Annotated[int, typer.Option(min=0, help=(
+        "Extra rounds of fresh chains when the first mixes too slowly (no divergence, R-hat ≤ 1.05); "
+        "only with --draws left to the data. 0: off."))] = 1,
     no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
@@ -382,6 +387,7 @@ def fit(
         "tune": tune,
         "seed": seed,
         "target_accept": target_accept,
+        "top_up": top_up,
     }
     if group_size is not None or scheduler is not None:
         if prior_from is not None:
