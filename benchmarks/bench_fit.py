@@ -78,7 +78,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tenants", type=int, default=20)
     ap.add_argument("--days", type=int, default=730)
-    ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--draws", type=int, default=1000, help="0: the product's sizing (and its top-up round)")
     ap.add_argument("--tune", type=int, default=1000)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -105,7 +105,7 @@ def main() -> None:
     if args.centered is not None:
         kw["centered"] = tuple(c for c in args.centered.split(",") if c)
     spec = ModelSpec(**kw)
-    result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws, tune=args.tune, seed=args.seed,
+    result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws or None, tune=args.tune, seed=args.seed,
                                                 low_rank=not args.no_low_rank, target_accept=args.target_accept,
                                                 progress=False))
     wall_fit = time.perf_counter() - t0
@@ -115,11 +115,12 @@ def main() -> None:
     out = {
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{args.draws})",
+        "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{result.sampler['draws']}) × {result.sampler.get('rounds', 1)} round(s)",
         "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred"),
                     "residual_ar": spec.residual_ar, "ar_rho": [round(float(r), 3) for r in result.design.ar_rho]},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
+        "rounds": result.sampler.get("rounds", 1),
         "fit_wall_seconds_incl_postprocessing": round(wall_fit, 1),
         "ess_bulk_min": conv["ess_bulk_min"],
         "ess_bulk_min_per_second": round(conv["ess_bulk_min"] / result.sampler["sample_seconds"], 2),
