@@ -132,9 +132,9 @@ def test_old_summary_spec_still_loads() -> None:
            "baseline_scale": 0.5, "intercept_scale": 2.0, "trend_scale": 0.15}
     spec = ModelSpec.from_dict(old)
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
-    # The old keyword still works; an old run keeps the parameterisation it was fitted with.
-    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"))
-    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"))
+    # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with.
+    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none")
+    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), residual_ar="none")
 
 
 @given(st.sampled_from(["log", "logit", "identity"]), st.floats(0.01, 0.9), st.floats(0.01, 0.09), st.floats(0.5, 0.99))
