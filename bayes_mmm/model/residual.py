@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_mmm.model.response import Array, _lib
+from bayes_mmm.model.response import Array, _lib, geometric_weights
 
 #: Largest ρ used: beyond it a tenant's residual is a random walk the baseline should model instead.
 RHO_MAX = 0.9
@@ -77,8 +77,7 @@ def estimate_rho(y: np.ndarray, X: np.ndarray, proxies: np.ndarray, train: np.nd
 
 def media_proxies(lagged: np.ndarray) -> np.ndarray:
     """``(date, channel × alphas)`` geometric adstocks of one tenant's lagged spend ``(channel, date, lag)``."""
-    n_lags = lagged.shape[-1]
-    cols = [lagged @ (a ** np.arange(n_lags)) for a in PROXY_ALPHAS]
+    cols = [lagged @ geometric_weights(np.float64(a), lagged.shape[-1]) for a in PROXY_ALPHAS]
     return np.concatenate(cols, axis=0).T
 
 
