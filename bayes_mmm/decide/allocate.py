@@ -49,6 +49,7 @@ from bayes_mmm.decide.pacing import project_paced
 from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
+from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
 from bayes_mmm.decide.weather import forecast_z, warn_extrapolation
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
@@ -208,16 +209,29 @@ def pairs(mask: np.ndarray, tenants: list[str], channels: list[str]) -> list[str
     return [f"{tenants[i]}:{channels[j]}" for i, j in zip(*np.nonzero(mask), strict=True)]
 
 
-def held_channels(setup: Setup, trust: TrustRegion, channel_bounds: Mapping[str, Any] | None) -> np.ndarray:
-    """``(N, C)`` tenant×channels kept at current spend: flagged by the run's identification checks, not named by the user."""
-    held = np.zeros(setup.inp.active.shape, dtype=bool)
+def unidentified(
+    setup: Setup, trust: TrustRegion, channel_bounds: Mapping[str, Any] | None, current: np.ndarray
+) -> tuple[np.ndarray, Ties]:
+    """Channels the run's identification checks flag, not named by the user: ``(N, C)`` held, and ties.
+
+    A flagged channel entangled with another of the tenant's channels is tied to it (their split
+    stays, their total may move, :mod:`~bayes_mmm.decide.ties`); a flagged channel alone keeps its
+    current spend.
+    """
+    inp = setup.inp
+    flagged = np.zeros(inp.active.shape, dtype=bool)
     if not trust.hold_unidentified:
-        return held
+        return flagged, NO_TIES
     entries = setup.summary.get("tenants") or {}
-    for i, t in enumerate(setup.inp.tenants):
+    for i, t in enumerate(inp.tenants):
         ident = (entries.get(t) or {}).get("identification") or {}
-        held[i] = [bool((ident.get(c) or {}).get("flagged")) for c in setup.inp.channels]
-    return held & setup.inp.active & ~user_named(channel_bounds, setup.inp.channels)[None, :]
+        flagged[i] = [bool((ident.get(c) or {}).get("flagged")) for c in inp.channels]
+    free = inp.active & ~user_named(channel_bounds, inp.channels)[None, :]
+    ties = Ties.of(entangled_groups(setup.summary, inp.tenants, inp.channels, flagged, free), current)
+    tied = np.zeros_like(flagged)
+    for i, members in ties.groups:
+        tied[i, list(members)] = True
+    return flagged & free & ~tied, ties
 
 
 def plan_budget(
@@ -235,19 +249,25 @@ def plan_budget(
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
     current, _ = current_plan(inp.spend, groups, len(inp.plan_dates), inp.window)
     active = inp.active
-    held = held_channels(setup, trust, channel_bounds)
+    held, ties = unidentified(setup, trust, channel_bounds, current)
     try:
         lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held)
+        if not ties.feasible(lower, upper):
+            raise DataError("a tied group's members leave its total no room")
+        lower, upper = ties.bounds(lower, upper)
         check_feasible(lower, upper, groups, inp.tenants)
-    except DataError:  # holding them leaves the budget no room: plan them like the others (trust_region.held is then empty)
-        held[:] = False
+    except DataError:  # holding or tying them leaves the budget no room: plan them like the others (held, tied empty)
+        held[:], ties = False, NO_TIES
         lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
         check_feasible(lower, upper, groups, inp.tenants)
-    optimum, info = solve(inp.prob, obj, lower, upper, groups, starting_plans(current, active, groups, budget, seed), draws)
+    # The optimiser, pacing and do-no-harm work on the reduced plan (one cell per tied group).
+    prob, current_r = ties.problem(inp.prob), ties.reduce(current)
+    optimum, info = solve(prob, obj, lower, upper, groups, starting_plans(current_r, active, groups, budget, seed), draws)
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
-    optimum, anchor = paced(optimum), paced(current)
-    plan, steps = guarded(inp.prob, anchor, optimum, current, groups, confidence)
+    optimum, anchor = paced(optimum), paced(current_r)
+    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence)
+    plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
     for (idx, _), st in zip(groups, steps, strict=True):
@@ -269,7 +289,8 @@ def plan_budget(
         "portfolio": portfolio,
         "carryover_days": (inp.l_max - 1) * step,
         "carryover_periods": inp.l_max - 1,
-        "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
+        "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels),
+                         "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
                                      f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None

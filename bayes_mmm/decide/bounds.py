@@ -194,8 +194,10 @@ class TrustRegion:
     channels get ``cap_factor`` × their largest observed per-period spend, never
     below the current level (None: no default cap).
     ``hold_unidentified``: tenant×channels the run's identification checks flag (the data
-    cannot tell them apart from another channel) keep their current spend, unless named in
-    the user's bounds: a posterior that cannot split two channels cannot say which to favour.
+    cannot tell them apart from another channel) keep their split with the channels they are
+    entangled with (the group's total may move, :mod:`~bayes_mmm.decide.ties`), or their current
+    spend when no other channel explains them; channels named in the user's bounds are exempt.
+    A posterior that cannot split two channels cannot say which to favour.
     """
 
     band: float | None = 0.3
@@ -212,7 +214,8 @@ class TrustRegion:
         if self.caps:
             parts.append("explicit caps " + ", ".join(f"{k}={v:g}" for k, v in self.caps.items()))
         if self.hold_unidentified:
-            parts.append("channels the data cannot tell apart keep their current spend")
+            parts.append("channels the data cannot tell apart keep their split (their total may move), "
+                         "or their current spend when no other channel is entangled with them")
         return {"band": self.band, "pacing": self.pacing, "cap_factor": self.cap_factor, "caps": dict(self.caps or {}),
                 "hold_unidentified": self.hold_unidentified, "explained": "; ".join(parts)}
 

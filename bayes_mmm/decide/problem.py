@@ -35,6 +35,9 @@ class Problem:
     coef : (S, N, C, H) ``y_scale · β · exp(γ·z)``: currency per unit of Hill output.
     base : (S, N) media revenue of the horizon with nothing spent on plan days.
     n_days : D, days of the plan (H = D + L − 1).
+    mix : (N, C, C) or None. With it, channel c of tenant n receives
+        ``Σ_k mix[n, c, k] · plan[n, k]``: channels tied into one plan cell
+        (:mod:`bayes_mmm.decide.ties`). None: each channel receives its own cell.
     """
 
     weights: np.ndarray
@@ -44,23 +47,24 @@ class Problem:
     coef: np.ndarray
     base: np.ndarray
     n_days: int
+    mix: np.ndarray | None = None
 
     @property
     def n_draws(self) -> int:
         """Number of posterior draws S."""
         return self.weights.shape[0]
 
-    def _index(self, idx: tuple) -> Problem:
-        arrays = {f.name: getattr(self, f.name)[idx] for f in fields(self) if f.name != "n_days"}
-        return Problem(**arrays, n_days=self.n_days)
+    def _index(self, idx: tuple, mix: np.ndarray | None) -> Problem:
+        arrays = {f.name: getattr(self, f.name)[idx] for f in fields(self) if f.name not in ("n_days", "mix")}
+        return Problem(**arrays, n_days=self.n_days, mix=mix)
 
     def take(self, idx: np.ndarray) -> Problem:
         """The same problem on a subset of draws."""
-        return self._index((idx,))
+        return self._index((idx,), self.mix)
 
     def for_tenants(self, idx: np.ndarray) -> Problem:
         """The same problem restricted to some tenants."""
-        return self._index((slice(None), idx))
+        return self._index((slice(None), idx), None if self.mix is None else self.mix[idx])
 
 
 def build_problem(
@@ -106,9 +110,14 @@ def build_problem(
     return Problem(w, x0, half_sat, shape, coef, base, n_days)
 
 
+def _fed(plan: np.ndarray, prob: Problem) -> np.ndarray:
+    """The spend each channel receives from a plan ``(N, C, D)``: the plan itself, or its tied mix."""
+    return plan if prob.mix is None else np.einsum("nck,nkd->ncd", prob.mix, plan)
+
+
 def _input(plan: np.ndarray, prob: Problem) -> np.ndarray:
     """Adstocked (scaled) input of the horizon: carry-in plus the plan's own, linear in the plan."""
-    return prob.x0 + convolve(plan, prob.weights, prob.x0.shape[-1])
+    return prob.x0 + convolve(_fed(plan, prob), prob.weights, prob.x0.shape[-1])
 
 
 def contributions(plan: np.ndarray, prob: Problem) -> np.ndarray:
@@ -128,7 +137,9 @@ def response_and_grad(plan: np.ndarray, prob: Problem) -> tuple[np.ndarray, np.n
     h = hill(x, prob.half_sat[..., None], s)
     q = hill_slope(x, h, s, prob.coef)
     value = (prob.coef * h).sum(axis=(2, 3)) - prob.base
-    return value, convolve_transpose(q, prob.weights, prob.n_days)
+    grad = convolve_transpose(q, prob.weights, prob.n_days)
+    # Chain rule through the tie: a plan cell's gradient is the mix-weighted sum over the channels it feeds.
+    return value, grad if prob.mix is None else np.einsum("nck,sncd->snkd", prob.mix, grad)
 
 
 def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, default: float) -> np.ndarray:

@@ -1,0 +1,130 @@
+"""Channels the data cannot tell apart move together: their split stays, their total may move.
+
+When two channels' spend moves together, the posterior knows their *sum*'s effect far
+better than how it splits (issue 16: a plan that shifted budget between two co-flighted
+channels lost money). Holding both at today's spend is safe but gives up the part the data
+do support. A tie keeps each tenant's split within an entangled group at today's shares
+``s`` and lets the group's total ``U`` move: channel ``m`` gets ``s_m · U``. That is a
+linear change of variables, so the optimiser, the projections, pacing and do-no-harm all
+work unchanged on the reduced plan (one cell per group, on its first channel, the others
+fixed at 0), and the problem feeds the channels through ``Problem.mix``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from bayes_mmm.decide.problem import Problem
+
+#: |correlation| of two channels' log-ROAS draws above which they are entangled (as the identification check says).
+ENTANGLED = 0.6
+
+
+def entangled_groups(
+    summary: Mapping[str, Any], tenants: Sequence[str], channels: Sequence[str], flagged: np.ndarray, free: np.ndarray,
+    threshold: float = ENTANGLED,
+) -> list[tuple[int, tuple[int, ...]]]:
+    """``(tenant index, channel indices)`` groups: each flagged channel with the free channels it is entangled with.
+
+    ``flagged`` and ``free`` are ``(N, C)``: channels the identification check flags, and channels a
+    plan may move (active, not named in the user's bounds). Groups sharing a channel are merged.
+    """
+    out = []
+    for i, t in enumerate(tenants):
+        corr = ((summary.get("tenants") or {}).get(t) or {}).get("roas_correlation") or {}
+        label = list(range(len(channels)))  # union-find over this tenant's channels
+
+        def root(k: int, lab: list[int] = label) -> int:
+            while lab[k] != k:
+                k = lab[k]
+            return k
+
+        for a in np.flatnonzero(flagged[i] & free[i]):
+            for b in np.flatnonzero(free[i]):
+                r = (corr.get(channels[a]) or {}).get(channels[b])
+                if b != a and r is not None and abs(float(r)) > threshold:
+                    label[root(int(b))] = root(int(a))
+        for k in sorted({root(j) for j in range(len(channels))}):
+            members = tuple(j for j in range(len(channels)) if root(j) == k)
+            if len(members) > 1:
+                out.append((i, members))
+    return out
+
+
+@dataclass(frozen=True)
+class Ties:
+    """Groups of one tenant's channels whose split is kept at ``shares``.
+
+    ``groups`` lists ``(tenant, channels)``; ``shares`` ``(N, C)`` is each tied channel's share of its
+    group's current spend. The reduced plan holds a group's total on its first channel.
+    """
+
+    groups: tuple[tuple[int, tuple[int, ...]], ...]
+    shares: np.ndarray
+
+    @classmethod
+    def of(cls, groups: Sequence[tuple[int, tuple[int, ...]]], current: np.ndarray) -> Ties:
+        """Ties at the current plan's shares ``(N, C, D)``; groups with no current spend are dropped."""
+        spent = current.sum(axis=-1)
+        shares = np.ones(spent.shape)
+        kept = []
+        for i, members in groups:
+            total = spent[i, list(members)].sum()
+            if total > 0:
+                shares[i, list(members)] = spent[i, list(members)] / total
+                kept.append((i, tuple(members)))
+        return cls(tuple(kept), shares)
+
+    def mix(self) -> np.ndarray:
+        """``(N, C, C)``: what each channel receives from the reduced plan's cells."""
+        n, c = self.shares.shape
+        mix = np.tile(np.eye(c), (n, 1, 1))
+        for i, members in self.groups:
+            lead = members[0]
+            for m in members:
+                mix[i, m, m] = 0.0
+                mix[i, m, lead] = self.shares[i, m]
+        return mix
+
+    def problem(self, prob: Problem) -> Problem:
+        """``prob`` fed through the ties (itself when there are none)."""
+        return replace(prob, mix=self.mix()) if self.groups else prob
+
+    def reduce(self, plan: np.ndarray) -> np.ndarray:
+        """The reduced plan: each group's total on its first channel, 0 on the others."""
+        out = plan.copy()
+        for i, members in self.groups:
+            out[i, members[0]] = plan[i, list(members)].sum(axis=0)
+            out[i, list(members[1:])] = 0.0
+        return out
+
+    def expand(self, plan: np.ndarray) -> np.ndarray:
+        """A reduced plan back to one cell per channel (each tied channel its share of the group's total)."""
+        return plan if not self.groups else np.einsum("nck,nkd->ncd", self.mix(), plan)
+
+    def bounds(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the reduced plan: a group's total keeps every member within its own bounds."""
+        lo, hi = lower.copy(), upper.copy()
+        for i, members in self.groups:
+            s = self.shares[i, list(members), None]
+            lo[i, members[0]] = (lower[i, list(members)] / s).max(axis=0)
+            hi[i, members[0]] = (upper[i, list(members)] / s).min(axis=0)
+            lo[i, list(members[1:])] = hi[i, list(members[1:])] = 0.0
+        return lo, hi
+
+    def feasible(self, lower: np.ndarray, upper: np.ndarray) -> bool:
+        """Whether every group's total has room between its members' bounds."""
+        lo, hi = self.bounds(lower, upper)
+        return bool((lo <= hi * (1 + 1e-9) + 1e-9).all())
+
+    def describe(self, tenants: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """``tenant:a+b (shares 60/40)`` per group, for plan.json and the CLI."""
+        return [f"{tenants[i]}:{'+'.join(channels[m] for m in members)} "
+                f"(shares {'/'.join(f'{100 * self.shares[i, m]:.0f}' for m in members)} %)" for i, members in self.groups]
+
+
+NO_TIES = Ties((), np.ones((0, 0)))
