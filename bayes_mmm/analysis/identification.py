@@ -17,7 +17,8 @@ For each tenant×channel with spend in the training window (issue 17, part 3):
   width apart, or R-hat of that ROAS above 1.05, is a sign of several modes.
 
 A tenant×channel is flagged *not identified* when its contraction is low, or it
-correlates strongly (|r| > 0.6) with another channel while its interval is wide,
+correlates strongly (|r| > 0.6) with another channel while its interval is wide
+(and then that other channel too: the pair's split is what the data cannot decide),
 or the chains disagree; each reason comes with what would fix it.
 """
 
@@ -125,8 +126,29 @@ def tenant_identification(roas: np.ndarray, channels: list[str], prior_var: np.n
     for a, j in enumerate(idx):
         others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
         out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others)
+    flag_partners(out, corr, names)
     matrix = {names[a]: {names[b]: round(float(corr[a, b]), 3) for b in range(len(idx))} for a in range(len(idx))}
     return {"identification": out, "roas_correlation": matrix}
+
+
+def flag_partners(verdicts: dict[str, dict], corr: np.ndarray, names: list[str]) -> None:
+    """Flag (in place) the partner of a channel flagged for a trade-off with it.
+
+    The wide channel of an entangled pair is flagged by :func:`channel_verdict`; its partner's
+    interval may look narrow only because its spend is larger, but its ROAS moves with the same
+    split the data cannot decide. Naming both says what the data do know: the pair's sum.
+    """
+    for a, ch in enumerate(names):
+        if not any(r.startswith("strong") for r in verdicts[ch]["reasons"]):
+            continue
+        for b, other in enumerate(names):
+            e = verdicts[other]
+            if b == a or abs(corr[a, b]) <= CORR_MAX or e["flagged"]:
+                continue
+            e["reasons"].append(f"entangled with {ch} ({corr[a, b]:+.2f}), whose interval is wide: "
+                                "the data know the pair's sum better than its split")
+            e["fixes"] = _dedup([*e["fixes"], FIX_APART.format(ch=other, other=ch), FIX_LIFT.format(ch=other)])
+            e["flagged"] = True
 
 
 def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict[str, dict]:

@@ -105,6 +105,27 @@ def test_a_traded_off_pair_is_flagged_with_reason_and_fix() -> None:
     assert email == {**email, "flagged": False, "reasons": [], "fixes": []}
 
 
+def test_the_narrow_partner_of_a_wide_entangled_channel_is_flagged_too() -> None:
+    rng = np.random.default_rng(5)
+    n = 4000
+    share = rng.normal(0.0, 1.0, n)
+    meta = np.log(2.0) + 0.4 * share  # small channel: the split moves its ROAS a lot (wide)
+    google = np.log(3.0) - 0.08 * share + rng.normal(0, 0.02, n)  # big channel: the same split, a narrow interval
+    email = rng.normal(np.log(2.0), 0.05, n)
+    roas = np.exp(np.stack([meta, google, email], axis=-1)).reshape(2, n // 2, 3)
+    prior = np.full(3, _analytic_var(1, 5, 0.3))
+    out = tenant_identification(roas, CHANNELS, prior, np.array([True, True, True]))
+    r = np.corrcoef(meta, google)[0, 1]
+    g = out["identification"]["google"]
+    q05, q50, q95 = np.quantile(np.exp(google), [0.05, 0.5, 0.95])
+    assert (q95 - q05) / q50 < 0.6  # on its own google would pass
+    assert g["flagged"] is True and g["reasons"] == [
+        f"entangled with meta ({r:+.2f}), whose interval is wide: the data know the pair's sum better than its split"]
+    assert g["fixes"] == ["move google's spend independently of meta", "a lift test on google"]
+    assert out["identification"]["meta"]["flagged"] is True
+    assert out["identification"]["email"]["flagged"] is False
+
+
 def test_low_contraction_and_idle_channels() -> None:
     rng = np.random.default_rng(3)
     prior_var = _analytic_var(1, 5, 0.3)
