@@ -743,7 +743,12 @@ def print_plan(plan: dict) -> None:
               f"{_money(pf['expected_incremental_revenue']['plan'])} vs current {_money(pf['expected_incremental_revenue']['current'])}; "
               f"uplift {_money(pf['uplift'])}; P(plan beats current) {pf['prob_plan_beats_current']:.2f}")
     if "trust_region" in plan:
-        out.print(f"trust region: {esc(plan['trust_region']['explained'])}")
+        tr = plan["trust_region"]
+        out.print(f"trust region: {esc(tr['explained'])}")
+        if tr.get("tied"):
+            out.print(f"moved together at today's split (the data cannot tell them apart): {esc(', '.join(tr['tied']))}")
+        if tr.get("held"):
+            out.print(f"kept at current spend (not identified): {esc(', '.join(tr['held']))}")
         out.print(f"do no harm: {esc(plan['do_no_harm']['explained'])}")
     if "target" in plan:
         out.print(f"target: {esc(plan['target']['explained'])} → budget {plan['target']['budget']:,.0f} "

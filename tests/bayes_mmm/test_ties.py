@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.optimize import minimize
+from typer.testing import CliRunner
 
 from bayes_mmm.decide.allocate import TrustRegion, allocate_run, prepare
 from bayes_mmm.decide.problem import response, response_and_grad
 from bayes_mmm.decide.ties import Ties, entangled_groups
+from bayes_mmm.surfaces.cli import app
 from tests.bayes_mmm.test_allocate import CHANNELS, const_beta, make_run
 
 NORTH_CURRENT = np.array([100.0, 50.0, 20.0])  # make_run's recent daily spend of north (meta, google, email)
@@ -93,6 +95,10 @@ def test_by_default_the_pair_moves_together_and_without_the_check_it_splits(tmp_
     plan = allocate_run(run, 1190.0, tenant="north", days=7)
     u = np.array([plan["tenants"]["north"]["plan"][ch] for ch in CHANNELS])
     np.testing.assert_allclose(u[0] / u[1], 2.0, rtol=1e-9)
+    res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--tenant", "north", "--budget", "1190", "--days", "7",
+                                   "--out", str(tmp_path / "cli.json")])
+    assert res.exit_code == 0, res.output
+    assert "moved together at today's split (the data cannot tell them apart): north:meta+google (shares 67/33 %)" in " ".join(res.output.split())
     off = allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(hold_unidentified=False))
     v = np.array([off["tenants"]["north"]["plan"][ch] for ch in CHANNELS])
     assert v[0].sum() / v[1].sum() > 2.5 and off["trust_region"]["tied"] == []  # meta takes google's share
