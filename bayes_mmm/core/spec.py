@@ -77,6 +77,11 @@ class ModelSpec:
         Which tenants' noise is AR(1) rather than i.i.d. (:mod:`bayes_mmm.model.residual`):
         ``"auto"`` (default) those without weather columns, whose unobserved weather
         demand lasts for days; ``"all"``; ``"none"``. ρ is estimated per tenant.
+    seasonal_media
+        For tenants without weather columns, the yearly temperature cycle stands in for
+        temperature in the media multiplier (:func:`bayes_mmm.model.design.seasonal_stand_in`),
+        so the seasonal part of weather's effect on media is learnt rather than assumed 1.
+        Tenants with weather are unaffected. ``False``: their multiplier is exactly 1.
     """
 
     l_max: int = 14
@@ -100,6 +105,7 @@ class ModelSpec:
     regime_start: str | None = None
     regime_sd: float = 0.5
     residual_ar: str = "auto"
+    seasonal_media: bool = True
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -151,6 +157,7 @@ class ModelSpec:
         d["centered"] = None if centered is None else tuple(centered)
         d.setdefault("local_level_days", 0)  # runs written before the lever existed had none
         d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise
+        d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -162,4 +169,6 @@ class ModelSpec:
             del d["regime_start"], d["regime_sd"]
         if self.residual_ar == "none":  # i.i.d. noise everywhere, as before the option existed: same hash
             del d["residual_ar"]
+        if not self.seasonal_media:  # as before the option existed: same hash
+            del d["seasonal_media"]
         return d

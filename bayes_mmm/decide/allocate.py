@@ -50,7 +50,7 @@ from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, star
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
-from bayes_mmm.decide.weather import forecast_z, warn_extrapolation
+from bayes_mmm.decide.weather import forecast_z, warn_extrapolation, weatherless_z
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
@@ -124,6 +124,9 @@ def plan_inputs(
         forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
         warn_extrapolation(fc, tenants, stats)
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
+    # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
+    has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
+    weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, spend is assumed to stay at its recent level.
@@ -132,7 +135,7 @@ def plan_inputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
         prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between),
         spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
-        cadence=cadence, window=window,
+        cadence=cadence, window=window, has_weather=has_weather,
     )
 
 

@@ -48,6 +48,7 @@ class PlanInputs:
     active: np.ndarray | None = None  # (N, C) the tenant has the channel (spent on it at some point)
     cadence: str = "daily"
     window: int = CURRENT_WINDOW  # periods of history that define "current"
+    has_weather: np.ndarray | None = None  # (N,) False: no weather columns (z is the seasonal stand-in or 0)
 
 
 def current_plan(spend: np.ndarray, groups: Groups, days: int, window: int = CURRENT_WINDOW) -> tuple[np.ndarray, np.ndarray]:
@@ -84,14 +85,19 @@ def _stats(draws: np.ndarray) -> dict[str, float]:
 
 
 def _reason(mult: np.ndarray, z: np.ndarray, gamma_mean: np.ndarray, channels: list[str], forecast: bool,
-            own: np.ndarray) -> str:
-    """One line for one period: which of the tenant's own channels (``own``) the weather moves most, and why."""
+            own: np.ndarray, weather: bool = True) -> str:
+    """One line for one period: which of the tenant's own channels (``own``) the weather moves most, and why.
+
+    ``weather`` False: the tenant has no weather columns, and ``z`` is the seasonal stand-in.
+    """
     if not forecast:
         return "no forecast: average weather assumed"
     j = int(np.argmax(np.where(own, np.abs(mult - 1), -1.0)))
     change = mult[j] - 1
     if abs(change) < REASON_THRESHOLD:
-        return "near-average weather: no channel moves by more than 2 %"
+        return f"near-average {'weather' if weather else 'season'}: no channel moves by more than 2 %"
+    if not weather:
+        return f"season (no weather data): {channels[j]} {change * 100:+.0f} % effective"
     temp_term, rain_term = gamma_mean[j] * z
     if abs(rain_term) >= abs(temp_term):
         cause = "rain" if z[1] > 0 else "dry"
@@ -121,6 +127,7 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
     mult_mean = np.ones((n, c, days)) if gamma is None else weather_multiplier(gamma, z[:, :days]).mean(axis=0)
     own = np.ones((n, c), bool) if inp.active is None else inp.active
     mroas = marginal_roas(plan, inp.prob)
+    weather = np.ones(n, bool) if inp.has_weather is None else inp.has_weather
     out: dict[str, Any] = {}
     for i, tid in enumerate(inp.tenants):
         out[tid] = {
@@ -133,8 +140,8 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
             "roas_plan": _stats(r_plan[:, i] / max(plan[i].sum(), 1e-12)),
             "marginal_roas_plan": float(mroas[i]),
             "media_multiplier": _per_channel(mult_mean[i], inp.channels, own[i]),
-            "reasons": [_reason(mult_mean[i, :, d], z[i, d], gamma_mean[i], inp.channels, bool(inp.known[i, d]), own[i])
-                        for d in range(days)],
+            "reasons": [_reason(mult_mean[i, :, d], z[i, d], gamma_mean[i], inp.channels, bool(inp.known[i, d]), own[i],
+                                bool(weather[i])) for d in range(days)],
         }
     tot_plan, tot_cur = r_plan.sum(axis=1), r_cur.sum(axis=1)
     portfolio = {

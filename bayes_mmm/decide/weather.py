@@ -9,7 +9,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
 from bayes_mmm.data.forecast import TENANT_ID
-from bayes_mmm.model.design import WeatherStats, media_weather
+from bayes_mmm.model.design import WeatherStats, media_weather, seasonal_stand_in
 
 #: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation.
 EXTRAPOLATION_SD = 4.0
@@ -27,6 +27,20 @@ def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[Weather
             warnings.warn(f"forecast {rows[TEMP].iloc[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is "
                           f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the weather effect",
                           UserWarning, stacklevel=3)
+
+
+def weatherless_z(
+    z: np.ndarray, known: np.ndarray, horizon_dates: pd.DatetimeIndex, has_weather: np.ndarray, seasonal: bool, cadence: str
+) -> None:
+    """Set (in place) the horizon of tenants without weather as the model saw their past.
+
+    With the seasonal stand-in (``seasonal``) it is a function of the date, known for every
+    period; without it their multiplier is 1 (z = 0), whatever a forecast says.
+    """
+    none = ~np.asarray(has_weather, dtype=bool)
+    if none.any():
+        z[none] = seasonal_stand_in(horizon_dates, cadence) if seasonal else 0.0
+        known[none] = seasonal
 
 
 def forecast_z(df: pd.DataFrame | None, horizon_dates: pd.DatetimeIndex, tenants: list[str], stats: list[WeatherStats]) -> tuple[np.ndarray, np.ndarray]:

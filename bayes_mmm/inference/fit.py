@@ -341,6 +341,7 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
             "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
             "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
             "media_weather": ((TENANT, DATE, "weather"), design.zw),
+            "has_weather": ((TENANT,), design.has_weather),
             "contribution_mean": ((TENANT, CHANNEL, DATE), media),
             "baseline_mean": ((TENANT, DATE), base),
             "fitted_mean": ((TENANT, DATE), np.stack([t.mu_mean for t in post])),
@@ -361,15 +362,15 @@ def effective_spec(
     pool with, and a hierarchy over one member is a funnel (measured: 59–85
     divergences on a 90-day tenant), so it is fitted unpooled — the unpooled prior
     has the same variance. When no tenant has weather columns (``any_weather``
-    False) media has no weather multiplier: its sensitivities would be sampled from
-    their prior alone, a hierarchy with nothing to learn.
+    False) and the seasonal stand-in is off, media has no weather multiplier: its
+    sensitivities would be sampled from their prior alone, a hierarchy with nothing to learn.
     """
     if prior is not None:
         return prior.spec
     spec = spec or ModelSpec()
     if spec.pooled and n_tenants == 1:
         spec = replace(spec, pooled=False)
-    return spec if any_weather or not spec.weather_media else replace(spec, weather_media=False)
+    return spec if any_weather or spec.seasonal_media or not spec.weather_media else replace(spec, weather_media=False)
 
 
 def fit(

@@ -68,7 +68,8 @@ class Design:
     in_range : (tenant, date) days inside the tenant's data.
     spend : (tenant, channel, date) spend in currency.
     lagged : (tenant, channel, date, lag) spend / ``spend_scale``, lagged.
-    zw : (tenant, date, 2) standardised temperature and log-rain for media.
+    zw : (tenant, date, 2) standardised temperature and log-rain for media (for a tenant
+        without weather, :func:`seasonal_stand_in` or 0).
     X : (tenant, date, feature) baseline design on every day.
     Q : (tenant, date, feature) orthonormal basis of ``X[train]`` (0 elsewhere) in which
         the baseline coefficients are a priori independent.
@@ -232,6 +233,25 @@ def media_weather(temp: np.ndarray, precip: np.ndarray, stats: WeatherStats) -> 
     )
 
 
+#: Day of year at which the seasonal stand-in for temperature peaks: late July, the northern temperate maximum.
+SEASON_PEAK_DOY = 200
+
+
+def seasonal_stand_in(dates: pd.DatetimeIndex, cadence: str = "daily") -> np.ndarray:
+    """``(T, 2)`` media weather of a tenant without weather columns: the yearly cycle for temperature, no rain.
+
+    ``√2·cos(2π(doy − 200)/365.25)`` has mean 0 and sd 1 over a year, like standardised
+    temperature, and peaks in late July. Daily temperature in temperate climates is mostly
+    this cycle, so γ's temperature entry learns the seasonal part of how weather changes
+    media's effect; a southern-hemisphere tenant simply gets the opposite sign. A week is
+    represented by its middle day, as in :func:`calendar_features`.
+    """
+    mid = dates + pd.Timedelta(days=(CADENCE_DAYS[cadence] - 1) / 2)
+    doy = mid.day_of_year.to_numpy(dtype=float)
+    season = np.sqrt(2.0) * np.cos(2 * np.pi * (doy - SEASON_PEAK_DOY) / 365.25)
+    return np.stack([season, np.zeros_like(season)], axis=1)
+
+
 def _orthonormal(X: np.ndarray, rows: np.ndarray, rho: float = 0.0, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """QR of ``X[rows]``, whitened for AR(1) noise ``rho``, dropping columns that add nothing; returns (kept columns, Q, R)."""
     keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
@@ -320,8 +340,10 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         c, cnames = calendar_features(dates, spec, own, cadence)
         cal.append(c)
         parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
+        if not has_weather[i] and spec.seasonal_media:
+            zw[i] = seasonal_stand_in(dates, cadence)
         if has_weather[i]:
-            # A tenant without weather keeps zw = 0: its media multiplier exp(γ·0) is exactly 1.
+            # Without weather (and without the seasonal stand-in) zw stays 0: the media multiplier exp(γ·0) is 1.
             zw[i] = media_weather(temp, precip, st)
             w, wnames = weather_features(temp, precip, snow, st, spec.weather_lags // CADENCE_DAYS[cadence])
             parts.append(w)

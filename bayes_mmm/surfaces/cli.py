@@ -263,7 +263,9 @@ def print_fit(summary: dict) -> None:
     out.print(t)
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
     if no_weather:
-        out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; modelled without weather terms): {esc(', '.join(no_weather))}")
+        seasonal = ((summary.get("config") or {}).get("spec") or {}).get("seasonal_media", False)
+        how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
+        out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
     ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
     if ar:
         out.print("AR(1) noise (what the model leaves unexplained lasts for days): "

@@ -53,6 +53,8 @@ def make_run(
     ok: bool = True,
     cadence: str = "daily",
     roas: np.ndarray | None = None,
+    has_weather: np.ndarray | None = None,
+    spec: ModelSpec | None = None,
 ) -> Path:
     """A run folder with a posterior of ``beta.shape[0]`` draws for 2 tenants × 3 channels.
 
@@ -98,10 +100,12 @@ def make_run(
         },
         coords={"tenant": TENANTS, "channel": CHANNELS, "date": dates, "weather": ["temp_c", "precip_mm"]},
     )
+    if has_weather is not None:
+        const["has_weather"] = ("tenant", np.asarray(has_weather, bool))
     folder.mkdir(parents=True, exist_ok=True)
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
     summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS, "cadence": cadence},
-               "config": {"spec": ModelSpec(l_max=L_MAX).to_dict()}}  # the run's settings live in the summary only
+               "config": {"spec": (spec or ModelSpec(l_max=L_MAX)).to_dict()}}  # the run's settings live in the summary only
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import us_holidays
 from bayes_mmm.data.lake import load_lake
-from bayes_mmm.model.design import build_design, calendar_features, periods
+from bayes_mmm.model.design import build_design, calendar_features, periods, seasonal_stand_in
 
 
 def test_periods_round_a_span_up_to_whole_periods() -> None:
@@ -57,8 +58,22 @@ def test_a_tenant_without_weather_gets_no_weather_terms(tiny_lake) -> None:
     names = design.feature_names
     assert any(n.startswith("temp_l") for n in names[0])
     assert not [n for n in names[1] if n.split("_l")[0] in ("temp", "cold", "heat", "rain", "snow", "rain_cold")]
-    np.testing.assert_array_equal(design.zw[1], 0.0)  # media multiplier exp(γ·0) = 1
+    # The media multiplier of the tenant without weather follows the yearly season: √2·cos(2π(doy − 200)/365.25).
+    doy = np.array([d.timetuple().tm_yday for d in design.dates], dtype=float)
+    np.testing.assert_allclose(design.zw[1, :, 0], np.sqrt(2) * np.cos(2 * np.pi * (doy - 200) / 365.25), atol=1e-12)
+    np.testing.assert_array_equal(design.zw[1, :, 1], 0.0)  # no stand-in for rain
     assert np.abs(design.zw[0]).max() > 0.5
+    off = build_design(ds, ModelSpec(seasonal_media=False))
+    np.testing.assert_array_equal(off.zw[1], 0.0)  # media multiplier exp(γ·0) = 1
+    np.testing.assert_array_equal(off.zw[0], design.zw[0])  # tenants with weather are unaffected
+
+
+def test_the_weekly_stand_in_is_the_middle_day_of_each_week() -> None:
+    weeks = pd.date_range("2024-01-01", periods=60, freq="7D")
+    mid = (weeks + pd.Timedelta(days=3)).day_of_year.to_numpy(dtype=float)
+    np.testing.assert_allclose(seasonal_stand_in(weeks, "weekly")[:, 0], np.sqrt(2) * np.cos(2 * np.pi * (mid - 200) / 365.25))
+    year = seasonal_stand_in(pd.date_range("2023-01-01", periods=365, freq="D"))[:, 0]
+    assert abs(year.mean()) < 0.01 and year.std() == pytest.approx(1.0, abs=0.01)  # like standardised temperature
 
 
 def _unexplained_share(design, i: int, signal: np.ndarray) -> float:

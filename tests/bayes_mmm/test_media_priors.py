@@ -133,8 +133,12 @@ def test_old_summary_spec_still_loads() -> None:
     spec = ModelSpec.from_dict(old)
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
     # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with.
-    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none")
-    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), residual_ar="none")
+    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in).
+    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none", seasonal_media=False)
+    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), residual_ar="none",
+                                                                               seasonal_media=False)
+    assert ModelSpec.from_dict(ModelSpec().to_dict()).seasonal_media is True
+    assert "seasonal_media" not in ModelSpec(seasonal_media=False).to_dict()  # the old hash
 
 
 @given(st.sampled_from(["log", "logit", "identity"]), st.floats(0.01, 0.9), st.floats(0.01, 0.09), st.floats(0.5, 0.99))

@@ -1,0 +1,47 @@
+"""Tenants without weather: the yearly cycle stands in for temperature in the media multiplier, in the fit and in plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.decide.allocate import allocate_run, prepare
+from tests.bayes_mmm.test_allocate import L_MAX, const_beta, make_run
+
+
+def seasonal_run(tmp_path: Path, seasonal: bool) -> tuple[Path, Path]:
+    """south has no weather; both tenants' meta works better when warm (γ_temp 0.5); a hot forecast for both."""
+    gamma = np.zeros((2, 3, 2))
+    gamma[:, 0, 0] = 0.5
+    run = make_run(tmp_path / f"run{seasonal}", const_beta([[200.0, 100.0, 100.0], [200.0, 100.0, 100.0]]), gamma=gamma,
+                   has_weather=[True, False], spec=ModelSpec(l_max=L_MAX, seasonal_media=seasonal))
+    fc = tmp_path / "forecast.csv"
+    pd.DataFrame({"date": pd.date_range("2024-03-01", periods=7).strftime("%Y-%m-%d"), "temp_c": 25.0,
+                  "precip_mm": 0.0}).to_csv(fc, index=False)
+    return run, fc
+
+
+def test_a_weatherless_tenants_horizon_is_the_seasonal_cycle_and_ignores_the_forecast(tmp_path: Path) -> None:
+    run, fc = seasonal_run(tmp_path, seasonal=True)
+    inp = prepare(run, days=7, forecast=fc).inp
+    horizon = pd.date_range("2024-03-01", periods=7 + L_MAX - 1)
+    doy = horizon.day_of_year.to_numpy(dtype=float)
+    np.testing.assert_allclose(inp.z[1, :, 0], np.sqrt(2) * np.cos(2 * np.pi * (doy - 200) / 365.25), atol=1e-12)
+    np.testing.assert_array_equal(inp.z[1, :, 1], 0.0)
+    np.testing.assert_allclose(inp.z[0, :7, 0], (25.0 - 10.0) / 5.0)  # north: its forecast, standardised
+    plan = allocate_run(run, 1000.0, days=7, forecast=fc)
+    reasons = plan["tenants"]["south"]["reasons"]
+    mult = np.exp(0.5 * np.sqrt(2) * np.cos(2 * np.pi * (doy[0] - 200) / 365.25)) - 1  # early March: well below average
+    assert reasons[0] == f"season (no weather data): meta {mult * 100:+.0f} % effective"
+    assert plan["tenants"]["north"]["reasons"][0].startswith("warm forecast: meta")
+
+
+def test_without_the_stand_in_a_weatherless_tenant_ignores_weather_entirely(tmp_path: Path) -> None:
+    run, fc = seasonal_run(tmp_path, seasonal=False)
+    inp = prepare(run, days=7, forecast=fc).inp
+    np.testing.assert_array_equal(inp.z[1], 0.0)  # its γ never met data: a forecast must not move it
+    assert inp.z[0, 0, 0] == pytest.approx(3.0)
