@@ -68,15 +68,19 @@ class Ties:
 
     @classmethod
     def of(cls, groups: Sequence[tuple[int, tuple[int, ...]]], current: np.ndarray) -> Ties:
-        """Ties at the current plan's shares ``(N, C, D)``; groups with no current spend are dropped."""
+        """Ties at the current plan's shares ``(N, C, D)``.
+
+        A member with no current spend has no share to keep, so it leaves its group (the trust
+        region keeps it near 0 anyway); a group left with one member is no group.
+        """
         spent = current.sum(axis=-1)
         shares = np.ones(spent.shape)
         kept = []
         for i, members in groups:
-            total = spent[i, list(members)].sum()
-            if total > 0:
-                shares[i, list(members)] = spent[i, list(members)] / total
-                kept.append((i, tuple(members)))
+            live = [m for m in members if spent[i, m] > 0]
+            if len(live) > 1:
+                shares[i, live] = spent[i, live] / spent[i, live].sum()
+                kept.append((i, tuple(live)))
         return cls(tuple(kept), shares)
 
     def mix(self) -> np.ndarray:

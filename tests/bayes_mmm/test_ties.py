@@ -46,6 +46,17 @@ def test_groups_join_flagged_channels_with_their_entangled_partners() -> None:
     assert entangled_groups(summary, ["t"], chans, np.array([[1, 0, 0, 0]], bool), np.array([[1, 0, 1, 1]], bool)) == []
 
 
+def test_a_member_without_current_spend_leaves_its_group() -> None:
+    current = np.repeat(np.array([[90.0, 0.0, 30.0, 10.0]])[..., None], 3, axis=-1)
+    ties = Ties.of([(0, (0, 1, 2)), (0, (1, 3))], current)
+    assert ties.groups == ((0, (0, 2)),)
+    np.testing.assert_allclose(ties.shares[0, [0, 2]], [0.75, 0.25])
+    lo, hi = ties.bounds(0.7 * current, 1.3 * current)
+    np.testing.assert_allclose(lo[0, 0], 0.7 * 120.0) and np.testing.assert_allclose(hi[0, 0], 1.3 * 120.0)
+    np.testing.assert_array_equal(hi[0, 2], 0.0)
+    np.testing.assert_allclose(ties.expand(ties.reduce(current)), current)  # today's plan survives the round trip
+
+
 def test_tied_gradient_is_the_chain_rule_of_the_expanded_plan(tmp_path: Path) -> None:
     prob = prepare(entangled_run(tmp_path), tenant=None, days=5).inp.prob
     current = np.repeat(np.array([[100.0, 50.0, 20.0], [60.0, 60.0, 60.0]])[..., None], 5, axis=-1)
