@@ -52,7 +52,8 @@ def test_a_member_without_current_spend_leaves_its_group() -> None:
     assert ties.groups == ((0, (0, 2)),)
     np.testing.assert_allclose(ties.shares[0, [0, 2]], [0.75, 0.25])
     lo, hi = ties.bounds(0.7 * current, 1.3 * current)
-    np.testing.assert_allclose(lo[0, 0], 0.7 * 120.0) and np.testing.assert_allclose(hi[0, 0], 1.3 * 120.0)
+    np.testing.assert_allclose(lo[0, 0], 0.7 * 120.0)
+    np.testing.assert_allclose(hi[0, 0], 1.3 * 120.0)
     np.testing.assert_array_equal(hi[0, 2], 0.0)
     np.testing.assert_allclose(ties.expand(ties.reduce(current)), current)  # today's plan survives the round trip
 
