@@ -54,17 +54,17 @@ def test_daily_calendar_is_unchanged_by_the_cadence_argument() -> None:
 def test_a_tenant_without_weather_gets_no_weather_terms(tiny_lake) -> None:
     ds = load_lake(tiny_lake)
     ds["has_weather"] = ("tenant", np.array([True, False, True]))
-    design = build_design(ds, ModelSpec())
+    design = build_design(ds, ModelSpec(seasonal_media=True))
     names = design.feature_names
     assert any(n.startswith("temp_l") for n in names[0])
     assert not [n for n in names[1] if n.split("_l")[0] in ("temp", "cold", "heat", "rain", "snow", "rain_cold")]
-    # The media multiplier of the tenant without weather follows the yearly season: √2·cos(2π(doy − 200)/365.25).
+    # With the lever, the media multiplier of the tenant without weather follows the yearly season.
     doy = np.array([d.timetuple().tm_yday for d in design.dates], dtype=float)
     np.testing.assert_allclose(design.zw[1, :, 0], np.sqrt(2) * np.cos(2 * np.pi * (doy - 200) / 365.25), atol=1e-12)
     np.testing.assert_array_equal(design.zw[1, :, 1], 0.0)  # no stand-in for rain
     assert np.abs(design.zw[0]).max() > 0.5
-    off = build_design(ds, ModelSpec(seasonal_media=False))
-    np.testing.assert_array_equal(off.zw[1], 0.0)  # media multiplier exp(γ·0) = 1
+    off = build_design(ds, ModelSpec())
+    np.testing.assert_array_equal(off.zw[1], 0.0)  # off by default: media multiplier exp(γ·0) = 1
     np.testing.assert_array_equal(off.zw[0], design.zw[0])  # tenants with weather are unaffected
 
 
