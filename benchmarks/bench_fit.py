@@ -97,8 +97,9 @@ def main() -> None:
     lake, run = work / "lake", work / "run"
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=args.scenario, cadence=args.cadence,
                                  weather=args.weather), lake, overwrite=True)
-    variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}", f"ar_{args.residual_ar}")
-                       if v not in ("default", "daily", "weather_all", "ar_None"))
+    variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}", f"ar_{args.residual_ar}",
+                                   f"centred_{(args.centered or 'none').replace(',', '+')}" if args.centered is not None else "")
+                       if v not in ("default", "daily", "weather_all", "ar_None", ""))
     ds = load_lake(lake)
     t0 = time.perf_counter()
     kw = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}
