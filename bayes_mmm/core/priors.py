@@ -131,7 +131,7 @@ class MediaPriors:
         sensitivity γ per standard deviation of weather, logit of the delayed
         adstock's peak as a fraction of half the window.
     roas_pool, adstock_pool, half_sat_pool, weather_pool
-        HalfNormal scale of the between-tenant sd (pooled fits).
+        HalfNormal scale of the between-tenant sd (pooled fits); 0: that parameter is not pooled.
     noise
         HalfNormal scale of the residual sd on the scaled revenue axis.
     """
@@ -161,8 +161,9 @@ class MediaPriors:
             object.__setattr__(self, name, (loc, scale))
         for name in (*POOL_FIELDS, "noise"):
             value = float(getattr(self, name))
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {value:g}")
+            # A pool scale of 0 means "not pooled": that parameter's tenants are independent a priori.
+            if not (math.isfinite(value) and (value >= 0 if name in POOL_FIELDS else value > 0)):
+                raise ValueError(f"{name} must be finite and {'≥ 0 (0: not pooled)' if name in POOL_FIELDS else '> 0'}, got {value:g}")
             object.__setattr__(self, name, value)
 
     def roas_range(self, channel: str) -> Range:

@@ -91,7 +91,7 @@ def _tenant_channel(
     """
     if prior is not None and name in prior.loc:
         return pm.Normal(name, prior.loc[name], prior.scale[name], dims=dims)
-    if not pooled:
+    if not pooled or pool_sd == 0:  # a pool scale of 0: this parameter is not pooled
         return pm.Normal(name, mu, np.hypot(sd, pool_sd), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
     scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])

@@ -99,12 +99,22 @@ def test_unknown_channel_in_roas_prior_is_an_error(ds) -> None:
     ({"roas": {"*": (0, 1)}}, "roas prior of '*' must have 0 < low < high, got (0, 1)"),
     ({"roas": {"*": (1, float("inf"))}}, "roas prior of '*' must be finite with low < high, got (1, inf)"),
     ({"adstock": (0.0, -1.0)}, "adstock prior must have a finite loc and a finite scale > 0, got (0, -1)"),
-    ({"roas_pool": 0.0}, "roas_pool must be finite and > 0, got 0"),
+    ({"roas_pool": -0.1}, "roas_pool must be finite and ≥ 0 (0: not pooled), got -0.1"),
+    ({"noise": 0.0}, "noise must be finite and > 0, got 0"),
 ])
 def test_media_priors_validate(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError) as err:
         MediaPriors(**kwargs)
     assert str(err.value) == message
+
+
+def test_a_pool_scale_of_zero_leaves_that_parameter_unpooled(tiny_lake) -> None:
+    model = build_model(build_design(load_lake(tiny_lake), ModelSpec(priors=MediaPriors(half_sat_pool=0.0))))
+    assert "log_half_sat_sigma" not in model.named_vars and "log_half_sat_mu" not in model.named_vars
+    assert "log_roas_sigma" in model.named_vars  # the others stay pooled
+    rv = model["log_half_sat"]  # tenants independent, with the prior's own (loc, scale)
+    draws = pm.draw(rv, 4000, random_seed=1)
+    assert draws.mean() == pytest.approx(0.0, abs=0.03) and draws.std() == pytest.approx(0.5, abs=0.02)
 
 
 def test_unknown_keys_are_refused() -> None:
