@@ -5,25 +5,28 @@ non-centred (``x = μ_c + σ_c·z``). Centred mixes better where the likelihood 
 tenant's value down; non-centred where the prior still matters, because a centred
 parameter with little data forms a funnel with its pooling scale σ_c.
 
-Measured (benchmarks/RESULTS.md §7): on the default universe's 730 daily periods
-the centred log-ROAS and half-saturation halve the leapfrog steps; on the same
-universe's 104 weekly periods the centred half-saturation did not converge (R-hat
-1.33, 343 steps per draw) where non-centred did (31 steps). So the default
-decides per tenant: a tenant with at least :data:`CENTRE_MIN_PERIODS` training
-periods (a full seasonal year of daily data) is centred for ``roas`` and
-``half_sat``, the others are non-centred. An explicit ``ModelSpec.centered``
-overrides the rule for every tenant.
+Measured (benchmarks/RESULTS.md §7, §12): on the default universe's 730 daily
+periods the centred log-ROAS halves the leapfrog steps. The centred half-saturation
+is the funnel that keeps failing: on 104 weekly periods (R-hat 1.33, 343 steps per
+draw against 31 non-centred), at 8 tenants × 365 days on two independent scenarios
+(R-hat 1.06 / 1.09 with 9 / 29 divergences, against 1.006 / 1.013 and 0 / 3
+non-centred) and on 730 days with the weather hidden; on the default universe at
+730 days non-centred half-saturation converges with the same steps per draw (31.3).
+So the default decides per tenant: a tenant with at least :data:`CENTRE_MIN_PERIODS`
+training periods (a full seasonal year of daily data) has its ``roas`` centred;
+everything else is non-centred. An explicit ``ModelSpec.centered`` overrides the
+rule for every tenant.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Training periods from which a tenant's ROAS and half-saturation are sampled centred.
+#: Training periods from which a tenant's ROAS is sampled centred.
 CENTRE_MIN_PERIODS = 365
 
 #: Parameters the rule centres for data-rich tenants.
-AUTO_CENTRED = ("roas", "half_sat")
+AUTO_CENTRED = ("roas",)
 
 #: Every parameter that may be centred.
 CENTRABLE = ("roas", "half_sat", "adstock", "gamma")
