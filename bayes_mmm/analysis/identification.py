@@ -25,12 +25,15 @@ or the chains disagree; each reason comes with what would fix it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.spec import ModelSpec
+
+if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this module's thresholds only
+    import arviz as az
 
 #: Below this contraction the posterior of log-ROAS is barely narrower than the prior.
 CONTRACTION_MIN = 0.5
@@ -69,6 +72,8 @@ def contraction(log_draws: np.ndarray, prior_var: float) -> float:
 def chain_disagreement(roas: np.ndarray) -> dict:
     """Per-chain medians and R-hat of one ROAS ``(chain, draw)``; ``disagree`` per the module's rule."""
     medians = np.median(roas, axis=1)
+    import arviz as az
+
     lo, hi = np.quantile(roas, [0.05, 0.95])
     rhat = float(az.rhat(np.asarray(roas, dtype=float)))
     spread = float(medians.max() - medians.min())

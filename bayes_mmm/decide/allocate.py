@@ -254,10 +254,7 @@ def plan_budget(
     active = inp.active
     held, ties = unidentified(setup, trust, channel_bounds, current)
     try:
-        lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held)
-        if not ties.feasible(lower, upper):
-            raise DataError("a tied group's members leave its total no room")
-        lower, upper = ties.bounds(lower, upper)
+        lower, upper = ties.bounds(*trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held))
         check_feasible(lower, upper, groups, inp.tenants)
     except DataError:  # holding or tying them leaves the budget no room: plan them like the others (held, tied empty)
         held[:], ties = False, NO_TIES

@@ -110,14 +110,14 @@ def build_problem(
     return Problem(w, x0, half_sat, shape, coef, base, n_days)
 
 
-def _fed(plan: np.ndarray, prob: Problem) -> np.ndarray:
-    """The spend each channel receives from a plan ``(N, C, D)``: the plan itself, or its tied mix."""
-    return plan if prob.mix is None else np.einsum("nck,nkd->ncd", prob.mix, plan)
+def fed(plan: np.ndarray, mix: np.ndarray | None) -> np.ndarray:
+    """The spend each channel receives from a plan ``(N, C, D)``: the plan itself, or through ``mix`` ``(N, C, C)``."""
+    return plan if mix is None else np.einsum("nck,nkd->ncd", mix, plan)
 
 
 def _input(plan: np.ndarray, prob: Problem) -> np.ndarray:
     """Adstocked (scaled) input of the horizon: carry-in plus the plan's own, linear in the plan."""
-    return prob.x0 + convolve(_fed(plan, prob), prob.weights, prob.x0.shape[-1])
+    return prob.x0 + convolve(fed(plan, prob.mix), prob.weights, prob.x0.shape[-1])
 
 
 def contributions(plan: np.ndarray, prob: Problem) -> np.ndarray:

@@ -17,39 +17,34 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.sparse.csgraph import connected_components
 
-from bayes_mmm.decide.problem import Problem
-
-#: |correlation| of two channels' log-ROAS draws above which they are entangled (as the identification check says).
-ENTANGLED = 0.6
+from bayes_mmm.analysis.identification import CORR_MAX
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.decide.problem import Problem, fed
 
 
 def entangled_groups(
     summary: Mapping[str, Any], tenants: Sequence[str], channels: Sequence[str], flagged: np.ndarray, free: np.ndarray,
-    threshold: float = ENTANGLED,
+    threshold: float = CORR_MAX,
 ) -> list[tuple[int, tuple[int, ...]]]:
     """``(tenant index, channel indices)`` groups: each flagged channel with the free channels it is entangled with.
 
     ``flagged`` and ``free`` are ``(N, C)``: channels the identification check flags, and channels a
     plan may move (active, not named in the user's bounds). Groups sharing a channel are merged.
+    Entangled: |log-ROAS correlation| above the identification check's own threshold.
     """
     out = []
     for i, t in enumerate(tenants):
         corr = ((summary.get("tenants") or {}).get(t) or {}).get("roas_correlation") or {}
-        label = list(range(len(channels)))  # union-find over this tenant's channels
-
-        def root(k: int, lab: list[int] = label) -> int:
-            while lab[k] != k:
-                k = lab[k]
-            return k
-
+        link = np.zeros((len(channels), len(channels)), dtype=bool)
         for a in np.flatnonzero(flagged[i] & free[i]):
             for b in np.flatnonzero(free[i]):
                 r = (corr.get(channels[a]) or {}).get(channels[b])
-                if b != a and r is not None and abs(float(r)) > threshold:
-                    label[root(int(b))] = root(int(a))
-        for k in sorted({root(j) for j in range(len(channels))}):
-            members = tuple(j for j in range(len(channels)) if root(j) == k)
+                link[a, b] = b != a and r is not None and abs(float(r)) > threshold
+        _, label = connected_components(link, directed=False)
+        for k in np.unique(label):
+            members = tuple(int(j) for j in np.flatnonzero(label == k))
             if len(members) > 1:
                 out.append((i, members))
     return out
@@ -108,22 +103,22 @@ class Ties:
 
     def expand(self, plan: np.ndarray) -> np.ndarray:
         """A reduced plan back to one cell per channel (each tied channel its share of the group's total)."""
-        return plan if not self.groups else np.einsum("nck,nkd->ncd", self.mix(), plan)
+        return fed(plan, self.mix() if self.groups else None)
 
     def bounds(self, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of the reduced plan: a group's total keeps every member within its own bounds."""
+        """Bounds of the reduced plan: a group's total keeps every member within its own bounds.
+
+        Raises :class:`DataError` when a group's members leave its total no room.
+        """
         lo, hi = lower.copy(), upper.copy()
         for i, members in self.groups:
             s = self.shares[i, list(members), None]
             lo[i, members[0]] = (lower[i, list(members)] / s).max(axis=0)
             hi[i, members[0]] = (upper[i, list(members)] / s).min(axis=0)
             lo[i, list(members[1:])] = hi[i, list(members[1:])] = 0.0
+        if not (lo <= hi * (1 + 1e-9) + 1e-9).all():
+            raise DataError("a tied group's members leave its total no room")
         return lo, hi
-
-    def feasible(self, lower: np.ndarray, upper: np.ndarray) -> bool:
-        """Whether every group's total has room between its members' bounds."""
-        lo, hi = self.bounds(lower, upper)
-        return bool((lo <= hi * (1 + 1e-9) + 1e-9).all())
 
     def describe(self, tenants: Sequence[str], channels: Sequence[str]) -> list[str]:
         """``tenant:a+b (shares 60/40)`` per group, for plan.json and the CLI."""
