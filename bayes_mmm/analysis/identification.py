@@ -19,7 +19,9 @@ For each tenant×channel with spend in the training window (issue 17, part 3):
 A tenant×channel is flagged *not identified* when its contraction is low, or it
 correlates strongly (|r| > 0.6) with another channel while its interval is wide
 (and then that other channel too: the pair's split is what the data cannot decide),
-or the chains disagree; each reason comes with what would fix it.
+or the chains disagree, or its spend barely varies on the days it is on (interquartile
+range under 10 % of the median: a daily cap or a fixed budget, whose curve above today's
+level no day shows, whatever the posterior says); each reason comes with what would fix it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ CORR_MAX = 0.6
 WIDE_REL = 0.6
 #: R-hat of one ROAS above which its chains are taken to disagree.
 RHAT_MAX = 1.05
+#: Interquartile range of a channel's spend on its spend days, relative to the median, below which
+#: the spend level never varies (ordinary daily spend: 0.3-0.9; a fixed budget ±2 %: 0.03; a cap: 0).
+SPREAD_MIN = 0.1
 
 FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
@@ -84,16 +89,27 @@ def chain_disagreement(roas: np.ndarray) -> dict:
     }
 
 
+def spend_spread(spend: np.ndarray) -> float:
+    """Interquartile range over median of ``spend`` on its days with spend (NaN without any)."""
+    on = np.asarray(spend, dtype=float)
+    on = on[on > 0]
+    if on.size == 0:
+        return float("nan")
+    q25, q50, q75 = np.quantile(on, [0.25, 0.5, 0.75])
+    return float((q75 - q25) / q50)
+
+
 def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
 def channel_verdict(
-    ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float]
+    ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float], spread: float = float("nan")
 ) -> dict:
     """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
 
-    ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``.
+    ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``;
+    ``spread`` is :func:`spend_spread` of its training spend (NaN: not judged).
     Returns ``{contraction, flagged, reasons, fixes, chains}``.
     """
     c = contraction(np.log(roas), prior_var)
@@ -109,6 +125,10 @@ def channel_verdict(
             sign = "negative" if r < 0 else "positive"
             reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
+    if spread < SPREAD_MIN:
+        reasons.append(f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
+                       "the response above today's level is never observed")
+        fixes += [FIX_VARIATION.format(ch=ch), FIX_LIFT.format(ch=ch)]
     if chains["disagree"]:
         meds = ", ".join(f"{m:.2f}" for m in chains["medians"])
         reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
@@ -117,11 +137,15 @@ def channel_verdict(
             "chains": chains}
 
 
-def tenant_identification(roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray) -> dict:
+def tenant_identification(
+    roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray, spread: np.ndarray | None = None
+) -> dict:
     """``{"identification", "roas_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
 
     Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
+    ``spread`` is each channel's :func:`spend_spread` (None: not judged).
     """
+    spread = np.full(len(channels), np.nan) if spread is None else spread
     idx = np.flatnonzero(active)
     names = [channels[j] for j in idx]
     logs = np.log(roas[..., idx]).reshape(-1, len(idx))
@@ -130,7 +154,7 @@ def tenant_identification(roas: np.ndarray, channels: list[str], prior_var: np.n
     out = {}
     for a, j in enumerate(idx):
         others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
-        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others)
+        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]))
     flag_partners(out, corr, names)
     matrix = {names[a]: {names[b]: round(float(corr[a, b]), 3) for b in range(len(idx))} for a in range(len(idx))}
     return {"identification": out, "roas_correlation": matrix}
@@ -168,14 +192,18 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     channels = [str(c) for c in post[CHANNEL].values]
     prior_var = prior_log_roas_var(spec, channels, population)
     const = idata.constant_data
-    spend = (const["spend"] * const["train"]).sum("date").transpose(TENANT, CHANNEL).values
+    train_spend = (const["spend"] * const["train"]).transpose(TENANT, CHANNEL, "date").values
+    spend = train_spend.sum(axis=-1)
+    spread = np.apply_along_axis(spend_spread, -1, train_spend)
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
     tenants = [str(t) for t in post[TENANT].values]
     if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order
         order = list((population or {}).get("tenants") or tenants)
         prior_var = prior_var[[order.index(t) for t in tenants]]
     return {
-        t: tenant_identification(roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0)
+        t: tenant_identification(
+            roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i]
+        )
         for i, t in enumerate(tenants)
     }
 

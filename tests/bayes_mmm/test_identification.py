@@ -19,6 +19,7 @@ from bayes_mmm.analysis.identification import (
     contraction,
     flagged,
     prior_log_roas_var,
+    spend_spread,
     tenant_identification,
 )
 from bayes_mmm.core.priors import MediaPriors
@@ -141,6 +142,24 @@ def test_low_contraction_and_idle_channels() -> None:
     assert set(res["roas_correlation"]["meta"]) == {"meta", "email"}
 
 
+def test_spend_that_never_varies_is_flagged_whatever_the_posterior() -> None:
+    # A daily cap: the median and both quartiles of the spend days sit at the cap; dark days are not spend days.
+    capped = np.r_[np.zeros(10), np.full(300, 150.0), np.linspace(60.0, 149.0, 55)]
+    assert spend_spread(capped) == 0.0
+    # Ordinary spend: lognormal(0, 0.3) has IQR/median = exp(0.6745·0.3) − exp(−0.6745·0.3) ≈ 0.405.
+    ordinary = np.exp(np.random.default_rng(0).normal(0.0, 0.3, 20_000))
+    assert spend_spread(ordinary) == pytest.approx(np.exp(0.6745 * 0.3) - np.exp(-0.6745 * 0.3), abs=0.01)
+    assert np.isnan(spend_spread(np.zeros(5)))
+    rng = np.random.default_rng(4)
+    prior_var = _analytic_var(1, 5, 0.3)
+    sharp = np.exp(rng.normal(1.0, 0.05, (2, 500)))  # a confident posterior: contraction ≈ 1
+    assert channel_verdict("meta", sharp, prior_var, {}, spread=0.4)["flagged"] is False
+    out = channel_verdict("meta", sharp, prior_var, {}, spread=0.0)
+    assert out["reasons"] == ["spend barely varies (interquartile range 0% of the median on spend days): "
+                              "the response above today's level is never observed"]
+    assert out["fixes"] == ["more spend variation on meta (pauses, flights, budget steps)", "a lift test on meta"]
+
+
 # -------------------------------------------------------------------------- real fits
 
 
@@ -231,8 +250,9 @@ def test_every_chain_is_used(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     roas = np.exp(rng.normal(1.0, 0.1, (4, 300, 1, 3)))  # (chain, draw, tenant, channel)
     roas[3, :, 0, 2] *= 2.0  # chain 4 finds another email ROAS
-    spend = np.ones((1, 3, 5))
+    spend = rng.uniform(1.0, 3.0, (1, 3, 5))
     spend[0, 1] = 0.0  # google never spends
+    spend[0, 2] = 2.0  # email spends the same every day
     idata = az.InferenceData(
         posterior=xr.Dataset({"roas": (("chain", "draw", "tenant", "channel"), roas)},
                              coords={"tenant": ["t1"], "channel": CHANNELS}),
@@ -242,6 +262,7 @@ def test_every_chain_is_used(tmp_path: Path) -> None:
     assert set(out) == {"meta", "email"}
     assert out["email"]["flagged"] is True and len(out["email"]["chains"]["medians"]) == 4
     assert out["email"]["reasons"][-1].startswith("chains disagree (medians ")
+    assert out["email"]["reasons"][0].startswith("spend barely varies (interquartile range 0% ")
     assert out["meta"]["flagged"] is False
     logs = np.log(roas[:, :, 0, 2]).ravel()
     assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(1, 5, 0.3), abs=1e-3)
