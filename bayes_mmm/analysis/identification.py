@@ -19,9 +19,10 @@ For each tenant×channel with spend in the training window (issue 17, part 3):
 A tenant×channel is flagged *not identified* when its contraction is low, or it
 correlates strongly (|r| > 0.6) with another channel while its interval is wide
 (and then that other channel too: the pair's split is what the data cannot decide),
-or the chains disagree, or its spend barely varies on the days it is on (interquartile
-range under 10 % of the median: a daily cap or a fixed budget, whose curve above today's
-level no day shows, whatever the posterior says); each reason comes with what would fix it.
+or the chains disagree, or its spend barely varies and hardly ever pauses (interquartile
+range under 10 % of the median on spend days, off on at most 10 % of the days: a daily cap
+or a fixed budget, whose effect no day isolates, whatever the posterior says); each reason
+comes with what would fix it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ RHAT_MAX = 1.05
 #: Interquartile range of a channel's spend on its spend days, relative to the median, below which
 #: the spend level never varies (ordinary daily spend: 0.3-0.9; a fixed budget ±2 %: 0.03; a cap: 0).
 SPREAD_MIN = 0.1
+#: … unless the channel is off on more than this share of the periods (on/off spend identifies its effect).
+OFF_MAX = 0.1
 
 FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
@@ -90,10 +93,14 @@ def chain_disagreement(roas: np.ndarray) -> dict:
 
 
 def spend_spread(spend: np.ndarray) -> float:
-    """Interquartile range over median of ``spend`` on its days with spend (NaN without any)."""
-    on = np.asarray(spend, dtype=float)
-    on = on[on > 0]
-    if on.size == 0:
+    """Interquartile range over median of ``spend`` on its days with spend.
+
+    NaN (not judged) when the channel is off on more than :data:`OFF_MAX` of the periods:
+    its pauses then show its effect at today's level, as a holdout would.
+    """
+    x = np.asarray(spend, dtype=float)
+    on = x[x > 0]
+    if on.size == 0 or on.size < (1 - OFF_MAX) * x.size:
         return float("nan")
     q25, q50, q75 = np.quantile(on, [0.25, 0.5, 0.75])
     return float((q75 - q25) / q50)
@@ -192,9 +199,11 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     channels = [str(c) for c in post[CHANNEL].values]
     prior_var = prior_log_roas_var(spec, channels, population)
     const = idata.constant_data
-    train_spend = (const["spend"] * const["train"]).transpose(TENANT, CHANNEL, "date").values
-    spend = train_spend.sum(axis=-1)
-    spread = np.apply_along_axis(spend_spread, -1, train_spend)
+    train = const["train"].transpose(TENANT, "date").values.astype(bool)
+    raw = const["spend"].transpose(TENANT, CHANNEL, "date").values
+    spend = (raw * train[:, None, :]).sum(axis=-1)
+    # Training periods only: days before a tenant's history or in a holdout are not pauses.
+    spread = np.array([[spend_spread(row[train[i]]) for row in raw[i]] for i in range(len(raw))])
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
     tenants = [str(t) for t in post[TENANT].values]
     if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order

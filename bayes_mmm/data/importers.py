@@ -2,7 +2,7 @@
 
 A shop revenue export, one export per ad channel (Meta, Google Ads, TikTok, or any dated table
 such as email sends × a cost per send), an Open-Meteo history and forecast: each is summed per
-day, aligned on the revenue export's days and written atomically as ``daily.csv``,
+period, aligned on the revenue export's days or weeks and written atomically as ``daily.csv`` (or ``weekly.csv``),
 ``tenant.json`` and ``forecast.csv``. A small TOML mapping says which file is what::
 
     tenant_id = "harbor-home"
@@ -31,7 +31,13 @@ day, aligned on the revenue export's days and written atomically as ``daily.csv`
     history = "open_meteo_history.csv"
     forecast = "open_meteo_forecast.csv"
 
-File names are relative to the mapping file. Every key is one of the fields of
+    [events.black_friday]              # optional: periods where this column is non-zero get event = 1
+    file = "promotions.csv"
+    amount_column = "discount"
+
+A revenue export with one row per week (all on one weekday) makes a weekly tenant (``weekly.csv``):
+daily ad exports are summed into its weeks and daily weather becomes each week's mean temperature
+and total precipitation. File names are relative to the mapping file. Every key is one of the fields of
 :class:`~bayes_mmm.data.platforms.Source`; unknown keys are an error, never ignored.
 """
 
@@ -48,9 +54,10 @@ from typing import Any
 import pandas as pd
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DATE, REVENUE, SPEND_PREFIX, TENANT_JSON
+from bayes_mmm.core.constants import DAILY, DATE, EVENT, REVENUE, SPEND_PREFIX, TENANT_JSON
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import Table
+from bayes_mmm.data.import_periods import forecast_periods, into_periods, needed_days, revenue_periods, weather_periods
 from bayes_mmm.data.lake import TENANT_ID
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
@@ -75,6 +82,7 @@ class ImportSpec:
     forecast: Path | None = None
     missing_revenue: str = "error"
     tenant: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, Source] = field(default_factory=dict)  #: dated columns whose non-zero periods are events
 
     def __post_init__(self) -> None:
         if not TENANT_ID.match(self.tenant_id or ""):
@@ -97,10 +105,11 @@ class Imported:
     """The tables of one tenant folder, before writing."""
 
     tenant_id: str
-    daily: pd.DataFrame  #: one row per day: date, revenue, spend_<channel>..., weather
+    daily: pd.DataFrame  #: one row per period (day or week): date, revenue, spend_<channel>..., weather, event
     meta: dict[str, Any]  #: tenant.json
-    forecast: pd.DataFrame | None  #: date, temp_c, precip_mm[, snow_cm] after the last day
+    forecast: pd.DataFrame | None  #: date, temp_c, precip_mm[, snow_cm] after the last period
     notes: list[str]  #: what the import did that a user should know (trimmed days, filled gaps)
+    cadence: str = DAILY  #: the revenue export's: ``daily`` or ``weekly`` (the file written is ``<cadence>.csv``)
 
 
 def _source(entry: Any, where: str, base: Path, mapping: Path | None) -> Source:
@@ -136,7 +145,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         mapping = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML ({exc})", file=path) from None
-    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather")
+    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather", "events")
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise DataError(f"unknown key '{unknown[0]}'", file=path, hint=f"top-level keys: {', '.join(allowed)}")
@@ -192,6 +201,7 @@ def make_spec(
         forecast=fc,
         missing_revenue=missing_revenue or m.get("missing_revenue", "error"),
         tenant=dict(m.get("tenant", {})),
+        events={name: _source(entry, f"events.{name}", base, path) for name, entry in m.get("events", {}).items()},
     )
 
 
@@ -220,36 +230,50 @@ def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str,
         )
 
 
-def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source]]:
+def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str]:
+    """The revenue per period, the channels it carries, and its cadence (``daily`` or ``weekly``)."""
     sums, table, column = read_source(spec.revenue)
     channels = same_file_channels(spec, table)
     check_revenue_columns(table, spec, channels)
-    days = pd.date_range(sums.index[0], sums.index[-1], freq="D", name=DATE)
-    missing = days.difference(sums.index)
+    cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, column)
+    unit = "day" if cadence == DAILY else "week"
+    missing = periods.difference(sums.index)
     if len(missing) and spec.missing_revenue == "error":
         raise DataError(
-            f"{len(missing)} day(s) without rows between {days[0]:%Y-%m-%d} and {days[-1]:%Y-%m-%d}, first {missing[0]:%Y-%m-%d}",
+            f"{len(missing)} {unit}(s) without rows between {periods[0]:%Y-%m-%d} and {periods[-1]:%Y-%m-%d}, "
+            f"first {missing[0]:%Y-%m-%d}",
             file=table.path,
             column=column,
-            hint="--missing-revenue zero (no sales on those days) or empty (unknown: the model skips them)",
+            hint=f"--missing-revenue zero (no sales in those {unit}s) or empty (unknown: the model skips them)",
         )
     if len(missing):
-        notes.append(f"revenue: {len(missing)} day(s) without rows set to {spec.missing_revenue}")
-    filled = sums.reindex(days, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(days)
-    return filled, channels
+        notes.append(f"revenue: {len(missing)} {unit}(s) without rows set to {spec.missing_revenue}")
+    filled = sums.reindex(periods, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(periods)
+    return filled, channels, cadence
 
 
-def _spend(name: str, source: Source, days: pd.DatetimeIndex, notes: list[str]) -> pd.Series:
+def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, notes: list[str]) -> pd.Series:
     sums, _, _ = read_source(source)
-    outside = ~sums.index.isin(days)
-    if outside.any():
-        notes.append(f"{name}: {int(outside.sum())} day(s) outside the revenue export's range dropped")
-    # A day missing from an ad export is a day without spend: platforms omit rows with no delivery.
-    return sums.reindex(days, fill_value=0.0)
+    spend, outside = into_periods(sums, periods, cadence)
+    if outside:
+        notes.append(f"{name}: {outside} day(s) outside the revenue export's range dropped")
+    return spend
 
 
-def _weather(path: Path, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, dict[str, float]]:
+def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str) -> pd.Series:
+    """1 in a period where any event column is non-zero (a promotion, an outage), else 0."""
+    def read(src: Source) -> pd.Series:
+        if src.date_column is None and src.file.resolve() == spec.revenue.file.resolve():
+            src = replace(src, date_column=spec.revenue.date_column)  # a column of the revenue export
+        return into_periods(read_source(src)[0].abs(), periods, cadence)[0] > 0
+
+    flags = [read(src) for src in spec.events.values()]
+    return pd.concat(flags, axis=1).any(axis=1).astype(int)
+
+
+def _weather(path: Path, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.DataFrame, dict[str, float]]:
     weather = read_open_meteo(path)
+    days = needed_days(periods, cadence)
     missing = days.difference(weather.index)
     if len(missing):
         raise DataError(
@@ -258,41 +282,43 @@ def _weather(path: Path, days: pd.DatetimeIndex) -> tuple[pd.DataFrame, dict[str
             column="time",
             hint=f"download {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}",
         )
-    return weather.reindex(days), dict(weather.attrs)
+    return weather_periods(weather.reindex(days), periods, cadence), dict(weather.attrs)
 
 
-def _forecast(path: Path, last: pd.Timestamp) -> pd.DataFrame:
-    fc = read_open_meteo(path)
-    fc = fc[fc.index > last]  # forecast downloads often repeat recent past days
+def _forecast(path: Path, last: pd.Timestamp, cadence: str) -> pd.DataFrame:
+    # Forecast downloads often repeat recent past days: only the periods after the data are kept.
+    fc = forecast_periods(read_open_meteo(path), last, cadence)
     if fc.empty:
-        raise DataError(f"no forecast day after the data's last day {last:%Y-%m-%d}", file=path, column="time")
+        raise DataError(f"no whole forecast period after the data's last period {last:%Y-%m-%d}", file=path, column="time")
     cols = [c for c in ("temp_c", "precip_mm", "snow_cm") if c in fc]
     return fc[cols].reset_index().assign(date=lambda d: d[DATE].dt.strftime("%Y-%m-%d"))
 
 
 def assemble(spec: ImportSpec) -> Imported:
-    """Read every export of ``spec`` and align them on the revenue export's days."""
+    """Read every export of ``spec`` and align them on the revenue export's periods."""
     notes: list[str] = []
-    revenue, channels = _revenue(spec, notes)
-    days = revenue.index
-    daily = pd.DataFrame({REVENUE: revenue}, index=days)
+    revenue, channels, cadence = _revenue(spec, notes)
+    periods = revenue.index
+    daily = pd.DataFrame({REVENUE: revenue}, index=periods)
     for name, source in channels.items():
-        daily[SPEND_PREFIX + name] = _spend(name, source, days, notes)
+        daily[SPEND_PREFIX + name] = _spend(name, source, periods, cadence, notes)
     meta: dict[str, Any] = {"tenant_id": spec.tenant_id, **spec.tenant}
     forecast = None
     if spec.weather is not None:
-        weather, location = _weather(spec.weather, days)
+        weather, location = _weather(spec.weather, periods, cadence)
         daily = daily.join(weather)
         for key in ("latitude", "longitude"):
             if key in location:
                 meta.setdefault(key, location[key])
     else:
         notes.append("no weather export: the tenant is modelled without weather terms")
+    if spec.events:
+        daily[EVENT] = _events(spec, periods, cadence)
     if spec.forecast is not None:
-        forecast = _forecast(spec.forecast, days[-1])
+        forecast = _forecast(spec.forecast, periods[-1], cadence)
     daily = daily.round(6).reset_index()
     daily[DATE] = daily[DATE].dt.strftime("%Y-%m-%d")
-    return Imported(spec.tenant_id, daily, meta, forecast, notes)
+    return Imported(spec.tenant_id, daily, meta, forecast, notes, cadence)
 
 
 def write_tenant(imported: Imported, lake: str | Path, force: bool = False) -> Path:
@@ -301,7 +327,7 @@ def write_tenant(imported: Imported, lake: str | Path, force: bool = False) -> P
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force (force=True) to replace it")
     with atomic.folder(target, overwrite=True) as tmp:
-        atomic.write_text(tmp / "daily.csv", imported.daily.to_csv(index=False))
+        atomic.write_text(tmp / f"{imported.cadence}.csv", imported.daily.to_csv(index=False))
         atomic.write_text(tmp / TENANT_JSON, json.dumps(imported.meta, indent=2) + "\n")
         if imported.forecast is not None:
             atomic.write_text(tmp / FORECAST, imported.forecast.to_csv(index=False))

@@ -150,6 +150,9 @@ def test_spend_that_never_varies_is_flagged_whatever_the_posterior() -> None:
     ordinary = np.exp(np.random.default_rng(0).normal(0.0, 0.3, 20_000))
     assert spend_spread(ordinary) == pytest.approx(np.exp(0.6745 * 0.3) - np.exp(-0.6745 * 0.3), abs=0.01)
     assert np.isnan(spend_spread(np.zeros(5)))
+    # On/off spend (off on 30 % of the days) is not judged: its pauses isolate its effect, as a holdout does.
+    assert np.isnan(spend_spread(np.r_[np.zeros(30), np.full(70, 150.0)]))
+    assert spend_spread(np.r_[np.zeros(10), np.full(90, 150.0)]) == 0.0
     rng = np.random.default_rng(4)
     prior_var = _analytic_var(1, 5, 0.3)
     sharp = np.exp(rng.normal(1.0, 0.05, (2, 500)))  # a confident posterior: contraction ≈ 1
