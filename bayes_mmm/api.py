@@ -85,7 +85,8 @@ def fit_lake(
         console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
     if console is not None:
         console.print(
-            f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} days × {ds.sizes['channel']} channels "
+            f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} {'weeks' if ds.attrs.get('cadence') == 'weekly' else 'days'}"
+            f" × {ds.sizes['channel']} channels "
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws or 'auto'})"
         )
     result: FitResult = fit(ds, spec, sampler, prior=prior)

@@ -232,10 +232,10 @@ def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str,
 
 def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str]:
     """The revenue per period, the channels it carries, and its cadence (``daily`` or ``weekly``)."""
-    sums, table, column = read_source(spec.revenue)
+    sums, table, column, date_column = read_source(spec.revenue)
     channels = same_file_channels(spec, table)
     check_revenue_columns(table, spec, channels)
-    cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, column)
+    cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, date_column)
     unit = "day" if cadence == DAILY else "week"
     missing = periods.difference(sums.index)
     if len(missing) and spec.missing_revenue == "error":
@@ -253,7 +253,7 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
 
 
 def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, notes: list[str]) -> pd.Series:
-    sums, _, _ = read_source(source)
+    sums = read_source(source)[0]
     spend, outside = into_periods(sums, periods, cadence)
     if outside:
         notes.append(f"{name}: {outside} day(s) outside the revenue export's range dropped")

@@ -93,8 +93,8 @@ def _check_meta_days(table: Table, date_column: str) -> None:
                         hint="export with Breakdown → By time → Day")
 
 
-def read_source(source: Source) -> tuple[pd.Series, Table, str]:
-    """Daily sums of a source: (series indexed by date, the table read, the amount column used)."""
+def read_source(source: Source) -> tuple[pd.Series, Table, str, str]:
+    """Daily sums of a source: (series indexed by date, the table read, the amount column, the date column)."""
     candidates = (source.date_column,) if source.date_column else ALL_DATE_COLUMNS
     table = find_table(source.file, candidates)
     platform = source.platform if source.platform != "auto" else detect_platform(list(table.frame.columns))
@@ -106,4 +106,4 @@ def read_source(source: Source) -> tuple[pd.Series, Table, str]:
         _check_meta_days(table, date_column)
     sums = daily_sums(table, date_column, amount_column, date_format=source.date_format,
                       decimal=source.decimal, multiplier=source.multiplier)
-    return sums, table, amount_column
+    return sums, table, amount_column, date_column

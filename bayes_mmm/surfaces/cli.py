@@ -231,9 +231,10 @@ def import_(
                               cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue)
     d = imported.daily
     spend = [c for c in d.columns if c.startswith("spend_")]
-    out.print(f"imported [bold]{esc(imported.tenant_id)}[/]: {len(d)} days ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
+    unit = "days" if imported.cadence == "daily" else "weeks"
+    out.print(f"imported [bold]{esc(imported.tenant_id)}[/]: {len(d)} {unit} ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
               f"channels {esc(', '.join(c.removeprefix('spend_') for c in spend))}"
-              + (f", forecast {len(imported.forecast)} days" if imported.forecast is not None else ""))
+              + (f", forecast {len(imported.forecast)} {unit}" if imported.forecast is not None else ""))
     for note in imported.notes:
         out.print(f"[yellow]note[/] {esc(note)}")
     out.print(f"written to [bold]{esc(out_dir / imported.tenant_id)}[/]; next: bayes-mmm validate --data {esc(out_dir)} --tenant {esc(imported.tenant_id)}")

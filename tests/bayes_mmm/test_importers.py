@@ -60,7 +60,7 @@ def test_dates_from_timestamps_and_other_formats() -> None:
 
 
 def test_google_ads_title_lines_thousands_and_total_footer() -> None:
-    sums, table, column = read_source(Source(EXPORTS / "google_ads.csv"))
+    sums, table, column, _ = read_source(Source(EXPORTS / "google_ads.csv"))
     assert (table.header_line, column) == (2, "Cost")
     assert sums.loc["2024-01-01"] == 1061.85 and sums.loc["2024-04-30"] == 1369.47
     assert len(sums) == 121  # the "Total: Account" row is dropped
@@ -68,7 +68,7 @@ def test_google_ads_title_lines_thousands_and_total_footer() -> None:
 
 
 def test_meta_campaign_rows_summed_per_day() -> None:
-    sums, _, column = read_source(Source(EXPORTS / "meta_ads.csv"))
+    sums, _, column, _ = read_source(Source(EXPORTS / "meta_ads.csv"))
     assert column == "Amount spent (USD)"
     assert sums.loc["2024-01-01"] == pytest.approx(211.88 + 62.64)
     raw = pd.read_csv(EXPORTS / "meta_ads.csv")
@@ -84,15 +84,15 @@ def test_meta_export_without_daily_breakdown_is_refused(tmp_path: Path) -> None:
 
 
 def test_tiktok_and_generic_counts_times_cost_per_send() -> None:
-    sums, _, column = read_source(Source(EXPORTS / "tiktok_ads.csv"))
+    sums, _, column, _ = read_source(Source(EXPORTS / "tiktok_ads.csv"))
     assert (column, sums.index[0], sums.iloc[0]) == ("Total Cost", pd.Timestamp("2024-02-01"), 95.19)
-    email, _, column = read_source(Source(EXPORTS / "klaviyo_campaigns.csv", date_column="Send Time", multiplier=0.002))
+    email, _, column, _ = read_source(Source(EXPORTS / "klaviyo_campaigns.csv", date_column="Send Time", multiplier=0.002))
     assert column == "Total Recipients"
     assert email.loc["2024-01-02"] == pytest.approx(9186 * 0.002)
 
 
 def test_shopify_line_items_count_once_per_order() -> None:
-    sums, _, _ = read_source(Source(EXPORTS / "shopify_orders.csv", amount_column="Total"))
+    sums, _, _, _ = read_source(Source(EXPORTS / "shopify_orders.csv", amount_column="Total"))
     raw = pd.read_csv(EXPORTS / "shopify_orders.csv")
     first_day = raw[raw["Created at"].str.startswith("2024-01-01")].drop_duplicates("Name")
     assert sums.loc["2024-01-01"] == pytest.approx(first_day["Total"].sum())
@@ -101,7 +101,7 @@ def test_shopify_line_items_count_once_per_order() -> None:
 def test_utf16_tab_separated_export(tmp_path: Path) -> None:
     f = tmp_path / "gads.csv"
     f.write_bytes("Report\n\nDay\tCost\n2024-01-01\t1,234.50\nTotal\t1,234.50\n".encode("utf-16"))
-    sums, _, _ = read_source(Source(f))
+    sums, _, _, _ = read_source(Source(f))
     assert sums.to_dict() == {pd.Timestamp("2024-01-01"): 1234.5}
 
 
