@@ -54,11 +54,11 @@ from typing import Any
 import pandas as pd
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DAILY, DATE, EVENT, REVENUE, SPEND_PREFIX, TENANT_JSON
+from bayes_mmm.core.constants import DAILY, DATE, EVENT, REVENUE, SPEND_PREFIX, TENANT_JSON, WEEKLY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import Table
 from bayes_mmm.data.import_periods import forecast_periods, into_periods, needed_days, revenue_periods, weather_periods
-from bayes_mmm.data.lake import TENANT_ID
+from bayes_mmm.data.lake import TENANT_ID, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
 
@@ -253,7 +253,11 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
 
 
 def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, notes: list[str]) -> pd.Series:
-    sums = read_source(source)[0]
+    sums, _, _, date_column = read_source(source)
+    if cadence == DAILY and detect_cadence(pd.DatetimeIndex(sums.index)) == WEEKLY:
+        # One send a week (a newsletter) looks the same as weekly totals: say it, do not refuse it.
+        notes.append(f"{name}: rows only every 7 days ({source.file.name}, column '{date_column}'); each counts as "
+                     "that day's spend: if they are weekly totals, export by day")
     spend, outside = into_periods(sums, periods, cadence)
     if outside:
         notes.append(f"{name}: {outside} day(s) outside the revenue export's range dropped")

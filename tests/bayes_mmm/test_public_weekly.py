@@ -76,6 +76,17 @@ def test_weekly_rows_off_the_grid_are_refused(tmp_path: Path) -> None:
                             "2024-01-01 (a Monday), first 2024-01-16 — weekly rows must all start on the same weekday")
 
 
+def test_weekly_rows_in_a_daily_import_are_named_not_refused(tmp_path: Path) -> None:
+    days = pd.date_range("2024-01-01", periods=28, freq="D")
+    (tmp_path / "sales.csv").write_text("Day,sales\n" + "".join(f"{d:%Y-%m-%d},5\n" for d in days))
+    (tmp_path / "ads.csv").write_text("Day,Cost\n" + "".join(f"{d:%Y-%m-%d},70\n" for d in days[::7]))
+    spec = make_spec(tenant_id="s", revenue=tmp_path / "sales.csv", revenue_column="sales", channels={"g": tmp_path / "ads.csv"})
+    imp = assemble(spec)  # a weekly newsletter looks like this too
+    assert imp.cadence == "daily" and imp.daily["spend_g"].tolist() == [70.0, 0, 0, 0, 0, 0, 0] * 4
+    assert "g: rows only every 7 days (ads.csv, column 'Day'); each counts as that day's spend: if they are weekly " \
+           "totals, export by day" in imp.notes
+
+
 def test_period_helpers_against_hand_sums() -> None:
     weeks = pd.date_range("2024-03-04", periods=2, freq="7D")
     sums = pd.Series([1.0, 2.0, 4.0, 8.0], index=pd.to_datetime(["2024-03-03", "2024-03-04", "2024-03-10", "2024-03-11"]))
