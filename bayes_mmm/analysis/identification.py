@@ -34,6 +34,7 @@ import numpy as np
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.spend_variation import SPREAD_MIN, spreads
 
 if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this module's thresholds only
     import arviz as az
@@ -46,12 +47,6 @@ CORR_MAX = 0.6
 WIDE_REL = 0.6
 #: R-hat of one ROAS above which its chains are taken to disagree.
 RHAT_MAX = 1.05
-#: Interquartile range of a channel's spend on its spend days, relative to the median, below which
-#: the spend level never varies (ordinary daily spend: 0.3-0.9; a fixed budget ±2 %: 0.03; a cap: 0).
-SPREAD_MIN = 0.1
-#: … unless the channel is off on more than this share of the periods (on/off spend identifies its effect).
-OFF_MAX = 0.1
-
 FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
 FIX_HISTORY = "a longer history (two years of daily data)"
@@ -92,20 +87,6 @@ def chain_disagreement(roas: np.ndarray) -> dict:
     }
 
 
-def spend_spread(spend: np.ndarray) -> float:
-    """Interquartile range over median of ``spend`` on its days with spend.
-
-    NaN (not judged) when the channel is off on more than :data:`OFF_MAX` of the periods:
-    its pauses then show its effect at today's level, as a holdout would.
-    """
-    x = np.asarray(spend, dtype=float)
-    on = x[x > 0]
-    if on.size == 0 or on.size < (1 - OFF_MAX) * x.size:
-        return float("nan")
-    q25, q50, q75 = np.quantile(on, [0.25, 0.5, 0.75])
-    return float((q75 - q25) / q50)
-
-
 def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -116,7 +97,7 @@ def channel_verdict(
     """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
 
     ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``;
-    ``spread`` is :func:`spend_spread` of its training spend (NaN: not judged).
+    ``spread`` is :func:`~bayes_mmm.data.spend_variation.spend_spread` of its training spend (NaN: not judged).
     Returns ``{contraction, flagged, reasons, fixes, chains}``.
     """
     c = contraction(np.log(roas), prior_var)
@@ -150,7 +131,7 @@ def tenant_identification(
     """``{"identification", "roas_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
 
     Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
-    ``spread`` is each channel's :func:`spend_spread` (None: not judged).
+    ``spread`` is each channel's :func:`~bayes_mmm.data.spend_variation.spend_spread` (None: not judged).
     """
     spread = np.full(len(channels), np.nan) if spread is None else spread
     idx = np.flatnonzero(active)
@@ -202,8 +183,7 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     train = const["train"].transpose(TENANT, "date").values.astype(bool)
     raw = const["spend"].transpose(TENANT, CHANNEL, "date").values
     spend = (raw * train[:, None, :]).sum(axis=-1)
-    # Training periods only: days before a tenant's history or in a holdout are not pauses.
-    spread = np.array([[spend_spread(row[train[i]]) for row in raw[i]] for i in range(len(raw))])
+    spread = spreads(raw, train)
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
     tenants = [str(t) for t in post[TENANT].values]
     if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order

@@ -26,11 +26,12 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
+from bayes_mmm.data.spend_variation import uninformed
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.lift import build_lift
-from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants
+from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_cells, centred_tenants
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -373,6 +374,23 @@ def effective_spec(
     return spec if any_weather or spec.seasonal_media or not spec.weather_media else replace(spec, weather_media=False)
 
 
+
+def centred_record(design: Design) -> dict[str, Any]:
+    """``centred``: tenants per centred parameter; ``non_centred_channels``: ``tenant:channel`` the data cannot inform.
+
+    The second lists the cells of a centred tenant kept non-centred because their spend never varies.
+    """
+    spec = design.spec
+    tenants = centred_tenants(spec.centered, design.n_train)
+    cells = centred_cells(spec.centered, design.n_train, uninformed(design.spend, design.train))
+    out: dict[str, Any] = {"centred": {p: [t for t, c in zip(design.tenants, m, strict=True) if c]
+                                       for p, m in tenants.items() if m.any()}}
+    kept = [f"{t}:{ch}" for p in tenants for i, t in enumerate(design.tenants) for j, ch in enumerate(design.channels)
+            if tenants[p][i] and not cells[p][i, j]]
+    if kept:
+        out["non_centred_channels"] = sorted(set(kept))
+    return out
+
 def fit(
     ds: xr.Dataset,
     spec: ModelSpec | None = None,
@@ -415,9 +433,8 @@ def fit(
         "tune": sampler.tune,
         "seed": sampler.seed,
         "target_accept": sampler.target_accept,
-        # The per-tenant parameterisation actually used (the default decides from each tenant's data).
-        "centred": {p: [t for t, c in zip(design.tenants, mask, strict=True) if c]
-                    for p, mask in centred_tenants(spec.centered, design.n_train).items() if mask.any()},
+        # The parameterisation actually used (the default decides from each tenant's data).
+        **centred_record(design),
         **timing,
     }
     return FitResult(

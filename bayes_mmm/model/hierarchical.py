@@ -34,10 +34,11 @@ import pytensor.tensor as pt
 
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
+from bayes_mmm.data.spend_variation import uninformed
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
-from bayes_mmm.model.parameterisation import centred_tenants
+from bayes_mmm.model.parameterisation import centred_cells
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.residual import prewhiten
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
@@ -84,7 +85,7 @@ def _tenant_channel(
     ``sigma_c ~ HalfNormal(pool_sd)``; ``mu`` and ``sd`` may be per-channel arrays. Unpooled: independent normals with the
     same prior variance a new tenant has under pooling, ``sd² + pool_sd²``, so
     the two differ only in whether tenants learn from each other. ``centered``
-    (one flag, or a mask over tenants, :mod:`bayes_mmm.model.parameterisation`)
+    (one flag, or a mask over tenants or tenant×channels, :mod:`bayes_mmm.model.parameterisation`)
     samples those tenants' values directly, better when the data pin them down.
     A population ``prior`` (cold start) replaces all of this with its per-channel
     normal for a new tenant.
@@ -102,7 +103,7 @@ def _tenant_channel(
         z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
         return loc + scale * z
     # Mixed: one free variable, centred where the mask says so and standard normal elsewhere.
-    m = mask.reshape(-1, *([1] * (len(dims) - 1)))
+    m = mask.reshape(*mask.shape, *([1] * (len(dims) - mask.ndim)))  # per tenant, or per tenant×channel
     raw = pm.Normal(f"{name}_raw", pt.where(m, loc, 0.0), pt.where(m, scale, 1.0), dims=dims)
     return pt.where(m, raw, loc + scale * raw)
 
@@ -226,7 +227,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
     """
     spec = design.spec
     pri = spec.priors
-    centred = centred_tenants(spec.centered, design.n_train)
+    centred = centred_cells(spec.centered, design.n_train, uninformed(design.spend, design.train))
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
         sigma = pm.HalfNormal("sigma", pri.noise, dims=TENANT)

@@ -19,12 +19,12 @@ from bayes_mmm.analysis.identification import (
     contraction,
     flagged,
     prior_log_roas_var,
-    spend_spread,
     tenant_identification,
 )
 from bayes_mmm.core.priors import MediaPriors
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
+from bayes_mmm.data.spend_variation import spend_spread
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
 

@@ -1,0 +1,48 @@
+"""Does a channel's spend vary enough to show its effect? A property of the data, used by the model and the checks.
+
+A channel whose spend sits at one level on nearly every day (a daily cap, a fixed budget) and hardly
+ever pauses shows no day that isolates its effect: its contribution is a constant the baseline can
+absorb, and its curve above today's level is never observed. The checks name such channels
+(:mod:`bayes_mmm.analysis.identification`); the model samples their ROAS non-centred, since the prior,
+not the data, will shape it (:mod:`bayes_mmm.model.parameterisation`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Interquartile range of a channel's spend on its spend days, relative to the median, below which
+#: the spend level never varies (ordinary daily spend: 0.3-0.9; a fixed budget ±2 %: 0.03; a cap: 0).
+SPREAD_MIN = 0.1
+#: … unless the channel is off on more than this share of the periods (on/off spend identifies its effect).
+OFF_MAX = 0.1
+
+
+def spend_spread(spend: np.ndarray) -> float:
+    """Interquartile range over median of ``spend`` on its days with spend.
+
+    NaN (not judged) without spend, or when the channel is off on more than :data:`OFF_MAX` of the
+    periods: its pauses then show its effect at today's level, as a holdout would.
+    """
+    x = np.asarray(spend, dtype=float)
+    on = x[x > 0]
+    if on.size == 0 or on.size < (1 - OFF_MAX) * x.size:
+        return float("nan")
+    q25, q50, q75 = np.quantile(on, [0.25, 0.5, 0.75])
+    return float((q75 - q25) / q50)
+
+
+def spreads(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """:func:`spend_spread` per tenant×channel ``(N, C)`` of ``spend (N, C, T)`` over the training periods ``train (N, T)``.
+
+    Periods outside training (before a tenant's history, a holdout) are not pauses.
+    """
+    train = np.asarray(train, dtype=bool)
+    return np.array([[spend_spread(row[train[i]]) for row in np.asarray(spend)[i]] for i in range(len(train))])
+
+
+def uninformed(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``(N, C)``: no spend in training, or spend that never varies (:data:`SPREAD_MIN`): the data say little."""
+    s = np.asarray(spend, dtype=float)
+    t = np.asarray(train, dtype=bool)
+    return ((s * t[:, None, :]).sum(axis=-1) <= 0) | (spreads(s, t) < SPREAD_MIN)
