@@ -47,9 +47,10 @@ TRUTH_DAILY = "truth_daily.parquet"
 #: Minimum history a tenant needs before it can be fitted.
 MIN_HISTORY_DAYS = 120
 
-#: The demo's sampler (API and CLI). Two chains of 1,000 + 1,500 on two cores: 535 s of sampling, R-hat 1.0044,
-#: bulk ESS 678 (idle, 2026-11-26); four chains of 500 + 750 took 699 s for the same gradient budget.
-DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 1000, 1500
+#: The demo's sampler (API and CLI). Two chains on two cores; four chains of 500 + 750 took 699 s for the gradient
+#: budget two chains of 1,000 + 1,500 took in 535 s (idle, 2026-11-26: R-hat 1.0044, bulk ESS 678). That budget made
+#: the demo 14 minutes on 2026-11-27; 600 + 1,000 keeps ESS above 400 at two thirds of the draws (RESULTS §13).
+DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 600, 1000
 
 #: Scale of the half-normal prior on a refresh's per-channel sd of log ROAS changes (``ModelSpec.regime_sd``).
 REFRESH_ROAS_CHANGE_SD = 0.5
