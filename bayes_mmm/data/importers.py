@@ -57,7 +57,14 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import DAILY, DATE, EVENT, REVENUE, SPEND_PREFIX, TENANT_JSON, WEEKLY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import Table
-from bayes_mmm.data.import_periods import forecast_periods, into_periods, needed_days, revenue_periods, weather_periods
+from bayes_mmm.data.import_periods import (
+    forecast_periods,
+    into_periods,
+    needed_days,
+    revenue_periods,
+    weather_periods,
+    weekday_mismatch,
+)
 from bayes_mmm.data.lake import TENANT_ID, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
@@ -114,8 +121,8 @@ class Imported:
 
 def _source(entry: Any, where: str, base: Path, mapping: Path | None) -> Source:
     if not isinstance(entry, Mapping) or "file" not in entry:
-        flag = "--revenue FILE" if where == "revenue" else "--channel NAME=FILE"
-        raise DataError(f"[{where}] needs a file", file=mapping, hint=f"{flag}, or file = \"export.csv\" in the mapping")
+        flag = {"revenue": "--revenue FILE, or "}.get(where, "" if where.startswith("events") else "--channel NAME=FILE, or ")
+        raise DataError(f"[{where}] needs a file", file=mapping, hint=f"{flag}file = \"export.csv\" in the mapping")
     unknown = [k for k in entry if k not in SOURCE_KEYS]
     if unknown:
         raise DataError(f"unknown key '{unknown[0]}' in [{where}]", file=mapping, hint=f"keys: {', '.join(SOURCE_KEYS)}")
@@ -149,6 +156,9 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise DataError(f"unknown key '{unknown[0]}'", file=path, hint=f"top-level keys: {', '.join(allowed)}")
+    for key in ("tenant", "revenue", "channels", "weather", "events"):
+        if key in mapping and not isinstance(mapping[key], Mapping):
+            raise DataError(f"'{key}' must be a table ([{key}] …), not {mapping[key]!r}", file=path)
     return mapping
 
 
@@ -237,6 +247,8 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
     check_revenue_columns(table, spec, channels)
     cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, date_column)
     unit = "day" if cadence == DAILY else "week"
+    if cadence == WEEKLY:
+        notes.append(f"revenue: every row on a {periods[0]:%A}: read as one row per week (weekly.csv)")
     missing = periods.difference(sums.index)
     if len(missing) and spec.missing_revenue == "error":
         raise DataError(
@@ -254,13 +266,19 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
 
 def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, notes: list[str]) -> pd.Series:
     sums, _, _, date_column = read_source(source)
-    if cadence == DAILY and detect_cadence(pd.DatetimeIndex(sums.index)) == WEEKLY:
-        # One send a week (a newsletter) looks the same as weekly totals: say it, do not refuse it.
-        notes.append(f"{name}: rows only every 7 days ({source.file.name}, column '{date_column}'); each counts as "
-                     "that day's spend: if they are weekly totals, export by day")
+    dates = pd.DatetimeIndex(sums.index)
+    where = f"({source.file.name}, column '{date_column}')"
+    # One send a week (a newsletter) looks the same as weekly totals: say it, do not refuse it.
+    if cadence == DAILY and detect_cadence(dates) == WEEKLY:
+        notes.append(f"{name}: rows only every 7 days {where}; each counts as that day's spend: "
+                     "if they are weekly totals, export by day")
+    other = weekday_mismatch(dates, periods, cadence)
+    if other:
+        notes.append(f"{name}: every row on {other} {where}, the revenue's weeks start on {periods[0]:%A}s; each "
+                     "counts in the week that contains it: if they are weekly totals, export by day or by the same weeks")
     spend, outside = into_periods(sums, periods, cadence)
     if outside:
-        notes.append(f"{name}: {outside} day(s) outside the revenue export's range dropped")
+        notes.append(f"{name}: {outside} row(s) dated outside the revenue export's range dropped")
     return spend
 
 

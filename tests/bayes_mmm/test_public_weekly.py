@@ -60,20 +60,70 @@ def test_daily_exports_are_summed_into_the_revenue_weeks(tmp_path: Path) -> None
         assert row.spend_google == pytest.approx(spend[inside].sum())
         assert row.temp_c == pytest.approx(np.round(temp[inside], 3).mean(), abs=1e-6)
         assert row.precip_mm == pytest.approx(7.0)
-    assert any("5 day(s) outside" in n for n in imp.notes)  # 2 before, 3 after (2024-01-29 .. 31 is the 4th week)
+    assert "google: 5 row(s) dated outside the revenue export's range dropped" in imp.notes  # 12-30, 12-31, 01-29..31
+    assert imp.notes[0] == "revenue: every row on a Monday: read as one row per week (weekly.csv)"
     import_tenant(spec, tmp_path / "lake")
     assert (tmp_path / "lake" / "weekly-shop" / "weekly.csv").is_file()
 
 
-def test_weekly_rows_off_the_grid_are_refused(tmp_path: Path) -> None:
-    dates = ["2024-01-01", "2024-01-08", "2024-01-16", "2024-01-22"]  # the third is a Tuesday
+def _sales(tmp_path: Path, dates: list[str]) -> Path:
     (tmp_path / "sales.csv").write_text("Day,sales\n" + "".join(f"{d},1\n" for d in dates))
     (tmp_path / "ads.csv").write_text("Day,Cost\n2024-01-01,1\n")
-    spec = make_spec(tenant_id="s", revenue=tmp_path / "sales.csv", revenue_column="sales", channels={"g": tmp_path / "ads.csv"})
+    return tmp_path / "sales.csv"
+
+
+def _spec(tmp_path: Path, dates: list[str], **kw):
+    return make_spec(tenant_id="s", revenue=_sales(tmp_path, dates), revenue_column="sales",
+                     channels={"g": tmp_path / "ads.csv"}, **kw)
+
+
+def test_cadence_is_weekly_only_when_every_row_is_on_one_weekday(tmp_path: Path) -> None:
+    # Sparse daily sales (a shop closed at weekends, or a quiet one) stay daily: the gaps are days without sales.
+    sparse = [f"{d:%Y-%m-%d}" for d in pd.date_range("2024-01-01", periods=30, freq="D") if d.day_of_week < 5]
+    imp = assemble(_spec(tmp_path, sparse, missing_revenue="zero"))
+    assert imp.cadence == "daily" and len(imp.daily) == 30 and (imp.daily["revenue"] == 0).sum() == 8
+    # Alternating Mondays and Tuesdays: daily with gaps, refused by default, naming the first missing day.
     with pytest.raises(DataError) as e:
-        assemble(spec)
-    assert str(e.value) == (f"{tmp_path / 'sales.csv'}, column 'Day': 1 date(s) off the weekly grid that starts "
-                            "2024-01-01 (a Monday), first 2024-01-16 — weekly rows must all start on the same weekday")
+        assemble(_spec(tmp_path, ["2024-01-01", "2024-01-09", "2024-01-15", "2024-01-23"]))
+    assert str(e.value).startswith(f"{tmp_path / 'sales.csv'}, column 'sales': 19 day(s) without rows between "
+                                   "2024-01-01 and 2024-01-23, first 2024-01-02")
+    # Weekly with most weeks missing: still weekly; the missing weeks are named, or filled when asked.
+    gaps = ["2024-01-01", "2024-01-15", "2024-02-12", "2024-03-18"]
+    with pytest.raises(DataError, match=r"8 week\(s\) without rows between 2024-01-01 and 2024-03-18, first 2024-01-08"):
+        assemble(_spec(tmp_path, gaps))
+    filled = assemble(_spec(tmp_path, gaps, missing_revenue="zero"))
+    assert filled.cadence == "weekly" and filled.daily["revenue"].tolist() == [1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    with pytest.raises(DataError, match="only 1 date\\(s\\): too short to model"):
+        assemble(_spec(tmp_path, ["2024-01-01"]))
+
+
+def test_weekly_export_on_another_weekday_is_named(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, ["2024-01-01", "2024-01-08", "2024-01-15"])
+    (tmp_path / "ads.csv").write_text("Day,Cost\n2024-01-07,10\n2024-01-14,20\n")  # Sundays
+    imp = assemble(spec)
+    assert imp.daily["spend_g"].tolist() == [10.0, 20.0, 0.0]  # each row in the week that contains it
+    assert ("g: every row on Sundays (ads.csv, column 'Day'), the revenue's weeks start on Mondays; each counts in "
+            "the week that contains it: if they are weekly totals, export by day or by the same weeks") in imp.notes
+
+
+def test_a_week_with_a_blank_weather_day_stays_blank(tmp_path: Path) -> None:
+    days = pd.date_range("2024-01-01", periods=14, freq="D")
+    temp = [f"{t:.1f}" if i != 9 else "" for i, t in enumerate(np.arange(14.0))]  # 2024-01-10 blank
+    (tmp_path / "om.csv").write_text(OM_HEAD + "time,temperature_2m_mean (°C),precipitation_sum (mm)\n"
+                                     + "".join(f"{d:%Y-%m-%d},{t},1.0\n" for d, t in zip(days, temp, strict=True)))
+    imp = assemble(_spec(tmp_path, ["2024-01-01", "2024-01-08"], weather=tmp_path / "om.csv"))
+    assert imp.daily["temp_c"].iloc[0] == pytest.approx(3.0) and np.isnan(imp.daily["temp_c"].iloc[1])
+    assert imp.daily["precip_mm"].tolist() == [7.0, 7.0]
+
+
+def test_mapping_sections_that_are_not_tables(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text('tenant_id = "s"\nevents = 5\n[revenue]\nfile = "x.csv"\n')
+    with pytest.raises(DataError, match="'events' must be a table \\(\\[events\\] …\\), not 5"):
+        make_spec(tmp_path / "m.toml")
+    (tmp_path / "m.toml").write_text('tenant_id = "s"\n[revenue]\nfile = "x.csv"\n[events.promo]\ncolumn = "d"\n')
+    with pytest.raises(DataError) as e:
+        make_spec(tmp_path / "m.toml")
+    assert str(e.value).endswith('[events.promo] needs a file — file = "export.csv" in the mapping')
 
 
 def test_weekly_rows_in_a_daily_import_are_named_not_refused(tmp_path: Path) -> None:
