@@ -129,7 +129,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
         fits[label] = roas_intervals(result, tenants)
         conv = result.convergence
         out[f"fit_{label}"] = {"seconds": round(seconds, 1), "compile_seconds": result.sampler["compile_seconds"],
-                               "sample_seconds": result.sampler["sample_seconds"],
+                               "sample_seconds": result.sampler["sample_seconds"], "rounds": result.sampler.get("rounds", 1),
                                "convergence": {k: conv[k] for k in ("ok", "rhat_max", "ess_bulk_min", "divergences")}}
         if label == "with":
             out["lift_calibration"] = summary.get("lift_calibration")
