@@ -47,6 +47,7 @@ CORR_MAX = 0.6
 WIDE_REL = 0.6
 #: R-hat of one ROAS above which its chains are taken to disagree.
 RHAT_MAX = 1.05
+
 FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
 FIX_HISTORY = "a longer history (two years of daily data)"

@@ -374,7 +374,6 @@ def effective_spec(
     return spec if any_weather or spec.seasonal_media or not spec.weather_media else replace(spec, weather_media=False)
 
 
-
 def centred_record(design: Design) -> dict[str, Any]:
     """``centred``: tenants per centred parameter; ``non_centred_channels``: ``tenant:channel`` the data cannot inform.
 
@@ -390,6 +389,7 @@ def centred_record(design: Design) -> dict[str, Any]:
     if kept:
         out["non_centred_channels"] = sorted(set(kept))
     return out
+
 
 def fit(
     ds: xr.Dataset,
