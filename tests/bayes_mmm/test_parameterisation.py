@@ -9,6 +9,7 @@ import pytest
 
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
+from bayes_mmm.inference.fit import centred_record
 from bayes_mmm.model import parameterisation
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
@@ -84,7 +85,10 @@ def test_mixed_model_is_centred_for_rich_tenants_and_non_centred_for_the_others(
     assert got == pytest.approx(extra, rel=1e-9, abs=1e-9)
     # Tenant 0's email at one level every day (a fixed budget): that cell is sampled non-centred.
     ds["spend"].loc[{"tenant": ds["tenant"].values[0], "channel": "email"}] = 40.0
-    mixed = build_model(build_design(ds, ModelSpec(), train))
+    design = build_design(ds, ModelSpec(), train)
+    record = centred_record(design)
+    assert record == {"centred": {"roas": [design.tenants[0]]}, "non_centred_channels": [f"{design.tenants[0]}:email"]}
+    mixed = build_model(design)
     plain = build_model(build_design(ds, ModelSpec(centered=()), train))
     got, extra = _density_gap(mixed, plain, np.array([[True, True, False], [False] * 3]))
     assert got == pytest.approx(extra, rel=1e-9, abs=1e-9)
