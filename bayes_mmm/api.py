@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, REFRESH_ROAS_CHANGE_SD
+from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
@@ -85,7 +85,7 @@ def fit_lake(
         console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
     if console is not None:
         console.print(
-            f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} {'weeks' if ds.attrs.get('cadence') == 'weekly' else 'days'}"
+            f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} {PERIOD_UNIT[ds.attrs.get('cadence', DAILY)]}s"
             f" × {ds.sizes['channel']} channels "
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws or 'auto'})"
         )

@@ -28,6 +28,8 @@ NON_NEGATIVE_COLUMNS = (REVENUE, PRECIP, SNOW)
 DAILY, WEEKLY = "daily", "weekly"
 #: Length of one period of each cadence, in days.
 CADENCE_DAYS = {DAILY: 1, WEEKLY: 7}
+#: What one period of each cadence is called in messages ("3 weeks", "day(s)").
+PERIOD_UNIT = {DAILY: "day", WEEKLY: "week"}
 DAILY_STEMS = ("daily.parquet", "daily.csv")
 WEEKLY_STEMS = ("weekly.parquet", "weekly.csv")
 DATA_STEMS = (*DAILY_STEMS, *WEEKLY_STEMS)

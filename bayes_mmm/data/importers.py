@@ -54,7 +54,7 @@ from typing import Any
 import pandas as pd
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DAILY, DATE, EVENT, REVENUE, SPEND_PREFIX, TENANT_JSON, WEEKLY
+from bayes_mmm.core.constants import DAILY, DATE, EVENT, PERIOD_UNIT, REVENUE, SPEND_PREFIX, TENANT_JSON, WEEKLY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import Table
 from bayes_mmm.data.import_periods import (
@@ -215,6 +215,13 @@ def make_spec(
     )
 
 
+def _with_revenue_dates(spec: ImportSpec, source: Source) -> Source:
+    """A source in the revenue export itself reads the revenue's date column unless it names its own."""
+    if source.date_column is None and source.file.resolve() == spec.revenue.file.resolve():
+        return replace(source, date_column=spec.revenue.date_column)
+    return source
+
+
 def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
     """Channels read from the revenue export itself take its ``spend_<name>``/``cost_<name>`` column by default."""
     out = dict(spec.channels)
@@ -222,7 +229,7 @@ def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
         if source.file.resolve() == table.path.resolve() and source.amount_column is None:
             hits = [c for c in table.frame.columns if c.lower() in (f"spend_{name}", f"cost_{name}")]
             if hits:
-                out[name] = replace(source, amount_column=hits[0], date_column=source.date_column or spec.revenue.date_column)
+                out[name] = replace(_with_revenue_dates(spec, source), amount_column=hits[0])
     return out
 
 
@@ -246,7 +253,7 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
     channels = same_file_channels(spec, table)
     check_revenue_columns(table, spec, channels)
     cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, date_column)
-    unit = "day" if cadence == DAILY else "week"
+    unit = PERIOD_UNIT[cadence]
     if cadence == WEEKLY:
         notes.append(f"revenue: every row on a {periods[0]:%A}: read as one row per week (weekly.csv)")
     missing = periods.difference(sums.index)
@@ -284,12 +291,8 @@ def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, n
 
 def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str) -> pd.Series:
     """1 in a period where any event column is non-zero (a promotion, an outage), else 0."""
-    def read(src: Source) -> pd.Series:
-        if src.date_column is None and src.file.resolve() == spec.revenue.file.resolve():
-            src = replace(src, date_column=spec.revenue.date_column)  # a column of the revenue export
-        return into_periods(read_source(src)[0].abs(), periods, cadence)[0] > 0
-
-    flags = [read(src) for src in spec.events.values()]
+    flags = [into_periods(read_source(_with_revenue_dates(spec, src))[0].abs(), periods, cadence)[0] > 0
+             for src in spec.events.values()]
     return pd.concat(flags, axis=1).any(axis=1).astype(int)
 
 

@@ -26,12 +26,11 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
-from bayes_mmm.data.spend_variation import uninformed
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.lift import build_lift
-from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_cells, centred_tenants
+from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants, design_cells
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -381,7 +380,7 @@ def centred_record(design: Design) -> dict[str, Any]:
     """
     spec = design.spec
     tenants = centred_tenants(spec.centered, design.n_train)
-    cells = centred_cells(spec.centered, design.n_train, uninformed(design.spend, design.train))
+    cells = design_cells(design)
     out: dict[str, Any] = {"centred": {p: [t for t, c in zip(design.tenants, m, strict=True) if c]
                                        for p, m in tenants.items() if m.any()}}
     kept = [f"{t}:{ch}" for p in tenants for i, t in enumerate(design.tenants) for j, ch in enumerate(design.channels)

@@ -34,11 +34,10 @@ import pytensor.tensor as pt
 
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
-from bayes_mmm.data.spend_variation import uninformed
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
-from bayes_mmm.model.parameterisation import centred_cells
+from bayes_mmm.model.parameterisation import design_cells
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.residual import prewhiten
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
@@ -227,7 +226,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
     """
     spec = design.spec
     pri = spec.priors
-    centred = centred_cells(spec.centered, design.n_train, uninformed(design.spend, design.train))
+    centred = design_cells(design)
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
         sigma = pm.HalfNormal("sigma", pri.noise, dims=TENANT)

@@ -23,7 +23,14 @@ An explicit ``ModelSpec.centered`` overrides the rule for every tenant and chann
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from bayes_mmm.data.spend_variation import uninformed
+
+if TYPE_CHECKING:
+    from bayes_mmm.model.design import Design
 
 #: Training periods from which a tenant's ROAS is sampled centred.
 CENTRE_MIN_PERIODS = 365
@@ -60,3 +67,8 @@ def centred_cells(
     per_tenant = centred_tenants(centered, n_train)
     keep = np.ones_like(uninformed, dtype=bool) if centered is not None else ~np.asarray(uninformed, dtype=bool)
     return {p: mask[:, None] & keep for p, mask in per_tenant.items()}
+
+
+def design_cells(design: Design) -> dict[str, np.ndarray]:
+    """:func:`centred_cells` of a design: its spec's choice, its training periods and its uninformed channels."""
+    return centred_cells(design.spec.centered, design.n_train, uninformed(design.spend, design.train))

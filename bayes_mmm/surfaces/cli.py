@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bayes_mmm.core.constants import DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, REFRESH_ROAS_CHANGE_SD
+from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 
 app = typer.Typer(
@@ -231,7 +231,7 @@ def import_(
                               cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue)
     d = imported.daily
     spend = [c for c in d.columns if c.startswith("spend_")]
-    unit = "days" if imported.cadence == "daily" else "weeks"
+    unit = f"{PERIOD_UNIT[imported.cadence]}s"
     out.print(f"imported [bold]{esc(imported.tenant_id)}[/]: {len(d)} {unit} ({d['date'].iloc[0]} to {d['date'].iloc[-1]}), "
               f"channels {esc(', '.join(c.removeprefix('spend_') for c in spend))}"
               + (f", forecast {len(imported.forecast)} {unit}" if imported.forecast is not None else ""))
@@ -723,7 +723,7 @@ def _money(st: dict) -> str:
 
 def print_plan(plan: dict) -> None:
     """Recommended vs current spend per tenant and channel, expected incremental revenue, and the portfolio total."""
-    unit = "weeks" if plan.get("cadence") == "weekly" else "days"
+    unit = f"{PERIOD_UNIT[plan.get('cadence', DAILY)]}s"
     for tid, e in plan["tenants"].items():
         t = Table(title=f"{esc(tid)}: {plan.get('objective', 'user')} plan over {len(plan['days'])} {unit}")
         t.add_column("channel")
