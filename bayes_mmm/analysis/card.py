@@ -25,9 +25,15 @@ WEATHERLESS_LIMIT = (
 
 
 def rounds_note(sampler: dict) -> str:
-    """`` × 2 rounds (…)`` when fresh chains topped up a slow-mixing first round; empty otherwise."""
+    """What the sampler ran beyond one round: a diverged round run again with smaller steps, top-up rounds."""
+    notes = []
+    if sampler.get("retried_divergences"):
+        notes.append(f"a first round with {sampler['retried_divergences']} divergences was discarded and run again "
+                     f"at target_accept {sampler['target_accept']}")
     rounds = sampler.get("rounds", 1)
-    return "" if rounds == 1 else f" × {rounds} rounds (fresh chains added: the first round mixed too slowly)"
+    if rounds > 1:
+        notes.append(f"× {rounds} rounds: fresh chains added, the first round mixed too slowly")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def noise_lines(summary: dict) -> list[str]:

@@ -69,6 +69,12 @@ class SamplerConfig:
         thresholds only through slow mixing (no divergence, R-hat ≤ :data:`TOP_UP_RHAT`); the
         chains are pooled, and ``summary.json`` → ``sampler.rounds`` says how many ran. 0: off.
         Only when ``draws`` is sized to the data (:meth:`sized`): explicit draws are a budget.
+    retry_accept
+        Target acceptance of a second try when the first round diverges (``None``, or not above
+        ``target_accept``: off). Divergent
+        draws are biased, so that round is discarded and run again with fresh chains and smaller
+        steps, the standard remedy for the sharp curvature (funnels) that causes divergences.
+        Like ``top_up``, only when ``draws`` is sized to the data.
     """
 
     sampler: str = "nutpie"
@@ -80,6 +86,7 @@ class SamplerConfig:
     low_rank: bool = True
     progress: bool = True
     top_up: int = 1
+    retry_accept: float | None = 0.97
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -98,6 +105,8 @@ class SamplerConfig:
             raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
         if self.top_up < 0:
             raise ValueError(f"top_up is a number of extra sampling rounds: it must be ≥ 0, got {self.top_up}")
+        if self.retry_accept is not None and not 0 < self.retry_accept < 1:
+            raise ValueError(f"retry_accept must be in (0, 1) or None (off), got {self.retry_accept}")
 
 
     def sized(self, n_periods: int) -> SamplerConfig:
@@ -108,7 +117,7 @@ class SamplerConfig:
         draw costs a seventh, so short designs get :data:`DRAWS_SHORT` draws per chain.
         """
         if self.draws is not None:  # draws the caller chose are a budget: no rounds beyond it
-            return replace(self, top_up=0)
+            return replace(self, top_up=0, retry_accept=None)
         return replace(self, draws=DRAWS_LONG if n_periods >= CENTRE_MIN_PERIODS else DRAWS_SHORT)
 
 
@@ -203,15 +212,15 @@ def _compile_interruptibly(model: pm.Model) -> Any:
     return box["compiled"]
 
 
-def _round_runner(model: pm.Model, cfg: SamplerConfig) -> Callable[[int], az.InferenceData]:
-    """Compile ``model`` once; return a function that samples one round of ``cfg.chains`` chains with a seed."""
-    common = {"draws": cfg.draws, "tune": cfg.tune, "chains": cfg.chains, "cores": cfg.chains, "target_accept": cfg.target_accept}
+def _round_runner(model: pm.Model, cfg: SamplerConfig) -> Callable[[int, float], az.InferenceData]:
+    """Compile ``model`` once; return a function sampling one round of ``cfg.chains`` chains (seed, target accept)."""
+    common = {"draws": cfg.draws, "tune": cfg.tune, "chains": cfg.chains, "cores": cfg.chains}
     if cfg.sampler == "nutpie":
         import nutpie
 
         compiled = _compile_interruptibly(model)
-        return lambda seed: _run_sampler(lambda: nutpie.sample(
-            compiled, **common, seed=seed, low_rank_modified_mass_matrix=cfg.low_rank,
+        return lambda seed, accept: _run_sampler(lambda: nutpie.sample(
+            compiled, **common, seed=seed, target_accept=accept, low_rank_modified_mass_matrix=cfg.low_rank,
             progress_bar=cfg.progress, save_warmup=False, blocking=False,
         ))
     if cfg.sampler == "numpyro":
@@ -220,12 +229,17 @@ def _round_runner(model: pm.Model, cfg: SamplerConfig) -> Callable[[int], az.Inf
         except ImportError:
             raise ValueError("sampler 'numpyro' needs numpyro and jax: pip install numpyro jax") from None
 
-    def run(seed: int) -> az.InferenceData:
+    def run(seed: int, accept: float) -> az.InferenceData:
         with model:
-            return pm.sample(**common, random_seed=seed, nuts_sampler=cfg.sampler, progressbar=cfg.progress,
-                             compute_convergence_checks=False)
+            return pm.sample(**common, target_accept=accept, random_seed=seed, nuts_sampler=cfg.sampler,
+                             progressbar=cfg.progress, compute_convergence_checks=False)
 
     return run
+
+
+def divergences(idata: az.InferenceData) -> int:
+    """Divergent transitions over all chains (0 when the sampler does not report them)."""
+    return int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
 
 
 def worth_topping_up(conv: dict) -> bool:
@@ -243,17 +257,24 @@ def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
 def sample(model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample) and the rounds run.
 
-    A round that falls short only through slow mixing is topped up with fresh chains (``cfg.top_up``).
+    A first round that diverged is run again at ``cfg.retry_accept``; a round that falls short only
+    through slow mixing is then topped up with fresh chains (``cfg.top_up``). The timings say what ran:
+    ``rounds`` kept, ``target_accept`` used and ``retried_divergences`` (the discarded round's count, or 0).
     """
     t0 = time.perf_counter()
     run = _round_runner(model, cfg)
     t1 = time.perf_counter()
-    idata, rounds = run(cfg.seed), 1
+    accept, discarded = cfg.target_accept, 0
+    idata, rounds = run(cfg.seed, accept), 1
+    first = divergences(idata)
+    if first > 0 and (cfg.retry_accept or 0) > accept:
+        accept, discarded = cfg.retry_accept, first
+        idata = run(cfg.seed + 500, accept)
     while rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv)):
-        idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds)), rounds + 1
+        idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds, accept)), rounds + 1
     t2 = time.perf_counter()
     timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2),
-              "rounds": rounds}
+              "rounds": rounds, "target_accept": accept, "retried_divergences": discarded}
     return idata, timing
 
 
@@ -271,7 +292,7 @@ def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, w
         warnings.simplefilter("ignore")
         summ = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
     summ = summ.dropna(subset=["r_hat"])
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    div = divergences(idata)
     steps = None
     for key in ("n_steps", "tree_size"):
         if key in idata.sample_stats:
@@ -431,7 +452,6 @@ def fit(
         "draws": sampler.draws,
         "tune": sampler.tune,
         "seed": sampler.seed,
-        "target_accept": sampler.target_accept,
         # The parameterisation actually used (the default decides from each tenant's data).
         **centred_record(design),
         **timing,

@@ -317,6 +317,9 @@ def fit(
     top_up: Annotated[int, typer.Option(min=0, help=(
         "Extra rounds of fresh chains when the first mixes too slowly (no divergence, R-hat ≤ 1.05); "
         "only with --draws left to the data. 0: off."))] = 1,
+    retry_accept: Annotated[float | None, typer.Option(help=(
+        "Target acceptance of a second try when the first round diverges (its draws are discarded); "
+        "only with --draws left to the data. 0: off."))] = 0.97,
     no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
@@ -391,6 +394,7 @@ def fit(
         "seed": seed,
         "target_accept": target_accept,
         "top_up": top_up,
+        "retry_accept": retry_accept or None,
     }
     if group_size is not None or scheduler is not None:
         if prior_from is not None:

@@ -106,3 +106,57 @@ def test_slow_mixing_round_is_topped_up_with_fresh_chains_and_said_so() -> None:
     assert worth_topping_up(base) and not worth_topping_up({**base, "divergences": 3})
     assert not worth_topping_up({**base, "rhat_max": 1.3}) and not worth_topping_up({**base, "ok": True})
     assert SamplerConfig(draws=77).sized(730).top_up == 0 and SamplerConfig().sized(730).top_up == 1
+
+
+def _fake_round(diverging: int, chains: int = 2, draws: int = 50, seed: int = 0):
+    """An InferenceData of ``chains`` × ``draws`` standard-normal draws with ``diverging`` divergent ones."""
+    import arviz as az
+
+    rng = np.random.default_rng(seed)
+    div = np.zeros((chains, draws), dtype=bool)
+    div.flat[:diverging] = True
+    return az.from_dict(posterior={"x": rng.normal(size=(chains, draws))}, sample_stats={"diverging": div})
+
+
+def test_a_diverged_round_is_discarded_and_run_again_with_smaller_steps(monkeypatch) -> None:
+    """Plumbing: the retry's target acceptance reaches the sampler, its draws replace the first round's."""
+    from bayes_mmm.inference import fit as fitmod
+
+    calls: list[tuple[int, float]] = []
+    outcomes = iter([3, 0])  # the first round diverges 3 times, the retry not at all
+
+    def runner(model, cfg):
+        def run(seed: int, accept: float):
+            calls.append((seed, accept))
+            return _fake_round(next(outcomes), seed=seed)
+        return run
+
+    monkeypatch.setattr(fitmod, "_round_runner", runner)
+    cfg = SamplerConfig(draws=50, top_up=0, retry_accept=0.97)
+    idata, timing = fitmod.sample(None, cfg)
+    assert [a for _, a in calls] == [0.9, 0.97] and calls[0][0] != calls[1][0]
+    assert timing["retried_divergences"] == 3 and timing["target_accept"] == 0.97 and timing["rounds"] == 1
+    assert fitmod.divergences(idata) == 0 and idata.posterior.sizes["chain"] == 2  # the diverged round is gone
+
+    # No divergence, or retry off, or a retry not above the target: one round at the chosen acceptance.
+    for first, retry in ((0, 0.97), (3, None), (3, 0.85)):
+        calls.clear()
+        outcomes = iter([first])
+        _, timing = fitmod.sample(None, SamplerConfig(draws=50, top_up=0, retry_accept=retry))
+        assert [a for _, a in calls] == [0.9] and timing["retried_divergences"] == 0 and timing["target_accept"] == 0.9
+
+
+def test_explicit_draws_are_a_budget_with_no_retry_and_bad_retry_values_are_refused() -> None:
+    assert SamplerConfig(draws=77).sized(730).retry_accept is None
+    assert SamplerConfig().sized(730).retry_accept == 0.97
+    with pytest.raises(ValueError, match="retry_accept must be in"):
+        SamplerConfig(retry_accept=1.0)
+
+
+def test_the_card_says_when_a_round_was_discarded_or_topped_up() -> None:
+    from bayes_mmm.analysis.card import rounds_note
+
+    assert rounds_note({"rounds": 1, "retried_divergences": 0, "target_accept": 0.9}) == ""
+    both = rounds_note({"rounds": 2, "retried_divergences": 4, "target_accept": 0.97})
+    assert "4 divergences was discarded and run again at target_accept 0.97" in both and "× 2 rounds" in both
+    assert rounds_note({"rounds": 1}) == ""  # runs written before the retry existed
