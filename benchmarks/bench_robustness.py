@@ -92,7 +92,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
-        "rounds": sampler.get("rounds"), "target_accept": sampler.get("target_accept"),
+        "rounds": sampler.get("rounds"), "target_accept_kept": sampler.get("target_accept_kept"),
         "retried_divergences": sampler.get("retried_divergences"),
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "recovery": recovery(summary, lake),

@@ -29,7 +29,7 @@ def rounds_note(sampler: dict) -> str:
     notes = []
     if sampler.get("retried_divergences"):
         notes.append(f"a first round with {sampler['retried_divergences']} divergences was discarded and run again "
-                     f"at target_accept {sampler['target_accept']}")
+                     f"at target_accept {sampler['target_accept_kept']}")
     rounds = sampler.get("rounds", 1)
     if rounds > 1:
         notes.append(f"× {rounds} rounds: fresh chains added, the first round mixed too slowly")

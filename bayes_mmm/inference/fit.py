@@ -259,7 +259,8 @@ def sample(model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None =
 
     A first round that diverged is run again at ``cfg.retry_accept``; a round that falls short only
     through slow mixing is then topped up with fresh chains (``cfg.top_up``). The timings say what ran:
-    ``rounds`` kept, ``target_accept`` used and ``retried_divergences`` (the discarded round's count, or 0).
+    ``rounds`` kept, ``target_accept_kept`` (what the kept draws used) and ``retried_divergences``
+    (the discarded round's count, or 0).
     """
     t0 = time.perf_counter()
     run = _round_runner(model, cfg)
@@ -274,7 +275,7 @@ def sample(model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None =
         idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds, accept)), rounds + 1
     t2 = time.perf_counter()
     timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2),
-              "rounds": rounds, "target_accept": accept, "retried_divergences": discarded}
+              "rounds": rounds, "target_accept_kept": accept, "retried_divergences": discarded}
     return idata, timing
 
 
@@ -452,6 +453,7 @@ def fit(
         "draws": sampler.draws,
         "tune": sampler.tune,
         "seed": sampler.seed,
+        "target_accept": sampler.target_accept,  # as configured; timing's target_accept_kept is what ran
         # The parameterisation actually used (the default decides from each tenant's data).
         **centred_record(design),
         **timing,

@@ -135,7 +135,7 @@ def test_a_diverged_round_is_discarded_and_run_again_with_smaller_steps(monkeypa
     cfg = SamplerConfig(draws=50, top_up=0, retry_accept=0.97)
     idata, timing = fitmod.sample(None, cfg)
     assert [a for _, a in calls] == [0.9, 0.97] and calls[0][0] != calls[1][0]
-    assert timing["retried_divergences"] == 3 and timing["target_accept"] == 0.97 and timing["rounds"] == 1
+    assert timing["retried_divergences"] == 3 and timing["target_accept_kept"] == 0.97 and timing["rounds"] == 1
     assert fitmod.divergences(idata) == 0 and idata.posterior.sizes["chain"] == 2  # the diverged round is gone
 
     # No divergence, or retry off, or a retry not above the target: one round at the chosen acceptance.
@@ -143,7 +143,7 @@ def test_a_diverged_round_is_discarded_and_run_again_with_smaller_steps(monkeypa
         calls.clear()
         outcomes = iter([first])
         _, timing = fitmod.sample(None, SamplerConfig(draws=50, top_up=0, retry_accept=retry))
-        assert [a for _, a in calls] == [0.9] and timing["retried_divergences"] == 0 and timing["target_accept"] == 0.9
+        assert [a for _, a in calls] == [0.9] and timing["retried_divergences"] == 0 and timing["target_accept_kept"] == 0.9
 
 
 def test_explicit_draws_are_a_budget_with_no_retry_and_bad_retry_values_are_refused() -> None:
@@ -156,7 +156,7 @@ def test_explicit_draws_are_a_budget_with_no_retry_and_bad_retry_values_are_refu
 def test_the_card_says_when_a_round_was_discarded_or_topped_up() -> None:
     from bayes_mmm.analysis.card import rounds_note
 
-    assert rounds_note({"rounds": 1, "retried_divergences": 0, "target_accept": 0.9}) == ""
-    both = rounds_note({"rounds": 2, "retried_divergences": 4, "target_accept": 0.97})
+    assert rounds_note({"rounds": 1, "retried_divergences": 0, "target_accept_kept": 0.9}) == ""
+    both = rounds_note({"rounds": 2, "retried_divergences": 4, "target_accept_kept": 0.97})
     assert "4 divergences was discarded and run again at target_accept 0.97" in both and "× 2 rounds" in both
     assert rounds_note({"rounds": 1}) == ""  # runs written before the retry existed
