@@ -93,7 +93,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
         "rounds": sampler.get("rounds"), "target_accept_kept": sampler.get("target_accept_kept"),
-        "retried_divergences": sampler.get("retried_divergences"),
+        "retried_divergences": sampler.get("retried_divergences"), "retry": sampler.get("retry"),
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "recovery": recovery(summary, lake),
         "identification_flagged": len(ident["flags"]),

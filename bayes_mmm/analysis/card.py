@@ -28,8 +28,10 @@ def rounds_note(sampler: dict) -> str:
     """What the sampler ran beyond one round: a diverged round run again with smaller steps, top-up rounds."""
     notes = []
     if sampler.get("retried_divergences"):
-        notes.append(f"a first round with {sampler['retried_divergences']} divergences was discarded and run again "
-                     f"at target_accept {sampler['target_accept_kept']}")
+        how = ("with nothing centred" if sampler.get("retry") == "nothing centred"
+               else f"with smaller steps (target_accept {sampler['target_accept_kept']})")
+        notes.append(f"a round with {sampler['retried_divergences']} divergences was discarded and the fit started "
+                     f"over {how}")
     rounds = sampler.get("rounds", 1)
     if rounds > 1:
         notes.append(f"× {rounds} rounds: fresh chains added, the first round mixed too slowly")

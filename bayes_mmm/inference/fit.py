@@ -30,7 +30,7 @@ from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, ten
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.lift import build_lift
-from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants, design_cells
+from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants, design_cells, non_centred
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -59,7 +59,7 @@ class SamplerConfig:
         Makes the run reproducible (sampling and the baseline draws).
     target_accept
         NUTS target acceptance (0.9 by default: measured to reach ESS ≥ 400 on the default
-        universe where 0.8 did not); raise it to 0.95 if there are divergences.
+        universe where 0.8 did not).
     low_rank
         nutpie's low-rank modified mass matrix, for strongly correlated posteriors.
     progress
@@ -70,11 +70,10 @@ class SamplerConfig:
         chains are pooled, and ``summary.json`` → ``sampler.rounds`` says how many ran. 0: off.
         Only when ``draws`` is sized to the data (:meth:`sized`): explicit draws are a budget.
     retry_accept
-        Target acceptance of a second try when the first round diverges (``None``, or not above
-        ``target_accept``: off). Divergent
-        draws are biased, so that round is discarded and run again with fresh chains and smaller
-        steps, the standard remedy for the sharp curvature (funnels) that causes divergences.
-        Like ``top_up``, only when ``draws`` is sized to the data.
+        After a diverged round, divergent draws being biased, the fit starts over once with fresh
+        chains (``None``: never): reparameterised (nothing centred) when the model had centred
+        parameters, else at this target acceptance if it is above ``target_accept``.
+        Like ``top_up``, only when ``draws`` is sized to the data (:func:`sample`).
     """
 
     sampler: str = "nutpie"
@@ -254,28 +253,43 @@ def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
     return az.concat(a, b, dim="chain")
 
 
-def sample(model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None) -> tuple[az.InferenceData, dict]:
+def sample(
+    model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None,
+    fallback: Callable[[], pm.Model] | None = None,
+) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample) and the rounds run.
 
-    A first round that diverged is run again at ``cfg.retry_accept``; a round that falls short only
-    through slow mixing is then topped up with fresh chains (``cfg.top_up``). The timings say what ran:
-    ``rounds`` kept, ``target_accept_kept`` (what the kept draws used) and ``retried_divergences``
-    (the discarded round's count, or 0).
+    Rounds of ``cfg.chains`` fresh chains: a round that falls short only through slow mixing is
+    topped up (``cfg.top_up``). Once, when a round diverges, every draw so far is discarded and
+    sampling starts over: on ``fallback()`` (the same posterior reparameterised, compiled only
+    then) when one is given, else at ``cfg.retry_accept`` (smaller steps). Measured
+    (benchmarks/RESULTS.md §14): the divergences were a centred funnel, which smaller steps alone
+    did not remove and which doubled the steps per draw. The timings say what ran: ``rounds``
+    kept, ``target_accept_kept`` (what the kept draws used), ``retried_divergences`` (the count
+    that caused the restart, or 0) and ``retry`` (``"nothing centred"``, ``"smaller steps"`` or None).
     """
     t0 = time.perf_counter()
     run = _round_runner(model, cfg)
     t1 = time.perf_counter()
-    accept, discarded = cfg.target_accept, 0
+    accept, discarded, how = cfg.target_accept, 0, None
     idata, rounds = run(cfg.seed, accept), 1
-    first = divergences(idata)
-    if first > 0 and (cfg.retry_accept or 0) > accept:
-        accept, discarded = cfg.retry_accept, first
-        idata = run(cfg.seed + 500, accept)
-    while rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv)):
-        idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds, accept)), rounds + 1
+    while True:
+        div = divergences(idata)
+        retry = cfg.retry_accept is not None and (fallback is not None or cfg.retry_accept > accept)
+        if div and not discarded and retry:
+            discarded = div
+            if fallback is None:
+                accept, how = cfg.retry_accept, "smaller steps"
+            else:
+                run, how = _round_runner(fallback(), cfg), "nothing centred"
+            idata, rounds = run(cfg.seed + 500, accept), 1
+        elif rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv)):
+            idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds, accept)), rounds + 1
+        else:
+            break
     t2 = time.perf_counter()
     timing = {"compile_seconds": round(t1 - t0, 2), "sample_seconds": round(t2 - t1, 2), "seconds": round(t2 - t0, 2),
-              "rounds": rounds, "target_accept_kept": accept, "retried_divergences": discarded}
+              "rounds": rounds, "target_accept_kept": accept, "retried_divergences": discarded, "retry": how}
     return idata, timing
 
 
@@ -445,7 +459,9 @@ def fit(
     sampler = (sampler or SamplerConfig()).sized(int(design.n_train.max()))
     design.lift = build_lift(design, dataset_lift_tests(ds) if lift_tests is None else lift_tests) if spec.media else None
     model = build_model(design, prior)
-    idata, timing = sample(model, sampler, conv)
+    plain = non_centred(design)
+    idata, timing = sample(model, sampler, conv, None if plain is None else lambda: build_model(plain, prior))
+    used = plain if plain is not None and timing["retried_divergences"] else design
     idata, post = complete_idata(design, idata, sampler.seed)
     info = {
         "name": sampler.sampler,
@@ -454,8 +470,9 @@ def fit(
         "tune": sampler.tune,
         "seed": sampler.seed,
         "target_accept": sampler.target_accept,  # as configured; timing's target_accept_kept is what ran
-        # The parameterisation actually used (the default decides from each tenant's data).
-        **centred_record(design),
+        # The parameterisation actually used (the default decides from each tenant's data; a
+        # diverged first round is run again with nothing centred).
+        **centred_record(used),
         **timing,
     }
     return FitResult(

@@ -19,10 +19,15 @@ inform (no spend, or spend that never varies: :mod:`bayes_mmm.data.spend_variati
 stays non-centred: on the flat-spend scenario at 8 × 365 its centred ROAS made a
 funnel with the pooling scale (R-hat 1.06 on ``log_roas_sigma[email]``, 42 divergences).
 An explicit ``ModelSpec.centered`` overrides the rule for every tenant and channel.
+
+The rule can still be wrong: with few tenants a pooling scale may drift towards 0, where a
+centred log-ROAS forms a funnel with it (measured on independent scenarios at 8 × 365). A fit
+whose round diverges therefore starts over on :func:`non_centred` (:func:`bayes_mmm.inference.fit.sample`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,3 +77,14 @@ def centred_cells(
 def design_cells(design: Design) -> dict[str, np.ndarray]:
     """:func:`centred_cells` of a design: its spec's choice, its training periods and its uninformed channels."""
     return centred_cells(design.spec.centered, design.n_train, uninformed(design.spend, design.train))
+
+
+def non_centred(design: Design) -> Design | None:
+    """``design`` with every parameter non-centred, the fallback after a diverged round; None if nothing was centred.
+
+    Measured (benchmarks/RESULTS.md §14): the divergences left on independent scenarios sit where a
+    centred log-ROAS meets a pooling scale near 0, a funnel that smaller steps do not remove.
+    """
+    if not any(mask.any() for mask in design_cells(design).values()):
+        return None
+    return replace(design, spec=replace(design.spec, centered=()))

@@ -318,8 +318,8 @@ def fit(
         "Extra rounds of fresh chains when the first mixes too slowly (no divergence, R-hat ≤ 1.05); "
         "only with --draws left to the data. 0: off."))] = 1,
     retry_accept: Annotated[float | None, typer.Option(help=(
-        "Target acceptance of a second try when the first round diverges (its draws are discarded); "
-        "only with --draws left to the data. 0: off."))] = 0.97,
+        "A diverged round starts the fit over once, its draws discarded: with nothing centred, or, when nothing "
+        "was, at this target acceptance. Only with --draws left to the data. 0: no retry."))] = 0.97,
     no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,

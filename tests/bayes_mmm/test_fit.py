@@ -125,7 +125,11 @@ def test_a_diverged_round_is_discarded_and_run_again_with_smaller_steps(monkeypa
     calls: list[tuple[int, float]] = []
     outcomes = iter([3, 0])  # the first round diverges 3 times, the retry not at all
 
+    models: list[str] = []
+
     def runner(model, cfg):
+        models.append(model)
+
         def run(seed: int, accept: float):
             calls.append((seed, accept))
             return _fake_round(next(outcomes), seed=seed)
@@ -133,17 +137,28 @@ def test_a_diverged_round_is_discarded_and_run_again_with_smaller_steps(monkeypa
 
     monkeypatch.setattr(fitmod, "_round_runner", runner)
     cfg = SamplerConfig(draws=50, top_up=0, retry_accept=0.97)
-    idata, timing = fitmod.sample(None, cfg)
-    assert [a for _, a in calls] == [0.9, 0.97] and calls[0][0] != calls[1][0]
-    assert timing["retried_divergences"] == 3 and timing["target_accept_kept"] == 0.97 and timing["rounds"] == 1
+    idata, timing = fitmod.sample("centred", cfg, fallback=lambda: "non-centred")
+    assert models == ["centred", "non-centred"]  # the fallback is built only once the first round diverged
+    assert [a for _, a in calls] == [0.9, 0.9] and calls[0][0] != calls[1][0]  # reparameterised, same steps
+    assert timing["retried_divergences"] == 3 and timing["target_accept_kept"] == 0.9 and timing["rounds"] == 1
+    assert timing["retry"] == "nothing centred"
     assert fitmod.divergences(idata) == 0 and idata.posterior.sizes["chain"] == 2  # the diverged round is gone
 
-    # No divergence, or retry off, or a retry not above the target: one round at the chosen acceptance.
-    for first, retry in ((0, 0.97), (3, None), (3, 0.85)):
+    # Nothing to reparameterise: the retry takes smaller steps instead.
+    calls.clear()
+    outcomes = iter([3, 0])
+    _, timing = fitmod.sample("non-centred", cfg)
+    assert [a for _, a in calls] == [0.9, 0.97] and timing["target_accept_kept"] == 0.97
+    assert timing["retry"] == "smaller steps"
+
+    # No divergence, or retry off, or no fallback and a retry not above the target: one round.
+    for first, retry, fallback in ((0, 0.97, lambda: "non-centred"), (3, None, lambda: "non-centred"), (3, 0.85, None)):
         calls.clear()
+        models.clear()
         outcomes = iter([first])
-        _, timing = fitmod.sample(None, SamplerConfig(draws=50, top_up=0, retry_accept=retry))
+        _, timing = fitmod.sample("centred", SamplerConfig(draws=50, top_up=0, retry_accept=retry), fallback=fallback)
         assert [a for _, a in calls] == [0.9] and timing["retried_divergences"] == 0 and timing["target_accept_kept"] == 0.9
+        assert models == ["centred"]
 
 
 def test_explicit_draws_are_a_budget_with_no_retry_and_bad_retry_values_are_refused() -> None:
@@ -157,6 +172,49 @@ def test_the_card_says_when_a_round_was_discarded_or_topped_up() -> None:
     from bayes_mmm.analysis.card import rounds_note
 
     assert rounds_note({"rounds": 1, "retried_divergences": 0, "target_accept_kept": 0.9}) == ""
-    both = rounds_note({"rounds": 2, "retried_divergences": 4, "target_accept_kept": 0.97})
-    assert "4 divergences was discarded and run again at target_accept 0.97" in both and "× 2 rounds" in both
+    both = rounds_note({"rounds": 2, "retried_divergences": 4, "retry": "smaller steps", "target_accept_kept": 0.97})
+    assert "4 divergences was discarded and the fit started over with smaller steps (target_accept 0.97)" in both
+    assert "× 2 rounds" in both
+    plain = rounds_note({"rounds": 1, "retried_divergences": 1, "retry": "nothing centred", "target_accept_kept": 0.9})
+    assert plain.endswith("started over with nothing centred)")
     assert rounds_note({"rounds": 1}) == ""  # runs written before the retry existed
+
+
+def test_the_fallback_design_has_nothing_centred_and_none_when_nothing_was(small_lake: Path) -> None:
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.model.design import build_design
+    from bayes_mmm.model.parameterisation import design_cells, non_centred
+
+    ds = load_lake(small_lake)
+    design = build_design(ds, ModelSpec(centered=("roas", "adstock")))
+    assert design_cells(design)["roas"].all()
+    plain = non_centred(design)
+    assert plain is not None and plain.spec.centered == () and design.spec.centered == ("roas", "adstock")
+    assert not any(m.any() for m in design_cells(plain).values())
+    assert plain.spec.priors == design.spec.priors and plain.y is design.y  # only the parameterisation differs
+    assert non_centred(plain) is None
+
+
+def test_a_top_up_round_that_diverges_restarts_on_the_fallback_once(monkeypatch) -> None:
+    """Plumbing: clean first round, diverging top-up → all discarded, start over (fallback, higher acceptance, top-up)."""
+    from bayes_mmm.inference import fit as fitmod
+
+    outcomes = iter([0, 2, 0, 0])  # round 1 clean but slow, top-up diverges, restart clean, its top-up clean
+    models: list[str] = []
+    accepts: list[float] = []
+
+    def runner(model, cfg):
+        models.append(model)
+
+        def run(seed: int, accept: float):
+            accepts.append(accept)
+            return _fake_round(next(outcomes), draws=1000, seed=seed)
+        return run
+
+    monkeypatch.setattr(fitmod, "_round_runner", runner)
+    slow = ConvergenceConfig(ess_bulk_min=1e9)  # never enough: every round is worth topping up (R-hat ≈ 1)
+    idata, timing = fitmod.sample("centred", SamplerConfig(draws=20, top_up=1), slow, fallback=lambda: "non-centred")
+    assert models == ["centred", "non-centred"] and accepts == [0.9, 0.9, 0.9, 0.9]
+    assert timing["retried_divergences"] == 2 and timing["rounds"] == 2 and fitmod.divergences(idata) == 0
+    assert idata.posterior.sizes["chain"] == 4  # the restart's two rounds only
