@@ -26,10 +26,13 @@ from bayes_mmm.core.constants import (
     MIN_HISTORY_DAYS,
     REVENUE,
     SPEND_PREFIX,
+    TENANT_JSON,
     WEATHER_COLUMNS,
 )
 from bayes_mmm.core.errors import DataError, describe_rows
-from bayes_mmm.data.lake import read_frames, resolve_tenants, weather_problem
+from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
+from bayes_mmm.data.lift_tests import load_lift_tests
+from bayes_mmm.data.sensitivity import check_class
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02
@@ -196,8 +199,25 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
         ``fail``. Unreadable input raises ``DataError`` instead.
     """
     frames = read_frames(lake, resolve_tenants(lake, tenants))
+    check_side_files(Path(lake), frames)
     rows = [c for tid, df in frames.items() for c in check_frame(tid, df)]
     return pd.DataFrame([asdict(c) for c in rows])
+
+
+def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Read each tenant's ``tenant.json`` and ``lift_tests.csv`` as ``fit`` will, so ``validate`` refuses what ``fit`` would.
+
+    Raises
+    ------
+    DataError
+        The first bad file, naming its column and rows.
+    """
+    for tid in frames:
+        meta = read_tenant_meta(lake / tid)
+        if "sensitivity" in meta:
+            check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
+    channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
+    load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
 
 
 def failed(table: pd.DataFrame) -> pd.DataFrame:

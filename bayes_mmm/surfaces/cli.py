@@ -645,16 +645,15 @@ def report(
 ) -> None:
     """Write the self-contained HTML diagnostic report of a run (one per group for a grouped run)."""
     quiet_libraries()
-    from bayes_mmm.runs.folder import check_out_file, run_folders
-    from bayes_mmm.surfaces.report import write_report
+    from bayes_mmm.runs.folder import run_folders
+    from bayes_mmm.surfaces.report import report_target, write_report
 
-    if out_file is not None:
-        check_out_file(out_file, force)
     folders = run_folders(run)
     if out_file is not None and len(folders) > 1:
         raise ValueError("--out names one file, but this grouped run gets one report per group; leave --out out")
-    for folder in folders:
-        path = write_report(folder, out_file)
+    targets = [report_target(folder, out_file, force) for folder in folders]  # before any work
+    for folder, target in zip(folders, targets, strict=True):
+        path = write_report(folder, target)
         out.print(f"report: [bold]{esc(path)}[/]")
 
 
@@ -705,6 +704,9 @@ def allocate(
     check_out_file(out_file, force)  # before the optimisation, not after
     if csv is not None:
         check_out_file(csv, force)
+        if csv.resolve() == out_file.resolve():
+            raise DataError("--out and --csv name the same file: the table would replace the plan", file=csv,
+                            hint="give --csv another name, e.g. plan.csv")
     targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
     if len(targets) + (budget is not None) != 1:
         raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")

@@ -27,7 +27,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.design import periods
 from bayes_mmm.model.draws import stacked
-from bayes_mmm.runs.folder import RunFolder
+from bayes_mmm.runs.folder import RunFolder, check_out_file
 from bayes_mmm.surfaces import plots
 from bayes_mmm.surfaces.monitoring import monitoring, parent_moves
 
@@ -352,6 +352,40 @@ def _num(x: Any, digits: int = 2) -> str:
     if not np.isfinite(v):
         return "–"
     return f"{v:,.{digits}f}"
+
+
+#: What marks a file as a report this package wrote (older reports: their title).
+OWN_MARKS = ('<meta name="generator" content="bayes-mmm">', "<title>bayes-mmm report")
+
+
+def is_own_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report bayes-mmm wrote (so regenerating it replaces nobody's file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8", errors="replace")
+    return any(mark in head for mark in OWN_MARKS)
+
+
+def report_target(run_dir: Path, out: Path | None = None, force: bool = False) -> Path:
+    """Where the report of ``run_dir`` goes, checked before any work.
+
+    ``--out`` must be new (or ``force``); the default ``run_dir/report.html`` may be replaced when it
+    is a report this package wrote, and its folder must be writable.
+
+    Raises
+    ------
+    FileExistsError
+        The default path holds a file bayes-mmm did not write (and not ``force``).
+    DataError
+        The place cannot be written.
+    """
+    if out is not None:
+        return check_out_file(out, force)
+    path = RunFolder(run_dir).report_path
+    if path.is_file() and not force and not is_own_report(path):
+        raise FileExistsError(f"{path} exists and is not a report bayes-mmm wrote; pass --force to replace it, "
+                              "or choose another --out")
+    atomic.ensure_file_writable(path, force=True)
+    return path
 
 
 def write_report(run_dir: Path, out: Path | None = None, max_tenants: int | None = None, progress: bool = True) -> Path:

@@ -106,3 +106,26 @@ def test_demo_interrupted_says_what_stays(tmp_path: Path, monkeypatch: pytest.Mo
     assert res.exit_code == 130
     assert "interrupted: the current step wrote nothing; what the demo finished before stays under" in res.output
     assert "nothing was written" not in res.output
+
+
+def test_plan_json_and_table_may_not_be_one_file(run: Path, tmp_path: Path) -> None:
+    same = tmp_path / "same.json"
+    res = allocate(run, same, "--csv", str(same))
+    assert res.exit_code == 2 and "--out and --csv name the same file" in res.output
+    assert not same.exists()
+
+
+def test_report_keeps_a_users_own_report_html_and_replaces_its_own(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(SMALL_RUN, run)
+    mine = run / "report.html"
+    mine.write_text("<html>my notes</html>")
+    res = runner.invoke(app, ["report", str(run)])
+    assert res.exit_code == 2 and "is not a report bayes-mmm wrote" in res.output
+    assert mine.read_text() == "<html>my notes</html>"
+
+    from bayes_mmm.surfaces.report import is_own_report, report_target
+
+    mine.write_text('<!doctype html>\n<html><head><meta charset="utf-8">\n<meta name="generator" content="bayes-mmm">')
+    assert is_own_report(mine) and report_target(run) == mine  # its own earlier report: replaced without --force
+    assert report_target(run, force=True) == mine

@@ -153,3 +153,20 @@ def test_every_gate_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for gate in GATES.values():
         assert f"| `{gate.name}` | {gate.level} |" in readme
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("tenant.json", "{bad", "tenant.json"),
+    ("tenant.json", '{"tenant_id": "t", "sensitivity": "bogus"}', "sensitivity 'bogus' is not one of"),
+    ("lift_tests.csv", "channel,start,end,incremental_revenue,se\nnope,2024-01-10,2024-01-20,50,10\n",
+     "unknown channel"),
+    ("lift_tests.csv", "channel,start,end,incremental_revenue,se\nmeta,2024-01-10,2024-01-20,50,-1\n", "column 'se', row 1: se must be > 0"),
+])
+def test_validate_reads_the_side_files_fit_reads(tmp_path: Path, name: str, content: str, message: str) -> None:
+    """A lake that passes validate must not be refused by fit for its tenant.json or lift tests."""
+    write_tenant(tmp_path, "t", good_frame(150))
+    assert set(validate_lake(tmp_path).status) <= {OK, WARN}
+    (tmp_path / "t" / name).write_text(content)
+    with pytest.raises(DataError, match=message) as exc:
+        validate_lake(tmp_path)
+    assert name in str(exc.value)
