@@ -30,6 +30,7 @@ _SPACE = re.compile(r"[\s\u00a0\u202f']")  # spaces, no-break spaces, Swiss apos
 _CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹\d(+-])|[$€£¥₹]|(?<=[\d)])[A-Z]{3}$")
 _TIME = re.compile(r"^(\S+?)(?:[T ]\d{1,2}:\d{2}.*)?$")  # "2024-01-03 14:22:05 -0500" -> "2024-01-03"
 _FOOTER = re.compile(r"^\s*total", re.IGNORECASE)
+_EXAMPLE = {".": "1,234,567.89", ",": "1.234,50"}
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,20 @@ class Table:
 
 
 def read_text(path: str | Path) -> str:
-    """The text of an export: UTF-8 (with or without BOM) or UTF-16 (Excel-flavoured exports)."""
+    """The text of an export: UTF-8 (with or without BOM), UTF-16 (Excel-flavoured exports), else Windows-1252."""
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", file=path)
     raw = path.read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # old spreadsheet exports; digits and separators survive either way
+    # Old spreadsheet exports are Windows-1252 (where 0x80 is "€"); latin-1 reads the few bytes it leaves undefined.
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def _fields(line: str, sep: str) -> list[str]:
@@ -96,6 +100,11 @@ def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
     return frame
 
 
+def column_matches(column: str, candidate: str) -> bool:
+    """True when ``column`` is ``candidate``, or starts with it when it ends in "(" ("Amount spent (EUR)")."""
+    return column == candidate or (candidate.endswith("(") and column.startswith(candidate))
+
+
 def pick_column(table: Table, wanted: str | None, candidates: Sequence[str], what: str) -> str:
     """The column named ``wanted``, else the first of ``candidates`` present (prefix match for "Amount spent")."""
     cols = list(table.frame.columns)
@@ -104,7 +113,7 @@ def pick_column(table: Table, wanted: str | None, candidates: Sequence[str], wha
             return wanted
         raise DataError(f"{what} column not found", file=table.path, column=wanted, hint=f"columns are: {', '.join(cols)}")
     for c in candidates:
-        hit = [col for col in cols if col == c or (c.endswith("(") and col.startswith(c))]
+        hit = [col for col in cols if column_matches(col, c)]
         if hit:
             return hit[0]
     raise DataError(
@@ -119,13 +128,54 @@ def _rows(values: pd.Series, mask: np.ndarray) -> list[int]:
     return [int(values.index[i]) + 1 for i in np.flatnonzero(mask)]
 
 
+def _grouping_hint(cell: str, decimal: str) -> str:
+    """How to fix a cell whose thousands separators are not followed by groups of three digits."""
+    if decimal == "." and cell.count(",") == 1 and "." not in cell:
+        return "looks like a decimal comma: set decimal = \",\" in the mapping"
+    if decimal == "," and cell.rfind(".") > cell.rfind(","):
+        return "looks like a decimal point: drop decimal = \",\" from the mapping"
+    return f"a thousands separator must be followed by groups of three digits, e.g. {_EXAMPLE[decimal]}"
+
+
+def _check_grouping(text: pd.Series, values: pd.Series, *, path: Path, column: str, decimal: str, skip: np.ndarray) -> None:
+    """Refuse "904,64" or "1,5" read with decimal "." (and "1,100.50" with ","): removing the separator rescales them."""
+    sep, dec = ("," if decimal == "." else "."), decimal
+    grouped = rf"[+-]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{re.escape(dec)}\d*)?"
+    bad = (text.str.contains(sep, regex=False) & ~text.str.fullmatch(grouped)).to_numpy() & ~skip
+    if bad.any():
+        cell = str(values.iloc[int(np.argmax(bad))])
+        raise DataError(f"'{sep}' is not followed by groups of three digits: '{cell}'", file=path, column=column,
+                        rows=_rows(values, bad), hint=_grouping_hint(cell, decimal))
+
+
 def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = ".") -> np.ndarray:
-    """Numbers from export cells: "$1,234.50", "1.234,50 €", "(12.00)" (a refund), "--" (none) → float, NaN when empty."""
+    """Numbers from export cells: "$1,234.50", "1.234,50 €", "(12.00)" (a refund), "--" (none) → float, NaN when empty.
+
+    Parameters
+    ----------
+    values
+        The cells of one column, indexed by their 0-based data row.
+    path, column
+        Named in the error when a cell is not an amount.
+    decimal
+        The decimal separator, "." or ","; the other one is the thousands separator and must be followed
+        by groups of exactly three digits.
+
+    Returns
+    -------
+    numpy.ndarray
+        One finite float per cell, NaN for an empty one.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the column and the rows of cells that are not finite amounts.
+    """
     text = values.astype(str).map(lambda s: _CURRENCY.sub("", _SPACE.sub("", s)))
     empty = values.astype(str).str.strip().isin(EMPTY).to_numpy()
     text = text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    thousands = "," if decimal == "." else "."
-    text = text.str.replace(thousands, "", regex=False)
+    _check_grouping(text, values, path=path, column=column, decimal=decimal, skip=empty)
+    text = text.str.replace("," if decimal == "." else ".", "", regex=False)
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
     # "nan"/"inf" are text, not amounts: only plain decimal numbers are accepted.
@@ -142,6 +192,10 @@ def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = 
         )
     out = np.full(len(values), np.nan)
     out[ok] = text[ok].astype(float).to_numpy()
+    huge = ok & ~np.isfinite(out)  # "1e999" is a number too large for a float
+    if huge.any():
+        raise DataError(f"amount too large to be a number: '{values.iloc[int(np.argmax(huge))]}'", file=path,
+                        column=column, rows=_rows(values, huge))
     return out
 
 
@@ -190,6 +244,31 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
     return pd.DatetimeIndex(pd.to_datetime(days), name="date")
 
 
+def _check_totals(sums: pd.Series, days: pd.DatetimeIndex, amounts: pd.Series, *, path: Path, signed: bool) -> None:
+    """Refuse a day whose total is not finite (an overflow) or, unless ``signed``, negative (spend and revenue are >= 0)."""
+    values = sums.to_numpy()
+    checks = [(~np.isfinite(values), "the day's total is too large to be a number", None)]
+    if not signed:
+        checks.append((values < 0, "negative total for the day", "spend and revenue cannot be negative: a refund may "
+                       "only offset its own day's sales; fix the sign of these rows"))
+    for bad, problem, hint in checks:
+        if bad.any():
+            first = sums.index[bad][0]
+            raise DataError(f"{problem} ({values[bad][0]:g} on {first:%Y-%m-%d})", file=path, column=str(amounts.name),
+                            rows=_rows(amounts, np.asarray(days == first)), hint=hint)
+
+
+def row_days(table: Table, date_column: str, date_format: str | None = None) -> pd.Series:
+    """The day of each data row, indexed by the row's 0-based position in the file ("Total ..." footer rows dropped)."""
+    frame = table.frame
+    footer = frame[date_column].astype(str).str.match(_FOOTER).to_numpy()
+    body = frame[~footer]
+    if body.empty:
+        raise DataError("no data rows", file=table.path, column=date_column)
+    days = parse_dates(body[date_column], path=table.path, column=date_column, date_format=date_format)
+    return pd.Series(days, index=body.index, name=date_column)
+
+
 def daily_sums(
     table: Table,
     date_column: str,
@@ -198,19 +277,20 @@ def daily_sums(
     date_format: str | None = None,
     decimal: str = ".",
     multiplier: float = 1.0,
+    signed: bool = False,
 ) -> pd.Series:
     """Sum ``amount_column`` per calendar day (campaign, order or line-item rows), times ``multiplier``.
 
     "Total ..." footer rows are dropped; empty amount cells count as 0 (a Shopify order's
-    extra line items carry no total). Days without rows are absent from the result.
+    extra line items carry no total). Days without rows are absent from the result. A day's
+    total must be finite and, unless ``signed`` (event columns), not negative: a refund row may
+    only offset sales of its own day.
     """
-    frame = table.frame
-    footer = frame[date_column].astype(str).str.match(_FOOTER).to_numpy()
-    body = frame[~footer]
-    if body.empty:
-        raise DataError("no data rows", file=table.path, column=date_column)
-    days = parse_dates(body[date_column], path=table.path, column=date_column, date_format=date_format)
+    dated = row_days(table, date_column, date_format)
+    body, days = table.frame.loc[dated.index], pd.DatetimeIndex(dated, name="date")
     amounts = parse_amounts(body[amount_column], path=table.path, column=amount_column, decimal=decimal)
-    sums = pd.Series(np.nan_to_num(amounts, nan=0.0) * multiplier, index=days).groupby(level=0).sum()
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused below with its rows
+        sums = pd.Series(np.nan_to_num(amounts, nan=0.0) * multiplier, index=days).groupby(level=0).sum()
+    _check_totals(sums, days, body[amount_column], path=table.path, signed=signed)
     sums.index.name = "date"
     return sums.sort_index()

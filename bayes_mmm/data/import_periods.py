@@ -27,6 +27,23 @@ def one_weekday(dates: pd.DatetimeIndex) -> bool:
     return len(dates) >= 2 and pd.Index(dates.day_of_week).nunique() == 1
 
 
+def off_weekday(dates: pd.DatetimeIndex) -> tuple[str, pd.DatetimeIndex] | None:
+    """``(weekday, dates on another one)`` when rows look weekly but a few are not on that weekday, else None.
+
+    Looking weekly: more than half the dates share a weekday and consecutive dates are a week apart
+    (median gap of five days or more). Such an export is not daily with missing days: one date is off.
+    """
+    if len(dates) < 3:
+        return None
+    weekdays = pd.Index(dates.day_of_week)
+    common = weekdays.value_counts()
+    gaps = np.diff(dates.to_numpy()) / np.timedelta64(1, "D")
+    usual = weekdays == common.index[0]
+    if usual.all() or common.iloc[0] * 2 <= len(dates) or np.median(gaps) < 5:
+        return None
+    return f"{dates[usual][0]:%A}s", dates[~usual]
+
+
 def revenue_periods(dates: pd.DatetimeIndex, path: Path, column: str) -> tuple[str, pd.DatetimeIndex]:
     """``(cadence, periods)`` of a revenue export's sorted unique dates: weekly on one weekday, else daily."""
     if len(dates) < 2:

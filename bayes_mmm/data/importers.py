@@ -44,23 +44,37 @@ and total precipitation. File names are relative to the mapping file. Every key 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DAILY, DATE, EVENT, PERIOD_UNIT, REVENUE, SPEND_PREFIX, TENANT_JSON, WEEKLY
+from bayes_mmm.core.constants import (
+    DAILY,
+    DATA_STEMS,
+    DATE,
+    EVENT,
+    PERIOD_UNIT,
+    REVENUE,
+    SPEND_PREFIX,
+    TENANT_JSON,
+    WEEKLY,
+)
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.exports import Table
+from bayes_mmm.data.exports import Table, row_days
 from bayes_mmm.data.import_periods import (
     forecast_periods,
     into_periods,
     needed_days,
+    off_weekday,
     revenue_periods,
     weather_periods,
     weekday_mismatch,
@@ -71,11 +85,24 @@ from bayes_mmm.data.platforms import Source, read_source
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_]+$")
 #: Revenue-export columns that look like media spend: an error unless mapped as a channel or ignored.
-SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|cost)([ _].*)?$|[ _]spend$", re.IGNORECASE)
+#: A word "spend" or "cost(s)" first or last ("cost_x", "facebook_cost", "tv_costs", "Media spend (USD)") ...
+SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|costs?)([ _].*)?$|[ _](spend|costs?)( ?\([^)]*\))?$", re.IGNORECASE)
+#: ... unless the column labels or rates costs rather than amounts them ("cost_center_id", "Cost per result").
+NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ies)|names?|per)([ _]|$)", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
 TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
 FORECAST = "forecast.csv"
+#: The files an import writes into a tenant folder: ``--force`` replaces these and keeps every other file.
+WRITTEN = (*DATA_STEMS, TENANT_JSON, FORECAST)
+#: What each mapping value must be (TOML also gives numbers, dates, lists and tables where a string is meant).
+TEXT, NUMBER, TEXTS = "a string", "a number", "a list of strings"
+TOP_TYPES = {"tenant_id": TEXT, "missing_revenue": TEXT}
+TENANT_TYPES = {**dict.fromkeys(("name", "city", "category", "currency", "sensitivity"), TEXT),
+                "latitude": NUMBER, "longitude": NUMBER}
+SOURCE_TYPES = {**dict.fromkeys(("file", "platform", "date_column", "date_format", "amount_column", "decimal"), TEXT),
+                "multiplier": NUMBER, "ignore_columns": TEXTS}
+WEATHER_TYPES = {"history": TEXT, "forecast": TEXT}
 
 
 @dataclass(frozen=True)
@@ -90,6 +117,7 @@ class ImportSpec:
     missing_revenue: str = "error"
     tenant: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Source] = field(default_factory=dict)  #: dated columns whose non-zero periods are events
+    mapping: Path | None = None  #: the mapping file, named in errors about its sections
 
     def __post_init__(self) -> None:
         if not TENANT_ID.match(self.tenant_id or ""):
@@ -105,6 +133,10 @@ class ImportSpec:
         unknown = [k for k in self.tenant if k not in TENANT_KEYS]
         if unknown:
             raise DataError(f"unknown tenant key '{unknown[0]}'", hint=f"tenant.json keys: {', '.join(TENANT_KEYS)}")
+
+    def section(self, group: str, name: str) -> str:
+        """Where a channel or event is declared, for errors: "[channels.search] in m.toml" (or "--channel search")."""
+        return f"[{group}.{name}] in {self.mapping}" if self.mapping is not None else f"--channel {name}"
 
 
 @dataclass(frozen=True)
@@ -148,8 +180,14 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise DataError("mapping file not found", file=path)
+    raw = path.read_bytes()
     try:
-        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8-sig")  # Windows editors write a BOM
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start})", file=path,
+                        hint="save the mapping as UTF-8") from None
+    try:
+        mapping = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML ({exc})", file=path) from None
     allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather", "events")
@@ -159,7 +197,52 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     for key in ("tenant", "revenue", "channels", "weather", "events"):
         if key in mapping and not isinstance(mapping[key], Mapping):
             raise DataError(f"'{key}' must be a table ([{key}] …), not {mapping[key]!r}", file=path)
+    check_types(mapping, path)
     return mapping
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == NUMBER:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, date | time):
+        return f"the TOML date/time {value.isoformat()} (put it in quotes)"
+    return repr(value)
+
+
+def _check_section(table: Mapping[str, Any], section: str, types: Mapping[str, str], path: Path) -> None:
+    for key, kind in types.items():
+        if key in table and not _is(table[key], kind):
+            raise DataError(f"{section}{key} must be {kind}, not {_show(table[key])}", file=path)
+
+
+def check_types(mapping: Mapping[str, Any], path: Path) -> None:
+    """Refuse a mapping value of the wrong type (``date_format = 5``, ``ignore_columns = "Cost"``) before any reading.
+
+    Parameters
+    ----------
+    mapping
+        The parsed TOML; its sections are already known to be tables.
+    path
+        The mapping file, named in the error.
+
+    Raises
+    ------
+    DataError
+        E.g. "m.toml: [revenue] date_format must be a string, not 5".
+    """
+    _check_section(mapping, "", TOP_TYPES, path)
+    for key, types in (("tenant", TENANT_TYPES), ("weather", WEATHER_TYPES), ("revenue", SOURCE_TYPES)):
+        _check_section(mapping.get(key, {}), f"[{key}] ", types, path)
+    for group in ("channels", "events"):
+        for name, entry in mapping.get(group, {}).items():
+            if isinstance(entry, Mapping):  # anything else is refused with its own message ("needs a file")
+                _check_section(entry, f"[{group}.{name}] ", SOURCE_TYPES, path)
 
 
 def make_spec(
@@ -212,6 +295,7 @@ def make_spec(
         missing_revenue=missing_revenue or m.get("missing_revenue", "error"),
         tenant=dict(m.get("tenant", {})),
         events={name: _source(entry, f"events.{name}", base, path) for name, entry in m.get("events", {}).items()},
+        mapping=path,
     )
 
 
@@ -236,7 +320,8 @@ def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
 def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str, Source]) -> None:
     """Refuse spend-like columns in the revenue export that no channel reads and the mapping does not ignore."""
     used = {s.amount_column for s in channels.values() if s.file.resolve() == table.path.resolve()}
-    stray = [c for c in table.frame.columns if SPEND_LIKE.search(c) and c not in used and c not in spec.revenue.ignore_columns]
+    stray = [c for c in table.frame.columns if SPEND_LIKE.search(c) and not NOT_AMOUNT.search(c)
+             and c not in used and c not in spec.revenue.ignore_columns]
     if stray:
         raise DataError(
             "looks like media spend but is not mapped to a channel",
@@ -247,12 +332,28 @@ def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str,
         )
 
 
-def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str]:
-    """The revenue per period, the channels it carries, and its cadence (``daily`` or ``weekly``)."""
-    sums, table, column, date_column = read_source(spec.revenue)
+def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None, dates: pd.DatetimeIndex) -> None:
+    """Weekly rows with one on another weekday hold a wrong date: not a daily export missing six days a week."""
+    off = off_weekday(dates)
+    if off is None:
+        return
+    weekday, odd = off
+    days = row_days(table, date_column, date_format)
+    hit = days[days.isin(odd)]
+    more = f"; {len(hit) - 1} more row(s) are off {weekday}" if len(hit) > 1 else ""
+    raise DataError(f"rows look weekly ({weekday}) but row {hit.index[0] + 1} ({hit.iloc[0]:%Y-%m-%d}) is a "
+                    f"{hit.iloc[0]:%A}{more}", file=table.path, column=date_column,
+                    hint=f"date every row by its week's first day ({weekday}), or export by day")
+
+
+def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str, tuple[Path, str]]:
+    """The revenue per period, the channels it carries, its cadence (``daily`` or ``weekly``) and its (file, column)."""
+    sums, table, column, date_column = read_source(spec.revenue, role="revenue")
     channels = same_file_channels(spec, table)
     check_revenue_columns(table, spec, channels)
     cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, date_column)
+    if cadence == DAILY:
+        _refuse_off_weekday(table, date_column, spec.revenue.date_format, pd.DatetimeIndex(sums.index))
     unit = PERIOD_UNIT[cadence]
     if cadence == WEEKLY:
         notes.append(f"revenue: every row on a {periods[0]:%A}: read as one row per week (weekly.csv)")
@@ -268,11 +369,26 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
     if len(missing):
         notes.append(f"revenue: {len(missing)} {unit}(s) without rows set to {spec.missing_revenue}")
     filled = sums.reindex(periods, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(periods)
-    return filled, channels, cadence
+    return filled, channels, cadence, (table.path.resolve(), column)
 
 
-def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, notes: list[str]) -> pd.Series:
-    sums, _, _, date_column = read_source(source)
+def _read(source: Source, role: str, section: str, revenue: tuple[Path, str]) -> tuple[pd.Series, str]:
+    """Daily sums and date column of a channel (``role="spend"``) or an event; never the revenue's own amounts."""
+    sums, table, column, date_column = read_source(source, role=role, section=section)
+    if (table.path.resolve(), column) == revenue:
+        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {'spend' if role == 'spend' else 'an event'}",
+                        file=section, hint="name the column that holds it: amount_column = ...")
+    return sums, date_column
+
+
+def _note_outside(label: str, outside: int, notes: list[str]) -> None:
+    if outside:
+        notes.append(f"{label}: {outside} row(s) dated outside the revenue export's range dropped")
+
+
+def _spend(spec: ImportSpec, name: str, source: Source, periods: pd.DatetimeIndex, cadence: str,
+           revenue: tuple[Path, str], notes: list[str]) -> pd.Series:
+    sums, date_column = _read(source, "spend", spec.section("channels", name), revenue)
     dates = pd.DatetimeIndex(sums.index)
     where = f"({source.file.name}, column '{date_column}')"
     # One send a week (a newsletter) looks the same as weekly totals: say it, do not refuse it.
@@ -284,15 +400,19 @@ def _spend(name: str, source: Source, periods: pd.DatetimeIndex, cadence: str, n
         notes.append(f"{name}: every row on {other} {where}, the revenue's weeks start on {periods[0]:%A}s; each "
                      "counts in the week that contains it: if they are weekly totals, export by day or by the same weeks")
     spend, outside = into_periods(sums, periods, cadence)
-    if outside:
-        notes.append(f"{name}: {outside} row(s) dated outside the revenue export's range dropped")
+    _note_outside(name, outside, notes)
     return spend
 
 
-def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str) -> pd.Series:
+def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+            notes: list[str]) -> pd.Series:
     """1 in a period where any event column is non-zero (a promotion, an outage), else 0."""
-    flags = [into_periods(read_source(_with_revenue_dates(spec, src))[0].abs(), periods, cadence)[0] > 0
-             for src in spec.events.values()]
+    flags = []
+    for name, src in spec.events.items():
+        sums, _ = _read(_with_revenue_dates(spec, src), "event", spec.section("events", name), revenue)
+        values, outside = into_periods(sums.abs(), periods, cadence)
+        _note_outside(f"event {name}", outside, notes)
+        flags.append(values > 0)
     return pd.concat(flags, axis=1).any(axis=1).astype(int)
 
 
@@ -322,11 +442,11 @@ def _forecast(path: Path, last: pd.Timestamp, cadence: str) -> pd.DataFrame:
 def assemble(spec: ImportSpec) -> Imported:
     """Read every export of ``spec`` and align them on the revenue export's periods."""
     notes: list[str] = []
-    revenue, channels, cadence = _revenue(spec, notes)
+    revenue, channels, cadence, taken = _revenue(spec, notes)
     periods = revenue.index
     daily = pd.DataFrame({REVENUE: revenue}, index=periods)
     for name, source in channels.items():
-        daily[SPEND_PREFIX + name] = _spend(name, source, periods, cadence, notes)
+        daily[SPEND_PREFIX + name] = _spend(spec, name, source, periods, cadence, taken, notes)
     meta: dict[str, Any] = {"tenant_id": spec.tenant_id, **spec.tenant}
     forecast = None
     if spec.weather is not None:
@@ -338,7 +458,7 @@ def assemble(spec: ImportSpec) -> Imported:
     else:
         notes.append("no weather export: the tenant is modelled without weather terms")
     if spec.events:
-        daily[EVENT] = _events(spec, periods, cadence)
+        daily[EVENT] = _events(spec, periods, cadence, taken, notes)
     if spec.forecast is not None:
         forecast = _forecast(spec.forecast, periods[-1], cadence)
     daily = daily.round(6).reset_index()
@@ -346,16 +466,44 @@ def assemble(spec: ImportSpec) -> Imported:
     return Imported(spec.tenant_id, daily, meta, forecast, notes, cadence)
 
 
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """Hard-link a kept file into the new folder (no second copy of a large file); copy where links are refused."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _keep_others(old: Path, new: Path) -> None:
+    """Carry every file the import does not write (lift tests, notes, truth.json) from ``old`` into ``new``."""
+    for item in old.iterdir():
+        if item.name in WRITTEN:
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.copytree(item, new / item.name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(item, new / item.name)
+
+
 def write_tenant(imported: Imported, lake: str | Path, force: bool = False) -> Path:
-    """Write ``<lake>/<tenant_id>/`` atomically; an existing folder is replaced only with ``force``."""
+    """Write ``<lake>/<tenant_id>/`` atomically; an existing folder is updated only with ``force``.
+
+    With ``force`` the files an import writes (:data:`WRITTEN`: the daily or weekly table, ``tenant.json``,
+    ``forecast.csv``) are replaced and every other file of the folder is kept.
+    """
     target = Path(lake) / imported.tenant_id
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists; pass --force (force=True) to replace it")
+    # Rendered before any folder is made: a value that cannot be written leaves nothing behind.
+    files = {f"{imported.cadence}.csv": imported.daily.to_csv(index=False),
+             TENANT_JSON: json.dumps(imported.meta, indent=2) + "\n"}
+    if imported.forecast is not None:
+        files[FORECAST] = imported.forecast.to_csv(index=False)
     with atomic.folder(target, overwrite=True) as tmp:
-        atomic.write_text(tmp / f"{imported.cadence}.csv", imported.daily.to_csv(index=False))
-        atomic.write_text(tmp / TENANT_JSON, json.dumps(imported.meta, indent=2) + "\n")
-        if imported.forecast is not None:
-            atomic.write_text(tmp / FORECAST, imported.forecast.to_csv(index=False))
+        if target.is_dir():
+            _keep_others(target, tmp)
+        for name, text in files.items():
+            atomic.write_text(tmp / name, text)
     return target
 
 

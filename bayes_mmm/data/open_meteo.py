@@ -34,6 +34,14 @@ UNITS = {
     "cm": (1.0, 0.0),
     "inch": (25.4, 0.0),  # precipitation; snowfall is rescaled to cm below
 }
+#: Plausible daily values after conversion (beyond the records on Earth: 57 °C, -89 °C, ~1.8 m of rain or snow a day).
+BOUNDS = {
+    TEMP: (-90.0, 60.0, "°C"),
+    "temp_max_c": (-90.0, 60.0, "°C"),
+    "temp_min_c": (-90.0, 60.0, "°C"),
+    PRECIP: (0.0, 2000.0, "mm"),
+    SNOW: (0.0, 500.0, "cm"),
+}
 _COLUMN = re.compile(r"^(?P<var>\w+) \((?P<unit>[^)]*)\)$")
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
@@ -88,7 +96,19 @@ def _convert(raw: pd.Series, column: str, name: str) -> tuple[str, np.ndarray] |
     if not np.isfinite(values[~empty]).all():  # 1e999 reads as inf
         rows = [int(i) + 1 for i in np.flatnonzero(~np.isfinite(values) & ~empty)]
         raise DataError("non-finite values", file=name, column=column, rows=rows)
+    _check_bounds(values, cells, target, column, name)
     return target, values
+
+
+def _check_bounds(values: np.ndarray, cells: pd.Series, target: str, column: str, name: str) -> None:
+    """Refuse physically impossible days (a unit mix-up or a broken download), e.g. 500 °C or 3000 mm of rain."""
+    low, high, unit = BOUNDS[target]
+    with np.errstate(invalid="ignore"):  # blank days are NaN and pass
+        bad = (values < low) | (values > high)
+    if bad.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(bad)]
+        raise DataError(f"impossible value '{cells.iloc[rows[0] - 1]}' (plausible daily values: {low:g} to {high:g} {unit})",
+                        file=name, column=column, rows=rows)
 
 
 def _dates(cells: pd.Series, name: str) -> pd.DatetimeIndex:

@@ -30,7 +30,7 @@ from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.forecast import cities_of, forecast_covers, read_forecast
+from bayes_mmm.data.forecast import forecast_covers, read_forecast
 from bayes_mmm.decide.bounds import (
     FREE,
     TrustRegion,
@@ -50,7 +50,7 @@ from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, star
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
-from bayes_mmm.decide.weather import forecast_z, warn_extrapolation, weatherless_z
+from bayes_mmm.decide.weather import forecast_z, plan_cities, warn_extrapolation, weatherless_z
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
@@ -94,14 +94,6 @@ def _active(const: xr.Dataset, sel: list[int]) -> np.ndarray:
     """``(N, C)``: the tenant has the channel (``has_channel`` when the run records it) and spent on it at some point."""
     spent = const["spend"].values[sel].sum(axis=-1) > 0
     return spent & const["has_channel"].values[sel].astype(bool) if "has_channel" in const else spent
-
-
-def _cities(summary: dict[str, Any], tenants: list[str]) -> dict[str, str]:
-    """Each tenant's city from the run's lake (``tenant.json``), when the lake is still there."""
-    lake = (summary.get("data") or {}).get("lake")
-    if not lake or not Path(lake).is_dir():
-        return {}
-    return cities_of(lake, [t for t in tenants if (Path(lake) / t).is_dir()])
 
 
 def plan_inputs(
@@ -189,7 +181,8 @@ def prepare(
     cadence = str((summary.get("data") or {}).get("cadence", "daily"))
     n = n_periods(days, periods, cadence)
     sel_tenants = [str(t) for t in idata.constant_data["tenant"].values]
-    cities = _cities(summary, sel_tenants) if cities is None else cities
+    if cities is None:  # the lake may be recorded relative to where fit ran: plan_cities also looks above the run
+        cities = plan_cities(run.path, summary, [tenant] if tenant is not None else sel_tenants, forecast)
     inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
                       start=start, cities=cities)
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.table import ISO_DATE
 
 DEFAULT_PERIODS = {"daily": 7, "weekly": 4}
 
 
-#: Longest plan, in days: the posterior says nothing about spend further out.
+#: Longest plan, and farthest start after the data, in days: the posterior says nothing about spend further out.
 MAX_PLAN_DAYS = 366
+YEAR_HINT = "plan at most a year ahead; the posterior says nothing about spend further out"
 
 
 def n_periods(days: int | None, periods: int | None, cadence: str) -> int:
@@ -26,26 +30,35 @@ def n_periods(days: int | None, periods: int | None, cadence: str) -> int:
         raise DataError(f"the plan length must be a whole number of periods ≥ 1, got {n}")
     if n * CADENCE_DAYS[cadence] > MAX_PLAN_DAYS:
         raise DataError(f"the plan length must be at most {MAX_PLAN_DAYS} days, got {n} {cadence} periods",
-                        hint="plan at most a year ahead; the posterior says nothing about spend further out")
+                        hint=YEAR_HINT)
     return int(n)
+
+
+def _start_date(start: str | date | pd.Timestamp) -> pd.Timestamp:
+    """A start date: text only as ISO ``YYYY-MM-DD`` ('07/25/2024' is ambiguous between day and month orders)."""
+    text = start.strip() if isinstance(start, str) else None
+    if text is not None and not ISO_DATE.match(text):
+        raise DataError(f"start '{start}' is not an ISO date", hint="use YYYY-MM-DD")
+    try:
+        return pd.Timestamp(start if text is None else text).normalize()
+    except (ValueError, TypeError):
+        raise DataError(f"start '{start}' is not a date", hint="use YYYY-MM-DD") from None
 
 
 def plan_dates(last: pd.Timestamp, cadence: str, n: int, start: str | pd.Timestamp | None) -> tuple[pd.DatetimeIndex, int]:
     """The plan's period dates and how many whole periods lie between the data's end and the start.
 
-    ``start`` defaults to the period after the data; it may not overlap the data.
+    ``start`` defaults to the period after the data; it may not overlap the data nor lie
+    more than a year after it (as a plan may not be longer than a year).
     """
     step = pd.Timedelta(days=CADENCE_DAYS[cadence])
     first = last + step
-    if start is None:
-        begin = first
-    else:
-        try:
-            begin = pd.Timestamp(start).normalize()
-        except (ValueError, TypeError):
-            raise DataError(f"start '{start}' is not a date", hint="use YYYY-MM-DD") from None
-        if begin < first:
-            raise DataError(f"start {begin.date()} overlaps the run's data, whose last period begins {last.date()}",
-                            hint=f"start on {first.date()} or later")
+    begin = first if start is None else _start_date(start)
+    if begin < first:
+        raise DataError(f"start {begin.date()} overlaps the run's data, whose last period begins {last.date()}",
+                        hint=f"start on {first.date()} or later")
+    if begin - last > pd.Timedelta(days=MAX_PLAN_DAYS):
+        raise DataError(f"start {begin.date()} is more than {MAX_PLAN_DAYS} days after the run's last period {last.date()}",
+                        hint=YEAR_HINT)
     gap = (begin - first) // step
     return pd.date_range(begin, periods=n, freq=step), int(gap)

@@ -11,6 +11,7 @@ import pandas as pd
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.plan import current_plan, tenant_results
+from bayes_mmm.decide.weather import plan_cities
 from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
 from bayes_mmm.runs.folder import RunFolder
 
@@ -41,8 +42,10 @@ def score_plan(
     if len(named) != 1 and set(named) != set(all_tenants):
         raise DataError(f"the plan covers {', '.join(named)}: score one tenant or all of the run's ({', '.join(all_tenants)})",
                         file=plan_csv, column=TENANT_ID)
+    # Cities looked up here, not by prepare(): its lookup misses a lake recorded relative to another directory.
+    cities = plan_cities(run_dir, summary, named, forecast)
     setup = prepare(run_dir, named[0] if len(named) == 1 else None, periods=len(dates), forecast=forecast,
-                    start=dates[0], allow_unconverged=allow_unconverged)
+                    start=dates[0], allow_unconverged=allow_unconverged, cities=cities)
     inp = setup.inp
     plan = plan_array(df, dates, inp.tenants, inp.channels, inp.active, str(plan_csv))
     if plan.sum() <= 0:

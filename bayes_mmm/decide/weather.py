@@ -1,14 +1,18 @@
-"""Weather on the plan's horizon: a forecast (read by :mod:`bayes_mmm.data.forecast`), standardised as the model's media weather."""
+"""Weather on the plan's horizon: a forecast (read by :mod:`bayes_mmm.data.forecast`), standardised as the model's media weather,
+and the tenants' cities that decide whether one forecast may serve them all."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
-from bayes_mmm.data.forecast import TENANT_ID
+from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.forecast import TENANT_ID, cities_of, read_forecast
 from bayes_mmm.model.design import WeatherStats, media_weather, seasonal_stand_in
 
 #: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation.
@@ -59,3 +63,65 @@ def forecast_z(df: pd.DataFrame | None, horizon_dates: pd.DatetimeIndex, tenants
         z[n, idx] = media_weather(rows[TEMP].to_numpy(float), rows[PRECIP].to_numpy(float), stats[n])
         known[n, idx] = True
     return z, known
+
+
+def find_lake(lake: str | None, run_dir: str | Path, tenants: list[str]) -> Path | None:
+    """The run's lake folder (``summary.json`` ``data.lake``), or None when it cannot be found.
+
+    ``fit`` records the lake as it was given, so a relative path is relative to where
+    ``fit`` ran: it is tried against the current directory, then against each folder
+    above the run folder (``runs/x`` next to ``data/lake``). A candidate counts only if
+    it holds a folder of one of ``tenants``, so an unrelated folder of the same name is
+    not taken for the lake.
+    """
+    if not lake:
+        return None
+    rel = Path(lake)
+    bases = [Path()] if rel.is_absolute() else [Path.cwd(), *Path(run_dir).resolve().parents]
+    for base in bases:
+        if any((base / rel / t).is_dir() for t in tenants):
+            return base / rel
+    return None
+
+
+def _has_tenant_id(forecast: str | Path | pd.DataFrame) -> bool:
+    """Whether a forecast names tenants (read strictly: a bad forecast fails here as it would later)."""
+    return TENANT_ID in (forecast.columns if isinstance(forecast, pd.DataFrame) else read_forecast(forecast).columns)
+
+
+def plan_cities(run_dir: str | Path, summary: dict[str, Any], tenants: list[str],
+                forecast: str | Path | pd.DataFrame | None) -> dict[str, str]:
+    """Each planned tenant's city (``tenant.json`` in the run's lake), for the one-forecast-many-cities check.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder; a relative lake path is also looked for above it (:func:`find_lake`).
+    summary
+        The run's ``summary.json`` (``data.lake``).
+    tenants
+        The planned tenants.
+    forecast
+        The plan's forecast, if any.
+
+    Returns
+    -------
+    dict
+        Tenant → city ("" when ``tenant.json`` gives none); empty when cities do not matter.
+
+    Raises
+    ------
+    DataError
+        When the run records a lake that cannot be found, several tenants are planned and the
+        forecast has no ``tenant_id``: one forecast might then serve several cities unchecked.
+    """
+    recorded = (summary.get("data") or {}).get("lake")
+    lake = find_lake(recorded, run_dir, tenants)
+    if lake is not None:
+        return cities_of(lake, [t for t in tenants if (lake / t).is_dir()])
+    # A run fitted from data in memory records no lake: its cities were never known, as before.
+    if not recorded or forecast is None or len(tenants) < 2 or _has_tenant_id(forecast):
+        return {}
+    raise DataError(f"cannot check that one forecast suits all {len(tenants)} tenants: the run's lake ({recorded}) is not found, "
+                    "so their cities are unknown", file=forecast if not isinstance(forecast, pd.DataFrame) else "forecast",
+                    column=TENANT_ID, hint="add a tenant_id column with each tenant's own forecast, or run from the folder fit ran in")

@@ -3,6 +3,8 @@
 A plan CSV is either **wide**: ``date, tenant_id, <channel>, <channel>, …`` (one row per
 tenant and period, a blank cell = no spend), or **long**: ``date, tenant_id, channel, spend``.
 ``write_plan_csv`` writes the wide form, so an allocator plan can be edited and scored back.
+Every period of every channel a planned tenant has must be given (0 or blank for no spend):
+a missing row or column is refused rather than scored as zero spend.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ import pandas as pd
 from bayes_mmm.core.atomic import write_text
 from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.table import read_table
+from bayes_mmm.data.table import check_range, parse_iso_dates, parse_numbers, read_table, rows_where
 
 DATE, TENANT_ID, CHANNEL, SPEND = "date", "tenant_id", "channel", "spend"
+#: The 1-based data row of the user's file, carried through the wide → long melt so messages name it.
+ROW = "row"
+#: Where the long rows' values came from: the user's column for each spend value (its channel in a wide plan).
+SOURCE = "source_column"
+LAYOUT_HINT = "a plan CSV is date, tenant_id, <channel>… (wide) or date, tenant_id, channel, spend (long)"
+COMPLETE_HINT = "give every period of every channel the tenant has (0 or a blank cell for no spend)"
 
 
 def write_plan_csv(plan: dict[str, Any], path: str | Path) -> Path:
@@ -32,60 +40,122 @@ def write_plan_csv(plan: dict[str, Any], path: str | Path) -> Path:
     return write_text(path, df.to_csv(index=False, float_format="%.17g", lineterminator="\n"))
 
 
+def _spend(values: pd.Series, name: str, column: str) -> np.ndarray:
+    """One column's spend: numbers ≥ 0, a blank cell as NaN (no spend); text such as '$80' or '1,200.50' is refused."""
+    x = parse_numbers(values, name, column)
+    check_range(x, 0.0, np.inf, name, column)
+    return x
+
+
+def _names(values: pd.Series, name: str, column: str) -> np.ndarray:
+    """Stripped tenant ids or channel names; a blank one is refused (it would read as the tenant 'None')."""
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    blank = (text == "").to_numpy()
+    if blank.any():
+        raise DataError(f"blank {column.replace('_', ' ')}", file=name, column=column, rows=rows_where(blank))
+    return text.to_numpy(dtype=object)
+
+
+def _wide_columns(raw: pd.DataFrame, name: str, channels: list[str]) -> list[str]:
+    """The channel columns of a wide plan, all of them the run's."""
+    extra = [c for c in raw.columns if c not in (DATE, TENANT_ID)]
+    unknown = [c for c in extra if c not in channels]
+    if unknown:
+        raise DataError(f"unknown channel column(s) {', '.join(unknown)}; the run has {', '.join(channels)}", file=name)
+    if not extra:
+        raise DataError("the plan has no channel columns", file=name, hint=LAYOUT_HINT)
+    return extra
+
+
 def _long(raw: pd.DataFrame, name: str, channels: list[str]) -> pd.DataFrame:
-    """Long rows ``date, tenant_id, channel, spend`` from either layout."""
+    """Long rows ``date, tenant_id, channel, spend, row, source_column`` from either layout.
+
+    Cells are checked in the user's layout, before any melt, so that a message names
+    the column and the 1-based data row as they appear in the file.
+    """
     for col in (DATE, TENANT_ID):
         if col not in raw.columns:
-            raise DataError("required plan column is missing", file=name, column=col,
-                            hint="a plan CSV is date, tenant_id, <channel>… (wide) or date, tenant_id, channel, spend (long)")
+            raise DataError("required plan column is missing", file=name, column=col, hint=LAYOUT_HINT)
+    base = pd.DataFrame({DATE: parse_iso_dates(raw[DATE], name, DATE), TENANT_ID: _names(raw[TENANT_ID], name, TENANT_ID),
+                         ROW: np.arange(1, len(raw) + 1)})
     if CHANNEL in raw.columns and SPEND in raw.columns:
-        df = raw[[DATE, TENANT_ID, CHANNEL, SPEND]].copy()
-    else:
-        extra = [c for c in raw.columns if c not in (DATE, TENANT_ID)]
-        unknown = [c for c in extra if c not in channels]
-        if unknown:
-            raise DataError(f"unknown channel column(s) {', '.join(unknown)}; the run has {', '.join(channels)}", file=name)
-        df = raw.melt(id_vars=[DATE, TENANT_ID], value_vars=extra, var_name=CHANNEL, value_name=SPEND)
-    df[TENANT_ID], df[CHANNEL] = df[TENANT_ID].astype(str).str.strip(), df[CHANNEL].astype(str).str.strip()
-    df[SPEND] = pd.to_numeric(df[SPEND].replace("", np.nan), errors="coerce")
-    bad = ~(df[SPEND].isna() | (np.isfinite(df[SPEND]) & (df[SPEND] >= 0)))
-    if bad.any():
-        raise DataError("spend must be a number ≥ 0 (or blank)", file=name, column=SPEND, rows=list(np.flatnonzero(bad.to_numpy()) + 1))
-    df[DATE] = pd.to_datetime(df[DATE], format="%Y-%m-%d", errors="coerce")
-    if df[DATE].isna().any():
-        raise DataError("dates must be YYYY-MM-DD", file=name, column=DATE, rows=list(np.flatnonzero(df[DATE].isna().to_numpy()) + 1))
-    return df
+        return base.assign(**{CHANNEL: _names(raw[CHANNEL], name, CHANNEL), SPEND: _spend(raw[SPEND], name, SPEND), SOURCE: SPEND})
+    parts = [base.assign(**{CHANNEL: ch, SPEND: _spend(raw[ch], name, ch), SOURCE: ch}) for ch in _wide_columns(raw, name, channels)]
+    return pd.concat(parts, ignore_index=True)
 
 
 def read_plan_csv(path: str | Path, channels: list[str], cadence: str) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """Checked long rows of a plan CSV and its period dates (consecutive periods of the run's cadence)."""
+    """Checked long rows of a plan CSV and its period dates (consecutive periods of the run's cadence).
+
+    Parameters
+    ----------
+    path
+        The plan, wide or long (module docstring).
+    channels
+        The run's channels.
+    cadence
+        The run's cadence (``daily`` or ``weekly``).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and pandas.DatetimeIndex
+        Long rows (``date, tenant_id, channel, spend`` plus the user's ``row`` and
+        ``source_column`` for messages) and the plan's period dates.
+
+    Raises
+    ------
+    DataError
+        Naming file, column and rows: missing file or columns, dates that are not ISO or
+        not consecutive periods, spend that is not a number ≥ 0 or blank, unknown channels,
+        repeated tenant × channel × date.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError("plan file not found", file=path, hint="write one with `bayes-mmm allocate --csv`, or by hand (docs: data contract §4)")
     df = _long(read_table(path), str(path), channels)
-    unknown = sorted(set(df[CHANNEL]) - set(channels))
-    if unknown:
-        raise DataError(f"unknown channel(s) {', '.join(unknown)}; the run has {', '.join(channels)}", file=path, column=CHANNEL)
+    unknown = ~df[CHANNEL].isin(channels).to_numpy()
+    if unknown.any():
+        raise DataError(f"unknown channel(s) {', '.join(sorted(set(df[CHANNEL][unknown])))}; the run has {', '.join(channels)}",
+                        file=path, column=CHANNEL, rows=sorted(df[ROW][unknown]))
     dates = pd.DatetimeIndex(sorted(df[DATE].unique()))
     want = pd.date_range(dates[0], periods=len(dates), freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
     if not dates.equals(want):
         raise DataError(f"plan dates must be consecutive {cadence} periods from {dates[0]:%Y-%m-%d}", file=path, column=DATE,
                         hint="one row per tenant and period, no gaps")
-    if df.duplicated([DATE, TENANT_ID, CHANNEL]).any():
-        rows = list(np.flatnonzero(df.duplicated([DATE, TENANT_ID, CHANNEL], keep=False).to_numpy()) + 1)
-        raise DataError("the same tenant, channel and date appear twice", file=path, rows=rows)
+    dup = df.duplicated([DATE, TENANT_ID, CHANNEL], keep=False).to_numpy()
+    if dup.any():
+        raise DataError("the same tenant, channel and date appear twice", file=path, rows=sorted(set(df[ROW][dup])))
     return df, dates
+
+
+def _refuse_missing(missing: np.ndarray, dates: pd.DatetimeIndex, tenants: list[str], channels: list[str], source: str) -> None:
+    """Refuse periods of a tenant's own channels that the plan leaves out: they would be scored as zero spend."""
+    for i, tid in enumerate(tenants):
+        if missing[i].any():
+            chans = [ch for j, ch in enumerate(channels) if missing[i, j].any()]
+            days = [f"{d:%Y-%m-%d}" for k, d in enumerate(dates) if missing[i, :, k].any()]
+            shown = ", ".join(days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+            raise DataError(f"tenant {tid}: the plan has no value for {', '.join(chans)} on {shown}", file=source,
+                            hint=COMPLETE_HINT)
 
 
 def plan_array(df: pd.DataFrame, dates: pd.DatetimeIndex, tenants: list[str], channels: list[str], active: np.ndarray,
                source: str) -> np.ndarray:
-    """``(N, C, D)`` spend of the plan's rows; spend on a channel a tenant lacks is refused."""
+    """``(N, C, D)`` spend of the plan's rows (from :func:`read_plan_csv`).
+
+    Spend on a channel a tenant lacks is refused, and so is a period of a channel it has
+    that the plan leaves out (a missing row, or a wide plan without the channel's column).
+    """
     out = np.zeros((len(tenants), len(channels), len(dates)))
+    given = np.zeros(out.shape, dtype=bool)
     pos = {d: k for k, d in enumerate(dates)}
-    for r in df.dropna(subset=[SPEND]).itertuples(index=False):
-        i, j = tenants.index(getattr(r, TENANT_ID)), channels.index(getattr(r, CHANNEL))
-        if not active[i, j] and getattr(r, SPEND) > 0:
+    for r in df.itertuples(index=False):
+        i, j, k = tenants.index(getattr(r, TENANT_ID)), channels.index(getattr(r, CHANNEL)), pos[getattr(r, DATE)]
+        spend = getattr(r, SPEND)
+        if not active[i, j] and spend > 0:
             raise DataError(f"tenant {tenants[i]} has no channel {channels[j]} in the run's data: its response is unknown",
-                            file=source, column=channels[j], hint="leave that cell blank or 0")
-        out[i, j, pos[getattr(r, DATE)]] = getattr(r, SPEND)
+                            file=source, column=getattr(r, SOURCE), rows=[getattr(r, ROW)], hint="leave that cell blank or 0")
+        given[i, j, k] = True
+        out[i, j, k] = 0.0 if np.isnan(spend) else spend
+    _refuse_missing(np.asarray(active, bool)[..., None] & ~given, dates, tenants, channels, source)
     return out

@@ -219,7 +219,7 @@ def import_(
     weather: Annotated[Path | None, typer.Option(help="Open-Meteo daily history CSV.")] = None,
     forecast: Annotated[Path | None, typer.Option(help="Open-Meteo daily forecast CSV → TENANT/forecast.csv.")] = None,
     missing_revenue: Annotated[str | None, typer.Option(help="Days without revenue rows: error, zero or empty.")] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing tenant folder.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace what an earlier import wrote in the tenant folder (data file, tenant.json, forecast.csv); other files there, e.g. lift_tests.csv, are kept.")] = False,
 ) -> None:
     """Build one tenant folder of the lake from raw exports (shop, ad platforms, Open-Meteo)."""
     from bayes_mmm.api import import_exports
