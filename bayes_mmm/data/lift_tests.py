@@ -111,15 +111,26 @@ def _overlaps(chans: np.ndarray, start: pd.DatetimeIndex, end: pd.DatetimeIndex,
                         rows=sorted([i + 1, j + 1]), hint="one window per channel and day; merge or shorten them")
 
 
+def last_day(dates: pd.DatetimeIndex) -> pd.Timestamp:
+    """The last day the data cover: the last period's start, plus 6 days when periods are weeks."""
+    weekly = len(dates) > 1 and (dates[-1] - dates[-2]) == pd.Timedelta(days=7)
+    return dates[-1] + pd.Timedelta(days=6 if weekly else 0)
+
+
 def _windows(raw: pd.DataFrame, channels: Sequence[str], dates: pd.DatetimeIndex, name: str) -> pd.DataFrame:
     chans = _channels(raw, channels, name)
     start, end = _dates(raw, "start", name), _dates(raw, "end", name)
     mult = _numbers(raw, "spend_multiplier", name, default=0.0)
     lift, se = _numbers(raw, "incremental_revenue", name), _numbers(raw, "se", name)
     _require((end < start), "end before start", name, "end")
-    span = f"the data cover {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
+    last = last_day(dates)
+    span = f"the data cover {dates[0]:%Y-%m-%d} to {last:%Y-%m-%d}"
     _require(np.asarray(start < dates[0]), "window starts before the data", name, "start", span)
-    _require(np.asarray(end > dates[-1]), "window ends after the data", name, "end", span)
+    _require(np.asarray(end > last), "window ends after the data", name, "end", span)
+    starts = dates.values[None, :]
+    holds = ((starts >= start.values[:, None]) & (starts <= end.values[:, None])).any(axis=1)
+    _require(~holds, "window holds no period of the data", name, "start",
+             "weekly data count a week by its first day: a window must contain one")
     _require(mult < 0, "negative spend_multiplier", name, "spend_multiplier", "0 = channel off, 0.5 = half the spend")
     _require(mult == 1, "spend_multiplier 1 is no change", name, "spend_multiplier", "0 = channel off, 0.5 = half the spend")
     _require(se <= 0, "se must be > 0", name, "se")

@@ -129,3 +129,14 @@ def test_any_text_is_tidy_or_data_error(text: str) -> None:
     except DataError:
         return
     assert list(t.columns) == list(COLUMNS)
+
+
+def test_weekly_windows_may_end_inside_the_last_week_but_must_hold_a_week_start() -> None:
+    weeks = pd.date_range("2024-01-01", periods=52, freq="7D")  # Mondays; the last week runs to 2024-12-29
+    head = "channel,start,end,incremental_revenue,se\n"
+    ok = parse_lift_tests(head + "meta,2024-12-09,2024-12-29,5000,1000\n", ["meta"], weeks, "w.csv", "t")
+    assert ok["end"].iloc[0] == pd.Timestamp("2024-12-29")
+    with pytest.raises(DataError, match=r"column 'end', row 1: window ends after the data .* to 2024-12-29"):
+        parse_lift_tests(head + "meta,2024-12-09,2024-12-30,5000,1000\n", ["meta"], weeks, "w.csv", "t")
+    with pytest.raises(DataError, match="column 'start', row 1: window holds no period of the data"):
+        parse_lift_tests(head + "meta,2024-03-05,2024-03-07,50,10\n", ["meta"], weeks, "w.csv", "t")
