@@ -218,3 +218,22 @@ def test_a_top_up_round_that_diverges_restarts_on_the_fallback_once(monkeypatch)
     assert models == ["centred", "non-centred"] and accepts == [0.9, 0.9, 0.9, 0.9]
     assert timing["retried_divergences"] == 2 and timing["rounds"] == 2 and fitmod.divergences(idata) == 0
     assert idata.posterior.sizes["chain"] == 4  # the restart's two rounds only
+
+
+def test_fit_starts_over_non_centred_when_a_round_diverges(tiny_lake: Path, monkeypatch) -> None:
+    """Real sampling: after a (reported) divergence the fit runs the non-centred model and records it."""
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference import fit as fitmod
+
+    monkeypatch.setattr(fitmod, "DRAWS_SHORT", 40)  # sized draws (the retry needs them), kept small
+    real = fitmod.divergences
+    first = iter([2])  # the first round "diverged"; every later count is the sampler's own
+    monkeypatch.setattr(fitmod, "divergences", lambda idata: next(first, None) or real(idata))
+    cfg = SamplerConfig(chains=2, tune=40, top_up=0, progress=False)
+    result = fitmod.fit(load_lake(tiny_lake), ModelSpec(centered=("roas",)), cfg)
+    s = result.sampler
+    assert s["retry"] == "nothing centred" and s["retried_divergences"] == 2 and s["centred"] == {}
+    post = result.idata.posterior
+    assert "log_roas_z" in post and "log_roas" not in post  # the kept draws are the non-centred model's
+    assert post["roas"].shape == (2, 40, 3, 3) and np.isfinite(post["roas"].values).all()
