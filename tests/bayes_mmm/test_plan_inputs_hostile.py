@@ -24,11 +24,10 @@ WIDE = "date,tenant_id,meta,google,email"
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hostile") / "run"
-    shutil.copytree(SMALL_RUN, path)
-    return path
+@pytest.fixture
+def run(stored_run: Path) -> Path:
+    """The committed small run (read only: every output goes to tmp_path)."""
+    return stored_run
 
 
 def write(path: Path, header: str, rows: list[str]) -> Path:
