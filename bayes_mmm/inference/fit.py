@@ -272,10 +272,10 @@ def sample(
     run = _round_runner(model, cfg)
     t1 = time.perf_counter()
     accept, discarded, how = cfg.target_accept, 0, None
+    retry = cfg.retry_accept is not None and (fallback is not None or cfg.retry_accept > accept)
     idata, rounds = run(cfg.seed, accept), 1
     while True:
         div = divergences(idata)
-        retry = cfg.retry_accept is not None and (fallback is not None or cfg.retry_accept > accept)
         if div and not discarded and retry:
             discarded = div
             if fallback is None:
