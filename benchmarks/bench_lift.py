@@ -51,13 +51,21 @@ CONFOUNDED = {"correlated_spend": "google", "capped_spend": "meta"}
 GROUPS = ("tested", "untested_channels", "pooled_channel")
 
 
-def write_tests(lake: Path, tenants: list, channel: str, seed: int, k: int = 1) -> list[str]:
-    """``k`` disjoint 4-week holdouts on ``channel`` per tenant in ``tenants``; returns their ids."""
+def write_tests(lake: Path, tenants: list, channel: str, seed: int, k: int = 1) -> dict[str, float]:
+    """``k`` disjoint 4-week holdouts on ``channel`` per tenant in ``tenants``; ``tenant -> tests' own width``.
+
+    The width is what the tests alone say about the channel's effect scale: the 90 % width, relative
+    to the truth, of the precision-weighted mean of the tests' relative effects (1.645 × 2 / √Σ
+    (effect / se)²). A calibrated posterior cannot be much narrower than this, whatever the model.
+    """
     rng = np.random.default_rng(seed)
+    own = {}
     for t in tenants:
         rows = targeted_lift_tests(rng, t.daily, t.forward, channel, k)
         pd.DataFrame(rows, columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
-    return [t.tenant_id for t in tenants]
+        info = sum((r["true_incremental_revenue"] / r["se"]) ** 2 for r in rows)
+        own[t.tenant_id] = 2 * 1.645 / np.sqrt(info)
+    return own
 
 
 def group_of(tenant: str, channel: str, tested: set[str], tested_channel: str) -> str | None:
@@ -118,7 +126,8 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
     write_lake(tenants, lake, overwrite=True)
     channel = CONFOUNDED[scenario]
     n_tested = max(len(tenants) - args.untested, 1)
-    tested = set(write_tests(lake, tenants[:n_tested], channel, args.seed + 1, args.tests))
+    own_width = write_tests(lake, tenants[:n_tested], channel, args.seed + 1, args.tests)
+    tested = set(own_width)
     oracle = oracle_lake(lake, root / scenario / "oracle_lake")  # truth in the layout bench_regret reads
     ds = load_lake(lake)
     chosen = {k: getattr(args, k) for k in ("draws", "tune", "target_accept") if getattr(args, k) is not None}
@@ -137,6 +146,7 @@ def run(scenario: str, args: argparse.Namespace, root: Path) -> dict:
         out[f"regret_{label}"] = {k: regret[k] for k in ("regret_pct", "oracle_uplift_over_current", "true_incremental_revenue")}
         print(scenario, label, json.dumps(out[f"fit_{label}"]), json.dumps(out[f"regret_{label}"]["regret_pct"]), flush=True)
     out["recovery"] = recovery(fits["without"], fits["with"], tested, channel)
+    out["recovery"]["tested"]["median_tests_own_width_90"] = _median(list(own_width.values()))
     out["fit_seconds_ratio_with_over_without"] = round(out["fit_with"]["seconds"] / out["fit_without"]["seconds"], 3)
     out["sample_seconds_ratio_with_over_without"] = round(
         out["fit_with"]["sample_seconds"] / max(out["fit_without"]["sample_seconds"], 1e-9), 3)
