@@ -11,6 +11,9 @@ Two checks per test, both recorded:
   noisy measurement this fails more often than 10 % even for a perfect model.
 * ``inside_90_with_se``: the measured value lies in the 90 % interval of the model's lift plus
   measurement noise N(0, se²) — the interval a calibrated model should cover ≈ 90 % of the time.
+
+And per calibrated channel, how tightly the tests alone pin its effect (:func:`experiment_width`),
+so an analyst can see whether more experiments would narrow a ROAS interval.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from bayes_mmm.model.draws import stacked
 
 #: Extra noise draws per posterior draw for the se-widened interval.
 NOISE_DRAWS = 4
+
+#: Standard normal quantile of a central 90 % interval.
+Z90 = 1.6449
 
 
 def _interval(draws: np.ndarray) -> dict[str, float]:
@@ -83,6 +89,27 @@ def calibrated_channels(tenants: dict[str, dict]) -> dict[str, list[str]]:
     return out
 
 
+def experiment_width(tenants: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """``tenant -> channel -> {tests, width_90}``: the 90 % width the used tests alone give the channel's effect.
+
+    The width, relative to the effect, is that of the precision-weighted mean of the tests' relative
+    effects, ``2 · 1.645 / √Σ (measured / se)²``; it needs no model. A calibrated ROAS interval can
+    be narrower only by what the observational data add, and four times as many tests of the same
+    precision halve it. Measured (benchmarks/RESULTS.md §15): fitted widths 0.37 and 0.32 where this
+    gave 0.38 and 0.33 (three and four holdouts per tenant).
+    """
+    out: dict[str, dict[str, dict]] = {}
+    for tid, entry in tenants.items():
+        info: dict[str, list[float]] = {}
+        for t in entry.get("lift_tests", []):
+            if t["used"]:
+                info.setdefault(t[CHANNEL], []).append((t["measured"] / t["se"]) ** 2)
+        for ch, terms in sorted(info.items()):
+            width = 2 * Z90 / np.sqrt(sum(terms)) if sum(terms) > 0 else None  # every test measured 0: no scale
+            out.setdefault(tid, {})[ch] = {"tests": len(terms), "width_90": None if width is None else round(float(width), 3)}
+    return out
+
+
 def lift_calibration(tenants: dict[str, dict]) -> dict | None:
     """How many measured values fall in the model's 90 % intervals, over every used test; None without tests."""
     used = [t for e in tenants.values() for t in e.get("lift_tests", []) if t["used"] and "predicted" in t]
@@ -96,4 +123,5 @@ def lift_calibration(tenants: dict[str, dict]) -> dict | None:
         "inside_90_with_se": sum(t["inside_90_with_se"] for t in used),
         "interval": "central 90 % of the posterior of the model's lift; *_with_se adds the measurement's N(0, se²)",
         "calibrated_channels": calibrated_channels(tenants),
+        "experiment_width_90": experiment_width(tenants),
     }

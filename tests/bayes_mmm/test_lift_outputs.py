@@ -55,6 +55,12 @@ def test_summary_records_each_test_and_its_prediction(lift_run) -> None:
     assert (cal["tests"], cal["used"]) == (2, 2)
     assert cal["inside_90_with_se"] == sum(t["inside_90_with_se"] for t in tests)
     assert cal["calibrated_channels"] == {tid: ["meta"] for tid in result.design.tenants}
+    # one test each: the tests' own 90 % width is 2 · 1.645 · se / |measured|, from the written file
+    expected = {}
+    for tid in result.design.tenants:
+        written = pd.read_csv(lake / tid / "lift_tests.csv").iloc[0]
+        expected[tid] = {"meta": {"tests": 1, "width_90": round(3.2898 * written["se"] / abs(written["incremental_revenue"]), 3)}}
+    assert cal["experiment_width_90"] == expected
 
 
 def test_without_tests_the_summary_has_no_lift_section(lift_run) -> None:
@@ -73,5 +79,22 @@ def test_card_and_report_show_the_tests(lift_run) -> None:
     card = model_card(summary)
     assert "## Experiment calibration" in card
     assert "Experiment-calibrated channels: shop_000: meta; shop_001: meta." in card
+    w = summary["lift_calibration"]["experiment_width_90"]
+    assert (f"a 90 % width (relative to the effect) of: shop_000 meta {w['shop_000']['meta']['width_90']:.0%} (1 test); "
+            f"shop_001 meta {w['shop_001']['meta']['width_90']:.0%} (1 test).") in card
     html = render_report(Path(run), progress=False)
     assert html.count("<h3>Lift tests against the model</h3>") == 2  # one figure per tenant
+
+
+def test_experiment_width_pools_the_used_tests_of_a_channel() -> None:
+    from bayes_mmm.runs.lift import experiment_width
+
+    def test(ch: str, measured: float, se: float, used: bool = True) -> dict:
+        return {"channel": ch, "measured": measured, "se": se, "used": used}
+
+    tenants = {"a": {"lift_tests": [test("meta", 100.0, 20.0), test("meta", -200.0, 50.0), test("meta", 1.0, 0.001, used=False),
+                                    test("email", 0.0, 5.0)]},
+               "b": {}}
+    # (100/20)² + (200/50)² = 25 + 16 = 41; the unused test adds nothing; a 0 measurement gives no scale
+    assert experiment_width(tenants) == {"a": {"email": {"tests": 1, "width_90": None},
+                                               "meta": {"tests": 2, "width_90": round(2 * 1.6449 / 41 ** 0.5, 3)}}}
