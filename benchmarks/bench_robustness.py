@@ -75,7 +75,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=name), lake, overwrite=True)
     t0 = time.perf_counter()
     # Unset sampler options keep the product's defaults (what a user's `bayes-mmm fit` does).
-    chosen = {k: getattr(args, k) for k in ("draws", "tune", "chains") if getattr(args, k) is not None}
+    chosen = {k: getattr(args, k) for k in ("draws", "tune", "chains", "top_up") if getattr(args, k) is not None}
     spec = {**json.loads(args.spec), **({} if args.residual_ar is None else {"residual_ar": args.residual_ar})}
     summary = fit_lake(lake, "all", work / name / "run", spec_kwargs=spec, sampler_kwargs={**chosen, "seed": args.seed, "progress": False},
                        allow_gates=("history",), overwrite=True)
@@ -91,6 +91,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
+        "worst_rhat": conv.get("worst_rhat"),
         "compile_seconds": sampler.get("compile_seconds"), "sample_seconds": sampler.get("sample_seconds"),
         "rounds": sampler.get("rounds"), "target_accept_kept": sampler.get("target_accept_kept"),
         "retried_divergences": sampler.get("retried_divergences"), "retry": sampler.get("retry"),
@@ -111,6 +112,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=None, help="default: the product's (sized to the data)")
     ap.add_argument("--tune", type=int, default=None)
     ap.add_argument("--chains", type=int, default=None)
+    ap.add_argument("--top-up", type=int, default=None, help="extra sampling rounds allowed (default: the product's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, default=None, help="keep each scenario's lake and run folder in DIR/<scenario>/")
     ap.add_argument("--plan-days", type=int, default=7, help="plan length of the decision metrics")
