@@ -67,7 +67,7 @@ def lift_lines(summary: dict) -> list[str]:
              f"{cal['inside_90_with_se']} of {cal['used']}."]
     if chans:
         lines += ["- Experiment-calibrated channels: " + "; ".join(f"{t}: {', '.join(c)}" for t, c in chans.items()) + "."]
-    widths = [f"{t} {ch} {w['width_90']:.0%} ({w['tests']} test{'s' * (w['tests'] > 1)})"
+    widths = [f"{t} {ch} {100 * w['width_90']:.0f} % ({w['tests']} test{'s' * (w['tests'] > 1)})"
               for t, by in cal.get("experiment_width_90", {}).items() for ch, w in by.items() if w["width_90"] is not None]
     if widths:
         lines += ["- On their own the tests pin each calibrated effect to a 90 % width (relative to the effect) of: "

@@ -105,8 +105,9 @@ def experiment_width(tenants: dict[str, dict]) -> dict[str, dict[str, dict]]:
             if t["used"]:
                 info.setdefault(t[CHANNEL], []).append((t["measured"] / t["se"]) ** 2)
         for ch, terms in sorted(info.items()):
-            width = 2 * Z90 / np.sqrt(sum(terms)) if sum(terms) > 0 else None  # every test measured 0: no scale
-            out.setdefault(tid, {})[ch] = {"tests": len(terms), "width_90": None if width is None else round(float(width), 3)}
+            total = sum(terms)  # 0 when every test measured 0: no scale to be relative to
+            width = round(float(2 * Z90 / np.sqrt(total)), 3) if total > 0 else None
+            out.setdefault(tid, {})[ch] = {"tests": len(terms), "width_90": width}
     return out
 
 

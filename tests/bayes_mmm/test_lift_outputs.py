@@ -80,8 +80,8 @@ def test_card_and_report_show_the_tests(lift_run) -> None:
     assert "## Experiment calibration" in card
     assert "Experiment-calibrated channels: shop_000: meta; shop_001: meta." in card
     w = summary["lift_calibration"]["experiment_width_90"]
-    assert (f"a 90 % width (relative to the effect) of: shop_000 meta {w['shop_000']['meta']['width_90']:.0%} (1 test); "
-            f"shop_001 meta {w['shop_001']['meta']['width_90']:.0%} (1 test).") in card
+    assert (f"a 90 % width (relative to the effect) of: shop_000 meta {100 * w['shop_000']['meta']['width_90']:.0f} % (1 test); "
+            f"shop_001 meta {100 * w['shop_001']['meta']['width_90']:.0f} % (1 test).") in card
     html = render_report(Path(run), progress=False)
     assert html.count("<h3>Lift tests against the model</h3>") == 2  # one figure per tenant
 
