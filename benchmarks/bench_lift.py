@@ -42,6 +42,7 @@ from oracle_truth import oracle_lake  # noqa: E402
 from bayes_mmm.data.lake import load_lake  # noqa: E402
 from bayes_mmm.data.lift_tests import empty  # noqa: E402
 from bayes_mmm.inference.fit import SamplerConfig, fit  # noqa: E402
+from bayes_mmm.runs.lift import own_width  # noqa: E402
 from bayes_mmm.runs.summary import save_run  # noqa: E402
 from synthetic import simulate_universe, write_lake  # noqa: E402
 from synthetic.lift import LIFT_COLUMNS, targeted_lift_tests  # noqa: E402
@@ -55,16 +56,15 @@ def write_tests(lake: Path, tenants: list, channel: str, seed: int, k: int = 1) 
     """``k`` disjoint 4-week holdouts on ``channel`` per tenant in ``tenants``; ``tenant -> tests' own width``.
 
     The width is what the tests alone say about the channel's effect scale: the 90 % width, relative
-    to the truth, of the precision-weighted mean of the tests' relative effects (1.645 × 2 / √Σ
-    (effect / se)²). A calibrated posterior cannot be much narrower than this, whatever the model.
+    to the truth, of the precision-weighted mean of the tests' true relative effects
+    (:func:`bayes_mmm.runs.lift.own_width`). A calibrated posterior cannot be much narrower than this, whatever the model.
     """
     rng = np.random.default_rng(seed)
     own = {}
     for t in tenants:
         rows = targeted_lift_tests(rng, t.daily, t.forward, channel, k)
         pd.DataFrame(rows, columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
-        info = sum((r["true_incremental_revenue"] / r["se"]) ** 2 for r in rows)
-        own[t.tenant_id] = 2 * 1.645 / np.sqrt(info)
+        own[t.tenant_id] = own_width([r["true_incremental_revenue"] for r in rows], [r["se"] for r in rows])
     return own
 
 

@@ -89,25 +89,33 @@ def calibrated_channels(tenants: dict[str, dict]) -> dict[str, list[str]]:
     return out
 
 
+def own_width(effects: list[float], se: list[float]) -> float | None:
+    """90 % width, relative to the effect, of the precision-weighted mean of tests' relative effects.
+
+    ``2 · 1.645 / √Σ (effect / se)²``; None when every effect is 0 (no scale to be relative to).
+    """
+    total = float(np.sum((np.asarray(effects, float) / np.asarray(se, float)) ** 2))
+    return float(2 * Z90 / np.sqrt(total)) if total > 0 else None
+
+
 def experiment_width(tenants: dict[str, dict]) -> dict[str, dict[str, dict]]:
     """``tenant -> channel -> {tests, width_90}``: the 90 % width the used tests alone give the channel's effect.
 
     The width, relative to the effect, is that of the precision-weighted mean of the tests' relative
-    effects, ``2 · 1.645 / √Σ (measured / se)²``; it needs no model. A calibrated ROAS interval can
+    effects (:func:`own_width` of the measured values); it needs no model. A calibrated ROAS interval can
     be narrower only by what the observational data add, and four times as many tests of the same
     precision halve it. Measured (benchmarks/RESULTS.md §15): fitted widths 0.37 and 0.32 where this
     gave 0.38 and 0.33 (three and four holdouts per tenant).
     """
     out: dict[str, dict[str, dict]] = {}
     for tid, entry in tenants.items():
-        info: dict[str, list[float]] = {}
+        used: dict[str, list[dict]] = {}
         for t in entry.get("lift_tests", []):
             if t["used"]:
-                info.setdefault(t[CHANNEL], []).append((t["measured"] / t["se"]) ** 2)
-        for ch, terms in sorted(info.items()):
-            total = sum(terms)  # 0 when every test measured 0: no scale to be relative to
-            width = round(float(2 * Z90 / np.sqrt(total)), 3) if total > 0 else None
-            out.setdefault(tid, {})[ch] = {"tests": len(terms), "width_90": width}
+                used.setdefault(t[CHANNEL], []).append(t)
+        for ch, tests in sorted(used.items()):
+            width = own_width([t["measured"] for t in tests], [t["se"] for t in tests])
+            out.setdefault(tid, {})[ch] = {"tests": len(tests), "width_90": None if width is None else round(width, 3)}
     return out
 
 
