@@ -34,9 +34,11 @@ from bayes_mmm.decide.allocate import (
     build_problem,
     objective_and_grad,
     optimise,
+    pairs,
     plan_budget,
     prepare,
     response,
+    unidentified,
 )
 from bayes_mmm.decide.bounds import FREE, budget_groups, trust_bounds
 from bayes_mmm.decide.plan import current_plan
@@ -257,22 +259,32 @@ def _median(xs: list[float | None]) -> float | None:
     return float(np.median(vals)) if vals else None
 
 
-def _true_oracles(scorers: list, budgets: list[float], lower: np.ndarray, upper: np.ndarray, active: np.ndarray,
+def _true_oracles(scorers: list, budgets: list[float], region: dict[str, tuple[np.ndarray, np.ndarray]], active: np.ndarray,
                   pacing: float | None, starts: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[dict]]:
-    """Per tenant, the true optimum inside the trust region (bounds + pacing) and free (≥ 0, own channels)."""
+    """Per tenant, the true optimum inside each trust region of ``region`` (name → bounds; with pacing) and free.
+
+    Regions with identical bounds for a tenant share its optimum instead of solving twice.
+    """
     from true_oracle import true_optimum
 
-    out = {"oracle_trust": np.zeros_like(lower), "oracle_free": np.zeros_like(lower)}
+    shape = next(iter(region.values()))[0].shape
+    out = {k: np.zeros(shape) for k in [*region, "oracle_free"]}
     info = []
     for i, (score, total) in enumerate(zip(scorers, budgets, strict=True)):
         if total <= 0:
             info.append({})
             continue
         st = {k: v[i] for k, v in starts.items()}
-        free_hi = np.where(active[i][:, None], np.inf, 0.0) * np.ones_like(lower[i])
-        out["oracle_trust"][i], tr = true_optimum(score, lower[i], upper[i], total, pacing, st)
-        out["oracle_free"][i], fr = true_optimum(score, np.zeros_like(lower[i]), free_hi, total, None, st)
-        info.append({"trust_best_start": tr["best_start"], "trust_pacing_ok": tr["pacing_ok"], "free_best_start": fr["best_start"]})
+        row, solved = {}, {}
+        for name, (lo, hi) in region.items():
+            key = (lo[i].tobytes(), hi[i].tobytes())
+            if key not in solved:
+                solved[key] = true_optimum(score, lo[i], hi[i], total, pacing, st)
+            out[name][i], tr = solved[key]
+            row[f"{name}_best_start"], row[f"{name}_pacing_ok"] = tr["best_start"], tr["pacing_ok"]
+        free_hi = np.where(active[i][:, None], np.inf, 0.0) * np.ones(shape[1:])
+        out["oracle_free"][i], fr = true_optimum(score, np.zeros(shape[1:]), free_hi, total, None, st)
+        info.append(row | {"free_best_start": fr["best_start"]})
     return out, info
 
 
@@ -307,7 +319,11 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
         plans[name], seconds[name] = _plan_array(json_of[name], tenants, channels, days), round(json_of[name]["seconds"], 2)
     groups = budget_groups(budgets, tenants, total)
     plans["current"], _ = current_plan(inp.spend, groups, days, inp.window)
-    lower, upper = trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active)
+    # Two trust regions for the oracle: the band, caps and pacing alone, and those plus the channels our
+    # plan holds because the run flags them (issue 16's "oracle constrained to the same trust region").
+    held, _ = unidentified(setup, DEFAULT_TRUST, None, plans["current"])
+    region = {"oracle_trust": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active),
+              "oracle_same_holds": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active, held)}
     scorers = []
     for t in tenants:
         daily, truth = read_tenant(lake / t)
@@ -315,14 +331,15 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
     t0 = time.perf_counter()
     # S-shaped curves have local optima: start from every plan we have, and from the equal split.
     equal = inp.active[..., None] * np.array(list(budgets.values()))[:, None, None] / np.maximum(inp.active.sum(axis=1) * days, 1)[:, None, None]
-    starts = {k: plans[k] for k in ("current", "ours", "posterior_optimum")} | {"equal": np.broadcast_to(equal, lower.shape)}
-    oracles, oracle_info = _true_oracles(scorers, list(budgets.values()), lower, upper, inp.active, DEFAULT_TRUST.pacing, starts)
+    starts = {k: plans[k] for k in ("current", "ours", "posterior_optimum")} | {"equal": np.broadcast_to(equal, plans["current"].shape)}
+    oracles, oracle_info = _true_oracles(scorers, list(budgets.values()), region, inp.active, DEFAULT_TRUST.pacing, starts)
     plans.update(oracles)
     true = {k: np.array([s(p) for s, p in zip(scorers, v, strict=True)]) for k, v in plans.items()}
     cur = true["current"]
     tol = 1e-6 * np.maximum(np.abs(cur), 1.0)
     harmed = {k: [t for t, a, b in zip(tenants, true[k], cur, strict=True) if a < b - 1e-6 * abs(b)] for k in ("ours", "posterior_optimum")}
     reg_port, reg = _share(true["oracle_trust"] - true["ours"], true["oracle_trust"] - cur, tol)
+    held_port, held_reg = _share(true["oracle_same_holds"] - true["ours"], true["oracle_same_holds"] - cur, tol)
     cap = {k: _share(true[k] - cur, true["oracle_free"] - cur, tol) for k in ("ours", "posterior_optimum", "oracle_trust")}
     return {
         "run": str(run), "lake": str(lake), "tenants": len(tenants), "days": days,
@@ -335,6 +352,9 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
                                        "portfolio": None if reg_port is None else round(100 * reg_port, 2),
                                        "per_tenant": dict(zip(tenants, [None if r is None else round(100 * r, 2) for r in reg], strict=True)),
                                        "tenants_with_nothing_to_gain": sum(r is None for r in reg)},
+        "regret_vs_same_holds_oracle_pct": {"median": None if _median(held_reg) is None else round(100 * _median(held_reg), 2),
+                                            "portfolio": None if held_port is None else round(100 * held_port, 2),
+                                            "held": pairs(held, tenants, channels)},
         "share_of_free_oracle_uplift": {k: {"portfolio": v[0], "median": _median(v[1])} for k, v in cap.items()},
         "true_uplift_over_current": {k: round(float((v - cur).sum()), 1) for k, v in true.items()},
         "per_tenant_true_uplift": {t: {k: round(float(true[k][i] - cur[i]), 1) for k in true} for i, t in enumerate(tenants)},
