@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--cadence", default="daily", choices=("daily", "weekly"))
     ap.add_argument("--weather", default="all", choices=("all", "none", "mixed"), help="tenants with weather columns")
     ap.add_argument("--residual-ar", default=None, choices=("auto", "all", "none"), help="AR(1) noise for which tenants (default: the spec's)")
+    ap.add_argument("--noise-scale", default=None, choices=("none", "level"), help="noise sd per day (default: the spec's)")
     ap.add_argument("--centered", default=None, help="comma list of centred parameters (default: the spec's); '' for none")
     args = ap.parse_args()
 
@@ -98,11 +99,14 @@ def main() -> None:
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=args.scenario, cadence=args.cadence,
                                  weather=args.weather), lake, overwrite=True)
     variant = "-".join(v for v in (args.scenario, args.cadence, f"weather_{args.weather}", f"ar_{args.residual_ar}",
+                                   f"noise_{args.noise_scale}" if args.noise_scale else "",
                                    f"centred_{(args.centered or 'none').replace(',', '+')}" if args.centered is not None else "")
                        if v not in ("default", "daily", "weather_all", "ar_None", ""))
     ds = load_lake(lake)
     t0 = time.perf_counter()
     kw = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}
+    if args.noise_scale is not None:
+        kw["noise_scale"] = args.noise_scale
     if args.centered is not None:
         kw["centered"] = tuple(c for c in args.centered.split(",") if c)
     spec = ModelSpec(**kw)
@@ -118,7 +122,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{result.sampler['draws']}) × {result.sampler.get('rounds', 1)} round(s)",
         "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred"),
-                    "residual_ar": spec.residual_ar, "ar_rho": [round(float(r), 3) for r in result.design.ar_rho]},
+                    "residual_ar": spec.residual_ar, "ar_rho": [round(float(r), 3) for r in result.design.ar_rho],
+                    "noise_scale": spec.noise_scale, "noise_power": [float(p) for p in result.design.noise_power]},
         "compile_seconds": result.sampler["compile_seconds"],
         "sample_seconds": result.sampler["sample_seconds"],
         "rounds": result.sampler.get("rounds", 1),

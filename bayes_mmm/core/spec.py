@@ -9,6 +9,7 @@ from bayes_mmm.core.priors import MediaPriors
 ADSTOCKS = ("geometric", "delayed")
 HILL_SHAPES = ("channel", "fixed")
 AR_CHOICES = ("auto", "all", "none")
+NOISE_SCALES = ("none", "level")
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class ModelSpec:
         Which tenants' noise is AR(1) rather than i.i.d. (:mod:`bayes_mmm.model.residual`):
         ``"auto"`` (default) those without weather columns, whose unobserved weather
         demand lasts for days; ``"all"``; ``"none"``. ρ is estimated per tenant.
+    noise_scale
+        ``"none"``: noise of constant sd; ``"level"``: each tenant's noise sd grows with its
+        level as ``level^p``, ``p`` in [0, 1] estimated per tenant (0 leaves it constant;
+        :func:`bayes_mmm.model.residual.noise_scale`).
     seasonal_media
         For tenants without weather columns, the yearly temperature cycle stands in for
         temperature in the media multiplier (:func:`bayes_mmm.model.design.seasonal_stand_in`),
@@ -108,6 +113,7 @@ class ModelSpec:
     regime_sd: float = 0.5
     residual_ar: str = "auto"
     seasonal_media: bool = False
+    noise_scale: str = "none"
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -142,6 +148,8 @@ class ModelSpec:
                 raise ValueError(f"regime_start must be an ISO date, got {self.regime_start!r}") from None
         if self.residual_ar not in AR_CHOICES:
             raise ValueError(f"residual_ar must be one of {AR_CHOICES}, got '{self.residual_ar}'")
+        if self.noise_scale not in NOISE_SCALES:
+            raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got '{self.noise_scale}'")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -160,6 +168,7 @@ class ModelSpec:
         d.setdefault("local_level_days", 0)  # runs written before the lever existed had none
         d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise
         d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
+        d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -173,4 +182,6 @@ class ModelSpec:
             del d["residual_ar"]
         if not self.seasonal_media:  # as before the option existed: same hash
             del d["seasonal_media"]
+        if self.noise_scale == "none":  # as before the option existed: same hash
+            del d["noise_scale"]
         return d

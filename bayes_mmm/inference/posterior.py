@@ -18,7 +18,7 @@ from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
-from bayes_mmm.model.residual import ar_loglik, ar_noise, prewhiten
+from bayes_mmm.model.residual import ar_loglik, ar_noise
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
@@ -144,9 +144,9 @@ def tenant_posterior(
     d = design.prior_var[i]
     active = d > 0
     resid = (design.y[i] - INTERCEPT_MEAN - media_sum) * train
-    rho = float(design.ar_rho[i])
-    if rho > 0:  # Q is the whitened design's basis (model.residual)
-        resid = prewhiten(resid, rho, train)
+    rho, noise = float(design.ar_rho[i]), design.noise_scale[i]
+    if rho > 0 or design.noise_power[i] > 0:  # Q is the whitened design's basis (model.residual)
+        resid = design.whiten(resid, i)
     u = resid @ design.Q[i][:, active]
     s2 = p.sigma[:, None] ** 2
     dd = d[active]
@@ -162,8 +162,8 @@ def tenant_posterior(
     baseline = coef @ xk.T
 
     mu = baseline + media_sum
-    y_rep = mu + ar_noise(rng, p.sigma, rho, mu.shape[1])
-    loglik = ar_loglik(design.y[i] - mu, p.sigma, rho, train) - np.log(scale)
+    y_rep = mu + noise * ar_noise(rng, p.sigma, rho, mu.shape[1])
+    loglik = ar_loglik((design.y[i] - mu) / noise, p.sigma, rho, train) - np.log(noise[train]) - np.log(scale)
 
     mroas = np.zeros((s, n_c))
     spend_train = (design.spend[i] * train).sum(axis=-1)

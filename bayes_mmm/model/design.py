@@ -32,8 +32,8 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.data.lake import weather_mask
-from bayes_mmm.model.residual import ar_tenants, estimate_rho, media_proxies, prewhiten
-from bayes_mmm.model.response import lag_matrix
+from bayes_mmm.model.residual import ar_tenants, lag_one, least_squares, media_proxies, noise_scale, prewhiten
+from bayes_mmm.model.response import Array, lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
 COLD_C, HEAT_C = 15.0, 22.0
@@ -79,6 +79,9 @@ class Design:
     lift : lift tests that enter the likelihood (``LiftData``), set by the fit; None for none.
     ar_rho : (tenant,) AR(1) coefficient of each tenant's noise (0: i.i.d.); ``Q`` and
         ``prior_var`` are then those of the whitened design (:mod:`bayes_mmm.model.residual`).
+    noise_scale : (tenant, date) relative noise sd per day (1: constant noise); the residual
+        and the design are divided by it before whitening.
+    noise_power : (tenant,) the power ``p`` of ``noise_scale ∝ level^p`` (0: constant).
     """
 
     tenants: list[str]
@@ -108,17 +111,29 @@ class Design:
     #: Lift tests in the likelihood (:class:`bayes_mmm.model.lift.LiftData`), None for none.
     lift: Any = None
     ar_rho: np.ndarray | None = None
+    noise_scale: np.ndarray | None = None
+    noise_power: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
             self.has_weather = np.ones(len(self.tenants), dtype=bool)
         if self.ar_rho is None:
             self.ar_rho = np.zeros(len(self.tenants))
+        if self.noise_scale is None:
+            self.noise_scale = np.ones(self.y.shape)
+        if self.noise_power is None:
+            self.noise_power = np.zeros(len(self.tenants))
 
     @property
     def whitened(self) -> bool:
-        """Whether any tenant has AR(1) noise (residuals must be whitened before the baseline's closed form)."""
-        return bool(np.any(self.ar_rho > 0))
+        """Whether any tenant's noise is AR(1) or of varying scale (residuals are whitened before the baseline's closed form)."""
+        return bool(np.any(self.ar_rho > 0) or np.any(self.noise_power > 0))
+
+    def whiten(self, resid: Array, i: int | None = None) -> Array:
+        """``resid`` ``(tenant, date)`` (or tenant ``i``'s ``(…, date)``) divided by the noise scale, then prewhitened."""
+        if i is None:
+            return prewhiten(resid / self.noise_scale, self.ar_rho, self.train)
+        return prewhiten(resid / self.noise_scale[i], float(self.ar_rho[i]), self.train[i])
 
     @property
     def before_regime(self) -> np.ndarray | None:
@@ -252,9 +267,13 @@ def seasonal_stand_in(dates: pd.DatetimeIndex, cadence: str = "daily") -> np.nda
     return np.stack([season, np.zeros_like(season)], axis=1)
 
 
-def _orthonormal(X: np.ndarray, rows: np.ndarray, rho: float = 0.0, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """QR of ``X[rows]``, whitened for AR(1) noise ``rho``, dropping columns that add nothing; returns (kept columns, Q, R)."""
+def _orthonormal(
+    X: np.ndarray, rows: np.ndarray, rho: float = 0.0, scale: np.ndarray | None = None, tol: float = 1e-7
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """QR of ``X[rows]``, divided by the noise ``scale`` and whitened for AR(1) noise ``rho``, dropping columns that add nothing; returns (kept columns, Q, R)."""
     keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
+    if scale is not None:  # weighted least squares: a constant column stays "constant" (dropped above) after it
+        X = X / scale[:, None]
     if rho > 0:
         mask = np.zeros(len(X), dtype=bool)
         mask[rows] = True
@@ -280,6 +299,26 @@ def _tenant_weather(ds: xr.Dataset, i: int, train: np.ndarray) -> tuple[np.ndarr
     temp = col(TEMP)
     fill = np.nanmean(temp[train]) if np.isfinite(temp[train]).any() else 0.0
     return np.nan_to_num(temp, nan=fill), np.nan_to_num(col(PRECIP), nan=0.0), np.nan_to_num(col(SNOW), nan=0.0)
+
+
+def noise_structure(
+    spec: ModelSpec, y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.ndarray, in_range: np.ndarray,
+    has_weather: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ar_rho, noise_scale, noise_power)`` of every tenant, from one least-squares fit each (:mod:`~bayes_mmm.model.residual`)."""
+    n_t = len(y)
+    ar_rho, scale, power = np.zeros(n_t), np.ones(y.shape), np.zeros(n_t)
+    ar = ar_tenants(spec.residual_ar, has_weather)
+    for i in range(n_t):
+        if not (ar[i] or spec.noise_scale == "level"):
+            continue
+        e, fitted = least_squares(y[i], X[i], media_proxies(lagged[i]), train[i])
+        if spec.noise_scale == "level":
+            s, power[i] = noise_scale(e, fitted, train[i])
+            scale[i] = np.where(in_range[i], s, 1.0)
+        if ar[i]:  # ρ of the scaled residual: the AR(1) part is what is left after the scale
+            ar_rho[i] = lag_one(e / scale[i], train[i])
+    return ar_rho, scale, power
 
 
 def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
@@ -376,9 +415,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
-    ar_rho = np.zeros(n_t)
-    for i in np.flatnonzero(ar_tenants(spec.residual_ar, has_weather)):
-        ar_rho[i] = estimate_rho(y[i], X[i], media_proxies(lagged[i]), train[i])
+    ar_rho, scale, power = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
@@ -387,7 +424,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, r = _orthonormal(X[i], rows, ar_rho[i])
+        keep, q, r = _orthonormal(X[i], rows, ar_rho[i], scale[i] if power[i] > 0 else None)
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
@@ -435,4 +472,6 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         cadence=cadence,
         has_weather=has_weather,
         ar_rho=ar_rho,
+        noise_scale=scale,
+        noise_power=power,
     )

@@ -39,7 +39,6 @@ from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, we
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
 from bayes_mmm.model.parameterisation import design_cells
 from bayes_mmm.model.population import PopulationPrior
-from bayes_mmm.model.residual import prewhiten
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
 
 #: Prior mean of the intercept on the scaled revenue axis (revenue / its training mean).
@@ -198,11 +197,12 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
     With ``resid = y − media`` (0 off the training days), orthonormal Q and
     prior variances d, ``resid ~ N(0, σ²I + Q diag(d) Qᵀ)``, whose inverse and
     determinant are closed-form because Q is orthonormal. With AR(1) noise the
-    residual is whitened first; ``Q`` is then already the whitened design's basis.
-    The whitening's Jacobian is a constant (ρ is fixed), so it is left out.
+    residual is whitened first (and divided by a noise scale that varies by day); ``Q`` is
+    then already the whitened design's basis. The whitening's Jacobian is a constant (ρ and
+    the scale are fixed), so it is left out.
     """
     if design.whitened:
-        resid = prewhiten(resid, design.ar_rho, design.train)
+        resid = design.whiten(resid)
     d = design.prior_var
     s2 = sigma[:, None] ** 2
     u = pt.sum(design.Q * resid[:, :, None], axis=1)  # (tenant, feature)

@@ -16,6 +16,14 @@ whitens the residual). ρ is estimated once per tenant from a least-squares
 residual (Cochrane–Orcutt), not sampled: it costs nothing at sampling time and
 730 days pin it to about ±0.04.
 
+Noise that grows with the level (``spec.noise_scale = "level"``): revenue noise is
+often multiplicative (a busy day varies more in currency than a quiet one), and a
+media multiplier the data do not show (weather a tenant does not report) adds noise
+in proportion to media. Then ``ε_t = s_t u_t`` with ``s_t ∝ level_t^p``: the level is
+the least-squares fit, ``p`` its maximum-likelihood power on a grid, both estimated
+once per tenant like ρ. Dividing by a fixed ``s_t`` is linear too, so it is applied
+before whitening, to the residual and the design alike (weighted least squares).
+
 Every function works on numpy arrays and PyTensor tensors alike.
 """
 
@@ -29,6 +37,10 @@ from bayes_mmm.model.response import Array, _lib, geometric_weights
 RHO_MAX = 0.9
 #: Geometric adstock rates of the media proxies in the least-squares fit that estimates ρ.
 PROXY_ALPHAS = (0.0, 0.5, 0.8)
+#: Powers ``p`` tried for noise sd ∝ level^p: 0 is constant noise, 1 multiplicative (log-normal-like).
+POWER_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
+#: The least-squares level is floored at this fraction of its mean (a fit near 0 would claim no noise).
+LEVEL_FLOOR = 0.2
 
 
 def runs(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,22 +69,49 @@ def prewhiten(x: Array, rho: Array, train: np.ndarray) -> Array:
     return lib.where(train, scale * x, 0.0) - r * pair * _shift(x)
 
 
+def least_squares(y: np.ndarray, X: np.ndarray, proxies: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(residual, fitted)`` ``(date,)`` of ``y`` on ``X`` and media ``proxies`` fitted on ``train``; residual 0 off it."""
+    rows = np.flatnonzero(train)
+    A = np.concatenate([X, proxies], axis=1)
+    coef, *_ = np.linalg.lstsq(A[rows], y[rows], rcond=None)
+    fitted = A @ coef
+    return np.where(train, y - fitted, 0.0), fitted
+
+
 def estimate_rho(y: np.ndarray, X: np.ndarray, proxies: np.ndarray, train: np.ndarray) -> float:
     """Lag-1 autocorrelation of the least-squares residual of ``y`` on ``X`` and media ``proxies``, in ``[0, RHO_MAX]``.
 
-    ``y`` ``(date,)``, ``X`` ``(date, feature)``, ``proxies`` ``(date, m)``. Negative
-    values are set to 0: they would make intervals narrower than i.i.d. noise does,
-    and are within the estimate's noise on every data set we have seen.
+    ``y`` ``(date,)``, ``X`` ``(date, feature)``, ``proxies`` ``(date, m)``.
     """
-    rows = np.flatnonzero(train)
-    A = np.concatenate([X[rows], proxies[rows]], axis=1)
-    coef, *_ = np.linalg.lstsq(A, y[rows], rcond=None)
-    e = np.zeros(len(y))
-    e[rows] = y[rows] - A @ coef
+    return lag_one(least_squares(y, X, proxies, train)[0], train)
+
+
+def lag_one(e: np.ndarray, train: np.ndarray) -> float:
+    """Lag-1 autocorrelation of a residual ``e`` over consecutive training days, in ``[0, RHO_MAX]``.
+
+    Negative values are set to 0: they would make intervals narrower than i.i.d. noise
+    does, and are within the estimate's noise on every data set we have seen.
+    """
     _, pair = runs(train)
     den = float(np.sum(e[train] ** 2))
     rho = float(np.sum((e * _shift(e))[pair]) / den) if den > 0 else 0.0
     return float(np.clip(rho, 0.0, RHO_MAX))
+
+
+def noise_scale(e: np.ndarray, fitted: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(scale, p)``: noise sd per day ``∝ level^p`` (geometric mean 1 over ``train``) and the power ``p``.
+
+    ``p`` maximises the Gaussian likelihood of the residual ``e`` with variance ``c·level^{2p}``,
+    ``c`` profiled out: ``−n log ĉ(p) − 2p Σ log level``. The level is the least-squares
+    ``fitted`` value, floored at :data:`LEVEL_FLOOR` of its mean over ``train``.
+    """
+    level = np.maximum(fitted, LEVEL_FLOOR * fitted[train].mean())
+    log_level = np.log(level)
+    log_level = log_level - log_level[train].mean()  # geometric mean 1: σ keeps meaning "typical noise"
+    et, lt = e[train], log_level[train]
+    score = [-len(et) * np.log(np.mean(et**2 * np.exp(-2 * p * lt))) - 2 * p * lt.sum() for p in POWER_GRID]
+    p = float(POWER_GRID[int(np.argmax(score))])
+    return np.exp(p * log_level), p
 
 
 def media_proxies(lagged: np.ndarray) -> np.ndarray:

@@ -93,6 +93,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "weather": bool(d.has_weather[i]),
             # AR(1) coefficient of the noise (0: i.i.d.; bayes_mmm.model.residual).
             "residual_ar": round(float(d.ar_rho[i]), 3),
+            # Noise sd ∝ level^p (0: constant; spec.noise_scale, bayes_mmm.model.residual).
+            "noise_power": round(float(d.noise_power[i]), 2),
         }
         if tid in result.sensitivity:
             entry["sensitivity"] = result.sensitivity[tid]

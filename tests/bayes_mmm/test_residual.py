@@ -12,7 +12,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
-from bayes_mmm.model.residual import ar_loglik, ar_noise, estimate_rho, prewhiten, runs
+from bayes_mmm.model.residual import ar_loglik, ar_noise, estimate_rho, noise_scale, prewhiten, runs
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +172,41 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     card = model_card(summary)
     assert f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {first} (ρ 0.42); " in card
     assert f"- {WEATHERLESS_LIMIT}" in card
+
+
+def test_noise_power_recovers_the_generating_power() -> None:
+    """Residuals with sd ∝ level^p give back p (grid step 0.1); constant noise gives 0 or near it."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    train = np.ones(n, dtype=bool)
+    level = np.exp(rng.normal(0.0, 0.4, n))
+    for p in (0.0, 0.5, 1.0):
+        e = 0.1 * level**p * rng.standard_normal(n)
+        scale, got = noise_scale(e, level, train)
+        assert got == pytest.approx(p, abs=0.1)
+        # The scale is level^p up to a constant, with geometric mean 1 over the training days.
+        assert np.exp(np.mean(np.log(scale))) == pytest.approx(1.0)
+        # Independent of the code: level^got, floored at 0.2 of the mean level, over its geometric mean.
+        want = np.maximum(level, 0.2 * level.mean()) ** got
+        assert scale == pytest.approx(want / np.exp(np.mean(np.log(want))), rel=1e-9)
+
+
+def test_marginal_loglik_with_noise_scale_equals_multivariate_normal(dry_lake: Path) -> None:
+    """Scaled, whitened Q and residual give the density of N(0, S Σ_AR S + X diag(v) Xᵀ), S = diag(noise scale)."""
+    ds = load_lake(dry_lake)
+    design = build_design(ds, ModelSpec(noise_scale="level"))
+    assert (design.noise_power > 0).any(), design.noise_power  # the test must exercise a varying scale
+    rng = np.random.default_rng(1)
+    resid = rng.normal(0, 0.2, design.y.shape) * design.train
+    sigma = np.array([0.1, 0.2, 0.3])
+    got = marginal_loglik(design, resid, sigma).eval()
+    want = 0.0
+    for i in range(3):
+        rows, rho = design.train[i], design.ar_rho[i]
+        s = design.noise_scale[i][rows]
+        xk = design.X[i][rows][:, design.keep[i]]
+        cov = s[:, None] * ar_cov(rho, sigma[i], rows) * s[None, :] + xk @ _coef_prior(design, i) @ xk.T
+        # Dropped constants: the whitening's Jacobian and the scale's, Σ log s_t.
+        jac = runs(rows)[0].sum() * 0.5 * np.log(1 - rho**2) - np.log(s).sum()
+        want += stats.multivariate_normal(np.zeros(rows.sum()), cov).logpdf(resid[i, rows]) - jac
+    assert got == pytest.approx(want, rel=1e-9)
