@@ -39,13 +39,19 @@ def rounds_note(sampler: dict) -> str:
 
 
 def noise_lines(summary: dict) -> list[str]:
-    """The card's line on AR(1) noise, naming the tenants and their ρ; none when every tenant's noise is i.i.d."""
+    """The card's lines on AR(1) noise and on noise that grows with the level, naming the tenants; none when neither applies."""
+    lines = []
     ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
-    if not ar:
-        return []
-    named = ", ".join(f"{t} (ρ {r:.2f})" for t, r in ar.items())
-    return [f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {named}; "
-            "i.i.d. normal for the others."]
+    if ar:
+        named = ", ".join(f"{t} (ρ {r:.2f})" for t, r in ar.items())
+        lines.append(f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {named}; "
+                     "i.i.d. normal for the others.")
+    power = {tid: e["noise_power"] for tid, e in summary["tenants"].items() if e.get("noise_power")}
+    if power:
+        named = ", ".join(f"{t} (p {p:.1f})" for t, p in power.items())
+        lines.append(f"- Noise sd grows with the level as level^p (weighted least squares, p estimated once per tenant) "
+                     f"for {named}; constant for the others.")
+    return lines
 
 
 def _roas_ranges(spec: dict) -> str:

@@ -271,6 +271,9 @@ def print_fit(summary: dict) -> None:
     if ar:
         out.print("AR(1) noise (what the model leaves unexplained lasts for days): "
                   + esc(", ".join(f"{t} ρ {r:.2f}" for t, r in ar.items())))
+    power = {tid: e["noise_power"] for tid, e in summary["tenants"].items() if e.get("noise_power")}
+    if power:
+        out.print("noise grows with the level (sd ∝ level^p): " + esc(", ".join(f"{t} p {p:.1f}" for t, p in power.items())))
     print_identification(summary)
     from bayes_mmm.analysis.card import rounds_note
 
@@ -343,6 +346,8 @@ def fit(
         help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(
         help="AR(1) noise (unexplained revenue that lasts for days) for: auto (tenants without weather), all, none.")] = "auto",
+    noise_scale: Annotated[str, typer.Option(
+        help="Noise sd per day: none (constant), level (grows with the tenant's level as level^p, p estimated).")] = "none",
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -385,6 +390,7 @@ def fit(
         "half_sat_floor": half_sat_floor,
         "media_weather_bound": media_weather_bound,
         "residual_ar": residual_ar,
+        "noise_scale": noise_scale,
     }
     sampler_kwargs = {
         "sampler": sampler,

@@ -123,6 +123,9 @@ def test_weather_columns_keep_iid_noise_unless_asked(tiny_lake: Path) -> None:
     assert ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "residual_ar"}).residual_ar == "none"
     with pytest.raises(ValueError, match="residual_ar must be one of"):
         ModelSpec(residual_ar="yes")
+    # Runs written before the noise scale existed read back with constant noise, and keep their config hash.
+    assert "noise_scale" not in ModelSpec().to_dict() and ModelSpec.from_dict(ModelSpec().to_dict()).noise_scale == "none"
+    assert ModelSpec.from_dict(ModelSpec(noise_scale="level").to_dict()).noise_scale == "level"
     assert linalg.norm(build_design(ds, ModelSpec(residual_ar="none")).Q - build_design(ds, ModelSpec()).Q) == 0
 
 
@@ -157,6 +160,10 @@ def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'" in res.output
     assert not (tmp_path / "run").exists()
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--noise-scale", "log", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "noise_scale must be one of ('none', 'level'), got 'log'" in res.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(stored_run: Path) -> None:
@@ -172,6 +179,9 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     card = model_card(summary)
     assert f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {first} (ρ 0.42); " in card
     assert f"- {WEATHERLESS_LIMIT}" in card
+    assert "level^p" not in card
+    summary["tenants"][first].update(noise_power=0.7)
+    assert f"as level^p (weighted least squares, p estimated once per tenant) for {first} (p 0.7); " in model_card(summary)
 
 
 def test_noise_power_recovers_the_generating_power() -> None:
