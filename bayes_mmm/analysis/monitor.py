@@ -318,10 +318,13 @@ def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, 
     if not new.any():
         raise DataError(f"tenant {tid}: no revenue in the new periods", file=ds.attrs.get("lake"), column="revenue",
                         hint="monitor needs observed revenue after the run's window")
-    y = design.y_raw[i]
-    s = score(y[new], tp.mu_mean[new], tp.y_rep[:, new], sigma)
-    tr = design.train[i]
-    ref = reference(summary["tenants"][tid], score(y[tr], tp.mu_mean[tr], tp.y_rep[:, tr], sigma), y[new])
+    y, tr = design.y_raw[i], design.train[i]
+
+    def rms_sigma(days: np.ndarray) -> float:  # noise that grows with the level: its typical sd on these days
+        return sigma * float(np.sqrt(np.mean(design.noise_scale[i][days] ** 2)))
+
+    s = score(y[new], tp.mu_mean[new], tp.y_rep[:, new], rms_sigma(new))
+    ref = reference(summary["tenants"][tid], score(y[tr], tp.mu_mean[tr], tp.y_rep[:, tr], rms_sigma(tr)), y[new])
     model = model_drift(s, ref) + media_drift(y[new] - tp.mu_mean[new], tp.media_mean[:, new], design.channels)
     data = data_drift(ds, i, w, new_ch)
     return {**_round(s), "reference": _round(ref), "model_drift": bool(model), "model_drift_reasons": model,

@@ -103,9 +103,14 @@ def noise_scale(e: np.ndarray, fitted: np.ndarray, train: np.ndarray) -> tuple[n
 
     ``p`` maximises the Gaussian likelihood of the residual ``e`` with variance ``c·level^{2p}``,
     ``c`` profiled out: ``−n log ĉ(p) − 2p Σ log level``. The level is the least-squares
-    ``fitted`` value, floored at :data:`LEVEL_FLOOR` of its mean over ``train``.
+    ``fitted`` value, floored at :data:`LEVEL_FLOOR` of its mean over ``train`` and kept within
+    its range over ``train``. A level whose mean is not positive gives constant noise.
     """
-    level = np.maximum(fitted, LEVEL_FLOOR * fitted[train].mean())
+    typical = fitted[train].mean()
+    if not np.isfinite(typical) or typical <= 0:  # no positive level to scale by (e.g. revenue ≤ 0 throughout)
+        return np.ones_like(fitted), 0.0
+    # Off the training days the fit extrapolates: keep the level within what training saw.
+    level = np.clip(fitted, max(LEVEL_FLOOR * typical, fitted[train].min()), fitted[train].max())
     log_level = np.log(level)
     log_level = log_level - log_level[train].mean()  # geometric mean 1: σ keeps meaning "typical noise"
     et, lt = e[train], log_level[train]

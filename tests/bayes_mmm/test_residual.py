@@ -220,3 +220,20 @@ def test_marginal_loglik_with_noise_scale_equals_multivariate_normal(dry_lake: P
         jac = runs(rows)[0].sum() * 0.5 * np.log(1 - rho**2) - np.log(s).sum()
         want += stats.multivariate_normal(np.zeros(rows.sum()), cov).logpdf(resid[i, rows]) - jac
     assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_noise_scale_stays_within_the_training_level_and_needs_a_positive_one() -> None:
+    """Off the training days the level is clipped to the training range; a level whose mean is ≤ 0 gives constant noise."""
+    rng = np.random.default_rng(5)
+    n = 400
+    train = np.arange(n) < 300
+    fitted = np.where(train, np.exp(rng.normal(0, 0.3, n)), -20.0)  # a wild extrapolation after day 300
+    fitted[-1] = 50.0
+    e = np.where(train, 0.1 * fitted * rng.standard_normal(n), 0.0)
+    scale, p = noise_scale(e, fitted, train)
+    assert p == pytest.approx(1.0, abs=0.1)
+    lo, hi = fitted[train].min(), fitted[train].max()
+    gm = np.exp(np.mean(np.log(fitted[train] ** p)))
+    assert scale[300:-1] == pytest.approx(lo**p / gm) and scale[-1] == pytest.approx(hi**p / gm)
+    flat, p0 = noise_scale(e, -fitted, train)
+    assert p0 == 0.0 and (flat == 1.0).all()
