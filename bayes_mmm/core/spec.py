@@ -67,6 +67,10 @@ class ModelSpec:
         Identification lever (off: ``None``): bound ``B`` on the log media multiplier,
         ``|γ·z| ≤ B`` over the tenant's observed weather (e.g. ``log 2 ≈ 0.693``: weather
         at most halves or doubles a channel's effect), through tanh.
+    media_weather_clip
+        Identification lever (off: ``None``): soft clip ``c`` of the standardised weather in
+        the media multiplier, ``c·tanh(z / c)`` (e.g. ``2``): γ stays free, but a few extreme
+        days (heavy-tailed rain) cannot multiply a channel by ``e^{γ·z}`` with ``z`` of 4–8 sd.
     regime_start, regime_sd
         A change of media effectiveness (off: ``None``), used by ``refresh``: from
         ``regime_start`` (ISO date) on, each tenant×channel's ROAS may differ from its
@@ -109,6 +113,7 @@ class ModelSpec:
     local_level_scale: float = 0.2
     half_sat_floor: float | None = None
     media_weather_bound: float | None = None
+    media_weather_clip: float | None = None
     regime_start: str | None = None
     regime_sd: float = 0.5
     residual_ar: str = "auto"
@@ -139,6 +144,8 @@ class ModelSpec:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:
             raise ValueError(f"media_weather_bound must be > 0 (e.g. 0.693 = log 2), got {self.media_weather_bound}")
+        if self.media_weather_clip is not None and not self.media_weather_clip > 0:
+            raise ValueError(f"media_weather_clip must be > 0 (in sd of weather, e.g. 2), got {self.media_weather_clip}")
         if self.regime_start is not None:
             import pandas as pd
 
@@ -184,4 +191,6 @@ class ModelSpec:
             del d["seasonal_media"]
         if self.noise_scale == "none":  # as before the option existed: same hash
             del d["noise_scale"]
+        if self.media_weather_clip is None:  # as before the option existed: same hash
+            del d["media_weather_clip"]
         return d

@@ -109,7 +109,8 @@ def plan_inputs(
     last = pd.DatetimeIndex(const["date"].values)[-1]
     dates, gap = plan_dates(last, cadence, days, start)
     horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
-    stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd"))) for i in sel]
+    stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd")),
+                          clip=spec.media_weather_clip) for i in sel]
     fc = None
     if forecast is not None:
         fc = read_forecast(forecast, after=last)

@@ -49,12 +49,13 @@ def periods(days: int, cadence: str) -> int:
 
 @dataclass(frozen=True)
 class WeatherStats:
-    """Standardisation constants of one tenant, from its training days."""
+    """Standardisation constants of one tenant, from its training days, and the media weather's soft clip (``spec.media_weather_clip``)."""
 
     temp_mean: float
     temp_sd: float
     rain_mean: float
     rain_sd: float
+    clip: float | None = None
 
 
 @dataclass
@@ -241,11 +242,16 @@ def weather_features(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, sta
 
 
 def media_weather(temp: np.ndarray, precip: np.ndarray, stats: WeatherStats) -> np.ndarray:
-    """Standardised (temperature, log1p rain), shape ``(T, 2)``, for the media multiplier."""
-    return np.stack(
+    """Standardised (temperature, log1p rain), shape ``(T, 2)``, for the media multiplier.
+
+    With ``stats.clip = c`` each is soft-clipped to ``c·tanh(z / c)``: nearly ``z`` within ±c/2 sd, never beyond
+    ±c, so a few extreme days (rain is heavy-tailed) cannot give a channel a multiplier that imitates demand shocks.
+    """
+    z = np.stack(
         [(temp - stats.temp_mean) / stats.temp_sd, (np.log1p(precip) - stats.rain_mean) / stats.rain_sd],
         axis=1,
     )
+    return z if stats.clip is None else stats.clip * np.tanh(z / stats.clip)
 
 
 #: Day of year at which the seasonal stand-in for temperature peaks: late July, the northern temperate maximum.
@@ -373,7 +379,8 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         temp, precip, snow = _tenant_weather(ds, i, tr)
         raw.append((temp, precip, snow))
         lr = np.log1p(precip[tr])
-        st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0))
+        st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0),
+                          spec.media_weather_clip)
         stats.append(st)
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence)

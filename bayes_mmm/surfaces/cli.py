@@ -344,6 +344,8 @@ def fit(
         help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1); off by default.")] = None,
     media_weather_bound: Annotated[float | None, typer.Option(
         help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
+    media_weather_clip: Annotated[float | None, typer.Option(
+        help="Identification lever: soft clip (in sd) of the weather that multiplies media, c·tanh(z/c) (e.g. 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(
         help="AR(1) noise (unexplained revenue that lasts for days) for: auto (tenants without weather), all, none.")] = "auto",
     noise_scale: Annotated[str, typer.Option(
@@ -389,6 +391,7 @@ def fit(
         "priors": priors,
         "half_sat_floor": half_sat_floor,
         "media_weather_bound": media_weather_bound,
+        "media_weather_clip": media_weather_clip,
         "residual_ar": residual_ar,
         "noise_scale": noise_scale,
     }

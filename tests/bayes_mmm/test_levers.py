@@ -172,9 +172,37 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
 
     monkeypatch.setattr(api, "fit", fake_fit)
     args = ["fit", "--data", str(tiny_lake), "--out", str(tmp_path / "run")]
-    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "0.1", "--media-weather-bound", "0.693"])
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "0.1", "--media-weather-bound", "0.693", "--media-weather-clip", "2"])
     assert res.exit_code == 2 and "stopped before sampling" in res.output
-    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (0.1, 0.693)
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound, seen["spec"].media_weather_clip) == (0.1, 0.693, 2.0)
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "half_sat_floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
+
+
+def test_media_weather_clip_bounds_the_weather_that_multiplies_media(logp_lake: Path) -> None:
+    """c·tanh(z / c) in the design's media weather, against the unclipped design; off: unchanged and same hash."""
+    ds = load_lake(logp_lake)
+    plain, clipped = build_design(ds, ModelSpec()), build_design(ds, ModelSpec(media_weather_clip=1.5))
+    assert clipped.zw == pytest.approx(1.5 * np.tanh(plain.zw / 1.5), rel=1e-12)
+    assert np.abs(clipped.zw).max() < 1.5 < np.abs(plain.zw).max()
+    assert clipped.X == pytest.approx(plain.X)  # the baseline's weather terms are not clipped
+    assert "media_weather_clip" not in ModelSpec().to_dict()
+    assert ModelSpec.from_dict(ModelSpec(media_weather_clip=2.0).to_dict()).media_weather_clip == 2.0
+    with pytest.raises(ValueError, match=r"media_weather_clip must be > 0 \(in sd of weather, e.g. 2\), got 0"):
+        ModelSpec(media_weather_clip=0)
+
+
+def test_forecast_weather_is_clipped_like_the_fit() -> None:
+    """A forecast's media weather goes through the same clip the fit's did (decide.weather.forecast_z)."""
+    import pandas as pd
+
+    from bayes_mmm.decide.weather import forecast_z
+    from bayes_mmm.model.design import WeatherStats
+
+    dates = pd.date_range("2025-01-01", periods=3)
+    fc = pd.DataFrame({"date": dates, "temp_c": [10.0, 40.0, -30.0], "precip_mm": [0.0, 80.0, 1.0]})
+    stats = WeatherStats(10.0, 5.0, 0.5, 0.8, clip=2.0)
+    z, known = forecast_z(fc, dates, ["a"], [stats])
+    raw = np.stack([(fc["temp_c"] - 10.0) / 5.0, (np.log1p(fc["precip_mm"]) - 0.5) / 0.8], axis=1)
+    assert known.all() and z[0] == pytest.approx(2.0 * np.tanh(raw / 2.0))
