@@ -7,9 +7,15 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("PYTENSOR_FLAGS", "blas__ldflags=")
 warnings.filterwarnings("ignore", category=FutureWarning)
+
+# Tests check correctness, never wall-clock time: Hypothesis's per-example deadline (200 ms) fails a property
+# test when a loaded CI machine is slow once (it did on test_write_plan_never_writes_a_non_finite_number).
+settings.register_profile("no_deadline", deadline=None)
+settings.load_profile("no_deadline")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
