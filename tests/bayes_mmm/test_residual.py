@@ -42,19 +42,24 @@ def test_marginal_loglik_with_ar_noise_equals_multivariate_normal(dry_lake: Path
     design = build_design(ds, ModelSpec(), train)
     # "auto": no weather columns → AR for every tenant; its size follows the hidden weather's pull.
     assert design.ar_rho[0] > 0.4 and design.ar_rho[1] > 0.1, design.ar_rho
-    rng = np.random.default_rng(0)
+    _assert_matches_dense_normal(design, seed=0)
+
+
+def _assert_matches_dense_normal(design, seed: int) -> None:
+    """The closed form against the density of N(0, S Σ_AR S + X diag(v) Xᵀ), S = diag(noise scale), built densely."""
+    rng = np.random.default_rng(seed)
     resid = rng.normal(0, 0.2, design.y.shape) * design.train
     sigma = np.array([0.1, 0.2, 0.3])
     got = marginal_loglik(design, resid, sigma).eval()
     want = 0.0
     for i in range(3):
         rows, rho = design.train[i], design.ar_rho[i]
+        s = design.noise_scale[i][rows]
         # Independent computation: the prior on the kept features' coefficients, as the design states it.
         xk = design.X[i][rows][:, design.keep[i]]
-        b_cov = _coef_prior(design, i)
-        cov = ar_cov(rho, sigma[i], rows) + xk @ b_cov @ xk.T
-        # The closed form drops the whitening's Jacobian, Σ_starts log √(1−ρ²): a constant in ρ fixed.
-        jac = runs(rows)[0].sum() * 0.5 * np.log(1 - rho**2)
+        cov = s[:, None] * ar_cov(rho, sigma[i], rows) * s[None, :] + xk @ _coef_prior(design, i) @ xk.T
+        # The closed form drops constants: the whitening's Jacobian, Σ_starts log √(1−ρ²), and the scale's, Σ log s_t.
+        jac = runs(rows)[0].sum() * 0.5 * np.log(1 - rho**2) - np.log(s).sum()
         want += stats.multivariate_normal(np.zeros(rows.sum()), cov).logpdf(resid[i, rows]) - jac
     assert got == pytest.approx(want, rel=1e-9)
 
@@ -206,20 +211,7 @@ def test_marginal_loglik_with_noise_scale_equals_multivariate_normal(dry_lake: P
     ds = load_lake(dry_lake)
     design = build_design(ds, ModelSpec(noise_scale="level"))
     assert (design.noise_power > 0).any(), design.noise_power  # the test must exercise a varying scale
-    rng = np.random.default_rng(1)
-    resid = rng.normal(0, 0.2, design.y.shape) * design.train
-    sigma = np.array([0.1, 0.2, 0.3])
-    got = marginal_loglik(design, resid, sigma).eval()
-    want = 0.0
-    for i in range(3):
-        rows, rho = design.train[i], design.ar_rho[i]
-        s = design.noise_scale[i][rows]
-        xk = design.X[i][rows][:, design.keep[i]]
-        cov = s[:, None] * ar_cov(rho, sigma[i], rows) * s[None, :] + xk @ _coef_prior(design, i) @ xk.T
-        # Dropped constants: the whitening's Jacobian and the scale's, Σ log s_t.
-        jac = runs(rows)[0].sum() * 0.5 * np.log(1 - rho**2) - np.log(s).sum()
-        want += stats.multivariate_normal(np.zeros(rows.sum()), cov).logpdf(resid[i, rows]) - jac
-    assert got == pytest.approx(want, rel=1e-9)
+    _assert_matches_dense_normal(design, seed=1)
 
 
 def test_noise_scale_stays_within_the_training_level_and_needs_a_positive_one() -> None:
