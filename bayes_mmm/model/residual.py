@@ -78,14 +78,6 @@ def least_squares(y: np.ndarray, X: np.ndarray, proxies: np.ndarray, train: np.n
     return np.where(train, y - fitted, 0.0), fitted
 
 
-def estimate_rho(y: np.ndarray, X: np.ndarray, proxies: np.ndarray, train: np.ndarray) -> float:
-    """Lag-1 autocorrelation of the least-squares residual of ``y`` on ``X`` and media ``proxies``, in ``[0, RHO_MAX]``.
-
-    ``y`` ``(date,)``, ``X`` ``(date, feature)``, ``proxies`` ``(date, m)``.
-    """
-    return lag_one(least_squares(y, X, proxies, train)[0], train)
-
-
 def lag_one(e: np.ndarray, train: np.ndarray) -> float:
     """Lag-1 autocorrelation of a residual ``e`` over consecutive training days, in ``[0, RHO_MAX]``.
 

@@ -12,7 +12,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
-from bayes_mmm.model.residual import ar_loglik, ar_noise, estimate_rho, noise_scale, prewhiten, runs
+from bayes_mmm.model.residual import ar_loglik, ar_noise, lag_one, least_squares, noise_scale, prewhiten, runs
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +108,11 @@ def test_iid_noise_keeps_the_old_pointwise_loglik() -> None:
 
 
 def test_estimate_rho_recovers_the_truth_and_clips_negative() -> None:
+    """ρ as the design estimates it: the lag-1 autocorrelation of the least-squares residual."""
+
+    def estimate_rho(y, X, proxies, train):
+        return lag_one(least_squares(y, X, proxies, train)[0], train)
+
     rng = np.random.default_rng(3)
     n = 730
     X = np.column_stack([np.ones(n), np.sin(np.arange(n) * 2 * np.pi / 365)])
