@@ -38,15 +38,20 @@ def rounds_note(sampler: dict) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def tenants_with(summary: dict, key: str) -> dict:
+    """``tenant -> value`` of a per-tenant summary entry, for the tenants where it is set and non-zero."""
+    return {tid: e[key] for tid, e in summary["tenants"].items() if e.get(key)}
+
+
 def noise_lines(summary: dict) -> list[str]:
     """The card's lines on AR(1) noise and on noise that grows with the level, naming the tenants; none when neither applies."""
     lines = []
-    ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
+    ar = tenants_with(summary, "residual_ar")
     if ar:
         named = ", ".join(f"{t} (ρ {r:.2f})" for t, r in ar.items())
         lines.append(f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {named}; "
                      "i.i.d. normal for the others.")
-    power = {tid: e["noise_power"] for tid, e in summary["tenants"].items() if e.get("noise_power")}
+    power = tenants_with(summary, "noise_power")
     if power:
         named = ", ".join(f"{t} (p {p:.1f})" for t, p in power.items())
         lines.append(f"- Noise sd grows with the level as level^p (weighted least squares, p estimated once per tenant) "

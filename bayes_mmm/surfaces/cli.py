@@ -267,16 +267,16 @@ def print_fit(summary: dict) -> None:
         seasonal = ((summary.get("config") or {}).get("spec") or {}).get("seasonal_media", False)
         how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
-    ar = {tid: e["residual_ar"] for tid, e in summary["tenants"].items() if e.get("residual_ar")}
+    from bayes_mmm.analysis.card import rounds_note, tenants_with
+
+    ar = tenants_with(summary, "residual_ar")
     if ar:
         out.print("AR(1) noise (what the model leaves unexplained lasts for days): "
                   + esc(", ".join(f"{t} ρ {r:.2f}" for t, r in ar.items())))
-    power = {tid: e["noise_power"] for tid, e in summary["tenants"].items() if e.get("noise_power")}
+    power = tenants_with(summary, "noise_power")
     if power:
         out.print("noise grows with the level (sd ∝ level^p): " + esc(", ".join(f"{t} p {p:.1f}" for t, p in power.items())))
     print_identification(summary)
-    from bayes_mmm.analysis.card import rounds_note
-
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
