@@ -145,7 +145,7 @@ def tenant_posterior(
     active = d > 0
     resid = (design.y[i] - INTERCEPT_MEAN - media_sum) * train
     rho, noise = float(design.ar_rho[i]), design.noise_scale[i]
-    if rho > 0 or design.noise_power[i] > 0:  # Q is the whitened design's basis (model.residual)
+    if design.whitened_tenant(i):  # Q is the whitened design's basis (model.residual)
         resid = design.whiten(resid, i)
     u = resid @ design.Q[i][:, active]
     s2 = p.sigma[:, None] ** 2

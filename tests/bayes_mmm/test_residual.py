@@ -12,7 +12,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
-from bayes_mmm.model.residual import ar_loglik, ar_noise, lag_one, least_squares, noise_scale, prewhiten, runs
+from bayes_mmm.model.residual import ar_loglik, ar_noise, lag_one, least_squares, noise_scale, prewhiten, runs, t_scale
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +174,10 @@ def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "noise_scale must be one of ('none', 'level'), got 'log'" in res.output
     assert not (tmp_path / "run").exists()
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--noise-tails", "cauchy", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "noise_tails must be one of ('normal', 'student_t'), got 'cauchy'" in res.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(stored_run: Path) -> None:
@@ -192,6 +196,9 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     assert "level^p" not in card
     summary["tenants"][first].update(noise_power=0.7)
     assert f"as level^p (weighted least squares, p estimated once per tenant) for {first} (p 0.7); " in model_card(summary)
+    assert "Student-t" not in model_card(summary)
+    summary["tenants"][first].update(noise_nu=3.0)
+    assert f"- Noise: Student-t (outlying days count less; ν estimated once per tenant) for {first} (ν 3); " in model_card(summary)
 
 
 def test_noise_power_recovers_the_generating_power() -> None:
@@ -234,3 +241,44 @@ def test_noise_scale_stays_within_the_training_level_and_needs_a_positive_one() 
     assert scale[300:-1] == pytest.approx(lo**p / gm) and scale[-1] == pytest.approx(hi**p / gm)
     flat, p0 = noise_scale(e, -fitted, train)
     assert p0 == 0.0 and (flat == 1.0).all()
+
+
+def _regression(rng: np.random.Generator, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, A)``: an intercept, a trend and a pulse regressor plus ``noise``."""
+    n = len(noise)
+    A = np.c_[np.ones(n), np.linspace(-1, 1, n), rng.uniform(size=n) < 0.3]
+    return A @ np.array([2.0, 0.5, 1.0]) + noise, A
+
+
+def test_t_scale_finds_heavy_tails_and_leaves_normal_noise_alone() -> None:
+    """t(3) noise gives a small ν and the direct t maximum likelihood's weights; normal noise gives ν = ∞ and scale 1."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    train = np.ones(n, dtype=bool)
+    y, A = _regression(rng, 0.3 * rng.standard_t(3, n))
+    scale, nu = t_scale(y, A, train)
+    assert nu in (2.0, 3.0, 5.0), nu
+    assert np.exp(np.mean(np.log(scale))) == pytest.approx(1.0)
+    # Independent of the EM: maximise the t likelihood directly over (coefficients, log σ) at that ν.
+    def nll(th: np.ndarray) -> float:
+        return -float(np.sum(stats.t.logpdf(y - A @ th[:3], nu, scale=np.exp(th[3]))))
+    th = optimize.minimize(nll, np.r_[np.linalg.lstsq(A, y, rcond=None)[0], np.log(0.3)], method="Nelder-Mead",
+                           options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 20000}).x
+    w = (nu + 1) / (nu + ((y - A @ th[:3]) / np.exp(th[3])) ** 2)
+    want = w ** -0.5 / np.exp(np.mean(np.log(w ** -0.5)))
+    assert scale == pytest.approx(want, rel=2e-3)
+    flat, nu0 = t_scale(*_regression(rng, 0.3 * rng.standard_normal(n)), train)
+    assert nu0 == np.inf and (flat == 1.0).all()
+
+
+def test_marginal_loglik_with_student_t_scale_equals_multivariate_normal(tmp_path: Path) -> None:
+    """On a heavy-tailed lake the t scale joins the noise scale, and the closed form stays the dense normal's density."""
+    from synthetic import simulate_universe, write_lake
+
+    write_lake(simulate_universe(n_tenants=3, n_days=240, seed=3, scenario="heavy_tails"), tmp_path / "lake")
+    design = build_design(load_lake(tmp_path / "lake"), ModelSpec(noise_tails="student_t"))
+    assert np.isfinite(design.noise_nu).any(), design.noise_nu  # the test must exercise a t tenant
+    assert design.noise_scale[~np.isfinite(design.noise_nu)].tolist() == [[1.0] * design.y.shape[1]] * int(np.isinf(design.noise_nu).sum())
+    _assert_matches_dense_normal(design, seed=2)
