@@ -18,7 +18,7 @@ from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
-from bayes_mmm.model.residual import ar_loglik, ar_noise
+from bayes_mmm.model.residual import ar_noise
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
@@ -163,7 +163,7 @@ def tenant_posterior(
 
     mu = baseline + media_sum
     y_rep = mu + noise * ar_noise(rng, p.sigma, rho, mu.shape[1])
-    loglik = ar_loglik((design.y[i] - mu) / noise, p.sigma, rho, train) - np.log(noise[train]) - np.log(scale)
+    loglik = design.pointwise_loglik(i, design.y[i] - mu, p.sigma) - np.log(scale)
 
     mroas = np.zeros((s, n_c))
     spend_train = (design.spend[i] * train).sum(axis=-1)

@@ -139,21 +139,30 @@ def _t_fit(y: np.ndarray, A: np.ndarray, nu: float) -> tuple[float, np.ndarray]:
     return float(np.sum(dist.logpdf(e / np.sqrt(s2))) - 0.5 * len(y) * np.log(s2)), w
 
 
-def t_scale(y: np.ndarray, A: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(scale, ν)``: per-day noise sd of a Student-t likelihood as a mixture of normals, and its ``ν``.
+def t_weights(y: np.ndarray, A: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(weights, ν)``: each day's expected precision weight under Student-t noise, and ``ν``.
 
     ``ν`` maximises the t likelihood of ``y`` regressed on ``A`` over ``train`` (:data:`NU_GRID`,
-    ``∞`` the normal); the scale is ``1/√w_t`` with ``w_t = (ν+1)/(ν + e_t²/σ²)`` the EM weights at
-    convergence, geometric mean 1 over ``train`` and 1 off it. A normal residual gives scale 1.
+    ``∞`` the normal); the weights are the EM weights at convergence, ``w_t = (ν+1)/(ν + e_t²/σ²)``,
+    and 1 off ``train`` and for a normal residual.
     """
     rows = np.flatnonzero(train)
     fits = {nu: _t_fit(y[rows], A[rows], nu) for nu in NU_GRID}
     nu = max(fits, key=lambda k: fits[k][0])
-    scale = np.ones(len(y))
+    w = np.ones(len(y))
     if np.isfinite(nu):
-        log_s = -0.5 * np.log(fits[nu][1])
-        scale[rows] = np.exp(log_s - log_s.mean())
-    return scale, float(nu)
+        w[rows] = fits[nu][1]
+    return w, float(nu)
+
+
+def tail_scale(weights: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(scale, G)``: the noise sd per day ``w^{-1/2} / G``, with ``G`` its geometric mean over ``train``.
+
+    Dividing by ``G`` keeps σ the noise of a typical day; a day of weight 1 has scale ``1/G``.
+    """
+    log_s = -0.5 * np.log(weights)
+    g = float(np.exp(log_s[train].mean()))
+    return np.exp(log_s) / g, g
 
 
 def media_proxies(lagged: np.ndarray) -> np.ndarray:
@@ -173,6 +182,18 @@ def ar_noise(rng: np.random.Generator, sigma: np.ndarray, rho: float, n_dates: i
     return lfilter([1.0], [1.0, -rho], eta, axis=1)
 
 
+def _loo_conditional(resid: np.ndarray, rho: float, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, var)`` ``(S, date)``, ``(date,)`` of each day's AR(1) noise given its neighbours, ``var`` per unit σ²."""
+    _, prev = runs(train)
+    nxt = np.zeros_like(prev)
+    nxt[..., :-1] = prev[..., 1:]
+    before, after = _shift(resid), np.concatenate([resid[:, 1:], np.zeros_like(resid[:, :1])], axis=1)
+    both = prev & nxt
+    mean = np.where(both, rho * (before + after) / (1 + rho**2), rho * (np.where(prev, before, 0.0) + np.where(nxt, after, 0.0)))
+    var = np.where(both, 1 / (1 + rho**2), np.where(prev | nxt, 1.0, 1 / (1 - rho**2)))
+    return mean, var
+
+
 def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarray) -> np.ndarray:
     """``(S, n_train)`` log density of each training day given all the others (the exact leave-one-out conditional).
 
@@ -182,15 +203,27 @@ def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarra
     a run's end ``ρ`` times its one neighbour and ``σ²``; a day alone ``0`` and ``σ² / (1 − ρ²)``.
     ``resid`` ``(S, date)`` is revenue minus each draw's expected revenue, on the scaled axis.
     """
-    _, prev = runs(train)
-    nxt = np.zeros_like(prev)
-    nxt[..., :-1] = prev[..., 1:]
-    before, after = _shift(resid), np.concatenate([resid[:, 1:], np.zeros_like(resid[:, :1])], axis=1)
-    both = prev & nxt
-    mean = np.where(both, rho * (before + after) / (1 + rho**2), rho * (np.where(prev, before, 0.0) + np.where(nxt, after, 0.0)))
-    var = np.where(both, 1 / (1 + rho**2), np.where(prev | nxt, 1.0, 1 / (1 - rho**2)))
+    mean, var = _loo_conditional(resid, rho, train)
     sd = sigma[:, None] * np.sqrt(var[train])
     return -0.5 * ((resid - mean)[:, train] / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+
+def t_loglik(resid: np.ndarray, weights: np.ndarray, sigma: np.ndarray, rho: float, nu: float, train: np.ndarray) -> np.ndarray:
+    """``(S, n_train)`` leave-one-out log density of Student-t noise, the left-out day's weight integrated out.
+
+    The fit divides each day by a tail scale read off that day's own residual
+    (:func:`tail_scale` of the EM ``weights``); a pointwise density that kept it would score a
+    day with what was learnt from it. So the left-out day is t with ``ν`` degrees of freedom
+    around its neighbours' AR(1) mean, with the scale of a day of weight 1, ``σ √var / G``.
+    ``resid`` ``(S, date)`` is revenue minus expected revenue divided by every noise scale except
+    the tail's (as for :func:`ar_loglik`, subtract the log of that scale afterwards).
+    """
+    from scipy import stats
+
+    tail, g = tail_scale(weights, train)
+    mean, var = _loo_conditional(resid / tail, rho, train)
+    sd = sigma[:, None] * np.sqrt(var[train]) / g
+    return stats.t.logpdf((resid - mean / g)[:, train] / sd, nu) - np.log(sd)
 
 
 def ar_tenants(choice: str, has_weather: np.ndarray) -> np.ndarray:

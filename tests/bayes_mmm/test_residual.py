@@ -12,7 +12,18 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
-from bayes_mmm.model.residual import ar_loglik, ar_noise, lag_one, least_squares, noise_scale, prewhiten, runs, t_scale
+from bayes_mmm.model.residual import (
+    ar_loglik,
+    ar_noise,
+    lag_one,
+    least_squares,
+    noise_scale,
+    prewhiten,
+    runs,
+    t_loglik,
+    t_weights,
+    tail_scale,
+)
 
 
 @pytest.fixture(scope="module")
@@ -250,26 +261,35 @@ def _regression(rng: np.random.Generator, noise: np.ndarray) -> tuple[np.ndarray
     return A @ np.array([2.0, 0.5, 1.0]) + noise, A
 
 
-def test_t_scale_finds_heavy_tails_and_leaves_normal_noise_alone() -> None:
-    """t(3) noise gives a small ν and the direct t maximum likelihood's weights; normal noise gives ν = ∞ and scale 1."""
+def test_t_weights_find_heavy_tails_and_leave_normal_noise_alone() -> None:
+    """t(3) noise gives a small ν and the direct t maximum likelihood's weights; the LOO density is that t's.
+
+    Normal noise gives ν = ∞ and weight 1 everywhere.
+    """
     from scipy import optimize
 
     rng = np.random.default_rng(6)
     n = 3000
     train = np.ones(n, dtype=bool)
     y, A = _regression(rng, 0.3 * rng.standard_t(3, n))
-    scale, nu = t_scale(y, A, train)
+    w, nu = t_weights(y, A, train)
     assert nu in (2.0, 3.0, 5.0), nu
+    scale, g = tail_scale(w, train)
     assert np.exp(np.mean(np.log(scale))) == pytest.approx(1.0)
+
     # Independent of the EM: maximise the t likelihood directly over (coefficients, log σ) at that ν.
     def nll(th: np.ndarray) -> float:
         return -float(np.sum(stats.t.logpdf(y - A @ th[:3], nu, scale=np.exp(th[3]))))
+
     th = optimize.minimize(nll, np.r_[np.linalg.lstsq(A, y, rcond=None)[0], np.log(0.3)], method="Nelder-Mead",
                            options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 20000}).x
-    w = (nu + 1) / (nu + ((y - A @ th[:3]) / np.exp(th[3])) ** 2)
-    want = w ** -0.5 / np.exp(np.mean(np.log(w ** -0.5)))
-    assert scale == pytest.approx(want, rel=2e-3)
-    flat, nu0 = t_scale(*_regression(rng, 0.3 * rng.standard_normal(n)), train)
+    resid, s_ml = y - A @ th[:3], np.exp(th[3])
+    want = (nu + 1) / (nu + (resid / s_ml) ** 2)
+    assert w == pytest.approx(want, rel=2e-3)
+    # The model's σ is that of a typical day, G·σ_ML; its pointwise density is the t likelihood the weights came from.
+    got = t_loglik(resid[None, :], w, np.array([g * s_ml]), 0.0, nu, train)
+    assert got[0] == pytest.approx(stats.t.logpdf(resid, nu, scale=s_ml), rel=1e-3)
+    flat, nu0 = t_weights(*_regression(rng, 0.3 * rng.standard_normal(n)), train)
     assert nu0 == np.inf and (flat == 1.0).all()
 
 
