@@ -302,3 +302,23 @@ def test_marginal_loglik_with_student_t_scale_equals_multivariate_normal(tmp_pat
     assert np.isfinite(design.noise_nu).any(), design.noise_nu  # the test must exercise a t tenant
     assert design.noise_scale[~np.isfinite(design.noise_nu)].tolist() == [[1.0] * design.y.shape[1]] * int(np.isinf(design.noise_nu).sum())
     _assert_matches_dense_normal(design, seed=2)
+
+
+def test_fit_output_names_the_noise_model_of_each_tenant(stored_run: Path, capsys: pytest.CaptureFixture) -> None:
+    """The CLI names AR(1), level-scaled and Student-t tenants with their estimates, and is silent when none applies."""
+    import json
+
+    from bayes_mmm.surfaces.cli import print_fit
+
+    summary = json.loads((stored_run / "summary.json").read_text())
+    print_fit(summary)
+    plain = capsys.readouterr().out
+    assert "AR(1) noise" not in plain and "Student-t" not in plain and "level^p" not in plain
+    first, second = list(summary["tenants"])[:2]
+    summary["tenants"][first].update(residual_ar=0.31, noise_nu=3.0)
+    summary["tenants"][second].update(noise_power=0.8)
+    print_fit(summary)
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"AR(1) noise (what the model leaves unexplained lasts for days): {first} ρ 0.31" in text
+    assert f"noise grows with the level (sd ∝ level^p): {second} p 0.8" in text
+    assert f"Student-t noise (outlying days count less): {first} ν 3" in text
