@@ -46,7 +46,7 @@ def tenants_with(summary: dict, key: str) -> dict:
 
 
 def noise_lines(summary: dict) -> list[str]:
-    """The card's lines on AR(1) noise, noise that grows with the level and heavy tails, naming the tenants; none when none applies."""
+    """The card's lines on AR(1) noise and on noise that grows with the level, naming the tenants; none when neither applies."""
     lines = []
     ar = tenants_with(summary, "residual_ar")
     if ar:
@@ -58,11 +58,6 @@ def noise_lines(summary: dict) -> list[str]:
         named = ", ".join(f"{t} (p {p:.1f})" for t, p in power.items())
         lines.append(f"- Noise sd grows with the level as level^p (weighted least squares, p estimated once per tenant) "
                      f"for {named}; constant for the others.")
-    nu = tenants_with(summary, "noise_nu")
-    if nu:
-        named = ", ".join(f"{t} (ν {v:g})" for t, v in nu.items())
-        lines.append(f"- Noise: Student-t (outlying days count less; ν estimated once per tenant) for {named}; "
-                     "normal for the others.")
     return lines
 
 

@@ -10,7 +10,6 @@ ADSTOCKS = ("geometric", "delayed")
 HILL_SHAPES = ("channel", "fixed")
 AR_CHOICES = ("auto", "all", "none")
 NOISE_SCALES = ("none", "level")
-NOISE_TAILS = ("normal", "student_t")
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,6 @@ class ModelSpec:
         ``"none"``: noise of constant sd; ``"level"``: each tenant's noise sd grows with its
         level as ``level^p``, ``p`` in [0, 1] estimated per tenant (0 leaves it constant;
         :func:`bayes_mmm.model.residual.noise_scale`).
-    noise_tails
-        ``"normal"``; ``"student_t"``: each tenant's noise is Student-t with ``ν`` estimated
-        once per tenant (∞ where the residual is normal), written as a normal of known
-        per-day scale so the baseline stays integrated out
-        (:func:`bayes_mmm.model.residual.t_scale`).
     seasonal_media
         For tenants without weather columns, the yearly temperature cycle stands in for
         temperature in the media multiplier (:func:`bayes_mmm.model.design.seasonal_stand_in`),
@@ -125,7 +119,6 @@ class ModelSpec:
     residual_ar: str = "auto"
     seasonal_media: bool = False
     noise_scale: str = "none"
-    noise_tails: str = "normal"
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -164,8 +157,6 @@ class ModelSpec:
             raise ValueError(f"residual_ar must be one of {AR_CHOICES}, got '{self.residual_ar}'")
         if self.noise_scale not in NOISE_SCALES:
             raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got '{self.noise_scale}'")
-        if self.noise_tails not in NOISE_TAILS:
-            raise ValueError(f"noise_tails must be one of {NOISE_TAILS}, got '{self.noise_tails}'")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -185,7 +176,6 @@ class ModelSpec:
         d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise
         d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
         d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
-        d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -201,8 +191,6 @@ class ModelSpec:
             del d["seasonal_media"]
         if self.noise_scale == "none":  # as before the option existed: same hash
             del d["noise_scale"]
-        if self.noise_tails == "normal":  # as before the option existed: same hash
-            del d["noise_tails"]
         if self.media_weather_clip is None:  # as before the option existed: same hash
             del d["media_weather_clip"]
         return d

@@ -18,7 +18,7 @@ from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.model.design import Design, media_weather, weather_features
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.model.hierarchical import INTERCEPT_MEAN
-from bayes_mmm.model.residual import ar_noise
+from bayes_mmm.model.residual import ar_loglik, ar_noise
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta, weather_multiplier
 
 CHUNK = 128  # draws per block: bounds the (draw, channel, date, lag) temporary
@@ -145,7 +145,7 @@ def tenant_posterior(
     active = d > 0
     resid = (design.y[i] - INTERCEPT_MEAN - media_sum) * train
     rho, noise = float(design.ar_rho[i]), design.noise_scale[i]
-    if design.whitened_tenant(i):  # Q is the whitened design's basis (model.residual)
+    if rho > 0 or design.noise_power[i] > 0:  # Q is the whitened design's basis (model.residual)
         resid = design.whiten(resid, i)
     u = resid @ design.Q[i][:, active]
     s2 = p.sigma[:, None] ** 2
@@ -163,7 +163,7 @@ def tenant_posterior(
 
     mu = baseline + media_sum
     y_rep = mu + noise * ar_noise(rng, p.sigma, rho, mu.shape[1])
-    loglik = design.pointwise_loglik(i, design.y[i] - mu, p.sigma) - np.log(scale)
+    loglik = ar_loglik((design.y[i] - mu) / noise, p.sigma, rho, train) - np.log(noise[train]) - np.log(scale)
 
     mroas = np.zeros((s, n_c))
     spend_train = (design.spend[i] * train).sum(axis=-1)

@@ -32,18 +32,7 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.data.lake import weather_mask
-from bayes_mmm.model.residual import (
-    ar_loglik,
-    ar_tenants,
-    lag_one,
-    least_squares,
-    media_proxies,
-    noise_scale,
-    prewhiten,
-    t_loglik,
-    t_weights,
-    tail_scale,
-)
+from bayes_mmm.model.residual import ar_tenants, lag_one, least_squares, media_proxies, noise_scale, prewhiten
 from bayes_mmm.model.response import Array, lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
@@ -94,9 +83,6 @@ class Design:
     noise_scale : (tenant, date) relative noise sd per day (1: constant noise); the residual
         and the design are divided by it before whitening.
     noise_power : (tenant,) the power ``p`` of ``noise_scale ∝ level^p`` (0: constant).
-    noise_nu : (tenant,) degrees of freedom of Student-t noise (∞: normal).
-    noise_weight : (tenant, date) each day's EM weight under that t (1: normal); its scale
-        ``w^{-1/2}`` (geometric mean 1 over training days) is part of ``noise_scale``.
     """
 
     tenants: list[str]
@@ -128,8 +114,6 @@ class Design:
     ar_rho: np.ndarray | None = None
     noise_scale: np.ndarray | None = None
     noise_power: np.ndarray | None = None
-    noise_nu: np.ndarray | None = None
-    noise_weight: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
@@ -140,37 +124,17 @@ class Design:
             self.noise_scale = np.ones(self.y.shape)
         if self.noise_power is None:
             self.noise_power = np.zeros(len(self.tenants))
-        if self.noise_nu is None:
-            self.noise_nu = np.full(len(self.tenants), np.inf)
-        if self.noise_weight is None:
-            self.noise_weight = np.ones(self.y.shape)
 
     @property
     def whitened(self) -> bool:
         """Whether any tenant's noise is AR(1) or of varying scale (residuals are whitened before the baseline's closed form)."""
-        return bool(np.any(self.ar_rho > 0) or np.any(self.noise_scale != 1))
-
-    def whitened_tenant(self, i: int) -> bool:
-        """Whether tenant ``i``'s noise is AR(1) or of varying scale."""
-        return bool(self.ar_rho[i] > 0 or np.any(self.noise_scale[i] != 1))
+        return bool(np.any(self.ar_rho > 0) or np.any(self.noise_power > 0))
 
     def whiten(self, resid: Array, i: int | None = None) -> Array:
         """``resid`` ``(tenant, date)`` (or tenant ``i``'s ``(…, date)``) divided by the noise scale, then prewhitened."""
         if i is None:
             return prewhiten(resid / self.noise_scale, self.ar_rho, self.train)
         return prewhiten(resid / self.noise_scale[i], float(self.ar_rho[i]), self.train[i])
-
-    def pointwise_loglik(self, i: int, resid: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """``(S, n_train)`` leave-one-out log density of tenant ``i``'s residual ``(S, date)`` per training day (PSIS-LOO).
-
-        Normal noise (AR(1) or not) as :func:`~bayes_mmm.model.residual.ar_loglik`; Student-t noise
-        as :func:`~bayes_mmm.model.residual.t_loglik`, the left-out day's estimated weight integrated out.
-        """
-        train, rho, noise = self.train[i], float(self.ar_rho[i]), self.noise_scale[i]
-        if not np.isfinite(self.noise_nu[i]):
-            return ar_loglik(resid / noise, sigma, rho, train) - np.log(noise[train])
-        level = noise / tail_scale(self.noise_weight[i], train)[0]  # the scale without its tail part
-        return t_loglik(resid / level, self.noise_weight[i], sigma, rho, float(self.noise_nu[i]), train) - np.log(level[train])
 
     @property
     def before_regime(self) -> np.ndarray | None:
@@ -347,27 +311,20 @@ def noise_structure(
     spec: ModelSpec, y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.ndarray, in_range: np.ndarray,
     has_weather: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ar_rho, noise_scale, noise_power, noise_nu, noise_weight)`` of every tenant, from one least-squares fit each (:mod:`~bayes_mmm.model.residual`)."""
+    """``(ar_rho, noise_scale, noise_power)`` of every tenant, from one least-squares fit each (:mod:`~bayes_mmm.model.residual`)."""
     n_t = len(y)
     ar_rho, scale, power = np.zeros(n_t), np.ones(y.shape), np.zeros(n_t)
-    nu, weight = np.full(n_t, np.inf), np.ones(y.shape)
     ar = ar_tenants(spec.residual_ar, has_weather)
-    level, tails = spec.noise_scale == "level", spec.noise_tails == "student_t"
     for i in range(n_t):
-        if not (ar[i] or level or tails):
+        if not (ar[i] or spec.noise_scale == "level"):
             continue
-        proxies = media_proxies(lagged[i])
-        e, fitted = least_squares(y[i], X[i], proxies, train[i])
-        if level:
+        e, fitted = least_squares(y[i], X[i], media_proxies(lagged[i]), train[i])
+        if spec.noise_scale == "level":
             s, power[i] = noise_scale(e, fitted, train[i])
             scale[i] = np.where(in_range[i], s, 1.0)
-        if tails:  # the t weights of the level-scaled regression: one day's spike is not the level's doing
-            A = np.concatenate([X[i], proxies], axis=1) / scale[i][:, None]
-            weight[i], nu[i] = t_weights(y[i] / scale[i], A, train[i])
-            scale[i] = scale[i] * tail_scale(weight[i], train[i])[0]
         if ar[i]:  # ρ of the scaled residual: the AR(1) part is what is left after the scale
             ar_rho[i] = lag_one(e / scale[i], train[i])
-    return ar_rho, scale, power, nu, weight
+    return ar_rho, scale, power
 
 
 def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
@@ -465,7 +422,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
-    ar_rho, scale, power, nu, weight = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
+    ar_rho, scale, power = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
@@ -474,7 +431,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, r = _orthonormal(X[i], rows, ar_rho[i], scale[i] if np.any(scale[i] != 1) else None)
+        keep, q, r = _orthonormal(X[i], rows, ar_rho[i], scale[i] if power[i] > 0 else None)
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
@@ -524,6 +481,4 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         ar_rho=ar_rho,
         noise_scale=scale,
         noise_power=power,
-        noise_nu=nu,
-        noise_weight=weight,
     )

@@ -24,14 +24,6 @@ the least-squares fit, ``p`` its maximum-likelihood power on a grid, both estima
 once per tenant like ρ. Dividing by a fixed ``s_t`` is linear too, so it is applied
 before whitening, to the residual and the design alike (weighted least squares).
 
-Heavy tails (``spec.noise_tails = "student_t"``): promotions, stock-outs and data errors
-put a few days far from the rest, and a normal likelihood lets each pull the media effects
-hard. A Student-t is a normal whose variance varies by day, ``σ²/w_t`` with
-``w_t ~ Gamma(ν/2, ν/2)``. ``ν`` and each day's expected weight are estimated once per
-tenant by reweighted least squares (the EM algorithm for t regression), and ``1/√w_t``
-joins the noise scale above: an outlying day counts less, the others as before. A tenant
-whose residual is normal keeps ``ν = ∞`` and scale 1.
-
 Every function works on numpy arrays and PyTensor tensors alike.
 """
 
@@ -47,10 +39,6 @@ RHO_MAX = 0.9
 PROXY_ALPHAS = (0.0, 0.5, 0.8)
 #: Powers ``p`` tried for noise sd ∝ level^p: 0 is constant noise, 1 multiplicative (log-normal-like).
 POWER_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
-#: Degrees of freedom tried for Student-t noise; ∞ is the normal, kept when nothing beats it.
-NU_GRID = (2.0, 3.0, 5.0, 8.0, 15.0, 30.0, np.inf)
-#: Reweighting steps of the t regression per ν (EM converges geometrically; 25 is ample for ≥ 2 ν).
-IRLS_STEPS = 25
 #: The least-squares level is floored at this fraction of its mean (a fit near 0 would claim no noise).
 LEVEL_FLOOR = 0.2
 
@@ -123,48 +111,6 @@ def noise_scale(e: np.ndarray, fitted: np.ndarray, train: np.ndarray) -> tuple[n
     return np.exp(p * log_level), p
 
 
-def _t_fit(y: np.ndarray, A: np.ndarray, nu: float) -> tuple[float, np.ndarray]:
-    """``(log likelihood, weights)`` of the Student-t regression of ``y`` on ``A`` with ``ν`` degrees of freedom (EM)."""
-    w = np.ones(len(y))
-    for _ in range(IRLS_STEPS if np.isfinite(nu) else 1):
-        sw = np.sqrt(w)
-        coef, *_ = np.linalg.lstsq(A * sw[:, None], y * sw, rcond=None)
-        e = y - A @ coef
-        s2 = max(float(np.sum(w * e**2) / len(y)), 1e-300)
-        if np.isfinite(nu):
-            w = (nu + 1) / (nu + e**2 / s2)
-    from scipy import stats
-
-    dist = stats.t(nu) if np.isfinite(nu) else stats.norm()
-    return float(np.sum(dist.logpdf(e / np.sqrt(s2))) - 0.5 * len(y) * np.log(s2)), w
-
-
-def t_weights(y: np.ndarray, A: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(weights, ν)``: each day's expected precision weight under Student-t noise, and ``ν``.
-
-    ``ν`` maximises the t likelihood of ``y`` regressed on ``A`` over ``train`` (:data:`NU_GRID`,
-    ``∞`` the normal); the weights are the EM weights at convergence, ``w_t = (ν+1)/(ν + e_t²/σ²)``,
-    and 1 off ``train`` and for a normal residual.
-    """
-    rows = np.flatnonzero(train)
-    fits = {nu: _t_fit(y[rows], A[rows], nu) for nu in NU_GRID}
-    nu = max(fits, key=lambda k: fits[k][0])
-    w = np.ones(len(y))
-    if np.isfinite(nu):
-        w[rows] = fits[nu][1]
-    return w, float(nu)
-
-
-def tail_scale(weights: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(scale, G)``: the noise sd per day ``w^{-1/2} / G``, with ``G`` its geometric mean over ``train``.
-
-    Dividing by ``G`` keeps σ the noise of a typical day; a day of weight 1 has scale ``1/G``.
-    """
-    log_s = -0.5 * np.log(weights)
-    g = float(np.exp(log_s[train].mean()))
-    return np.exp(log_s) / g, g
-
-
 def media_proxies(lagged: np.ndarray) -> np.ndarray:
     """``(date, channel × alphas)`` geometric adstocks of one tenant's lagged spend ``(channel, date, lag)``."""
     cols = [lagged @ geometric_weights(np.float64(a), lagged.shape[-1]) for a in PROXY_ALPHAS]
@@ -182,18 +128,6 @@ def ar_noise(rng: np.random.Generator, sigma: np.ndarray, rho: float, n_dates: i
     return lfilter([1.0], [1.0, -rho], eta, axis=1)
 
 
-def _loo_conditional(resid: np.ndarray, rho: float, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, var)`` ``(S, date)``, ``(date,)`` of each day's AR(1) noise given its neighbours, ``var`` per unit σ²."""
-    _, prev = runs(train)
-    nxt = np.zeros_like(prev)
-    nxt[..., :-1] = prev[..., 1:]
-    before, after = _shift(resid), np.concatenate([resid[:, 1:], np.zeros_like(resid[:, :1])], axis=1)
-    both = prev & nxt
-    mean = np.where(both, rho * (before + after) / (1 + rho**2), rho * (np.where(prev, before, 0.0) + np.where(nxt, after, 0.0)))
-    var = np.where(both, 1 / (1 + rho**2), np.where(prev | nxt, 1.0, 1 / (1 - rho**2)))
-    return mean, var
-
-
 def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarray) -> np.ndarray:
     """``(S, n_train)`` log density of each training day given all the others (the exact leave-one-out conditional).
 
@@ -203,27 +137,15 @@ def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarra
     a run's end ``ρ`` times its one neighbour and ``σ²``; a day alone ``0`` and ``σ² / (1 − ρ²)``.
     ``resid`` ``(S, date)`` is revenue minus each draw's expected revenue, on the scaled axis.
     """
-    mean, var = _loo_conditional(resid, rho, train)
+    _, prev = runs(train)
+    nxt = np.zeros_like(prev)
+    nxt[..., :-1] = prev[..., 1:]
+    before, after = _shift(resid), np.concatenate([resid[:, 1:], np.zeros_like(resid[:, :1])], axis=1)
+    both = prev & nxt
+    mean = np.where(both, rho * (before + after) / (1 + rho**2), rho * (np.where(prev, before, 0.0) + np.where(nxt, after, 0.0)))
+    var = np.where(both, 1 / (1 + rho**2), np.where(prev | nxt, 1.0, 1 / (1 - rho**2)))
     sd = sigma[:, None] * np.sqrt(var[train])
     return -0.5 * ((resid - mean)[:, train] / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
-
-
-def t_loglik(resid: np.ndarray, weights: np.ndarray, sigma: np.ndarray, rho: float, nu: float, train: np.ndarray) -> np.ndarray:
-    """``(S, n_train)`` leave-one-out log density of Student-t noise, the left-out day's weight integrated out.
-
-    The fit divides each day by a tail scale read off that day's own residual
-    (:func:`tail_scale` of the EM ``weights``); a pointwise density that kept it would score a
-    day with what was learnt from it. So the left-out day is t with ``ν`` degrees of freedom
-    around its neighbours' AR(1) mean, with the scale of a day of weight 1, ``σ √var / G``.
-    ``resid`` ``(S, date)`` is revenue minus expected revenue divided by every noise scale except
-    the tail's (as for :func:`ar_loglik`, subtract the log of that scale afterwards).
-    """
-    from scipy import stats
-
-    tail, g = tail_scale(weights, train)
-    mean, var = _loo_conditional(resid / tail, rho, train)
-    sd = sigma[:, None] * np.sqrt(var[train]) / g
-    return stats.t.logpdf((resid - mean / g)[:, train] / sd, nu) - np.log(sd)
 
 
 def ar_tenants(choice: str, has_weather: np.ndarray) -> np.ndarray:

@@ -12,18 +12,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
-from bayes_mmm.model.residual import (
-    ar_loglik,
-    ar_noise,
-    lag_one,
-    least_squares,
-    noise_scale,
-    prewhiten,
-    runs,
-    t_loglik,
-    t_weights,
-    tail_scale,
-)
+from bayes_mmm.model.residual import ar_loglik, ar_noise, lag_one, least_squares, noise_scale, prewhiten, runs
 
 
 @pytest.fixture(scope="module")
@@ -185,10 +174,6 @@ def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path)
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "noise_scale must be one of ('none', 'level'), got 'log'" in res.output
     assert not (tmp_path / "run").exists()
-    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--noise-tails", "cauchy", "--out", str(tmp_path / "run")])
-    assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output and "noise_tails must be one of ('normal', 'student_t'), got 'cauchy'" in res.output
-    assert not (tmp_path / "run").exists()
 
 
 def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(stored_run: Path) -> None:
@@ -207,9 +192,6 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     assert "level^p" not in card
     summary["tenants"][first].update(noise_power=0.7)
     assert f"as level^p (weighted least squares, p estimated once per tenant) for {first} (p 0.7); " in model_card(summary)
-    assert "Student-t" not in model_card(summary)
-    summary["tenants"][first].update(noise_nu=3.0)
-    assert f"- Noise: Student-t (outlying days count less; ν estimated once per tenant) for {first} (ν 3); " in model_card(summary)
 
 
 def test_noise_power_recovers_the_generating_power() -> None:
@@ -254,58 +236,8 @@ def test_noise_scale_stays_within_the_training_level_and_needs_a_positive_one() 
     assert p0 == 0.0 and (flat == 1.0).all()
 
 
-def _regression(rng: np.random.Generator, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(y, A)``: an intercept, a trend and a pulse regressor plus ``noise``."""
-    n = len(noise)
-    A = np.c_[np.ones(n), np.linspace(-1, 1, n), rng.uniform(size=n) < 0.3]
-    return A @ np.array([2.0, 0.5, 1.0]) + noise, A
-
-
-def test_t_weights_find_heavy_tails_and_leave_normal_noise_alone() -> None:
-    """t(3) noise gives a small ν and the direct t maximum likelihood's weights; the LOO density is that t's.
-
-    Normal noise gives ν = ∞ and weight 1 everywhere.
-    """
-    from scipy import optimize
-
-    rng = np.random.default_rng(6)
-    n = 3000
-    train = np.ones(n, dtype=bool)
-    y, A = _regression(rng, 0.3 * rng.standard_t(3, n))
-    w, nu = t_weights(y, A, train)
-    assert nu in (2.0, 3.0, 5.0), nu
-    scale, g = tail_scale(w, train)
-    assert np.exp(np.mean(np.log(scale))) == pytest.approx(1.0)
-
-    # Independent of the EM: maximise the t likelihood directly over (coefficients, log σ) at that ν.
-    def nll(th: np.ndarray) -> float:
-        return -float(np.sum(stats.t.logpdf(y - A @ th[:3], nu, scale=np.exp(th[3]))))
-
-    th = optimize.minimize(nll, np.r_[np.linalg.lstsq(A, y, rcond=None)[0], np.log(0.3)], method="Nelder-Mead",
-                           options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 20000}).x
-    resid, s_ml = y - A @ th[:3], np.exp(th[3])
-    want = (nu + 1) / (nu + (resid / s_ml) ** 2)
-    assert w == pytest.approx(want, rel=2e-3)
-    # The model's σ is that of a typical day, G·σ_ML; its pointwise density is the t likelihood the weights came from.
-    got = t_loglik(resid[None, :], w, np.array([g * s_ml]), 0.0, nu, train)
-    assert got[0] == pytest.approx(stats.t.logpdf(resid, nu, scale=s_ml), rel=1e-3)
-    flat, nu0 = t_weights(*_regression(rng, 0.3 * rng.standard_normal(n)), train)
-    assert nu0 == np.inf and (flat == 1.0).all()
-
-
-def test_marginal_loglik_with_student_t_scale_equals_multivariate_normal(tmp_path: Path) -> None:
-    """On a heavy-tailed lake the t scale joins the noise scale, and the closed form stays the dense normal's density."""
-    from synthetic import simulate_universe, write_lake
-
-    write_lake(simulate_universe(n_tenants=3, n_days=240, seed=3, scenario="heavy_tails"), tmp_path / "lake")
-    design = build_design(load_lake(tmp_path / "lake"), ModelSpec(noise_tails="student_t"))
-    assert np.isfinite(design.noise_nu).any(), design.noise_nu  # the test must exercise a t tenant
-    assert design.noise_scale[~np.isfinite(design.noise_nu)].tolist() == [[1.0] * design.y.shape[1]] * int(np.isinf(design.noise_nu).sum())
-    _assert_matches_dense_normal(design, seed=2)
-
-
 def test_fit_output_names_the_noise_model_of_each_tenant(stored_run: Path, capsys: pytest.CaptureFixture) -> None:
-    """The CLI names AR(1), level-scaled and Student-t tenants with their estimates, and is silent when none applies."""
+    """The CLI names AR(1) and level-scaled tenants with their estimates, and is silent when neither applies."""
     import json
 
     from bayes_mmm.surfaces.cli import print_fit
@@ -313,12 +245,11 @@ def test_fit_output_names_the_noise_model_of_each_tenant(stored_run: Path, capsy
     summary = json.loads((stored_run / "summary.json").read_text())
     print_fit(summary)
     plain = capsys.readouterr().out
-    assert "AR(1) noise" not in plain and "Student-t" not in plain and "level^p" not in plain
+    assert "AR(1) noise" not in plain and "level^p" not in plain
     first, second = list(summary["tenants"])[:2]
-    summary["tenants"][first].update(residual_ar=0.31, noise_nu=3.0)
+    summary["tenants"][first].update(residual_ar=0.31)
     summary["tenants"][second].update(noise_power=0.8)
     print_fit(summary)
     text = " ".join(capsys.readouterr().out.split())
     assert f"AR(1) noise (what the model leaves unexplained lasts for days): {first} ρ 0.31" in text
     assert f"noise grows with the level (sd ∝ level^p): {second} p 0.8" in text
-    assert f"Student-t noise (outlying days count less): {first} ν 3" in text
