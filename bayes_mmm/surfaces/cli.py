@@ -760,6 +760,9 @@ def print_plan(plan: dict) -> None:
     out.print(f"[bold]portfolio[/]: budget {pf.get('budget', plan.get('budget', 0)):,.0f}; incremental revenue plan "
               f"{_money(pf['expected_incremental_revenue']['plan'])} vs current {_money(pf['expected_incremental_revenue']['current'])}; "
               f"uplift {_money(pf['uplift'])}; P(plan beats current) {pf['prob_plan_beats_current']:.2f}")
+    if "expected_tenants_worse_off" in pf:  # absent in plans written before it
+        out.print(f"tenants expected to end worse off than their current mix: {pf['expected_tenants_worse_off']:.1f} "
+                  f"of {len(plan['tenants'])} (the posterior's own risk)")
     if "trust_region" in plan:
         tr = plan["trust_region"]
         out.print(f"trust region: {esc(tr['explained'])}")

@@ -100,7 +100,11 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     wide = make_run(tmp_path / "wide", two_faced_beta(0.95))
     full = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)["tenants"]["north"]
     assert full["prob_plan_beats_current"] == pytest.approx(0.5)  # the optimum wins on half the draws only
+    # ... and loses on the other half: the posterior expects half a tenant worse off.
+    optimum = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)
+    assert optimum["portfolio"]["expected_tenants_worse_off"] == pytest.approx(0.5)
     kept = allocate_run(wide, 1190.0, tenant="north", days=7)
+    assert kept["portfolio"]["expected_tenants_worse_off"] == 0.0  # the current mix cannot be worse than itself
     k = kept["tenants"]["north"]
     np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
     assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
@@ -248,6 +252,8 @@ def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     assert "portfolio" in res.output and "P(plan beats current)" in res.output and "±30%" in res.output
     plan = json.loads((tmp_path / "p.json").read_text())
+    worse = plan["portfolio"]["expected_tenants_worse_off"]
+    assert f"tenants expected to end worse off than their current mix: {worse:.1f} of 2" in " ".join(res.output.split())
     assert plan["days"][0] == "2024-03-05" and plan["trust_region"]["caps"] == {"email": 30.0}
     assert pd.read_csv(tmp_path / "p.csv")["date"].tolist()[:3] == ["2024-03-05", "2024-03-06", "2024-03-07"]
     res = CliRunner().invoke(app, ["score-plan", "--run", str(run), "--plan", str(tmp_path / "p.csv")])
