@@ -42,6 +42,7 @@ def fit_lake(
     console: Any | None = None,
     prior_from: str | Path | None = None,
     allow_gates: Sequence[str] = (),
+    choose_adstock: bool = False,
 ) -> dict:
     """Load a lake, fit the MMM and (optionally) write the run folder.
 
@@ -62,6 +63,10 @@ def fit_lake(
         Short history is what a cold start is for, so the ``history`` gate is allowed then.
     allow_gates
         Names of data-quality gates whose errors do not stop the fit (see :func:`gate_lake`).
+    choose_adstock
+        Fit the geometric and the delayed adstock and keep the one PSIS-LOO prefers clearly
+        (:mod:`bayes_mmm.analysis.adstock_choice`; twice the time). The summary's
+        ``adstock_choice`` records both fits and the reason.
 
     Returns
     -------
@@ -89,15 +94,27 @@ def fit_lake(
             f" × {ds.sizes['channel']} channels "
             f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws or 'auto'})"
         )
-    result: FitResult = fit(ds, spec, sampler, prior=prior)
-    return save_fit(result, out, data, overwrite)
+    if not choose_adstock:
+        return save_fit(fit(ds, spec, sampler, prior=prior), out, data, overwrite)
+    from bayes_mmm.analysis.adstock_choice import CANDIDATES
+    from bayes_mmm.analysis.adstock_choice import choose_adstock as choose
+
+    results: dict[str, FitResult] = {}
+    for k, shape in enumerate(CANDIDATES, 1):
+        if console is not None:
+            console.print(f"adstock {shape} ({k} of {len(CANDIDATES)}; the other is compared by LOO)")
+        results[shape] = fit(ds, dataclasses.replace(spec, adstock=shape), sampler, prior=prior)
+    choice = choose({k: r.idata for k, r in results.items()}, {k: bool(r.convergence["ok"]) for k, r in results.items()})
+    return save_fit(results[choice["chosen"]], out, data, overwrite, extra={"adstock_choice": choice})
 
 
-def save_fit(result: FitResult, out: str | Path | None, lake: str | Path, overwrite: bool = False) -> dict:
-    """The fit's summary (identification checks included), written with its draws to ``out`` when given."""
+def save_fit(
+    result: FitResult, out: str | Path | None, lake: str | Path, overwrite: bool = False, extra: dict | None = None
+) -> dict:
+    """The fit's summary (identification checks and any ``extra`` keys included), written with its draws to ``out`` when given."""
     from bayes_mmm.runs.folder import RunFolder
 
-    summary = identified_summary(result, lake)
+    summary = identified_summary(result, lake) | (extra or {})
     return summary if out is None else RunFolder(out).save(result.idata, summary, overwrite=overwrite)
 
 

@@ -140,6 +140,8 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
         *regime_lines(summary),
         *noise_lines(summary),
+        *([f"- Adstock chosen by PSIS-LOO between geometric and delayed: {summary['adstock_choice']['chosen']} "
+           f"({summary['adstock_choice']['reason']})."] if "adstock_choice" in summary else []),
         "",
         "## Convergence",
         f"- {s['name']}, {s['chains']} chains × ({s['tune']} tune + {s['draws']} draws){rounds_note(s)}, {s.get('seconds')} s.",

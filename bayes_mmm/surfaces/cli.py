@@ -276,6 +276,9 @@ def print_fit(summary: dict) -> None:
     power = tenants_with(summary, "noise_power")
     if power:
         out.print("noise grows with the level (sd ∝ level^p): " + esc(", ".join(f"{t} p {p:.1f}" for t, p in power.items())))
+    if "adstock_choice" in summary:
+        ch = summary["adstock_choice"]
+        out.print(f"adstock chosen by LOO: [bold]{ch['chosen']}[/] ({esc(ch['reason'])})")
     print_identification(summary)
     c = summary["convergence"]
     s = summary["sampler"]
@@ -326,7 +329,8 @@ def fit(
     no_weather_media: Annotated[bool, typer.Option(help="Drop the weather×media interaction.")] = False,
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
-    adstock: Annotated[str, typer.Option(help="geometric or delayed.")] = "geometric",
+    adstock: Annotated[str, typer.Option(
+        help="geometric, delayed, or auto (fit both and keep delayed only if PSIS-LOO prefers it by > 2 se; twice the time).")] = "geometric",
     roas_prior: Annotated[str | None, typer.Option(
         help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
     roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,
@@ -387,7 +391,7 @@ def fit(
         "weather_media": not no_weather_media,
         "pooled": not unpooled,
         "media": not no_media,
-        "adstock": adstock,
+        "adstock": "geometric" if adstock == "auto" else adstock,
         "priors": priors,
         "half_sat_floor": half_sat_floor,
         "media_weather_bound": media_weather_bound,
@@ -408,6 +412,8 @@ def fit(
     if group_size is not None or scheduler is not None:
         if prior_from is not None:
             raise ValueError("--prior-from cold-starts a few new tenants in one fit; it cannot be combined with --group-size")
+        if adstock == "auto":
+            raise ValueError("--adstock auto compares two fits of the same tenants; choose the adstock before --group-size")
         from bayes_mmm.runs.groups import fit_groups
 
         gate_lake(data, tenant, allow_gate or (), out)
@@ -420,7 +426,8 @@ def fit(
             raise typer.Exit(1) from None
     else:
         summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
-                           overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or ())
+                           overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or (),
+                           choose_adstock=adstock == "auto")
     print_fit(summary)
     log_mlflow(mlflow, "fit", out_dir, mlflow_experiment, mlflow_artifacts)
     failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
