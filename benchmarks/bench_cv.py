@@ -90,8 +90,8 @@ def main() -> None:
     ds = load_lake(lake)
     classes = {t: v["class"] for t, v in dataset_sensitivity(ds).items()}  # what walk_forward's verdict uses
     t0 = time.perf_counter()
-    cv = walk_forward(ds, sampler=SamplerConfig(draws=args.draws, tune=args.draws, seed=args.seed, progress=False),
-                      n_folds=args.folds, progress=True)
+    sampler = SamplerConfig(draws=args.draws, tune=args.draws, seed=args.seed, progress=False)
+    cv = walk_forward(ds, sampler=sampler, n_folds=args.folds, progress=True)
     secs = time.perf_counter() - t0
     vs, by_class = versus_oracle(cv, oracle_r2(ds, lake, args.folds), classes, lake)
     rows = {t: {k: e[k] for k in ("r2_mean", "mape_mean", "naive_r2_mean", "ridge_r2_mean", "rmse_mean", "baseline_rmse_mean")}
@@ -100,7 +100,7 @@ def main() -> None:
         "scenario": args.scenario,
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "workload": f"{args.tenants} tenants × {args.days} days, {args.folds} folds, 2 chains × ({args.draws}+{args.draws})",
+        "workload": f"{args.tenants} tenants × {args.days} days, {args.folds} folds, {sampler.chains} chains × ({args.draws}+{args.draws})",
         "seconds": round(secs, 1),
         "pass_rate": pass_rate(cv),
         "mean_holdout_r2": float(np.mean([r["r2_mean"] for r in rows.values()])),
