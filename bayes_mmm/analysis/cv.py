@@ -172,3 +172,8 @@ def walk_forward(
 def pass_rate(cv: dict[str, dict]) -> float:
     """Share of tenants whose CV verdict is go."""
     return float(np.mean([e["verdict"]["go"] for e in cv.values()]))
+
+
+def unconverged_folds(cv: dict[str, dict]) -> list[int]:
+    """The folds whose fit failed the convergence gate (R-hat, ESS, divergences), in order."""
+    return sorted({f["fold"] for e in cv.values() for f in e.get("folds", []) if f.get("converged") is False})

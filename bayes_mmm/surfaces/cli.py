@@ -624,7 +624,8 @@ def cv(
     run: Annotated[Path, typer.Argument(help="Run folder (its model settings are re-used).")],
     data: Annotated[Path, typer.Option("--data", help="Lake folder the run was fitted on.")] = DEFAULT_LAKE,
     folds: Annotated[int, typer.Option(min=1, help="Walk-forward folds (expanding window).")] = 5,
-    draws: Annotated[int, typer.Option(min=1)] = 300,
+    draws: Annotated[int, typer.Option(
+        min=0, help="Draws per chain of each fold fit; 0: the fit's own sizing, topped up when mixing is slow (slower).")] = 300,
     tune: Annotated[int, typer.Option(min=0)] = 300,
     allow_gate: AllowGate = None,
     mlflow: Mlflow = False,
@@ -634,10 +635,10 @@ def cv(
     """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
     quiet_libraries()
     check_mlflow(mlflow, mlflow_artifacts)
-    from bayes_mmm.analysis.cv import pass_rate
+    from bayes_mmm.analysis.cv import pass_rate, unconverged_folds
     from bayes_mmm.api import cv_run
 
-    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws, "tune": tune},
+    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws or None, "tune": tune},
                      allow_gates=allow_gate or (), console=out)
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
     t = Table(title=f"walk-forward CV, {folds} folds")
@@ -649,6 +650,10 @@ def cv(
                   "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])}")
     out.print(t)
     out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
+    bad = unconverged_folds(cvs)
+    if bad:
+        err.print(f"[bold yellow]WARNING:[/] {len(bad)} of {folds} fold fits did not converge (folds {', '.join(str(k + 1) for k in bad)}): "
+                  "their holdout numbers rest on unreliable draws. Rerun with --draws 0 (each fold sized and topped up like fit).")
     log_mlflow(mlflow, "cv", run, mlflow_experiment, mlflow_artifacts, settings={"folds": folds, "draws": draws, "tune": tune})
 
 

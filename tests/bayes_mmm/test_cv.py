@@ -125,3 +125,36 @@ def test_late_starting_tenant_sits_out_folds_without_enough_history(cv_lake: Pat
     assert [f["fold"] for f in cv["extreme_rain_gear"]["folds"]] == [0, 1]
     assert [f["fold"] for f in cv["medium_clothing"]["folds"]] == [1]
     assert cv["medium_clothing"]["folds"][0]["train_days"] == 136
+
+
+def test_cv_command_warns_about_unconverged_folds_and_passes_draws_0_as_auto(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Plumbing: the CLI names the folds whose fit failed the gate (1-based) and hands --draws 0 on as the fit's own sizing."""
+    from typer.testing import CliRunner
+
+    import bayes_mmm.api
+    from bayes_mmm.analysis.cv import unconverged_folds
+    from bayes_mmm.surfaces.cli import app
+
+    def fold(k: int, ok: bool) -> dict:
+        return {"fold": k, "converged": ok, "r2": 0.5}
+
+    entry = {"r2_mean": 0.5, "mape_mean": 9.0, "naive_r2_mean": 0.1, "ridge_r2_mean": 0.4, "verdict": {"go": True, "reasons": []}}
+    cvs = {"a": entry | {"folds": [fold(0, True), fold(1, False), fold(2, False)]},
+           "b": entry | {"folds": [fold(0, True), fold(1, False), fold(2, False)]}}
+    assert unconverged_folds(cvs) == [1, 2]
+    seen = {}
+
+    def fake_cv_run(data, run, n_folds, sampler_kwargs, allow_gates, console):
+        seen.update(sampler_kwargs)
+        return {"tenants": {t: {"cv": e} for t, e in cvs.items()}}
+
+    monkeypatch.setattr(bayes_mmm.api, "cv_run", fake_cv_run)
+    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "3", "--draws", "0"])
+    assert res.exit_code == 0, res.output
+    assert seen == {"draws": None, "tune": 300}
+    assert "2 of 3 fold fits did not converge (folds 2, 3)" in " ".join(res.output.split())
+    cvs = {"a": entry | {"folds": [fold(0, True)]}}
+    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "1"])
+    assert res.exit_code == 0 and "did not converge" not in res.output and seen["draws"] == 300
