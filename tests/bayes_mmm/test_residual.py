@@ -179,7 +179,7 @@ def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path)
 def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(stored_run: Path) -> None:
     import json
 
-    from bayes_mmm.analysis.card import WEATHERLESS_LIMIT, model_card
+    from bayes_mmm.analysis.card import WEATHERLESS_LIMIT, WEEKLY_LIMIT, model_card
 
     summary = json.loads((stored_run / "summary.json").read_text())
     plain = model_card(summary)
@@ -189,6 +189,10 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     card = model_card(summary)
     assert f"- Noise: AR(1), ρ estimated once per tenant from a least-squares fit, for {first} (ρ 0.42); " in card
     assert f"- {WEATHERLESS_LIMIT}" in card
+    assert WEEKLY_LIMIT not in card  # a daily run
+    summary["data"]["cadence"] = "weekly"
+    assert f"- {WEEKLY_LIMIT}" in model_card(summary).split("## Known limits")[1]
+    summary["data"]["cadence"] = "daily"
     assert "level^p" not in card
     summary["tenants"][first].update(noise_power=0.7)
     assert f"as level^p (weighted least squares, p estimated once per tenant) for {first} (p 0.7); " in model_card(summary)
