@@ -75,6 +75,9 @@ def fit_lake(
     """
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
+    if choose_adstock and (prior_from is not None or not spec.media):
+        # A cold start takes its model, adstock included, from the earlier run; without media there is no adstock.
+        raise ValueError("--adstock auto needs media and its own model: it cannot be combined with --prior-from or --no-media")
     if out is not None:
         atomic.ensure_writable(out, overwrite)  # before a fit of minutes, not after
     prior = None
@@ -105,6 +108,8 @@ def fit_lake(
             console.print(f"adstock {shape} ({k} of {len(CANDIDATES)}; the other is compared by LOO)")
         results[shape] = fit(ds, dataclasses.replace(spec, adstock=shape), sampler, prior=prior)
     choice = choose({k: r.idata for k, r in results.items()}, {k: bool(r.convergence["ok"]) for k, r in results.items()})
+    for k, r in results.items():  # the run's sampler time is the kept fit's; both are what the choice cost
+        choice["fits"][k]["seconds"] = r.sampler.get("seconds")
     return save_fit(results[choice["chosen"]], out, data, overwrite, extra={"adstock_choice": choice})
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_weekly_information import independent
 from scipy import stats
 
 from bayes_mmm.analysis.evaluate import evaluate_summary
@@ -35,7 +36,7 @@ from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.runs.folder import RunFolder
 from synthetic import simulate_universe, write_lake
-from synthetic.universe import _zscores
+from synthetic.universe import zscores
 
 Z90 = float(stats.norm.ppf(0.95))
 
@@ -45,10 +46,7 @@ def gls_ar1(A: np.ndarray, y: np.ndarray, last: int) -> tuple[np.ndarray, np.nda
 
     ρ is the lag-one autocorrelation of the OLS residual; columns the others span are dropped first.
     """
-    _, r = np.linalg.qr(A)
-    keep = np.abs(np.diag(r)) > 1e-8 * np.abs(np.diag(r)).max()
-    keep[-last:] = True
-    A = A[:, keep]
+    A = independent(A, last)
     resid = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
     rho = float(np.clip(np.corrcoef(resid[1:], resid[:-1])[0, 1], 0.0, 0.95))
     Aw, yw = A[1:] - rho * A[:-1], y[1:] - rho * y[:-1]
@@ -60,16 +58,16 @@ def gls_ar1(A: np.ndarray, y: np.ndarray, last: int) -> tuple[np.ndarray, np.nda
 
 def multiplier(tenant, channel: str) -> np.ndarray:
     """The true media weather multiplier ``exp(γ·z)`` of ``tenant``'s ``channel`` per day."""
-    zt, zr = _zscores(tenant.daily, tenant.truth["signal"]["z"])
+    zt, zr = zscores(tenant.daily, tenant.truth["signal"]["z"])
     g = tenant.truth["channels"][channel]["gamma"]
     return np.exp(g["temp_c"] * zt + g["precip_mm"] * zr)
 
 
 def bound(tenants: list, weather_tenants: list, version: str) -> list[dict]:
     """Per tenant×channel: the realised ROAS, the bound's estimate and 90 % interval, for one lake version."""
-    lake = Path(tempfile.mkdtemp(prefix="bench-wl-info-")) / "lake"
-    write_lake(tenants, lake)
-    d = build_design(load_lake(lake))
+    with tempfile.TemporaryDirectory(prefix="bench-wl-info-") as tmp:
+        write_lake(tenants, Path(tmp) / "lake")
+        d = build_design(load_lake(Path(tmp) / "lake"))
     rows = []
     for i, t in enumerate(d.tenants):
         sim = next(x for x in tenants if x.tenant_id == t)
@@ -120,6 +118,8 @@ def main() -> None:
     ap.add_argument("--run", help="a kept weather-less run folder of the same universe, to compare misses")
     ap.add_argument("--lake", help="the lake that run was fitted on")
     args = ap.parse_args()
+    if bool(args.run) != bool(args.lake):
+        ap.error("--run and --lake go together: the kept run folder and the lake it was fitted on")
     shown = simulate_universe(args.tenants, args.days, seed=args.seed)
     hidden = simulate_universe(args.tenants, args.days, seed=args.seed, weather="none")
     rows = {"shown": bound(shown, shown, "shown"), "hidden": bound(hidden, shown, "hidden")}

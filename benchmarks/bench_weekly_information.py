@@ -29,12 +29,17 @@ from bayes_mmm.model.design import build_design
 from synthetic import simulate_universe, write_lake
 
 
-def ols_se(A: np.ndarray, y: np.ndarray, last: int) -> np.ndarray:
-    """Standard errors of the last ``last`` OLS coefficients of ``y`` on ``A`` (columns A adds nothing to dropped)."""
+def independent(A: np.ndarray, last: int) -> np.ndarray:
+    """``A`` without the columns the others span (by QR), always keeping the last ``last``."""
     _, r = np.linalg.qr(A)
     keep = np.abs(np.diag(r)) > 1e-8 * np.abs(np.diag(r)).max()
     keep[-last:] = True
-    A = A[:, keep]
+    return A[:, keep]
+
+
+def ols_se(A: np.ndarray, y: np.ndarray, last: int) -> np.ndarray:
+    """Standard errors of the last ``last`` OLS coefficients of ``y`` on ``A`` (columns A adds nothing to dropped)."""
+    A = independent(A, last)
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     resid = y - A @ coef
     s2 = resid @ resid / (len(y) - A.shape[1])

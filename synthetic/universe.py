@@ -151,7 +151,8 @@ def _weather_signal(weather: pd.DataFrame, categories: list[dict[str, Any]]) -> 
     return np.convolve(padded, WEATHER_LAGS, mode="valid")
 
 
-def _zscores(weather: pd.DataFrame, z: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+def zscores(weather: pd.DataFrame, z: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised temperature and log-rain of ``weather`` with a tenant's constants ``z`` (the media multiplier's inputs)."""
     zt = (weather[TEMP].to_numpy(float) - z["temp_mean"]) / z["temp_std"]
     zr = (np.log1p(weather[PRECIP].to_numpy(float)) - z["rain_mean"]) / z["rain_std"]
     return zt, zr
@@ -197,7 +198,7 @@ def expected_components(
     out = {"base": _base(dates, p)}
     g = _weather_signal(weather, p.categories)
     out["weather"] = p.level * p.swing * (g - p.weather_center) / p.weather_scale
-    zt, zr = _zscores(weather, p.z)
+    zt, zr = zscores(weather, p.z)
     for c, ch in p.channels.items():
         resp = hill(geometric_adstock(spend[c], ch.alpha, L_MAX) / ch.spend_scale, ch.half_sat, ch.shape)
         out[f"media_{c}"] = ch.beta * resp * np.exp(ch.gamma_temp * zt + ch.gamma_rain * zr)

@@ -21,35 +21,41 @@ CANDIDATES = ("geometric", "delayed")
 def choose_adstock(idatas: dict[str, az.InferenceData], converged: dict[str, bool]) -> dict:
     """The adstock to keep and why, from fits of both shapes on the same data.
 
+    A converged fit is kept over an unconverged one (an unconverged fit's LOO is not
+    trusted); between fits alike in that, delayed is kept only when LOO prefers it by
+    more than :data:`CLEAR_SE` standard errors. If LOO cannot compare them, geometric stays.
+
     Parameters
     ----------
     idatas
         ``{"geometric": idata, "delayed": idata}`` with pointwise log-likelihoods.
     converged
-        Whether each fit passed the convergence gate (LOO of an unconverged fit is not trusted).
+        Whether each fit passed the convergence gate.
 
     Returns
     -------
     dict
-        summary.json's ``adstock_choice``: ``chosen``, per shape ``elpd``, ``se`` and
-        ``converged``, the delayed fit's ``elpd_gain`` over geometric with its ``dse``, and ``reason``.
+        summary.json's ``adstock_choice``: ``chosen``, ``reason``, the delayed fit's ``elpd_gain``
+        over geometric with its ``dse`` (None when LOO failed), and per shape ``elpd``, ``se``, ``converged``.
     """
-    table = compare_runs(idatas)
-    elpd = {k: float(table.loc[k, "elpd_loo"]) for k in CANDIDATES}
-    gain = elpd["delayed"] - elpd["geometric"]
+    fits = {k: {"converged": bool(converged[k])} for k in CANDIDATES}
+    try:
+        table = compare_runs(idatas)
+    except (ValueError, KeyError, AttributeError) as exc:  # e.g. no pointwise log-likelihood: keep the default, say why
+        return {"chosen": "geometric", "reason": f"LOO could not compare the fits ({exc})", "elpd_gain": None, "dse": None,
+                "fits": fits}
+    gain = float(table.loc["delayed", "elpd_loo"] - table.loc["geometric", "elpd_loo"])
     dse = float(table["dse"].max())  # the non-reference row holds the se of the difference
-    clear = gain > CLEAR_SE * dse
-    if clear and (converged["delayed"] or not converged["geometric"]):
-        chosen, reason = "delayed", f"LOO prefers the delayed peak by {gain:.1f} ± {dse:.1f} elpd"
-    elif clear:  # a converged default is not traded for an unconverged fit, whose LOO is not trusted
-        chosen, reason = "geometric", f"the delayed fit wins LOO ({gain:+.1f} ± {dse:.1f} elpd) but did not converge"
+    loo = f"{gain:+.1f} ± {dse:.1f} elpd for delayed"
+    if converged["geometric"] != converged["delayed"]:
+        chosen = "geometric" if converged["geometric"] else "delayed"
+        reason = f"only the {chosen} fit converged ({loo}, not trusted from an unconverged fit)"
     else:
-        chosen, reason = "geometric", f"the delayed peak is not clearly better ({gain:+.1f} ± {dse:.1f} elpd; needs > {CLEAR_SE:g} se)"
-    return {
-        "chosen": chosen,
-        "reason": reason,
-        "elpd_gain": round(gain, 2),
-        "dse": round(dse, 2),
-        "fits": {k: {"elpd": round(elpd[k], 2), "se": round(float(table.loc[k, "se"]), 2), "converged": bool(converged[k])}
-                 for k in CANDIDATES},
-    }
+        chosen = "delayed" if gain > CLEAR_SE * dse else "geometric"
+        reason = (f"LOO prefers the delayed peak clearly ({loo})" if chosen == "delayed"
+                  else f"the delayed peak is not clearly better ({loo}; needs > {CLEAR_SE:g} se)")
+        if not converged["geometric"]:
+            reason += "; neither fit converged"
+    for k in CANDIDATES:
+        fits[k] |= {"elpd": round(float(table.loc[k, "elpd_loo"]), 2), "se": round(float(table.loc[k, "se"]), 2)}
+    return {"chosen": chosen, "reason": reason, "elpd_gain": round(gain, 2), "dse": round(dse, 2), "fits": fits}

@@ -625,7 +625,8 @@ def cv(
     data: Annotated[Path, typer.Option("--data", help="Lake folder the run was fitted on.")] = DEFAULT_LAKE,
     folds: Annotated[int, typer.Option(min=1, help="Walk-forward folds (expanding window).")] = 5,
     draws: Annotated[int, typer.Option(
-        min=0, help="Draws per chain of each fold fit; 0: the fit's own sizing, topped up when mixing is slow (slower).")] = 300,
+        min=0, help="Draws per chain of each fold fit; 0: sized from the data and topped up when mixing is slow, as fit does "
+        "(--tune still applies; slower).")] = 300,
     tune: Annotated[int, typer.Option(min=0)] = 300,
     allow_gate: AllowGate = None,
     mlflow: Mlflow = False,
@@ -653,7 +654,9 @@ def cv(
     bad = unconverged_folds(cvs)
     if bad:
         err.print(f"[bold yellow]WARNING:[/] {len(bad)} of {folds} fold fits did not converge (folds {', '.join(str(k + 1) for k in bad)}): "
-                  "their holdout numbers rest on unreliable draws. Rerun with --draws 0 (each fold sized and topped up like fit).")
+                  "their holdout numbers rest on unreliable draws."
+                  + (" Rerun with --draws 0 (each fold sized and topped up as fit does) or a larger --tune." if draws else
+                     " Try a larger --tune."))
     log_mlflow(mlflow, "cv", run, mlflow_experiment, mlflow_artifacts, settings={"folds": folds, "draws": draws, "tune": tune})
 
 

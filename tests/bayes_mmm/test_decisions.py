@@ -98,10 +98,10 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     assert plan_array(moved)[0].sum() > 7 * 100.0 * 1.1  # more on meta
 
     wide = make_run(tmp_path / "wide", two_faced_beta(0.95))
-    full = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)["tenants"]["north"]
+    optimum = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)
+    full = optimum["tenants"]["north"]
     assert full["prob_plan_beats_current"] == pytest.approx(0.5)  # the optimum wins on half the draws only
     # ... and loses on the other half: the posterior expects half a tenant worse off.
-    optimum = allocate_run(wide, 1190.0, tenant="north", days=7, confidence=None)
     assert optimum["portfolio"]["expected_tenants_worse_off"] == pytest.approx(0.5)
     kept = allocate_run(wide, 1190.0, tenant="north", days=7)
     assert kept["portfolio"]["expected_tenants_worse_off"] == 0.0  # the current mix cannot be worse than itself
