@@ -360,10 +360,9 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
         "per_tenant_true_uplift": {t: {k: round(float(true[k][i] - cur[i]), 1) for k in true} for i, t in enumerate(tenants)},
         "steps_toward_optimum": {t: json_of["ours"]["tenants"][t].get("step_toward_optimum") for t in tenants},
         "claimed_prob_beats_current": {t: round(json_of["ours"]["tenants"][t]["prob_plan_beats_current"], 3) for t in tenants},
-        # Harm the posterior itself expects: Σ (1 − P(beats current)) over tenants whose plan moves. A calibrated
-        # posterior's harmed count averages this; 0 harm everywhere would need P = 1.
-        "expected_harmed_if_calibrated": round(sum(1 - json_of["ours"]["tenants"][t]["prob_plan_beats_current"] for t in tenants
-                                                   if (json_of["ours"]["tenants"][t].get("step_toward_optimum") or 0) > 0), 3),
+        # Harm the posterior itself expects (the plan's Σ P(worse than current)). A calibrated posterior's harmed
+        # count averages this; 0 harm everywhere would need P = 1.
+        "expected_harmed_if_calibrated": round(json_of["ours"]["portfolio"]["expected_tenants_worse_off"], 3),
         "oracle": oracle_info, "oracle_seconds": round(time.perf_counter() - t0, 2),
         "allocator_seconds": seconds,
     }
