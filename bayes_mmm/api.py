@@ -95,7 +95,7 @@ def fit_lake(
         console.print(
             f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} {PERIOD_UNIT[ds.attrs.get('cadence', DAILY)]}s"
             f" × {ds.sizes['channel']} channels "
-            f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune}+{sampler.draws or 'auto'})"
+            f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune or 'auto'}+{sampler.draws or 'auto'})"
         )
     if not choose_adstock:
         return save_fit(fit(ds, spec, sampler, prior=prior), out, data, overwrite)
@@ -219,8 +219,9 @@ def cv_run(
     gate_lake(data, summary["data"]["tenants"], allow_gates, console)
     ds = load_lake(data, summary["data"]["tenants"])
     check_cv_history(ds, n_folds)
-    # Two chains per fold: a CV of 5 folds is 5 fits, and its score needs the folds' means, not R-hat over 4 chains.
-    kwargs = {"chains": 2, "draws": 300, "tune": 300, "progress": False, **(sampler_kwargs or {})}
+    # Two chains per fold, each as long as a fit's (draws sized to the data, topped up when slow): a CV of 5 folds
+    # is 5 fits, and split R-hat's noise falls with each chain's length, not with the number of chains.
+    kwargs = {"chains": 2, "draws": None, "tune": None, "progress": False, **(sampler_kwargs or {})}
     # The bar of each tenant is the weather class recorded at fit time, when the run has it.
     recorded = {t: e["sensitivity"]["class"] for t, e in summary["tenants"].items() if e.get("sensitivity")}
     # A refreshed run's regime change is left out: a fold ending before it would learn the change from its prior alone.

@@ -11,7 +11,7 @@ the weather-sensitivity class the verdict used (and the true one when the truth 
 and the share of tenants whose mean holdout R² is at most 0.1 below the oracle's, overall
 and per class (issue 17's bar).
 
-    python benchmarks/bench_cv.py [--scenario default] [--tenants 20] [--days 730] [--folds 5] [--draws 500]
+    python benchmarks/bench_cv.py [--scenario default] [--tenants 20] [--days 730] [--folds 5] [--draws 0] [--tune 0] [--chains 2]
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=20)
     ap.add_argument("--days", type=int, default=730)
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--draws", type=int, default=0, help="draws per chain of each fold fit; 0: sized as the cv command does")
+    ap.add_argument("--tune", type=int, default=0, help="0: sized as the cv command does")
+    ap.add_argument("--chains", type=int, default=2, help="the cv command's default")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scenario", default="default", help="a scenario of synthetic/scenarios.py (docs/scenarios.md)")
     args = ap.parse_args()
@@ -90,7 +92,7 @@ def main() -> None:
     ds = load_lake(lake)
     classes = {t: v["class"] for t, v in dataset_sensitivity(ds).items()}  # what walk_forward's verdict uses
     t0 = time.perf_counter()
-    sampler = SamplerConfig(draws=args.draws, tune=args.draws, seed=args.seed, progress=False)
+    sampler = SamplerConfig(chains=args.chains, draws=args.draws or None, tune=args.tune or None, seed=args.seed, progress=False)
     cv = walk_forward(ds, sampler=sampler, n_folds=args.folds, progress=True)
     secs = time.perf_counter() - t0
     vs, by_class = versus_oracle(cv, oracle_r2(ds, lake, args.folds), classes, lake)
@@ -100,7 +102,7 @@ def main() -> None:
         "scenario": args.scenario,
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "workload": f"{args.tenants} tenants × {args.days} days, {args.folds} folds, {sampler.chains} chains × ({args.draws}+{args.draws})",
+        "workload": f"{args.tenants} tenants × {args.days} days, {args.folds} folds, {sampler.chains} chains × ({args.tune or 'sized'}+{args.draws or 'sized'})",
         "seconds": round(secs, 1),
         "pass_rate": pass_rate(cv),
         "mean_holdout_r2": float(np.mean([r["r2_mean"] for r in rows.values()])),

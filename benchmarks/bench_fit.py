@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--tenants", type=int, default=20)
     ap.add_argument("--days", type=int, default=730)
     ap.add_argument("--draws", type=int, default=1000, help="0: the product's sizing (and its top-up round)")
-    ap.add_argument("--tune", type=int, default=1000)
+    ap.add_argument("--tune", type=int, default=1000, help="0: the product's sizing")
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-low-rank", action="store_true", help="diagonal mass matrix instead of nutpie's low-rank one")
@@ -110,7 +110,7 @@ def main() -> None:
     if args.centered is not None:
         kw["centered"] = tuple(c for c in args.centered.split(",") if c)
     spec = ModelSpec(**kw)
-    result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws or None, tune=args.tune, seed=args.seed,
+    result = fit(ds, spec, SamplerConfig(chains=args.chains, draws=args.draws or None, tune=args.tune or None, seed=args.seed,
                                                 low_rank=not args.no_low_rank, target_accept=args.target_accept,
                                                 progress=False))
     wall_fit = time.perf_counter() - t0
@@ -120,7 +120,7 @@ def main() -> None:
     out = {
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({args.tune}+{result.sampler['draws']}) × {result.sampler.get('rounds', 1)} round(s)",
+        "workload": f"{args.tenants} tenants × {args.days} days × 3 channels, {args.chains} chains × ({result.sampler['tune']}+{result.sampler['draws']}) × {result.sampler.get('rounds', 1)} round(s)",
         "variant": {"scenario": args.scenario, "cadence": args.cadence, "weather": args.weather, "centered": result.sampler.get("centred"),
                     "residual_ar": spec.residual_ar, "ar_rho": [round(float(r), 3) for r in result.design.ar_rho],
                     "noise_scale": spec.noise_scale, "noise_power": [float(p) for p in result.design.noise_power]},

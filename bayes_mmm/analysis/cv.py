@@ -118,7 +118,7 @@ def walk_forward(
         ``cv`` entry of summary.json.
     """
     spec = spec or ModelSpec()
-    sampler = sampler or SamplerConfig(chains=2, draws=300, tune=300, progress=False)
+    sampler = sampler or SamplerConfig(chains=2, progress=False)  # draws and warm-up sized as a fit's
     folds = walk_forward_folds(ds["observed"].values, n_folds, first_train)
     tenants = [str(t) for t in ds["tenant"].values]
     dates = ds["date"].values

@@ -34,8 +34,12 @@ from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
-#: Default draws per chain for designs with at least a year of periods, and for shorter ones.
-DRAWS_LONG, DRAWS_SHORT = 500, 1500
+#: Default draws and warm-up per chain for designs with at least a year of periods, and for shorter ones.
+#: Split R-hat compares halves of chains, so its noise falls with each chain's ESS, not with the number of
+#: chains: measured (benchmarks/RESULTS.md §18), 4 × (300 + 1000) converges where 2 rounds of 4 × (500 + 500)
+#: did not, in fewer gradient evaluations.
+DRAWS_LONG, DRAWS_SHORT = 1000, 1500
+TUNE_LONG, TUNE_SHORT = 300, 500
 #: Fewest warm-up draws a fit accepts: below it adaptation has nothing to work with (nutpie panics at 0).
 MIN_TUNE = 20
 #: A first round whose worst R-hat is above this (or that diverged) is stuck or multimodal: more chains of the
@@ -53,8 +57,8 @@ class SamplerConfig:
         ``"nutpie"`` (default, numba-compiled), ``"pymc"`` or ``"numpyro"``.
     chains, draws, tune
         Chains and kept/warm-up draws per chain. Four chains by default, so that a
-        posterior with several modes shows up in R-hat, at the cost two chains of
-        twice the length had (:meth:`sized`). ``draws=None`` sizes the draws to the data.
+        posterior with several modes shows up in R-hat. ``None`` sizes draws or tune to the data
+        (:meth:`sized`).
     seed
         Makes the run reproducible (sampling and the baseline draws).
     target_accept
@@ -79,7 +83,7 @@ class SamplerConfig:
     sampler: str = "nutpie"
     chains: int = 4
     draws: int | None = None
-    tune: int = 500
+    tune: int | None = None
     seed: int = 0
     target_accept: float = 0.9
     low_rank: bool = True
@@ -95,7 +99,7 @@ class SamplerConfig:
                 f"chains must be ≥ 2, got {self.chains}: R-hat compares chains, so with one chain convergence cannot be "
                 "judged and a stuck or multimodal posterior would pass unseen (use --chains 2 or more)"
             )
-        if (self.draws is not None and self.draws < 1) or self.tune < MIN_TUNE:
+        if (self.draws is not None and self.draws < 1) or (self.tune is not None and self.tune < MIN_TUNE):
             raise ValueError(
                 f"draws must be ≥ 1 and tune ≥ {MIN_TUNE}, got draws {self.draws}, tune {self.tune}: NUTS needs warm-up "
                 "to adapt its step size and mass matrix"
@@ -109,15 +113,18 @@ class SamplerConfig:
 
 
     def sized(self, n_periods: int) -> SamplerConfig:
-        """This config with ``draws`` chosen for a design of ``n_periods`` when it was left to the data.
+        """This config with ``draws`` and ``tune`` chosen for a design of ``n_periods`` where left to the data.
 
-        Measured (benchmarks/RESULTS.md §7): 4 × 500 draws reach bulk ESS ≥ 400 on two years of
-        daily data; on 104 weeks the weakly identified pooling scales mix slower per draw, but each
-        draw costs a seventh, so short designs get :data:`DRAWS_SHORT` draws per chain.
+        Measured (benchmarks/RESULTS.md §7, §18): on a year of daily periods or more, 4 × (300 + 1000)
+        reaches R-hat ≤ 1.01 and bulk ESS ≥ 400 where two rounds of 4 × (500 + 500) fell short on the
+        slow pooling scales; on shorter designs (104 weeks) those scales mix slower per draw, but each
+        draw costs a seventh, so they get :data:`DRAWS_SHORT` draws after :data:`TUNE_SHORT` warm-up.
         """
+        long = n_periods >= CENTRE_MIN_PERIODS
+        tune = self.tune if self.tune is not None else (TUNE_LONG if long else TUNE_SHORT)
         if self.draws is not None:  # draws the caller chose are a budget: no rounds beyond it
-            return replace(self, top_up=0, retry_accept=None)
-        return replace(self, draws=DRAWS_LONG if n_periods >= CENTRE_MIN_PERIODS else DRAWS_SHORT)
+            return replace(self, tune=tune, top_up=0, retry_accept=None)
+        return replace(self, tune=tune, draws=DRAWS_LONG if long else DRAWS_SHORT)
 
 
 @dataclass(frozen=True)

@@ -316,8 +316,8 @@ def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder to create.")] = Path("runs/latest"),
     sampler: Annotated[str, typer.Option(help="nutpie, pymc or numpyro.")] = "nutpie",
     chains: Annotated[int, typer.Option(min=1, help="Chains (4: a posterior with several modes shows in R-hat).")] = 4,
-    draws: Annotated[int | None, typer.Option(min=1, help="Kept draws per chain (default: 500 with a year of periods or more, else 1,500).")] = None,
-    tune: Annotated[int, typer.Option(min=0)] = 500,
+    draws: Annotated[int | None, typer.Option(min=1, help="Kept draws per chain (default: 1,000 with a year of periods or more, else 1,500).")] = None,
+    tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: 300 with a year of periods or more, else 500).")] = None,
     seed: int = 0,
     target_accept: float = 0.9,
     top_up: Annotated[int, typer.Option(min=0, help=(
@@ -625,9 +625,9 @@ def cv(
     data: Annotated[Path, typer.Option("--data", help="Lake folder the run was fitted on.")] = DEFAULT_LAKE,
     folds: Annotated[int, typer.Option(min=1, help="Walk-forward folds (expanding window).")] = 5,
     draws: Annotated[int, typer.Option(
-        min=0, help="Draws per chain of each fold fit; 0: sized from the data and topped up when mixing is slow, as fit does "
-        "(--tune still applies; slower).")] = 300,
-    tune: Annotated[int, typer.Option(min=0)] = 300,
+        min=0, help="Draws per chain of each fold fit; 0 (default): sized from the data and topped up when mixing is slow, "
+        "as fit does. A smaller number is faster, but its folds may not converge.")] = 0,
+    tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: sized as fit does).")] = None,
     allow_gate: AllowGate = None,
     mlflow: Mlflow = False,
     mlflow_experiment: MlflowExperiment = None,
@@ -655,7 +655,7 @@ def cv(
     if bad:
         err.print(f"[bold yellow]WARNING:[/] {len(bad)} of {folds} fold fits did not converge (folds {', '.join(str(k + 1) for k in bad)}): "
                   "their holdout numbers rest on unreliable draws."
-                  + (" Rerun with --draws 0 (each fold sized and topped up as fit does) or a larger --tune." if draws else
+                  + (" Rerun without --draws (each fold sized and topped up as fit does) or with a larger --tune." if draws else
                      " Try a larger --tune."))
     log_mlflow(mlflow, "cv", run, mlflow_experiment, mlflow_artifacts, settings={"folds": folds, "draws": draws, "tune": tune})
 

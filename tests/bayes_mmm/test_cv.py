@@ -127,10 +127,10 @@ def test_late_starting_tenant_sits_out_folds_without_enough_history(cv_lake: Pat
     assert cv["medium_clothing"]["folds"][0]["train_days"] == 136
 
 
-def test_cv_command_warns_about_unconverged_folds_and_passes_draws_0_as_auto(
+def test_cv_command_warns_about_unconverged_folds_and_sizes_fold_fits_by_default(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Plumbing: the CLI names the folds whose fit failed the gate (1-based) and hands --draws 0 on as the fit's own sizing."""
+    """Plumbing: the CLI names the folds whose fit failed the gate (1-based); by default (or --draws 0) fold fits are sized as fit's."""
     from typer.testing import CliRunner
 
     import bayes_mmm.api
@@ -151,10 +151,13 @@ def test_cv_command_warns_about_unconverged_folds_and_passes_draws_0_as_auto(
         return {"tenants": {t: {"cv": e} for t, e in cvs.items()}}
 
     monkeypatch.setattr(bayes_mmm.api, "cv_run", fake_cv_run)
-    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "3", "--draws", "0"])
+    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "3"])
     assert res.exit_code == 0, res.output
-    assert seen == {"draws": None, "tune": 300}
+    assert seen == {"draws": None, "tune": None}
     assert "2 of 3 fold fits did not converge (folds 2, 3)" in " ".join(res.output.split())
+    assert "Try a larger --tune" in " ".join(res.output.split())
+    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "3", "--draws", "300", "--tune", "200"])
+    assert seen == {"draws": 300, "tune": 200} and "Rerun without --draws" in " ".join(res.output.split())
     cvs = {"a": entry | {"folds": [fold(0, True)]}}
-    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "1"])
-    assert res.exit_code == 0 and "did not converge" not in res.output and seen["draws"] == 300
+    res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "1", "--draws", "0"])
+    assert res.exit_code == 0 and "did not converge" not in res.output and seen["draws"] is None

@@ -70,13 +70,13 @@ def test_sampler_config_rejects_bad_values() -> None:
 
 
 def test_default_sampler_has_four_chains_and_sizes_its_draws_to_the_data() -> None:
-    from bayes_mmm.inference.fit import DRAWS_LONG, DRAWS_SHORT
-
     cfg = SamplerConfig()
-    assert (cfg.chains, cfg.draws, cfg.tune) == (4, None, 500)
-    assert cfg.sized(730).draws == DRAWS_LONG == 500 and cfg.sized(365).draws == 500
-    assert cfg.sized(104).draws == DRAWS_SHORT == 1500 and cfg.sized(364).draws == 1500
+    assert (cfg.chains, cfg.draws, cfg.tune) == (4, None, None)
+    # A year of periods or more: long chains (split R-hat's noise falls with each chain's ESS).
+    assert (cfg.sized(730).draws, cfg.sized(730).tune) == (1000, 300) and cfg.sized(365).draws == 1000
+    assert (cfg.sized(104).draws, cfg.sized(104).tune) == (1500, 500) and cfg.sized(364).draws == 1500
     assert SamplerConfig(draws=77).sized(104).draws == 77  # an explicit choice is kept
+    assert SamplerConfig(tune=77).sized(730).tune == 77 and SamplerConfig(draws=77).sized(730).tune == 300
     with pytest.raises(ValueError, match="draws must be ≥ 1"):
         SamplerConfig(draws=0)
 
