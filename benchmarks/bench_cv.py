@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=0, help="0: sized as the cv command does")
     ap.add_argument("--chains", type=int, default=2, help="the cv command's default")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--scenario", default="default", help="a scenario of synthetic/scenarios.py (docs/scenarios.md)")
     args = ap.parse_args()
     lake = Path(tempfile.mkdtemp(prefix="bench-cv-")) / "lake"
@@ -116,7 +117,8 @@ def main() -> None:
     res = Path(__file__).parent / "results"
     res.mkdir(exist_ok=True)
     tag = "" if args.scenario == "default" else f"{args.scenario}-"
-    (res / f"cv-{tag}{args.tenants}x{args.days}-{dt.date.today()}.json").write_text(json.dumps(out, indent=2))
+    suffix = f"-{args.tag}" if args.tag else ""
+    (res / f"cv-{tag}{args.tenants}x{args.days}{suffix}-{dt.date.today()}.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 
 

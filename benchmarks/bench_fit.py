@@ -92,6 +92,7 @@ def main() -> None:
     ap.add_argument("--residual-ar", default=None, choices=("auto", "all", "none"), help="AR(1) noise for which tenants (default: the spec's)")
     ap.add_argument("--noise-scale", default=None, choices=("none", "level"), help="noise sd per day (default: the spec's)")
     ap.add_argument("--centered", default=None, help="comma list of centred parameters (default: the spec's); '' for none")
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-fit-"))
@@ -102,6 +103,7 @@ def main() -> None:
                                    f"noise_{args.noise_scale}" if args.noise_scale else "",
                                    f"centred_{(args.centered or 'none').replace(',', '+')}" if args.centered is not None else "")
                        if v not in ("default", "daily", "weather_all", "ar_None", ""))
+    variant = "-".join(v for v in (variant, args.tag) if v)
     ds = load_lake(lake)
     t0 = time.perf_counter()
     kw = {} if args.residual_ar is None else {"residual_ar": args.residual_ar}

@@ -253,6 +253,21 @@ def worth_topping_up(conv: dict) -> bool:
     return not conv["ok"] and conv["divergences"] == 0 and conv["rhat_max"] <= TOP_UP_RHAT
 
 
+def convergence_advice(conv: dict, sampler: dict) -> str:
+    """What to try when a run fell short of the thresholds, from how it fell short.
+
+    ``conv`` is :func:`convergence`'s record, ``sampler`` the run's ``summary.json`` → ``sampler``.
+    """
+    if conv["divergences"]:
+        return "Divergent transitions bias the draws: try --target-accept 0.95 (smaller steps)"
+    if conv["rhat_max"] > TOP_UP_RHAT:
+        return (f"The chains disagree (R-hat above {TOP_UP_RHAT}), so the posterior may have several modes: read the "
+                "identification lines before sampling longer")
+    draws = int(sampler.get("draws") or DRAWS_LONG)
+    return (f"The chains mix slowly: try longer chains (--draws {2 * draws}); split R-hat compares halves of chains, "
+            "so more chains of the same length do not bring it down")
+
+
 def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
     """``a``'s chains followed by ``b``'s (renumbered), in every group both have."""
     shift = a.posterior.sizes["chain"]

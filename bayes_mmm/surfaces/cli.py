@@ -268,6 +268,7 @@ def print_fit(summary: dict) -> None:
         how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
     from bayes_mmm.analysis.card import rounds_note, tenants_with
+    from bayes_mmm.inference.fit import convergence_advice
 
     ar = tenants_with(summary, "residual_ar")
     if ar:
@@ -291,7 +292,7 @@ def print_fit(summary: dict) -> None:
     else:
         worst = ", ".join(f"{k} ({v})" for k, v in list(c["worst_rhat"].items())[:3])
         err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {worst}. "
-                  "Try more --tune/--draws or --target-accept 0.95; summary.json marks the run not ok.")
+                  f"{esc(convergence_advice(c, s))}; summary.json marks the run not ok.")
 
 
 def print_identification(summary: dict) -> None:

@@ -237,3 +237,31 @@ def test_fit_starts_over_non_centred_when_a_round_diverges(tiny_lake: Path, monk
     post = result.idata.posterior
     assert "log_roas_z" in post and "log_roas" not in post  # the kept draws are the non-centred model's
     assert post["roas"].shape == (2, 40, 3, 3) and np.isfinite(post["roas"].values).all()
+
+
+def test_split_rhat_falls_with_chain_length_not_with_more_chains() -> None:
+    """Why the default runs long chains (and why a top-up round of fresh chains cannot fix slow mixing):
+    on stationary AR(1) chains, ArviZ's R-hat excess halves when chains double in length and stays put
+    when the number of chains doubles."""
+    import arviz as az
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(0)
+
+    def mean_excess(m: int, n: int, reps: int = 200) -> float:
+        x = lfilter([1.0], [1.0, -0.95], rng.normal(size=(reps, m, n + 200)), axis=-1)[..., 200:]  # burnt in
+        return float(np.mean([float(az.rhat(x[i])) - 1 for i in range(reps)]))
+
+    base, more, longer = mean_excess(4, 500), mean_excess(8, 500), mean_excess(4, 1000)
+    assert more == pytest.approx(base, rel=0.15)
+    assert longer == pytest.approx(base / 2, rel=0.2)
+
+
+def test_convergence_advice_follows_how_the_run_fell_short() -> None:
+    from bayes_mmm.inference.fit import convergence_advice
+
+    slow = {"divergences": 0, "rhat_max": 1.014}
+    assert convergence_advice(slow, {"draws": 1000}).startswith("The chains mix slowly: try longer chains (--draws 2000)")
+    assert "--draws 2000" in convergence_advice(slow, {"draws": None})  # sized: the long default, doubled
+    assert convergence_advice(slow | {"divergences": 3}, {"draws": 1000}).startswith("Divergent transitions")
+    assert "several modes" in convergence_advice(slow | {"rhat_max": 1.8}, {"draws": 1000})
