@@ -265,3 +265,26 @@ def test_convergence_advice_follows_how_the_run_fell_short() -> None:
     assert "--draws 2000" in convergence_advice(slow, {"draws": None})  # sized: the long default, doubled
     assert convergence_advice(slow | {"divergences": 3}, {"draws": 1000}).startswith("Divergent transitions")
     assert "several modes" in convergence_advice(slow | {"rhat_max": 1.8}, {"draws": 1000})
+
+
+def test_the_fit_warning_names_what_to_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The committed small run (R-hat 1.08, 16 divergences, 2 × 200 draws) gets the divergence advice; the same
+    run without divergences and R-hat 1.02 gets longer chains, twice its 200 draws."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    import bayes_mmm.surfaces.cli as cli
+
+    summary = json.loads((Path(__file__).parents[1] / "fixtures" / "small_run" / "summary.json").read_text())
+
+    def warning(s: dict) -> str:
+        buf = StringIO()
+        monkeypatch.setattr(cli, "err", Console(file=buf, width=400))
+        monkeypatch.setattr(cli, "out", Console(file=StringIO()))
+        cli.print_fit(s)
+        return " ".join(buf.getvalue().split())
+
+    assert "not converged" in warning(summary) and "try --target-accept 0.95" in warning(summary)
+    summary["convergence"] |= {"divergences": 0, "rhat_max": 1.02}
+    assert "try longer chains (--draws 400)" in warning(summary)
