@@ -143,7 +143,7 @@ def main() -> None:
         "loo": summary["loo"],
     }
     if args.pymc_marketing:
-        pm_res = bench_pymc_marketing(lake, result.design.tenants[: args.pymc_marketing], args.draws, args.tune, args.seed)
+        pm_res = bench_pymc_marketing(lake, result.design.tenants[: args.pymc_marketing], result.sampler["draws"], result.sampler["tune"], args.seed)
         out["pymc_marketing"] = pm_res
         # Like for like: PyMC-Marketing must fit every tenant one by one, so its time for the
         # universe is its time per tenant × tenants, and its worst ESS is the worst over tenants.

@@ -36,8 +36,8 @@ from bayes_mmm.model.population import PopulationPrior
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 #: Default draws and warm-up per chain for designs with at least a year of periods, and for shorter ones.
 #: Split R-hat compares halves of chains, so its noise falls with each chain's ESS, not with the number of
-#: chains: measured (benchmarks/RESULTS.md §18), 4 × (300 + 1000) converges where 2 rounds of 4 × (500 + 500)
-#: did not, in fewer gradient evaluations.
+#: chains: measured (benchmarks/RESULTS.md §18), 4 × (300 + 1000) converged in one round on three independent
+#: scenarios where 2 rounds of 4 × (500 + 500) did not (weibull_adstock still does not).
 DRAWS_LONG, DRAWS_SHORT = 1000, 1500
 TUNE_LONG, TUNE_SHORT = 300, 500
 #: Fewest warm-up draws a fit accepts: below it adaptation has nothing to work with (nutpie panics at 0).
@@ -115,10 +115,11 @@ class SamplerConfig:
     def sized(self, n_periods: int) -> SamplerConfig:
         """This config with ``draws`` and ``tune`` chosen for a design of ``n_periods`` where left to the data.
 
-        Measured (benchmarks/RESULTS.md §7, §18): on a year of daily periods or more, 4 × (300 + 1000)
-        reaches R-hat ≤ 1.01 and bulk ESS ≥ 400 where two rounds of 4 × (500 + 500) fell short on the
-        slow pooling scales; on shorter designs (104 weeks) those scales mix slower per draw, but each
-        draw costs a seventh, so they get :data:`DRAWS_SHORT` draws after :data:`TUNE_SHORT` warm-up.
+        Measured (benchmarks/RESULTS.md §7, §18): with 365 periods or more, 4 × (300 + 1000) reached
+        R-hat ≤ 1.01 and bulk ESS ≥ 400 in one round on scenarios where two rounds of 4 × (500 + 500)
+        fell short on the slow pooling scales. With fewer periods (weekly data, under a year of daily
+        history) those scales mix slower per draw, but each draw is cheaper, so they get
+        :data:`DRAWS_SHORT` draws after :data:`TUNE_SHORT` warm-up.
         """
         long = n_periods >= CENTRE_MIN_PERIODS
         tune = self.tune if self.tune is not None else (TUNE_LONG if long else TUNE_SHORT)
@@ -259,13 +260,16 @@ def convergence_advice(conv: dict, sampler: dict) -> str:
     ``conv`` is :func:`convergence`'s record, ``sampler`` the run's ``summary.json`` → ``sampler``.
     """
     if conv["divergences"]:
-        return "Divergent transitions bias the draws: try --target-accept 0.95 (smaller steps)"
+        kept = float(sampler.get("target_accept_kept") or sampler.get("target_accept") or 0.9)
+        return (f"Divergent transitions bias the draws: try smaller steps (--target-accept {0.95 if kept < 0.95 else 0.99}; "
+                f"this run's kept draws used {kept:g})")
     if conv["rhat_max"] > TOP_UP_RHAT:
         return (f"The chains disagree (R-hat above {TOP_UP_RHAT}), so the posterior may have several modes: read the "
                 "identification lines before sampling longer")
     draws = int(sampler.get("draws") or DRAWS_LONG)
-    return (f"The chains mix slowly: try longer chains (--draws {2 * draws}); split R-hat compares halves of chains, "
-            "so more chains of the same length do not bring it down")
+    return (f"The chains mix slowly: try longer chains (--draws {2 * draws}; an explicit --draws is a budget, with no "
+            "top-up round or retry); split R-hat compares halves of chains, so more chains of the same length do not "
+            "bring it down")
 
 
 def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:

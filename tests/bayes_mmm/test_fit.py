@@ -77,6 +77,7 @@ def test_default_sampler_has_four_chains_and_sizes_its_draws_to_the_data() -> No
     assert (cfg.sized(104).draws, cfg.sized(104).tune) == (1500, 500) and cfg.sized(364).draws == 1500
     assert SamplerConfig(draws=77).sized(104).draws == 77  # an explicit choice is kept
     assert SamplerConfig(tune=77).sized(730).tune == 77 and SamplerConfig(draws=77).sized(730).tune == 300
+    assert cfg.sized(365).tune == 300 and cfg.sized(364).tune == 500
     with pytest.raises(ValueError, match="draws must be ≥ 1"):
         SamplerConfig(draws=0)
 
@@ -261,9 +262,11 @@ def test_convergence_advice_follows_how_the_run_fell_short() -> None:
     from bayes_mmm.inference.fit import convergence_advice
 
     slow = {"divergences": 0, "rhat_max": 1.014}
-    assert convergence_advice(slow, {"draws": 1000}).startswith("The chains mix slowly: try longer chains (--draws 2000)")
+    assert convergence_advice(slow, {"draws": 1000}).startswith("The chains mix slowly: try longer chains (--draws 2000;")
     assert "--draws 2000" in convergence_advice(slow, {"draws": None})  # sized: the long default, doubled
-    assert convergence_advice(slow | {"divergences": 3}, {"draws": 1000}).startswith("Divergent transitions")
+    assert "--target-accept 0.95;" in convergence_advice(slow | {"divergences": 3}, {"draws": 1000, "target_accept": 0.9})
+    # The default already retried at 0.97 after a diverged round: the advice goes further, not back.
+    assert "--target-accept 0.99;" in convergence_advice(slow | {"divergences": 3}, {"target_accept": 0.9, "target_accept_kept": 0.97})
     assert "several modes" in convergence_advice(slow | {"rhat_max": 1.8}, {"draws": 1000})
 
 
@@ -285,6 +288,6 @@ def test_the_fit_warning_names_what_to_try(monkeypatch: pytest.MonkeyPatch) -> N
         cli.print_fit(s)
         return " ".join(buf.getvalue().split())
 
-    assert "not converged" in warning(summary) and "try --target-accept 0.95" in warning(summary)
+    assert "not converged" in warning(summary) and "try smaller steps (--target-accept" in warning(summary)
     summary["convergence"] |= {"divergences": 0, "rhat_max": 1.02}
-    assert "try longer chains (--draws 400)" in warning(summary)
+    assert "try longer chains (--draws 400;" in warning(summary)
