@@ -221,7 +221,7 @@ def cv_run(
     check_cv_history(ds, n_folds)
     # Two chains per fold, each as long as a fit's (draws sized to the data, topped up when slow): a CV of 5 folds
     # is 5 fits, and split R-hat's noise falls with each chain's length, not with the number of chains.
-    kwargs = {"chains": 2, "draws": None, "tune": None, "progress": False, **(sampler_kwargs or {})}
+    kwargs = {"chains": 2, "progress": False, **(sampler_kwargs or {})}
     # The bar of each tenant is the weather class recorded at fit time, when the run has it.
     recorded = {t: e["sensitivity"]["class"] for t, e in summary["tenants"].items() if e.get("sensitivity")}
     # A refreshed run's regime change is left out: a fold ending before it would learn the change from its prior alone.

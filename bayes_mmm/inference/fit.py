@@ -266,10 +266,14 @@ def convergence_advice(conv: dict, sampler: dict) -> str:
     if conv["rhat_max"] > TOP_UP_RHAT:
         return (f"The chains disagree (R-hat above {TOP_UP_RHAT}), so the posterior may have several modes: read the "
                 "identification lines before sampling longer")
-    draws = int(sampler.get("draws") or DRAWS_LONG)
-    return (f"The chains mix slowly: try longer chains (--draws {2 * draws}; an explicit --draws is a budget, with no "
-            "top-up round or retry); split R-hat compares halves of chains, so more chains of the same length do not "
-            "bring it down")
+    return (f"The chains mix slowly: try {longer_chains(sampler.get('draws'))}; split R-hat compares halves of chains, "
+            "so more chains of the same length do not bring it down")
+
+
+def longer_chains(draws: int | None) -> str:
+    """The advice for slow mixing: twice the draws per chain that ran (``None``: the long default's)."""
+    return (f"longer chains (--draws {2 * int(draws or DRAWS_LONG)}; an explicit --draws is a budget, with no "
+            "top-up round or retry)")
 
 
 def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:

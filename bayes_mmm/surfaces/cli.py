@@ -639,7 +639,7 @@ def cv(
     check_mlflow(mlflow, mlflow_artifacts)
     from bayes_mmm.analysis.cv import pass_rate, unconverged_folds
     from bayes_mmm.api import cv_run
-    from bayes_mmm.inference.fit import DRAWS_LONG
+    from bayes_mmm.inference.fit import longer_chains
 
     summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws or None, "tune": tune},
                      allow_gates=allow_gate or (), console=out)
@@ -657,8 +657,7 @@ def cv(
     if bad:
         err.print(f"[bold yellow]WARNING:[/] {len(bad)} of {folds} fold fits did not converge (folds {', '.join(str(k + 1) for k in bad)}): "
                   "their holdout numbers rest on unreliable draws."
-                  + f" Try longer chains (--draws {2 * (draws or DRAWS_LONG)}; an explicit --draws is a budget, not topped up):"
-                  " split R-hat falls with each chain's length, not with warm-up.")
+                  + f" Try {longer_chains(draws)}: split R-hat falls with each chain's length, not with warm-up.")
     log_mlflow(mlflow, "cv", run, mlflow_experiment, mlflow_artifacts, settings={"folds": folds, "draws": draws, "tune": tune})
 
 
