@@ -90,6 +90,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "spec": spec,
         "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "noise_power": {t: e.get("noise_power") for t, e in summary["tenants"].items()},
+        "noise_nu": {t: e.get("noise_nu") for t, e in summary["tenants"].items()},
         "converged": conv["ok"], "rhat_max": conv["rhat_max"], "ess_bulk_min": conv["ess_bulk_min"],
         "divergences": conv["divergences"], "mean_tree_steps": conv.get("mean_tree_steps"),
         "worst_rhat": conv.get("worst_rhat"),

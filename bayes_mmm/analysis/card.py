@@ -68,6 +68,11 @@ def noise_lines(summary: dict) -> list[str]:
         named = ", ".join(f"{t} (p {p:.1f})" for t, p in power.items())
         lines.append(f"- Noise sd grows with the level as level^p (weighted least squares, p estimated once per tenant) "
                      f"for {named}; constant for the others.")
+    nu = tenants_with(summary, "noise_nu")
+    if nu:
+        named = ", ".join(f"{t} (ν {v:g})" for t, v in nu.items())
+        lines.append(f"- Noise: Student-t for {named} (ν estimated once per tenant; days reweighted, likelihood tempered "
+                     "to the t's information); normal for the others.")
     return lines
 
 

@@ -310,10 +310,13 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
 def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, w: Window, new_ch: list[str]) -> dict:
     """monitor.json's entry of one tenant."""
     from bayes_mmm.inference.posterior import tenant_posterior
+    from bayes_mmm.model.residual import t_sd
 
     tp = tenant_posterior(design, posterior, i, rng)
     # The noise's marginal sd: with AR(1) residuals σ is the innovation's, smaller by √(1−ρ²).
+    # With Student-t noise σ is the t's scale: its sd is larger by t_sd(ν).
     sigma = float(posterior["sigma"].values[..., i].mean() * design.y_scale[i] / np.sqrt(1 - design.ar_rho[i] ** 2))
+    sigma *= float(t_sd(design.noise_nu[i]))
     new = w.new & ds["observed"].values[i]
     if not new.any():
         raise DataError(f"tenant {tid}: no revenue in the new periods", file=ds.attrs.get("lake"), column="revenue",

@@ -10,6 +10,7 @@ ADSTOCKS = ("geometric", "delayed")
 HILL_SHAPES = ("channel", "fixed")
 AR_CHOICES = ("auto", "all", "none")
 NOISE_SCALES = ("none", "level")
+NOISE_TAILS = ("normal", "student")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,12 @@ class ModelSpec:
         ``"none"``: noise of constant sd; ``"level"``: each tenant's noise sd grows with its
         level as ``level^p``, ``p`` in [0, 1] estimated per tenant (0 leaves it constant;
         :func:`bayes_mmm.model.residual.noise_scale`).
+    noise_tails
+        ``"normal"``: normal noise; ``"student"``: Student-t noise, ``ν`` estimated per tenant
+        from a least-squares fit (normal where the tails do not call for less), fitted by
+        reweighting each day and tempering the likelihood to the t's information
+        (:func:`bayes_mmm.model.residual.student_weights`): promotion spikes and outliers
+        no longer pull the media estimates.
     seasonal_media
         For tenants without weather columns, the yearly temperature cycle stands in for
         temperature in the media multiplier (:func:`bayes_mmm.model.design.seasonal_stand_in`),
@@ -119,6 +126,7 @@ class ModelSpec:
     residual_ar: str = "auto"
     seasonal_media: bool = False
     noise_scale: str = "none"
+    noise_tails: str = "normal"
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
@@ -157,6 +165,8 @@ class ModelSpec:
             raise ValueError(f"residual_ar must be one of {AR_CHOICES}, got '{self.residual_ar}'")
         if self.noise_scale not in NOISE_SCALES:
             raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got '{self.noise_scale}'")
+        if self.noise_tails not in NOISE_TAILS:
+            raise ValueError(f"noise_tails must be one of {NOISE_TAILS}, got '{self.noise_tails}'")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -176,6 +186,7 @@ class ModelSpec:
         d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise
         d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
         d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
+        d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -191,6 +202,8 @@ class ModelSpec:
             del d["seasonal_media"]
         if self.noise_scale == "none":  # as before the option existed: same hash
             del d["noise_scale"]
+        if self.noise_tails == "normal":  # as before the option existed: same hash
+            del d["noise_tails"]
         if self.media_weather_clip is None:  # as before the option existed: same hash
             del d["media_weather_clip"]
         return d

@@ -144,11 +144,11 @@ def tenant_posterior(
     d = design.prior_var[i]
     active = d > 0
     resid = (design.y[i] - INTERCEPT_MEAN - media_sum) * train
-    rho, noise = float(design.ar_rho[i]), design.noise_scale[i]
-    if rho > 0 or design.noise_power[i] > 0:  # Q is the whitened design's basis (model.residual)
+    rho, noise, nu = float(design.ar_rho[i]), design.noise_scale[i], float(design.noise_nu[i])
+    if design.reweighted[i]:  # Q is the whitened design's basis (model.residual)
         resid = design.whiten(resid, i)
     u = resid @ design.Q[i][:, active]
-    s2 = p.sigma[:, None] ** 2
+    s2 = p.sigma[:, None] ** 2 / design.tempering[i]  # the tempered likelihood's (model.hierarchical.marginal_loglik)
     dd = d[active]
     mean = dd / (s2 + dd) * u
     sd = np.sqrt(s2 * dd / (s2 + dd))
@@ -162,8 +162,9 @@ def tenant_posterior(
     baseline = coef @ xk.T
 
     mu = baseline + media_sum
-    y_rep = mu + noise * ar_noise(rng, p.sigma, rho, mu.shape[1])
-    loglik = ar_loglik((design.y[i] - mu) / noise, p.sigma, rho, train) - np.log(noise[train]) - np.log(scale)
+    # Predictive noise is the model's own: Student-t of scale σ where the tails are t, not the reweighted normal.
+    y_rep = mu + noise * ar_noise(rng, p.sigma, rho, mu.shape[1], nu)
+    loglik = ar_loglik((design.y[i] - mu) / noise, p.sigma, rho, train, nu) - np.log(noise[train]) - np.log(scale)
 
     mroas = np.zeros((s, n_c))
     spend_train = (design.spend[i] * train).sum(axis=-1)

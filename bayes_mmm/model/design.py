@@ -32,7 +32,16 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.data.lake import weather_mask
-from bayes_mmm.model.residual import ar_tenants, lag_one, least_squares, media_proxies, noise_scale, prewhiten
+from bayes_mmm.model.residual import (
+    ar_tenants,
+    lag_one,
+    least_squares,
+    media_proxies,
+    noise_scale,
+    prewhiten,
+    student_weights,
+    t_tempering,
+)
 from bayes_mmm.model.response import Array, lag_matrix
 
 #: Below this temperature a day counts as cold, above ``HEAT_C`` as hot (°C).
@@ -83,6 +92,9 @@ class Design:
     noise_scale : (tenant, date) relative noise sd per day (1: constant noise); the residual
         and the design are divided by it before whitening.
     noise_power : (tenant,) the power ``p`` of ``noise_scale ∝ level^p`` (0: constant).
+    noise_nu : (tenant,) Student-t degrees of freedom of the noise (inf: normal).
+    tail_scale : (tenant, date) Student-t reweighting: the whitened residual and design are
+        divided by it (1: normal noise), :func:`bayes_mmm.model.residual.student_weights`.
     """
 
     tenants: list[str]
@@ -114,6 +126,8 @@ class Design:
     ar_rho: np.ndarray | None = None
     noise_scale: np.ndarray | None = None
     noise_power: np.ndarray | None = None
+    noise_nu: np.ndarray | None = None
+    tail_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
@@ -124,17 +138,31 @@ class Design:
             self.noise_scale = np.ones(self.y.shape)
         if self.noise_power is None:
             self.noise_power = np.zeros(len(self.tenants))
+        if self.noise_nu is None:
+            self.noise_nu = np.full(len(self.tenants), np.inf)
+        if self.tail_scale is None:
+            self.tail_scale = np.ones(self.y.shape)
+
+    @property
+    def reweighted(self) -> np.ndarray:
+        """``(tenant,)`` whose noise is AR(1), of varying scale or Student-t (residuals are whitened before the baseline's closed form)."""
+        return (self.ar_rho > 0) | (self.noise_power > 0) | np.isfinite(self.noise_nu)
 
     @property
     def whitened(self) -> bool:
-        """Whether any tenant's noise is AR(1) or of varying scale (residuals are whitened before the baseline's closed form)."""
-        return bool(np.any(self.ar_rho > 0) or np.any(self.noise_power > 0))
+        """Whether any tenant's residual is whitened (:attr:`reweighted`)."""
+        return bool(self.reweighted.any())
+
+    @property
+    def tempering(self) -> np.ndarray:
+        """``(tenant,)`` power of each tenant's likelihood (1; below 1 for Student-t noise, :func:`~bayes_mmm.model.residual.t_tempering`)."""
+        return t_tempering(self.noise_nu)
 
     def whiten(self, resid: Array, i: int | None = None) -> Array:
-        """``resid`` ``(tenant, date)`` (or tenant ``i``'s ``(…, date)``) divided by the noise scale, then prewhitened."""
+        """``resid`` ``(tenant, date)`` (or tenant ``i``'s ``(…, date)``) divided by the noise scale, prewhitened, then reweighted."""
         if i is None:
-            return prewhiten(resid / self.noise_scale, self.ar_rho, self.train)
-        return prewhiten(resid / self.noise_scale[i], float(self.ar_rho[i]), self.train[i])
+            return prewhiten(resid / self.noise_scale, self.ar_rho, self.train) / self.tail_scale
+        return prewhiten(resid / self.noise_scale[i], float(self.ar_rho[i]), self.train[i]) / self.tail_scale[i]
 
     @property
     def before_regime(self) -> np.ndarray | None:
@@ -274,9 +302,13 @@ def seasonal_stand_in(dates: pd.DatetimeIndex, cadence: str = "daily") -> np.nda
 
 
 def _orthonormal(
-    X: np.ndarray, rows: np.ndarray, rho: float = 0.0, scale: np.ndarray | None = None, tol: float = 1e-7
+    X: np.ndarray, rows: np.ndarray, rho: float = 0.0, scale: np.ndarray | None = None,
+    weight: np.ndarray | None = None, tol: float = 1e-7,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """QR of ``X[rows]``, divided by the noise ``scale`` and whitened for AR(1) noise ``rho``, dropping columns that add nothing; returns (kept columns, Q, R)."""
+    """QR of ``X[rows]`` transformed as the residual is (:meth:`Design.whiten`), dropping columns that add nothing.
+
+    Returns (kept columns, Q, R).
+    """
     keep = [0] + [j for j in range(1, X.shape[1]) if np.std(X[rows, j]) > 1e-9]
     if scale is not None:  # weighted least squares: a constant column stays "constant" (dropped above) after it
         X = X / scale[:, None]
@@ -284,6 +316,8 @@ def _orthonormal(
         mask = np.zeros(len(X), dtype=bool)
         mask[rows] = True
         X = prewhiten(X.T, rho, mask).T
+    if weight is not None:
+        X = X / weight[:, None]
     while True:
         q, r = np.linalg.qr(X[np.ix_(rows, keep)])
         d = np.abs(np.diag(r))
@@ -310,13 +344,20 @@ def _tenant_weather(ds: xr.Dataset, i: int, train: np.ndarray) -> tuple[np.ndarr
 def noise_structure(
     spec: ModelSpec, y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.ndarray, in_range: np.ndarray,
     has_weather: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ar_rho, noise_scale, noise_power)`` of every tenant, from one least-squares fit each (:mod:`~bayes_mmm.model.residual`)."""
+) -> dict[str, np.ndarray]:
+    """Every tenant's noise, from one least-squares fit each (:mod:`~bayes_mmm.model.residual`).
+
+    Returns :class:`Design`'s ``ar_rho``, ``noise_scale``, ``noise_power``, ``noise_nu`` and
+    ``tail_scale``. Each is estimated on what the earlier ones leave: the level's scale
+    first, then ρ of the scaled residual, then the t tails of the whitened one.
+    """
     n_t = len(y)
     ar_rho, scale, power = np.zeros(n_t), np.ones(y.shape), np.zeros(n_t)
+    nu, tails = np.full(n_t, np.inf), np.ones(y.shape)
     ar = ar_tenants(spec.residual_ar, has_weather)
+    student = spec.noise_tails == "student"
     for i in range(n_t):
-        if not (ar[i] or spec.noise_scale == "level"):
+        if not (ar[i] or spec.noise_scale == "level" or student):
             continue
         e, fitted = least_squares(y[i], X[i], media_proxies(lagged[i]), train[i])
         if spec.noise_scale == "level":
@@ -324,7 +365,9 @@ def noise_structure(
             scale[i] = np.where(in_range[i], s, 1.0)
         if ar[i]:  # ρ of the scaled residual: the AR(1) part is what is left after the scale
             ar_rho[i] = lag_one(e / scale[i], train[i])
-    return ar_rho, scale, power
+        if student:
+            tails[i], nu[i] = student_weights(prewhiten(e / scale[i], ar_rho[i], train[i]), train[i])
+    return {"ar_rho": ar_rho, "noise_scale": scale, "noise_power": power, "noise_nu": nu, "tail_scale": tails}
 
 
 def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
@@ -422,7 +465,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
-    ar_rho, scale, power = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
+    noise = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
@@ -431,7 +474,8 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, r = _orthonormal(X[i], rows, ar_rho[i], scale[i] if power[i] > 0 else None)
+        keep, q, r = _orthonormal(X[i], rows, noise["ar_rho"][i], noise["noise_scale"][i] if noise["noise_power"][i] > 0 else None,
+                                  noise["tail_scale"][i] if np.isfinite(noise["noise_nu"][i]) else None)
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])
@@ -478,7 +522,5 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         weather=raw,
         cadence=cadence,
         has_weather=has_weather,
-        ar_rho=ar_rho,
-        noise_scale=scale,
-        noise_power=power,
+        **noise,
     )

@@ -200,9 +200,18 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
     residual is whitened first (and divided by a noise scale that varies by day); ``Q`` is
     then already the whitened design's basis. The whitening's Jacobian is a constant (ρ and
     the scale are fixed), so it is left out.
+
+    With Student-t noise the likelihood is raised to the power ``κ`` (:attr:`Design.tempering`):
+    ``N(r | ·, σ²)^κ`` is ``N(r | ·, σ²/κ)`` times ``σ^{n(1−κ)}``, so the baseline still integrates
+    out in closed form, with ``σ/√κ``.
     """
     if design.whitened:
         resid = design.whiten(resid)
+    kappa = design.tempering
+    tempered = bool(np.any(kappa < 1))
+    if tempered:
+        correction = pt.sum(0.5 * design.n_train * (1 - kappa) * pt.log(sigma**2))
+        sigma = sigma / np.sqrt(kappa)
     d = design.prior_var
     s2 = sigma[:, None] ** 2
     u = pt.sum(design.Q * resid[:, :, None], axis=1)  # (tenant, feature)
@@ -211,7 +220,8 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
     n = design.n_train
     k = (d > 0).sum(axis=1)
     logdet = (n - k) * pt.log(sigma**2) + pt.sum(pt.log(s2 + d) * (d > 0), axis=1)
-    return -0.5 * pt.sum(quad + logdet + n * np.log(2 * np.pi))
+    loglik = -0.5 * pt.sum(quad + logdet + n * np.log(2 * np.pi))
+    return loglik + correction if tempered else loglik
 
 
 def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Model:

@@ -95,6 +95,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "residual_ar": round(float(d.ar_rho[i]), 3),
             # Noise sd ∝ level^p (0: constant; spec.noise_scale, bayes_mmm.model.residual).
             "noise_power": round(float(d.noise_power[i]), 2),
+            # Student-t degrees of freedom of the noise (None: normal; spec.noise_tails).
+            "noise_nu": float(d.noise_nu[i]) if np.isfinite(d.noise_nu[i]) else None,
         }
         if tid in result.sensitivity:
             entry["sensitivity"] = result.sensitivity[tid]

@@ -277,6 +277,9 @@ def print_fit(summary: dict) -> None:
     power = tenants_with(summary, "noise_power")
     if power:
         out.print("noise grows with the level (sd ∝ level^p): " + esc(", ".join(f"{t} p {p:.1f}" for t, p in power.items())))
+    nu = tenants_with(summary, "noise_nu")
+    if nu:
+        out.print("Student-t noise (outlying days weigh less): " + esc(", ".join(f"{t} ν {v:g}" for t, v in nu.items())))
     if "adstock_choice" in summary:
         ch = summary["adstock_choice"]
         out.print(f"adstock chosen by LOO: [bold]{ch['chosen']}[/] ({esc(ch['reason'])})")
@@ -355,6 +358,8 @@ def fit(
         help="AR(1) noise (unexplained revenue that lasts for days) for: auto (tenants without weather), all, none.")] = "auto",
     noise_scale: Annotated[str, typer.Option(
         help="Noise sd per day: none (constant), level (grows with the tenant's level as level^p, p estimated).")] = "none",
+    noise_tails: Annotated[str, typer.Option(
+        help="Noise tails: normal, or student (Student-t, ν estimated per tenant; outliers and spikes weigh less).")] = "normal",
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -399,6 +404,7 @@ def fit(
         "media_weather_clip": media_weather_clip,
         "residual_ar": residual_ar,
         "noise_scale": noise_scale,
+        "noise_tails": noise_tails,
     }
     sampler_kwargs = {
         "sampler": sampler,
