@@ -56,7 +56,7 @@ def tenants_with(summary: dict, key: str) -> dict:
 
 
 def noise_lines(summary: dict) -> list[str]:
-    """The card's lines on AR(1) noise and on noise that grows with the level, naming the tenants; none when neither applies."""
+    """The card's lines on AR(1) noise, noise that grows with the level and Student-t noise, naming the tenants; none when none applies."""
     lines = []
     ar = tenants_with(summary, "residual_ar")
     if ar:
@@ -71,8 +71,8 @@ def noise_lines(summary: dict) -> list[str]:
     nu = tenants_with(summary, "noise_nu")
     if nu:
         named = ", ".join(f"{t} (ν {v:g})" for t, v in nu.items())
-        lines.append(f"- Noise: Student-t for {named} (ν estimated once per tenant; days reweighted, likelihood tempered "
-                     "to the t's information); normal for the others.")
+        lines.append(f"- Noise: Student-t for {named}; ν estimated once per tenant from a least-squares fit, days reweighted "
+                     "and the likelihood tempered to the t's information; normal for the others.")
     return lines
 
 

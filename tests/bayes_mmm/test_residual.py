@@ -161,18 +161,19 @@ def test_baseline_coefficients_follow_the_gls_posterior(dry_lake: Path) -> None:
     assert np.all(np.abs(got - want) < 4 * sd / np.sqrt(s) + 1e-9), np.abs(got - want) / sd
 
 
-def test_cli_rejects_an_unknown_residual_choice(tmp_path: Path, tiny_lake: Path) -> None:
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--residual-ar", "yes", "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'"),
+    ("--noise-scale", "log", "noise_scale must be one of ('none', 'level'), got 'log'"),
+    ("--noise-tails", "cauchy", "noise_tails must be one of ('normal', 'student'), got 'cauchy'"),
+])
+def test_cli_rejects_an_unknown_noise_choice(tmp_path: Path, tiny_lake: Path, option: str, value: str, message: str) -> None:
     from typer.testing import CliRunner
 
     from bayes_mmm.surfaces.cli import app
 
-    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--residual-ar", "yes", "--out", str(tmp_path / "run")])
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), option, value, "--out", str(tmp_path / "run")])
     assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output and "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'" in res.output
-    assert not (tmp_path / "run").exists()
-    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--noise-scale", "log", "--out", str(tmp_path / "run")])
-    assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output and "noise_scale must be one of ('none', 'level'), got 'log'" in res.output
+    assert "Traceback" not in res.output and message in " ".join(res.output.split())
     assert not (tmp_path / "run").exists()
 
 
@@ -196,6 +197,9 @@ def test_card_names_ar_tenants_and_the_weatherless_limit_only_when_they_exist(st
     assert "level^p" not in card
     summary["tenants"][first].update(noise_power=0.7)
     assert f"as level^p (weighted least squares, p estimated once per tenant) for {first} (p 0.7); " in model_card(summary)
+    assert "Student-t" not in model_card(summary)
+    summary["tenants"][first].update(noise_nu=3.0)
+    assert f"- Noise: Student-t for {first} (ν 3); ν estimated once per tenant from a least-squares fit" in model_card(summary)
 
 
 def test_noise_power_recovers_the_generating_power() -> None:
@@ -252,8 +256,9 @@ def test_fit_output_names_the_noise_model_of_each_tenant(stored_run: Path, capsy
     assert "AR(1) noise" not in plain and "level^p" not in plain
     first, second = list(summary["tenants"])[:2]
     summary["tenants"][first].update(residual_ar=0.31)
-    summary["tenants"][second].update(noise_power=0.8)
+    summary["tenants"][second].update(noise_power=0.8, noise_nu=4.0)
     print_fit(summary)
     text = " ".join(capsys.readouterr().out.split())
+    assert f"Student-t noise (outlying days weigh less): {second} ν 4" in text
     assert f"AR(1) noise (what the model leaves unexplained lasts for days): {first} ρ 0.31" in text
     assert f"noise grows with the level (sd ∝ level^p): {second} p 0.8" in text
