@@ -113,3 +113,13 @@ def test_t_predictive_noise_and_pointwise_loglik_are_students() -> None:
     train = np.ones(30, dtype=bool)
     want = stats.t(4, scale=sigma[:, None]).logpdf(resid)
     assert ar_loglik(resid, sigma, 0.0, train, 4.0) == pytest.approx(want, rel=1e-10)
+
+
+
+def test_the_student_model_has_a_finite_logp_and_gradient(spiky_lake: Path) -> None:
+    """The PyMC graph with reweighted, tempered noise evaluates at the initial point, value and gradient."""
+    from bayes_mmm.model.hierarchical import build_model
+
+    model = build_model(build_design(load_lake(spiky_lake), ModelSpec(noise_tails="student")))
+    ip = model.initial_point()
+    assert np.isfinite(model.compile_logp()(ip)) and np.all(np.isfinite(model.compile_dlogp()(ip)))
