@@ -474,8 +474,9 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
                 f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
                 f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
             )
-        keep, q, r = _orthonormal(X[i], rows, noise["ar_rho"][i], noise["noise_scale"][i] if noise["noise_power"][i] > 0 else None,
-                                  noise["tail_scale"][i] if np.isfinite(noise["noise_nu"][i]) else None)
+        level = noise["noise_scale"][i] if noise["noise_power"][i] > 0 else None
+        tails = noise["tail_scale"][i] if np.isfinite(noise["noise_nu"][i]) else None
+        keep, q, r = _orthonormal(X[i], rows, noise["ar_rho"][i], level, tails)
         k = len(keep)
         kept.append(keep)
         kept_names.append([names[i][j] for j in keep])

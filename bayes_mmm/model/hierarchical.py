@@ -208,7 +208,7 @@ def marginal_loglik(design: Design, resid: pt.TensorVariable, sigma: pt.TensorVa
     if design.whitened:
         resid = design.whiten(resid)
     kappa = design.tempering
-    tempered = bool(np.any(kappa < 1))
+    tempered = bool(np.any(kappa < 1))  # only then: normal-noise fits keep exactly the graph they had
     if tempered:
         correction = pt.sum(0.5 * design.n_train * (1 - kappa) * pt.log(sigma**2))
         sigma = sigma / np.sqrt(kappa)

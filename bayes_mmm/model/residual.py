@@ -24,7 +24,15 @@ the least-squares fit, ``p`` its maximum-likelihood power on a grid, both estima
 once per tenant like ρ. Dividing by a fixed ``s_t`` is linear too, so it is applied
 before whitening, to the residual and the design alike (weighted least squares).
 
-Every function works on numpy arrays and PyTensor tensors alike.
+Heavy tails (``spec.noise_tails = "student"``): promotion spikes, outages and stock-outs
+the data do not flag make a few days far off. Student-t noise is normal noise whose
+variance varies by day; with each day's variance fixed at its E-step value
+(:func:`student_weights`, once per tenant like ρ and ``p``) the whitened residual and
+design are divided by ``1/√w_t``, and the likelihood is tempered so it claims the t's
+information, not more (:func:`t_tempering`). The baseline stays integrated out.
+
+The whitening and scaling functions work on numpy arrays and PyTensor tensors alike;
+the estimators (``lag_one``, ``noise_scale``, ``student_weights``) and the t helpers on numpy.
 """
 
 from __future__ import annotations
@@ -139,6 +147,9 @@ def ar_loglik(resid: np.ndarray, sigma: np.ndarray, rho: float, train: np.ndarra
     ``resid`` ``(S, date)`` is revenue minus each draw's expected revenue, on the scaled axis.
     With Student-t noise (finite ``nu``) the same location and scale enter a t density: exact
     for i.i.d. noise, and for AR(1) the t innovation's conditional taken as t, an approximation.
+    The posterior itself was sampled with the tempered, reweighted normal likelihood, so PSIS-LOO
+    on these densities is an approximation too: compare a Student-t run with a normal one by LOO
+    as a guide, not to the last standard error.
     """
     _, prev = runs(train)
     nxt = np.zeros_like(prev)
@@ -182,8 +193,8 @@ def student_weights(e: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, float
     Student-t noise is normal noise whose variance varies by day, ``σ²/λ_t`` with
     ``λ_t ~ Gamma(ν/2, ν/2)``. Given a residual ``e``, the E-step's ``w_t = E[λ_t | e_t] =
     (ν+1) / (ν + e_t²/σ²)`` is small on outlying days, so a normal likelihood with sd
-    ``σ/√w_t`` follows the t fit (iteratively reweighted least squares, fixed like ρ and
-    ``p`` once per tenant). ``σ`` is fitted by EM for each ``ν`` of :data:`NU_GRID` and ``ν``
+    ``σ/√w_t`` follows the t fit (EM for the t scale on the least-squares residual, fixed
+    like ρ and ``p`` once per tenant). ``σ`` is fitted by EM for each ``ν`` of :data:`NU_GRID` and ``ν``
     is the one of highest t likelihood; it must beat normal noise by :data:`TAILS_MIN_GAIN`,
     so normal-looking noise keeps ``ν = inf`` and scale 1.
     """
