@@ -116,8 +116,9 @@ def main() -> None:
         "scenario": args.scenario,
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        # "sized": chosen per fold as `fit` chooses them (SamplerConfig.sized).
         "workload": f"{args.tenants} tenants × {args.days} days, {args.folds} folds, {sampler.chains} chains × "
-                    + (f"({args.tune}+{args.draws})" if args.tune and args.draws else "warm-up + draws sized per fold as `fit` sizes them"),
+                    f"(warm-up {args.tune or 'sized'} + draws {args.draws or 'sized'}) per fold",
         "seconds": round(secs, 1),
         "pass_rate": pass_rate(cv),
         "mean_holdout_r2": float(np.mean([r["r2_mean"] for r in rows.values()])),

@@ -13,6 +13,7 @@ from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import marginal_loglik
 from bayes_mmm.model.residual import ar_loglik, ar_noise, prewhiten, student_weights, t_sd, t_tempering
+from tests.bayes_mmm.test_residual import _coef_prior
 
 
 @pytest.fixture(scope="module")
@@ -125,13 +126,6 @@ def test_baseline_draws_follow_the_tempered_gls_posterior(spiky_lake: Path) -> N
     assert np.all(np.abs(coef.mean(axis=0) - want) < 4 * sd / np.sqrt(s)), np.abs(coef.mean(axis=0) - want) / sd
     # Untempered (κ = 1) the sd would be √κ ≈ 0.8 of this: the draws' spread tells the two apart.
     assert coef.std(axis=0) == pytest.approx(sd, rel=0.05)
-
-
-def _coef_prior(design, i: int) -> np.ndarray:
-    """Prior covariance of the kept features' coefficients b: Rinv diag(prior_var) Rinvᵀ."""
-    k = len(design.keep[i])
-    r = design.Rinv[i][:k, :k]
-    return r @ np.diag(design.prior_var[i][:k]) @ r.T
 
 
 def test_normal_tails_leave_the_design_and_hash_unchanged(spiky_lake: Path) -> None:
