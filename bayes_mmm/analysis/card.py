@@ -119,6 +119,19 @@ def identification_lines(summary: dict) -> list[str]:
     return lines
 
 
+def screen_line(summary: dict) -> str | None:
+    """What the adstock screen chose and on what evidence; None when the run's adstock was set by hand."""
+    sc = summary.get("adstock_screen")
+    if not sc:
+        return None
+    chosen = summary.get("config", {}).get("spec", {}).get("adstock", sc["chosen"])
+    ev = ", ".join(f"{c} {v['gain']:+.0f} (bar {v['bar']:.0f}, peak {v['peak']:g})" for c, v in sc["channels"].items()
+                   if v["peak"] is not None)
+    why = ("spend acts days after it is spent" if chosen == "delayed" else "no channel's response peaks clearly later")
+    return (f"adstock {chosen}, chosen from the data before sampling: {why} "
+            f"(least-squares log-likelihood of the best delayed shape over the best geometric one: {ev or 'no varying spend'})")
+
+
 def regime_lines(summary: dict) -> list[str]:
     """A refreshed run's ROAS change since its parent: which channels moved, per tenant (90 % interval off 1)."""
     start = summary.get("config", {}).get("spec", {}).get("regime_start")
@@ -155,6 +168,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
         *regime_lines(summary),
         *noise_lines(summary),
+        *([f"- {screen.capitalize()}."] if (screen := screen_line(summary)) else []),
         *([f"- Adstock chosen by PSIS-LOO between geometric and delayed: {summary['adstock_choice']['chosen']} "
            f"({summary['adstock_choice']['reason']})."] if "adstock_choice" in summary else []),
         "",

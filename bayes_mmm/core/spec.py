@@ -6,7 +6,10 @@ from dataclasses import InitVar, asdict, dataclass, field
 
 from bayes_mmm.core.priors import MediaPriors
 
+#: The carry-over shapes the model has; ``"screen"`` (the default) picks one of them from the data before
+#: sampling (:mod:`bayes_mmm.model.adstock_screen`), so a fitted run's settings always name a shape.
 ADSTOCKS = ("geometric", "delayed")
+ADSTOCK_CHOICES = (*ADSTOCKS, "screen")
 HILL_SHAPES = ("channel", "fixed")
 AR_CHOICES = ("auto", "all", "none")
 NOISE_SCALES = ("none", "level")
@@ -22,7 +25,9 @@ class ModelSpec:
     l_max
         Adstock window in days (lag 0 included).
     adstock
-        ``"geometric"`` or ``"delayed"`` (peak after a few days).
+        ``"geometric"``, ``"delayed"`` (peak after a few days) or ``"screen"`` (default): the
+        delayed shape where a least-squares screen of the training data finds spend acting
+        days later, else geometric (:func:`bayes_mmm.model.adstock_screen.screen_adstock`).
     media
         Include media at all; ``False`` gives a baseline-only model to compare against.
     weather_media
@@ -103,7 +108,7 @@ class ModelSpec:
     """
 
     l_max: int = 14
-    adstock: str = "geometric"
+    adstock: str = "screen"
     media: bool = True
     weather_media: bool = True
     pooled: bool = True
@@ -131,8 +136,8 @@ class ModelSpec:
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max < 1:
             raise ValueError(f"l_max must be ≥ 1, got {self.l_max}")
-        if self.adstock not in ADSTOCKS:
-            raise ValueError(f"adstock must be one of {ADSTOCKS}, got '{self.adstock}'")
+        if self.adstock not in ADSTOCK_CHOICES:
+            raise ValueError(f"adstock must be one of {ADSTOCK_CHOICES}, got '{self.adstock}'")
         if self.hill_shape not in HILL_SHAPES:
             raise ValueError(f"hill_shape must be one of {HILL_SHAPES}, got '{self.hill_shape}'")
         if isinstance(self.priors, dict):

@@ -32,6 +32,7 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
 from bayes_mmm.data.lake import weather_mask
+from bayes_mmm.model.adstock_screen import resolve_adstock
 from bayes_mmm.model.residual import (
     ar_tenants,
     lag_one,
@@ -128,6 +129,8 @@ class Design:
     noise_power: np.ndarray | None = None
     noise_nu: np.ndarray | None = None
     tail_scale: np.ndarray | None = None
+    #: The adstock screen's evidence when ``spec.adstock`` was ``"screen"`` (:mod:`bayes_mmm.model.adstock_screen`).
+    adstock_screen: dict | None = None
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
@@ -465,6 +468,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
+    spec, screen = resolve_adstock(spec, y, X, lagged, train, channels)
     noise = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
@@ -523,5 +527,6 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         weather=raw,
         cadence=cadence,
         has_weather=has_weather,
+        adstock_screen=screen,
         **noise,
     )

@@ -36,6 +36,7 @@ import numpy as np
 
 from bayes_mmm import __version__
 from bayes_mmm.core import atomic
+from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
 from bayes_mmm.runs.folder import GROUPS_DIR, RunFolder
@@ -209,7 +210,6 @@ def fit_groups(
     """
     from distributed import as_completed
 
-    from bayes_mmm.core.spec import ModelSpec
     from bayes_mmm.inference.fit import SamplerConfig
     from bayes_mmm.runs.summary import data_hash
 
@@ -218,6 +218,7 @@ def fit_groups(
     atomic.ensure_writable(out, overwrite)
     data = Path(data).resolve()
     groups = partition(data, tenants, by, max_size, seed=sampler.seed)
+    spec, screen = screened_spec(spec, data, groups)
     ids = [f"g{k:03d}" for k in range(len(groups))]
     say = console.print if console is not None else (lambda *a, **k: None)
     say(f"{sum(map(len, groups))} tenants in {len(groups)} groups (by {by}, ≤ {max_size} each): "
@@ -275,6 +276,8 @@ def fit_groups(
             merged = merge(ids, groups, results, errors, attempts, {"by": by, "max_size": max_size}, wall)
             merged["data"]["lake"] = str(data)
             merged["data"]["hash"] = data_hash(data, merged["data"]["tenants"])
+            if screen is not None:
+                merged["adstock_screen"] = screen
             RunFolder(tmp).write_summary(merged)
     except BaseException:  # Ctrl-C or an error: no group may go on fitting for a run that will not be written
         cancel(client, submitted)
@@ -285,6 +288,30 @@ def fit_groups(
             if client.cluster is not None:
                 client.cluster.close()
     return RunFolder(out).summary()
+
+
+def screened_spec(spec: ModelSpec, data: Path, groups: list[list[str]]) -> tuple[ModelSpec, dict | None]:
+    """``spec`` with the adstock screen decided once over every group's tenants, and its evidence.
+
+    Groups fitted with different carry-over shapes could not share a population prior or one
+    summary, so the screen (:mod:`bayes_mmm.model.adstock_screen`) runs here, a group's design
+    at a time, and every group gets its verdict. Any other adstock comes back unchanged with None.
+    """
+    from dataclasses import replace
+
+    from bayes_mmm.model.adstock_screen import combine_screens
+    from bayes_mmm.model.design import build_design
+
+    if spec.adstock != "screen" or not spec.media:
+        return spec, None
+    screens = []
+    for members in groups:
+        try:
+            screens.append(build_design(load_lake(data, members), spec).adstock_screen)
+        except ValueError:  # e.g. a tenant too short to fit: its group fails on the worker, retried and reported there
+            continue
+    found = combine_screens(screens)
+    return replace(spec, adstock=found["chosen"]), found
 
 
 def _progress(console: Any | None):

@@ -149,6 +149,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
         "convergence": result.convergence,
         "loo": loo_summary(result.idata),
         "tenants": tenants,
+        **({"adstock_screen": d.adstock_screen} if d.adstock_screen else {}),
         **({"lift_calibration": calibration} if calibration else {}),
     }
 

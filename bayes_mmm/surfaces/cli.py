@@ -267,7 +267,7 @@ def print_fit(summary: dict) -> None:
         seasonal = ((summary.get("config") or {}).get("spec") or {}).get("seasonal_media", False)
         how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
-    from bayes_mmm.analysis.card import rounds_note, tenants_with
+    from bayes_mmm.analysis.card import rounds_note, screen_line, tenants_with
     from bayes_mmm.inference.fit import convergence_advice
 
     ar = tenants_with(summary, "residual_ar")
@@ -280,6 +280,8 @@ def print_fit(summary: dict) -> None:
     nu = tenants_with(summary, "noise_nu")
     if nu:
         out.print("Student-t noise (outlying days weigh less): " + esc(", ".join(f"{t} ν {v:g}" for t, v in nu.items())))
+    if screen := screen_line(summary):
+        out.print(esc(screen))
     if "adstock_choice" in summary:
         ch = summary["adstock_choice"]
         out.print(f"adstock chosen by LOO: [bold]{ch['chosen']}[/] ({esc(ch['reason'])})")
@@ -334,7 +336,9 @@ def fit(
     unpooled: Annotated[bool, typer.Option(help="Fit every tenant without partial pooling.")] = False,
     no_media: Annotated[bool, typer.Option(help="Baseline-only model (for comparison).")] = False,
     adstock: Annotated[str, typer.Option(
-        help="geometric, delayed, or auto (fit both and keep delayed only if PSIS-LOO prefers it by > 2 se; twice the time).")] = "geometric",
+        help="screen (default: delayed where a least-squares screen of the data finds spend acting days later, else "
+             "geometric), geometric, delayed, or auto (fit both and keep delayed only if PSIS-LOO prefers it by > 2 se; "
+             "twice the time).")] = "screen",
     roas_prior: Annotated[str | None, typer.Option(
         help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
     roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,

@@ -144,9 +144,10 @@ def test_old_summary_spec_still_loads() -> None:
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
     # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with.
     # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in).
-    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none", seasonal_media=False)
+    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none", seasonal_media=False,
+                             adstock="geometric")
     assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), residual_ar="none",
-                                                                               seasonal_media=False)
+                                                                               seasonal_media=False, adstock="geometric")
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True
     assert "seasonal_media" not in ModelSpec().to_dict()  # off (the default): the old hash
 
