@@ -79,7 +79,7 @@ def fit_lake(
         # A cold start takes its model, adstock included, from the earlier run; without media there is no adstock.
         raise ValueError("--adstock auto needs media and its own model: it cannot be combined with --prior-from or --no-media")
     if out is not None:
-        atomic.ensure_writable(out, overwrite)  # before a fit of minutes, not after
+        atomic.ensure_writable(out, overwrite, inputs=(data, prior_from))  # before a fit of minutes, not after
     prior = None
     if prior_from is not None:
         from bayes_mmm.runs.population import population_prior
@@ -399,7 +399,7 @@ def refresh_run(
     from bayes_mmm.runs.population import tenant_prior
     from bayes_mmm.runs.summary import read_summary, update_summary
 
-    atomic.ensure_writable(out, overwrite)
+    atomic.ensure_writable(out, overwrite, inputs=(run_dir, data))
     parent = read_summary(run_dir)
     prior = tenant_prior(run_dir)
     old = parent["sampler"]

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bayes_mmm.core.errors import DataError
@@ -36,12 +36,18 @@ def _umask() -> int:
     return mask
 
 
-def ensure_writable(path: str | Path, overwrite: bool = False) -> None:
-    """Refuse a file, a non-empty existing folder (unless ``overwrite``) or an unwritable place for an output folder.
+def ensure_writable(path: str | Path, overwrite: bool = False, inputs: Sequence[str | Path | None] = ()) -> None:
+    """Refuse a file, a non-empty existing folder (unless ``overwrite``) or an unwritable place for an output folder,
+    and always a folder that is, or holds, one of the command's ``inputs`` (replacing it would delete them).
 
     Call early, to fail before long work.
     """
     path = Path(path)
+    out = path.resolve()
+    for i in (Path(i).resolve() for i in inputs if i is not None):
+        if i == out or out in i.parents:
+            raise DataError(f"holds this command's input {i}; replacing it would delete the input, not even with --overwrite",
+                            file=path, hint="choose a new folder for --out")
     if path.exists() and not path.is_dir():
         raise DataError("is a file, but a folder is needed here", file=path, hint="choose a folder name for --out")
     if path.exists() and any(path.iterdir()) and not overwrite:
@@ -71,6 +77,15 @@ def _ensure_parent_writable(path: Path) -> None:
         raise DataError(f"cannot write here: {parent} is a file, not a folder", file=path)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DataError(f"cannot write here: no permission to write into {parent}", file=path)
+    # Permission bits do not tell everything (root ignores them; /sys, /proc, read-only mounts, immutable folders
+    # refuse anyway): a scratch file, removed at once, tells before the work and not after it.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".bayes-mmm-probe-")
+    except OSError as exc:
+        raise DataError(f"cannot write here: {parent} refuses new files ({exc.strerror})", file=path,
+                        hint="choose an --out in a folder you can write to") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_mmm.decide.problem import Problem, response
+from bayes_mmm.decide.problem import Problem, prob_beats, response
 from bayes_mmm.decide.solvers import Groups
 
 STEPS = np.round(np.linspace(0.0, 1.0, 11), 10)  # 0, 0.1, …, 1
@@ -35,7 +35,7 @@ def guarded(
     plan, chosen = anchor.copy(), []
     for idx, _ in groups:
         cur = r_cur[:, idx].sum(axis=1)
-        probs = [float(np.mean(w[:, idx].sum(axis=1) > cur)) for w in wins]
+        probs = [prob_beats(w[:, idx].sum(axis=1), cur) for w in wins]
         ok = [k for k, pr in enumerate(probs) if pr >= confidence and steps[k] > 0]
         k = max(ok) if ok else 0
         plan[idx] = anchor[idx] + steps[k] * (optimum[idx] - anchor[idx])

@@ -17,7 +17,7 @@ import pandas as pd
 from bayes_mmm.core.atomic import write_text
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
-from bayes_mmm.decide.problem import Problem, response, response_and_grad
+from bayes_mmm.decide.problem import Problem, margin, prob_beats, response, response_and_grad
 from bayes_mmm.model.response import weather_multiplier
 from bayes_mmm.runs.folder import to_json
 
@@ -134,7 +134,7 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
             "plan": _per_channel(plan[i], inp.channels, own[i]),
             "current": _per_channel(current[i], inp.channels, own[i]),
             "expected_incremental_revenue": {"plan": _stats(r_plan[:, i]), "current": _stats(r_cur[:, i])},
-            "prob_plan_beats_current": float(np.mean(r_plan[:, i] > r_cur[:, i])),
+            "prob_plan_beats_current": prob_beats(r_plan[:, i], r_cur[:, i]),
             "uplift": _stats(r_plan[:, i] - r_cur[:, i]),
             "budget": float(plan[i].sum()),
             "roas_plan": _stats(r_plan[:, i] / max(plan[i].sum(), 1e-12)),
@@ -147,10 +147,10 @@ def tenant_results(inp: PlanInputs, plan: np.ndarray, current: np.ndarray) -> tu
     portfolio = {
         "expected_incremental_revenue": {"plan": _stats(tot_plan), "current": _stats(tot_cur)},
         "uplift": _stats(tot_plan - tot_cur),
-        "prob_plan_beats_current": float(np.mean(tot_plan > tot_cur)),
+        "prob_plan_beats_current": prob_beats(tot_plan, tot_cur),
         # The posterior's own count of tenants the plan leaves worse off than today (Σ P(worse)); a tenant
         # kept at its current mix counts 0 (rounding apart). On converged benchmark fits the realised count matched it.
-        "expected_tenants_worse_off": float(np.mean((r_plan < r_cur - 1e-9 * np.maximum(np.abs(r_cur), 1.0)).sum(axis=1))),
+        "expected_tenants_worse_off": float(np.mean((r_plan < r_cur - margin(r_cur)).sum(axis=1))),
         "budget": float(plan.sum()),
         "roas_plan": _stats(tot_plan / max(float(plan.sum()), 1e-12)),
         "marginal_roas_plan": float((mroas * plan.sum(axis=(1, 2))).sum() / max(float(plan.sum()), 1e-12)),

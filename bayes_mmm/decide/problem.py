@@ -125,6 +125,21 @@ def contributions(plan: np.ndarray, prob: Problem) -> np.ndarray:
     return prob.coef * hill(_input(plan, prob), prob.half_sat[..., None], prob.shape[..., None])
 
 
+#: Relative difference below which two plans' revenues are a tie, not a win: float rounding of the same plan
+#: (kept at today's mix, or a step of 0) must not read as P(beats current) 0.5 or 1.
+TIE = 1e-9
+
+
+def margin(current: np.ndarray) -> np.ndarray:
+    """Per draw, how much more than ``current`` a plan must earn to beat it (:data:`TIE` relative, at least TIE)."""
+    return TIE * np.maximum(np.abs(current), 1.0)
+
+
+def prob_beats(plan: np.ndarray, current: np.ndarray) -> float:
+    """P(plan earns more than current) over posterior draws of both revenues (same shape); ties do not count."""
+    return float(np.mean(plan > current + margin(current)))
+
+
 def response(plan: np.ndarray, prob: Problem) -> np.ndarray:
     """Incremental revenue per draw and tenant, ``(S, N)``, of a plan ``(N, C, D)``."""
     return contributions(plan, prob).sum(axis=(2, 3)) - prob.base

@@ -17,12 +17,14 @@ naming the file and what is wrong, so the CLI can exit 2 without a traceback.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bayes_mmm.core import atomic
+from bayes_mmm.core.constants import CADENCE_DAYS, DAILY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import kind_of, read_json
 from bayes_mmm.core.spec import ModelSpec
@@ -92,13 +94,16 @@ def is_run_file(path: str | Path) -> bool:
     return path.name in RUN_FILES and any((path.parent / f).exists() for f in RUN_FILES)
 
 
-def check_out_file(path: str | Path, force: bool = False) -> Path:
-    """Refuse an ``--out FILE`` that would replace a run's own file (always), an existing file (unless ``force``),
-    a folder, or an unwritable place. Call before any work."""
+def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = ()) -> Path:
+    """Refuse an ``--out FILE`` that would replace a run's own file or one of the command's ``inputs`` (always),
+    an existing file (unless ``force``), a folder, or an unwritable place. Call before any work."""
     path = Path(path)
     if is_run_file(path):
         raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
                         hint="choose another --out")
+    if any(i is not None and Path(i).resolve() == path.resolve() for i in inputs):
+        raise DataError("is an input of this command; writing the output would replace it, not even with --force",
+                        file=path, hint="choose another --out")
     atomic.ensure_file_writable(path, force)
     return path
 
@@ -176,6 +181,11 @@ class RunFolder:
         data = require(summary, "data", dict, path)
         require_strings(data, "tenants", path, "data")
         require_strings(data, "channels", path, "data")
+        cadence = data.get("cadence", DAILY)
+        if not isinstance(cadence, str) or cadence not in CADENCE_DAYS:
+            raise DataError(f"key 'data.cadence' must be one of {', '.join(CADENCE_DAYS)}, found {cadence!r}", file=path, hint=REFIT)
+        if "tenants" in summary:  # per-tenant entries: every reader looks them up by id
+            require(summary, "tenants", dict, path)
         conv = require(summary, "convergence", dict, path)
         if "ok" in conv:
             require(conv, "ok", bool, path, "convergence")

@@ -215,7 +215,7 @@ def fit_groups(
 
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
-    atomic.ensure_writable(out, overwrite)
+    atomic.ensure_writable(out, overwrite, inputs=(data,))
     data = Path(data).resolve()
     groups = partition(data, tenants, by, max_size, seed=sampler.seed)
     spec, screen = screened_spec(spec, data, groups)

@@ -736,9 +736,9 @@ def allocate(
     from bayes_mmm.decide.whatif import write_plan_csv
     from bayes_mmm.runs.folder import check_out_file
 
-    check_out_file(out_file, force)  # before the optimisation, not after
+    check_out_file(out_file, force, inputs=(forecast,))  # before the optimisation, not after
     if csv is not None:
-        check_out_file(csv, force)
+        check_out_file(csv, force, inputs=(forecast,))
         if csv.resolve() == out_file.resolve():
             raise DataError("--out and --csv name the same file: the table would replace the plan", file=csv,
                             hint="give --csv another name, e.g. plan.csv")
@@ -822,7 +822,7 @@ def score_plan_cmd(
     from bayes_mmm.runs.folder import check_out_file
 
     if out_file is not None:
-        check_out_file(out_file, force)
+        check_out_file(out_file, force, inputs=(plan, forecast))
     scores = score_plan(run, plan, forecast, same_budget, allow_unconverged)
     print_plan(scores)
     if out_file is not None:

@@ -1,0 +1,90 @@
+"""An adversarial pass (session 17): outputs never replace inputs, damaged summaries are one line, ties are not wins."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bayes_mmm.decide.problem import prob_beats
+from bayes_mmm.surfaces.cli import app
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+runner = CliRunner()
+
+
+def digest(folder: Path) -> str:
+    """One hash of every file under ``folder`` (names and bytes)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture()
+def run(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "small_run", tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_outputs_may_not_replace_the_commands_inputs(run: Path, tmp_path: Path) -> None:
+    lake = shutil.copytree(FIXTURES / "small_lake", tmp_path / "lake")
+    before = digest(lake)
+    for out in (lake, tmp_path):  # the lake itself, and a folder holding it
+        res = runner.invoke(app, ["fit", "--data", str(lake), "--out", str(out), "--overwrite", "--draws", "20", "--tune", "20"])
+        assert res.exit_code == 2, res.output
+        assert f"holds this command's input {lake.resolve()}; replacing it would delete the input" in " ".join(res.output.split())
+    assert digest(lake) == before
+    parent = digest(run)
+    res = runner.invoke(app, ["refresh", str(run), "--data", str(lake), "--out", str(run), "--overwrite"])
+    assert res.exit_code == 2 and "holds this command's input" in res.output and digest(run) == parent
+    plan = tmp_path / "plan.csv"
+    plan.write_text("date,tenant_id,meta,google,email\n2024-07-19,none_books,100,50,20\n")
+    res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged", "--out", str(plan), "--force"])
+    assert res.exit_code == 2 and "is an input of this command" in res.output
+    assert plan.read_text().startswith("date,tenant_id")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda s: s["data"].update(cadence="hourly"), "key 'data.cadence' must be one of daily, weekly, found 'hourly'"),
+    (lambda s: s.update(tenants=list(s["tenants"])), "key 'tenants' must be an object, found a list"),
+])
+def test_a_damaged_summary_is_one_line_naming_its_key(run: Path, tmp_path: Path, edit, message: str) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    edit(summary)
+    (run / "summary.json").write_text(json.dumps(summary))
+    for args in (["allocate", "--run", str(run), "--budget", "3000", "--out", str(tmp_path / "p.json")],
+                 ["report", str(run)]):
+        res = runner.invoke(app, [*args, "--allow-unconverged"] if args[0] == "allocate" else args)
+        assert res.exit_code == 2, res.output
+        assert message in " ".join(res.output.split()) and "Traceback" not in res.output
+    assert not (tmp_path / "p.json").exists() and not (run / "report.html").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a folder that refuses new files")
+def test_an_out_that_refuses_files_is_refused_before_the_work(run: Path) -> None:
+    res = runner.invoke(app, ["allocate", "--run", str(run), "--budget", "3000", "--allow-unconverged", "--out", "/proc/plan.json"])
+    assert res.exit_code == 2, res.output
+    assert "cannot write here: /proc refuses new files" in res.output
+
+
+def test_a_plan_equal_to_todays_mix_does_not_beat_it(run: Path, tmp_path: Path) -> None:
+    """With no room to move (pacing 0) every tenant keeps today's mix: P(beats current) is 0, not a coin flip of rounding."""
+    res = runner.invoke(app, ["allocate", "--run", str(run), "--budget", "5000", "--pacing", "0", "--allow-unconverged",
+                              "--out", str(tmp_path / "p.json")])
+    assert res.exit_code == 0, res.output
+    plan = json.loads((tmp_path / "p.json").read_text())
+    for entry in plan["tenants"].values():
+        assert entry["step_toward_optimum"] == 0.0 and abs(entry["uplift"]["q95"]) < 1e-6  # the same plan, up to rounding
+        assert entry["prob_plan_beats_current"] == 0.0
+    assert plan["portfolio"]["prob_plan_beats_current"] == 0.0
+    rng = np.random.default_rng(0)
+    cur = rng.normal(1e4, 1e3, 500)
+    assert prob_beats(cur + rng.normal(0, 1e-9, 500), cur) == 0.0  # rounding noise around a tie
+    assert prob_beats(cur + np.where(np.arange(500) < 400, 1.0, -1.0), cur) == pytest.approx(0.8)  # a real win in 400 of 500
