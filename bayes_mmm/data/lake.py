@@ -9,6 +9,7 @@ outliers, ...) live in :mod:`bayes_mmm.data.validate`.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -99,6 +100,13 @@ def list_tenants(lake: str | Path) -> list[str]:
         for p in lake.iterdir()
         if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)
     )
+    for p in sorted(lake.iterdir()):
+        # A folder that looks like a tenant (a tenant.json, or a data file that cannot be read as one, e.g. a
+        # dangling link) but has no data file would otherwise vanish from every result without a word.
+        if p.is_dir() and p.name not in ids and (
+                (p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS)):
+            raise DataError("tenant folder has no readable data file", file=p,
+                            hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet), or move the folder out of the lake")
     if not ids:
         raise DataError(
             "lake has no tenants",

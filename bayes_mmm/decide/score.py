@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import prepare
+from bayes_mmm.decide.bounds import check_budget_scale
 from bayes_mmm.decide.plan import current_plan, tenant_results
 from bayes_mmm.decide.weather import plan_cities
 from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
@@ -50,6 +52,7 @@ def score_plan(
     plan = plan_array(df, dates, inp.tenants, inp.channels, inp.active, str(plan_csv))
     if plan.sum() <= 0:
         raise DataError("the plan spends nothing", file=plan_csv)
+    check_budget_scale(float(plan.sum()), inp.spend, len(dates) * CADENCE_DAYS[cadence])  # as allocate refuses it
     if same_budget == "portfolio":
         groups = [(np.arange(len(inp.tenants)), float(plan.sum()))]
     else:

@@ -88,3 +88,21 @@ def test_a_plan_equal_to_todays_mix_does_not_beat_it(run: Path, tmp_path: Path) 
     cur = rng.normal(1e4, 1e3, 500)
     assert prob_beats(cur + rng.normal(0, 1e-9, 500), cur) == 0.0  # rounding noise around a tie
     assert prob_beats(cur + np.where(np.arange(500) < 400, 1.0, -1.0), cur) == pytest.approx(0.8)  # a real win in 400 of 500
+
+
+def test_a_tenant_folder_without_its_data_is_not_dropped_in_silence(tmp_path: Path) -> None:
+    lake = shutil.copytree(FIXTURES / "small_lake", tmp_path / "lake")
+    (lake / "none_books" / "daily.csv").unlink()
+    (lake / "none_books" / "daily.csv").symlink_to(tmp_path / "gone.csv")  # a dangling link
+    (lake / "notes").mkdir()  # a folder that is not a tenant stays ignored
+    res = runner.invoke(app, ["validate", "--data", str(lake)])
+    assert res.exit_code == 2, res.output
+    assert f"{lake / 'none_books'}: tenant folder has no readable data file" in " ".join(res.output.split())
+
+
+def test_score_plan_refuses_a_plan_beyond_any_spend_as_allocate_does(run: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text("date,tenant_id,meta,google,email\n2024-07-19,none_books,1e300,50,20\n")
+    res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"])
+    assert res.exit_code == 2, res.output
+    assert "budget 1e+300 is more than 1,000× the highest spend in the data" in " ".join(res.output.split())
