@@ -264,6 +264,11 @@ class RunFolder:
         if held != summary["data"]["tenants"]:
             raise DataError(f"{IDATA} holds tenants {held[:3]} but {SUMMARY} lists {summary['data']['tenants'][:3]}",
                             file=self.path, hint="the two files come from different runs; " + REFIT)
+        dates = idata.constant_data["date"].values if "date" in idata.constant_data.coords else None
+        end = summary["data"].get("end")
+        if dates is not None and len(dates) and isinstance(end, str) and str(dates[-1])[:10] != end[:10]:
+            raise DataError(f"{IDATA}'s data end {str(dates[-1])[:10]} but {SUMMARY} says {end[:10]}", file=self.path,
+                            hint="the two files come from different runs; " + REFIT)
         return idata, summary
 
     def allocation(self) -> dict | None:

@@ -54,6 +54,8 @@ def test_outputs_may_not_replace_the_commands_inputs(run: Path, tmp_path: Path) 
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda s: s["data"].update(cadence="hourly"), "key 'data.cadence' must be one of daily, weekly, found 'hourly'"),
     (lambda s: s.update(tenants=list(s["tenants"])), "key 'tenants' must be an object, found a list"),
+    # idata.nc of another fit of the same tenants: its dates say so
+    (lambda s: s["data"].update(end="2024-08-18"), "idata.nc's data end 2024-07-18 but summary.json says 2024-08-18"),
 ])
 def test_a_damaged_summary_is_one_line_naming_its_key(run: Path, tmp_path: Path, edit, message: str) -> None:
     summary = json.loads((run / "summary.json").read_text())
