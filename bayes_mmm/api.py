@@ -412,6 +412,10 @@ def refresh_run(
 
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
+    from bayes_mmm.analysis.monitor import check_lake, load_extended
+
+    # As monitor reads it: every channel of the parent, its window unchanged, and new periods after it.
+    check_lake(load_extended(data, parent)[0], parent, data)
     if console is not None:
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
     # The fit takes a prior's settings as they are; a refreshed parent's own regime start is history.

@@ -108,3 +108,11 @@ def test_score_plan_refuses_a_plan_beyond_any_spend_as_allocate_does(run: Path, 
     res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"])
     assert res.exit_code == 2, res.output
     assert "budget 1e+300 is more than 1,000× the highest spend in the data" in " ".join(res.output.split())
+
+
+def test_refresh_reads_the_new_lake_as_monitor_does(run: Path, tmp_path: Path) -> None:
+    """The run's own lake has no new periods: refresh refuses it, as monitor does, and writes nothing."""
+    res = runner.invoke(app, ["refresh", str(run), "--data", str(FIXTURES / "small_lake"), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2, res.output
+    assert "no periods after the run's window (lake ends 2024-07-18, run ends 2024-07-18)" in " ".join(res.output.split())
+    assert not (tmp_path / "r").exists()
