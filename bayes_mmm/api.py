@@ -405,17 +405,18 @@ def refresh_run(
     old = parent["sampler"]
     kwargs = {"chains": old.get("chains", 2), "draws": old.get("draws", 1000), "tune": max(100, int(old.get("tune", 1000)) // 2),
               "seed": old.get("seed", 0), **(sampler_kwargs or {})}
-    ds = load_lake(data, prior.tenants)
-    extra = [str(c) for c in ds["channel"].values if str(c) not in prior.channels]
+    from bayes_mmm.analysis.monitor import check_lake as check_window
+    from bayes_mmm.analysis.monitor import load_extended
+
+    # As monitor reads it: every channel of the parent, its window unchanged, and new periods after it.
+    ds, new_channels = load_extended(data, parent)
+    extra = sorted({c for cs in new_channels.values() for c in cs})
     if extra:
         from bayes_mmm.core.errors import DataError
 
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
-    from bayes_mmm.analysis.monitor import check_lake, load_extended
-
-    # As monitor reads it: every channel of the parent, its window unchanged, and new periods after it.
-    check_lake(load_extended(data, parent)[0], parent, data)
+    check_window(ds, parent, data)
     if console is not None:
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
     # The fit takes a prior's settings as they are; a refreshed parent's own regime start is history.

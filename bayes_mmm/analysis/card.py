@@ -125,11 +125,12 @@ def screen_line(summary: dict) -> str | None:
     if not sc:
         return None
     chosen = summary.get("config", {}).get("spec", {}).get("adstock", sc["chosen"])
-    ev = ", ".join(f"{c} {v['gain']:+.0f} (bar {v['bar']:.0f}, peak {v['peak']:g})" for c, v in sc["channels"].items()
+    ev = ", ".join(f"{c} {v['gain']:+.1f} (bar {v['bar']:.1f}, peak {v['peak']:g})" for c, v in sc["channels"].items()
                    if v["peak"] is not None)
     why = ("spend acts days after it is spent" if chosen == "delayed" else "no channel's response peaks clearly later")
-    return (f"adstock {chosen}, chosen from the data before sampling: {why} "
-            f"(least-squares log-likelihood of the best delayed shape over the best geometric one: {ev or 'no varying spend'})")
+    detail = sc.get("reason") or ("least-squares log-likelihood of the best delayed shape over the best geometric one: "
+                                  + (ev or "no channel's spend varies"))
+    return f"adstock {chosen}, chosen from the data before sampling: {why} ({detail})"
 
 
 def regime_lines(summary: dict) -> list[str]:

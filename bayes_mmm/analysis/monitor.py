@@ -98,7 +98,7 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
     start, end = (np.datetime64(summary["data"][k], "D") for k in ("start", "end"))
     if dates[0] > start:
         raise DataError(f"the lake starts on {dates[0]}, after the run's window start {start}", file=lake,
-                        hint="monitor needs the run's data plus the new periods after it")
+                        hint="the lake must hold the run's data plus the new periods after it")
     if dates[-1] <= end:
         raise DataError(f"no periods after the run's window (lake ends {dates[-1]}, run ends {end})", file=lake,
                         hint="append the new periods to the lake, or pass the extended lake")

@@ -84,8 +84,10 @@ def _ensure_parent_writable(path: Path) -> None:
     except OSError as exc:
         raise DataError(f"cannot write here: {parent} refuses new files ({exc.strerror})", file=path,
                         hint="choose an --out in a folder you can write to") from None
-    os.close(fd)
-    os.unlink(probe)
+    try:
+        os.close(fd)
+    finally:
+        os.unlink(probe)
 
 
 @contextlib.contextmanager

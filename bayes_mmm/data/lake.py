@@ -100,13 +100,6 @@ def list_tenants(lake: str | Path) -> list[str]:
         for p in lake.iterdir()
         if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)
     )
-    for p in sorted(lake.iterdir()):
-        # A folder that looks like a tenant (a tenant.json, or a data file that cannot be read as one, e.g. a
-        # dangling link) but has no data file would otherwise vanish from every result without a word.
-        if p.is_dir() and p.name not in ids and (
-                (p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS)):
-            raise DataError("tenant folder has no readable data file", file=p,
-                            hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet), or move the folder out of the lake")
     if not ids:
         raise DataError(
             "lake has no tenants",
@@ -121,12 +114,29 @@ def list_tenants(lake: str | Path) -> list[str]:
     return ids
 
 
+def unreadable_tenants(lake: Path) -> list[Path]:
+    """Folders that look like tenants (a tenant.json, or a data file name that is not a file, e.g. a dangling
+    link or a folder) but hold no readable data file: they would otherwise vanish from every result unsaid."""
+    return [p for p in sorted(lake.iterdir()) if p.is_dir() and not any((p / s).is_file() for s in DATA_STEMS)
+            and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS))]
+
+
 def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> list[str]:
-    """Turn ``"all"``, ``"a,b"`` or a list into known tenant ids, in lake order."""
+    """Turn ``"all"``, ``"a,b"`` or a list into known tenant ids, in lake order.
+
+    A tenant folder without a readable data file is an error when it is asked for, by name or as
+    one of "all"; naming other tenants leaves it alone.
+    """
     known = list_tenants(lake)
+    wanted = known if tenants is None or tenants == "all" else (
+        [t.strip() for t in tenants.split(",")] if isinstance(tenants, str) else list(tenants))
+    for p in unreadable_tenants(Path(lake)):
+        if tenants is None or tenants == "all" or p.name in wanted:
+            raise DataError("tenant folder has no readable data file", file=p,
+                            hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet), or move the folder "
+                                 "out of the lake (or name only the other tenants)")
     if tenants is None or tenants == "all":
         return known
-    wanted = [t.strip() for t in tenants.split(",")] if isinstance(tenants, str) else list(tenants)
     unknown = [t for t in wanted if t not in known]
     if unknown:
         close = difflib.get_close_matches(unknown[0], known, n=1)

@@ -27,7 +27,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CADENCE_DAYS, DAILY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import kind_of, read_json
-from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.core.spec import ADSTOCKS, ModelSpec
 from bayes_mmm.model.design import periods
 
 IDATA, SUMMARY = "idata.nc", "summary.json"
@@ -224,9 +224,13 @@ class RunFolder:
         summary = self.summary() if summary is None else summary
         raw = require(require(summary, "config", dict, self.summary_path), "spec", dict, self.summary_path, "config")
         try:
-            return ModelSpec.from_dict(raw)
+            spec = ModelSpec.from_dict(raw)
         except (TypeError, ValueError, KeyError) as exc:
             raise DataError(f"config.spec is not valid model settings ({exc})", file=self.summary_path, hint=REFIT) from None
+        if spec.adstock not in ADSTOCKS:  # a fitted run names the shape it fitted; "screen" is a choice before the fit
+            raise DataError(f"config.spec.adstock must name a fitted shape ({', '.join(ADSTOCKS)}), found '{spec.adstock}'",
+                            file=self.summary_path, hint=REFIT)
+        return spec
 
     def n_lags(self, summary: dict | None = None) -> int:
         """The adstock window in periods of the run's data (``spec.l_max`` is stated in days)."""
