@@ -109,7 +109,9 @@ def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights:
     # included, out of step with spend. No effect is the least favourable null: a geometric effect makes the
     # gain smaller, not larger (simulating from the fitted geometric shape instead read noise as an effect and
     # let 1 in 4 lakes of 50 null channels through).
-    shifts = rng.integers(1, max(n, 2), NULL_DRAWS)
+    # A shift within the adstock window would move the effect a few days late: a delayed peak, not a null.
+    lag = lagged.shape[1]
+    shifts = rng.integers(2 * lag, n - 2 * lag, NULL_DRAWS) if n > 4 * lag + 1 else rng.integers(1, max(n, 2), NULL_DRAWS)
     null, _, _ = gains(np.stack([np.roll(yr[:, 0], k) for k in shifts], axis=1))
     d_idx = np.flatnonzero(delayed)
     return Evidence(float(gain[0]), int(d_idx[np.argmin(sse[d_idx, 0])]), float(null.mean()), float(null.var()))
