@@ -88,7 +88,7 @@ def synthetic_run(folder: Path, tenants: int = 20, draws: int = 1000, n_dates: i
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
     summary = {"run_id": "bench-synthetic", "convergence": {"ok": True},
                "data": {"tenants": names, "channels": CHANNELS, "cadence": "daily"},
-               "config": {"spec": ModelSpec(l_max=14).to_dict()}}  # the run's settings live in summary.json
+               "config": {"spec": ModelSpec(l_max=14, adstock="geometric").to_dict()}}  # the run's settings live in summary.json
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 

@@ -105,7 +105,7 @@ def make_run(
     folder.mkdir(parents=True, exist_ok=True)
     az.InferenceData(posterior=posterior, constant_data=const).to_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
     summary = {"run_id": "test-run", "convergence": {"ok": ok}, "data": {"tenants": TENANTS, "channels": CHANNELS, "cadence": cadence},
-               "config": {"spec": (spec or ModelSpec(l_max=L_MAX)).to_dict()}}  # the run's settings live in the summary only
+               "config": {"spec": (spec or ModelSpec(l_max=L_MAX, adstock="geometric")).to_dict()}}  # the run's settings live in the summary only
     (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 

@@ -44,7 +44,7 @@ QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 def summary_of(tenants: list[str] = TENANTS, **extra) -> dict:
     return {"run_id": "r", "data": {"tenants": tenants, "channels": CHANNELS}, "convergence": {"ok": True},
-            "config": {"spec": ModelSpec(l_max=7).to_dict()}, "tenants": {t: {"fit": {"r2": 0.5}} for t in tenants},
+            "config": {"spec": ModelSpec(l_max=7, adstock="geometric").to_dict()}, "tenants": {t: {"fit": {"r2": 0.5}} for t in tenants},
             **extra}
 
 
