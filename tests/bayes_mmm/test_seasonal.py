@@ -18,7 +18,7 @@ def seasonal_run(tmp_path: Path, seasonal: bool) -> tuple[Path, Path]:
     gamma = np.zeros((2, 3, 2))
     gamma[:, 0, 0] = 0.5
     run = make_run(tmp_path / f"run{seasonal}", const_beta([[200.0, 100.0, 100.0], [200.0, 100.0, 100.0]]), gamma=gamma,
-                   has_weather=[True, False], spec=ModelSpec(l_max=L_MAX, seasonal_media=seasonal))
+                   has_weather=[True, False], spec=ModelSpec(l_max=L_MAX, seasonal_media=seasonal, adstock="geometric"))
     fc = tmp_path / "forecast.csv"
     pd.DataFrame({"date": pd.date_range("2024-03-01", periods=7).strftime("%Y-%m-%d"), "temp_c": 25.0,
                   "precip_mm": 0.0}).to_csv(fc, index=False)
