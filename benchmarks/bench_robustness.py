@@ -88,6 +88,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "workload": f"{args.tenants} tenants × {args.days} days, {sampler['chains']} chains × ({sampler['tune']}+{sampler['draws']})",
         "centred": sampler.get("centred"),
         "spec": spec,
+        "adstock": summary["config"]["spec"]["adstock"],  # the shape fitted (the screen's choice by default)
         "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "noise_power": {t: e.get("noise_power") for t, e in summary["tenants"].items()},
         "noise_nu": {t: e.get("noise_nu") for t, e in summary["tenants"].items()},

@@ -1,7 +1,7 @@
 """Issue 17's full-size table from the recorded results: one row per scenario, its newest run with default settings.
 
 Reads ``results/robustness-<scenario>-<tenants>x<days>-*.json`` (written by ``bench_robustness.py``), keeps
-runs whose ``spec`` is empty (the product's defaults; ``--spec`` experiments are left out), picks the newest
+runs fitted as the product's defaults fit that lake (the adstock screen's shape, nothing else set), picks the newest
 per scenario by date and prints a Markdown table. Rescored decisions (``results/decisions-<scenario>-<size>-*.json``,
 ``bench_decisions.py`` on a kept run) supply the same-holds regret where the run predates it.
 
@@ -19,13 +19,27 @@ COLUMNS = ("scenario", "file", "converged", "R-hat", "ESS", "div.", "steps", "co
            "error", "width", "flags: expected / elsewhere / missed", "harm", "regret: band / same holds")
 
 
+def screened_adstock(size: str) -> dict[str, str]:
+    """Per scenario, the adstock the default's screen fits (``bench_adstock_screen.py``); geometric where not recorded."""
+    found = sorted(RESULTS.glob(f"adstock-screen-{size}-*.json"))
+    return {k: v["chosen"] for k, v in json.loads(found[-1].read_text())["scenarios"].items()} if found else {}
+
+
 def newest_default_runs(size: str) -> dict[str, tuple[Path, dict]]:
-    """Per scenario, the newest result at ``size`` fitted with the default spec."""
+    """Per scenario, the newest result at ``size`` fitted as the default fits it.
+
+    The default screens the adstock: a run counts when it fitted the screen's shape for its lake (recorded as
+    ``adstock``, or read from an explicit ``spec`` before runs recorded it) and set nothing else.
+    """
+    screen = screened_adstock(size)
     best: dict[str, tuple[Path, dict]] = {}
     for f in sorted(RESULTS.glob(f"robustness-*-{size}*.json")):
         d = json.loads(f.read_text())
-        if d.get("spec") or "-ar_" in f.name:  # a --spec or --residual-ar experiment, not the defaults
-            continue
+        spec = dict(d.get("spec") or {})
+        fitted = d.get("adstock") or spec.get("adstock", "geometric")
+        spec.pop("adstock", None)
+        if spec or "-ar_" in f.name or fitted != screen.get(d["scenario"], "geometric"):
+            continue  # a --spec or --residual-ar experiment, or a shape the default would not fit
         name = d["scenario"]
         if name not in best or d["date"] >= best[name][1]["date"]:
             best[name] = (f, d)
