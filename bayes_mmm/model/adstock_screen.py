@@ -41,9 +41,9 @@ from bayes_mmm.model.response import delayed_weights, geometric_weights
 #: Geometric decay rates and delayed peaks (in periods) tried; the delayed shape uses the same α.
 SCREEN_ALPHAS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95)
 SCREEN_PEAKS = (1, 2, 3, 4, 5, 6)
-#: Significance of the bar a channel's summed evidence must pass (one-sided, against geometric carry-over).
+#: Significance of the bar a channel's summed evidence must pass (one-sided, against no timing relation).
 SCREEN_LEVEL = 0.01
-#: Bootstrap data sets per tenant×channel for the gain's null distribution, and their seed.
+#: Shifted copies per tenant×channel for the gain's null distribution, and their seed.
 NULL_DRAWS = 99
 SCREEN_SEED = 20261127
 
@@ -74,13 +74,13 @@ class Evidence:
 
     gain: float  #: log-likelihood of the best delayed shape over the best geometric one
     best: int  #: index of the best delayed candidate
-    null_mean: float  #: mean of ``gain`` over data simulated from the best geometric fit
+    null_mean: float  #: mean of ``gain`` over the shifted copies (no timing relation with spend)
     null_var: float  #: its variance
 
 
 def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights: np.ndarray,
                    delayed: np.ndarray, rng: np.random.Generator) -> Evidence:
-    """The gain of the best delayed shape over the best geometric one, and its distribution under geometric carry-over.
+    """The gain of the best delayed shape over the best geometric one, and its distribution without a timing relation.
 
     ``y`` ``(n,)`` and ``base`` ``(n, k)`` are the training days' revenue and baseline (with
     the other channels' proxies), ``lagged`` ``(n, n_lags)`` the channel's lagged spend.
