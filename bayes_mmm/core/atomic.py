@@ -43,11 +43,9 @@ def ensure_writable(path: str | Path, overwrite: bool = False, inputs: Sequence[
     Call early, to fail before long work.
     """
     path = Path(path)
-    out = path.resolve()
-    for i in (Path(i).resolve() for i in inputs if i is not None):
-        if i == out or out in i.parents:
-            raise DataError(f"holds this command's input {i}; replacing it would delete the input, not even with --overwrite",
-                            file=path, hint="choose a new folder for --out")
+    if (i := _input_at(path, inputs)) is not None:
+        raise DataError(f"holds this command's input {i}; replacing it would delete the input, not even with --overwrite",
+                        file=path, hint="choose a new folder for --out")
     if path.exists() and not path.is_dir():
         raise DataError("is a file, but a folder is needed here", file=path, hint="choose a folder name for --out")
     if path.exists() and any(path.iterdir()) and not overwrite:
@@ -55,17 +53,27 @@ def ensure_writable(path: str | Path, overwrite: bool = False, inputs: Sequence[
     _ensure_parent_writable(path)
 
 
-def ensure_file_writable(path: str | Path, force: bool = False) -> None:
-    """Refuse a folder, an existing file (unless ``force``) or an unwritable place for an output file.
+def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = ()) -> None:
+    """Refuse a folder, an existing file (unless ``force``) or an unwritable place for an output file,
+    and always one of the command's ``inputs``.
 
     Call early, to fail before long work.
     """
     path = Path(path)
+    if _input_at(path, inputs) is not None:
+        raise DataError("is an input of this command; writing the output would replace it, not even with --force",
+                        file=path, hint="choose another --out")
     if path.is_dir():
         raise DataError("is a folder, but a file is needed here", file=path, hint="give a file name for --out")
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another --out")
     _ensure_parent_writable(path)
+
+
+def _input_at(path: Path, inputs: Sequence[str | Path | None]) -> Path | None:
+    """The first of ``inputs`` that the output ``path`` is or holds (links resolved), else None."""
+    out = path.resolve()
+    return next((i for i in (Path(x).resolve() for x in inputs if x is not None) if i == out or out in i.parents), None)
 
 
 def _ensure_parent_writable(path: Path) -> None:

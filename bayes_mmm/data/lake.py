@@ -114,10 +114,10 @@ def list_tenants(lake: str | Path) -> list[str]:
     return ids
 
 
-def unreadable_tenants(lake: Path) -> list[Path]:
-    """Folders that look like tenants (a tenant.json, or a data file name that is not a file, e.g. a dangling
-    link or a folder) but hold no readable data file: they would otherwise vanish from every result unsaid."""
-    return [p for p in sorted(lake.iterdir()) if p.is_dir() and not any((p / s).is_file() for s in DATA_STEMS)
+def unreadable_tenants(lake: Path, known: Sequence[str]) -> list[Path]:
+    """Folders outside ``known`` (:func:`list_tenants`) that look like tenants (a tenant.json, or a data file name
+    that is not a file, e.g. a dangling link or a folder): they would otherwise vanish from every result unsaid."""
+    return [p for p in sorted(lake.iterdir()) if p.is_dir() and p.name not in known
             and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS))]
 
 
@@ -128,14 +128,14 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
     one of "all"; naming other tenants leaves it alone.
     """
     known = list_tenants(lake)
-    wanted = known if tenants is None or tenants == "all" else (
-        [t.strip() for t in tenants.split(",")] if isinstance(tenants, str) else list(tenants))
-    for p in unreadable_tenants(Path(lake)):
-        if tenants is None or tenants == "all" or p.name in wanted:
+    everyone = tenants is None or tenants == "all"
+    wanted = known if everyone else [t.strip() for t in tenants.split(",")] if isinstance(tenants, str) else list(tenants)
+    for p in unreadable_tenants(Path(lake), known):
+        if everyone or p.name in wanted:
             raise DataError("tenant folder has no readable data file", file=p,
                             hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet), or move the folder "
                                  "out of the lake (or name only the other tenants)")
-    if tenants is None or tenants == "all":
+    if everyone:
         return known
     unknown = [t for t in wanted if t not in known]
     if unknown:

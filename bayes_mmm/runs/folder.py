@@ -101,10 +101,7 @@ def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str |
     if is_run_file(path):
         raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
                         hint="choose another --out")
-    if any(i is not None and Path(i).resolve() == path.resolve() for i in inputs):
-        raise DataError("is an input of this command; writing the output would replace it, not even with --force",
-                        file=path, hint="choose another --out")
-    atomic.ensure_file_writable(path, force)
+    atomic.ensure_file_writable(path, force, inputs)
     return path
 
 
