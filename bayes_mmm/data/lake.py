@@ -277,8 +277,25 @@ def weather_problem(df: pd.DataFrame) -> str | None:
     return None
 
 
+#: tenant.json's described keys and what each must be (data contract §1); null is as good as absent.
+META_TEXT = ("name", "city", "category", "currency", "sensitivity")
+META_RANGES = {"latitude": (-90.0, 90.0), "longitude": (-180.0, 180.0)}
+
+
+def check_meta_types(meta: dict, path: Path) -> None:
+    """Refuse a described ``tenant.json`` key of the wrong type (a list for a city, text for a latitude)."""
+    for key in META_TEXT:
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise DataError(f"'{key}' must be text, found {kind_of(meta[key])}", file=path, hint=f"write {key} as a JSON string in quotes, or leave it out")
+    for key, (lo, hi) in META_RANGES.items():
+        v = meta.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi):
+            raise DataError(f"'{key}' must be a number in [{lo:g}, {hi:g}], found {v!r}", file=path,
+                            hint=f'e.g. "{key}": 39.74, or leave it out')
+
+
 def read_tenant_meta(tenant_dir: Path) -> dict:
-    """Read ``tenant.json`` if present (all keys optional but ``tenant_id``)."""
+    """Read ``tenant.json`` if present (all keys optional but ``tenant_id``), its described keys type-checked."""
     path = tenant_dir / TENANT_JSON
     if not path.exists():
         return {"tenant_id": tenant_dir.name}
@@ -286,6 +303,7 @@ def read_tenant_meta(tenant_dir: Path) -> dict:
     if not isinstance(meta, dict):
         raise DataError(f"must hold a JSON object, found {kind_of(meta)}", file=path,
                         hint='e.g. {"tenant_id": "shop", "category": "books"}')
+    check_meta_types(meta, path)
     meta.setdefault("tenant_id", tenant_dir.name)
     return meta
 
@@ -437,7 +455,7 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         ds = ds.assign_coords(control=controls)
     if meta:
         for key in ("city", "category", "name", "sensitivity"):
-            ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key, "")) for t in tenants])
+            ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key) or "") for t in tenants])
     return ds
 
 

@@ -214,7 +214,7 @@ def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> None:
     """
     for tid in frames:
         meta = read_tenant_meta(lake / tid)
-        if "sensitivity" in meta:
+        if meta.get("sensitivity") is not None:  # null counts as absent (data contract §1)
             check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
     channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
     load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})

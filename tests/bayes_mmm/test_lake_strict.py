@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.lake import load_lake, read_daily
+from bayes_mmm.data.sensitivity import dataset_sensitivity
+from bayes_mmm.data.validate import validate_lake
 from tests.bayes_mmm.test_data import good_frame, write_tenant
 
 
@@ -216,3 +218,32 @@ def test_any_csv_text_loads_or_raises_data_error(tmp_path_factory: pytest.TempPa
         return
     assert ds.attrs["cadence"] == name.split(".")[0]
     assert np.isfinite(ds["spend"].values).all()
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ('{"city": ["Paris"]}', "'city' must be text, found a list"),
+        ('{"category": 7}', "'category' must be text, found a number"),
+        ('{"latitude": "north"}', "'latitude' must be a number in [-90, 90], found 'north'"),
+        ('{"longitude": 200.5}', "'longitude' must be a number in [-180, 180], found 200.5"),
+        ('{"latitude": true}', "'latitude' must be a number in [-90, 90], found True"),
+    ],
+    ids=["list-city", "number-category", "text-latitude", "longitude-out-of-range", "boolean-latitude"],
+)
+def test_tenant_json_values_of_the_wrong_type_are_refused(tmp_path: Path, meta: str, expected: str) -> None:
+    write_tenant(tmp_path, "t", good_frame(150))
+    path = write_file(tmp_path, "t", "tenant.json", meta)
+    with pytest.raises(DataError) as info:
+        load_lake(tmp_path)
+    assert str(info.value).startswith(f"{path}: {expected}")
+
+
+def test_tenant_json_null_and_unknown_keys_are_accepted(tmp_path: Path) -> None:
+    write_tenant(tmp_path, "t", good_frame(150))
+    write_file(tmp_path, "t", "tenant.json",
+               '{"city": null, "sensitivity": null, "latitude": -33.9, "longitude": 151.2, "owner": [1, 2]}')
+    ds = load_lake(tmp_path)
+    assert ds["city"].values.tolist() == [""]  # null is as good as absent, not the text "None"
+    validate_lake(tmp_path)  # a null sensitivity is estimated from the data, not refused as "None"
+    assert dataset_sensitivity(ds)["t"]["source"] == "estimated"
