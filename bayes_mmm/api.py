@@ -226,6 +226,9 @@ def cv_run(
     recorded = {t: e["sensitivity"]["class"] for t, e in summary["tenants"].items() if e.get("sensitivity")}
     # A refreshed run's regime change is left out: a fold ending before it would learn the change from its prior alone.
     spec = dataclasses.replace(run.spec(summary), regime_start=None)
+    if summary.get("adstock_screen"):
+        # The run's carry-over shape was screened on every day, holdout included: each fold screens its own days.
+        spec = dataclasses.replace(spec, adstock="screen")
     cv = walk_forward(ds, spec, SamplerConfig(**kwargs), n_folds=n_folds,
                       progress=progress, classes=recorded if len(recorded) == len(summary["tenants"]) else None)
     for tid, entry in cv.items():

@@ -156,6 +156,7 @@ def walk_forward(
                         "baseline_r2": round(best["r2"], 4),
                         "baseline_rmse": round(best["rmse"], 4),
                         "converged": result.convergence["ok"],
+                        "adstock": design.spec.adstock,  # the fold's own: a screened run screens each fold's days
                     }
                 )
             bar.advance(task)

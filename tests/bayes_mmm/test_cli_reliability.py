@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -142,3 +143,27 @@ def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_dra
         signal.signal(signal.SIGINT, previous)
         sampler.cancel()  # never leave 10⁷ draws running for the rest of the suite
     assert time.monotonic() - t0 < 20
+
+
+def test_cv_screens_the_carry_over_on_each_folds_own_days(tmp_path: Path, small_fit, small_lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plumbing: a run whose adstock the screen chose hands CV ``screen``, so no fold's shape was picked on its holdout."""
+    import bayes_mmm.analysis.cv
+    from bayes_mmm.api import cv_run
+
+    _, stored = small_fit
+    run = tmp_path / "run"
+    shutil.copytree(stored, run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["adstock_screen"]["chosen"] == summary["config"]["spec"]["adstock"] == "geometric"
+    seen = []
+
+    def fake_walk_forward(ds, spec, sampler, **kw):
+        seen.append(spec.adstock)
+        return {}
+
+    monkeypatch.setattr(bayes_mmm.analysis.cv, "walk_forward", fake_walk_forward)
+    cv_run(small_lake, run, n_folds=2, progress=False)
+    del summary["adstock_screen"]  # an adstock the user named is kept as named
+    (run / "summary.json").write_text(json.dumps(summary))
+    cv_run(small_lake, run, n_folds=2, progress=False)
+    assert seen == ["screen", "geometric"]
