@@ -82,6 +82,23 @@ def require_strings(obj: dict, key: str, path: Path, what: str = "") -> list[str
     return values
 
 
+#: The keys of an interval record (``{"mean", "q05", "q50", "q95"}``): numbers (null where undefined) wherever they appear.
+INTERVAL_KEYS = ("mean", "q05", "q50", "q95")
+
+
+def check_intervals(obj: Any, path: Path, where: str) -> None:
+    """Refuse an interval record holding a non-number (a hand-edited ``"roas": {"meta": {"mean": "abc"}}``), naming its key."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            name = _dotted(where, str(key))
+            if key in INTERVAL_KEYS and value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise DataError(f"key '{name}' must be a number, found {kind_of(value)}", file=path, hint=REFIT)
+            check_intervals(value, path, name)
+    elif isinstance(obj, list):
+        for k, value in enumerate(obj):
+            check_intervals(value, path, f"{where}[{k}]")
+
+
 def _dotted(what: str, key: str) -> str:
     """``what.key`` with control characters escaped: a key from a hostile file must not break the one-line error."""
     name = f"{what}.{key}" if what else key
@@ -182,7 +199,7 @@ class RunFolder:
         if not isinstance(cadence, str) or cadence not in CADENCE_DAYS:
             raise DataError(f"key 'data.cadence' must be one of {', '.join(CADENCE_DAYS)}, found {cadence!r}", file=path, hint=REFIT)
         if "tenants" in summary:  # per-tenant entries: every reader looks them up by id
-            require(summary, "tenants", dict, path)
+            check_intervals(require(summary, "tenants", dict, path), path, "tenants")
         conv = require(summary, "convergence", dict, path)
         if "ok" in conv:
             require(conv, "ok", bool, path, "convergence")

@@ -58,6 +58,10 @@ def test_outputs_may_not_replace_the_commands_inputs(run: Path, tmp_path: Path) 
     # idata.nc of another fit of the same tenants: its dates say so
     (lambda s: s["data"].update(end="2024-08-18"), "idata.nc's data end 2024-07-18 but summary.json says 2024-08-18"),
     (lambda s: s["config"]["spec"].update(adstock="screen"), "config.spec.adstock must name a fitted shape (geometric, delayed)"),
+    (lambda s: s["tenants"]["none_books"]["roas"]["meta"].update(mean="abc"),
+     "key 'tenants.none_books.roas.meta.mean' must be a number, found a string"),
+    (lambda s: s["tenants"]["none_books"]["mroas"]["email"].update(q95=[1.0]),
+     "key 'tenants.none_books.mroas.email.q95' must be a number, found a list"),
 ])
 def test_a_damaged_summary_is_one_line_naming_its_key(run: Path, tmp_path: Path, edit: Callable[[dict], None], message: str) -> None:
     summary = json.loads((run / "summary.json").read_text())
