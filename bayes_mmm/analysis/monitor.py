@@ -59,7 +59,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mmm.analysis.cv import metrics
-from bayes_mmm.core.constants import CHANNEL, DATE, PRECIP, SNOW, TEMP, TENANT
+from bayes_mmm.core.constants import CHANNEL, DATE, PRECIP, REVENUE, SNOW, TEMP, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
@@ -105,11 +105,15 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
     train = (dates >= start) & (dates <= end)
     for tid in summary["data"]["tenants"]:
         fitted = train & ds["observed"].sel({TENANT: tid}).values  # the days the run was fitted on
-        for ch, total in summary["tenants"][tid].get("spend", {}).items():
-            now = float(ds["spend"].sel({TENANT: tid, CHANNEL: ch}).values[fitted].sum())
+        entry = summary["tenants"][tid]
+        totals = {f"spend_{ch}": (ds["spend"].sel({TENANT: tid, CHANNEL: ch}).values, total) for ch, total in entry.get("spend", {}).items()}
+        if "revenue" in entry:  # runs written before the key existed are checked on spend alone
+            totals[REVENUE] = (np.nan_to_num(ds[REVENUE].sel({TENANT: tid}).values), entry["revenue"])
+        for column, (values, total) in totals.items():
+            now = float(values[fitted].sum())
             if not np.isclose(now, total, rtol=1e-6, atol=0.01):
-                raise DataError(f"tenant {tid}: spend in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
-                                "the new data overlaps and rewrites the old window", file=lake, column=f"spend_{ch}",
+                raise DataError(f"tenant {tid}: {column} in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
+                                "the new data overlaps and rewrites the old window", file=lake, column=column,
                                 hint="keep the old rows unchanged and add only periods after " + str(end))
     return Window(train, dates > end)
 

@@ -88,6 +88,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "weather_elasticity_interval": {k: interval(v, 5) for k, v in tp.elasticity.items()},
             "fit": fit_metrics(d.y_raw[i, train], fitted[train]),
             "spend": {},
+            # Revenue over the fitted periods: monitor and refresh check that a lake keeps the old window as it was.
+            "revenue": round(float(d.y_raw[i, train].sum()), 2),
             "n_days": int(train.sum()),
             # False: the tenant has no usable weather data and was modelled without weather terms.
             "weather": bool(d.has_weather[i]),

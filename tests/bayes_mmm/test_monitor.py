@@ -90,7 +90,8 @@ def _edit(src: Path, dst: Path, tenant: str | None, fn) -> Path:
 
 @pytest.mark.parametrize(("case", "message"), [
     ("no_new", "no periods after the run's window (lake ends 2024-12-30, run ends 2024-12-30)"),
-    ("overlap", "spend in the run's window differs from the run's"),
+    ("overlap", "spend_meta in the run's window differs from the run's"),
+    ("revenue_rewritten", "revenue in the run's window differs from the run's"),
     ("missing_tenant", "tenants of the run missing from the lake"),
     ("missing_channel", "channel(s) of the run missing from the lake: email"),
 ])
@@ -100,6 +101,8 @@ def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, 
         "no_new": lambda: setting["lake"],
         "overlap": lambda: _edit(setting["plain"], tmp_path / "l", first,
                                  lambda d: d.assign(spend_meta=np.where(d.index == 10, d["spend_meta"] + 100, d["spend_meta"]))),
+        "revenue_rewritten": lambda: _edit(setting["plain"], tmp_path / "l", first,
+                                           lambda d: d.assign(revenue=np.where(d.index == 10, d["revenue"] * 1.5, d["revenue"]))),
         "missing_tenant": lambda: (shutil.copytree(setting["plain"], tmp_path / "l"), shutil.rmtree(tmp_path / "l" / first))[0],
         "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", None, lambda d: d.drop(columns="spend_email")),
     }[case]()
