@@ -14,6 +14,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
+from bayes_mmm.runs.folder import not_a_run
 from bayes_mmm.runs.summary import build_summary
 
 
@@ -79,7 +80,7 @@ def fit_lake(
         # A cold start takes its model, adstock included, from the earlier run; without media there is no adstock.
         raise ValueError("--adstock auto needs media and its own model: it cannot be combined with --prior-from or --no-media")
     if out is not None:
-        atomic.ensure_writable(out, overwrite, inputs=(data, prior_from))  # before a fit of minutes, not after
+        atomic.ensure_writable(out, overwrite, inputs=(data, prior_from), foreign=not_a_run)  # before a fit of minutes, not after
     prior = None
     if prior_from is not None:
         from bayes_mmm.runs.population import population_prior
@@ -402,7 +403,7 @@ def refresh_run(
     from bayes_mmm.runs.population import tenant_prior
     from bayes_mmm.runs.summary import read_summary, update_summary
 
-    atomic.ensure_writable(out, overwrite, inputs=(run_dir, data))
+    atomic.ensure_writable(out, overwrite, inputs=(run_dir, data), foreign=not_a_run)
     parent = read_summary(run_dir)
     prior = tenant_prior(run_dir)
     old = parent["sampler"]

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bayes_mmm.core.errors import DataError
@@ -36,10 +36,15 @@ def _umask() -> int:
     return mask
 
 
-def ensure_writable(path: str | Path, overwrite: bool = False, inputs: Sequence[str | Path | None] = ()) -> None:
+def ensure_writable(
+    path: str | Path, overwrite: bool = False, inputs: Sequence[str | Path | None] = (),
+    foreign: Callable[[Path], str | None] | None = None,
+) -> None:
     """Refuse a file, a non-empty existing folder (unless ``overwrite``) or an unwritable place for an output folder,
     and always a folder that is, or holds, one of the command's ``inputs`` (replacing it would delete them).
 
+    ``foreign(path)`` says why an existing folder is not this command's kind of output (None: it is);
+    ``--overwrite`` then refuses it, since replacing it would delete files the command never wrote.
     Call early, to fail before long work.
     """
     path = Path(path)
@@ -48,8 +53,12 @@ def ensure_writable(path: str | Path, overwrite: bool = False, inputs: Sequence[
                         file=path, hint="choose a new folder for --out")
     if path.exists() and not path.is_dir():
         raise DataError("is a file, but a folder is needed here", file=path, hint="choose a folder name for --out")
-    if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+    if path.exists() and any(path.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{path} exists and is not empty; pass overwrite=True (CLI: --overwrite) to replace it")
+        if foreign is not None and (why := foreign(path)) is not None:
+            raise DataError(f"{why}; --overwrite replaces only what this command writes, never other files", file=path,
+                            hint="choose a new folder for --out, or move those files away first")
     _ensure_parent_writable(path)
 
 

@@ -41,6 +41,7 @@ from bayes_mmm.core.constants import (
     TEMP,
     TENANT,
     TENANT_JSON,
+    TRUTH_JSON,
     WEATHER_COLUMNS,
     WEEKLY,
 )
@@ -274,6 +275,14 @@ def weather_problem(df: pd.DataFrame) -> str | None:
         return f"{TEMP} is near-constant (sd {temp.std(ddof=0):.2f} °C < {MIN_TEMP_SD_C:g})"
     if precip.nunique() <= 1:
         return f"{PRECIP} is constant ({precip.iloc[0]:g})"
+    return None
+
+
+def not_a_lake(path: Path) -> str | None:
+    """Why the folder ``path`` is not a lake (for ``--overwrite``), or None: every entry a tenant folder of data files."""
+    for entry in sorted(path.iterdir()):
+        if not entry.is_dir() or not any((entry / name).exists() for name in (*DATA_STEMS, TENANT_JSON, TRUTH_JSON)):
+            return f"is not a lake: it holds {entry.name}, which is not a tenant folder"
     return None
 
 

@@ -37,9 +37,18 @@ MONITOR = "monitor.json"
 GROUPS_DIR = "groups"
 #: Files a command may never replace from an ``--out`` option: they are the run.
 RUN_FILES = (IDATA, SUMMARY)
+
 #: Groups and variables every reader of ``idata.nc`` relies on.
 IDATA_GROUPS = ("posterior", "constant_data")
 CONSTANT_VARS = ("spend", "y_scale")
+
+
+def not_a_run(path: Path) -> str | None:
+    """Why the folder ``path`` is not a run folder (for ``--overwrite``), or None when it is one."""
+    if any((path / name).exists() for name in (*RUN_FILES, GROUPS_DIR)):
+        return None
+    names = sorted(p.name for p in path.iterdir())
+    return f"is not a run folder (it holds {', '.join(names[:3])}{' …' if len(names) > 3 else ''}, but no {SUMMARY})"
 REFIT = "fit it again with `bayes-mmm fit --out DIR`"
 
 

@@ -39,7 +39,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
-from bayes_mmm.runs.folder import GROUPS_DIR, RunFolder
+from bayes_mmm.runs.folder import GROUPS_DIR, RunFolder, not_a_run
 from bayes_mmm.runs.lift import lift_calibration
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
 
@@ -215,7 +215,7 @@ def fit_groups(
 
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
-    atomic.ensure_writable(out, overwrite, inputs=(data,))
+    atomic.ensure_writable(out, overwrite, inputs=(data,), foreign=not_a_run)
     data = Path(data).resolve()
     groups = partition(data, tenants, by, max_size, seed=sampler.seed)
     spec, screen = screened_spec(spec, data, groups)

@@ -154,9 +154,10 @@ def simulate(
     if not 365 <= days <= 730:
         raise ValueError(f"--days must be between 365 and 730, got {days}")
     from bayes_mmm.core.atomic import ensure_writable
+    from bayes_mmm.data.lake import not_a_lake
     from synthetic import simulate_universe, write_lake
 
-    ensure_writable(out_dir, overwrite)  # before minutes of simulation, not after
+    ensure_writable(out_dir, overwrite, foreign=not_a_lake)  # before minutes of simulation, not after
 
     with out.status(f"simulating {tenants} tenants × {days} days ({scenario})"):
         universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,

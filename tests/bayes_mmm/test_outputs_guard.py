@@ -124,3 +124,24 @@ def test_refresh_reads_the_new_lake_as_monitor_does(run: Path, tmp_path: Path) -
     assert res.exit_code == 2, res.output
     assert "no periods after the run's window (lake ends 2024-07-18, run ends 2024-07-18)" in " ".join(res.output.split())
     assert not (tmp_path / "r").exists()
+
+
+def test_overwrite_replaces_only_what_the_command_writes(tmp_path: Path) -> None:
+    """--overwrite on a folder of someone else's files is refused before any work; on its own kind of output it replaces."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "important.txt").write_text("precious")
+    lake = FIXTURES / "small_lake"
+    for args, why in (
+        (["fit", "--data", str(lake), "--draws", "20", "--tune", "20"], "is not a run folder (it holds important.txt, but no summary.json)"),
+        (["simulate", "--tenants", "1", "--days", "365"], "is not a lake: it holds important.txt, which is not a tenant folder"),
+    ):
+        res = runner.invoke(app, [*args, "--out", str(mine), "--overwrite"])
+        assert res.exit_code == 2, res.output
+        assert f"{why}; --overwrite replaces only what this command writes" in " ".join(res.output.split())
+        assert (mine / "important.txt").read_text() == "precious" and len(list(mine.iterdir())) == 1
+    sim = tmp_path / "sim"
+    for seed in ("0", "1"):  # a lake simulate wrote is replaced by the next one
+        res = runner.invoke(app, ["simulate", "--tenants", "1", "--days", "365", "--seed", seed, "--out", str(sim), "--overwrite"])
+        assert res.exit_code == 0, res.output
+    assert "seed 1" in res.output and len(list(sim.iterdir())) == 1
