@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.core.constants import CHANNEL, MAX_AMOUNT, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import text_table
 
@@ -35,6 +35,10 @@ WINDOW_REQUIRED = ("channel", "start", "end", "incremental_revenue", "se")
 POINT_REQUIRED = ("channel", "x", "delta_x", "delta_y", "sigma")
 #: The tidy table: one row per test; ``row`` is the test's 1-based row in its file.
 COLUMNS = (TENANT, CHANNEL, "kind", "start", "end", "spend_multiplier", "x", "delta_x", "incremental_revenue", "se", "row")
+#: Largest counterfactual spend, as a multiple of the actual: beyond it the test is a typo, not an experiment.
+MAX_MULTIPLIER = 100.0
+#: Smallest standard error, as a share of the measured lift: real experiments are never this precise.
+MIN_RELATIVE_SE = 0.001
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 
@@ -69,6 +73,20 @@ def _numbers(raw: pd.DataFrame, column: str, name: str, default: float | None = 
     if not np.isfinite(out).all():  # 1e999
         raise DataError("non-finite value", file=name, column=column, rows=_rows(~np.isfinite(out)))
     return out
+
+
+def _amounts(raw: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """:func:`_numbers` of a currency column, refused beyond ±``MAX_AMOUNT`` as the lake's amounts are."""
+    out = _numbers(raw, column, name)
+    _require(np.abs(out) > MAX_AMOUNT, f"impossible values beyond ±{MAX_AMOUNT:g}", name, column)
+    return out
+
+
+def _precision(se: np.ndarray, lift: np.ndarray, name: str, column: str) -> None:
+    """Refuse a standard error of 0, or one claiming a precision no experiment has (below MIN_RELATIVE_SE of the lift)."""
+    _require(se <= 0, f"{column} must be > 0", name, column)
+    _require(se < MIN_RELATIVE_SE * np.abs(lift), f"{column} below {MIN_RELATIVE_SE:.1%} of the measured lift", name, column,
+             "a test measured that precisely cannot exist; give the experiment's real standard error")
 
 
 def _require(cond_bad: np.ndarray, problem: str, name: str, column: str, hint: str | None = None) -> None:
@@ -121,7 +139,7 @@ def _windows(raw: pd.DataFrame, channels: Sequence[str], dates: pd.DatetimeIndex
     chans = _channels(raw, channels, name)
     start, end = _dates(raw, "start", name), _dates(raw, "end", name)
     mult = _numbers(raw, "spend_multiplier", name, default=0.0)
-    lift, se = _numbers(raw, "incremental_revenue", name), _numbers(raw, "se", name)
+    lift, se = _amounts(raw, "incremental_revenue", name), _amounts(raw, "se", name)
     _require((end < start), "end before start", name, "end")
     last = last_day(dates)
     span = f"the data cover {dates[0]:%Y-%m-%d} to {last:%Y-%m-%d}"
@@ -133,7 +151,9 @@ def _windows(raw: pd.DataFrame, channels: Sequence[str], dates: pd.DatetimeIndex
              "weekly data count a week by its first day: a window must contain one")
     _require(mult < 0, "negative spend_multiplier", name, "spend_multiplier", "0 = channel off, 0.5 = half the spend")
     _require(mult == 1, "spend_multiplier 1 is no change", name, "spend_multiplier", "0 = channel off, 0.5 = half the spend")
-    _require(se <= 0, "se must be > 0", name, "se")
+    _require(mult > MAX_MULTIPLIER, f"spend_multiplier above {MAX_MULTIPLIER:g}", name, "spend_multiplier",
+             "the counterfactual spend as a share of the actual: 0 = channel off, 2 = doubled")
+    _precision(se, lift, name, "se")
     _overlaps(chans, start, end, name)
     return pd.DataFrame({CHANNEL: chans, "kind": WINDOW, "start": start, "end": end, "spend_multiplier": mult,
                          "x": np.nan, "delta_x": np.nan, "incremental_revenue": lift, "se": se})
@@ -141,12 +161,12 @@ def _windows(raw: pd.DataFrame, channels: Sequence[str], dates: pd.DatetimeIndex
 
 def _points(raw: pd.DataFrame, channels: Sequence[str], name: str) -> pd.DataFrame:
     chans = _channels(raw, channels, name)
-    x, dx = _numbers(raw, "x", name), _numbers(raw, "delta_x", name)
-    dy, sigma = _numbers(raw, "delta_y", name), _numbers(raw, "sigma", name)
+    x, dx = _amounts(raw, "x", name), _amounts(raw, "delta_x", name)
+    dy, sigma = _amounts(raw, "delta_y", name), _amounts(raw, "sigma", name)
     _require(x < 0, "negative spend level", name, "x")
     _require(dx == 0, "delta_x 0 is no test", name, "delta_x")
     _require(x + dx < 0, "x + delta_x is negative spend", name, "delta_x")
-    _require(sigma <= 0, "sigma must be > 0", name, "sigma")
+    _precision(sigma, dy, name, "sigma")
     return pd.DataFrame({CHANNEL: chans, "kind": POINT, "start": pd.NaT, "end": pd.NaT, "spend_multiplier": np.nan,
                          "x": x, "delta_x": dx, "incremental_revenue": dy, "se": sigma})
 
@@ -204,7 +224,10 @@ def read_lift_tests(path: str | Path, channels: Sequence[str], dates: Sequence, 
     path = Path(path)
     if not path.is_file():
         raise DataError("file not found", file=path)
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 text (byte {exc.start})", file=path, hint="save it as UTF-8 CSV") from None
     return parse_lift_tests(text, channels, dates, str(path), path.parent.name if tenant is None else tenant)
 
 

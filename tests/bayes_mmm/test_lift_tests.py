@@ -57,6 +57,10 @@ def test_pymc_marketing_table_is_a_point_test() -> None:
         ("meta,2024-03-01,2024-03-14,-1,100,10\n", "column 'spend_multiplier', row 1: negative spend_multiplier"),
         ("meta,2024-03-01,2024-03-14,1,100,10\n", "spend_multiplier 1 is no change"),
         ("meta,03/01/2024,2024-03-14,0,100,10\n", "column 'start', row 1: unparseable date '03/01/2024' — use ISO dates"),
+        ("meta,2024-03-01,2024-03-14,0,1e300,1e-300\n", "column 'incremental_revenue', row 1: impossible values beyond ±1e+12"),
+        ("meta,2024-03-01,2024-03-14,0,-1e15,1\n", "column 'incremental_revenue', row 1: impossible values beyond ±1e+12"),
+        ("meta,2024-03-01,2024-03-14,0,5000,0.001\n", "column 'se', row 1: se below 0.1% of the measured lift"),
+        ("meta,2024-03-01,2024-03-14,1e300,100,10\n", "column 'spend_multiplier', row 1: spend_multiplier above 100"),
         ("google,2024-02-01,2024-02-10,0,1,1\nmeta,2024-03-01,2024-03-14,0,100,10\nmeta,2024-03-10,2024-03-20,0,100,10\n",
          "column 'start', rows 2, 3: overlapping tests on channel 'meta'"),
     ],
@@ -77,6 +81,7 @@ def test_bad_window_tests(body: str, fragment: str) -> None:
         ("channel,x,delta_x,delta_y,sigma\nmeta,100,-150,5,1\n", "x + delta_x is negative spend"),
         ("channel,x,delta_x,delta_y,sigma\nmeta,-1,5,5,1\n", "column 'x', row 1: negative spend level"),
         ("channel,x,delta_x,delta_y,sigma\nmeta,1,5,5,0\n", "column 'sigma', row 1: sigma must be > 0"),
+        ("channel,x,delta_x,delta_y,sigma\nmeta,1e300,1e300,500,100\n", "column 'x', row 1: impossible values beyond ±1e+12"),
         ("channel,start,end,x,delta_x,delta_y,sigma,incremental_revenue,se\n", "mixes the window layout"),
         ("", "file is empty"),
     ],
@@ -140,3 +145,12 @@ def test_weekly_windows_may_end_inside_the_last_week_but_must_hold_a_week_start(
         parse_lift_tests(head + "meta,2024-12-09,2024-12-30,5000,1000\n", ["meta"], weeks, "w.csv", "t")
     with pytest.raises(DataError, match="column 'start', row 1: window holds no period of the data"):
         parse_lift_tests(head + "meta,2024-03-05,2024-03-07,50,10\n", ["meta"], weeks, "w.csv", "t")
+
+
+def test_a_lift_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "shop" / "lift_tests.csv"
+    path.parent.mkdir()
+    path.write_bytes((HEADER + "meta,2024-03-01,2024-03-14,0,100,10\n").encode()[:-1] + b",caf\xe9\n")
+    with pytest.raises(DataError) as e:
+        read_lift_tests(path, CHANNELS, DATES)
+    assert str(e.value).startswith(f"{path}: is not UTF-8 text")
