@@ -79,9 +79,10 @@ from bayes_mmm.data.import_periods import (
     weather_periods,
     weekday_mismatch,
 )
-from bayes_mmm.data.lake import TENANT_ID, detect_cadence
+from bayes_mmm.data.lake import TENANT_ID, check_meta_types, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
+from bayes_mmm.data.sensitivity import check_class
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_]+$")
 #: Revenue-export columns that look like media spend: an error unless mapped as a channel or ignored.
@@ -130,9 +131,14 @@ class ImportSpec:
             if not CHANNEL_NAME.match(name):
                 raise DataError(f"channel name '{name}' may only use lower-case letters, digits and '_'",
                                 hint="it becomes the column spend_<name>")
+        where = self.mapping if self.mapping is not None else Path("[tenant]")
         unknown = [k for k in self.tenant if k not in TENANT_KEYS]
         if unknown:
-            raise DataError(f"unknown tenant key '{unknown[0]}'", hint=f"tenant.json keys: {', '.join(TENANT_KEYS)}")
+            raise DataError(f"unknown tenant key '{unknown[0]}' in [tenant]", file=where, hint=f"tenant.json keys: {', '.join(TENANT_KEYS)}")
+        # What validate and fit would refuse in the tenant.json this writes is refused here, before any file is read.
+        check_meta_types(self.tenant, where)
+        if self.tenant.get("sensitivity") is not None:
+            check_class(self.tenant["sensitivity"], where)
 
     def section(self, group: str, name: str) -> str:
         """Where a channel or event is declared, for errors: "[channels.search] in m.toml" (or "--channel search")."""

@@ -251,3 +251,19 @@ def test_event_rows_outside_the_range_are_noted(tmp_path: Path) -> None:
     imp = assemble(make_spec(tmp_path / "m.toml"))
     assert np.flatnonzero(imp.daily["event"].to_numpy()).tolist() == [2]
     assert "event bf: 2 row(s) dated outside the revenue export's range dropped" in imp.notes
+
+
+@pytest.mark.parametrize(
+    ("tenant", "fragment"),
+    [
+        ("latitude = 143.6", "'latitude' must be a number in [-90, 90], found 143.6"),
+        ("latitude = nan", "'latitude' must be a number in [-90, 90], found nan"),
+        ('sensitivity = "bogus"', "sensitivity 'bogus' is not one of extreme, high, medium, none"),
+        ("extra = 1", "unknown tenant key 'extra' in [tenant]"),
+    ],
+)
+def test_tenant_values_validate_would_refuse_are_refused_by_import(tmp_path: Path, tenant: str, fragment: str) -> None:
+    """import never writes a tenant.json that validate and fit then refuse (it wrote latitude 143.6, even NaN)."""
+    _mapping(_files(tmp_path).parent, f"[tenant]\n{tenant}\n")
+    line = _refused(tmp_path, fragment)
+    assert line.startswith(f"error: {tmp_path / 'm.toml'}")
