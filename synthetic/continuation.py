@@ -93,8 +93,9 @@ def _read_old(tenant_dir: Path) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]
         raise ValueError(f"{tenant_dir}: only daily lakes can be continued")
     daily = (pd.read_csv(tenant_dir / "daily.csv", parse_dates=[DATE]) if (tenant_dir / "daily.csv").is_file()
              else pd.read_parquet(tenant_dir / "daily.parquet"))
-    if not (tenant_dir / TRUTH_JSON).is_file():
-        raise ValueError(f"{tenant_dir}: no {TRUTH_JSON}; only synthetic lakes can be continued")
+    for name in (TRUTH_JSON, TRUTH_DAILY):
+        if not (tenant_dir / name).is_file():
+            raise ValueError(f"{tenant_dir}: no {name}; only lakes written by `bayes-mmm simulate` can be continued")
     meta = json.loads((tenant_dir / TENANT_JSON).read_text())
     truth = json.loads((tenant_dir / TRUTH_JSON).read_text())
     return daily, meta, truth, pd.read_parquet(tenant_dir / TRUTH_DAILY)

@@ -139,6 +139,7 @@ def simulate(
     regime_tenants: Annotated[str | None, typer.Option(help="Tenants (comma-separated) that get the regime change; default all.")] = None,
 ) -> None:
     """Simulate synthetic tenants (with ground truth) as a lake, or continue one past its end."""
+    check_simulation_size(tenants, days, seed, lift_tests, continued=continue_from is not None)
     if continue_from is not None:
         from synthetic import write_lake
         from synthetic.continuation import continue_lake
@@ -151,8 +152,6 @@ def simulate(
         return
     if regime is not None or regime_tenants is not None:
         raise ValueError("--regime and --regime-tenants need --continue-from")
-    if not 365 <= days <= 730:
-        raise ValueError(f"--days must be between 365 and 730, got {days}")
     from bayes_mmm.core.atomic import ensure_writable
     from bayes_mmm.data.lake import not_a_lake
     from synthetic import simulate_universe, write_lake
@@ -164,6 +163,20 @@ def simulate(
                                      weather="none" if no_weather else weather, lift_tests=lift_tests)
         write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)
     out.print(f"wrote {len(universe)} tenants to [bold]{esc(out_dir)}[/] (scenario {esc(scenario)}, seed {seed})")
+
+
+#: Largest simulation the CLI starts: beyond these it would run for hours and write gigabytes, almost surely a typo.
+MAX_SIM_TENANTS, MAX_SIM_LIFT_TESTS, MAX_CONTINUE_DAYS = 2000, 50, 3650
+
+
+def check_simulation_size(tenants: int, days: int, seed: int, lift_tests: int, continued: bool) -> None:
+    """Refuse a simulation far beyond any use at once, naming the option, before minutes of work."""
+    limits = [("--tenants", tenants, 1, MAX_SIM_TENANTS), ("--lift-tests", lift_tests, 0, MAX_SIM_LIFT_TESTS),
+              ("--seed", seed, 0, None), ("--days", days, 1, MAX_CONTINUE_DAYS) if continued else ("--days", days, 365, 730)]
+    for option, value, lo, hi in limits:
+        if value < lo or (hi is not None and value > hi):
+            bound = f"between {lo:,} and {hi:,}" if hi is not None else f"at least {lo}"
+            raise ValueError(f"{option} must be {bound}, got {value:,}")
 
 
 def validation_table(table) -> Table:

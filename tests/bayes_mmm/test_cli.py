@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from bayes_mmm.surfaces.cli import app
 
 runner = CliRunner()
+SMALL_LAKE = str(Path(__file__).parents[1] / "fixtures" / "small_lake")
 
 
 def test_every_command_has_help() -> None:
@@ -39,6 +41,21 @@ def test_simulate_rejects_short_history(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "--days must be between 365 and 730" in res.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--tenants", "100000000"], "--tenants must be between 1 and 2,000, got 100,000,000"),
+    (["--lift-tests", "1000000000"], "--lift-tests must be between 0 and 50, got 1,000,000,000"),
+    (["--seed", "-1"], "--seed must be at least 0, got -1"),
+    (["--continue-from", SMALL_LAKE, "--days", "1000000"], "--days must be between 1 and 3,650, got 1,000,000"),
+    (["--continue-from", SMALL_LAKE, "--days", "10"],
+     "no truth_daily.parquet; only lakes written by `bayes-mmm simulate` can be continued"),
+])
+def test_simulate_refuses_absurd_sizes_at_once(tmp_path: Path, args: list[str], message: str) -> None:
+    """Each is one line naming the option before any work (100 million tenants ran until killed)."""
+    res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "lake"), *args])
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split()) and not (tmp_path / "lake").exists()
 
 
 def test_bad_lake_exits_2_without_traceback(tmp_path: Path, tiny_lake: Path) -> None:
