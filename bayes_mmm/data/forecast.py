@@ -21,8 +21,10 @@ from bayes_mmm.core.constants import (
     PRECIP,
     SNOW,
     TEMP,
+    WEEKLY,
 )
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.import_periods import WEATHER_AGG, weather_periods
 from bayes_mmm.data.lake import read_tenant_meta
 from bayes_mmm.data.table import check_header, check_range, parse_iso_dates, parse_numbers, read_table, rows_where
 
@@ -157,3 +159,25 @@ def _covers(df: pd.DataFrame, want: pd.DatetimeIndex, source: str, tenant: str |
 def cities_of(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:
     """Each tenant's ``city`` from its ``tenant.json`` (empty when not given)."""
     return {t: str(read_tenant_meta(Path(lake) / t).get("city", "") or "") for t in tenants}
+
+
+def in_periods(df: pd.DataFrame, periods: pd.DatetimeIndex, cadence: str) -> pd.DataFrame:
+    """A daily forecast (from :func:`read_forecast`) as a weekly run's weeks; anything else unchanged.
+
+    Each week's temperature is its days' mean and its rain and snow their sums, as ``import`` builds
+    a weekly lake; a week missing any day is left out, so :func:`forecast_covers` names it. Only the
+    week-start rows were read before, one day's weather standing for the week's.
+    """
+    if cadence != WEEKLY or df.empty:
+        return df
+    groups = list(df.groupby(TENANT_ID, sort=False)) if TENANT_ID in df.columns else [(None, df)]
+    if all(np.diff(g[DATE].values).min() >= np.timedelta64(7, "D") for _, g in groups if len(g) > 1):
+        return df  # already one row per week
+    out = []
+    for tid, g in groups:
+        cols = [c for c in WEATHER_AGG if c in g.columns]
+        weeks = weather_periods(g.set_index(DATE)[cols], periods, WEEKLY).dropna(how="any").reset_index()
+        if tid is not None:
+            weeks[TENANT_ID] = tid
+        out.append(weeks)
+    return pd.concat(out, ignore_index=True)

@@ -30,7 +30,7 @@ from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.forecast import forecast_covers, read_forecast
+from bayes_mmm.data.forecast import forecast_covers, in_periods, read_forecast
 from bayes_mmm.decide.bounds import (
     FREE,
     TrustRegion,
@@ -113,7 +113,7 @@ def plan_inputs(
                           clip=spec.media_weather_clip) for i in sel]
     fc = None
     if forecast is not None:
-        fc = read_forecast(forecast, after=last)
+        fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
         forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
         warn_extrapolation(fc, tenants, stats)
     z, known = forecast_z(fc, horizon_dates, tenants, stats)

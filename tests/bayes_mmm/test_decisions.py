@@ -158,6 +158,32 @@ def test_weekly_runs_plan_in_weeks(tmp_path: Path) -> None:
         allocate_run(run, 510.0, tenant="north", days=3)
 
 
+def test_a_weekly_run_reads_a_daily_forecast_as_weeks(tmp_path: Path) -> None:
+    """Each week's weather is its days' mean temperature and total rain, as import builds a weekly lake."""
+    gamma = np.zeros((len(TENANTS), len(CHANNELS), 2))
+    gamma[:, 0, 1] = 0.3
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]), cadence="weekly", gamma=gamma)
+    first = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=60)
+    days = pd.date_range(first, periods=21, freq="D")
+    rng = np.random.default_rng(4)
+    daily = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "temp_c": rng.uniform(0, 30, 21), "precip_mm": rng.uniform(0, 20, 21)})
+    daily.loc[daily.index % 7 == 0, ["temp_c", "precip_mm"]] = [5.0, 0.0]  # the week starts look dry and cold
+    weekly = pd.DataFrame({"date": days[::7].strftime("%Y-%m-%d"),
+                           "temp_c": daily["temp_c"].to_numpy().reshape(3, 7).mean(axis=1),
+                           "precip_mm": daily["precip_mm"].to_numpy().reshape(3, 7).sum(axis=1)})
+    plans = {}
+    for name, frame in (("daily", daily), ("weekly", weekly), ("starts", daily[daily.index % 7 == 0])):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        plans[name] = allocate_run(run, 3 * 170.0, tenant="north", periods=3, forecast=tmp_path / f"{name}.csv")
+    mult = {k: np.array(v["tenants"]["north"]["media_multiplier"]["meta"]) for k, v in plans.items()}
+    np.testing.assert_allclose(mult["daily"], mult["weekly"], rtol=1e-9)
+    assert not np.allclose(mult["daily"], mult["starts"], rtol=1e-3)  # what reading the week-start rows alone gave
+    short = daily.iloc[:-1]  # the last week lacks its Sunday: not a week of weather
+    short.to_csv(tmp_path / "short.csv", index=False)
+    with pytest.raises(DataError, match="lacks 1 of the plan's dates: " + days[14].strftime("%Y-%m-%d")):
+        allocate_run(run, 3 * 170.0, tenant="north", periods=3, forecast=tmp_path / "short.csv")
+
+
 def test_a_forecast_must_cover_the_plan_and_name_its_tenants(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
     fc = tmp_path / "forecast.csv"
