@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,18 +133,19 @@ def parse_channel_bounds(text: str | None) -> dict[str, Any]:
 MAX_BUDGET_MULTIPLE = 1000.0
 
 
-def check_budget_scale(budget: float, spend: np.ndarray, days: int) -> None:
+def check_budget_scale(budget: float, spend: np.ndarray, days: int, what: str = "budget", file: str | Path | None = None) -> None:
     """Refuse a budget absurdly beyond the data: above :data:`MAX_BUDGET_MULTIPLE` × the planned tenants'
     highest daily total spend (summed over tenants) × ``days``; the response there is pure extrapolation.
 
-    ``spend`` is the observed ``(N, C, T)`` of the planned tenants.
+    ``spend`` is the observed ``(N, C, T)`` of the planned tenants; ``what`` and ``file`` name where the
+    amount came from (a plan file's total rather than a ``--budget``).
     """
     peak = float(spend.sum(axis=1).max(axis=-1).sum()) if spend.size else 0.0
     cap = MAX_BUDGET_MULTIPLE * peak * days
     if peak > 0 and budget > cap:
-        raise DataError(f"budget {budget:,.6g} is more than {MAX_BUDGET_MULTIPLE:,.0f}× the highest spend in the data "
-                        f"({peak:,.2f} a day, {cap:,.6g} over {days} days): the model cannot say anything about that",
-                        hint="pass a budget in the currency of the lake, within the range the tenants have spent")
+        raise DataError(f"{what} {budget:,.6g} is more than {MAX_BUDGET_MULTIPLE:,.0f}× the highest spend in the data "
+                        f"({peak:,.2f} a day, {cap:,.6g} over {days} days): the model cannot say anything about that", file=file,
+                        hint="pass amounts in the currency of the lake, within the range the tenants have spent")
 
 
 def budget_groups(tenant_budgets: Mapping[str, float] | None, tenants: list[str], budget: float) -> Groups:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_mmm.core.constants import CADENCE_DAYS
+from bayes_mmm.core.constants import CADENCE_DAYS, DATE
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.bounds import check_budget_scale
@@ -46,13 +46,18 @@ def score_plan(
                         file=plan_csv, column=TENANT_ID)
     # Cities looked up here, not by prepare(): its lookup misses a lake recorded relative to another directory.
     cities = plan_cities(run_dir, summary, named, forecast)
-    setup = prepare(run_dir, named[0] if len(named) == 1 else None, periods=len(dates), forecast=forecast,
-                    start=dates[0], allow_unconverged=allow_unconverged, cities=cities)
+    try:
+        setup = prepare(run_dir, named[0] if len(named) == 1 else None, periods=len(dates), forecast=forecast,
+                        start=dates[0], allow_unconverged=allow_unconverged, cities=cities)
+    except DataError as exc:  # the plan's first date is its start: say so, in the plan file
+        if exc.file is None and exc.problem.startswith("start "):
+            raise DataError(f"the plan's first date: {exc.problem}", file=plan_csv, column=DATE, hint=exc.hint) from None
+        raise
     inp = setup.inp
     plan = plan_array(df, dates, inp.tenants, inp.channels, inp.active, str(plan_csv))
     if plan.sum() <= 0:
         raise DataError("the plan spends nothing", file=plan_csv)
-    check_budget_scale(float(plan.sum()), inp.spend, len(dates) * CADENCE_DAYS[cadence])  # as allocate refuses it
+    check_budget_scale(float(plan.sum()), inp.spend, len(dates) * CADENCE_DAYS[cadence], "the plan's total", plan_csv)  # as allocate
     if same_budget == "portfolio":
         groups = [(np.arange(len(inp.tenants)), float(plan.sum()))]
     else:

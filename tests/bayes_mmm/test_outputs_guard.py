@@ -115,7 +115,11 @@ def test_score_plan_refuses_a_plan_beyond_any_spend_as_allocate_does(run: Path, 
     plan.write_text("date,tenant_id,meta,google,email\n2024-07-19,none_books,1e300,50,20\n")
     res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"])
     assert res.exit_code == 2, res.output
-    assert "budget 1e+300 is more than 1,000× the highest spend in the data" in " ".join(res.output.split())
+    assert f"{plan}: the plan's total 1e+300 is more than 1,000× the highest spend in the data" in " ".join(res.output.split())
+    plan.write_text("date,tenant_id,meta,google,email\n2024-06-19,none_books,100,50,20\n")  # a date inside the data
+    res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"])
+    assert res.exit_code == 2, res.output
+    assert f"{plan}, column 'date': the plan's first date: start 2024-06-19 overlaps the run's data" in " ".join(res.output.split())
 
 
 def test_refresh_reads_the_new_lake_as_monitor_does(run: Path, tmp_path: Path) -> None:
