@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from bayes_mmm.data.lake import load_lake
-from bayes_mmm.model.adstock_screen import screen_adstock
+from bayes_mmm.model.adstock_screen import screen_adstock, written
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.response import delayed_weights, geometric_weights, lag_matrix
 from synthetic import simulate_universe, write_lake
@@ -45,7 +45,7 @@ def screen_scenario(name: str, tenants: int, days: int, seed: int) -> dict[str, 
             t0 = time.perf_counter()
             design = build_design(ds)
             seconds = time.perf_counter() - t0
-    return {"chosen": design.spec.adstock, "screen": design.adstock_screen, "true_adstock_kinds": dict(kinds),
+    return {"chosen": design.spec.adstock, "screen": written(design.adstock_screen), "true_adstock_kinds": dict(kinds),
             "design_seconds_with_screen": round(seconds, 2)}
 
 

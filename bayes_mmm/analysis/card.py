@@ -127,9 +127,11 @@ def screen_line(summary: dict) -> str | None:
     chosen = summary.get("config", {}).get("spec", {}).get("adstock", sc["chosen"])
     ev = ", ".join(f"{c} {v['gain']:+.1f} (bar {v['bar']:.1f}, peak {v['peak']:g})" for c, v in sc["channels"].items()
                    if v["peak"] is not None)
-    why = ("spend acts days after it is spent" if chosen == "delayed" else "no channel's response peaks clearly later")
-    detail = sc.get("reason") or ("least-squares log-likelihood of the best delayed shape over the best geometric one: "
-                                  + (ev or "no channel's spend varies"))
+    why = ("spend acts days after it is spent" if chosen == "delayed" else "the channels' responses do not peak clearly later")
+    total = sc.get("total")  # runs screened before the total was recorded judged channel by channel
+    over = f"; over all channels {total['gain']:+.1f} (bar {total['bar']:.1f})" if total and ev else ""
+    detail = sc.get("reason") or ("least-squares log-likelihood of the best delayed shape, at a peak shared by the tenants, "
+                                  "over the best geometric one: " + (ev or "no channel's spend varies") + over)
     return f"adstock {chosen}, chosen from the data before sampling: {why} ({detail})"
 
 

@@ -11,16 +11,21 @@ tails are chosen (:mod:`bayes_mmm.model.residual`):
 * per tenant and channel, revenue is regressed by least squares on the baseline design,
   the other channels' spend proxies and one adstocked series of the channel, for every
   shape on a grid (geometric α; delayed α × peak ≥ 1 period);
-* the channel's evidence for a delay is the profile log-likelihood of the best delayed
-  shape over the best geometric one, ``n/2 · log(SSE_geometric / SSE_delayed)``, summed
-  over tenants;
+* a tenant's evidence for a delay at peak p is the profile log-likelihood of the best delayed
+  shape with that peak (α free) over the best geometric one, ``n/2 · log(SSE_geometric /
+  SSE_delayed)``. The model's delayed adstock shares one peak per channel across tenants, so
+  the channel's evidence is that gain summed over tenants at the best shared peak: tenants that
+  peak late on different days, or not at all, do not add up (on the ``mixed`` lake a peak chosen
+  per tenant summed to a delay that no shared peak fits, and the shared peak split the chains);
 * the two shapes are not nested and the delayed family is the larger, so that gain is
   positive on noise alone (about +0.6 to +0.9 per tenant for a null or weak channel). Its
   distribution without a timing relation comes from what the baseline leaves unexplained,
   shifted circularly against spend (no effect is the least favourable case: a geometric
   effect makes the gain smaller);
-* the delayed adstock is used when some channel's summed gain passes the 99 % quantile of
-  that null (normal approximation of the sum over tenants).
+* one adstock serves every channel, so the delayed adstock is used when the pooled gains summed
+  over channels pass the 99 % quantile of their null (per channel the same maximum over shared
+  peaks of the null draws summed over tenants; normal approximation): a channel that fits worse
+  with a delay counts against it.
 
 A linear adstock ignores saturation, but the timing of the response does not depend on
 it. Measured on the scenario lakes (benchmarks/RESULTS.md §20, ``bench_adstock_screen.py``):
@@ -43,6 +48,8 @@ SCREEN_ALPHAS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95)
 SCREEN_PEAKS = (1, 2, 3, 4, 5, 6)
 #: Significance of the bar a channel's summed evidence must pass (one-sided, against no timing relation).
 SCREEN_LEVEL = 0.01
+#: Key of a channel's per-peak evidence (peaks, gains, null draws), kept in memory for groups, never written.
+BY_PEAK = "_by_peak"
 #: Shifted copies per tenant×channel for the gain's null distribution, and their seed.
 NULL_DRAWS = 99
 SCREEN_SEED = 20261127
@@ -76,10 +83,12 @@ class Evidence:
     best: int  #: index of the best delayed candidate
     null_mean: float  #: mean of ``gain`` over the shifted copies (no timing relation with spend)
     null_var: float  #: its variance
+    by_peak: np.ndarray  #: ``(P,)`` the gain of the best delayed shape at each peak (α free), as the model pools it
+    null_by_peak: np.ndarray  #: ``(NULL_DRAWS, P)`` the same on each shifted copy
 
 
 def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights: np.ndarray,
-                   delayed: np.ndarray, rng: np.random.Generator) -> Evidence:
+                   delayed: np.ndarray, peak: np.ndarray, rng: np.random.Generator) -> Evidence:
     """The gain of the best delayed shape over the best geometric one, and its distribution without a timing relation.
 
     ``y`` ``(n,)`` and ``base`` ``(n, k)`` are the training days' revenue and baseline (with
@@ -99,12 +108,16 @@ def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights:
     safe = np.where(ok, den, 1.0)
 
     def gains(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per column of ``Y``: the gain at each peak ``(P, m)``, the shapes' SSE ``(K, m)`` and the baseline's residuals."""
         Yr = Y - u @ (u.T @ Y)  # (n, m): residuals of the baseline alone
         explained = np.where(ok[:, None], (cand.T @ Yr) ** 2 / safe[:, None], 0.0)
         sse = np.maximum((Yr**2).sum(axis=0)[None, :] - explained, 1e-300)
-        return 0.5 * n * np.log(sse[~delayed].min(axis=0) / sse[delayed].min(axis=0)), sse, Yr
+        at_peak = np.stack([sse[peak == p].min(axis=0) for p in peak_values])
+        return 0.5 * n * np.log(sse[~delayed].min(axis=0)[None, :] / at_peak), sse, Yr
 
-    gain, sse, yr = gains(y[:, None])
+    peak_values = np.unique(peak[delayed])
+    by_peak, sse, yr = gains(y[:, None])
+    gain = by_peak.max(axis=0)
     # What the baseline leaves, shifted circularly: the same series, autocorrelation and any effect of spend
     # included, out of step with spend. No effect is the least favourable null: a geometric effect makes the
     # gain smaller, not larger (simulating from the fitted geometric shape instead read noise as an effect and
@@ -112,9 +125,11 @@ def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights:
     # A shift within the adstock window would move the effect a few days late: a delayed peak, not a null.
     lag = lagged.shape[1]
     shifts = rng.integers(2 * lag, n - 2 * lag, NULL_DRAWS) if n > 4 * lag + 1 else rng.integers(1, max(n, 2), NULL_DRAWS)
-    null, _, _ = gains(np.stack([np.roll(yr[:, 0], k) for k in shifts], axis=1))
+    null_by_peak, _, _ = gains(np.stack([np.roll(yr[:, 0], k) for k in shifts], axis=1))
+    null = null_by_peak.max(axis=0)
     d_idx = np.flatnonzero(delayed)
-    return Evidence(float(gain[0]), int(d_idx[np.argmin(sse[d_idx, 0])]), float(null.mean()), float(null.var()))
+    return Evidence(float(gain[0]), int(d_idx[np.argmin(sse[d_idx, 0])]), float(null.mean()), float(null.var()),
+                    by_peak[:, 0], null_by_peak.T)
 
 
 def screen_adstock(y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.ndarray,
@@ -124,9 +139,9 @@ def screen_adstock(y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.n
     ``y`` ``(tenant, date)``, ``X`` ``(tenant, date, feature)``, ``lagged``
     ``(tenant, channel, date, lag)``, ``train`` ``(tenant, date)`` as in :class:`~bayes_mmm.model.design.Design`.
     A tenant's channel whose spend never varies over its training days gives no evidence.
-    Returns ``chosen`` (``"geometric"`` or ``"delayed"``) and per channel the summed ``gain``,
-    the ``bar`` it had to pass, the null's ``null_mean`` and ``null_var`` (summed), the
-    ``tenants`` that gave evidence and the median best ``peak``.
+    Returns ``chosen`` (``"geometric"`` or ``"delayed"``) and per channel the pooled ``gain`` at
+    the best shared ``peak`` (:func:`pooled`), the ``bar`` it had to pass, its null's ``null_mean``
+    and ``null_var`` and the ``tenants`` that gave evidence.
     """
     n_lags = lagged.shape[-1]
     weights, delayed, peaks = candidate_weights(n_lags)
@@ -143,40 +158,61 @@ def screen_adstock(y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.n
             if own[:, 0].std() == 0:
                 continue
             base = np.concatenate([X[i][rows], media_proxies(np.delete(lagged[i], c, axis=0))[rows]], axis=1)
-            found.append(delay_evidence(y[i, rows], base, own, weights, delayed, rng))
-        out["channels"][name] = {"gain": sum(e.gain for e in found), "null_mean": sum(e.null_mean for e in found),
-                                 "null_var": sum(e.null_var for e in found), "tenants": len(found),
-                                 "peak": float(np.median([peaks[e.best] for e in found])) if found else None}
+            found.append(delay_evidence(y[i, rows], base, own, weights, delayed, peaks, rng))
+        out["channels"][name] = pooled(np.unique(peaks[delayed]), [e.by_peak for e in found], [e.null_by_peak for e in found])
     return _judged(out)
 
 
+def pooled(peak_values: np.ndarray, by_peak: list[np.ndarray], null_by_peak: list[np.ndarray]) -> dict:
+    """A channel's evidence at the one peak its tenants share, as the model's delayed adstock has it.
+
+    ``by_peak`` holds each tenant's (or group's) gains per peak, ``null_by_peak`` their null draws
+    ``(NULL_DRAWS, P)``. The gains add up over tenants at each peak and the best peak is taken; the
+    null takes the same maximum of the draws added up draw by draw (tenants' shifts are independent).
+    Tenants whose best peaks disagree do not add up, as one shared peak cannot serve them.
+    """
+    if not by_peak:
+        return {"gain": 0.0, "null_mean": 0.0, "null_var": 0.0, "tenants": 0, "peak": None}
+    total, null = np.sum(by_peak, axis=0), np.sum(null_by_peak, axis=0).max(axis=1)
+    return {"gain": float(total.max()), "null_mean": float(null.mean()), "null_var": float(null.var()),
+            "tenants": len(by_peak), "peak": float(peak_values[int(np.argmax(total))]),
+            BY_PEAK: (peak_values, total, np.sum(null_by_peak, axis=0))}
+
+
 def _judged(out: dict) -> dict:
-    """``out`` with each channel's ``bar`` (the null's 1 - :data:`SCREEN_LEVEL` quantile, normal) and the ``chosen`` shape."""
+    """``out`` with each channel's ``bar``, the ``total`` over channels and the ``chosen`` shape.
+
+    One adstock serves every channel, so the choice weighs all of them: delayed when the gains
+    summed over channels pass the null's 1 − :data:`SCREEN_LEVEL` quantile (normal; the channels'
+    nulls add up). A channel that fits worse with a delay (a negative gain) counts against it.
+    Each channel's own ``bar`` is for the record.
+    """
     z = float(norm.ppf(1 - SCREEN_LEVEL))
+    live = [v for v in out["channels"].values() if v["tenants"]]
+    total = sum(v["gain"] for v in live)
+    bar = sum(v["null_mean"] for v in live) + z * np.sqrt(sum(v["null_var"] for v in live))
+    out["chosen"] = "delayed" if live and total > bar else "geometric"
+    out["total"] = {"gain": round(float(total), 2), "bar": round(float(bar), 2)}
     for v in out["channels"].values():
-        bar = v["null_mean"] + z * np.sqrt(v["null_var"]) if v["tenants"] else 0.0
-        if v["tenants"] and v["gain"] > bar:
-            out["chosen"] = "delayed"
-        v.update(gain=round(v["gain"], 2), bar=round(float(bar), 2), null_mean=round(v["null_mean"], 3),
+        own = v["null_mean"] + z * np.sqrt(v["null_var"]) if v["tenants"] else 0.0
+        v.update(gain=round(v["gain"], 2), bar=round(float(own), 2), null_mean=round(v["null_mean"], 3),
                  null_var=round(v["null_var"], 3))
     return out
 
 
 def combine_screens(screens: list[dict]) -> dict:
-    """One verdict from the screens of disjoint groups of tenants (gains and their nulls add up over tenants).
-
-    The peak is the median of the groups' medians: it is for the record only.
-    """
-    channels: dict[str, dict] = {}
+    """One verdict from the screens of disjoint groups of tenants: their gains and null draws add up peak by peak."""
+    parts: dict[str, list] = {}
     for sc in screens:
         for name, v in sc["channels"].items():
-            acc = channels.setdefault(name, {"gain": 0.0, "null_mean": 0.0, "null_var": 0.0, "tenants": 0, "peaks": []})
-            for key in ("gain", "null_mean", "null_var", "tenants"):
-                acc[key] += v[key]
-            acc["peaks"] += [] if v["peak"] is None else [v["peak"]]
-    for v in channels.values():
-        peaks = v.pop("peaks")
-        v["peak"] = float(np.median(peaks)) if peaks else None
+            parts.setdefault(name, [])
+            if v.get(BY_PEAK) is not None:
+                parts[name].append(v[BY_PEAK])
+    channels = {}
+    for name, got in parts.items():
+        v = pooled(got[0][0], [g[1] for g in got], [g[2] for g in got]) if got else pooled(np.zeros(0), [], [])
+        v["tenants"] = sum(sc["channels"].get(name, {}).get("tenants", 0) for sc in screens)
+        channels[name] = v
     reasons = {sc["reason"] for sc in screens if "reason" in sc}
     return _judged({"chosen": "geometric", "channels": channels} | ({"reason": reasons.pop()} if reasons and not channels else {}))
 
@@ -193,3 +229,8 @@ def resolve_adstock(spec: ModelSpec, y: np.ndarray, X: np.ndarray, lagged: np.nd
         return replace(spec, adstock="geometric"), None
     found = screen_adstock(y, X, lagged, train, channels)
     return replace(spec, adstock=found["chosen"]), found
+
+
+def written(screen: dict) -> dict:
+    """The screen as summary.json records it: without the per-peak arrays kept for combining groups."""
+    return {**screen, "channels": {k: {f: x for f, x in v.items() if f != BY_PEAK} for k, v in screen.get("channels", {}).items()}}

@@ -39,6 +39,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
+from bayes_mmm.model.adstock_screen import written
 from bayes_mmm.runs.folder import GROUPS_DIR, RunFolder, not_a_run
 from bayes_mmm.runs.lift import lift_calibration
 from bayes_mmm.runs.summary import SAMPLER_KEYS, config_hash
@@ -277,7 +278,7 @@ def fit_groups(
             merged["data"]["lake"] = str(data)
             merged["data"]["hash"] = data_hash(data, merged["data"]["tenants"])
             if screen is not None:
-                merged["adstock_screen"] = screen
+                merged["adstock_screen"] = written(screen)
             RunFolder(tmp).write_summary(merged)
     except BaseException:  # Ctrl-C or an error: no group may go on fitting for a run that will not be written
         cancel(client, submitted)

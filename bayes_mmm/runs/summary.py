@@ -15,6 +15,7 @@ from bayes_mmm.core.constants import CHANNEL, DATA_STEMS, TENANT
 from bayes_mmm.data.lift_tests import LIFT_TESTS
 from bayes_mmm.inference.fit import FitResult
 from bayes_mmm.inference.loo import pointwise_loo
+from bayes_mmm.model.adstock_screen import written
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder, to_json
 from bayes_mmm.runs.lift import lift_calibration, lift_entries
@@ -151,7 +152,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
         "convergence": result.convergence,
         "loo": loo_summary(result.idata),
         "tenants": tenants,
-        **({"adstock_screen": d.adstock_screen} if d.adstock_screen else {}),
+        **({"adstock_screen": written(d.adstock_screen)} if d.adstock_screen else {}),
         **({"lift_calibration": calibration} if calibration else {}),
     }
 

@@ -11,11 +11,14 @@ import pytest
 from bayes_mmm.analysis.card import screen_line
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.model.adstock_screen import (
+    _judged,
     candidate_weights,
     combine_screens,
     delay_evidence,
+    pooled,
     resolve_adstock,
     screen_adstock,
+    written,
 )
 from bayes_mmm.model.response import delayed_weights, geometric_weights, lag_matrix
 
@@ -40,7 +43,7 @@ def tenant(rng: np.random.Generator, weights: np.ndarray, n: int = 400) -> tuple
 def test_the_projection_gives_least_squares_own_answer() -> None:
     """Gain and best shape equal a brute-force refit of every candidate with np.linalg.lstsq."""
     rng = np.random.default_rng(0)
-    weights, delayed, _ = candidate_weights(L)
+    weights, delayed, peaks = candidate_weights(L)
     for truth in (delayed_weights(np.float64(0.7), np.float64(3.0), L), geometric_weights(np.float64(0.5), L)):
         y, base, lagged = tenant(rng, truth)
         sse = []
@@ -49,20 +52,22 @@ def test_the_projection_gives_least_squares_own_answer() -> None:
             r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
             sse.append(r @ r)
         sse = np.array(sse)
-        ev = delay_evidence(y, base, lagged, weights, delayed, np.random.default_rng(0))
+        ev = delay_evidence(y, base, lagged, weights, delayed, peaks, np.random.default_rng(0))
         assert ev.gain == pytest.approx(0.5 * len(y) * np.log(sse[~delayed].min() / sse[delayed].min()), rel=1e-8)
         assert ev.best == int(np.flatnonzero(delayed)[np.argmin(sse[delayed])])
+        at_peak = [sse[peaks == q].min() for q in np.unique(peaks[delayed])]  # α free at each shared peak
+        np.testing.assert_allclose(ev.by_peak, 0.5 * len(y) * np.log(sse[~delayed].min() / np.array(at_peak)), rtol=1e-8)
 
 
 def test_a_late_peak_is_found_and_a_geometric_decay_is_not_mistaken_for_one() -> None:
     rng = np.random.default_rng(1)
     weights, delayed, peaks = candidate_weights(L)
     y, base, lagged = tenant(rng, delayed_weights(np.float64(0.6), np.float64(4.0), L))
-    ev = delay_evidence(y, base, lagged, weights, delayed, rng)
+    ev = delay_evidence(y, base, lagged, weights, delayed, peaks, rng)
     assert ev.gain > 50 and peaks[ev.best] == 4.0 and ev.gain > ev.null_mean + 10 * np.sqrt(ev.null_var)
     for seed in range(10):  # geometric truth: the best geometric shape always fits better
         y, base, lagged = tenant(np.random.default_rng(100 + seed), geometric_weights(np.float64(0.5), L))
-        assert delay_evidence(y, base, lagged, weights, delayed, rng).gain < 0
+        assert delay_evidence(y, base, lagged, weights, delayed, peaks, rng).gain < 0
 
 
 def lake(rng: np.random.Generator, n_tenants: int, weights: np.ndarray, coef: float) -> tuple[np.ndarray, ...]:
@@ -76,13 +81,13 @@ def test_the_bar_holds_its_level_where_the_delayed_family_wins_on_noise() -> Non
     50 tenants that beat a χ² bar in most such lakes. The null of shifted residuals gives the same mean
     as the observed gains (independently: the average over 200 null tenants) and keeps every null lake geometric."""
     g = geometric_weights(np.float64(0.5), L)
-    weights, delayed, _ = candidate_weights(L)
+    weights, delayed, peaks = candidate_weights(L)
     rng = np.random.default_rng(3)
     observed, null_means = [], []
     for _ in range(4):
         y, X, lagged = lake(rng, 50, g, 0.0)
         for i in range(50):
-            ev = delay_evidence(y[i], X[i], lagged[i, 0], weights, delayed, rng)
+            ev = delay_evidence(y[i], X[i], lagged[i, 0], weights, delayed, peaks, rng)
             observed.append(ev.gain)
             null_means.append(ev.null_mean)
     assert np.mean(observed) > 0.5  # the bias a plain likelihood-ratio bar would miss
@@ -110,15 +115,34 @@ def test_screen_pools_tenants_against_the_null_and_a_flat_channel_gives_none() -
     assert short["chosen"] == "geometric" and "leaves no room for a later peak" in short["reason"]
 
 
-def test_groups_add_their_evidence_and_nulls_before_the_bar() -> None:
-    """Two groups each short of their own bar (null 5 ± 2: bar 9.65) pass the joint one (10 ± 2.83: bar 16.58)."""
-    def group(gain: float, peak: float) -> dict:
-        return {"chosen": "geometric", "channels": {"tv": {"gain": gain, "null_mean": 5.0, "null_var": 4.0, "tenants": 10, "peak": peak}}}
+def test_tenants_add_up_at_the_peak_they_share_and_groups_add_up_before_the_bar() -> None:
+    """The model's delayed adstock has one peak per channel: evidence adds up at a shared peak, not across disagreeing ones."""
+    peaks = np.array([1.0, 2.0, 3.0])
+    rng = np.random.default_rng(5)
+    nulls = [rng.normal(1.0, 1.0, (99, 3)) for _ in range(3)]
+    late2, late2b, late1 = np.array([0.0, 9.0, 0.0]), np.array([1.0, 9.0, 0.0]), np.array([9.0, 0.0, 0.0])
+    agree = pooled(peaks, [late2, late2b], nulls[:2])
+    null = (nulls[0] + nulls[1]).max(axis=1)  # independently: the draws summed draw by draw, then the best peak
+    assert agree["gain"] == 18.0 and agree["peak"] == 2.0 and agree["tenants"] == 2
+    assert agree["null_mean"] == pytest.approx(null.mean()) and agree["null_var"] == pytest.approx(null.var())
+    split = pooled(peaks, [late2, late1], nulls[:2])  # 9 at peak 2 and 9 at peak 1: one shared peak serves only one (not 18)
+    assert split["gain"] == 9.0 and split["null_mean"] == pytest.approx(null.mean())
 
-    both = combine_screens([group(9.0, 3.0), group(9.0, 5.0)])
-    assert both["chosen"] == "delayed"
-    assert both["channels"]["tv"] == {"gain": 18.0, "bar": 16.58, "null_mean": 10.0, "null_var": 8.0, "tenants": 20, "peak": 4.0}
-    assert combine_screens([group(9.0, 3.0)])["chosen"] == "geometric"
+    def group(by_peak: np.ndarray, null_draws: np.ndarray) -> dict:
+        return _judged({"chosen": "geometric", "channels": {"tv": pooled(peaks, [by_peak], [null_draws])}})
+
+    both = combine_screens([group(late2, nulls[0]), group(late2b, nulls[1])])
+    bar = null.mean() + 2.3263 * null.std()
+    assert both["chosen"] == ("delayed" if 18.0 > bar else "geometric") == "delayed"
+    assert both["channels"]["tv"]["gain"] == 18.0 and both["channels"]["tv"]["tenants"] == 2
+    assert both["channels"]["tv"]["bar"] == pytest.approx(bar, abs=0.01)
+    assert combine_screens([group(late2, nulls[0]), group(late1, nulls[1])])["channels"]["tv"]["gain"] == 9.0  # [9, 9, 0]
+    assert "_by_peak" not in written(both)["channels"]["tv"] and written(both)["channels"]["tv"]["gain"] == 18.0
+    # One adstock serves every channel: a channel that fits worse with a delay counts against the others' gain.
+    worse = pooled(peaks, [np.array([-30.0, -25.0, -40.0])], [nulls[2]])
+    mixed = _judged({"chosen": "geometric", "channels": {"tv": pooled(peaks, [late2, late2b], nulls[:2]), "email": worse}})
+    assert mixed["chosen"] == "geometric" and mixed["total"]["gain"] == pytest.approx(18.0 - 25.0)
+    assert mixed["channels"]["tv"]["gain"] > mixed["channels"]["tv"]["bar"]  # alone, tv would have passed its own bar
 
 
 def test_spec_resolution_and_what_the_run_says() -> None:
@@ -133,8 +157,10 @@ def test_spec_resolution_and_what_the_run_says() -> None:
                "adstock_screen": {"chosen": "delayed", "channels": {"tv": {"gain": 40.2, "bar": 4.63, "tenants": 2, "peak": 3.0},
                                                                     "email": {"gain": 0.0, "bar": 0.0, "tenants": 0, "peak": None}}}}
     assert screen_line(summary) == ("adstock delayed, chosen from the data before sampling: spend acts days after it is spent "
-                                    "(least-squares log-likelihood of the best delayed shape over the best geometric one: "
-                                    "tv +40.2 (bar 4.6, peak 3))")
+                                    "(least-squares log-likelihood of the best delayed shape, at a peak shared by the tenants, "
+                                    "over the best geometric one: tv +40.2 (bar 4.6, peak 3))")
+    summary["adstock_screen"]["total"] = {"gain": 40.2, "bar": 4.63}  # recorded since the choice weighs every channel
+    assert screen_line(summary).endswith("tv +40.2 (bar 4.6, peak 3); over all channels +40.2 (bar 4.6))")
     weekly = {"config": {"spec": {"adstock": "geometric"}},
               "adstock_screen": {"chosen": "geometric", "channels": {}, "reason": "an adstock window of 2 period(s) leaves no room for a later peak"}}
     assert screen_line(weekly).endswith("(an adstock window of 2 period(s) leaves no room for a later peak)")
@@ -155,4 +181,4 @@ def test_scenario_lakes_get_the_shape_their_generator_used(tmp_path: Path, scena
         design = build_design(load_lake(lake))
     assert design.spec.adstock == chosen and design.adstock_screen["chosen"] == chosen
     peaks = [v["peak"] for v in design.adstock_screen["channels"].values()]
-    assert all(p >= 3 for p in peaks) if chosen == "delayed" else True  # Weibull scales of 3–9 days peak late
+    assert all(p >= 2 for p in peaks) if chosen == "delayed" else True  # Weibull modes of 2–6 days: a late shared peak
