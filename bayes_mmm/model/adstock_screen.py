@@ -28,8 +28,9 @@ tails are chosen (:mod:`bayes_mmm.model.residual`):
   with a delay counts against it.
 
 A linear adstock ignores saturation, but the timing of the response does not depend on
-it. Measured on the scenario lakes (benchmarks/RESULTS.md §20, ``bench_adstock_screen.py``):
-delayed on the Weibull and mixed lakes, geometric on the 13 lakes of geometric carry-over.
+it. Measured on the scenario lakes (benchmarks/RESULTS.md §21, ``bench_adstock_screen.py``):
+delayed on the Weibull lake, geometric on the 13 lakes of geometric carry-over and on ``mixed``
+(a third of its tenant×channels geometric, the others peaking on different days).
 """
 
 from __future__ import annotations
