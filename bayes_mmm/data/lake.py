@@ -278,11 +278,19 @@ def weather_problem(df: pd.DataFrame) -> str | None:
     return None
 
 
-def not_a_lake(path: Path) -> str | None:
-    """Why the folder ``path`` is not a lake (for ``--overwrite``), or None: every entry a tenant folder of data files."""
+def not_a_simulated_lake(path: Path) -> str | None:
+    """Why the folder ``path`` is not a lake ``simulate`` wrote (for ``--overwrite``), or None when it is one.
+
+    Every entry but hidden files must be a tenant folder holding ``truth.json``: a lake of real data
+    (``import``) has none, and ``simulate --overwrite`` must never replace it.
+    """
     for entry in sorted(path.iterdir()):
-        if not entry.is_dir() or not any((entry / name).exists() for name in (*DATA_STEMS, TENANT_JSON, TRUTH_JSON)):
-            return f"is not a lake: it holds {entry.name}, which is not a tenant folder"
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            return f"is not a simulated lake: it holds {entry.name}, which is not a tenant folder"
+        if not (entry / TRUTH_JSON).is_file():
+            return f"is not a simulated lake: its tenant folder {entry.name} has no {TRUTH_JSON} (real data?)"
     return None
 
 

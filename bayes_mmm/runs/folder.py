@@ -44,11 +44,15 @@ CONSTANT_VARS = ("spend", "y_scale")
 
 
 def not_a_run(path: Path) -> str | None:
-    """Why the folder ``path`` is not a run folder (for ``--overwrite``), or None when it is one."""
-    if any((path / name).exists() for name in (*RUN_FILES, GROUPS_DIR)):
+    """Why the folder ``path`` is not a run folder (for ``--overwrite``), or None when it is one (hidden files aside)."""
+    if any((path / name).is_file() for name in RUN_FILES):
         return None
-    names = sorted(p.name for p in path.iterdir())
+    names = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+    if not names:
+        return None
     return f"is not a run folder (it holds {', '.join(names[:3])}{' …' if len(names) > 3 else ''}, but no {SUMMARY})"
+
+
 REFIT = "fit it again with `bayes-mmm fit --out DIR`"
 
 
@@ -98,9 +102,11 @@ INTERVAL_KEYS = ("mean", "q05", "q50", "q95")
 def check_intervals(obj: Any, path: Path, where: str) -> None:
     """Refuse an interval record holding a non-number (a hand-edited ``"roas": {"meta": {"mean": "abc"}}``), naming its key."""
     if isinstance(obj, dict):
+        # A record is a dict of interval keys only, not all of them objects: a channel or tenant may be called "mean".
+        record = bool(obj) and set(obj) <= set(INTERVAL_KEYS) and not all(isinstance(v, dict) for v in obj.values())
         for key, value in obj.items():
             name = _dotted(where, str(key))
-            if key in INTERVAL_KEYS and value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if record and value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise DataError(f"key '{name}' must be a number, found {kind_of(value)}", file=path, hint=REFIT)
             check_intervals(value, path, name)
     elif isinstance(obj, list):

@@ -125,7 +125,7 @@ def quiet_libraries() -> None:
 def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Lake folder to create.")] = DEFAULT_LAKE,
     tenants: Annotated[int, typer.Option(help="Number of tenants.", min=1)] = 20,
-    days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
+    days: Annotated[int, typer.Option(help="Days of history (365–730; with --continue-from, new days: 1–3650).")] = 730,
     seed: Annotated[int, typer.Option(help="Random seed (with --continue-from: which independent continuation, ≥ 0).")] = 0,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing lake.")] = False,
@@ -139,7 +139,11 @@ def simulate(
     regime_tenants: Annotated[str | None, typer.Option(help="Tenants (comma-separated) that get the regime change; default all.")] = None,
 ) -> None:
     """Simulate synthetic tenants (with ground truth) as a lake, or continue one past its end."""
+    from bayes_mmm.core.atomic import ensure_writable
+    from bayes_mmm.data.lake import not_a_simulated_lake
+
     check_simulation_size(tenants, days, seed, lift_tests, continued=continue_from is not None)
+    ensure_writable(out_dir, overwrite, inputs=(continue_from,), foreign=not_a_simulated_lake)  # before minutes of work
     if continue_from is not None:
         from synthetic import write_lake
         from synthetic.continuation import continue_lake
@@ -152,11 +156,8 @@ def simulate(
         return
     if regime is not None or regime_tenants is not None:
         raise ValueError("--regime and --regime-tenants need --continue-from")
-    from bayes_mmm.core.atomic import ensure_writable
-    from bayes_mmm.data.lake import not_a_lake
     from synthetic import simulate_universe, write_lake
 
-    ensure_writable(out_dir, overwrite, foreign=not_a_lake)  # before minutes of simulation, not after
 
     with out.status(f"simulating {tenants} tenants × {days} days ({scenario})"):
         universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,
@@ -847,7 +848,7 @@ def score_plan_cmd(
 @friendly
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
-    days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
+    days: Annotated[int, typer.Option(help="Days of history (365–730; with --continue-from, new days: 1–3650).")] = 730,
     draws: Annotated[int, typer.Option(min=1, help=f"Kept draws per chain ({DEMO_CHAINS} chains × {DEMO_DRAWS:,}: R-hat ≤ 1.01 with margin on the default universe).")] = DEMO_DRAWS,
     tune: Annotated[int, typer.Option(min=0)] = DEMO_TUNE,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,

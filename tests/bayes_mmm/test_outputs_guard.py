@@ -138,7 +138,8 @@ def test_overwrite_replaces_only_what_the_command_writes(tmp_path: Path) -> None
     lake = FIXTURES / "small_lake"
     for args, why in (
         (["fit", "--data", str(lake), "--draws", "20", "--tune", "20"], "is not a run folder (it holds important.txt, but no summary.json)"),
-        (["simulate", "--tenants", "1", "--days", "365"], "is not a lake: it holds important.txt, which is not a tenant folder"),
+        (["simulate", "--tenants", "1", "--days", "365"], "is not a simulated lake: it holds important.txt, which is not a tenant folder"),
+        (["simulate", "--continue-from", str(lake), "--days", "10"], "is not a simulated lake: it holds important.txt, which is not a tenant folder"),
     ):
         res = runner.invoke(app, [*args, "--out", str(mine), "--overwrite"])
         assert res.exit_code == 2, res.output
@@ -149,3 +150,22 @@ def test_overwrite_replaces_only_what_the_command_writes(tmp_path: Path) -> None
         res = runner.invoke(app, ["simulate", "--tenants", "1", "--days", "365", "--seed", seed, "--out", str(sim), "--overwrite"])
         assert res.exit_code == 0, res.output
     assert "seed 1" in res.output and len(list(sim.iterdir())) == 1
+    (sim / ".DS_Store").write_text("")  # hidden files do not make it someone else's folder
+    assert runner.invoke(app, ["simulate", "--tenants", "1", "--days", "365", "--out", str(sim), "--overwrite"]).exit_code == 0
+    real = shutil.copytree(lake, tmp_path / "real")  # a lake of real data has no truth.json: simulate never replaces it
+    for truth in real.glob("*/truth.json"):
+        truth.unlink()
+    before = digest(real)
+    res = runner.invoke(app, ["simulate", "--tenants", "1", "--days", "365", "--out", str(real), "--overwrite"])
+    assert res.exit_code == 2 and "has no truth.json (real data?)" in " ".join(res.output.split())
+    assert digest(real) == before
+
+
+def test_a_channel_or_tenant_called_mean_is_not_an_interval_record() -> None:
+    from bayes_mmm.runs.folder import check_intervals
+
+    ok = {"mean": {"roas": {"mean": {"mean": 1.0, "q05": 0.5, "q50": 1.0, "q95": 1.5}}, "cv": {"r2_mean": 0.5}}}
+    check_intervals(ok, Path("s.json"), "tenants")  # tenant 'mean', channel 'mean': their records hold numbers
+    ok["mean"]["roas"]["mean"]["q05"] = "x"
+    with pytest.raises(Exception, match=r"key 'tenants\.mean\.roas\.mean\.q05' must be a number, found a string"):
+        check_intervals(ok, Path("s.json"), "tenants")
