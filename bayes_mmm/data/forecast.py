@@ -171,10 +171,11 @@ def in_periods(df: pd.DataFrame, periods: pd.DatetimeIndex, cadence: str) -> pd.
     if cadence != WEEKLY or df.empty:
         return df
     groups = list(df.groupby(TENANT_ID, sort=False)) if TENANT_ID in df.columns else [(None, df)]
-    if all(np.diff(g[DATE].values).min() >= np.timedelta64(7, "D") for _, g in groups if len(g) > 1):
-        return df  # already one row per week
     out = []
     for tid, g in groups:
+        if len(g) < 2 or np.diff(g[DATE].values).min() >= np.timedelta64(7, "D"):
+            out.append(g)  # already one row per week (each tenant's rows judged on their own)
+            continue
         cols = [c for c in WEATHER_AGG if c in g.columns]
         weeks = weather_periods(g.set_index(DATE)[cols], periods, WEEKLY).dropna(how="any").reset_index()
         if tid is not None:

@@ -47,7 +47,7 @@ from bayes_mmm.model.response import delayed_weights, geometric_weights
 #: Geometric decay rates and delayed peaks (in periods) tried; the delayed shape uses the same α.
 SCREEN_ALPHAS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95)
 SCREEN_PEAKS = (1, 2, 3, 4, 5, 6)
-#: Significance of the bar a channel's summed evidence must pass (one-sided, against no timing relation).
+#: Significance of the bar the evidence summed over channels must pass (one-sided, against no timing relation).
 SCREEN_LEVEL = 0.01
 #: Key of a channel's per-peak evidence (peaks, gains, null draws), kept in memory for groups, never written.
 BY_PEAK = "_by_peak"
@@ -88,8 +88,19 @@ class Evidence:
     null_by_peak: np.ndarray  #: ``(NULL_DRAWS, P)`` the same on each shifted copy
 
 
+def null_shifts(rng: np.random.Generator, n: int, n_lags: int) -> np.ndarray:
+    """:data:`NULL_DRAWS` circular shifts of ``n`` days, beyond twice the adstock window from either end.
+
+    A shift within the window would move the effect a few days late: a delayed peak, not a null.
+    One set per tenant serves all its channels, so their null gains stay as correlated as their observed ones.
+    """
+    if n > 4 * n_lags + 1:
+        return rng.integers(2 * n_lags, n - 2 * n_lags, NULL_DRAWS)
+    return rng.integers(1, max(n, 2), NULL_DRAWS)
+
+
 def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights: np.ndarray,
-                   delayed: np.ndarray, peak: np.ndarray, rng: np.random.Generator) -> Evidence:
+                   delayed: np.ndarray, peak: np.ndarray, shifts: np.ndarray) -> Evidence:
     """The gain of the best delayed shape over the best geometric one, and its distribution without a timing relation.
 
     ``y`` ``(n,)`` and ``base`` ``(n, k)`` are the training days' revenue and baseline (with
@@ -119,13 +130,10 @@ def delay_evidence(y: np.ndarray, base: np.ndarray, lagged: np.ndarray, weights:
     peak_values = np.unique(peak[delayed])
     by_peak, sse, yr = gains(y[:, None])
     gain = by_peak.max(axis=0)
-    # What the baseline leaves, shifted circularly: the same series, autocorrelation and any effect of spend
-    # included, out of step with spend. No effect is the least favourable null: a geometric effect makes the
-    # gain smaller, not larger (simulating from the fitted geometric shape instead read noise as an effect and
-    # let 1 in 4 lakes of 50 null channels through).
-    # A shift within the adstock window would move the effect a few days late: a delayed peak, not a null.
-    lag = lagged.shape[1]
-    shifts = rng.integers(2 * lag, n - 2 * lag, NULL_DRAWS) if n > 4 * lag + 1 else rng.integers(1, max(n, 2), NULL_DRAWS)
+    # What the baseline leaves, shifted circularly (:func:`null_shifts`): the same series, autocorrelation and any
+    # effect of spend included, out of step with spend. No effect is the least favourable null: a geometric effect
+    # makes the gain smaller, not larger (simulating from the fitted geometric shape instead read noise as an
+    # effect and let 1 in 4 lakes of 50 null channels through).
     null_by_peak, _, _ = gains(np.stack([np.roll(yr[:, 0], k) for k in shifts], axis=1))
     null = null_by_peak.max(axis=0)
     d_idx = np.flatnonzero(delayed)
@@ -151,6 +159,7 @@ def screen_adstock(y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.n
         out["reason"] = f"an adstock window of {n_lags} period(s) leaves no room for a later peak"
         return out
     rng = np.random.default_rng(SCREEN_SEED)  # the same data give the same choice
+    shifts = [null_shifts(rng, int(train[i].sum()), n_lags) for i in range(len(y))]
     for c, name in enumerate(channels):
         found = []
         for i in range(len(y)):
@@ -159,7 +168,7 @@ def screen_adstock(y: np.ndarray, X: np.ndarray, lagged: np.ndarray, train: np.n
             if own[:, 0].std() == 0:
                 continue
             base = np.concatenate([X[i][rows], media_proxies(np.delete(lagged[i], c, axis=0))[rows]], axis=1)
-            found.append(delay_evidence(y[i, rows], base, own, weights, delayed, peaks, rng))
+            found.append(delay_evidence(y[i, rows], base, own, weights, delayed, peaks, shifts[i]))
         out["channels"][name] = pooled(np.unique(peaks[delayed]), [e.by_peak for e in found], [e.null_by_peak for e in found])
     return _judged(out)
 
@@ -191,7 +200,12 @@ def _judged(out: dict) -> dict:
     z = float(norm.ppf(1 - SCREEN_LEVEL))
     live = [v for v in out["channels"].values() if v["tenants"]]
     total = sum(v["gain"] for v in live)
-    bar = sum(v["null_mean"] for v in live) + z * np.sqrt(sum(v["null_var"] for v in live))
+    # A tenant's channels share its null shifts, so the channels' null statistics add up draw by draw
+    # (they are correlated where spend is); a record without draws adds its mean and variance.
+    draws = sum((v[BY_PEAK][2].max(axis=1) for v in live if BY_PEAK in v), np.zeros(NULL_DRAWS))
+    mean = float(draws.mean()) + sum(v["null_mean"] for v in live if BY_PEAK not in v)
+    var = float(draws.var()) + sum(v["null_var"] for v in live if BY_PEAK not in v)
+    bar = mean + z * np.sqrt(var)
     out["chosen"] = "delayed" if live and total > bar else "geometric"
     out["total"] = {"gain": round(float(total), 2), "bar": round(float(bar), 2)}
     for v in out["channels"].values():
@@ -203,6 +217,8 @@ def _judged(out: dict) -> dict:
 
 def combine_screens(screens: list[dict]) -> dict:
     """One verdict from the screens of disjoint groups of tenants: their gains and null draws add up peak by peak."""
+    if not screens:
+        return {"chosen": "geometric", "channels": {}, "reason": "no group's data could be screened"}
     parts: dict[str, list] = {}
     for sc in screens:
         for name, v in sc["channels"].items():
@@ -211,6 +227,8 @@ def combine_screens(screens: list[dict]) -> dict:
                 parts[name].append(v[BY_PEAK])
     channels = {}
     for name, got in parts.items():
+        if any(not np.array_equal(g[0], got[0][0]) for g in got):  # groups share l_max and cadence, so their peaks
+            raise ValueError(f"groups screened channel '{name}' on different peak grids")
         v = pooled(got[0][0], [g[1] for g in got], [g[2] for g in got]) if got else pooled(np.zeros(0), [], [])
         v["tenants"] = sum(sc["channels"].get(name, {}).get("tenants", 0) for sc in screens)
         channels[name] = v

@@ -15,6 +15,7 @@ from bayes_mmm.model.adstock_screen import (
     candidate_weights,
     combine_screens,
     delay_evidence,
+    null_shifts,
     pooled,
     resolve_adstock,
     screen_adstock,
@@ -52,7 +53,7 @@ def test_the_projection_gives_least_squares_own_answer() -> None:
             r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
             sse.append(r @ r)
         sse = np.array(sse)
-        ev = delay_evidence(y, base, lagged, weights, delayed, peaks, np.random.default_rng(0))
+        ev = delay_evidence(y, base, lagged, weights, delayed, peaks, null_shifts(np.random.default_rng(0), len(y), L))
         assert ev.gain == pytest.approx(0.5 * len(y) * np.log(sse[~delayed].min() / sse[delayed].min()), rel=1e-8)
         assert ev.best == int(np.flatnonzero(delayed)[np.argmin(sse[delayed])])
         at_peak = [sse[peaks == q].min() for q in np.unique(peaks[delayed])]  # α free at each shared peak
@@ -63,11 +64,11 @@ def test_a_late_peak_is_found_and_a_geometric_decay_is_not_mistaken_for_one() ->
     rng = np.random.default_rng(1)
     weights, delayed, peaks = candidate_weights(L)
     y, base, lagged = tenant(rng, delayed_weights(np.float64(0.6), np.float64(4.0), L))
-    ev = delay_evidence(y, base, lagged, weights, delayed, peaks, rng)
+    ev = delay_evidence(y, base, lagged, weights, delayed, peaks, null_shifts(rng, len(y), L))
     assert ev.gain > 50 and peaks[ev.best] == 4.0 and ev.gain > ev.null_mean + 10 * np.sqrt(ev.null_var)
     for seed in range(10):  # geometric truth: the best geometric shape always fits better
         y, base, lagged = tenant(np.random.default_rng(100 + seed), geometric_weights(np.float64(0.5), L))
-        assert delay_evidence(y, base, lagged, weights, delayed, peaks, rng).gain < 0
+        assert delay_evidence(y, base, lagged, weights, delayed, peaks, null_shifts(rng, len(y), L)).gain < 0
 
 
 def lake(rng: np.random.Generator, n_tenants: int, weights: np.ndarray, coef: float) -> tuple[np.ndarray, ...]:
@@ -87,7 +88,7 @@ def test_the_bar_holds_its_level_where_the_delayed_family_wins_on_noise() -> Non
     for _ in range(4):
         y, X, lagged = lake(rng, 50, g, 0.0)
         for i in range(50):
-            ev = delay_evidence(y[i], X[i], lagged[i, 0], weights, delayed, peaks, rng)
+            ev = delay_evidence(y[i], X[i], lagged[i, 0], weights, delayed, peaks, null_shifts(rng, 365, L))
             observed.append(ev.gain)
             null_means.append(ev.null_mean)
     assert np.mean(observed) > 0.5  # the bias a plain likelihood-ratio bar would miss
@@ -142,6 +143,8 @@ def test_tenants_add_up_at_the_peak_they_share_and_groups_add_up_before_the_bar(
     worse = pooled(peaks, [np.array([-30.0, -25.0, -40.0])], [nulls[2]])
     mixed = _judged({"chosen": "geometric", "channels": {"tv": pooled(peaks, [late2, late2b], nulls[:2]), "email": worse}})
     assert mixed["chosen"] == "geometric" and mixed["total"]["gain"] == pytest.approx(18.0 - 25.0)
+    together = (nulls[0] + nulls[1]).max(axis=1) + nulls[2].max(axis=1)  # the channels' nulls added draw by draw
+    assert mixed["total"]["bar"] == pytest.approx(together.mean() + 2.3263 * together.std(), abs=0.01)
     assert mixed["channels"]["tv"]["gain"] > mixed["channels"]["tv"]["bar"]  # alone, tv would have passed its own bar
 
 
