@@ -79,7 +79,7 @@ from bayes_mmm.data.import_periods import (
     weather_periods,
     weekday_mismatch,
 )
-from bayes_mmm.data.lake import TENANT_ID, check_meta_types, detect_cadence
+from bayes_mmm.data.lake import META_RANGES, META_TEXT, TENANT_ID, check_meta_types, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
 from bayes_mmm.data.sensitivity import check_class
@@ -99,8 +99,7 @@ WRITTEN = (*DATA_STEMS, TENANT_JSON, FORECAST)
 #: What each mapping value must be (TOML also gives numbers, dates, lists and tables where a string is meant).
 TEXT, NUMBER, TEXTS = "a string", "a number", "a list of strings"
 TOP_TYPES = {"tenant_id": TEXT, "missing_revenue": TEXT}
-TENANT_TYPES = {**dict.fromkeys(("name", "city", "category", "currency", "sensitivity"), TEXT),
-                "latitude": NUMBER, "longitude": NUMBER}
+TENANT_TYPES = {**dict.fromkeys(META_TEXT, TEXT), **dict.fromkeys(META_RANGES, NUMBER)}  # as the lake reads tenant.json
 SOURCE_TYPES = {**dict.fromkeys(("file", "platform", "date_column", "date_format", "amount_column", "decimal"), TEXT),
                 "multiplier": NUMBER, "ignore_columns": TEXTS}
 WEATHER_TYPES = {"history": TEXT, "forecast": TEXT}

@@ -158,7 +158,6 @@ def simulate(
         raise ValueError("--regime and --regime-tenants need --continue-from")
     from synthetic import simulate_universe, write_lake
 
-
     with out.status(f"simulating {tenants} tenants × {days} days ({scenario})"):
         universe = simulate_universe(n_tenants=tenants, n_days=days, seed=seed, scenario=scenario, cadence=cadence,
                                      weather="none" if no_weather else weather, lift_tests=lift_tests)
@@ -848,7 +847,7 @@ def score_plan_cmd(
 @friendly
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
-    days: Annotated[int, typer.Option(help="Days of history (365–730; with --continue-from, new days: 1–3650).")] = 730,
+    days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
     draws: Annotated[int, typer.Option(min=1, help=f"Kept draws per chain ({DEMO_CHAINS} chains × {DEMO_DRAWS:,}: R-hat ≤ 1.01 with margin on the default universe).")] = DEMO_DRAWS,
     tune: Annotated[int, typer.Option(min=0)] = DEMO_TUNE,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
