@@ -193,6 +193,9 @@ class ModelSpec:
         d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
         d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
         d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
+        # Runs written before the identification levers existed had neither, whatever today's default.
+        d.setdefault("half_sat_floor", None)
+        d.setdefault("media_weather_bound", None)
         return cls(**d)
 
     def to_dict(self) -> dict:

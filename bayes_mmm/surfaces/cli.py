@@ -261,6 +261,13 @@ def _number(text: str, option: str) -> float:
         raise ValueError(f"{option}: '{text}' is not a number") from None
 
 
+def _number_or_none(text: str | None, option: str) -> float | None:
+    """A CLI number, or None for 'none'/'off'."""
+    if text is None or text.strip().lower() in ("none", "off"):
+        return None
+    return _number(text, option)
+
+
 def print_fit(summary: dict) -> None:
     """Headline ROAS table and convergence verdict of a run."""
     t = Table(title="ROAS (posterior mean [90 % interval])")
@@ -366,10 +373,10 @@ def fit(
         help="Prior: 90 % range of weather sensitivity γ per sd of weather; default -0.33:0.33.")] = None,
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
-    half_sat_floor: Annotated[float | None, typer.Option(
-        help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1); off by default.")] = None,
-    media_weather_bound: Annotated[float | None, typer.Option(
-        help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2); off by default.")] = None,
+    half_sat_floor: Annotated[str, typer.Option(
+        help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1; 'none': off).")] = "none",
+    media_weather_bound: Annotated[str, typer.Option(
+        help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2; 'none': off).")] = "none",
     media_weather_clip: Annotated[float | None, typer.Option(
         help="Identification lever: soft clip (in sd) of the weather that multiplies media, c·tanh(z/c) (e.g. 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(
@@ -417,8 +424,8 @@ def fit(
         "media": not no_media,
         "adstock": "geometric" if adstock == "auto" else adstock,
         "priors": priors,
-        "half_sat_floor": half_sat_floor,
-        "media_weather_bound": media_weather_bound,
+        "half_sat_floor": _number_or_none(half_sat_floor, "--half-sat-floor"),
+        "media_weather_bound": _number_or_none(media_weather_bound, "--media-weather-bound"),
         "media_weather_clip": media_weather_clip,
         "residual_ar": residual_ar,
         "noise_scale": noise_scale,
@@ -706,13 +713,6 @@ def report(
         out.print(f"report: [bold]{esc(path)}[/]")
 
 
-def _fraction(text: str | None, option: str) -> float | None:
-    """A CLI fraction, or None for 'none'/'off'."""
-    if text is None or text.strip().lower() in ("none", "off"):
-        return None
-    return _number(text, option)
-
-
 @app.command()
 @friendly
 def allocate(
@@ -759,9 +759,9 @@ def allocate(
     targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
     if len(targets) + (budget is not None) != 1:
         raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")
-    trust = TrustRegion(band=_fraction(band, "--band"), pacing=_fraction(pacing, "--pacing"), caps=parse_caps(cap))
+    trust = TrustRegion(band=_number_or_none(band, "--band"), pacing=_number_or_none(pacing, "--pacing"), caps=parse_caps(cap))
     kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
-          "confidence": _fraction(confidence, "--confidence")}
+          "confidence": _number_or_none(confidence, "--confidence")}
     with out.status("optimising the plan over posterior draws"):
         setup = prepare(run, tenant, days, periods, forecast, start, allow_unconverged)
         plan = plan_budget(setup, budget, **kw) if budget is not None else target_budget(setup, targets[0][1], targets[0][0], **kw)

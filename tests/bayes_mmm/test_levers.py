@@ -125,6 +125,8 @@ def test_lever_options_are_validated_and_recorded() -> None:
     d = json.loads(json.dumps(spec.to_dict()))
     assert (d["half_sat_floor"], d["media_weather_bound"]) == (0.1, 0.7)
     assert ModelSpec.from_dict(d) == spec
+    old_run = {k: v for k, v in d.items() if k not in ("half_sat_floor", "media_weather_bound")}
+    assert (ModelSpec.from_dict(old_run).half_sat_floor, ModelSpec.from_dict(old_run).media_weather_bound) == (None, None)
     assert ModelSpec().to_dict()["half_sat_floor"] is None
     base = config_hash({"spec": ModelSpec().to_dict()})
     assert config_hash({"spec": ModelSpec(half_sat_floor=0.1).to_dict()}) != base
@@ -175,6 +177,10 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "0.1", "--media-weather-bound", "0.693", "--media-weather-clip", "2"])
     assert res.exit_code == 2 and "stopped before sampling" in res.output
     assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound, seen["spec"].media_weather_clip) == (0.1, 0.693, 2.0)
+    res = CliRunner().invoke(app, [*args, "--half-sat-floor", "none", "--media-weather-bound", "off"])
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (None, None)
+    res = CliRunner().invoke(app, [*args, "--media-weather-bound", "log2"])
+    assert res.exit_code == 2 and "--media-weather-bound: 'log2' is not a number" in res.output
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "half_sat_floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
