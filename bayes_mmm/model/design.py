@@ -388,13 +388,37 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         these days.
     """
     spec = spec or ModelSpec()
+    response = _response(ds, spec, train)
+    baseline = _baseline(ds, spec, response)
+    spec, screen = screen_of(spec, response, baseline)
+    noise = noise_structure(spec, response["y"], baseline["X"], response["lagged"], response["train"],
+                            response["in_range"], baseline["has_weather"])
+    basis = _basis(spec, response, baseline, noise)
+    # The basis keeps each tenant's estimable features: its names replace the padded list.
+    return Design(spec=spec, **{**response, **baseline, **basis, **noise}, adstock_screen=screen)
+
+
+def screen_design(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None = None) -> tuple[ModelSpec, dict | None]:
+    """The adstock screen's verdict on a lake, without the rest of the design (noise fits, QR).
+
+    Same arrays and result as :func:`build_design`'s ``spec`` and ``adstock_screen``, at a
+    fraction of the cost: a grouped fit screens every group's tenants in the client.
+    """
+    response = _response(ds, spec, train)
+    return screen_of(spec, response, _baseline(ds, spec, response))
+
+
+def screen_of(spec: ModelSpec, response: dict, baseline: dict) -> tuple[ModelSpec, dict | None]:
+    """:func:`bayes_mmm.model.adstock_screen.resolve_adstock` on a design's parts."""
+    return resolve_adstock(spec, response["y"], baseline["X"], response["lagged"], response["train"], response["channels"])
+
+
+def _response(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None) -> dict:
+    """Revenue and spend scaled per tenant on its training days, and the lagged spend."""
     tenants = [str(t) for t in ds[TENANT].values]
-    channels = [str(c) for c in ds[CHANNEL].values]
-    dates = pd.DatetimeIndex(ds[DATE].values)
     observed = ds["observed"].values
     train = observed & (train if train is not None else True)
-    in_range = ds["in_range"].values
-    n_t, n_d, n_c = len(tenants), len(dates), len(channels)
+    n_t, n_c = len(tenants), ds.sizes[CHANNEL]
     if (train.sum(axis=1) == 0).any():
         bad = tenants[int(np.flatnonzero(train.sum(axis=1) == 0)[0])]
         raise ValueError(f"tenant '{bad}' has no training days")
@@ -402,8 +426,6 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
     y_raw = np.nan_to_num(ds[REVENUE].values, nan=0.0)
     y_scale = np.array([y_raw[i, train[i]].mean() for i in range(n_t)])
     y_scale = np.where(y_scale > 0, y_scale, 1.0)
-    y = np.where(train, y_raw / y_scale[:, None], 0.0)
-
     spend = ds["spend"].values.transpose(0, 2, 1)  # (tenant, channel, date)
     spend_scale = np.ones((n_t, n_c))
     for i in range(n_t):
@@ -412,12 +434,30 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
             pos = pos[pos > 0]
             if len(pos):
                 spend_scale[i, j] = pos.mean()
-    lagged = lag_matrix(spend / spend_scale[:, :, None], periods(spec.l_max, str(ds.attrs.get("cadence", "daily"))))
+    cadence = str(ds.attrs.get("cadence", "daily"))
+    return {
+        "tenants": tenants,
+        "channels": [str(c) for c in ds[CHANNEL].values],
+        "dates": pd.DatetimeIndex(ds[DATE].values),
+        "cadence": cadence,
+        "train": train,
+        "in_range": ds["in_range"].values,
+        "y": np.where(train, y_raw / y_scale[:, None], 0.0),
+        "y_raw": y_raw,
+        "y_scale": y_scale,
+        "spend": spend,
+        "spend_scale": spend_scale,
+        "lagged": lag_matrix(spend / spend_scale[:, :, None], periods(spec.l_max, cadence)),
+    }
 
+
+def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
+    """Each tenant's baseline features (calendar, weather, level, events, controls) and media weather."""
+    train, dates, cadence = response["train"], response["dates"], response["cadence"]
+    n_t, n_d = train.shape
     holiday = ds[HOLIDAY].values if HOLIDAY in ds else None
     controls = ds["control"].values if "control" in ds else None
     event = np.nan_to_num(ds[EVENT].values) if EVENT in ds else None
-    cadence = str(ds.attrs.get("cadence", "daily"))
     has_weather = weather_mask(ds)
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
     for i in range(n_t):
@@ -463,13 +503,18 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         if f.shape[1] < k_max:
             feats[i] = np.concatenate([f, np.zeros((n_d, k_max - f.shape[1]))], axis=1)
             names[i] = names[i] + [f"pad_{j}" for j in range(k_max - len(names[i]))]
-    X = np.stack(feats)
+    return {"X": np.stack(feats), "feature_names": names, "weather_stats": stats, "zw": zw, "calendar": cal,
+            "weather": raw, "has_weather": has_weather}
+
+
+def _basis(spec: ModelSpec, response: dict, baseline: dict, noise: dict) -> dict:
+    """Orthonormal baseline basis per tenant with independent priors (the marginal likelihood's)."""
+    X, names, train, tenants = baseline["X"], baseline["feature_names"], response["train"], response["tenants"]
+    n_t, n_d, k_max = X.shape
     Q = np.zeros((n_t, n_d, k_max))
     Rinv = np.zeros((n_t, k_max, k_max))
     prior_var = np.zeros((n_t, k_max))
     kept_names, kept = [], []
-    spec, screen = resolve_adstock(spec, y, X, lagged, train, channels)
-    noise = noise_structure(spec, y, X, lagged, train, in_range, has_weather)
     for i in range(n_t):
         rows = np.flatnonzero(train[i])
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
@@ -502,31 +547,4 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         Q[i, rows, :k] = q @ vecs
         Rinv[i, :k, :k] = np.linalg.solve(r, vecs)
         prior_var[i, :k] = np.maximum(lam, 1e-12)
-    return Design(
-        tenants=tenants,
-        channels=channels,
-        dates=dates,
-        spec=spec,
-        y=y,
-        y_raw=y_raw,
-        y_scale=y_scale,
-        train=train,
-        in_range=in_range,
-        spend=spend,
-        spend_scale=spend_scale,
-        lagged=lagged,
-        zw=zw,
-        X=X,
-        Q=Q,
-        Rinv=Rinv,
-        prior_var=prior_var,
-        keep=kept,
-        feature_names=kept_names,
-        weather_stats=stats,
-        calendar=cal,
-        weather=raw,
-        cadence=cadence,
-        has_weather=has_weather,
-        adstock_screen=screen,
-        **noise,
-    )
+    return {"Q": Q, "Rinv": Rinv, "prior_var": prior_var, "keep": kept, "feature_names": kept_names}

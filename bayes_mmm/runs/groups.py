@@ -295,21 +295,21 @@ def screened_spec(spec: ModelSpec, data: Path, groups: list[list[str]]) -> tuple
     """``spec`` with the adstock screen decided once over every group's tenants, and its evidence.
 
     Groups fitted with different carry-over shapes could not share a population prior or one
-    summary, so the screen (:mod:`bayes_mmm.model.adstock_screen`) runs here, a group's design
-    at a time, and every group gets its verdict. Any other adstock comes back unchanged with None.
+    summary, so the screen (:mod:`bayes_mmm.model.adstock_screen`) runs here, a group's screen
+    inputs at a time (no noise fits or QR: the workers build the designs), and every group gets its verdict. Any other adstock comes back unchanged with None.
     """
     from dataclasses import replace
 
     from bayes_mmm.model.adstock_screen import combine_screens
-    from bayes_mmm.model.design import build_design
+    from bayes_mmm.model.design import screen_design
 
     if spec.adstock != "screen" or not spec.media:
         return spec, None
     screens = []
     for members in groups:
         try:
-            screens.append(build_design(load_lake(data, members), spec).adstock_screen)
-        except ValueError:  # e.g. a tenant too short to fit: its group fails on the worker, retried and reported there
+            screens.append(screen_design(load_lake(data, members), spec)[1])
+        except ValueError:  # e.g. a tenant without training days: its group fails on the worker, reported there
             continue
     found = combine_screens(screens)
     return replace(spec, adstock=found["chosen"]), found

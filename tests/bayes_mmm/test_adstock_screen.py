@@ -174,14 +174,17 @@ def test_spec_resolution_and_what_the_run_says() -> None:
                                                            ("default", 0, "geometric"), ("heavy_tails", 0, "geometric")])
 def test_scenario_lakes_get_the_shape_their_generator_used(tmp_path: Path, scenario: str, seed: int, chosen: str) -> None:
     """Three tenants × 365 days, no sampling: the design of the default spec names the generator's kind of carry-over."""
+    from bayes_mmm.core.spec import ModelSpec
     from bayes_mmm.data.lake import load_lake
-    from bayes_mmm.model.design import build_design
+    from bayes_mmm.model.design import build_design, screen_design
     from synthetic import simulate_universe, write_lake
 
     lake = write_lake(simulate_universe(n_tenants=3, n_days=365, seed=seed, scenario=scenario), tmp_path / "lake")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         design = build_design(load_lake(lake))
+        alone = screen_design(load_lake(lake), ModelSpec())  # what a grouped fit's client runs
     assert design.spec.adstock == chosen and design.adstock_screen["chosen"] == chosen
+    assert alone[0] == design.spec and alone[1]["total"] == design.adstock_screen["total"]
     peaks = [v["peak"] for v in design.adstock_screen["channels"].values()]
     assert all(p >= 2 for p in peaks) if chosen == "delayed" else True  # Weibull modes of 2–6 days: a late shared peak
