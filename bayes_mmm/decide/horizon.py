@@ -18,6 +18,11 @@ MAX_PLAN_DAYS = 366
 YEAR_HINT = "plan at most a year ahead; the posterior says nothing about spend further out"
 
 
+
+class StartError(DataError):
+    """A plan's start date that does not serve: callers whose start comes from a file can say so."""
+
+
 def n_periods(days: int | None, periods: int | None, cadence: str) -> int:
     """The plan length in periods; ``days`` is an alias of ``periods`` for daily runs only."""
     if days is not None and cadence != "daily":
@@ -38,11 +43,11 @@ def _start_date(start: str | date | pd.Timestamp) -> pd.Timestamp:
     """A start date: text only as ISO ``YYYY-MM-DD`` ('07/25/2024' is ambiguous between day and month orders)."""
     text = start.strip() if isinstance(start, str) else None
     if text is not None and not ISO_DATE.match(text):
-        raise DataError(f"start '{start}' is not an ISO date", hint="use YYYY-MM-DD")
+        raise StartError(f"start '{start}' is not an ISO date", hint="use YYYY-MM-DD")
     try:
         return pd.Timestamp(start if text is None else text).normalize()
     except (ValueError, TypeError):
-        raise DataError(f"start '{start}' is not a date", hint="use YYYY-MM-DD") from None
+        raise StartError(f"start '{start}' is not a date", hint="use YYYY-MM-DD") from None
 
 
 def plan_dates(last: pd.Timestamp, cadence: str, n: int, start: str | pd.Timestamp | None) -> tuple[pd.DatetimeIndex, int]:
@@ -55,10 +60,10 @@ def plan_dates(last: pd.Timestamp, cadence: str, n: int, start: str | pd.Timesta
     first = last + step
     begin = first if start is None else _start_date(start)
     if begin < first:
-        raise DataError(f"start {begin.date()} overlaps the run's data, whose last period begins {last.date()}",
+        raise StartError(f"start {begin.date()} overlaps the run's data, whose last period begins {last.date()}",
                         hint=f"start on {first.date()} or later")
     if begin - last > pd.Timedelta(days=MAX_PLAN_DAYS):
-        raise DataError(f"start {begin.date()} is more than {MAX_PLAN_DAYS} days after the run's last period {last.date()}",
+        raise StartError(f"start {begin.date()} is more than {MAX_PLAN_DAYS} days after the run's last period {last.date()}",
                         hint=YEAR_HINT)
     gap = (begin - first) // step
     return pd.date_range(begin, periods=n, freq=step), int(gap)

@@ -12,6 +12,7 @@ from bayes_mmm.core.constants import CADENCE_DAYS, DATE
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.bounds import check_budget_scale
+from bayes_mmm.decide.horizon import StartError
 from bayes_mmm.decide.plan import current_plan, tenant_results
 from bayes_mmm.decide.weather import plan_cities
 from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
@@ -49,10 +50,8 @@ def score_plan(
     try:
         setup = prepare(run_dir, named[0] if len(named) == 1 else None, periods=len(dates), forecast=forecast,
                         start=dates[0], allow_unconverged=allow_unconverged, cities=cities)
-    except DataError as exc:  # the plan's first date is its start: say so, in the plan file
-        if exc.file is None and exc.problem.startswith("start "):
-            raise DataError(f"the plan's first date: {exc.problem}", file=plan_csv, column=DATE, hint=exc.hint) from None
-        raise
+    except StartError as exc:  # the plan's first date is its start: say so, in the plan file
+        raise DataError(f"the plan's first date: {exc.problem}", file=plan_csv, column=DATE, hint=exc.hint) from None
     inp = setup.inp
     plan = plan_array(df, dates, inp.tenants, inp.channels, inp.active, str(plan_csv))
     if plan.sum() <= 0:
