@@ -89,6 +89,7 @@ def run_scenario(name: str, args: argparse.Namespace, work: Path) -> dict:
         "centred": sampler.get("centred"),
         "spec": spec,
         "adstock": summary["config"]["spec"]["adstock"],  # the shape fitted (the screen's choice by default)
+        "fitted_spec": {k: v for k, v in summary["config"]["spec"].items() if k != "priors"},  # defaults change; this does not
         "residual_ar": {t: e.get("residual_ar") for t, e in summary["tenants"].items()},
         "noise_power": {t: e.get("noise_power") for t, e in summary["tenants"].items()},
         "noise_nu": {t: e.get("noise_nu") for t, e in summary["tenants"].items()},

@@ -14,9 +14,22 @@ import argparse
 import json
 from pathlib import Path
 
+from bayes_mmm.core.spec import ModelSpec
+
 RESULTS = Path(__file__).parent / "results"
+LEVERS = ("half_sat_floor", "media_weather_bound")
+DEFAULT_LEVERS = {k: getattr(ModelSpec(), k) for k in LEVERS}
 COLUMNS = ("scenario", "file", "converged", "R-hat", "ESS", "div.", "steps", "compile + sampling s", "coverage",
            "error", "width", "flags: expected / elsewhere / missed", "harm", "regret: band / same holds")
+
+
+def levers_of(d: dict) -> dict:
+    """The identification levers a result was fitted with: as fitted (``fitted_spec``), else as given in ``spec``.
+
+    Results from before ``fitted_spec`` was recorded predate the levers' default (2026-11-28): a lever not given was off.
+    """
+    used = d.get("fitted_spec") or d.get("spec") or {}
+    return {k: used.get(k) for k in LEVERS}
 
 
 def screened_adstock(size: str) -> dict[str, str]:
@@ -29,17 +42,18 @@ def newest_default_runs(size: str) -> dict[str, tuple[Path, dict]]:
     """Per scenario, the newest result at ``size`` fitted as the default fits it.
 
     The default screens the adstock: a run counts when it fitted the screen's shape for its lake (recorded as
-    ``adstock``, or read from an explicit ``spec`` before runs recorded it) and set nothing else.
+    ``adstock``, or read from an explicit ``spec`` before runs recorded it), the default's identification levers
+    (:func:`levers_of`) and set nothing else.
     """
     screen = screened_adstock(size)
     best: dict[str, tuple[Path, dict]] = {}
     for f in sorted(RESULTS.glob(f"robustness-*-{size}*.json")):
         d = json.loads(f.read_text())
-        spec = dict(d.get("spec") or {})
-        fitted = d.get("adstock") or spec.get("adstock", "geometric")
+        spec = {k: v for k, v in (d.get("spec") or {}).items() if k not in LEVERS}
+        fitted = d.get("adstock") or spec.pop("adstock", "geometric")
         spec.pop("adstock", None)
-        if spec or "-ar_" in f.name or fitted != screen.get(d["scenario"], "geometric"):
-            continue  # a --spec or --residual-ar experiment, or a shape the default would not fit
+        if spec or "-ar_" in f.name or fitted != screen.get(d["scenario"], "geometric") or levers_of(d) != DEFAULT_LEVERS:
+            continue  # a --spec or --residual-ar experiment, or a shape or levers the default would not fit
         name = d["scenario"]
         if name not in best or d["date"] >= best[name][1]["date"]:
             best[name] = (f, d)
