@@ -198,11 +198,19 @@ def _tenant_figures(
     return figs
 
 
-def _prior_interval(spec: ModelSpec, population: dict | None, name: str, key: str, channel: str, w: int | None) -> tuple[float, float]:
-    """A tenant's prior 90 % range: the cold-start population prior's when the run used one, else the spec's."""
+def _prior_interval(spec: ModelSpec, population: dict | None, name: str, key: str, channel: str, w: int | None,
+                    tenant: str) -> tuple[float, float]:
+    """A tenant's prior 90 % range: the population prior's when the run used one (cold start: per channel;
+    warm start, ``refresh``: per tenant and channel), else the spec's."""
     if population and key in population.get("loc", {}) and channel in population.get("channels", []):
         j = population["channels"].index(channel)
-        loc, scale = (np.asarray(population[part][key])[j] for part in ("loc", "scale"))
+        loc, scale = (np.asarray(population[part][key]) for part in ("loc", "scale"))
+        if population.get("tenants") is not None:  # a warm start's priors have a leading tenant axis
+            if tenant not in population["tenants"]:  # a tenant new since the parent run: the spec's prior
+                return spec.priors.tenant_interval(name, channel, spec.pooled)
+            i = population["tenants"].index(tenant)
+            loc, scale = loc[i], scale[i]
+        loc, scale = loc[j], scale[j]
         if w is not None:
             loc, scale = loc[w], scale[w]
         kind = "log" if name == "roas" else NORMAL_FIELDS[name]
@@ -227,7 +235,7 @@ def prior_posterior_panels(idata: az.InferenceData, summary: dict, tenant: str) 
             widx = None if wname is None else w
             panels.append({
                 "title": title if wname is None else f"{title}: {wname}",
-                "prior": [_prior_interval(spec, config.get("population_prior"), name, key, ch, widx) for ch in channels],
+                "prior": [_prior_interval(spec, config.get("population_prior"), name, key, ch, widx, tenant) for ch in channels],
                 "post": sel.transpose(CHANNEL, "quantile").values,
                 "log": log,
             })

@@ -198,3 +198,13 @@ def test_prior_against_posterior_numbers(tiny_run: Path) -> None:
     np.testing.assert_allclose(cold[0]["prior"][2], np.exp(2 + np.array([-1, 1]) * 0.3 * stats.norm.ppf(0.95)))
     np.testing.assert_allclose(cold[4]["prior"][0], -0.1 + np.array([-1, 1]) * 0.02 * stats.norm.ppf(0.95))
     assert cold[1]["prior"] == panels[1]["prior"]  # no population prior for adstock given: the spec's
+    # A refreshed run's warm start holds one prior per tenant (a leading tenant axis): the tenant's own row.
+    tenants = summary["data"]["tenants"]
+    rows = {t: [float(i), 1.0 + i, 2.0] for i, t in enumerate(tenants)}
+    warm_pop = {"channels": summary["data"]["channels"], "tenants": tenants,
+                "loc": {"log_roas": [rows[t] for t in tenants]}, "scale": {"log_roas": [[0.1, 0.2, 0.3]] * len(tenants)}}
+    warm = prior_posterior_panels(idata, {**summary, "config": {**summary["config"], "population_prior": warm_pop}}, tenant)
+    np.testing.assert_allclose(warm[0]["prior"][1], np.exp(rows[tenant][1] + np.array([-1, 1]) * 0.2 * stats.norm.ppf(0.95)))
+    others = {**warm_pop, "tenants": ["someone_else"], "loc": {"log_roas": [[0.0] * 3]}, "scale": {"log_roas": [[0.1] * 3]}}
+    new = prior_posterior_panels(idata, {**summary, "config": {**summary["config"], "population_prior": others}}, tenant)
+    assert new[0]["prior"] == panels[0]["prior"]  # not in the parent run: the spec's
