@@ -187,14 +187,15 @@ def check_same_data(data: str | Path, summary: dict, summary_path: Path) -> None
 def check_cv_history(ds: Any, n_folds: int) -> None:
     """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold."""
     from bayes_mmm.analysis.cv import walk_forward_folds
-    from bayes_mmm.core.constants import MIN_HISTORY_DAYS
+    from bayes_mmm.core.constants import DAILY, PERIOD_UNIT, history_need, min_history
 
     if n_folds < 1:
         raise DataError(f"folds must be ≥ 1, got {n_folds}")
+    cadence = str(ds.attrs.get("cadence", DAILY))
     first = walk_forward_folds(ds["observed"].values, n_folds)[0].train.sum(axis=1)
-    if first.max() < MIN_HISTORY_DAYS:
+    if first.max() < min_history(cadence):
         raise DataError(f"too little history for {n_folds}-fold walk-forward CV: the longest first training window has "
-                        f"{int(first.max())} periods, fewer than {MIN_HISTORY_DAYS}; nothing was written",
+                        f"{int(first.max())} {PERIOD_UNIT[cadence]}s, fewer than {history_need(cadence)}; nothing was written",
                         hint="use fewer folds or a longer history")
 
 

@@ -15,7 +15,7 @@ import xarray as xr
 from rich.progress import Progress
 
 from bayes_mmm.analysis.verdict import cv_verdict
-from bayes_mmm.core.constants import MIN_HISTORY_DAYS
+from bayes_mmm.core.constants import DAILY, history_need, min_history
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.fit import SamplerConfig, fit
@@ -121,6 +121,7 @@ def walk_forward(
     sampler = sampler or SamplerConfig(chains=2, progress=False)  # draws and warm-up sized as a fit's
     folds = walk_forward_folds(ds["observed"].values, n_folds, first_train)
     tenants = [str(t) for t in ds["tenant"].values]
+    cadence = str(ds.attrs.get("cadence", DAILY))
     dates = ds["date"].values
     y_all = np.nan_to_num(ds["revenue"].values)
     out: dict[str, dict] = {t: {"folds": []} for t in tenants}
@@ -130,7 +131,7 @@ def walk_forward(
         for k, fold in enumerate(folds):
             # A tenant with too little training history in this fold sits it out instead of
             # stopping the fold for everyone (tenants may start on different dates).
-            sel = [i for i in range(len(tenants)) if fold.train[i].sum() >= MIN_HISTORY_DAYS and fold.test[i].any()]
+            sel = [i for i in range(len(tenants)) if fold.train[i].sum() >= min_history(cadence) and fold.test[i].any()]
             if not sel:
                 bar.advance(task)
                 continue
@@ -166,7 +167,7 @@ def walk_forward(
             entry[f"{key}_mean"] = round(float(np.mean([x[key] for x in f])), 4) if f else float("nan")
         entry["verdict"] = cv_verdict(entry, classes[t])
         if not f:
-            entry["verdict"]["reasons"].insert(0, f"too little history for walk-forward CV (< {MIN_HISTORY_DAYS} training days)")
+            entry["verdict"]["reasons"].insert(0, f"too little history for walk-forward CV (< {history_need(cadence)} of training)")
     return out
 
 

@@ -48,6 +48,19 @@ TRUTH_DAILY = "truth_daily.parquet"
 
 #: Minimum history a tenant needs before it can be fitted.
 MIN_HISTORY_DAYS = 120
+#: The same for weekly data: a weekly baseline has about 24 features (trend, season, weather, holidays)
+#: estimated from the weeks themselves, and the fit needs ten periods more than it has features.
+MIN_HISTORY_WEEKS = 40
+
+
+def min_history(cadence: str) -> int:
+    """Periods of history a tenant needs at ``cadence`` (:data:`MIN_HISTORY_DAYS` or :data:`MIN_HISTORY_WEEKS`)."""
+    return MIN_HISTORY_WEEKS if cadence == WEEKLY else MIN_HISTORY_DAYS
+
+
+def history_need(cadence: str) -> str:
+    """The minimum history in words, e.g. ``120 days`` or ``40 weeks``."""
+    return f"{min_history(cadence)} {PERIOD_UNIT.get(cadence, 'day')}s"
 
 #: The demo's sampler (API and CLI). Two chains on two cores; four chains of 500 + 750 took 699 s for the gradient
 #: budget two chains of 1,000 + 1,500 took in 535 s (idle, 2026-11-26: R-hat 1.0044, bulk ESS 678). That budget made

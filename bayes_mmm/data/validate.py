@@ -24,10 +24,14 @@ from bayes_mmm.core.constants import (
     DAILY,
     EVENT,
     MIN_HISTORY_DAYS,
+    MIN_HISTORY_WEEKS,
+    PERIOD_UNIT,
     REVENUE,
     SPEND_PREFIX,
     TENANT_JSON,
     WEATHER_COLUMNS,
+    history_need,
+    min_history,
 )
 from bayes_mmm.core.errors import DataError, describe_rows
 from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
@@ -62,7 +66,7 @@ class Gate:
 GATES = {
     g.name: g
     for g in (
-        Gate("history", ERROR, f"≥ {MIN_HISTORY_DAYS} days of data"),
+        Gate("history", ERROR, f"≥ {MIN_HISTORY_DAYS} days of data (weekly data: ≥ {MIN_HISTORY_WEEKS} weeks)"),
         Gate("missing", ERROR, f"< {MAX_MISSING_SHARE:.0%} missing revenue or spend per column"),
         Gate("constant_revenue", ERROR, "revenue takes more than one value"),
         Gate("revenue_outliers", ERROR,
@@ -165,16 +169,17 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str])
 def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
     """Run every gate on one tenant's frame (as returned by :func:`~bayes_mmm.data.lake.read_daily`)."""
     src = df.attrs.get("source", tenant)
-    days = CADENCE_DAYS[df.attrs.get("cadence", DAILY)]
-    n_days = len(df) * days
+    cadence = df.attrs.get("cadence", DAILY)
+    days = CADENCE_DAYS[cadence]
     spend_cols = [c for c in df.columns if c.startswith(SPEND_PREFIX)]
     zero = [c[len(SPEND_PREFIX) :] for c in spend_cols if np.nansum(df[c].to_numpy()) == 0]
     rev = df[REVENUE].dropna()
     constant = rev.nunique() <= 1
     weather = weather_problem(df)
     return [
-        verdict(tenant, "history", n_days < MIN_HISTORY_DAYS,
-                f"{n_days} days ({df.index[0]:%Y-%m-%d} to {df.index[-1]:%Y-%m-%d}); need ≥ {MIN_HISTORY_DAYS}"),
+        verdict(tenant, "history", len(df) < min_history(cadence),
+                f"{len(df)} {PERIOD_UNIT[cadence]}s ({df.index[0]:%Y-%m-%d} to {df.index[-1]:%Y-%m-%d}); "
+                f"need ≥ {history_need(cadence)}"),
         _missing(tenant, df, src, [REVENUE, *spend_cols], "missing"),
         verdict(tenant, "constant_revenue", constant,
                 f"{src}: column 'revenue' is constant ({rev.iloc[0] if len(rev) else 'empty'})" if constant else "revenue varies"),

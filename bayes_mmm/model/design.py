@@ -22,12 +22,13 @@ from bayes_mmm.core.constants import (
     DATE,
     EVENT,
     HOLIDAY,
-    MIN_HISTORY_DAYS,
+    PERIOD_UNIT,
     PRECIP,
     REVENUE,
     SNOW,
     TEMP,
     TENANT,
+    history_need,
 )
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
@@ -520,8 +521,8 @@ def _basis(spec: ModelSpec, response: dict, baseline: dict, noise: dict) -> dict
         n_own = sum(not n.startswith("pad_") for n in names[i])  # padding is dropped, not estimated
         if len(rows) <= n_own + 10:
             raise ValueError(
-                f"tenant '{tenants[i]}' has {len(rows)} training days, too few for {n_own} baseline features; "
-                f"give it at least {MIN_HISTORY_DAYS} days of history or leave it out (--tenant)"
+                f"tenant '{tenants[i]}' has {len(rows)} training {PERIOD_UNIT[response['cadence']]}s, too few for {n_own} baseline features; "
+                f"give it at least {history_need(response['cadence'])} of history or leave it out (--tenant)"
             )
         level = noise["noise_scale"][i] if noise["noise_power"][i] > 0 else None
         tails = noise["tail_scale"][i] if np.isfinite(noise["noise_nu"][i]) else None

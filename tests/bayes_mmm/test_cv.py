@@ -161,3 +161,21 @@ def test_cv_command_warns_about_unconverged_folds_and_sizes_fold_fits_by_default
     cvs = {"a": entry | {"folds": [fold(0, True)]}}
     res = CliRunner().invoke(app, ["cv", str(tmp_path), "--data", str(tmp_path), "--folds", "1", "--draws", "0"])
     assert res.exit_code == 0 and "did not converge" not in res.output and seen["draws"] is None
+
+
+@pytest.mark.parametrize(("cadence", "periods", "refused"), [("weekly", 156, False), ("weekly", 78, True),
+                                                             ("daily", 260, False), ("daily", 230, True)])
+def test_cv_history_is_counted_in_the_lake_s_own_periods(cadence: str, periods: int, refused: bool) -> None:
+    """A weekly lake needs 40 weeks in its first training window (half the weeks), a daily one 120 days."""
+    import xarray as xr
+
+    from bayes_mmm.api import check_cv_history
+    from bayes_mmm.core.errors import DataError
+
+    ds = xr.Dataset({"observed": (("tenant", "date"), np.ones((1, periods), bool))}, attrs={"cadence": cadence})
+    if not refused:
+        check_cv_history(ds, 5)
+        return
+    unit, need = ("weeks", 40) if cadence == "weekly" else ("days", 120)
+    with pytest.raises(DataError, match=f"the longest first training window has {periods // 2} {unit}, fewer than {need} {unit}"):
+        check_cv_history(ds, 5)

@@ -126,14 +126,17 @@ def test_weatherless_tenant_warns_and_does_not_fail(tmp_path: Path) -> None:
     assert failed(table).empty
 
 
-def test_weekly_history_counts_days(tmp_path: Path) -> None:
-    df = good_frame(16)
-    df["date"] = pd.date_range("2024-01-01", periods=16, freq="7D").strftime("%Y-%m-%d")
+@pytest.mark.parametrize(("weeks", "verdict"), [(16, FAIL), (20, FAIL), (39, FAIL), (40, OK)])
+def test_weekly_history_counts_weeks(tmp_path: Path, weeks: int, verdict: str) -> None:
+    """20 weeks are 140 days but too few for a weekly baseline's ~24 features: the gate says so before fit does."""
+    df = good_frame(weeks)
+    df["date"] = pd.date_range("2024-01-01", periods=weeks, freq="7D").strftime("%Y-%m-%d")
     (tmp_path / "w").mkdir()
     df.to_csv(tmp_path / "w" / "weekly.csv", index=False)
     table = validate_lake(tmp_path)
-    assert table[table.check == "history"].detail.item().startswith("112 days (2024-01-01 to 2024-04-15)")
-    assert status(table, "history", "w") == FAIL
+    last = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=weeks - 1)
+    assert table[table.check == "history"].detail.item() == f"{weeks} weeks (2024-01-01 to {last:%Y-%m-%d}); need ≥ 40 weeks"
+    assert status(table, "history", "w") == verdict
 
 
 def test_check_lake_stops_on_errors_unless_allowed(tmp_path: Path) -> None:
