@@ -515,6 +515,11 @@ def diagnose(
         out.print(f"model card: [bold]{folder.model_card_path}[/]")
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    """A number for a table cell; "—" where a diagnostic could not be computed (e.g. LOO on a degenerate fit)."""
+    return "—" if value is None else format(value, spec)
+
+
 def print_diagnostics(summary: dict) -> None:
     """Per-tenant table: PPC coverage, LOO and verdict."""
     d = summary["diagnostics"]
@@ -529,7 +534,8 @@ def print_diagnostics(summary: dict) -> None:
     for tid, ppc in d["ppc"].items():
         lo = d["loo_by_tenant"][tid]
         v = summary["verdicts"][tid]
-        t.add_row(esc(tid), f"{ppc['inside_50']:.2f}", f"{ppc['inside_90']:.2f}", f"{lo['elpd']:.0f}", str(lo["k_over_0.7"]),
+        t.add_row(esc(tid), _fmt(ppc["inside_50"], ".2f"), _fmt(ppc["inside_90"], ".2f"), _fmt(lo["elpd"], ".0f"),
+                  _fmt(lo["k_over_0.7"], ""),
                   "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])[:60]}")
     out.print(t)
 

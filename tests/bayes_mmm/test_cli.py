@@ -102,3 +102,16 @@ def test_fit_stops_on_an_error_gate_and_names_the_allow_option(tmp_path: Path, t
     res = runner.invoke(app, ["fit", "--data", str(lake), "--allow-gate", "histroy", "--out", str(tmp_path / "run")])
     assert res.exit_code == 2 and "unknown gate 'histroy'" in res.output
     assert not (tmp_path / "run").exists()
+
+
+def test_diagnostics_table_shows_a_dash_where_loo_could_not_be_computed(capsys: pytest.CaptureFixture) -> None:
+    """A degenerate fit (revenue ~0.01 a day against spend in the hundreds) has no elpd: a dash, not a TypeError."""
+    from bayes_mmm.surfaces.cli import print_diagnostics
+
+    summary = {"diagnostics": {"sampler_health": {"divergences": 0, "bfmi_min": 0.9, "bfmi_low": False, "treedepth_saturation": 0},
+                               "ppc": {"t1": {"inside_50": 0.14, "inside_90": 0.14}},
+                               "loo_by_tenant": {"t1": {"elpd": None, "se": None, "k_over_0.7": 124}}},
+               "verdicts": {"t1": {"go": False, "reasons": ["sampler did not converge"]}}}
+    print_diagnostics(summary)
+    row = next(line for line in capsys.readouterr().out.splitlines() if "t1" in line)
+    assert [c.strip() for c in row.split("│")[1:6]] == ["t1", "0.14", "0.14", "—", "124"]
