@@ -49,6 +49,10 @@ LEVEL_WINDOW = 5
 #: A period's spend above this multiple of the channel's median spend (on days it spends) is
 #: reported: more often a unit mistake (cents) than a campaign.
 SPEND_SCALE = 50.0
+#: Total media spend above this multiple of total revenue is reported: no business runs ads at a tenth of a
+#: unit of revenue per unit spent for long, while revenue in thousands or spend in cents does exactly this,
+#: and the ROAS prior (1–5 by default) then forces media to explain far more revenue than there is.
+SPEND_TO_REVENUE = 10.0
 
 ERROR, WARNING = "error", "warning"
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -73,6 +77,7 @@ GATES = {
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks)"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend"),
+        Gate("spend_vs_revenue", WARNING, f"total media spend at most {SPEND_TO_REVENUE:g}× total revenue"),
         Gate("zero_spend_channels", WARNING, "every channel spends at some point"),
         Gate("weather", WARNING, "temp_c and precip_mm present and not (near-)constant"),
         Gate("missing_weather", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing weather (interpolated)"),
@@ -166,6 +171,16 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str])
     return verdict(tenant, "spend_scale", False, f"no spend above {SPEND_SCALE:g}× its median")
 
 
+def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    spend, revenue = float(np.nansum(df[spend_cols].to_numpy())), float(np.nansum(df[REVENUE].to_numpy()))
+    bad = spend > SPEND_TO_REVENUE * revenue
+    ratio = spend / revenue if revenue > 0 else float("inf")
+    detail = (f"{src}: total spend {spend:,.2f} is {ratio:,.0f}× total revenue {revenue:,.2f} — revenue and spend in "
+              "different units (thousands, cents)? The ROAS priors assume one currency unit" if bad
+              else f"total spend {ratio:.2f}× total revenue")
+    return verdict(tenant, "spend_vs_revenue", bad, detail)
+
+
 def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
     """Run every gate on one tenant's frame (as returned by :func:`~bayes_mmm.data.lake.read_daily`)."""
     src = df.attrs.get("source", tenant)
@@ -185,6 +200,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
                 f"{src}: column 'revenue' is constant ({rev.iloc[0] if len(rev) else 'empty'})" if constant else "revenue varies"),
         _outliers(tenant, df, src, days),
         _spend_scale(tenant, df, src, spend_cols),
+        _spend_vs_revenue(tenant, df, src, spend_cols),
         verdict(tenant, "zero_spend_channels", bool(zero),
                 f"no spend on {', '.join(zero)}: their effect cannot be estimated" if zero else "every channel has spend"),
         verdict(tenant, "weather", weather is not None,

@@ -173,3 +173,19 @@ def test_validate_reads_the_side_files_fit_reads(tmp_path: Path, name: str, cont
     with pytest.raises(DataError, match=message) as exc:
         validate_lake(tmp_path)
     assert name in str(exc.value)
+
+
+def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
+    """Revenue rescaled to ~0.01 a day against spend in the hundreds: a warning naming both totals, not a silent fit."""
+    df = good_frame(150)
+    df["revenue"] = (df["revenue"] / df["revenue"].mean() * 0.01).round(6)
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "spend_vs_revenue") == WARN
+    spend, revenue = df[["spend_meta", "spend_google"]].to_numpy().sum(), df["revenue"].sum()
+    detail = table[table.check == "spend_vs_revenue"].detail.item()
+    assert f"total spend {spend:,.2f} is {spend / revenue:,.0f}× total revenue {revenue:,.2f}" in detail
+    assert failed(table).empty  # a warning: the work goes on
+    df = good_frame(150)  # revenue ~1,000 a day against ~550 of spend
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "spend_vs_revenue") == OK
