@@ -92,7 +92,7 @@ def list_tenants(lake: str | Path) -> list[str]:
     """Tenant ids of a lake: its sub-folders holding a data file, sorted."""
     lake = Path(lake)
     if lake.is_file():
-        raise DataError("is a file, but --data takes a lake folder: one sub-folder per tenant holding daily.csv or "
+        raise DataError("is a file, but a lake folder is needed here: one sub-folder per tenant holding daily.csv or "
                         "weekly.csv (see docs/data-contract.md; `bayes-mmm import` builds one from raw exports)", file=lake)
     if not lake.is_dir():
         raise DataError("lake folder does not exist", file=lake)

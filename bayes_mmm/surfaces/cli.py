@@ -145,9 +145,11 @@ def simulate(
     check_simulation_size(tenants, days, seed, lift_tests, continued=continue_from is not None)
     ensure_writable(out_dir, overwrite, inputs=(continue_from,), foreign=not_a_simulated_lake)  # before minutes of work
     if continue_from is not None:
+        from bayes_mmm.data.lake import list_tenants
         from synthetic import write_lake
         from synthetic.continuation import continue_lake
 
+        list_tenants(continue_from)  # a file or a missing folder: the one line every command gives
         chosen = regime_tenants.split(",") if regime_tenants else None
         universe = continue_lake(continue_from, days, regime, chosen, replicate=seed)
         write_lake(universe, out_dir, fmt=fmt, overwrite=overwrite)

@@ -50,6 +50,9 @@ def test_simulate_rejects_short_history(tmp_path: Path) -> None:
     (["--continue-from", SMALL_LAKE, "--days", "1000000"], "--days must be between 1 and 3,650, got 1,000,000"),
     (["--continue-from", SMALL_LAKE, "--days", "10"],
      "no truth_daily.parquet; only lakes written by `bayes-mmm simulate` can be continued"),
+    (["--continue-from", str(Path(SMALL_LAKE) / "none_books" / "daily.csv"), "--days", "10"],
+     "daily.csv: is a file, but a lake folder is needed here"),
+    (["--continue-from", str(Path(SMALL_LAKE) / "no_such_lake"), "--days", "10"], "no_such_lake: lake folder does not exist"),
 ])
 def test_simulate_refuses_absurd_sizes_at_once(tmp_path: Path, args: list[str], message: str) -> None:
     """Each is one line naming the option before any work (100 million tenants ran until killed)."""

@@ -115,7 +115,7 @@ def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="lake folder does not exist"):
         load_lake(tmp_path / "nowhere")
     a_file = tmp_path / "shop_a" / "daily.csv"
-    with pytest.raises(DataError, match=r"daily.csv: is a file, but --data takes a lake folder: one sub-folder per tenant"):
+    with pytest.raises(DataError, match=r"daily.csv: is a file, but a lake folder is needed here: one sub-folder per tenant"):
         load_lake(a_file)
 
 
