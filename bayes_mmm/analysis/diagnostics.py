@@ -156,14 +156,18 @@ def loo_by_tenant(idata: az.InferenceData, loo: PointwiseLoo | None = None) -> p
     return pd.DataFrame(rows).set_index(TENANT)
 
 
-def compare_runs(runs: dict[str, az.InferenceData]) -> pd.DataFrame:
+def compare_runs(runs: dict[str, az.InferenceData], hashes: dict[str, str | None] | None = None) -> pd.DataFrame:
     """``az.compare`` (LOO, stacking weights) of runs fitted on the same data.
 
-    Raises ``ValueError`` when the runs were not fitted on the same observations.
+    Raises ``ValueError`` when the runs were not fitted on the same observations: their numbers differ, or
+    their recorded data hashes (``summary.json`` ``data.hash``; runs without one are not judged) do.
     """
     sizes = {name: idata.log_likelihood["revenue"].sizes["obs"] for name, idata in runs.items()}
     if len(set(sizes.values())) != 1:
         raise ValueError(f"runs were fitted on different data (observations per run: {sizes}); LOO cannot compare them")
+    if len({h for h in (hashes or {}).values() if h}) > 1:
+        raise ValueError(f"runs were fitted on different data (data hashes {hashes}): the same number of days with "
+                         "other values; LOO cannot compare them")
     table = _quiet(az.compare, runs, ic="loo")
     return table[["rank", "elpd_loo", "p_loo", "elpd_diff", "weight", "se", "dse", "warning"]]
 
@@ -217,8 +221,9 @@ def compare_versions(run_dirs: list[str | Path]) -> dict:
     loaded = {str(d): load_run(d) for d in run_dirs}
     names = {str(d): Path(d).name if Path(d).name not in [Path(x).name for x in run_dirs if x != d] else str(d) for d in run_dirs}
     runs = {names[k]: v[0] for k, v in loaded.items()}
+    hashes = {names[k]: (v[1].get("data") or {}).get("hash") for k, v in loaded.items()}
     try:
-        loo, note = compare_runs(runs), ""
+        loo, note = compare_runs(runs, hashes), ""
     except ValueError as exc:  # a refreshed run has more observations: LOO cannot compare, the moves still can
         loo, note = None, str(exc)
     first = str(run_dirs[0])

@@ -547,13 +547,17 @@ def print_diagnostics(summary: dict) -> None:
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run folders (the first is the reference version).")],
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the comparison as JSON.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out file.")] = False,
 ) -> None:
     """Compare runs: PSIS-LOO (same data) and how ROAS and mROAS moved vs the first run (90 % intervals)."""
     quiet_libraries()
     from bayes_mmm.analysis.diagnostics import compare_versions
+    from bayes_mmm.runs.folder import check_out_file
 
     if len(runs) < 2:
         raise ValueError("compare needs at least two run folders")
+    if out_file is not None:
+        check_out_file(out_file, force)  # before loading the runs: never over a file the user did not ask to replace
     result = compare_versions(runs)
     table = result["loo"]
     if table is not None:

@@ -79,6 +79,29 @@ def test_compare_and_diagnose_commands(small_fit, broken_run: Path) -> None:
     assert "# Model card" in (run_dir / "model_card.md").read_text()
 
 
+def test_compare_keeps_the_user_s_files_and_skips_loo_across_data(small_fit, broken_run: Path, tmp_path: Path) -> None:
+    """--out over an existing file needs --force (checked before any work); runs with other data hashes get no LOO."""
+    import json
+    import shutil
+
+    from bayes_mmm.analysis.diagnostics import compare_versions
+
+    _, run_dir = small_fit
+    precious = tmp_path / "notes.txt"
+    precious.write_text("precious")
+    res = CliRunner().invoke(app, ["compare", str(run_dir), str(broken_run), "--out", str(precious)])
+    assert res.exit_code == 2 and "notes.txt" in res.output and precious.read_text() == "precious"
+    res = CliRunner().invoke(app, ["compare", str(run_dir), str(broken_run), "--out", str(precious), "--force"])
+    assert res.exit_code == 0 and json.loads(precious.read_text())["loo"] is not None
+    other = tmp_path / "other_data"  # the same number of days, other values: only the hash tells
+    shutil.copytree(broken_run, other)
+    summary = json.loads((other / "summary.json").read_text())
+    summary["data"]["hash"] = "0" * 16
+    (other / "summary.json").write_text(json.dumps(summary))
+    result = compare_versions([run_dir, other])
+    assert result["loo"] is None and "data hashes" in result["loo_note"] and set(result["moves"]) == {"other_data"}
+
+
 def test_one_convergence_table_equals_az_summary(stored_run: Path) -> None:
     idata, summary = load_run(stored_run)
     cols = ["r_hat", "ess_bulk", "ess_tail"]
