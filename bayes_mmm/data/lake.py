@@ -161,6 +161,12 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
         if col in REQUIRED_COLUMNS:
             raise DataError("required column is missing", file=path, column=col, hint=f"columns are: {', '.join(columns)}")
     spend = [c for c in columns if c.startswith(SPEND_PREFIX)]
+    # 'Spend_Meta' or 'spend meta' would be ignored as an unknown column: a channel lost without a word.
+    odd = [c for c in extra if c not in spend and c.strip().lower().startswith("spend")]
+    if odd:
+        name = odd[0].strip()[len("spend"):].strip(" _-").lower() or "<channel>"
+        raise DataError("looks like a spend column but is not named spend_<channel> (lower-case 'spend_')", file=path,
+                        column=odd[0], hint=f"rename it to '{SPEND_PREFIX}{name}'")
     if SPEND_PREFIX in spend:
         raise DataError("empty channel name", file=path, column=SPEND_PREFIX, hint="name the channel, e.g. spend_meta")
     if not spend:

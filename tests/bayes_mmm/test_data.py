@@ -85,9 +85,13 @@ def test_union_of_channels_and_dates(tmp_path: Path) -> None:
         (lambda df: df.assign(revenue=df["revenue"].where(df.index != 0, -1.0)), "column 'revenue', row 1"),
         (lambda df: pd.concat([df, df.iloc[[3]]]), "column 'date', rows 4, 151 (dates 2024-01-04, 2024-01-04): duplicated dates"),
         (lambda df: df.drop(index=[10, 11]), "column 'date': 2 missing day(s) in the dates, first 2024-01-11"),
+        (lambda df: df.rename(columns={"spend_meta": "Spend_Meta"}),
+         "column 'Spend_Meta': looks like a spend column but is not named spend_<channel> (lower-case 'spend_') — "
+         "rename it to 'spend_meta'"),
+        (lambda df: df.rename(columns={"spend_google": "spend google"}), "column 'spend google': looks like a spend column"),
     ],
     ids=["missing", "misspelled", "open-meteo", "no-spend", "non-numeric", "bad-date", "negative-spend", "negative-revenue",
-         "duplicates", "gaps"],
+         "duplicates", "gaps", "spend-case", "spend-space"],
 )
 def test_bad_input_names_file_column_rows(tmp_path: Path, mutate, expected: str) -> None:
     path = write_tenant(tmp_path, "t1", mutate(good_frame()))
