@@ -133,7 +133,8 @@ def parse_numbers(values: pd.Series, path: str | Path, column: str, dates: Seque
     if pd.api.types.is_bool_dtype(values):
         values = values.astype(float)
     num = pd.to_numeric(values, errors="coerce")
-    present = values.map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))).to_numpy(dtype=bool)
+    # Blank is None, NaN, NaT or pd.NA (nullable Float64/Int64 columns of a parquet file); only text is refused.
+    present = ~values.isna().to_numpy(dtype=bool)
     not_num = (num.isna().to_numpy() & present)
     if not_num.any():
         rows = rows_where(not_num)

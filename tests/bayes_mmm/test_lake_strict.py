@@ -177,6 +177,21 @@ def test_parquet_timezone_dates_are_refused(tmp_path: Path) -> None:
         read_daily(tmp_path / "t" / "daily.parquet")
 
 
+def test_nullable_parquet_blanks_read_as_missing_like_csv_blanks(tmp_path: Path) -> None:
+    """pd.NA in a nullable Float64 / Int64 parquet column is a blank cell (was 'non-numeric value <NA>')."""
+    df = good_frame(150)
+    df["revenue"] = df["revenue"].astype("Float64")
+    df.loc[3, "revenue"] = pd.NA
+    df["spend_meta"] = df["spend_meta"].round().astype("Int64")
+    df.loc[[5, 6], "spend_meta"] = pd.NA
+    (tmp_path / "t").mkdir()
+    df.to_parquet(tmp_path / "t" / "daily.parquet")
+    got = read_daily(tmp_path / "t" / "daily.parquet")
+    assert np.flatnonzero(got["revenue"].isna()).tolist() == [3]
+    assert np.flatnonzero(got["spend_meta"].isna()).tolist() == [5, 6]
+    np.testing.assert_allclose(got["revenue"].dropna(), df["revenue"].drop(index=3).astype(float))
+
+
 CELLS = st.one_of(
     st.sampled_from(["", "nan", "inf", "-inf", "Infinity", "1e300", "-1", "0", "1", "abc", "1,5", "2024-01-01", '"x"']),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
