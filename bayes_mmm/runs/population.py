@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bayes_mmm.core.constants import DAILY
 from bayes_mmm.model.population import PopulationPrior, population_prior_from_posteriors
 from bayes_mmm.runs.folder import RunFolder
 
@@ -18,7 +19,8 @@ def population_prior(run_dir: str | Path) -> PopulationPrior:
     summary = run.summary()
     spec = run.spec(summary)
     posteriors = [folder.idata().posterior for folder in run.run_folders()]
-    source = {"run_id": summary.get("run_id"), "path": str(run.path.resolve()), "tenants": len(summary["data"]["tenants"])}
+    source = {"run_id": summary.get("run_id"), "path": str(run.path.resolve()), "tenants": len(summary["data"]["tenants"]),
+              "cadence": summary["data"].get("cadence", DAILY)}  # adstock and saturation are per period
     if not summary["convergence"].get("ok", False):
         import warnings
 

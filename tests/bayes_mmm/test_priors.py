@@ -86,3 +86,18 @@ def test_short_tenant_gets_narrower_intervals_that_cover_the_truth(tmp_path: Pat
     pop = population_prior(tmp_path / "pop")
     np.testing.assert_allclose(recorded["scale"]["log_roas"], pop.scale["log_roas"], atol=1e-4)
     assert all(s < np.hypot(0.489, 0.3) for s in pop.scale["log_roas"])  # tighter than the default prior
+
+
+def test_a_cold_start_refuses_a_run_of_another_cadence(stored_run: Path, tmp_path: Path) -> None:
+    """A daily run's per-day carry-over would become a per-week prior: refused before any sampling."""
+    from bayes_mmm.api import fit_lake
+    from bayes_mmm.core.errors import DataError
+    from tests.bayes_mmm.test_data import good_frame
+
+    df = good_frame(60)
+    df["date"] = pd.date_range("2024-01-01", periods=60, freq="7D").strftime("%Y-%m-%d")
+    (tmp_path / "lake" / "w").mkdir(parents=True)
+    df.to_csv(tmp_path / "lake" / "w" / "weekly.csv", index=False)
+    with pytest.raises(DataError, match="the run was fitted on daily data and this lake is weekly: its carry-over"):
+        fit_lake(tmp_path / "lake", "all", tmp_path / "run", prior_from=stored_run)
+    assert not (tmp_path / "run").exists()
