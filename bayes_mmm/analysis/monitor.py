@@ -59,7 +59,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mmm.analysis.cv import metrics
-from bayes_mmm.core.constants import CHANNEL, DATE, PRECIP, REVENUE, SNOW, TEMP, TENANT
+from bayes_mmm.core.constants import CHANNEL, DAILY, DATE, PERIOD_UNIT, PRECIP, REVENUE, SNOW, TEMP, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
@@ -96,6 +96,10 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
     """Masks of the run's window and of the new periods; a one-line DataError when they do not fit."""
     dates = ds[DATE].values.astype("datetime64[D]")
     start, end = (np.datetime64(summary["data"][k], "D") for k in ("start", "end"))
+    run_cadence, cadence = summary["data"].get("cadence", DAILY), ds.attrs.get("cadence", DAILY)
+    if run_cadence != cadence:
+        raise DataError(f"the lake is {cadence} and the run was fitted on {run_cadence} data", file=lake,
+                        hint=f"pass the run's lake extended by new {PERIOD_UNIT[run_cadence]}s")
     if dates[0] > start:
         raise DataError(f"the lake starts on {dates[0]}, after the run's window start {start}", file=lake,
                         hint="the lake must hold the run's data plus the new periods after it")
@@ -224,7 +228,10 @@ def feature_drift(name: str, x_train: np.ndarray, x_new: np.ndarray) -> list[str
     n = len(x_new)
     sd = float(np.hypot(max(window_means_sd(x_train, n), np.std(x_train) / np.sqrt(n)), np.std(x_train) / np.sqrt(len(x_train))))
     shift = float(x_new.mean() - x_train.mean())
-    if abs(shift) > SHIFT_SD * max(sd, 1e-9):
+    if sd < 1e-9 and abs(shift) > 0:  # a series constant in training (a channel that never spent): no sd to count in
+        out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f}, constant in training (a channel that "
+                   "starts spending: the run knows nothing of its effect)")
+    elif abs(shift) > SHIFT_SD * sd:
         out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f} (shift {shift / max(sd, 1e-9):+.1f} sd)")
     rs_new, rs_train = repeat_share(x_new), repeat_share(x_train)
     if name in (TEMP, PRECIP) and rs_new > max(STUCK_SHARE, 2 * rs_train):

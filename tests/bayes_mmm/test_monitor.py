@@ -88,12 +88,27 @@ def _edit(src: Path, dst: Path, tenant: str | None, fn) -> Path:
     return dst
 
 
+def _weekly(src: Path, dst: Path) -> Path:
+    """The same lake summed into Monday weeks (weekly.csv), as an export of the same shops by week."""
+    shutil.copytree(src, dst)
+    for path in sorted(dst.glob("*/daily.csv")):
+        d = pd.read_csv(path, parse_dates=["date"]).set_index("date")
+        summed = [c for c in d.columns if c == "revenue" or c.startswith("spend_") or c in ("precip_mm", "snow_cm")]
+        how = {c: "sum" if c in summed else "max" if c in ("holiday", "event") else "mean" for c in d.columns}
+        weeks = d.resample("W-MON", label="left", closed="left").agg(how)
+        weeks = weeks[weeks.index >= d.index[0]].iloc[:-1]  # whole weeks only
+        weeks.reset_index().assign(date=lambda w: w["date"].dt.strftime("%Y-%m-%d")).to_csv(path.with_name("weekly.csv"), index=False)
+        path.unlink()
+    return dst
+
+
 @pytest.mark.parametrize(("case", "message"), [
     ("no_new", "no periods after the run's window (lake ends 2024-12-30, run ends 2024-12-30)"),
     ("overlap", "spend_meta in the run's window differs from the run's"),
     ("revenue_rewritten", "revenue in the run's window differs from the run's"),
     ("missing_tenant", "tenants of the run missing from the lake"),
     ("missing_channel", "channel(s) of the run missing from the lake: email"),
+    ("weekly_lake", "the lake is weekly and the run was fitted on daily data"),
 ])
 def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, message: str) -> None:
     first = setting["first"]
@@ -105,6 +120,7 @@ def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, 
                                            lambda d: d.assign(revenue=np.where(d.index == 10, d["revenue"] * 1.5, d["revenue"]))),
         "missing_tenant": lambda: (shutil.copytree(setting["plain"], tmp_path / "l"), shutil.rmtree(tmp_path / "l" / first))[0],
         "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", None, lambda d: d.drop(columns="spend_email")),
+        "weekly_lake": lambda: _weekly(setting["plain"], tmp_path / "l"),
     }[case]()
     res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(lake), "--out", str(tmp_path / "m.json")])
     assert res.exit_code == 2, res.output
@@ -159,5 +175,8 @@ def test_feature_drift_rules() -> None:
     train = rng.normal(10, 2, 365)
     assert feature_drift("spend_meta", train, rng.normal(10, 2, 60)) == []
     assert feature_drift("spend_meta", train, rng.normal(14, 2, 60))[0].startswith("spend_meta: mean 14")
+    new_channel = feature_drift("spend_google", np.zeros(365), np.full(60, 253.7))  # was "+253712000000.0 sd"
+    assert new_channel == ["spend_google: mean 253.7 vs 0.0, constant in training (a channel that starts spending: "
+                           "the run knows nothing of its effect)"]
     stuck = feature_drift("temp_c", train, np.full(60, 9.9))
     assert stuck == ["temp_c: stuck (100% of periods repeat the one before, 0% in training)"]
