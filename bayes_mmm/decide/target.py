@@ -66,8 +66,12 @@ def _bracket(at: Callable[[float], float], start: float, target: float, label: s
                         hint="lower the target")
     hi = max(hi, lo)
     for _ in range(12):
-        if at(hi) < target:
-            return lo, hi
+        try:
+            if at(hi) < target:
+                return lo, hi
+        except DataError as exc:  # a budget the run cannot plan (e.g. far beyond its spend): say so about the target
+            raise DataError(f"every budget up to {lo:,.2f} keeps the plan's {label} at or above the target {target:g}, "
+                            f"and a larger one cannot be planned ({exc.problem})", hint="raise the target") from None
         lo, hi = hi, hi * 2
     raise DataError(f"a budget of {hi:,.2f} still gives a {label} of {at(hi):.3g} ≥ {target:g}",
                     hint="raise the target; the trust region's caps may also keep the plan from spending more")

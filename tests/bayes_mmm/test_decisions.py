@@ -269,6 +269,10 @@ def test_target_roas_finds_the_budget_where_roas_falls_to_it(tmp_path: Path) -> 
     assert plan_budget(setup, m["target"]["budget"] * 1.01, trust=FREE, confidence=None)["portfolio"]["marginal_roas_plan"] < 2.0
     with pytest.raises(DataError, match="below the target 1e\\+06"):
         target_budget(setup, 1e6, "roas", trust=FREE, confidence=None)
+    # A target reached at every budget the run can plan: said of the target, not of a budget the user never gave.
+    with pytest.raises(DataError, match=r"every budget up to [\d,.]+ keeps the plan's expected ROAS at or above the target "
+                                        r"0\.01, and a larger one cannot be planned \(budget .* more than 1,000×"):
+        target_budget(setup, 0.01, "roas", trust=FREE, confidence=None)
 
 
 def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) -> None:
