@@ -16,6 +16,9 @@ def read_truth(lake: str | Path, tenant: str) -> dict:
     """A tenant's ``truth.json``; DataError if the lake has none (real data)."""
     path = Path(lake) / tenant / TRUTH_JSON
     if not path.is_file():
+        if not path.parent.is_dir():  # a synthetic lake without this tenant: say so, not that it is not synthetic
+            raise DataError(f"the truth lake has no tenant '{tenant}'", file=Path(lake),
+                            hint="evaluate against the lake the run was fitted on")
         raise DataError("no truth.json: ground truth exists only for synthetic lakes", file=path)
     return json.loads(path.read_text())
 

@@ -118,3 +118,15 @@ def test_diagnostics_table_shows_a_dash_where_loo_could_not_be_computed(capsys: 
     print_diagnostics(summary)
     row = next(line for line in capsys.readouterr().out.splitlines() if "t1" in line)
     assert [c.strip() for c in row.split("│")[1:6]] == ["t1", "0.14", "0.14", "—", "124"]
+
+
+def test_truth_of_a_tenant_missing_from_a_synthetic_lake_is_named(tmp_path: Path) -> None:
+    """A synthetic lake without the tenant is not 'real data': the message names the tenant."""
+    from bayes_mmm.analysis.evaluate import read_truth
+    from bayes_mmm.core.errors import DataError
+
+    with pytest.raises(DataError, match=r"small_lake: the truth lake has no tenant 't1' — evaluate against the lake"):
+        read_truth(SMALL_LAKE, "t1")
+    (tmp_path / "real" / "shop").mkdir(parents=True)  # a real tenant: data, no truth
+    with pytest.raises(DataError, match=r"shop/truth.json: no truth.json: ground truth exists only for synthetic lakes"):
+        read_truth(tmp_path / "real", "shop")
