@@ -270,8 +270,8 @@ def run_demo(
     root: str | Path = ".",
     tenants: int = 20,
     days: int = 730,
-    draws: int = DEMO_DRAWS,
-    tune: int = DEMO_TUNE,
+    draws: int | None = DEMO_DRAWS,
+    tune: int | None = DEMO_TUNE,
     cv_folds: int = 0,
     seed: int = 0,
     console: Any | None = None,
@@ -306,7 +306,7 @@ def run_demo(
         raise ValueError(f"the simulated lake fails a data-quality gate: {failed(table).iloc[0].to_dict()}")
     if console is not None:
         console.print(f"all {table['check'].nunique()} gates pass for {table['tenant'].nunique()} tenants")
-    step(f"3/7 fit the hierarchical MMM ({DEMO_CHAINS} chains × {draws} draws, nutpie)")
+    step(f"3/7 fit the hierarchical MMM ({DEMO_CHAINS} chains × {draws or 'data-sized'} draws, nutpie)")
     summary = fit_lake(lake, "all", run, sampler_kwargs={"chains": DEMO_CHAINS, "draws": draws, "tune": tune, "seed": seed, "progress": True},
                        overwrite=True, console=console)
     if console is not None:

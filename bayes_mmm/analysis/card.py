@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
 
@@ -82,6 +84,19 @@ def _roas_ranges(spec: dict) -> str:
     named = [f"{ch} {lo:g}–{hi:g}" for ch, (lo, hi) in ranges.items() if ch != "*"]
     lo, hi = ranges["*"]
     return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])
+
+
+def lever_lines(spec: dict) -> list[str]:
+    """The card's line on the identification levers a run was fitted with; none when both were off."""
+    parts = []
+    if spec.get("half_sat_floor") is not None:
+        parts.append(f"each half-saturation softly above the {100 * spec['half_sat_floor']:g}th percentile of its "
+                     "channel's positive spend")
+    if spec.get("media_weather_bound") is not None:
+        f = math.exp(spec["media_weather_bound"])
+        parts.append(f"weather multiplies a channel's effect by {1 / f:.2f}–{f:.2f} at most over the observed weather")
+    return [f"- Identification levers: {'; '.join(parts)}."] if parts else []
+
 
 def lift_lines(summary: dict) -> list[str]:
     """The card's experiment-calibration section; empty without lift tests."""
@@ -169,6 +184,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"- Priors: ROAS 90 % range {_roas_ranges(spec)} (log-normal, pooled per channel); baseline "
         f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
+        *lever_lines(spec),
         *regime_lines(summary),
         *noise_lines(summary),
         *([f"- {screen.capitalize()}."] if (screen := screen_line(summary)) else []),

@@ -62,10 +62,13 @@ def history_need(cadence: str) -> str:
     """The minimum history in words, e.g. ``120 days`` or ``40 weeks``."""
     return f"{min_history(cadence)} {PERIOD_UNIT.get(cadence, 'day')}s"
 
-#: The demo's sampler (API and CLI). Two chains on two cores; four chains of 500 + 750 took 699 s for the gradient
-#: budget two chains of 1,000 + 1,500 took in 535 s (idle, 2026-11-26: R-hat 1.0044, bulk ESS 678). That budget made
-#: the demo 14 minutes on 2026-11-27; 600 + 1,000 keeps ESS above 400 at two thirds of the draws (RESULTS §13).
-DEMO_CHAINS, DEMO_TUNE, DEMO_DRAWS = 2, 600, 1000
+#: The demo's sampler (API and CLI): the fit's own, four chains sized from the data (300 warm-up + 1,000 draws with a
+#: year or more) and a second round only when the first mixes too slowly. The earlier two chains of 600 + 1,000
+#: (RESULTS §13) gave a bulk ESS of 321 (< 400: not converged) on the default universe once the identification
+#: levers were the default; four chains of 300 + 1,000 gave 901 in one round (RESULTS §21–§22).
+DEMO_CHAINS: int = 4
+DEMO_TUNE: int | None = None
+DEMO_DRAWS: int | None = None
 
 #: Scale of the half-normal prior on a refresh's per-channel sd of log ROAS changes (``ModelSpec.regime_sd``).
 REFRESH_ROAS_CHANGE_SD = 0.5

@@ -65,14 +65,16 @@ class ModelSpec:
         weather hidden (20 × 730) 28-day bumps raised ROAS coverage only from 72 % to 75 %
         and the median error from 9.8 % to 12.0 % (benchmarks/RESULTS.md §9).
     half_sat_floor
-        Identification lever (off: ``None``): a soft floor on each tenant×channel
-        half-saturation at this quantile of the channel's positive daily spend
-        (e.g. ``0.1``), so a channel cannot become an on/off switch
-        (:mod:`bayes_mmm.model.levers`).
+        Identification lever (default ``0.1``; off: ``None``): a soft floor on each
+        tenant×channel half-saturation at this quantile of the channel's positive daily
+        spend, so a channel cannot become an on/off switch that imitates weather-driven
+        demand (:mod:`bayes_mmm.model.levers`).
     media_weather_bound
-        Identification lever (off: ``None``): bound ``B`` on the log media multiplier,
-        ``|γ·z| ≤ B`` over the tenant's observed weather (e.g. ``log 2 ≈ 0.693``: weather
-        at most halves or doubles a channel's effect), through tanh.
+        Identification lever (default ``0.693 ≈ log 2``; off: ``None``): bound ``B`` on the
+        log media multiplier, ``|γ·z| ≤ B`` over the tenant's observed weather (weather at
+        most halves or doubles a channel's effect), through tanh. Both levers are on by
+        default since every scenario of the robustness table held with them
+        (benchmarks/RESULTS.md §22).
     media_weather_clip
         Identification lever (off: ``None``): soft clip ``c`` of the standardised weather in
         the media multiplier, ``c·tanh(z / c)`` (e.g. ``2``): γ stays free, but a few extreme
@@ -123,8 +125,8 @@ class ModelSpec:
     trend_scale: float = 0.15
     local_level_days: int = 0
     local_level_scale: float = 0.2
-    half_sat_floor: float | None = None
-    media_weather_bound: float | None = None
+    half_sat_floor: float | None = 0.1
+    media_weather_bound: float | None = 0.693
     media_weather_clip: float | None = None
     regime_start: str | None = None
     regime_sd: float = 0.5

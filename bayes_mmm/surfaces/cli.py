@@ -376,9 +376,9 @@ def fit(
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
     half_sat_floor: Annotated[str, typer.Option(
-        help="Identification lever: soft floor on half-saturation at this quantile of positive spend (e.g. 0.1; 'none': off).")] = "none",
+        help="Identification lever: soft floor on half-saturation at this quantile of positive spend ('none': off).")] = "0.1",
     media_weather_bound: Annotated[str, typer.Option(
-        help="Identification lever: bound on |log media multiplier| over observed weather (e.g. 0.693 = log 2; 'none': off).")] = "none",
+        help="Identification lever: bound on |log media multiplier| over observed weather (0.693 = log 2; 'none': off).")] = "0.693",
     media_weather_clip: Annotated[float | None, typer.Option(
         help="Identification lever: soft clip (in sd) of the weather that multiplies media, c·tanh(z/c) (e.g. 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(
@@ -860,8 +860,10 @@ def score_plan_cmd(
 def demo(
     tenants: Annotated[int, typer.Option(min=2, help="Tenants to simulate.")] = 20,
     days: Annotated[int, typer.Option(help="Days of history (365–730).")] = 730,
-    draws: Annotated[int, typer.Option(min=1, help=f"Kept draws per chain ({DEMO_CHAINS} chains × {DEMO_DRAWS:,}: R-hat ≤ 1.01 with margin on the default universe).")] = DEMO_DRAWS,
-    tune: Annotated[int, typer.Option(min=0)] = DEMO_TUNE,
+    draws: Annotated[int | None, typer.Option(min=1, help=(
+        f"Kept draws per chain of the {DEMO_CHAINS} chains (default: sized as fit sizes them, with a top-up round "
+        "when the first mixes too slowly)."))] = DEMO_DRAWS,
+    tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: as fit).")] = DEMO_TUNE,
     cv_folds: Annotated[int, typer.Option(min=0, help="Walk-forward CV folds (0 = skip; each fold is a refit).")] = 0,
     seed: int = 0,
     root: Annotated[Path, typer.Option(help="Folder for data/lake, runs/demo and reports/ (existing user data there is never replaced).")] = Path("."),

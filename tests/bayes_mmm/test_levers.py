@@ -19,6 +19,8 @@ from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.runs.summary import config_hash
 
+LEVERS_OFF = {"half_sat_floor": None, "media_weather_bound": None}
+
 raw_values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
 
@@ -96,10 +98,10 @@ def _point(model) -> dict:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     # Pinned from the model as it was before the levers existed (commit eef1012).
-    [(ModelSpec(centered=("roas", "half_sat")), -614.0177184257532),
-     (ModelSpec(pooled=False, centered=()), -316.5855579217194)],
+    [(ModelSpec(centered=("roas", "half_sat"), **LEVERS_OFF), -614.0177184257532),
+     (ModelSpec(pooled=False, centered=(), **LEVERS_OFF), -316.5855579217194)],
 )
-def test_default_spec_builds_the_model_as_before(logp_lake: Path, spec: ModelSpec, expected: float) -> None:
+def test_the_model_without_levers_is_built_as_before(logp_lake: Path, spec: ModelSpec, expected: float) -> None:
     model = build_model(build_design(load_lake(logp_lake), spec))
     assert float(model.compile_logp()(_point(model))) == pytest.approx(expected, rel=1e-10)
 
@@ -127,10 +129,10 @@ def test_lever_options_are_validated_and_recorded() -> None:
     assert ModelSpec.from_dict(d) == spec
     old_run = {k: v for k, v in d.items() if k not in ("half_sat_floor", "media_weather_bound")}
     assert (ModelSpec.from_dict(old_run).half_sat_floor, ModelSpec.from_dict(old_run).media_weather_bound) == (None, None)
-    assert ModelSpec().to_dict()["half_sat_floor"] is None
-    base = config_hash({"spec": ModelSpec().to_dict()})
-    assert config_hash({"spec": ModelSpec(half_sat_floor=0.1).to_dict()}) != base
-    assert config_hash({"spec": ModelSpec(media_weather_bound=0.7).to_dict()}) != base
+    assert (ModelSpec().half_sat_floor, ModelSpec().media_weather_bound) == (0.1, 0.693)  # on by default (§22)
+    base = config_hash({"spec": ModelSpec(**LEVERS_OFF).to_dict()})
+    assert config_hash({"spec": ModelSpec(**{**LEVERS_OFF, "half_sat_floor": 0.1}).to_dict()}) != base
+    assert config_hash({"spec": ModelSpec(**{**LEVERS_OFF, "media_weather_bound": 0.7}).to_dict()}) != base
     with pytest.raises(ValueError, match=r"half_sat_floor is a quantile of positive spend: it must be in \(0, 1\), got 10"):
         ModelSpec(half_sat_floor=10)
     with pytest.raises(ValueError, match=r"media_weather_bound must be > 0 \(e.g. 0.693 = log 2\), got -1"):
@@ -212,3 +214,15 @@ def test_forecast_weather_is_clipped_like_the_fit() -> None:
     z, known = forecast_z(fc, dates, ["a"], [stats])
     raw = np.stack([(fc["temp_c"] - 10.0) / 5.0, (np.log1p(fc["precip_mm"]) - 0.5) / 0.8], axis=1)
     assert known.all() and z[0] == pytest.approx(2.0 * np.tanh(raw / 2.0))
+
+
+def test_the_model_card_says_which_levers_a_run_had() -> None:
+    from bayes_mmm.analysis.card import lever_lines
+
+    both = lever_lines(ModelSpec().to_dict())
+    assert both == ["- Identification levers: each half-saturation softly above the 10th percentile of its channel's "
+                    "positive spend; weather multiplies a channel's effect by 0.50–2.00 at most over the observed weather."]
+    assert lever_lines({**ModelSpec().to_dict(), "half_sat_floor": None, "media_weather_bound": 1.0})[0].endswith(
+        "by 0.37–2.72 at most over the observed weather.")  # e^-1, e^1
+    assert lever_lines(ModelSpec(**LEVERS_OFF).to_dict()) == []
+    assert lever_lines({}) == []  # a summary from before the levers

@@ -76,7 +76,9 @@ def test_per_channel_roas_prior_moves_that_channel_only(ds) -> None:
 
 def test_other_priors_reach_the_model(ds) -> None:
     priors = MediaPriors.from_ranges(adstock=(0.2, 0.6), half_sat=(0.5, 4), weather=(-0.1, 0.5), adstock_pool=0.2)
-    draws = _prior(ds, ModelSpec(pooled=False, priors=priors), ["adstock_alpha", "half_sat", "weather_gamma"])
+    # The identification levers off: their floor and bound reshape exactly these priors (tests/bayes_mmm/test_levers.py).
+    spec = ModelSpec(pooled=False, priors=priors, half_sat_floor=None, media_weather_bound=None)
+    draws = _prior(ds, spec, ["adstock_alpha", "half_sat", "weather_gamma"])
     loc, sd = normal_from_range(0.2, 0.6, "logit")
     scale = np.hypot(sd, 0.2)
     np.testing.assert_allclose(np.quantile(draws["adstock_alpha"][:, 0, 0], Q), expit(_normal_q(loc, scale)), atol=0.01)
@@ -142,12 +144,12 @@ def test_old_summary_spec_still_loads() -> None:
            "baseline_scale": 0.5, "intercept_scale": 2.0, "trend_scale": 0.15}
     spec = ModelSpec.from_dict(old)
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
-    # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with.
-    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in).
-    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), residual_ar="none", seasonal_media=False,
-                             adstock="geometric")
-    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), residual_ar="none",
-                                                                               seasonal_media=False, adstock="geometric")
+    # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with
+    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers).
+    as_fitted = {"residual_ar": "none", "seasonal_media": False, "adstock": "geometric", "half_sat_floor": None,
+                 "media_weather_bound": None}
+    assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
+    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True
     assert "seasonal_media" not in ModelSpec().to_dict()  # off (the default): the old hash
 
