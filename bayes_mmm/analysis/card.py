@@ -90,7 +90,7 @@ def lever_lines(spec: dict) -> list[str]:
     """The card's line on the identification levers a run was fitted with; none when both were off."""
     parts = []
     if spec.get("half_sat_floor") is not None:
-        parts.append(f"each half-saturation softly above the {100 * spec['half_sat_floor']:g}th percentile of its "
+        parts.append(f"each half-saturation softly above the {100 * spec['half_sat_floor']:g} % quantile of its "
                      "channel's positive spend")
     if spec.get("media_weather_bound") is not None:
         f = math.exp(spec["media_weather_bound"])

@@ -166,8 +166,10 @@ def compare_runs(runs: dict[str, az.InferenceData], hashes: dict[str, str | None
     if len(set(sizes.values())) != 1:
         raise ValueError(f"runs were fitted on different data (observations per run: {sizes}); LOO cannot compare them")
     if len({h for h in (hashes or {}).values() if h}) > 1:
+        # The hash covers the lake's files as bytes (lift tests included; CSV and parquet of the same data differ):
+        # a false "different" only costs the ranking, a false "same" would rank fits of other data.
         raise ValueError(f"runs were fitted on different data (data hashes {hashes}): the same number of days with "
-                         "other values; LOO cannot compare them")
+                         "other values, or other lake files (lift tests, format); LOO cannot compare them")
     table = _quiet(az.compare, runs, ic="loo")
     return table[["rank", "elpd_loo", "p_loo", "elpd_diff", "weight", "se", "dse", "warning"]]
 

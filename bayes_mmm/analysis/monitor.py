@@ -228,9 +228,10 @@ def feature_drift(name: str, x_train: np.ndarray, x_new: np.ndarray) -> list[str
     n = len(x_new)
     sd = float(np.hypot(max(window_means_sd(x_train, n), np.std(x_train) / np.sqrt(n)), np.std(x_train) / np.sqrt(len(x_train))))
     shift = float(x_new.mean() - x_train.mean())
-    if sd < 1e-9 and abs(shift) > 0:  # a series constant in training (a channel that never spent): no sd to count in
-        out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f}, constant in training (a channel that "
-                   "starts spending: the run knows nothing of its effect)")
+    if sd < 1e-9 and abs(shift) > 1e-9 * max(1.0, abs(float(x_train.mean()))):  # constant in training: no sd to count in
+        what = "a channel that starts spending: the run knows nothing of its effect" if name.startswith("spend_") else (
+            "the run never saw it vary")
+        out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f}, constant in training ({what})")
     elif abs(shift) > SHIFT_SD * sd:
         out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f} (shift {shift / max(sd, 1e-9):+.1f} sd)")
     rs_new, rs_train = repeat_share(x_new), repeat_share(x_train)

@@ -177,7 +177,7 @@ def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[
     ratio = spend / revenue if revenue > 0 else float("inf")
     detail = (f"{src}: total spend {spend:,.2f} is {ratio:,.0f}× total revenue {revenue:,.2f} — revenue and spend in "
               "different units (thousands, cents)? The ROAS priors assume one currency unit" if bad
-              else f"total spend {ratio:.2f}× total revenue")
+              else f"total spend {ratio:.2f}× total revenue" if revenue > 0 else "no spend and no revenue")
     return verdict(tenant, "spend_vs_revenue", bad, detail)
 
 

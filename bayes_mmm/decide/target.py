@@ -73,5 +73,5 @@ def _bracket(at: Callable[[float], float], start: float, target: float, label: s
             raise DataError(f"every budget up to {lo:,.2f} keeps the plan's {label} at or above the target {target:g}, "
                             f"and a larger one cannot be planned ({exc.problem})", hint="raise the target") from None
         lo, hi = hi, hi * 2
-    raise DataError(f"a budget of {hi:,.2f} still gives a {label} of {at(hi):.3g} ≥ {target:g}",
+    raise DataError(f"a budget of {lo:,.2f} still gives a {label} of {at(lo):.3g} ≥ {target:g}",
                     hint="raise the target; the trust region's caps may also keep the plan from spending more")

@@ -403,7 +403,9 @@ def screen_design(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None = No
     """The adstock screen's verdict on a lake, without the rest of the design (noise fits, QR).
 
     Same arrays and result as :func:`build_design`'s ``spec`` and ``adstock_screen``, at a
-    fraction of the cost: a grouped fit screens every group's tenants in the client.
+    fraction of the cost: a grouped fit screens every group's tenants in the client. Unlike
+    :func:`build_design` it does not refuse a tenant with too few periods for its baseline
+    (that refusal comes with the basis): such a tenant's group is screened, and fails on its worker.
     """
     response = _response(ds, spec, train)
     return screen_of(spec, response, _baseline(ds, spec, response))

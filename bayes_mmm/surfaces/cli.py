@@ -22,6 +22,7 @@ from rich.table import Table
 
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.spec import ModelSpec
 
 app = typer.Typer(
     help="Hierarchical, weather-aware Bayesian marketing-mix modeling for many tenants.",
@@ -33,6 +34,7 @@ out = Console()
 err = Console(stderr=True)
 
 DEFAULT_LAKE = Path("data/lake")
+DEFAULT_SPEC = ModelSpec()  # the CLI's model defaults are the API's
 #: C0/C1 control characters (ANSI escapes among them) that must never reach the terminal from input.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -376,9 +378,9 @@ def fit(
     prior_from: Annotated[Path | None, typer.Option(
         help="Cold start: use the population posterior of this earlier pooled run as the media priors.")] = None,
     half_sat_floor: Annotated[str, typer.Option(
-        help="Identification lever: soft floor on half-saturation at this quantile of positive spend ('none': off).")] = "0.1",
+        help="Identification lever: soft floor on half-saturation at this quantile of positive spend ('none': off).")] = str(DEFAULT_SPEC.half_sat_floor),
     media_weather_bound: Annotated[str, typer.Option(
-        help="Identification lever: bound on |log media multiplier| over observed weather (0.693 = log 2; 'none': off).")] = "0.693",
+        help="Identification lever: bound on |log media multiplier| over observed weather (0.693 = log 2; 'none': off).")] = str(DEFAULT_SPEC.media_weather_bound),
     media_weather_clip: Annotated[float | None, typer.Option(
         help="Identification lever: soft clip (in sd) of the weather that multiplies media, c·tanh(z/c) (e.g. 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(

@@ -180,7 +180,11 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     assert res.exit_code == 2 and "stopped before sampling" in res.output
     assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound, seen["spec"].media_weather_clip) == (0.1, 0.693, 2.0)
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "none", "--media-weather-bound", "off"])
+    assert res.exit_code == 2 and "stopped before sampling" in res.output
     assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (None, None)
+    res = CliRunner().invoke(app, args)  # no lever options: the API's defaults
+    assert res.exit_code == 2 and "stopped before sampling" in res.output
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (0.1, 0.693)
     res = CliRunner().invoke(app, [*args, "--media-weather-bound", "log2"])
     assert res.exit_code == 2 and "--media-weather-bound: 'log2' is not a number" in res.output
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
@@ -220,7 +224,7 @@ def test_the_model_card_says_which_levers_a_run_had() -> None:
     from bayes_mmm.analysis.card import lever_lines
 
     both = lever_lines(ModelSpec().to_dict())
-    assert both == ["- Identification levers: each half-saturation softly above the 10th percentile of its channel's "
+    assert both == ["- Identification levers: each half-saturation softly above the 10 % quantile of its channel's "
                     "positive spend; weather multiplies a channel's effect by 0.50–2.00 at most over the observed weather."]
     assert lever_lines({**ModelSpec().to_dict(), "half_sat_floor": None, "media_weather_bound": 1.0})[0].endswith(
         "by 0.37–2.72 at most over the observed weather.")  # e^-1, e^1

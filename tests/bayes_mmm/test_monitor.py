@@ -178,5 +178,8 @@ def test_feature_drift_rules() -> None:
     new_channel = feature_drift("spend_google", np.zeros(365), np.full(60, 253.7))  # was "+253712000000.0 sd"
     assert new_channel == ["spend_google: mean 253.7 vs 0.0, constant in training (a channel that starts spending: "
                            "the run knows nothing of its effect)"]
+    assert feature_drift("spend_tv", np.full(730, 0.1), np.full(28, 0.1)) == []  # the same spend: rounding is no drift
+    assert feature_drift("snow_cm", np.zeros(365), np.r_[np.zeros(59), 12.0]) == [
+        "snow_cm: mean 0.2 vs 0.0, constant in training (the run never saw it vary)"]
     stuck = feature_drift("temp_c", train, np.full(60, 9.9))
     assert stuck == ["temp_c: stuck (100% of periods repeat the one before, 0% in training)"]
