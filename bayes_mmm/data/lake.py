@@ -146,6 +146,10 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
     return wanted
 
 
+#: 'Spend_Meta', 'spend meta', 'SPEND-email', 'Spend': spend columns under another spelling ('Spendings' is not one).
+MISNAMED_SPEND = re.compile(r"spend(?:$|[\s_.\-])", re.IGNORECASE)
+
+
 def _check_columns(columns: list[str], path: Path) -> list[str]:
     """Required columns present, optional weather not misspelled, channel names non-empty; the spend columns."""
     extra = [c for c in columns if c not in REQUIRED_COLUMNS]
@@ -162,7 +166,7 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
             raise DataError("required column is missing", file=path, column=col, hint=f"columns are: {', '.join(columns)}")
     spend = [c for c in columns if c.startswith(SPEND_PREFIX)]
     # 'Spend_Meta' or 'spend meta' would be ignored as an unknown column: a channel lost without a word.
-    odd = [c for c in extra if c not in spend and c.strip().lower().startswith("spend")]
+    odd = [c for c in extra if c not in spend and MISNAMED_SPEND.match(c.strip())]
     if odd:
         name = odd[0].strip()[len("spend"):].strip(" _-").lower() or "<channel>"
         raise DataError("looks like a spend column but is not named spend_<channel> (lower-case 'spend_')", file=path,

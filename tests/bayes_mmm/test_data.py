@@ -144,3 +144,12 @@ def test_too_short_training_window_is_a_clear_error(tmp_path: Path) -> None:
     write_tenant(tmp_path, "short", good_frame(40))
     with pytest.raises(ValueError, match="tenant 'short' has 40 training days, too few"):
         build_design(load_lake(tmp_path))
+
+
+def test_a_column_that_only_begins_like_spend_is_not_a_misnamed_channel(tmp_path: Path) -> None:
+    """'Spendings' (say, a survey index) is no spend column under another spelling; 'Spend_Meta' is (refused above)."""
+    from bayes_mmm.data.lake import read_daily
+
+    df = good_frame(150).assign(Spendings=1.0)
+    got = read_daily(write_tenant(tmp_path, "t", df))
+    assert [c for c in got.columns if c.startswith("spend_")] == ["spend_meta", "spend_google"]
