@@ -232,8 +232,8 @@ def feature_drift(name: str, x_train: np.ndarray, x_new: np.ndarray) -> list[str
         what = "a channel that starts spending: the run knows nothing of its effect" if name.startswith("spend_") else (
             "the run never saw it vary")
         out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f}, constant in training ({what})")
-    elif abs(shift) > SHIFT_SD * sd:
-        out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f} (shift {shift / max(sd, 1e-9):+.1f} sd)")
+    elif sd >= 1e-9 and abs(shift) > SHIFT_SD * sd:
+        out.append(f"{name}: mean {x_new.mean():.1f} vs {x_train.mean():.1f} (shift {shift / sd:+.1f} sd)")
     rs_new, rs_train = repeat_share(x_new), repeat_share(x_train)
     if name in (TEMP, PRECIP) and rs_new > max(STUCK_SHARE, 2 * rs_train):
         out.append(f"{name}: stuck ({rs_new:.0%} of periods repeat the one before, {rs_train:.0%} in training)")
