@@ -90,10 +90,9 @@ def fit_lake(
             console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
     gate_lake(data, tenants, [*allow_gates, *(["history"] if prior is not None else [])], console)
     ds = load_lake(data, tenants)
-    if prior is not None and prior.source.get("cadence", DAILY) != ds.attrs.get("cadence", DAILY):
-        raise DataError(f"the run was fitted on {prior.source.get('cadence', DAILY)} data and this lake is "
-                        f"{ds.attrs.get('cadence', DAILY)}: its carry-over and saturation priors are per period",
-                        file=prior_from, hint="cold-start from a run of the same cadence")
+    if prior is not None and (was := prior.source.get("cadence", DAILY)) != (now := ds.attrs.get("cadence", DAILY)):
+        raise DataError(f"the run was fitted on {was} data and this lake is {now}: its carry-over and saturation "
+                        "priors are per period", file=prior_from, hint="cold-start from a run of the same cadence")
     if console is not None and prior is None and spec.pooled and not effective_spec(spec, ds.sizes["tenant"]).pooled:
         console.print("one tenant: fitted without pooling (use --prior-from RUN to borrow from earlier tenants)")
     if console is not None:

@@ -168,7 +168,7 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
     # 'Spend_Meta' or 'spend meta' would be ignored as an unknown column: a channel lost without a word.
     odd = [c for c in extra if c not in spend and MISNAMED_SPEND.match(c.strip())]
     if odd:
-        name = odd[0].strip()[len("spend"):].strip(" _-").lower() or "<channel>"
+        name = MISNAMED_SPEND.sub("", odd[0].strip(), count=1).strip().lower() or "<channel>"
         raise DataError("looks like a spend column but is not named spend_<channel> (lower-case 'spend_')", file=path,
                         column=odd[0], hint=f"rename it to '{SPEND_PREFIX}{name}'")
     if SPEND_PREFIX in spend:

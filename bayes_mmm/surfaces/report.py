@@ -202,14 +202,13 @@ def _prior_interval(spec: ModelSpec, population: dict | None, name: str, key: st
                     tenant: str) -> tuple[float, float]:
     """A tenant's prior 90 % range: the population prior's when the run used one (cold start: per channel;
     warm start, ``refresh``: per tenant and channel), else the spec's."""
-    if population and key in population.get("loc", {}) and channel in population.get("channels", []):
-        j = population["channels"].index(channel)
+    warm = (population or {}).get("tenants")  # a warm start's priors have a leading tenant axis
+    if (population and key in population.get("loc", {}) and channel in population.get("channels", [])
+            and (warm is None or tenant in warm)):  # a tenant new since the parent run gets the spec's prior
         loc, scale = (np.asarray(population[part][key]) for part in ("loc", "scale"))
-        if population.get("tenants") is not None:  # a warm start's priors have a leading tenant axis
-            if tenant not in population["tenants"]:  # a tenant new since the parent run: the spec's prior
-                return spec.priors.tenant_interval(name, channel, spec.pooled)
-            i = population["tenants"].index(tenant)
-            loc, scale = loc[i], scale[i]
+        if warm is not None:
+            loc, scale = loc[warm.index(tenant)], scale[warm.index(tenant)]
+        j = population["channels"].index(channel)
         loc, scale = loc[j], scale[j]
         if w is not None:
             loc, scale = loc[w], scale[w]
