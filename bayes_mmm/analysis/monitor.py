@@ -79,10 +79,21 @@ OK, INVESTIGATE, RETRAIN = "ok", "investigate", "retrain"
 
 @dataclass(frozen=True)
 class Window:
-    """The run's window and the new periods, as ``(date,)`` masks of the loaded lake."""
+    """Each tenant's fitted window and new periods, as ``(tenant, date)`` masks of the loaded lake.
+
+    A tenant's window ends at its own last fitted period (``tenants.<id>.end`` in summary.json;
+    the run's end for runs written before the key existed): a tenant whose data ended early has
+    new periods inside the run's window.
+    """
 
     train: np.ndarray
     new: np.ndarray
+
+
+def tenant_ends(summary: dict) -> np.ndarray:
+    """``(tenant,)`` last fitted period of each of the run's tenants (``datetime64[D]``)."""
+    run_end = summary["data"]["end"]
+    return np.array([np.datetime64((summary["tenants"][t] or {}).get("end") or run_end, "D") for t in summary["data"]["tenants"]])
 
 
 def read_run(run_dir: str | Path):
@@ -103,12 +114,13 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
     if dates[0] > start:
         raise DataError(f"the lake starts on {dates[0]}, after the run's window start {start}", file=lake,
                         hint="the lake must hold the run's data plus the new periods after it")
-    if dates[-1] <= end:
+    ends = tenant_ends(summary)
+    if dates[-1] <= ends.min():
         raise DataError(f"no periods after the run's window (lake ends {dates[-1]}, run ends {end})", file=lake,
                         hint="append the new periods to the lake, or pass the extended lake")
-    train = (dates >= start) & (dates <= end)
-    for tid in summary["data"]["tenants"]:
-        fitted = train & ds["observed"].sel({TENANT: tid}).values  # the days the run was fitted on
+    train = (dates >= start)[None, :] & (dates[None, :] <= ends[:, None])
+    for i, tid in enumerate(summary["data"]["tenants"]):
+        fitted = train[i] & ds["observed"].sel({TENANT: tid}).values  # the days the run was fitted on
         entry = summary["tenants"][tid]
         totals = {f"spend_{ch}": (ds["spend"].sel({TENANT: tid, CHANNEL: ch}).values, total) for ch, total in entry.get("spend", {}).items()}
         if "revenue" in entry:  # runs written before the key existed are checked on spend alone
@@ -118,8 +130,8 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
             if not np.isclose(now, total, rtol=1e-6, atol=0.01):
                 raise DataError(f"tenant {tid}: {column} in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
                                 "the new data overlaps and rewrites the old window", file=lake, column=column,
-                                hint="keep the old rows unchanged and add only periods after " + str(end))
-    return Window(train, dates > end)
+                                hint="keep the old rows unchanged and add only periods after " + str(ends[i]))
+    return Window(train, dates[None, :] > ends[:, None])
 
 
 def load_extended(lake: str | Path, summary: dict) -> tuple[xr.Dataset, dict[str, list[str]]]:
@@ -243,15 +255,15 @@ def feature_drift(name: str, x_train: np.ndarray, x_new: np.ndarray) -> list[str
 def data_drift(ds: xr.Dataset, i: int, w: Window, new_channels: list[str]) -> list[str]:
     """Data-drift findings of tenant ``i`` (see the module docstring)."""
     out = [f"new channel: {c}" for c in new_channels]
-    spend = ds["spend"].values[i]
+    spend, train, new = ds["spend"].values[i], w.train[i], w.new[i]
     for j, ch in enumerate(str(c) for c in ds[CHANNEL].values):
-        out += feature_drift(f"spend_{ch}", spend[w.train, j], spend[w.new, j])
+        out += feature_drift(f"spend_{ch}", spend[train, j], spend[new, j])
     for col in (TEMP, PRECIP, SNOW) if weather_mask(ds)[i] else ():
-        if col in ds and np.isfinite(ds[col].values[i][w.new]).all():
-            out += feature_drift(col, ds[col].values[i][w.train], ds[col].values[i][w.new])
+        if col in ds and np.isfinite(ds[col].values[i][new]).all():
+            out += feature_drift(col, ds[col].values[i][train], ds[col].values[i][new])
     in_range = ds["in_range"].values[i]
     miss = ~ds["observed"].values[i] & in_range
-    m_train, m_new = miss[w.train & in_range].mean(), miss[w.new & in_range].mean()
+    m_train, m_new = miss[train & in_range].mean(), miss[new & in_range].mean()
     if m_new > m_train + MISSING_RISE:
         out.append(f"missing revenue: {m_new:.0%} of new periods vs {m_train:.0%} in training")
     return out
@@ -305,14 +317,21 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
     idata, summary = read_run(run_dir)
     ds, new_channels = load_extended(lake, summary)
     w = check_lake(ds, summary, lake)
-    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), np.broadcast_to(w.train, ds["observed"].shape))
+    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train)
+    new = w.new & ds["observed"].values  # new periods with revenue to score
+    ends = tenant_ends(summary)
+    waiting = {tid: f"no revenue after its last fitted period {ends[i]}" for i, tid in enumerate(design.tenants) if not new[i].any()}
+    if len(waiting) == len(design.tenants):
+        raise DataError("no tenant has revenue in the periods after its window", file=lake, column="revenue",
+                        hint="monitor needs observed revenue after the run's window")
     rng = np.random.default_rng(seed)
-    tenants = {}
-    for i, tid in enumerate(design.tenants):
-        tenants[tid] = _tenant_report(design, idata.posterior, i, tid, rng, summary, ds, w, new_channels[tid])
-    dates = ds[DATE].values.astype("datetime64[D]")[w.new]
+    tenants = {tid: _tenant_report(design, idata.posterior, i, tid, rng, summary, ds, w, new_channels[tid])
+               for i, tid in enumerate(design.tenants) if tid not in waiting}
+    dates = ds[DATE].values.astype("datetime64[D]")[new.any(axis=0)]
     return {"run_id": summary["run_id"], "created_by": CREATED_BY, "run": str(Path(run_dir)), "lake": str(lake),
-            "checked": {"start": str(dates[0]), "end": str(dates[-1]), "periods": int(w.new.sum())},
+            "checked": {"start": str(dates[0]), "end": str(dates[-1]), "periods": len(dates)},
+            # tenants of the run without new revenue yet: not scored (their window may end later than others')
+            "not_checked": waiting,
             "rules": {"r2_drop": R2_DROP, "mape_rise": MAPE_RISE, "bias_z": BIAS_Z, "bias_sigma": BIAS_SIGMA,
                       "media_z": MEDIA_Z, "media_change": MEDIA_CHANGE,
                       "coverage_min": COVERAGE_MIN, "shift_sd": SHIFT_SD, "missing_rise": MISSING_RISE},
@@ -329,10 +348,7 @@ def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, 
     # With Student-t noise σ is the t's scale: its sd is larger by t_sd(ν).
     sigma = float(posterior["sigma"].values[..., i].mean() * design.y_scale[i] / np.sqrt(1 - design.ar_rho[i] ** 2))
     sigma *= float(t_sd(design.noise_nu[i]))
-    new = w.new & ds["observed"].values[i]
-    if not new.any():
-        raise DataError(f"tenant {tid}: no revenue in the new periods", file=ds.attrs.get("lake"), column="revenue",
-                        hint="monitor needs observed revenue after the run's window")
+    new = w.new[i] & ds["observed"].values[i]
     y, tr = design.y_raw[i], design.train[i]
 
     def rms_sigma(days: np.ndarray) -> float:  # noise that grows with the level: its typical sd on these days

@@ -92,6 +92,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             # Revenue over the fitted periods: monitor and refresh check that a lake keeps the old window as it was.
             "revenue": round(float(d.y_raw[i, train].sum()), 2),
             "n_days": int(train.sum()),
+            # The tenant's last fitted period: tenants may end before the run's window does (monitor scores after it).
+            "end": f"{d.dates[np.flatnonzero(train)[-1]]:%Y-%m-%d}" if train.any() else None,
             # False: the tenant has no usable weather data and was modelled without weather terms.
             "weather": bool(d.has_weather[i]),
             # AR(1) coefficient of the noise (0: i.i.d.; bayes_mmm.model.residual).

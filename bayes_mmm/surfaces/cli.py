@@ -628,6 +628,8 @@ def monitor(
     for tid, e in report["tenants"].items():
         for why in e["model_drift_reasons"] + e["data_drift"]:
             out.print(f"  {tid}: {why}", highlight=False)
+    for tid, why in (report.get("not_checked") or {}).items():
+        out.print(f"  {tid}: not checked ({why})", highlight=False)
     log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
                monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
     flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]

@@ -183,3 +183,30 @@ def test_feature_drift_rules() -> None:
         "snow_cm: mean 0.2 vs 0.0, constant in training (the run never saw it vary)"]
     stuck = feature_drift("temp_c", train, np.full(60, 9.9))
     assert stuck == ["temp_c: stuck (100% of periods repeat the one before, 0% in training)"]
+
+
+def test_each_tenant_is_scored_after_its_own_last_fitted_day(tmp_path: Path) -> None:
+    """A tenant whose data ended early is scored on its days after that; one without new revenue is listed, not scored."""
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from bayes_mmm.runs.summary import save_run
+
+    full = write_lake(simulate_universe(n_tenants=2, n_days=200, seed=4), tmp_path / "full")
+    early, late = sorted(p.name for p in full.iterdir())
+    # the run's lake: `early` stops 30 days before `late` does
+    short = _edit(full, tmp_path / "short", early, lambda d: d.iloc[:-30])
+    run = tmp_path / "run"
+    save_run(fit(load_lake(short), sampler=SamplerConfig(chains=2, draws=100, tune=100, seed=1, progress=False)), run, lake=short)
+    summary = json.loads((run / "summary.json").read_text())
+    dates = pd.read_csv(full / late / "daily.csv")["date"]
+    assert summary["data"]["end"] == dates.iloc[-1]
+    assert (summary["tenants"][early]["end"], summary["tenants"][late]["end"]) == (dates.iloc[-31], dates.iloc[-1])
+
+    # new data: `early`'s last 30 days arrive, `late` has nothing new yet
+    res = runner.invoke(app, ["monitor", str(run), "--data", str(full), "--out", str(tmp_path / "m.json")])
+    assert res.exit_code in (0, 3), res.output
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["checked"] == {"start": dates.iloc[-30], "end": dates.iloc[-1], "periods": 30}
+    assert list(report["tenants"]) == [early]
+    assert report["not_checked"] == {late: f"no revenue after its last fitted period {dates.iloc[-1]}"}
+    assert f"{late}: not checked" in res.output
