@@ -7,6 +7,7 @@ and physically possible values, one line naming file, column and rows.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -143,7 +144,13 @@ def forecast_covers(
                             column=TENANT_ID, hint="add a tenant_id column with each tenant's own forecast")
         _covers(df, want, source, None)
         return
+    ids = sorted({str(t) for t in df[TENANT_ID].dropna().unique()})
     for tid in tenants:
+        if tid not in ids:
+            close = difflib.get_close_matches(tid, ids, n=1)
+            raise DataError(f"forecast has no rows for tenant {tid}", file=source, column=TENANT_ID,
+                            hint=f"did you mean '{close[0]}'? tenant_id must match the lake's folder names" if close
+                            else f"its tenant_id values are {', '.join(ids[:6]) or 'all blank'}; add rows for {tid}")
         _covers(df[df[TENANT_ID] == tid], want, source, tid)
 
 

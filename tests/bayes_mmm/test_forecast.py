@@ -76,6 +76,11 @@ def test_coverage_names_missing_dates_and_tenants(tmp_path: Path) -> None:
     forecast_covers(per_tenant, PLAN, ["a"])
     with pytest.raises(DataError, match="lacks 2 of the plan's dates for tenant b: 2025-01-07, 2025-01-08"):
         forecast_covers(per_tenant, PLAN, ["a", "b"])
+    # a tenant the forecast never names: said so, with the id it probably meant
+    with pytest.raises(DataError, match="forecast has no rows for tenant shop_b — did you mean 'Shop_B'"):
+        forecast_covers(read_forecast(write(tmp_path, "date,tenant_id,temp_c,precip_mm\n2025-01-06,Shop_B,1,0\n")), PLAN, ["shop_b"])
+    with pytest.raises(DataError, match="no rows for tenant c — its tenant_id values are a, b; add rows for c"):
+        forecast_covers(per_tenant, PLAN, ["a", "c"])
 
 
 def test_one_forecast_for_two_cities_is_refused(tmp_path: Path) -> None:
