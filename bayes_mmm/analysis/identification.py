@@ -21,8 +21,10 @@ correlates strongly (|r| > 0.6) with another channel while its interval is wide
 (and then that other channel too: the pair's split is what the data cannot decide),
 or the chains disagree, or its spend barely varies and hardly ever pauses (interquartile
 range under 10 % of the median on spend days, off on at most 10 % of the days: a daily cap
-or a fixed budget, whose effect no day isolates, whatever the posterior says); each reason
-comes with what would fix it.
+or a fixed budget, whose effect no day isolates, whatever the posterior says), or its spend
+moves with another channel's (correlation above 0.9 over the training periods: flighted
+together, so the tenant's own data know the pair's sum, not its split, however narrow a
+pooled posterior makes it look); each reason comes with what would fix it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.spend_variation import SPREAD_MIN, spreads
+from bayes_mmm.data.spend_variation import SPREAD_MIN, TOGETHER_MIN, spend_correlations, spreads
 
 if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this module's thresholds only
     import arviz as az
@@ -93,12 +95,15 @@ def _dedup(items: list[str]) -> list[str]:
 
 
 def channel_verdict(
-    ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float], spread: float = float("nan")
+    ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float], spread: float = float("nan"),
+    together: Mapping[str, float] | None = None,
 ) -> dict:
     """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
 
     ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``;
-    ``spread`` is :func:`~bayes_mmm.data.spend_variation.spend_spread` of its training spend (NaN: not judged).
+    ``spread`` is :func:`~bayes_mmm.data.spend_variation.spend_spread` of its training spend (NaN: not judged);
+    ``together`` maps other channels to their spend correlation with ``ch`` (judged against
+    :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`).
     Returns ``{contraction, flagged, reasons, fixes, chains}``.
     """
     c = contraction(np.log(roas), prior_var)
@@ -114,6 +119,11 @@ def channel_verdict(
             sign = "negative" if r < 0 else "positive"
             reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
+    for other, r in sorted((together or {}).items()):
+        if r > TOGETHER_MIN:
+            reasons.append(f"spend moves with {other} (correlation {r:+.2f} over the training periods): "
+                           "no period isolates either's effect")
+            fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
     if spread < SPREAD_MIN:
         reasons.append(f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
                        "the response above today's level is never observed")
@@ -127,14 +137,17 @@ def channel_verdict(
 
 
 def tenant_identification(
-    roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray, spread: np.ndarray | None = None
+    roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray, spread: np.ndarray | None = None,
+    spend_corr: np.ndarray | None = None,
 ) -> dict:
-    """``{"identification", "roas_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
+    """``{"identification", "roas_correlation", "spend_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
 
     Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
-    ``spread`` is each channel's :func:`~bayes_mmm.data.spend_variation.spend_spread` (None: not judged).
+    ``spread`` is each channel's :func:`~bayes_mmm.data.spend_variation.spend_spread` (None: not judged);
+    ``spend_corr`` ``(channel, channel)`` the correlation of their training spend (None: not judged).
     """
     spread = np.full(len(channels), np.nan) if spread is None else spread
+    spend_corr = np.full((len(channels), len(channels)), np.nan) if spend_corr is None else spend_corr
     idx = np.flatnonzero(active)
     names = [channels[j] for j in idx]
     logs = np.log(roas[..., idx]).reshape(-1, len(idx))
@@ -143,10 +156,21 @@ def tenant_identification(
     out = {}
     for a, j in enumerate(idx):
         others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
-        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]))
+        together = {channels[k]: float(spend_corr[j, k]) for k in idx if k != j and np.isfinite(spend_corr[j, k])}
+        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]), together)
     flag_partners(out, corr, names)
-    matrix = {names[a]: {names[b]: round(float(corr[a, b]), 3) for b in range(len(idx))} for a in range(len(idx))}
-    return {"identification": out, "roas_correlation": matrix}
+
+    def matrix(m: np.ndarray) -> dict:
+        return {channels[a]: {channels[b]: None if not np.isfinite(m[a, b]) else round(float(m[a, b]), 3) for b in idx} for a in idx}
+
+    return {"identification": out, "roas_correlation": matrix(corr_full(corr, idx, len(channels))), "spend_correlation": matrix(spend_corr)}
+
+
+def corr_full(corr: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    """The active channels' ``corr`` placed in an ``(n, n)`` matrix (NaN elsewhere)."""
+    out = np.full((n, n), np.nan)
+    out[np.ix_(idx, idx)] = corr
+    return out
 
 
 def flag_partners(verdicts: dict[str, dict], corr: np.ndarray, names: list[str]) -> None:
@@ -184,7 +208,7 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     train = const["train"].transpose(TENANT, "date").values.astype(bool)
     raw = const["spend"].transpose(TENANT, CHANNEL, "date").values
     spend = (raw * train[:, None, :]).sum(axis=-1)
-    spread = spreads(raw, train)
+    spread, spend_corr = spreads(raw, train), spend_correlations(raw, train)
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
     tenants = [str(t) for t in post[TENANT].values]
     if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order
@@ -192,7 +216,7 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
         prior_var = prior_var[[order.index(t) for t in tenants]]
     return {
         t: tenant_identification(
-            roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i]
+            roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i], spend_corr[i]
         )
         for i, t in enumerate(tenants)
     }

@@ -16,6 +16,9 @@ import numpy as np
 SPREAD_MIN = 0.1
 #: … unless the channel is off on more than this share of the periods (on/off spend identifies its effect).
 OFF_MAX = 0.1
+#: Correlation of two channels' spend over the training periods above which they are flighted together:
+#: r² > 0.8, so less than a fifth of either's variation is its own, and no period isolates either's effect.
+TOGETHER_MIN = 0.9
 
 
 def spend_spread(spend: np.ndarray) -> float:
@@ -46,3 +49,19 @@ def uninformed(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
     s = np.asarray(spend, dtype=float)
     t = np.asarray(train, dtype=bool)
     return ((s * t[:, None, :]).sum(axis=-1) <= 0) | (spreads(s, t) < SPREAD_MIN)
+
+
+def spend_correlations(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``(N, C, C)`` correlation of each tenant's channels' spend ``(N, C, T)`` over its training periods ``(N, T)``.
+
+    NaN for a channel whose spend never changes there (no correlation to speak of).
+    """
+    s, t = np.asarray(spend, dtype=float), np.asarray(train, dtype=bool)
+    out = np.full((s.shape[0], s.shape[1], s.shape[1]), np.nan)
+    for i in range(s.shape[0]):
+        x = np.nan_to_num(s[i][:, t[i]])
+        varies = x.std(axis=1) > 0
+        if varies.sum() > 1:
+            idx = np.flatnonzero(varies)
+            out[i][np.ix_(idx, idx)] = np.corrcoef(x[idx])
+    return out

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from bayes_mmm.analysis.identification import CORR_MAX
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.spend_variation import TOGETHER_MIN
 from bayes_mmm.decide.problem import Problem, fed
 
 
@@ -32,16 +33,18 @@ def entangled_groups(
 
     ``flagged`` and ``free`` are ``(N, C)``: channels the identification check flags, and channels a
     plan may move (active, not named in the user's bounds). Groups sharing a channel are merged.
-    Entangled: |log-ROAS correlation| above the identification check's own threshold.
+    Entangled: |log-ROAS correlation| above the identification check's own threshold, or spend
+    flighted together (correlation above :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`).
     """
     out = []
     for i, t in enumerate(tenants):
-        corr = ((summary.get("tenants") or {}).get(t) or {}).get("roas_correlation") or {}
+        entry = (summary.get("tenants") or {}).get(t) or {}
+        corr, spend = entry.get("roas_correlation") or {}, entry.get("spend_correlation") or {}
         link = np.zeros((len(channels), len(channels)), dtype=bool)
         for a in np.flatnonzero(flagged[i] & free[i]):
             for b in np.flatnonzero(free[i]):
-                r = (corr.get(channels[a]) or {}).get(channels[b])
-                link[a, b] = b != a and r is not None and abs(float(r)) > threshold
+                r, q = ((m.get(channels[a]) or {}).get(channels[b]) for m in (corr, spend))
+                link[a, b] = b != a and ((r is not None and abs(float(r)) > threshold) or (q is not None and float(q) > TOGETHER_MIN))
         _, label = connected_components(link, directed=False)
         for k in np.unique(label):
             members = tuple(int(j) for j in np.flatnonzero(label == k))

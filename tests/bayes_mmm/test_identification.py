@@ -24,7 +24,7 @@ from bayes_mmm.analysis.identification import (
 from bayes_mmm.core.priors import MediaPriors
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
-from bayes_mmm.data.spend_variation import spend_spread
+from bayes_mmm.data.spend_variation import TOGETHER_MIN, spend_correlations, spend_spread
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
 
@@ -161,6 +161,31 @@ def test_spend_that_never_varies_is_flagged_whatever_the_posterior() -> None:
     assert out["reasons"] == ["spend barely varies (interquartile range 0% of the median on spend days): "
                               "the response above today's level is never observed"]
     assert out["fixes"] == ["more spend variation on meta (pauses, flights, budget steps)", "a lift test on meta"]
+
+
+def test_spend_flighted_together_is_flagged_however_narrow_the_posterior() -> None:
+    rng = np.random.default_rng(7)
+    days = 400
+    flights = rng.gamma(2.0, 50.0, days) * (rng.random(days) < 0.6)
+    spend = np.stack([flights * 1.5 + rng.normal(0, 5, days).clip(0), flights + rng.normal(0, 5, days).clip(0),
+                      rng.gamma(2.0, 40.0, days), np.full(days, 80.0)])[None]  # meta, google together; email; a constant
+    train = np.ones((1, days), bool)
+    train[0, :50] = False  # outside training: not counted
+    got = spend_correlations(spend, train)[0]
+    x = spend[0][:, 50:]
+    np.testing.assert_allclose(got[:3, :3], np.corrcoef(x[:3]), atol=1e-12)  # an independent np.corrcoef
+    assert np.isnan(got[3]).all() and np.isnan(got[:, 3]).all()  # a constant channel correlates with nothing
+    assert got[0, 1] > TOGETHER_MIN > abs(got[0, 2])
+    sharp = np.exp(rng.normal(1.0, 0.05, (2, 500)))  # a pooled, confident posterior: contraction ≈ 1
+    prior_var = _analytic_var(1, 5, 0.3)
+    out = channel_verdict("meta", sharp, prior_var, {"google": -0.3}, spread=0.4, together={"google": 0.96, "email": 0.1})
+    assert out["reasons"] == ["spend moves with google (correlation +0.96 over the training periods): no period isolates either's effect"]
+    assert out["fixes"] == ["move meta's spend independently of google", "a lift test on meta"]
+    assert channel_verdict("meta", sharp, prior_var, {}, spread=0.4, together={"google": 0.85})["flagged"] is False
+    res = tenant_identification(np.exp(rng.normal(1.0, 0.05, (2, 500, 3))), CHANNELS, np.full(3, prior_var), np.ones(3, bool),
+                                spend_corr=got[:3, :3])
+    assert [res["identification"][c]["flagged"] for c in CHANNELS] == [True, True, False]
+    assert res["spend_correlation"]["meta"]["google"] == round(float(got[0, 1]), 3)
 
 
 # -------------------------------------------------------------------------- real fits

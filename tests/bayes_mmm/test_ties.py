@@ -44,6 +44,9 @@ def test_groups_join_flagged_channels_with_their_entangled_partners() -> None:
     assert entangled_groups(summary, ["t"], chans, np.array([[1, 0, 1, 0]], bool), free) == [(0, (0, 1, 2, 3))]
     # a partner the plan may not move (user-named or inactive) is no partner.
     assert entangled_groups(summary, ["t"], chans, np.array([[1, 0, 0, 0]], bool), np.array([[1, 0, 1, 1]], bool)) == []
+    # spend flighted together ties a pair whose pooled posterior hides the trade-off (ROAS correlation 0.1)
+    together = {"tenants": {"t": {"roas_correlation": corr, "spend_correlation": {"a": {"d": 0.95}, "d": {"a": 0.95}}}}}
+    assert entangled_groups(together, ["t"], chans, np.array([[0, 0, 0, 1]], bool), free) == [(0, (0, 2, 3))]
 
 
 def test_a_member_without_current_spend_leaves_its_group() -> None:
