@@ -51,7 +51,7 @@ def check_header(columns: Sequence[str], path: str | Path) -> list[str]:
     return names
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
+def read_csv_text(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataFrame:
     """Read a comma-separated file as strings (``None`` for missing cells), checking header and row widths.
 
     Uses the ``csv`` module rather than pandas so that duplicated headers are seen
@@ -84,14 +84,17 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             f"{widths[wrong][0]} fields where the header has {len(header)}", file=path, rows=rows,
             hint=SEPARATOR_HINT + " (a decimal comma splits numbers into two fields)",
         )
-    cells = [[None if c.strip() in NA_TOKENS else c.strip() for c in r] for r in body]
+    cells = [[None if c.strip() in na_tokens else c.strip() for c in r] for r in body]
     return pd.DataFrame(cells, columns=header, dtype=object)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a ``.csv`` strictly or a ``.parquet`` as is, with a checked header."""
+def read_table(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataFrame:
+    """Read a ``.csv`` strictly or a ``.parquet`` as is, with a checked header.
+
+    ``na_tokens``: CSV cells read as missing (the lake's: blank, ``NA``, ``#N/A``, …).
+    """
     if path.suffix != ".parquet":
-        return read_csv_text(path)
+        return read_csv_text(path, na_tokens)
     try:
         raw = pd.read_parquet(path)
     except (OSError, ValueError, TypeError) as exc:  # corrupt parquet, unreadable file

@@ -112,7 +112,8 @@ def read_plan_csv(path: str | Path, channels: list[str], cadence: str) -> tuple[
     path = Path(path)
     if not path.is_file():
         raise DataError("plan file not found", file=path, hint="write one with `bayes-mmm allocate --csv`, or by hand (docs: data contract §4)")
-    df = _long(read_table(path), str(path), channels)
+    # Only an empty cell is "no spend": NA, #N/A or NULL is a value that went missing, refused as not a number.
+    df = _long(read_table(path, na_tokens=frozenset({""})), str(path), channels)
     unknown = ~df[CHANNEL].isin(channels).to_numpy()
     if unknown.any():
         raise DataError(f"unknown channel(s) {', '.join(sorted(set(df[CHANNEL][unknown])))}; the run has {', '.join(channels)}",

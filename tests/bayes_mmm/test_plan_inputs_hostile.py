@@ -54,7 +54,7 @@ def refused(args: list[str], out: Path) -> str:
 
 
 # Bug 1: text in a spend cell was read as 0 spend; only a blank cell is no spend.
-@pytest.mark.parametrize("cell", ['"1,200.50"', "$80.00", "lots"])
+@pytest.mark.parametrize("cell", ['"1,200.50"', "$80.00", "lots", "#N/A", "NA", "NULL", "nan"])
 def test_text_in_a_spend_cell_is_refused_naming_file_column_and_row(run: Path, tmp_path: Path, cell: str) -> None:
     plan = write(tmp_path / "plan.csv", WIDE, [f"2024-07-19,{RAIN},100,50,10", f"2024-07-20,{RAIN},100,{cell},10"])
     msg = refused(["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"], tmp_path / "s.json")
