@@ -65,5 +65,11 @@ def plan_dates(last: pd.Timestamp, cadence: str, n: int, start: str | pd.Timesta
     if begin - last > pd.Timedelta(days=MAX_PLAN_DAYS):
         raise StartError(f"start {begin.date()} is more than {MAX_PLAN_DAYS} days after the run's last period {last.date()}",
                         hint=YEAR_HINT)
+    if (begin - first) % step:
+        # a week starting on another weekday than the run's straddles two of its weeks: the weekly
+        # forward model has no such period
+        weekday = f"{first:%A}"
+        raise StartError(f"start {begin.date()} is a {begin:%A}; the run's weeks begin on {weekday}s",
+                         hint=f"start on a {weekday}, e.g. {(first + step * ((begin - first) // step)).date()}")
     gap = (begin - first) // step
     return pd.date_range(begin, periods=n, freq=step), int(gap)

@@ -185,3 +185,12 @@ def test_start_may_lie_up_to_a_year_after_the_data() -> None:
         plan_dates(last, "daily", 2, "2025-07-20")
     with pytest.raises(DataError, match="start '2024-02-30' is not a date"):
         plan_dates(last, "daily", 2, "2024-02-30")
+
+
+def test_a_weekly_plan_starts_on_the_runs_weekday() -> None:
+    last = pd.Timestamp("2024-12-23")  # the run's last week begins on a Monday
+    dates, gap = plan_dates(last, "weekly", 3, "2025-01-06")
+    assert list(dates) == list(pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"])) and gap == 1
+    for start, day in (("2025-01-01", "Wednesday"), ("2025-01-05", "Sunday")):  # mid-week, or weeks dated by their end
+        with pytest.raises(DataError, match=f"start {start} is a {day}; the run's weeks begin on Mondays — start on a Monday, e.g. 2024-12-30"):
+            plan_dates(last, "weekly", 3, start)
