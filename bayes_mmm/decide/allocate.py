@@ -111,14 +111,16 @@ def plan_inputs(
     horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd")),
                           clip=spec.media_weather_clip) for i in sel]
+    # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
+    has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
     fc = None
     if forecast is not None:
         fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
-        forecast_covers(fc, dates, tenants, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
-        warn_extrapolation(fc, tenants, stats)
+        # A tenant fitted without weather ignores any forecast: it need not have rows, nor be warned about them.
+        weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
+        forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
+        warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
-    # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
-    has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)

@@ -45,3 +45,18 @@ def test_without_the_stand_in_a_weatherless_tenant_ignores_weather_entirely(tmp_
     inp = prepare(run, days=7, forecast=fc).inp
     np.testing.assert_array_equal(inp.z[1], 0.0)  # its γ never met data: a forecast must not move it
     assert inp.z[0, 0, 0] == pytest.approx(3.0)
+
+
+def test_a_forecast_need_not_cover_a_weatherless_tenant_nor_is_it_warned_about(tmp_path: Path) -> None:
+    import warnings
+
+    run, _ = seasonal_run(tmp_path, seasonal=False)
+    fc = tmp_path / "north_only.csv"  # rows for north alone, and 40 °C: 6 sd above both tenants' recorded mean
+    pd.DataFrame({"date": pd.date_range("2024-03-01", periods=7).strftime("%Y-%m-%d"), "tenant_id": "north",
+                  "temp_c": 40.0, "precip_mm": 0.0}).to_csv(fc, index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inp = prepare(run, days=7, forecast=fc).inp
+    said = [str(w.message) for w in caught if "sd from its history" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("forecast 40 °C on 2024-03-01 for north is 6.0 sd")
+    assert inp.z[0, 0, 0] == pytest.approx(6.0) and not inp.z[1].any()
