@@ -46,7 +46,20 @@ def _raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     path = Path(source)
     if not path.is_file():
         raise DataError("forecast file not found", file=path, hint="pass a CSV with date, temp_c, precip_mm")
+    if path.suffix != ".parquet" and _first_line(path).startswith("latitude,"):
+        raise DataError("is a raw Open-Meteo download, not a forecast table", file=path,
+                        hint="convert it with `bayes-mmm import ... --forecast FILE` (writes TENANT/forecast.csv), "
+                             "or write the columns date, temp_c, precip_mm")
     return read_table(path), str(path)
+
+
+def _first_line(path: Path) -> str:
+    """The file's first line as text (empty when unreadable: the strict reader then says why)."""
+    try:
+        with path.open("rb") as f:
+            return f.readline(200).decode("utf-8-sig", errors="replace").strip().lower()
+    except OSError:
+        return ""
 
 
 def read_forecast(source: str | Path | pd.DataFrame, after: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -51,6 +51,10 @@ def check_header(columns: Sequence[str], path: str | Path) -> list[str]:
     return names
 
 
+#: Workbook formats users save instead of CSV.
+SPREADSHEETS = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".numbers"})
+
+
 def read_csv_text(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataFrame:
     """Read a comma-separated file as strings (``None`` for missing cells), checking header and row widths.
 
@@ -59,11 +63,15 @@ def read_csv_text(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataF
     is an error instead of a silent shift.
     """
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"is not UTF-8 text (byte {exc.start})", file=path, hint="save the file as UTF-8 CSV") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot be read ({exc.__class__.__name__})", file=path) from None
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or path.suffix.lower() in SPREADSHEETS:  # zip (xlsx, ods) or OLE (xls)
+        raise DataError("is a spreadsheet workbook, not a CSV file", file=path, hint="save it as CSV (UTF-8) and pass that file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 text (byte {exc.start})", file=path, hint="save the file as UTF-8 CSV") from None
     if "\x00" in text:
         raise DataError("is not a text file (NUL bytes)", file=path, hint="expected a CSV file")
     try:

@@ -115,3 +115,16 @@ def test_any_forecast_text_reads_or_raises_data_error(tmp_path_factory: pytest.T
         return
     assert np.isfinite(df[["temp_c", "precip_mm"]].to_numpy()).all()
     assert (df["temp_c"].abs() <= 60).all() and (df["precip_mm"] >= 0).all()
+
+
+def test_a_raw_open_meteo_download_and_a_workbook_are_named_for_what_they_are(tmp_path: Path) -> None:
+    raw = write(tmp_path, "latitude,longitude\n47.6,-122.3\n\ntime,temperature_2m_mean (°C),precipitation_sum (mm)\n2025-01-06,5.0,1.0\n")
+    with pytest.raises(DataError, match=r"is a raw Open-Meteo download, not a forecast table — convert it with `bayes-mmm import"):
+        read_forecast(raw)
+    import zipfile
+
+    for name in ("forecast.xlsx", "saved_as.csv"):  # an xlsx under its own name, or renamed to .csv
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            z.writestr("xl/workbook.xml", "<workbook/>")
+        with pytest.raises(DataError, match=rf"{name}: is a spreadsheet workbook, not a CSV file — save it as CSV \(UTF-8\)"):
+            read_forecast(tmp_path / name)
