@@ -27,9 +27,10 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%b 
 #: Amount cells meaning "nothing" in exports (Google Ads writes "--" for no cost).
 EMPTY = ("", "--", "-", " --")
 _SPACE = re.compile(r"[\s\u00a0\u202f']")  # spaces, no-break spaces, Swiss apostrophes
-_CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹\d(+-])|[$€£¥₹]|(?<=[\d)])[A-Z]{3}$")
+_CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹₩\d(+-])|[$€£¥₹₩₽₺₪₫฿₴₦]|(?<=[\d)])([A-Za-z]{3}|kr|zł|Kč|Ft)$")
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash written by spreadsheets
 _TIME = re.compile(r"^(\S+?)(?:[T ]\d{1,2}:\d{2}.*)?$")  # "2024-01-03 14:22:05 -0500" -> "2024-01-03"
-_FOOTER = re.compile(r"^\s*total", re.IGNORECASE)
+_FOOTER = re.compile(r"^\s*(grand\s+)?total", re.IGNORECASE)
 _EXAMPLE = {".": "1,234,567.89", ",": "1.234,50"}
 
 
@@ -40,6 +41,7 @@ class Table:
     frame: pd.DataFrame
     path: Path
     header_line: int  #: 0-based line of the header in the file
+    sep: str = ","  #: the field separator: a ";" file usually writes decimal commas
 
 
 def read_text(path: str | Path) -> str:
@@ -71,6 +73,10 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
     """Read an export whose header is the first line holding one of ``candidates`` (title lines skipped)."""
     path = Path(path)
     text = read_text(path)
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise DataError(f"NUL bytes from line {line} on: the download was cut off or the file is not CSV", file=path,
+                        hint="download the export again")
     lines = text.splitlines()
     for i, line in enumerate(lines[:50]):  # noqa: B007 (i is the header row, used below)
         sep = _separator(line)
@@ -82,7 +88,7 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
             file=path,
             hint="name the date column in the mapping (date_column = ...)",
         )
-    return Table(text_table("\n".join(lines[i:]), path, sep), path, i)
+    return Table(text_table("\n".join(lines[i:]), path, sep), path, i, sep)
 
 
 def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
@@ -140,7 +146,8 @@ def _grouping_hint(cell: str, decimal: str) -> str:
 def _check_grouping(text: pd.Series, values: pd.Series, *, path: Path, column: str, decimal: str, skip: np.ndarray) -> None:
     """Refuse "904,64" or "1,5" read with decimal "." (and "1,100.50" with ","): removing the separator rescales them."""
     sep, dec = ("," if decimal == "." else "."), decimal
-    grouped = rf"[+-]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{re.escape(dec)}\d*)?"
+    # A leading group of "0" groups nothing: "0,500" is half a unit written with a decimal comma.
+    grouped = rf"[+-]?[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+(?:{re.escape(dec)}\d*)?"
     bad = (text.str.contains(sep, regex=False) & ~text.str.fullmatch(grouped)).to_numpy() & ~skip
     if bad.any():
         cell = str(values.iloc[int(np.argmax(bad))])
@@ -171,7 +178,7 @@ def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = 
     DataError
         Naming the file, the column and the rows of cells that are not finite amounts.
     """
-    text = values.astype(str).map(lambda s: _CURRENCY.sub("", _SPACE.sub("", s)))
+    text = values.astype(str).map(lambda s: _CURRENCY.sub("", _SPACE.sub("", s.translate(_MINUS))))
     empty = values.astype(str).str.strip().isin(EMPTY).to_numpy()
     text = text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
     _check_grouping(text, values, path=path, column=column, decimal=decimal, skip=empty)
@@ -209,6 +216,14 @@ def _parse_with(tokens: Sequence[str], fmt: str) -> list[datetime | None]:
     return out
 
 
+def _time_codes(cell: str) -> str:
+    """The strptime codes of a cell's time of day ("01/03/2024 09:15" → " %H:%M"), so a suggested format fits it."""
+    m = re.search(r"([T ])\d{1,2}:\d{2}(:\d{2})?$", cell)
+    if m is None:
+        return ""
+    return f"{m.group(1)}%H:%M" + (":%S" if m.group(2) else "")
+
+
 def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str | None = None) -> pd.DatetimeIndex:
     """Calendar days of export cells; a timestamp's own local date is used (no time-zone shifting).
 
@@ -216,10 +231,12 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
     every cell but disagree (03/04 as March or April) are an error asking for the format.
     """
     cells = values.astype(str).str.strip()
+    tokens = [m.group(1) if (m := _TIME.match(c)) else c for c in cells]
     if date_format is not None:
-        days = [None if d is None else d.date() for d in _parse_with(list(cells), date_format)]
+        # A format without time codes reads the date part of a timestamp, as the formats tried without one do.
+        days = [None if d is None else d.date() for d in _parse_with(list(cells) if "%H" in date_format else tokens,
+                                                                     date_format)]
     else:
-        tokens = [m.group(1) if (m := _TIME.match(c)) else c for c in cells]
         fits = [(f, _parse_with(tokens, f)) for f in DATE_FORMATS]
         full = [(f, p) for f, p in fits if all(d is not None for d in p)]
         if len(full) > 1 and len({tuple(p) for _, p in full}) > 1:
@@ -227,27 +244,29 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
                 f"ambiguous dates: both {full[0][0]} and {full[1][0]} read them",
                 file=path,
                 column=column,
-                hint="set date_format in the mapping, e.g. date_format = \"%d/%m/%Y\"",
+                hint=f"set date_format in the mapping, e.g. date_format = \"{full[1][0]}{_time_codes(cells.iloc[0])}\"",
             )
         best = full[0][1] if full else max(fits, key=lambda fp: sum(d is not None for d in fp[1]))[1]
         days = [None if d is None else d.date() for d in best]
     bad = np.array([d is None for d in days])
     if bad.any():
         rows = _rows(values, bad)
-        raise DataError(
-            f"unparseable date '{cells.iloc[int(np.argmax(bad))]}'",
-            file=path,
-            column=column,
-            rows=rows,
-            hint="set date_format in the mapping (strptime codes, e.g. \"%m/%d/%Y\")",
-        )
+        cell = cells.iloc[int(np.argmax(bad))]
+        # A row without a date is a summary row (Meta's "Include summary row") or a stray line, not a format problem.
+        problem, hint = (("a row without a date", "if it is a summary row, remove it or export without the summary row")
+                         if cell in EMPTY else (f"unparseable date '{cell}'",
+                                                "set date_format in the mapping (strptime codes, e.g. \"%m/%d/%Y\")"))
+        raise DataError(problem, file=path, column=column, rows=rows, hint=hint)
     return pd.DatetimeIndex(pd.to_datetime(days), name="date")
 
 
 def _check_totals(sums: pd.Series, days: pd.DatetimeIndex, amounts: pd.Series, *, path: Path, signed: bool) -> None:
-    """Refuse a day whose total is not finite (an overflow) or, unless ``signed``, negative (spend and revenue are >= 0)."""
+    """Refuse a day whose total is not finite (an overflow) or, unless ``signed``, negative (spend and revenue are >= 0).
+
+    A NaN total is a day whose amount cells are all blank (kept only for revenue): unknown, not an overflow.
+    """
     values = sums.to_numpy()
-    checks = [(~np.isfinite(values), "the day's total is too large to be a number", None)]
+    checks = [(np.isinf(values), "the day's total is too large to be a number", None)]
     if not signed:
         checks.append((values < 0, "negative total for the day", "spend and revenue cannot be negative: a refund may "
                        "only offset its own day's sales; fix the sign of these rows"))
@@ -258,15 +277,85 @@ def _check_totals(sums: pd.Series, days: pd.DatetimeIndex, amounts: pd.Series, *
                             rows=_rows(amounts, np.asarray(days == first)), hint=hint)
 
 
+def _refuse_ambiguous_comma(values: pd.Series, *, path: Path, column: str) -> None:
+    """In a ";"-separated file "1,250" is most likely 1.25 with a decimal comma, but could be 1250: ask which."""
+    comma = values.astype(str).str.contains(",", regex=False).to_numpy()
+    if comma.any():
+        raise DataError(f"'{values.iloc[int(np.argmax(comma))]}' in a ';'-separated file: ',' may be a decimal comma "
+                        "or a thousands separator", file=path, column=column, rows=_rows(values, comma),
+                        hint="set decimal = \",\" in the mapping for a decimal comma (decimal = \".\" if it groups thousands)")
+
+
+def body_rows(table: Table, date_column: str) -> pd.DataFrame:
+    """The data rows of an export: "Total ..." footer rows dropped, the 0-based row positions kept as index."""
+    frame = table.frame
+    dates = frame[date_column].astype(str)
+    again = (dates.str.strip() == date_column).to_numpy()
+    if again.any():
+        raise DataError("the header line is repeated inside the data: exports pasted together", file=table.path,
+                        column=date_column, rows=_rows(dates, again),
+                        hint="remove the repeated header line(s), and any rows pasted twice")
+    # A summary row: "Total"/"Grand total" for a date, or no date and "Total: Account" in another cell.
+    labelled = frame.apply(lambda col: col.astype(str).str.match(_FOOTER)).any(axis=1).to_numpy()
+    footer = dates.str.match(_FOOTER).to_numpy() | (dates.str.strip().isin(EMPTY).to_numpy() & labelled)
+    if footer.all():
+        raise DataError("no data rows", file=table.path, column=date_column)
+    return frame[~footer]
+
+
 def row_days(table: Table, date_column: str, date_format: str | None = None) -> pd.Series:
     """The day of each data row, indexed by the row's 0-based position in the file ("Total ..." footer rows dropped)."""
-    frame = table.frame
-    footer = frame[date_column].astype(str).str.match(_FOOTER).to_numpy()
-    body = frame[~footer]
-    if body.empty:
-        raise DataError("no data rows", file=table.path, column=date_column)
+    body = body_rows(table, date_column)
     days = parse_dates(body[date_column], path=table.path, column=date_column, date_format=date_format)
     return pd.Series(days, index=body.index, name=date_column)
+
+
+def refuse_double_paste(body: pd.DataFrame, path: Path) -> None:
+    """Refuse an export whose every row appears again exactly (pasted twice): each sum would double.
+
+    A single identical pair can be real (two campaigns with the same name and numbers); a whole file
+    repeated cannot.
+    """
+    if len(body) < 2 or not body.duplicated(keep=False).all():
+        return
+    again = body.duplicated(keep="first").to_numpy()
+    raise DataError(f"every row appears more than once ({int(again.sum())} repeated rows): the export was pasted "
+                    "or downloaded twice into one file", file=path, rows=_rows(body.iloc[:, 0], again),
+                    hint="keep one copy of the rows")
+
+
+def refuse_mixed_currency(body: pd.DataFrame, path: Path, column: str) -> None:
+    """Refuse amounts in several currencies (a manager account's export): summing USD and EUR is meaningless."""
+    codes = body[column].astype(str).str.strip().str.upper()
+    codes = codes[~codes.isin(EMPTY)]
+    counts = codes.value_counts()
+    if len(counts) < 2:
+        return
+    other = (codes != counts.index[0]).to_numpy()
+    raise DataError(f"amounts in {len(counts)} currencies ({', '.join(sorted(counts.index))}) cannot be summed",
+                    file=path, column=column, rows=_rows(codes, other),
+                    hint="export one currency per file (e.g. one per ad account) and map each as its own channel, "
+                    "with multiplier = the exchange rate into the shop's currency")
+
+
+def refuse_repeated_orders(body: pd.DataFrame, path: Path, order_column: str, amount_column: str) -> None:
+    """Refuse an order listed again with the same amount (rows pasted twice): its total would count twice.
+
+    An order's extra line-item rows carry no amount (Shopify) and are fine; so is a row of the same
+    order with another amount (a refund or an adjustment).
+    """
+    priced = body[~body[amount_column].astype(str).str.strip().isin(EMPTY)]
+    orders = priced[order_column].astype(str).str.strip()
+    amounts = priced[amount_column].astype(str).str.strip()
+    orders = orders[orders != ""]
+    again = pd.Series(list(zip(orders, amounts[orders.index], strict=True)), index=orders.index).duplicated(keep="first")
+    if not again.any():
+        return
+    first = orders[again].iloc[0]
+    first_row = int(orders.index[orders == first][0]) + 1
+    raise DataError(f"{int(again.sum())} order(s) appear again with an amount, e.g. '{first}' (first in row {first_row}):"
+                    " each total would count twice", file=path, column=order_column, rows=_rows(orders, again.to_numpy()),
+                    hint="remove the repeated rows (was the export pasted twice?)")
 
 
 def daily_sums(
@@ -275,22 +364,28 @@ def daily_sums(
     amount_column: str,
     *,
     date_format: str | None = None,
-    decimal: str = ".",
+    decimal: str | None = ".",
     multiplier: float = 1.0,
     signed: bool = False,
+    blank_missing: bool = False,
 ) -> pd.Series:
     """Sum ``amount_column`` per calendar day (campaign, order or line-item rows), times ``multiplier``.
 
     "Total ..." footer rows are dropped; empty amount cells count as 0 (a Shopify order's
-    extra line items carry no total). Days without rows are absent from the result. A day's
-    total must be finite and, unless ``signed`` (event columns), not negative: a refund row may
-    only offset sales of its own day.
+    extra line items carry no total), but with ``blank_missing`` (revenue) a day whose cells are
+    all empty is NaN: unknown, like a day without rows, not a day without sales. Days without rows
+    are absent from the result. A day's total must be finite and, unless ``signed`` (event columns),
+    not negative: a refund row may only offset sales of its own day. ``decimal=None`` (not said, in a
+    ";"-separated file) reads "." but refuses any comma as ambiguous.
     """
     dated = row_days(table, date_column, date_format)
     body, days = table.frame.loc[dated.index], pd.DatetimeIndex(dated, name="date")
-    amounts = parse_amounts(body[amount_column], path=table.path, column=amount_column, decimal=decimal)
+    if decimal is None:
+        _refuse_ambiguous_comma(body[amount_column], path=table.path, column=amount_column)
+    amounts = parse_amounts(body[amount_column], path=table.path, column=amount_column, decimal=decimal or ".")
     with np.errstate(over="ignore"):  # an overflow becomes inf, refused below with its rows
-        sums = pd.Series(np.nan_to_num(amounts, nan=0.0) * multiplier, index=days).groupby(level=0).sum()
+        values = pd.Series(amounts if blank_missing else np.nan_to_num(amounts, nan=0.0), index=days) * multiplier
+        sums = values.groupby(level=0).sum(min_count=1 if blank_missing else 0)
     _check_totals(sums, days, body[amount_column], path=table.path, signed=signed)
     sums.index.name = "date"
     return sums.sort_index()

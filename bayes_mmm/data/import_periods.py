@@ -44,6 +44,18 @@ def off_weekday(dates: pd.DatetimeIndex) -> tuple[str, pd.DatetimeIndex] | None:
     return f"{dates[usual][0]:%A}s", dates[~usual]
 
 
+def spacing(dates: pd.DatetimeIndex) -> str | None:
+    """What rows far apart look like: "weekly", "monthly" or "N days apart"; None for daily rows (median gap < 5 days)."""
+    if len(dates) < 3:
+        return None
+    gap = float(np.median(np.diff(dates.to_numpy()) / np.timedelta64(1, "D")))
+    if gap < 5:
+        return None
+    if gap <= 9:
+        return WEEKLY
+    return "monthly" if 28 <= gap <= 31 else f"{gap:g} days apart"
+
+
 def revenue_periods(dates: pd.DatetimeIndex, path: Path, column: str) -> tuple[str, pd.DatetimeIndex]:
     """``(cadence, periods)`` of a revenue export's sorted unique dates: weekly on one weekday, else daily."""
     if len(dates) < 2:

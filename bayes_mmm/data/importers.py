@@ -54,6 +54,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayes_mmm.core import atomic
@@ -69,13 +70,15 @@ from bayes_mmm.core.constants import (
     WEEKLY,
 )
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.exports import Table, row_days
+from bayes_mmm.data.exports import EMPTY, Table, body_rows, parse_amounts, row_days
 from bayes_mmm.data.import_periods import (
     forecast_periods,
     into_periods,
     needed_days,
     off_weekday,
+    one_weekday,
     revenue_periods,
+    spacing,
     weather_periods,
     weekday_mismatch,
 )
@@ -90,6 +93,9 @@ CHANNEL_NAME = re.compile(r"^[a-z0-9_]+$")
 SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|costs?)([ _].*)?$|[ _](spend|costs?)( ?\([^)]*\))?$", re.IGNORECASE)
 #: ... unless the column labels or rates costs rather than amounts them ("cost_center_id", "Cost per result").
 NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ies)|names?|per)([ _]|$)", re.IGNORECASE)
+#: Order-export columns that are parts of sales or labels of customers, never media spend: not worth a note.
+SALES_PARTS = re.compile(r"total|shipping|tax|discount|refund|quantity|price|tip|dut(y|ies)|balance|weight|zip|postal|"
+                         r"phone|day|week|month|year", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
 TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
@@ -337,18 +343,99 @@ def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str,
         )
 
 
-def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None, dates: pd.DatetimeIndex) -> None:
-    """Weekly rows with one on another weekday hold a wrong date: not a daily export missing six days a week."""
-    off = off_weekday(dates)
-    if off is None:
-        return
-    weekday, odd = off
+def _first_row(table: Table, date_column: str, date_format: str | None, day: pd.Timestamp) -> int:
+    """The 1-based data row of the first row dated ``day``."""
     days = row_days(table, date_column, date_format)
-    hit = days[days.isin(odd)]
-    more = f"; {len(hit) - 1} more row(s) are off {weekday}" if len(hit) > 1 else ""
-    raise DataError(f"rows look weekly ({weekday}) but row {hit.index[0] + 1} ({hit.iloc[0]:%Y-%m-%d}) is a "
-                    f"{hit.iloc[0]:%A}{more}", file=table.path, column=date_column,
-                    hint=f"date every row by its week's first day ({weekday}), or export by day")
+    return int(days.index[days == day][0]) + 1
+
+
+def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None, dates: pd.DatetimeIndex) -> None:
+    """Weekly rows with some on another weekday hold wrong dates, not a daily export missing six days a week:
+    a few rows off the usual weekday, or the week start switching mid-file (another tool, another setting).
+    """
+    off = off_weekday(dates)
+    if off is not None:
+        weekday, odd = off
+        days = row_days(table, date_column, date_format)
+        hit = days[days.isin(odd)]
+        more = f"; {len(hit) - 1} more row(s) are off {weekday}" if len(hit) > 1 else ""
+        raise DataError(f"rows look weekly ({weekday}) but row {hit.index[0] + 1} ({hit.iloc[0]:%Y-%m-%d}) is a "
+                        f"{hit.iloc[0]:%A}{more}", file=table.path, column=date_column,
+                        hint=f"date every row by its week's first day ({weekday}), or export by day")
+    weekdays = dates.day_of_week.to_numpy()
+    if spacing(dates) != WEEKLY or np.count_nonzero(np.diff(weekdays)) != 1:
+        return
+    change = dates[weekdays != weekdays[0]][0]
+    days = row_days(table, date_column, date_format)
+    raise DataError(f"rows are a week apart but the week start changes from {dates[0]:%A}s to {change:%A}s at row "
+                    f"{int(days.index[days == change][0]) + 1} ({change:%Y-%m-%d})", file=table.path, column=date_column,
+                    hint=f"export with one week start (every row dated by its week's first day, e.g. all {dates[0]:%A}s), "
+                    "or export by day")
+
+
+def _sparse_hint(dates: pd.DatetimeIndex) -> str | None:
+    """How to fix rows days apart (weekly or monthly totals): never by zero-filling the days between them."""
+    kind = spacing(dates)
+    if kind not in (WEEKLY, "monthly"):  # daily rows, or days with sales far apart: the user may say what the rest are
+        return None
+    if kind == WEEKLY:
+        return (f"the rows are about a week apart but on {pd.Index(dates.day_of_week).nunique()} weekdays: if they are "
+                "weekly totals, date each by its week's first day (one weekday); otherwise export by day")
+    return "the rows are monthly, and bayes-mmm models days or weeks: export by day or by week"
+
+
+def _missing_revenue(sums: pd.Series, periods: pd.DatetimeIndex, table: Table, spec: ImportSpec, column: str,
+                     date_column: str, unit: str) -> str:
+    """What periods lack revenue ("2 day(s) without rows"; no rows, or only blank amount cells: unknown either way),
+    refused unless ``--missing-revenue`` says what they are; "" when none does.
+    """
+    blank = sums.index[sums.isna()]
+    missing = periods.difference(sums.dropna().index)
+    what = (f"{len(missing)} {unit}(s) without revenue ({len(blank)} with only blank amounts)" if len(blank)
+            else f"{len(missing)} {unit}(s) without rows")
+    # Rows a week or a month apart are not days without sales: filling the days between them is refused too.
+    sparse = _sparse_hint(pd.DatetimeIndex(sums.index)) if unit == PERIOD_UNIT[DAILY] else None
+    if not len(missing) or (spec.missing_revenue != "error" and sparse is None):
+        return what if len(missing) else ""
+    rows = None
+    if len(blank):
+        days = row_days(table, date_column, spec.revenue.date_format)
+        rows = [int(i) + 1 for i in days.index[days.isin(blank)]]
+    raise DataError(
+        f"{what} between {periods[0]:%Y-%m-%d} and {periods[-1]:%Y-%m-%d}, "
+        f"first {missing[0]:%Y-%m-%d}",
+        file=table.path,
+        column=column,
+        rows=rows,
+        hint=sparse or f"--missing-revenue zero (no sales in those {unit}s) or empty (unknown: the model skips them)",
+    )
+
+
+def _note_unread(table: Table, spec: ImportSpec, channels: Mapping[str, Source], columns: tuple[str, str],
+                 notes: list[str]) -> None:
+    """Note numeric columns of the revenue export that nothing reads: a spend column named in another language
+    ("Marketing Kosten") must not vanish silently; sales parts (subtotal, taxes) and labels are not worth a note.
+    """
+    here = table.path.resolve()
+    read = {*columns, *spec.revenue.ignore_columns,
+            *(s.amount_column for s in (*channels.values(), *spec.events.values()) if s.file.resolve() == here)}
+    body = body_rows(table, columns[1])
+    unread = [c for c in body.columns if c not in read
+              and not NOT_AMOUNT.search(c) and not SALES_PARTS.search(c) and _numeric(body[c], table.path)]
+    if unread:
+        notes.append(f"revenue: numeric column(s) not read: {', '.join(unread)}; map any that is media spend as a "
+                     "channel, or list them in [revenue] ignore_columns")
+
+
+def _numeric(cells: pd.Series, path: Path) -> bool:
+    """True when a column holds amounts: at least one, and every non-empty cell a number."""
+    if cells.astype(str).str.strip().isin(EMPTY).all():
+        return False
+    try:
+        parse_amounts(cells, path=path, column=str(cells.name))
+    except DataError:
+        return False
+    return True
 
 
 def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str, tuple[Path, str]]:
@@ -356,24 +443,18 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
     sums, table, column, date_column = read_source(spec.revenue, role="revenue")
     channels = same_file_channels(spec, table)
     check_revenue_columns(table, spec, channels)
+    _note_unread(table, spec, channels, (column, date_column), notes)
     cadence, periods = revenue_periods(pd.DatetimeIndex(sums.index), table.path, date_column)
     if cadence == DAILY:
         _refuse_off_weekday(table, date_column, spec.revenue.date_format, pd.DatetimeIndex(sums.index))
     unit = PERIOD_UNIT[cadence]
     if cadence == WEEKLY:
         notes.append(f"revenue: every row on a {periods[0]:%A}: read as one row per week (weekly.csv)")
-    missing = periods.difference(sums.index)
-    if len(missing) and spec.missing_revenue == "error":
-        raise DataError(
-            f"{len(missing)} {unit}(s) without rows between {periods[0]:%Y-%m-%d} and {periods[-1]:%Y-%m-%d}, "
-            f"first {missing[0]:%Y-%m-%d}",
-            file=table.path,
-            column=column,
-            hint=f"--missing-revenue zero (no sales in those {unit}s) or empty (unknown: the model skips them)",
-        )
-    if len(missing):
-        notes.append(f"revenue: {len(missing)} {unit}(s) without rows set to {spec.missing_revenue}")
-    filled = sums.reindex(periods, fill_value=0.0) if spec.missing_revenue == "zero" else sums.reindex(periods)
+    what = _missing_revenue(sums, periods, table, spec, column, date_column, unit)
+    if what:
+        notes.append(f"revenue: {what} set to {spec.missing_revenue}")
+    sums = sums.reindex(periods)
+    filled = sums.fillna(0.0) if spec.missing_revenue == "zero" else sums
     return filled, channels, cadence, (table.path.resolve(), column)
 
 
@@ -391,11 +472,10 @@ def _note_outside(label: str, outside: int, notes: list[str]) -> None:
         notes.append(f"{label}: {outside} row(s) dated outside the revenue export's range dropped")
 
 
-def _spend(spec: ImportSpec, name: str, source: Source, periods: pd.DatetimeIndex, cadence: str,
-           revenue: tuple[Path, str], notes: list[str]) -> pd.Series:
-    sums, date_column = _read(source, "spend", spec.section("channels", name), revenue)
+def _spend(name: str, sums: pd.Series, where: str, periods: pd.DatetimeIndex, cadence: str,
+           notes: list[str]) -> pd.Series:
+    """A channel's daily sums (read from ``where``: "(file, column 'Day')") as spend per period."""
     dates = pd.DatetimeIndex(sums.index)
-    where = f"({source.file.name}, column '{date_column}')"
     # One send a week (a newsletter) looks the same as weekly totals: say it, do not refuse it.
     if cadence == DAILY and detect_cadence(dates) == WEEKLY:
         notes.append(f"{name}: rows only every 7 days {where}; each counts as that day's spend: "
@@ -407,6 +487,22 @@ def _spend(spec: ImportSpec, name: str, source: Source, periods: pd.DatetimeInde
     spend, outside = into_periods(sums, periods, cadence)
     _note_outside(name, outside, notes)
     return spend
+
+
+def _drop_part_week(revenue: pd.Series, spends: Mapping[str, pd.Series], cadence: str, notes: list[str]) -> pd.Series:
+    """Drop the last week when every daily ad export ends inside it: a week exported before it was over is a
+    part week, and its revenue read as a whole week's would look like a slump.
+    """
+    daily = [s.index.max() for s in spends.values() if len(s) and not one_weekday(pd.DatetimeIndex(s.index))]
+    if cadence != WEEKLY or not daily or len(revenue) < 3:
+        return revenue
+    last, end = revenue.index[-1], max(daily)
+    week_end = last + pd.Timedelta(days=6)
+    if not last <= end < week_end:
+        return revenue
+    notes.append(f"revenue: last week {last:%Y-%m-%d} dropped: the ad exports end {end:%Y-%m-%d}, before the week "
+                 f"ends {week_end:%Y-%m-%d} (a part week)")
+    return revenue.iloc[:-1]
 
 
 def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
@@ -421,6 +517,13 @@ def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: 
     return pd.concat(flags, axis=1).any(axis=1).astype(int)
 
 
+def _unfinished(last: pd.Timestamp) -> str:
+    """Why weather cannot be downloaded for days still to come: the revenue export's last period is not over."""
+    if last < pd.Timestamp.today().normalize():
+        return ""
+    return f"; {last:%Y-%m-%d} is not over yet: remove the revenue export's last, unfinished period"
+
+
 def _weather(path: Path, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.DataFrame, dict[str, float]]:
     weather = read_open_meteo(path)
     days = needed_days(periods, cadence)
@@ -430,7 +533,7 @@ def _weather(path: Path, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.Da
             f"weather does not cover {len(missing)} day(s) of the revenue export, first {missing[0]:%Y-%m-%d}",
             file=path,
             column="time",
-            hint=f"download {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}",
+            hint=f"download {days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}" + _unfinished(days[-1]),
         )
     return weather_periods(weather.reindex(days), periods, cadence), dict(weather.attrs)
 
@@ -448,10 +551,13 @@ def assemble(spec: ImportSpec) -> Imported:
     """Read every export of ``spec`` and align them on the revenue export's periods."""
     notes: list[str] = []
     revenue, channels, cadence, taken = _revenue(spec, notes)
+    read = {name: _read(source, "spend", spec.section("channels", name), taken) for name, source in channels.items()}
+    revenue = _drop_part_week(revenue, {name: sums for name, (sums, _) in read.items()}, cadence, notes)
     periods = revenue.index
     daily = pd.DataFrame({REVENUE: revenue}, index=periods)
-    for name, source in channels.items():
-        daily[SPEND_PREFIX + name] = _spend(spec, name, source, periods, cadence, taken, notes)
+    for name, (sums, date_column) in read.items():
+        where = f"({channels[name].file.name}, column '{date_column}')"
+        daily[SPEND_PREFIX + name] = _spend(name, sums, where, periods, cadence, notes)
     meta: dict[str, Any] = {"tenant_id": spec.tenant_id, **spec.tenant}
     forecast = None
     if spec.weather is not None:

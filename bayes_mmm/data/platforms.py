@@ -13,13 +13,24 @@ Known layouts (headers as the platforms write them in English):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.exports import Table, column_matches, daily_sums, find_table, pick_column
+from bayes_mmm.data.exports import (
+    Table,
+    body_rows,
+    column_matches,
+    daily_sums,
+    find_table,
+    pick_column,
+    refuse_double_paste,
+    refuse_mixed_currency,
+    refuse_repeated_orders,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,12 @@ PLATFORMS = {
 }
 #: Count columns of channels without cost (email, SMS): read only with a cost per unit as multiplier.
 COUNT_COLUMNS = ("Total Recipients", "Recipients", "Sends", "Emails sent", "Messages sent", "Delivered")
+#: Columns naming the order of a row: one order's total must not appear in two rows.
+ORDER_COLUMNS = ("Order ID", "Order Id", "Order id", "order_id", "Order Number", "Order number", "Order No")
+#: Shopify calls its order number "Name" ("#1001"); elsewhere "Name" may be a product or campaign.
+SHOPIFY_MARKS = ("Financial Status", "Lineitem name")
+#: A column saying each row's currency ("Currency code" in Google Ads, "Currency" in Shopify and Meta).
+CURRENCY_COLUMN = re.compile(r"^(account |customer )?currency( code)?$", re.IGNORECASE)
 ALL_DATE_COLUMNS = tuple(dict.fromkeys(c for p in PLATFORMS.values() for c in p.date_columns))
 #: What a source's amount column holds: "revenue", "spend" (a channel), "event" (a flag column) or "any" (no check).
 ROLES = ("any", "revenue", "spend", "event")
@@ -61,14 +78,14 @@ class Source:
     date_format: str | None = None
     amount_column: str | None = None
     multiplier: float = 1.0
-    decimal: str = "."
+    decimal: str | None = None  #: "." or ","; not said: "." except in a ";"-separated file, where "," is refused
     ignore_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.platform != "auto" and self.platform not in PLATFORMS:
             raise DataError(f"unknown platform '{self.platform}'", file=self.file,
                             hint=f"one of auto, {', '.join(PLATFORMS)}")
-        if self.decimal not in (".", ","):
+        if self.decimal not in (None, ".", ","):
             raise DataError(f"decimal must be '.' or ',', not '{self.decimal}'", file=self.file)
         m = self.multiplier
         if isinstance(m, bool) or not isinstance(m, int | float) or not math.isfinite(m) or m <= 0:
@@ -79,7 +96,7 @@ def detect_platform(columns: list[str]) -> str:
     """The layout a header belongs to; "generic" when no platform's cost column is there."""
     if any(c.startswith("Amount spent") for c in columns):
         return "meta"
-    if "By Day" in columns or "Total Cost" in columns:
+    if "By Day" in columns or "Stat time" in columns or "Total Cost" in columns:
         return "tiktok"
     if "Day" in columns and "Cost" in columns:
         return "google"
@@ -92,6 +109,14 @@ def _check_meta_days(table: Table, date_column: str) -> None:
     if date_column != "Reporting starts" or "Reporting ends" not in f:
         return
     longer = (f["Reporting starts"].str.strip() != f["Reporting ends"].str.strip()) & ~f[date_column].str.match(r"(?i)\s*total")
+    if longer.any() and not longer.all():
+        # "Include summary row": one row over the whole range of the day rows, no campaign.
+        first, last = f.loc[~longer, "Reporting starts"].str.strip().min(), f.loc[~longer, "Reporting ends"].str.strip().max()
+        whole = longer & (f["Reporting starts"].str.strip() == first) & (f["Reporting ends"].str.strip() == last)
+        if whole.equals(longer):
+            raise DataError(f"a summary row over the whole range ({first} to {last}) among the day rows", file=table.path,
+                            column="Reporting ends", rows=[int(i) + 1 for i in f.index[whole]],
+                            hint="delete that row, or export without Include summary row")
     if longer.any():
         rows = [int(i) + 1 for i in f.index[longer]]
         raise DataError("rows cover more than one day", file=table.path, column="Reporting ends", rows=rows,
@@ -147,8 +172,30 @@ def read_source(source: Source, *, role: str = "any", section: str | None = None
     platform = source.platform if source.platform != "auto" else detect_platform(list(table.frame.columns))
     date_column = pick_column(table, source.date_column, PLATFORMS[platform].date_columns, "date")
     amount_column = _amount_column(table, source, platform, role, section)
+    check_rows(table, date_column, amount_column, role)
     if platform == "meta":
         _check_meta_days(table, date_column)
-    sums = daily_sums(table, date_column, amount_column, date_format=source.date_format,
-                      decimal=source.decimal, multiplier=source.multiplier, signed=role in ("any", "event"))
+    # Not said: a ";" file usually comes from a locale that writes decimal commas, so a comma there is ambiguous.
+    decimal = source.decimal or (None if table.sep == ";" else ".")
+    sums = daily_sums(table, date_column, amount_column, date_format=source.date_format, decimal=decimal,
+                      multiplier=source.multiplier, signed=role in ("any", "event"), blank_missing=role == "revenue")
     return sums, table, amount_column, date_column
+
+
+def order_column(columns: list[str]) -> str | None:
+    """The column naming each row's order, if the export has one."""
+    hits = [c for c in ORDER_COLUMNS if c in columns]
+    if not hits and "Name" in columns and any(m in columns for m in SHOPIFY_MARKS):
+        hits = ["Name"]
+    return hits[0] if hits else None
+
+
+def check_rows(table: Table, date_column: str, amount_column: str, role: str) -> None:
+    """Refuse rows that would be summed wrongly: the file pasted twice, an order listed twice, mixed currencies."""
+    body = body_rows(table, date_column)
+    refuse_double_paste(body, table.path)
+    orders = order_column(list(body.columns))
+    if role == "revenue" and orders is not None:
+        refuse_repeated_orders(body, table.path, orders, amount_column)
+    for column in (c for c in body.columns if CURRENCY_COLUMN.match(c)):
+        refuse_mixed_currency(body, table.path, column)
