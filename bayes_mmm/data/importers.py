@@ -172,7 +172,11 @@ def _source(entry: Any, where: str, base: Path, mapping: Path | None) -> Source:
     kwargs = dict(entry)
     kwargs["file"] = base / str(kwargs["file"])
     kwargs["ignore_columns"] = tuple(kwargs.get("ignore_columns", ()))
-    return Source(**kwargs)
+    try:
+        return Source(**kwargs)
+    except DataError as exc:  # a setting's fault, not the export's: name where the setting was given
+        given = "--cost-per" if where.startswith("channels") and "multiplier" in exc.problem and mapping is None else mapping
+        raise DataError(f"[{where}] {exc.problem}", file=given, hint=exc.hint) from None
 
 
 def parse_pairs(values: Sequence[str], option: str) -> dict[str, str]:

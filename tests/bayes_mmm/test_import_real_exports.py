@@ -238,3 +238,16 @@ def test_date_format_without_time_codes_reads_timestamps(tmp_path: Path) -> None
                                  "mapping, e.g. date_format = \"%d/%m/%Y %H:%M\"")
     for fmt in ("%d/%m/%Y", "%d/%m/%Y %H:%M"):
         assert list(read_source(Source(f, date_format=fmt))[0].index.strftime("%Y-%m-%d")) == ["2024-03-01", "2024-03-02"]
+
+
+def test_a_bad_setting_names_where_it_was_given_not_the_export(tmp_path: Path) -> None:
+    rev = write(tmp_path / "shop.csv", "date,revenue\n2024-03-01,10\n")
+    ads = write(tmp_path / "email.csv", "date,Sends\n2024-03-01,100\n")
+    with pytest.raises(DataError) as e:
+        make_spec(tenant_id="t", revenue=rev, channels={"email": ads}, cost_per={"email": -1.0})
+    assert str(e.value) == "--cost-per: [channels.email] multiplier must be a positive number, not -1.0"
+    mapping = write(tmp_path / "mapping.toml", f'tenant_id = "t"\n[revenue]\nfile = "{rev.name}"\n'
+                                               f'[channels.meta]\nfile = "{ads.name}"\ndecimal = ";"\n')
+    with pytest.raises(DataError) as e:
+        make_spec(mapping)
+    assert str(e.value) == f"{mapping}: [channels.meta] decimal must be '.' or ',', not ';'"
