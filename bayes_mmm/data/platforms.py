@@ -51,7 +51,8 @@ PLATFORMS = {
     "tiktok": Platform("tiktok", ("By Day", "Date", "Stat time"), ("Total Cost", "Cost", "Spend")),
     "generic": Platform(
         "generic",
-        ("date", "Date", "Day", "day", "Created at", "Order Date", "Paid at", "Send Time", "Send Date", "time"),
+        ("date", "Date", "Day", "day", "Created at", "Order Date", "Paid at", "Send Time", "Send Date", "time",
+         "Week", "week", "Week start", "Week of", "Week Start Date"),  # weekly exports date rows by the week
         REVENUE_COLUMNS + SPEND_COLUMNS,
     ),
 }

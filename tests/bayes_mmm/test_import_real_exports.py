@@ -251,3 +251,12 @@ def test_a_bad_setting_names_where_it_was_given_not_the_export(tmp_path: Path) -
     with pytest.raises(DataError) as e:
         make_spec(mapping)
     assert str(e.value) == f"{mapping}: [channels.meta] decimal must be '.' or ',', not ';'"
+
+
+def test_a_weekly_export_dated_in_a_week_column_is_read() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = write(Path(tmp) / "rev.csv", "Week,Total sales\n2024-01-01,1000.00\n2024-01-08,1010.00\n2024-01-15,990.50\n")
+        sums = read_source(Source(f), role="revenue")[0]
+    assert sums.tolist() == [1000.0, 1010.0, 990.5] and [f"{d:%Y-%m-%d}" for d in sums.index] == ["2024-01-01", "2024-01-08", "2024-01-15"]
