@@ -884,13 +884,28 @@ def demo(
     out.print(f"[bold green]done[/]: lake {esc(paths['lake'])}, run {esc(paths['run'])}, report [bold]{esc(paths['report'])}[/]")
 
 
+def _click_errors() -> tuple[type[Exception], type[Exception] | None]:
+    """``(ClickException, NoArgsIsHelpError)`` of the click typer runs on (recent typers vendor their own click)."""
+    base = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    return base, getattr(sys.modules[base.__module__], "NoArgsIsHelpError", None)
+
+
 def main() -> None:  # pragma: no cover - console entry
-    """Entry point (console script, python -m bayes_mmm) with a clean exit for Ctrl-C before typer takes over."""
+    """Entry point (console script, python -m bayes_mmm): a clean exit for Ctrl-C, one line for a usage error."""
     OWN_PROCESS["on"] = True
+    usage, no_args = _click_errors()
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         interrupted("[yellow]interrupted[/]")
+    except usage as exc:
+        if no_args is not None and isinstance(exc, no_args):
+            exc.show()  # a bare `bayes-mmm` (or a command without arguments) shows its help
+        else:  # typer would draw a box over several lines; the project's errors are one line
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or "bayes-mmm"
+            err.print(f"error: {esc(exc.format_message())} (see `{where} --help`)", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main"]

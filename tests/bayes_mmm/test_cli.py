@@ -130,3 +130,21 @@ def test_truth_of_a_tenant_missing_from_a_synthetic_lake_is_named(tmp_path: Path
     (tmp_path / "real" / "shop").mkdir(parents=True)  # a real tenant: data, no truth
     with pytest.raises(DataError, match=r"shop/truth.json: no truth.json: ground truth exists only for synthetic lakes"):
         read_truth(tmp_path / "real", "shop")
+
+
+def test_a_bad_option_is_one_line_from_the_console_entry() -> None:
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bayes_mmm", *args], capture_output=True, text=True, timeout=120)
+
+    bad = run("allocate", "--budget", "$20,000")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == [
+        "error: Invalid value for '--budget': Input should be a valid number, unable to parse string as a number "
+        "(see `python -m bayes_mmm allocate --help`)"]
+    typo = run("allocat")
+    assert typo.returncode == 2 and "No such command 'allocat'. Did you mean 'allocate'?" in typo.stderr
+    assert len(typo.stderr.strip().splitlines()) == 1 and "╭" not in typo.stderr
+    assert run("--help").returncode == 0
