@@ -81,6 +81,7 @@ GATES = {
         Gate("zero_spend_channels", WARNING, "every channel spends at some point"),
         Gate("weather", WARNING, "temp_c and precip_mm present and not (near-)constant"),
         Gate("missing_weather", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing weather (interpolated)"),
+        Gate("tenant_id", WARNING, "tenant.json's tenant_id, when given, is the folder's name"),
     )
 }
 
@@ -221,8 +222,17 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
     """
     frames = read_frames(lake, resolve_tenants(lake, tenants))
     check_side_files(Path(lake), frames)
-    rows = [c for tid, df in frames.items() for c in check_frame(tid, df)]
+    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(Path(lake), tid)]]
     return pd.DataFrame([asdict(c) for c in rows])
+
+
+def _tenant_id(lake: Path, tid: str) -> Check:
+    """A tenant.json naming another tenant: a folder copied from another shop, whose city and category it still carries."""
+    named = read_tenant_meta(lake / tid).get("tenant_id")
+    other = named is not None and str(named) != tid  # null counts as absent (data contract §1)
+    return verdict(tid, "tenant_id", other,
+                   f"tenant.json says tenant_id '{named}': was the folder copied from another tenant? its city decides "
+                   "which forecast fits it" if other else "")
 
 
 def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> None:

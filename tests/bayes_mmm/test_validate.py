@@ -189,3 +189,16 @@ def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
     df = good_frame(150)  # revenue ~1,000 a day against ~550 of spend
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "spend_vs_revenue") == OK
+
+
+def test_a_tenant_json_naming_another_tenant_warns(tmp_path: Path) -> None:
+    import json
+
+    for tid, named in (("copy", "original"), ("same", "same"), ("blank", None)):
+        write_tenant(tmp_path, tid, good_frame(200))
+        (tmp_path / tid / "tenant.json").write_text(json.dumps({"tenant_id": named, "city": "Denver"}))
+    table = validate_lake(tmp_path)
+    rows = table[table.check == "tenant_id"].set_index("tenant")
+    assert rows.status.to_dict() == {"blank": OK, "copy": WARN, "same": OK}
+    assert rows.detail["copy"].startswith("tenant.json says tenant_id 'original': was the folder copied from another tenant?")
+    assert set(table[table.check != "tenant_id"].status) == {OK}  # the data themselves are fine: nothing else moves
