@@ -27,10 +27,13 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%b 
 #: Amount cells meaning "nothing" in exports (Google Ads writes "--" for no cost).
 EMPTY = ("", "--", "-", " --")
 _SPACE = re.compile(r"[\s\u00a0\u202f']")  # spaces, no-break spaces, Swiss apostrophes
-_CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹₩\d(+-])|[$€£¥₹₩₽₺₪₫฿₴₦]|(?<=[\d)])([A-Za-z]{3}|kr|zł|Kč|Ft)$")
+_CURRENCY = re.compile(r"^[A-Z]{1,3}(?=[$€£¥₹₩\d(+-])|[$€£¥₹₩₽₺₪₫฿₴₦]|(?<=[\d)])([A-Z]{3}|kr|zł|Kč|Ft|"
+                       r"usd|eur|gbp|sek|nok|dkk|chf|pln|czk|huf|jpy|cny|inr|aud|cad|nzd|brl|mxn|zar|krw)$")
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en dash written by spreadsheets
 _TIME = re.compile(r"^(\S+?)(?:[T ]\d{1,2}:\d{2}.*)?$")  # "2024-01-03 14:22:05 -0500" -> "2024-01-03"
 _FOOTER = re.compile(r"^\s*(grand\s+)?total", re.IGNORECASE)
+#: A summary row's label in a cell other than the date's: "Total", "Grand total", "Total: Account" ("Total Wine" is a campaign).
+_FOOTER_LABEL = re.compile(r"^\s*(grand\s+)?total\s*(:.*)?$", re.IGNORECASE)
 _EXAMPLE = {".": "1,234,567.89", ",": "1.234,50"}
 
 
@@ -233,9 +236,10 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
     cells = values.astype(str).str.strip()
     tokens = [m.group(1) if (m := _TIME.match(c)) else c for c in cells]
     if date_format is not None:
-        # A format without time codes reads the date part of a timestamp, as the formats tried without one do.
-        days = [None if d is None else d.date() for d in _parse_with(list(cells) if "%H" in date_format else tokens,
-                                                                     date_format)]
+        # The whole cell first (a format may read its time, e.g. "%m/%d/%Y %I:%M %p"); else its date part, as
+        # the formats tried without one read timestamps.
+        whole, part = _parse_with(list(cells), date_format), _parse_with(tokens, date_format)
+        days = [None if d is None else d.date() for d in (w if w is not None else p for w, p in zip(whole, part, strict=True))]
     else:
         fits = [(f, _parse_with(tokens, f)) for f in DATE_FORMATS]
         full = [(f, p) for f, p in fits if all(d is not None for d in p)]
@@ -277,13 +281,16 @@ def _check_totals(sums: pd.Series, days: pd.DatetimeIndex, amounts: pd.Series, *
                             rows=_rows(amounts, np.asarray(days == first)), hint=hint)
 
 
-def _refuse_ambiguous_comma(values: pd.Series, *, path: Path, column: str) -> None:
-    """In a ";"-separated file "1,250" is most likely 1.25 with a decimal comma, but could be 1250: ask which."""
-    comma = values.astype(str).str.contains(",", regex=False).to_numpy()
-    if comma.any():
-        raise DataError(f"'{values.iloc[int(np.argmax(comma))]}' in a ';'-separated file: ',' may be a decimal comma "
-                        "or a thousands separator", file=path, column=column, rows=_rows(values, comma),
-                        hint="set decimal = \",\" in the mapping for a decimal comma (decimal = \".\" if it groups thousands)")
+def _refuse_ambiguous_separator(values: pd.Series, *, path: Path, column: str) -> None:
+    """In a ";"-separated file "1,250" is most likely 1.25 (a decimal comma) and "1.250" 1250 (a thousands dot),
+    but either could be the other: ask which, rather than guess by a factor of 1,000.
+    """
+    text = values.astype(str)
+    ambiguous = (text.str.contains(",", regex=False) | text.str.contains(r"\d\.\d{3}(?!\d)")).to_numpy()
+    if ambiguous.any():
+        raise DataError(f"'{values.iloc[int(np.argmax(ambiguous))]}' in a ';'-separated file: the separator may be a decimal "
+                        "or a thousands one", file=path, column=column, rows=_rows(values, ambiguous),
+                        hint="set decimal = \",\" in the mapping for decimal commas (1.234,50), decimal = \".\" for 1,234.50")
 
 
 def body_rows(table: Table, date_column: str) -> pd.DataFrame:
@@ -296,7 +303,7 @@ def body_rows(table: Table, date_column: str) -> pd.DataFrame:
                         column=date_column, rows=_rows(dates, again),
                         hint="remove the repeated header line(s), and any rows pasted twice")
     # A summary row: "Total"/"Grand total" for a date, or no date and "Total: Account" in another cell.
-    labelled = frame.apply(lambda col: col.astype(str).str.match(_FOOTER)).any(axis=1).to_numpy()
+    labelled = frame.apply(lambda col: col.astype(str).str.match(_FOOTER_LABEL)).any(axis=1).to_numpy()
     footer = dates.str.match(_FOOTER).to_numpy() | (dates.str.strip().isin(EMPTY).to_numpy() & labelled)
     if footer.all():
         raise DataError("no data rows", file=table.path, column=date_column)
@@ -316,7 +323,7 @@ def refuse_double_paste(body: pd.DataFrame, path: Path) -> None:
     A single identical pair can be real (two campaigns with the same name and numbers); a whole file
     repeated cannot.
     """
-    if len(body) < 2 or not body.duplicated(keep=False).all():
+    if len(body) < 4 or not body.duplicated(keep=False).all():  # a file of one identical pair can be real
         return
     again = body.duplicated(keep="first").to_numpy()
     raise DataError(f"every row appears more than once ({int(again.sum())} repeated rows): the export was pasted "
@@ -339,16 +346,15 @@ def refuse_mixed_currency(body: pd.DataFrame, path: Path, column: str) -> None:
 
 
 def refuse_repeated_orders(body: pd.DataFrame, path: Path, order_column: str, amount_column: str) -> None:
-    """Refuse an order listed again with the same amount (rows pasted twice): its total would count twice.
+    """Refuse an order's priced row listed again whole (rows pasted twice): its total would count twice.
 
-    An order's extra line-item rows carry no amount (Shopify) and are fine; so is a row of the same
-    order with another amount (a refund or an adjustment).
+    An order's extra line-item rows carry no amount (Shopify) and are fine; so are rows of the same
+    order that differ in any cell (two items at one price, a refund, an adjustment).
     """
     priced = body[~body[amount_column].astype(str).str.strip().isin(EMPTY)]
     orders = priced[order_column].astype(str).str.strip()
-    amounts = priced[amount_column].astype(str).str.strip()
     orders = orders[orders != ""]
-    again = pd.Series(list(zip(orders, amounts[orders.index], strict=True)), index=orders.index).duplicated(keep="first")
+    again = priced.loc[orders.index].duplicated(keep="first")
     if not again.any():
         return
     first = orders[again].iloc[0]
@@ -381,7 +387,7 @@ def daily_sums(
     dated = row_days(table, date_column, date_format)
     body, days = table.frame.loc[dated.index], pd.DatetimeIndex(dated, name="date")
     if decimal is None:
-        _refuse_ambiguous_comma(body[amount_column], path=table.path, column=amount_column)
+        _refuse_ambiguous_separator(body[amount_column], path=table.path, column=amount_column)
     amounts = parse_amounts(body[amount_column], path=table.path, column=amount_column, decimal=decimal or ".")
     with np.errstate(over="ignore"):  # an overflow becomes inf, refused below with its rows
         values = pd.Series(amounts if blank_missing else np.nan_to_num(amounts, nan=0.0), index=days) * multiplier

@@ -94,8 +94,8 @@ SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|costs?)([ _].*)?$|[ _](spend|costs?)
 #: ... unless the column labels or rates costs rather than amounts them ("cost_center_id", "Cost per result").
 NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ies)|names?|per)([ _]|$)", re.IGNORECASE)
 #: Order-export columns that are parts of sales or labels of customers, never media spend: not worth a note.
-SALES_PARTS = re.compile(r"total|shipping|tax|discount|refund|quantity|price|tip|dut(y|ies)|balance|weight|zip|postal|"
-                         r"phone|day|week|month|year", re.IGNORECASE)
+SALES_PARTS = re.compile(r"\b(sub)?totals?\b|shipping|\btax(es)?\b|discount|refund|quantity|price|\btips?\b|dut(y|ies)|"
+                         r"balance|weight|\bzip\b|postal|phone|\b(day|week|month|year)s?\b", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
 TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
@@ -347,12 +347,6 @@ def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str,
         )
 
 
-def _first_row(table: Table, date_column: str, date_format: str | None, day: pd.Timestamp) -> int:
-    """The 1-based data row of the first row dated ``day``."""
-    days = row_days(table, date_column, date_format)
-    return int(days.index[days == day][0]) + 1
-
-
 def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None, dates: pd.DatetimeIndex) -> None:
     """Weekly rows with some on another weekday hold wrong dates, not a daily export missing six days a week:
     a few rows off the usual weekday, or the week start switching mid-file (another tool, another setting).
@@ -380,7 +374,8 @@ def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None,
 def _sparse_hint(dates: pd.DatetimeIndex) -> str | None:
     """How to fix rows days apart (weekly or monthly totals): never by zero-filling the days between them."""
     kind = spacing(dates)
-    if kind not in (WEEKLY, "monthly"):  # daily rows, or days with sales far apart: the user may say what the rest are
+    # Weekly totals sit on one or two weekdays (a switch of week start); a small shop's sales days fall on any.
+    if (kind == WEEKLY and pd.Index(dates.day_of_week).nunique() > 2) or kind not in (WEEKLY, "monthly"):
         return None
     if kind == WEEKLY:
         return (f"the rows are about a week apart but on {pd.Index(dates.day_of_week).nunique()} weekdays: if they are "
@@ -425,18 +420,18 @@ def _note_unread(table: Table, spec: ImportSpec, channels: Mapping[str, Source],
             *(s.amount_column for s in (*channels.values(), *spec.events.values()) if s.file.resolve() == here)}
     body = body_rows(table, columns[1])
     unread = [c for c in body.columns if c not in read
-              and not NOT_AMOUNT.search(c) and not SALES_PARTS.search(c) and _numeric(body[c], table.path)]
+              and not NOT_AMOUNT.search(c) and not SALES_PARTS.search(c) and _numeric(body[c], table.path, spec.revenue.decimal)]
     if unread:
         notes.append(f"revenue: numeric column(s) not read: {', '.join(unread)}; map any that is media spend as a "
                      "channel, or list them in [revenue] ignore_columns")
 
 
-def _numeric(cells: pd.Series, path: Path) -> bool:
-    """True when a column holds amounts: at least one, and every non-empty cell a number."""
+def _numeric(cells: pd.Series, path: Path, decimal: str | None) -> bool:
+    """True when a column holds amounts (read with the export's ``decimal``): at least one, every non-empty cell a number."""
     if cells.astype(str).str.strip().isin(EMPTY).all():
         return False
     try:
-        parse_amounts(cells, path=path, column=str(cells.name))
+        parse_amounts(cells, path=path, column=str(cells.name), decimal=decimal or ".")
     except DataError:
         return False
     return True

@@ -129,15 +129,19 @@ def test_leading_zero_group_is_a_decimal_comma_not_thousands(tmp_path: Path) -> 
     assert read_source(Source(f, decimal=","))[0].tolist() == [0.5, 1.25]
 
 
-def test_comma_in_semicolon_file_is_ambiguous_unless_decimal_is_set(tmp_path: Path) -> None:
-    f = write(tmp_path / "meta.csv", "Day;Amount spent (USD)\n2024-03-01;1,250\n2024-03-02;3\n")
+@pytest.mark.parametrize(("cell", "as_comma", "as_dot"), [("1,250", 1.25, 1250.0), ("1.250", 1250.0, 1.25)])
+def test_a_separator_in_a_semicolon_file_is_ambiguous_unless_decimal_is_set(tmp_path: Path, cell: str, as_comma: float,
+                                                                           as_dot: float) -> None:
+    f = write(tmp_path / "meta.csv", f"Day;Amount spent (USD)\n2024-03-01;{cell}\n2024-03-02;3\n")
     with pytest.raises(DataError) as e:
         read_source(Source(f))
-    assert str(e.value) == (f"{f}, column 'Amount spent (USD)', row 1: '1,250' in a ';'-separated file: ',' may be a "
-                            "decimal comma or a thousands separator — set decimal = \",\" in the mapping for a decimal "
-                            "comma (decimal = \".\" if it groups thousands)")
-    assert read_source(Source(f, decimal=","))[0].tolist() == [1.25, 3.0]
-    assert read_source(Source(f, decimal="."))[0].tolist() == [1250.0, 3.0]
+    assert str(e.value) == (f"{f}, column 'Amount spent (USD)', row 1: '{cell}' in a ';'-separated file: the separator "
+                            "may be a decimal or a thousands one — set decimal = \",\" in the mapping for decimal commas "
+                            "(1.234,50), decimal = \".\" for 1,234.50")
+    assert read_source(Source(f, decimal=","))[0].tolist() == [as_comma, 3.0]
+    assert read_source(Source(f, decimal="."))[0].tolist() == [as_dot, 3.0]
+    plain = write(tmp_path / "plain.csv", "Day;Amount spent (USD)\n2024-03-01;12.5\n2024-03-02;3\n")  # no doubt
+    assert read_source(Source(plain))[0].tolist() == [12.5, 3.0]
 
 
 # --- currencies ---------------------------------------------------------------------------------------------------
@@ -260,3 +264,38 @@ def test_a_weekly_export_dated_in_a_week_column_is_read() -> None:
         f = write(Path(tmp) / "rev.csv", "Week,Total sales\n2024-01-01,1000.00\n2024-01-08,1010.00\n2024-01-15,990.50\n")
         sums = read_source(Source(f), role="revenue")[0]
     assert sums.tolist() == [1000.0, 1010.0, 990.5] and [f"{d:%Y-%m-%d}" for d in sums.index] == ["2024-01-01", "2024-01-08", "2024-01-15"]
+
+
+def test_review_cases_read_right(tmp_path: Path) -> None:
+    """A campaign called "Total …" is data; a 12-hour date format reads; two items of one order at one price count."""
+    total_wine = write(tmp_path / "meta.csv", "Day,Campaign name,Amount spent (USD)\n2024-03-01,Camp,10\n"
+                                              "2024-03-01,Total Wine promo,55\n2024-03-02,Camp,5\n")
+    assert read_source(Source(total_wine))[0].tolist() == [65.0, 5.0]
+    twelve = write(tmp_path / "orders.csv", "Order Date,Total\n01/03/2024 9:15 AM,10\n01/04/2024 1:05 PM,20\n")
+    got = read_source(Source(twelve, date_format="%m/%d/%Y %I:%M %p"), role="revenue")[0]
+    assert got.tolist() == [10.0, 20.0] and [f"{d:%Y-%m-%d}" for d in got.index] == ["2024-01-03", "2024-01-04"]
+    items = write(tmp_path / "etsy.csv", "Order ID,Item Name,Total,Sale Date\n7,Mug,12.00,2024-03-01\n"
+                                         "7,Plate,12.00,2024-03-01\n8,Mug,12.00,2024-03-02\n")
+    assert read_source(Source(items, date_column="Sale Date"), role="revenue")[0].tolist() == [24.0, 12.0]
+    pair = write(tmp_path / "pair.csv", "Day,Amount spent (USD)\n2024-03-01,5\n2024-03-01,5\n")  # one identical pair
+    assert read_source(Source(pair))[0].tolist() == [10.0]
+    with pytest.raises(DataError, match="column 'Cost', row 1: not an amount: '10 pcs'"):
+        read_source(Source(write(tmp_path / "pcs.csv", "Day,Cost\n2024-03-01,10 pcs\n2024-03-02,4\n")))
+
+
+def test_a_small_shop_selling_on_any_weekday_may_say_its_missing_days_are_zero(tmp_path: Path) -> None:
+    sales = [1, 6, 12, 16, 21]  # a sale every 4–6 days, on five different weekdays: days, not weeks
+    text = "date,revenue\n" + "".join(f"2024-03-{d:02d},50\n" for d in sales)
+    imp = run(tmp_path, text, missing_revenue="zero")
+    assert imp.daily["revenue"].sum() == 250.0 and (imp.daily["revenue"] > 0).sum() == 5 and len(imp.daily) == 21
+
+
+def test_the_unread_note_sees_decimal_commas_and_word_parts(tmp_path: Path) -> None:
+    text = "date;revenue;Holiday ads;Taxes\n" + "".join(f"2024-03-{d:02d};100,5;1.234,50;3\n" for d in range(1, 22))
+    write(tmp_path / "rev.csv", text)
+    write(tmp_path / "ads.csv", ADS)
+    mapping = write(tmp_path / "m.toml", 'tenant_id = "t"\n[revenue]\nfile = "rev.csv"\namount_column = "revenue"\n'
+                                         'decimal = ","\n[channels.g]\nfile = "ads.csv"\n')
+    imp = assemble(make_spec(mapping))
+    assert imp.notes[0] == ("revenue: numeric column(s) not read: Holiday ads; map any that is media spend as a "
+                            "channel, or list them in [revenue] ignore_columns")
