@@ -22,9 +22,10 @@ correlates strongly (|r| > 0.6) with another channel while its interval is wide
 or the chains disagree, or its spend barely varies and hardly ever pauses (interquartile
 range under 10 % of the median on spend days, off on at most 10 % of the days: a daily cap
 or a fixed budget, whose effect no day isolates, whatever the posterior says), or its spend
-moves with another channel's (correlation above 0.9 over the training periods: flighted
-together, so the tenant's own data know the pair's sum, not its split, however narrow a
-pooled posterior makes it look); each reason comes with what would fix it.
+moves with (or against) another channel's (|correlation| above 0.9 over the training periods:
+flighted together, or one budget split between them, so the tenant's own data know one
+combination of the pair, not each, however narrow a pooled posterior makes it look); each
+reason comes with what would fix it.
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ def channel_verdict(
             reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
     for other, r in sorted((together or {}).items()):
-        if r > TOGETHER_MIN:
-            reasons.append(f"spend moves with {other} (correlation {r:+.2f} over the training periods): "
+        if abs(r) > TOGETHER_MIN:  # together, or against each other (one budget split between them)
+            how = "with" if r > 0 else "against"
+            reasons.append(f"spend moves {how} {other} (correlation {r:+.2f} over the training periods): "
                            "no period isolates either's effect")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
     if spread < SPREAD_MIN:

@@ -16,8 +16,8 @@ import numpy as np
 SPREAD_MIN = 0.1
 #: … unless the channel is off on more than this share of the periods (on/off spend identifies its effect).
 OFF_MAX = 0.1
-#: Correlation of two channels' spend over the training periods above which they are flighted together:
-#: r² > 0.8, so less than a fifth of either's variation is its own, and no period isolates either's effect.
+#: |Correlation| of two channels' spend over the training periods above which they move together (or one
+#: budget is split between them): r² > 0.8, so less than a fifth of either's variation is its own.
 TOGETHER_MIN = 0.9
 
 

@@ -34,7 +34,7 @@ def entangled_groups(
     ``flagged`` and ``free`` are ``(N, C)``: channels the identification check flags, and channels a
     plan may move (active, not named in the user's bounds). Groups sharing a channel are merged.
     Entangled: |log-ROAS correlation| above the identification check's own threshold, or spend
-    flighted together (correlation above :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`).
+    flighted together or against each other (|correlation| above :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`).
     """
     out = []
     for i, t in enumerate(tenants):
@@ -44,7 +44,7 @@ def entangled_groups(
         for a in np.flatnonzero(flagged[i] & free[i]):
             for b in np.flatnonzero(free[i]):
                 r, q = ((m.get(channels[a]) or {}).get(channels[b]) for m in (corr, spend))
-                link[a, b] = b != a and ((r is not None and abs(float(r)) > threshold) or (q is not None and float(q) > TOGETHER_MIN))
+                link[a, b] = b != a and ((r is not None and abs(float(r)) > threshold) or (q is not None and abs(float(q)) > TOGETHER_MIN))
         _, label = connected_components(link, directed=False)
         for k in np.unique(label):
             members = tuple(int(j) for j in np.flatnonzero(label == k))

@@ -182,6 +182,8 @@ def test_spend_flighted_together_is_flagged_however_narrow_the_posterior() -> No
     assert out["reasons"] == ["spend moves with google (correlation +0.96 over the training periods): no period isolates either's effect"]
     assert out["fixes"] == ["move meta's spend independently of google", "a lift test on meta"]
     assert channel_verdict("meta", sharp, prior_var, {}, spread=0.4, together={"google": 0.85})["flagged"] is False
+    split = channel_verdict("meta", sharp, prior_var, {}, spread=0.4, together={"google": -0.93})  # one budget, split
+    assert split["reasons"] == ["spend moves against google (correlation -0.93 over the training periods): no period isolates either's effect"]
     res = tenant_identification(np.exp(rng.normal(1.0, 0.05, (2, 500, 3))), CHANNELS, np.full(3, prior_var), np.ones(3, bool),
                                 spend_corr=got[:3, :3])
     assert [res["identification"][c]["flagged"] for c in CHANNELS] == [True, True, False]

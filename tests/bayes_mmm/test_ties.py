@@ -47,6 +47,8 @@ def test_groups_join_flagged_channels_with_their_entangled_partners() -> None:
     # spend flighted together ties a pair whose pooled posterior hides the trade-off (ROAS correlation 0.1)
     together = {"tenants": {"t": {"roas_correlation": corr, "spend_correlation": {"a": {"d": 0.95}, "d": {"a": 0.95}}}}}
     assert entangled_groups(together, ["t"], chans, np.array([[0, 0, 0, 1]], bool), free) == [(0, (0, 2, 3))]
+    against = {"tenants": {"t": {"roas_correlation": {}, "spend_correlation": {"a": {"b": -0.95}, "b": {"a": -0.95}}}}}
+    assert entangled_groups(against, ["t"], chans, np.array([[1, 0, 0, 0]], bool), free) == [(0, (0, 1))]
 
 
 def test_a_member_without_current_spend_leaves_its_group() -> None:
