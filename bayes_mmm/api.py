@@ -424,7 +424,12 @@ def refresh_run(
 
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
-    check_window(ds, parent, data)
+    window = check_window(ds, parent, data)
+    if not (window.new & ds["observed"].values).any():  # e.g. only a tenant that ended early runs on to the run's end
+        from bayes_mmm.core.errors import DataError
+
+        raise DataError("no tenant has revenue in the periods after its window: nothing new to refit on", file=data,
+                        column="revenue", hint="append the new periods to the lake, or pass the extended lake")
     if console is not None:
         console.print(f"refreshing {len(prior.tenants)} tenants from run {parent['run_id']} ({kwargs['tune']}+{kwargs['draws']} per chain)")
     # The fit takes a prior's settings as they are; a refreshed parent's own regime start is history.

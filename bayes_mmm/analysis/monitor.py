@@ -308,9 +308,10 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
     Returns
     -------
     dict
-        ``run_id``, ``checked`` (start/end of the new periods), ``rules`` and per
-        tenant ``r2, mape, coverage_90, reference, model_drift, data_drift, action``
-        plus the reasons and bias statistics.
+        ``run_id``, ``checked`` (first and last new period with revenue, and how many
+        periods have some), ``rules``, per tenant ``r2, mape, coverage_90, reference,
+        model_drift, data_drift, action`` plus the reasons and bias statistics, and
+        ``not_checked``: tenants without revenue after their own window yet, and why.
     """
     from bayes_mmm.model.design import build_design
 

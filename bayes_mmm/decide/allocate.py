@@ -118,7 +118,8 @@ def plan_inputs(
         fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
         # A tenant fitted without weather ignores any forecast: it need not have rows, nor be warned about them.
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
-        forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
+        if weathered:  # a run without weather reads no forecast at all
+            forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
         warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)

@@ -636,7 +636,8 @@ def monitor(
     if flagged:
         out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants")
         raise typer.Exit(3)
-    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants")
+    waiting = len(report.get("not_checked") or {})
+    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants" + (f" ({waiting} not checked: no new revenue yet)" if waiting else ""))
 
 
 @app.command()

@@ -15,9 +15,10 @@ from bayes_mmm.surfaces import plots
 def monitoring(run_dir: Path, summary: dict) -> dict | None:
     """What the Monitoring section shows, or ``None`` when the run folder has no monitor.json.
 
-    Returns ``{"checked", "rows", "figure", "other_run"}``: one row per tenant with its R², MAPE and
+    Returns ``{"checked", "rows", "figure", "other_run", "not_checked"}``: one row per tenant with its R², MAPE and
     90 % coverage on the new periods, the reference it is judged against, the drift reasons and the
-    action; ``other_run`` is the run id of a monitor.json written for another run (shown as a warning).
+    action; ``other_run`` is the run id of a monitor.json written for another run (shown as a warning);
+    ``not_checked`` the tenants without new revenue yet, and why.
     """
     path = Path(run_dir) / MONITOR_JSON
     if not path.exists():
@@ -36,7 +37,8 @@ def monitoring(run_dir: Path, summary: dict) -> dict | None:
             [r["tenant"] for r in rows], [r["reference"].get("r2_on_new_periods") for r in rows],
             [r["r2"] for r in rows], [r["action"] for r in rows]))
     other = report.get("run_id") if report.get("run_id") not in (None, summary.get("run_id")) else None
-    return {"checked": report.get("checked") or {}, "rows": rows, "figure": figure, "other_run": other}
+    not_checked = report.get("not_checked") if isinstance(report.get("not_checked"), dict) else {}
+    return {"checked": report.get("checked") or {}, "rows": rows, "figure": figure, "other_run": other, "not_checked": not_checked}
 
 
 def parent_moves(summary: dict) -> dict | None:

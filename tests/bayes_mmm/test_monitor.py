@@ -210,3 +210,7 @@ def test_each_tenant_is_scored_after_its_own_last_fitted_day(tmp_path: Path) -> 
     assert list(report["tenants"]) == [early]
     assert report["not_checked"] == {late: f"no revenue after its last fitted period {dates.iloc[-1]}"}
     assert f"{late}: not checked" in res.output
+    # refresh on the run's own lake: `late` ends with the run and `early` has nothing after its end
+    same = runner.invoke(app, ["refresh", str(run), "--data", str(short), "--out", str(tmp_path / "r")])
+    assert same.exit_code == 2 and not (tmp_path / "r").exists()
+    assert "no tenant has revenue in the periods after its window: nothing new to refit on" in same.output

@@ -57,6 +57,14 @@ def test_monitoring_section_shows_each_tenant_as_monitor_json_says(run: Path) ->
     assert re.findall(r'<tr class="bad" data-tenant="([^"]+)"', part) == [c]
     assert len(re.findall(r'data-figure="monitor"', part)) == 1
     assert 'href="#monitoring"' in html and "written for run" not in part
+    assert "data-not-checked" not in part
+
+    report["not_checked"] = {c: "no revenue after its last fitted period 2024-07-18"}
+    del report["tenants"][c]
+    (run / "monitor.json").write_text(json.dumps(report))
+    part = section(render_report(run, max_tenants=0, progress=False), "monitoring")
+    said = re.search(r"<p class=\"meta\" data-not-checked>(.*?)</p>", part, flags=re.S)
+    assert said and said.group(1) == f"Not checked (no new revenue yet): {c} (no revenue after its last fitted period 2024-07-18)."
 
 
 def test_no_monitoring_or_moves_without_their_files(run: Path) -> None:
