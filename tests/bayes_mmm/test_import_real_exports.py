@@ -185,22 +185,20 @@ def test_total_footer_rows_are_dropped(tmp_path: Path, footer: str) -> None:
     assert read_source(Source(f), role="revenue")[0].sum() == 2100.0
 
 
-def test_blank_date_summary_row_is_named_as_such(tmp_path: Path) -> None:
-    f = write(tmp_path / "meta.csv", "Reporting starts,Reporting ends,Amount spent (USD)\n,,30\n"
-              "2024-03-01,2024-03-01,10\n2024-03-02,2024-03-02,20\n")
+@pytest.mark.parametrize(("text", "message"), [
+    ("Reporting starts,Reporting ends,Amount spent (USD)\n,,30\n2024-03-01,2024-03-01,10\n2024-03-02,2024-03-02,20\n",
+     "column 'Reporting starts', row 1: a row without a date — if it is a summary row, remove it or export without the "
+     "summary row"),
+    ("Reporting starts,Reporting ends,Campaign name,Amount spent (USD)\n2024-03-01,2024-03-01,A,10\n"
+     "2024-03-02,2024-03-02,A,20\n2024-03-01,2024-03-02,,30\n",
+     "column 'Reporting ends', row 3: a summary row over the whole range (2024-03-01 to 2024-03-02) among the day rows "
+     "— delete that row, or export without Include summary row"),
+])
+def test_summary_rows_are_named_as_such(tmp_path: Path, text: str, message: str) -> None:
+    f = write(tmp_path / "meta.csv", text)
     with pytest.raises(DataError) as e:
         read_source(Source(f))
-    assert str(e.value) == (f"{f}, column 'Reporting starts', row 1: a row without a date — if it is a summary row, "
-                            "remove it or export without the summary row")
-
-
-def test_meta_summary_row_over_the_whole_range_is_named(tmp_path: Path) -> None:
-    f = write(tmp_path / "meta.csv", "Reporting starts,Reporting ends,Campaign name,Amount spent (USD)\n"
-              "2024-03-01,2024-03-01,A,10\n2024-03-02,2024-03-02,A,20\n2024-03-01,2024-03-02,,30\n")
-    with pytest.raises(DataError) as e:
-        read_source(Source(f))
-    assert str(e.value) == (f"{f}, column 'Reporting ends', row 3: a summary row over the whole range (2024-03-01 to "
-                            "2024-03-02) among the day rows — delete that row, or export without Include summary row")
+    assert str(e.value) == f"{f}, {message}"
 
 
 def test_repeated_header_and_cut_off_download_are_named(tmp_path: Path) -> None:
