@@ -173,7 +173,6 @@ class Setup:
     unconverged: bool
     forecast: str | None
     roas: np.ndarray  # (S, N, C) posterior ROAS of the planned tenants
-    notes: tuple[str, ...] = ()  # what reading the forecast warned of (extrapolated weather), for plan.json too
 
 
 def prepare(
@@ -188,16 +187,11 @@ def prepare(
     sel_tenants = [str(t) for t in idata.constant_data["tenant"].values]
     if cities is None:  # the lake may be recorded relative to where fit ran: plan_cities also looks above the run
         cities = plan_cities(run.path, summary, [tenant] if tenant is not None else sel_tenants, forecast)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
-                          start=start, cities=cities)
-    for w in caught:  # said as they were, and kept for the plan's own record
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
+                      start=start, cities=cities)
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, UserWarning))
-    return Setup(run, summary, inp, unconverged, name, roas, notes)
+    return Setup(run, summary, inp, unconverged, name, roas)
 
 
 def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> list[str]:
@@ -280,7 +274,6 @@ def plan_budget(
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     for note in notes:
         warnings.warn(note, UserWarning, stacklevel=3)
-    notes = [*setup.notes, *notes]
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),

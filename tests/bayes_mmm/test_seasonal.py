@@ -60,10 +60,6 @@ def test_a_forecast_need_not_cover_a_weatherless_tenant_nor_is_it_warned_about(t
     said = [str(w.message) for w in caught if "sd from its history" in str(w.message)]
     assert len(said) == 1 and said[0].startswith("forecast 40 °C on 2024-03-01 for north is 6.0 sd")
     assert inp.z[0, 0, 0] == pytest.approx(6.0) and not inp.z[1].any()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = allocate_run(run, 1000.0, days=7, forecast=fc)
-    assert plan["warnings"] == said  # the plan keeps what its forecast warned of, not only the terminal
 
 
 def test_a_run_without_weather_reads_no_forecast_at_all(tmp_path: Path) -> None:
