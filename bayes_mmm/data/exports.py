@@ -33,7 +33,9 @@ _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # Unicode minus and en d
 _TIME = re.compile(r"^(\S+?)(?:[T ]\d{1,2}:\d{2}.*)?$")  # "2024-01-03 14:22:05 -0500" -> "2024-01-03"
 _FOOTER = re.compile(r"^\s*(grand\s+)?total", re.IGNORECASE)
 #: A summary row's label in a cell other than the date's: "Total", "Grand total", "Total: Account" ("Total Wine" is a campaign).
-_FOOTER_LABEL = re.compile(r"^\s*(grand\s+)?total\s*(:.*)?$", re.IGNORECASE)
+#: An amount column that prices items, not whole orders: two items of one order may cost the same.
+_PER_ITEM = re.compile(r"item|line", re.IGNORECASE)
+_FOOTER_LABEL = re.compile(r"^\s*(grand\s+)?totals?\s*([:\-–].*|of\b.*)?$", re.IGNORECASE)
 _EXAMPLE = {".": "1,234,567.89", ",": "1.234,50"}
 
 
@@ -285,8 +287,10 @@ def _refuse_ambiguous_separator(values: pd.Series, *, path: Path, column: str) -
     """In a ";"-separated file "1,250" is most likely 1.25 (a decimal comma) and "1.250" 1250 (a thousands dot),
     but either could be the other: ask which, rather than guess by a factor of 1,000.
     """
-    text = values.astype(str)
-    ambiguous = (text.str.contains(",", regex=False) | text.str.contains(r"\d\.\d{3}(?!\d)")).to_numpy()
+    text = values.astype(str).str.strip()
+    grouped_dot = text.str.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")  # 1.250 or 1.250.000: 1,250 or 1.25?
+    decimal_dot = text.str.contains(r"^[+-]?0\.|\.\d{1,2}$|\.\d{4,}$").any()  # 0.125, 3.5, 2.12345: a decimal point
+    ambiguous = (text.str.contains(",", regex=False) | (grouped_dot & ~decimal_dot)).to_numpy()
     if ambiguous.any():
         raise DataError(f"'{values.iloc[int(np.argmax(ambiguous))]}' in a ';'-separated file: the separator may be a decimal "
                         "or a thousands one", file=path, column=column, rows=_rows(values, ambiguous),
@@ -323,9 +327,10 @@ def refuse_double_paste(body: pd.DataFrame, path: Path) -> None:
     A single identical pair can be real (two campaigns with the same name and numbers); a whole file
     repeated cannot.
     """
-    if len(body) < 4 or not body.duplicated(keep=False).all():  # a file of one identical pair can be real
+    again = body.duplicated(keep="first")
+    if again.sum() < 2 or not body.duplicated(keep=False).all():  # one identical pair can be real
         return
-    again = body.duplicated(keep="first").to_numpy()
+    again = again.to_numpy()
     raise DataError(f"every row appears more than once ({int(again.sum())} repeated rows): the export was pasted "
                     "or downloaded twice into one file", file=path, rows=_rows(body.iloc[:, 0], again),
                     hint="keep one copy of the rows")
@@ -346,22 +351,30 @@ def refuse_mixed_currency(body: pd.DataFrame, path: Path, column: str) -> None:
 
 
 def refuse_repeated_orders(body: pd.DataFrame, path: Path, order_column: str, amount_column: str) -> None:
-    """Refuse an order's priced row listed again whole (rows pasted twice): its total would count twice.
+    """Refuse an order whose amount would count twice: rows pasted again, or an order total on each item row.
 
-    An order's extra line-item rows carry no amount (Shopify) and are fine; so are rows of the same
-    order that differ in any cell (two items at one price, a refund, an adjustment).
+    An order's extra line-item rows without an amount (Shopify) are fine. With an item-level amount
+    ("Item Total", "Lineitem price") two rows of one order may hold the same amount (two items at one
+    price): only a whole row repeated counts. With an order-level amount ("Total", "Order Total") the
+    same amount on two rows of one order is that total again; another amount (a refund) is not.
     """
     priced = body[~body[amount_column].astype(str).str.strip().isin(EMPTY)]
     orders = priced[order_column].astype(str).str.strip()
     orders = orders[orders != ""]
-    again = priced.loc[orders.index].duplicated(keep="first")
+    if _PER_ITEM.search(amount_column):
+        again = priced.loc[orders.index].duplicated(keep="first")
+    else:
+        amounts = priced.loc[orders.index, amount_column].astype(str).str.strip()
+        again = pd.Series(list(zip(orders, amounts, strict=True)), index=orders.index).duplicated(keep="first")
     if not again.any():
         return
     first = orders[again].iloc[0]
     first_row = int(orders.index[orders == first][0]) + 1
-    raise DataError(f"{int(again.sum())} order(s) appear again with an amount, e.g. '{first}' (first in row {first_row}):"
-                    " each total would count twice", file=path, column=order_column, rows=_rows(orders, again.to_numpy()),
-                    hint="remove the repeated rows (was the export pasted twice?)")
+    raise DataError(f"{int(again.sum())} order(s) appear again with the same amount, e.g. '{first}' (first in row "
+                    f"{first_row}): each total would count twice", file=path, column=order_column,
+                    rows=_rows(orders, again.to_numpy()),
+                    hint="remove repeated rows (was the export pasted twice?); if the order's total is on each of its "
+                    "item rows, export one row per order or map an item-level amount (amount_column = \"Item Total\")")
 
 
 def daily_sums(
@@ -382,7 +395,7 @@ def daily_sums(
     all empty is NaN: unknown, like a day without rows, not a day without sales. Days without rows
     are absent from the result. A day's total must be finite and, unless ``signed`` (event columns),
     not negative: a refund row may only offset sales of its own day. ``decimal=None`` (not said, in a
-    ";"-separated file) reads "." but refuses any comma as ambiguous.
+    ";"-separated file) reads "." but refuses a comma, or a dot that could group thousands, as ambiguous.
     """
     dated = row_days(table, date_column, date_format)
     body, days = table.frame.loc[dated.index], pd.DatetimeIndex(dated, name="date")

@@ -94,8 +94,8 @@ SPEND_LIKE = re.compile(r"^(ad[ _]?)?(spend|costs?)([ _].*)?$|[ _](spend|costs?)
 #: ... unless the column labels or rates costs rather than amounts them ("cost_center_id", "Cost per result").
 NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ies)|names?|per)([ _]|$)", re.IGNORECASE)
 #: Order-export columns that are parts of sales or labels of customers, never media spend: not worth a note.
-SALES_PARTS = re.compile(r"\b(sub)?totals?\b|shipping|\btax(es)?\b|discount|refund|quantity|price|\btips?\b|dut(y|ies)|"
-                         r"balance|weight|\bzip\b|postal|phone|\b(day|week|month|year)s?\b", re.IGNORECASE)
+SALES_PARTS = re.compile(r"(?<![a-z])((sub)?totals?|tax(es)?|tips?|zip|(day|week|month|year)s?)(?![a-z])|shipping|"
+                         r"grand ?total|discount|refund|quantity|price|dut(y|ies)|balance|weight|postal|phone", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
 TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
@@ -427,14 +427,16 @@ def _note_unread(table: Table, spec: ImportSpec, channels: Mapping[str, Source],
 
 
 def _numeric(cells: pd.Series, path: Path, decimal: str | None) -> bool:
-    """True when a column holds amounts (read with the export's ``decimal``): at least one, every non-empty cell a number."""
+    """True when a column holds amounts (with the export's ``decimal``, or either when not said): every non-empty cell."""
     if cells.astype(str).str.strip().isin(EMPTY).all():
         return False
-    try:
-        parse_amounts(cells, path=path, column=str(cells.name), decimal=decimal or ".")
-    except DataError:
-        return False
-    return True
+    for dec in [decimal] if decimal else [".", ","]:
+        try:
+            parse_amounts(cells, path=path, column=str(cells.name), decimal=dec)
+        except DataError:
+            continue
+        return True
+    return False
 
 
 def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, Source], str, tuple[Path, str]]:

@@ -111,8 +111,15 @@ def test_order_listed_twice_is_refused_naming_rows(tmp_path: Path) -> None:
     f = write(tmp_path / "orders.csv", head + rows)
     with pytest.raises(DataError) as e:
         read_source(Source(f), role="revenue")
-    assert str(e.value) == (f"{f}, column 'Name', row 4: 1 order(s) appear again with an amount, e.g. '#1' (first in "
-                            "row 1): each total would count twice — remove the repeated rows (was the export pasted twice?)")
+    assert str(e.value) == (f"{f}, column 'Name', row 4: 1 order(s) appear again with the same amount, e.g. '#1' (first "
+                            "in row 1): each total would count twice — remove repeated rows (was the export pasted twice?); "
+                            "if the order's total is on each of its item rows, export one row per order or map an "
+                            "item-level amount (amount_column = \"Item Total\")")
+    # an order total repeated on each of its item rows (WooCommerce-like) is the same total again: refused, not doubled
+    woo = write(tmp_path / "woo.csv", "Order Number,Order Date,Order Total,Item Name\n100,2024-03-01,50.00,A\n"
+                                      "100,2024-03-01,50.00,B\n101,2024-03-02,20.00,A\n")
+    with pytest.raises(DataError, match="column 'Order Number', row 2: 1 order"):
+        read_source(Source(woo, amount_column="Order Total"), role="revenue")
     # a refund row of the same order (another amount) is no repeat: it offsets the day's sales
     refund = write(tmp_path / "refund.csv", head + "#1,paid,100.00,2024-03-01,A\n#1,refunded,-30.00,2024-03-01,A\n#2,paid,50.00,2024-03-02,A\n")
     assert read_source(Source(refund), role="revenue")[0].tolist() == [70.0, 50.0]
@@ -142,6 +149,8 @@ def test_a_separator_in_a_semicolon_file_is_ambiguous_unless_decimal_is_set(tmp_
     assert read_source(Source(f, decimal="."))[0].tolist() == [as_dot, 3.0]
     plain = write(tmp_path / "plain.csv", "Day;Amount spent (USD)\n2024-03-01;12.5\n2024-03-02;3\n")  # no doubt
     assert read_source(Source(plain))[0].tolist() == [12.5, 3.0]
+    settled = write(tmp_path / "settled.csv", "Day;Amount spent (USD)\n2024-03-01;0.125\n2024-03-02;1.250\n")
+    assert read_source(Source(settled))[0].tolist() == [0.125, 1.25]  # 0.125 shows the dot is a decimal point
 
 
 # --- currencies ---------------------------------------------------------------------------------------------------
@@ -272,11 +281,16 @@ def test_review_cases_read_right(tmp_path: Path) -> None:
     twelve = write(tmp_path / "orders.csv", "Order Date,Total\n01/03/2024 9:15 AM,10\n01/04/2024 1:05 PM,20\n")
     got = read_source(Source(twelve, date_format="%m/%d/%Y %I:%M %p"), role="revenue")[0]
     assert got.tolist() == [10.0, 20.0] and [f"{d:%Y-%m-%d}" for d in got.index] == ["2024-01-03", "2024-01-04"]
-    items = write(tmp_path / "etsy.csv", "Order ID,Item Name,Total,Sale Date\n7,Mug,12.00,2024-03-01\n"
+    items = write(tmp_path / "etsy.csv", "Order ID,Item Name,Item Total,Sale Date\n7,Mug,12.00,2024-03-01\n"
                                          "7,Plate,12.00,2024-03-01\n8,Mug,12.00,2024-03-02\n")
-    assert read_source(Source(items, date_column="Sale Date"), role="revenue")[0].tolist() == [24.0, 12.0]
+    assert read_source(Source(items, date_column="Sale Date", amount_column="Item Total"), role="revenue")[0].tolist() == [24.0, 12.0]
     pair = write(tmp_path / "pair.csv", "Day,Amount spent (USD)\n2024-03-01,5\n2024-03-01,5\n")  # one identical pair
     assert read_source(Source(pair))[0].tolist() == [10.0]
+    with pytest.raises(DataError, match="every row appears more than once \\(2 repeated rows\\)"):  # one row three times
+        read_source(Source(write(tmp_path / "three.csv", "Day,Amount spent (USD)\n" + "2024-03-01,5\n" * 3)))
+    footers = "".join(f"2024-03-01,{label},1\n" for label in ("Totals", "Total - all campaigns", "Total of 12 campaigns"))
+    summary = write(tmp_path / "labels.csv", "Day,Campaign name,Amount spent (USD)\n2024-03-01,A,5\n" + footers.replace("2024-03-01", "", 3))
+    assert read_source(Source(summary))[0].tolist() == [5.0]  # summary rows without a date, dropped as footers
     with pytest.raises(DataError, match="column 'Cost', row 1: not an amount: '10 pcs'"):
         read_source(Source(write(tmp_path / "pcs.csv", "Day,Cost\n2024-03-01,10 pcs\n2024-03-02,4\n")))
 
