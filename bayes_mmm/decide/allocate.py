@@ -114,12 +114,11 @@ def plan_inputs(
     # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
     has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
     fc = None
-    if forecast is not None:
+    if forecast is not None and has_weather.any():  # tenants fitted without weather ignore any forecast
         fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
-        # A tenant fitted without weather ignores any forecast: it need not have rows, nor be warned about them.
+        # ... so they need not have rows, nor are they judged against their (absent) weather history
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
-        if weathered:  # a run without weather reads no forecast at all
-            forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
+        forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
         warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)

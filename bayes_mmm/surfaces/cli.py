@@ -633,11 +633,12 @@ def monitor(
     log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
                monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
     flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]
-    if flagged:
-        out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants")
-        raise typer.Exit(3)
     waiting = len(report.get("not_checked") or {})
-    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants" + (f" ({waiting} not checked: no new revenue yet)" if waiting else ""))
+    unchecked = f" ({waiting} not checked: no new revenue yet)" if waiting else ""
+    if flagged:
+        out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants{unchecked}")
+        raise typer.Exit(3)
+    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants{unchecked}")
 
 
 @app.command()
@@ -897,12 +898,14 @@ def main() -> None:  # pragma: no cover - console entry
     usage, no_args = _click_errors()
     try:
         code = app(standalone_mode=False)
-    except (KeyboardInterrupt, typer.Abort):
+    except KeyboardInterrupt:  # before typer takes over (while importing); commands handle their own
         interrupted("[yellow]interrupted[/]")
+    except typer.Abort:  # end of input at a prompt
+        err.print("aborted")
+        sys.exit(1)
     except usage as exc:
-        if no_args is not None and isinstance(exc, no_args):
-            exc.show()  # a bare `bayes-mmm` (or a command without arguments) shows its help
-        else:  # typer would draw a box over several lines; the project's errors are one line
+        if no_args is None or not isinstance(exc, no_args):  # a bare command has printed its help already
+            # typer would draw a box over several lines; the project's errors are one line
             where = getattr(getattr(exc, "ctx", None), "command_path", None) or "bayes-mmm"
             err.print(f"error: {esc(exc.format_message())} (see `{where} --help`)", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -64,7 +64,7 @@ def test_a_forecast_need_not_cover_a_weatherless_tenant_nor_is_it_warned_about(t
 
 def test_a_run_without_weather_reads_no_forecast_at_all(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", const_beta([[200.0, 100.0, 100.0], [200.0, 100.0, 100.0]]), has_weather=[False, False])
-    fc = tmp_path / "short.csv"  # one day for a seven-day plan, no tenant_id
-    pd.DataFrame({"date": ["2024-03-01"], "temp_c": [25.0], "precip_mm": [0.0]}).to_csv(fc, index=False)
+    fc = tmp_path / "short.csv"  # one day for a seven-day plan, no tenant_id, no precip_mm: not even read
+    pd.DataFrame({"date": ["2024-03-01"], "temp_c": [25.0]}).to_csv(fc, index=False)
     inp = prepare(run, days=7, forecast=fc).inp
     assert not inp.z.any() and not inp.known.any()
