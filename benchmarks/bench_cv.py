@@ -11,7 +11,7 @@ the weather-sensitivity class the verdict used (and the true one when the truth 
 and the share of tenants whose mean holdout R² is at most 0.1 below the oracle's, overall
 and per class (issue 17's bar).
 
-    python benchmarks/bench_cv.py [--scenario default] [--tenants 20] [--days 730] [--folds 5] [--draws 0] [--tune 0] [--chains 2]
+    python benchmarks/bench_cv.py [--scenario default] [--tenants 20] [--days 730] [--folds 5] [--draws 0] [--tune 0] [--chains 2] [--spec JSON]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bayes_mmm.analysis.cv import metrics, pass_rate, walk_forward, walk_forward_folds  # noqa: E402
+from bayes_mmm.core.spec import ModelSpec  # noqa: E402
 from bayes_mmm.core.constants import TRUTH_DAILY, TRUTH_JSON  # noqa: E402
 from bayes_mmm.data.lake import load_lake  # noqa: E402
 from bayes_mmm.data.sensitivity import dataset_sensitivity  # noqa: E402
@@ -99,14 +100,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--scenario", default="default", help="a scenario of synthetic/scenarios.py (docs/scenarios.md)")
+    ap.add_argument("--spec", default="{}", help='ModelSpec fields as JSON, e.g. \'{"baseline_scale": 0.1}\' (default: none)')
     args = ap.parse_args()
+    spec = ModelSpec(**json.loads(args.spec))
     lake = Path(tempfile.mkdtemp(prefix="bench-cv-")) / "lake"
     write_lake(simulate_universe(args.tenants, args.days, seed=args.seed, scenario=args.scenario), lake)
     ds = load_lake(lake)
     classes = {t: v["class"] for t, v in dataset_sensitivity(ds).items()}  # what walk_forward's verdict uses
     t0 = time.perf_counter()
     sampler = SamplerConfig(chains=args.chains, draws=args.draws or None, tune=args.tune or None, seed=args.seed, progress=False)
-    cv = walk_forward(ds, sampler=sampler, n_folds=args.folds, progress=True)
+    cv = walk_forward(ds, spec, sampler=sampler, n_folds=args.folds, progress=True)
     secs = time.perf_counter() - t0
     oracle = oracle_r2(ds, lake, args.folds)
     vs, by_class = versus_oracle(cv, oracle, classes, lake)
@@ -114,6 +117,7 @@ def main() -> None:
             | vs[t] | {"go": e["verdict"]["go"], "reasons": e["verdict"]["reasons"]} for t, e in cv.items()}
     out = {
         "scenario": args.scenario,
+        "spec": json.loads(args.spec),  # fields that differ from the default ModelSpec
         "date": f"{dt.date.today()}",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         # "sized": chosen per fold as `fit` chooses them (SamplerConfig.sized).
