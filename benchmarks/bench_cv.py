@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bayes_mmm.analysis.cv import metrics, pass_rate, walk_forward, walk_forward_folds  # noqa: E402
-from bayes_mmm.core.spec import ModelSpec  # noqa: E402
 from bayes_mmm.core.constants import TRUTH_DAILY, TRUTH_JSON  # noqa: E402
+from bayes_mmm.core.spec import ModelSpec  # noqa: E402
 from bayes_mmm.data.lake import load_lake  # noqa: E402
 from bayes_mmm.data.sensitivity import dataset_sensitivity  # noqa: E402
 from bayes_mmm.inference.fit import SamplerConfig  # noqa: E402
