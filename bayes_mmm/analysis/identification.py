@@ -162,17 +162,11 @@ def tenant_identification(
         out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]), together)
     flag_partners(out, corr, names)
 
-    def matrix(m: np.ndarray) -> dict:
-        return {channels[a]: {channels[b]: None if not np.isfinite(m[a, b]) else round(float(m[a, b]), 3) for b in idx} for a in idx}
+    def matrix(m: np.ndarray) -> dict:  # (active, active), by name; NaN (a constant spend) as null
+        return {a: {b: None if not np.isfinite(m[i, k]) else round(float(m[i, k]), 3) for k, b in enumerate(names)}
+                for i, a in enumerate(names)}
 
-    return {"identification": out, "roas_correlation": matrix(corr_full(corr, idx, len(channels))), "spend_correlation": matrix(spend_corr)}
-
-
-def corr_full(corr: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
-    """The active channels' ``corr`` placed in an ``(n, n)`` matrix (NaN elsewhere)."""
-    out = np.full((n, n), np.nan)
-    out[np.ix_(idx, idx)] = corr
-    return out
+    return {"identification": out, "roas_correlation": matrix(corr), "spend_correlation": matrix(spend_corr[np.ix_(idx, idx)])}
 
 
 def flag_partners(verdicts: dict[str, dict], corr: np.ndarray, names: list[str]) -> None:
