@@ -37,9 +37,8 @@ def off_weekday(dates: pd.DatetimeIndex) -> tuple[str, pd.DatetimeIndex] | None:
         return None
     weekdays = pd.Index(dates.day_of_week)
     common = weekdays.value_counts()
-    gaps = np.diff(dates.to_numpy()) / np.timedelta64(1, "D")
     usual = weekdays == common.index[0]
-    if usual.all() or common.iloc[0] * 2 <= len(dates) or np.median(gaps) < 5:
+    if usual.all() or common.iloc[0] * 2 <= len(dates) or spacing(dates) is None:
         return None
     return f"{dates[usual][0]:%A}s", dates[~usual]
 

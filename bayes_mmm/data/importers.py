@@ -373,12 +373,12 @@ def _refuse_off_weekday(table: Table, date_column: str, date_format: str | None,
 
 def _sparse_hint(dates: pd.DatetimeIndex) -> str | None:
     """How to fix rows days apart (weekly or monthly totals): never by zero-filling the days between them."""
-    kind = spacing(dates)
+    kind, weekdays = spacing(dates), pd.Index(dates.day_of_week).nunique()
     # Weekly totals sit on one or two weekdays (a switch of week start); a small shop's sales days fall on any.
-    if (kind == WEEKLY and pd.Index(dates.day_of_week).nunique() > 2) or kind not in (WEEKLY, "monthly"):
+    if (kind == WEEKLY and weekdays > 2) or kind not in (WEEKLY, "monthly"):
         return None
     if kind == WEEKLY:
-        return (f"the rows are about a week apart but on {pd.Index(dates.day_of_week).nunique()} weekdays: if they are "
+        return (f"the rows are about a week apart but on {weekdays} weekdays: if they are "
                 "weekly totals, date each by its week's first day (one weekday); otherwise export by day")
     return "the rows are monthly, and bayes-mmm models days or weeks: export by day or by week"
 
