@@ -425,7 +425,7 @@ def refresh_run(
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     window = check_window(ds, parent, data)
-    if not (window.new & ds["observed"].values).any():  # e.g. only a tenant that ended early runs on to the run's end
+    if not window.scored(ds).any():  # e.g. only a tenant that ended early runs on to the run's end
         from bayes_mmm.core.errors import DataError
 
         raise DataError("no tenant has revenue in the periods after its window: nothing new to refit on", file=data,

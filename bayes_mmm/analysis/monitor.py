@@ -88,6 +88,11 @@ class Window:
 
     train: np.ndarray
     new: np.ndarray
+    ends: np.ndarray  #: (tenant,) each tenant's last fitted period
+
+    def scored(self, ds: xr.Dataset) -> np.ndarray:
+        """``(tenant, date)``: the new periods with revenue, the ones a monitor can score or a refresh learn from."""
+        return self.new & ds["observed"].values
 
 
 def tenant_ends(summary: dict) -> np.ndarray:
@@ -131,7 +136,7 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
                 raise DataError(f"tenant {tid}: {column} in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
                                 "the new data overlaps and rewrites the old window", file=lake, column=column,
                                 hint="keep the old rows unchanged and add only periods after " + str(ends[i]))
-    return Window(train, dates[None, :] > ends[:, None])
+    return Window(train, dates[None, :] > ends[:, None], ends)
 
 
 def load_extended(lake: str | Path, summary: dict) -> tuple[xr.Dataset, dict[str, list[str]]]:
@@ -319,9 +324,8 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
     ds, new_channels = load_extended(lake, summary)
     w = check_lake(ds, summary, lake)
     design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train)
-    new = w.new & ds["observed"].values  # new periods with revenue to score
-    ends = tenant_ends(summary)
-    waiting = {tid: f"no revenue after its last fitted period {ends[i]}" for i, tid in enumerate(design.tenants) if not new[i].any()}
+    new = w.scored(ds)
+    waiting = {tid: f"no revenue after its last fitted period {w.ends[i]}" for i, tid in enumerate(design.tenants) if not new[i].any()}
     if len(waiting) == len(design.tenants):
         raise DataError("no tenant has revenue in the periods after its window", file=lake, column="revenue",
                         hint="monitor needs observed revenue after the run's window")
@@ -349,7 +353,7 @@ def _tenant_report(design, posterior, i: int, tid: str, rng, summary: dict, ds, 
     # With Student-t noise σ is the t's scale: its sd is larger by t_sd(ν).
     sigma = float(posterior["sigma"].values[..., i].mean() * design.y_scale[i] / np.sqrt(1 - design.ar_rho[i] ** 2))
     sigma *= float(t_sd(design.noise_nu[i]))
-    new = w.new[i] & ds["observed"].values[i]
+    new = w.scored(ds)[i]
     y, tr = design.y_raw[i], design.train[i]
 
     def rms_sigma(days: np.ndarray) -> float:  # noise that grows with the level: its typical sd on these days
