@@ -221,34 +221,37 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
         ``fail``. Unreadable input raises ``DataError`` instead.
     """
     frames = read_frames(lake, resolve_tenants(lake, tenants))
-    check_side_files(Path(lake), frames)
-    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(Path(lake), tid)]]
+    metas = check_side_files(Path(lake), frames)
+    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid])]]
     return pd.DataFrame([asdict(c) for c in rows])
 
 
-def _tenant_id(lake: Path, tid: str) -> Check:
+def _tenant_id(tid: str, meta: dict) -> Check:
     """A tenant.json naming another tenant: a folder copied from another shop, whose city and category it still carries."""
-    named = read_tenant_meta(lake / tid).get("tenant_id")
+    named = meta.get("tenant_id")
     other = named is not None and str(named) != tid  # null counts as absent (data contract §1)
     return verdict(tid, "tenant_id", other,
                    f"tenant.json says tenant_id '{named}': was the folder copied from another tenant? its city decides "
                    "which forecast fits it" if other else "")
 
 
-def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> None:
+def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
     """Read each tenant's ``tenant.json`` and ``lift_tests.csv`` as ``fit`` will, so ``validate`` refuses what ``fit`` would.
+
+    Returns each tenant's ``tenant.json`` as read (for the gates that look at it).
 
     Raises
     ------
     DataError
         The first bad file, naming its column and rows.
     """
-    for tid in frames:
-        meta = read_tenant_meta(lake / tid)
+    metas = {tid: read_tenant_meta(lake / tid) for tid in frames}
+    for tid, meta in metas.items():
         if meta.get("sensitivity") is not None:  # null counts as absent (data contract §1)
             check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
     channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
     load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
+    return metas
 
 
 def failed(table: pd.DataFrame) -> pd.DataFrame:
