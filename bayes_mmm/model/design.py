@@ -60,13 +60,20 @@ def periods(days: int, cadence: str) -> int:
 
 @dataclass(frozen=True)
 class WeatherStats:
-    """Standardisation constants of one tenant, from its training days, and the media weather's soft clip (``spec.media_weather_clip``)."""
+    """Standardisation constants of one tenant, from its training days, and the media weather's soft clip (``spec.media_weather_clip``).
+
+    ``temp_range``, ``precip_max`` and ``snow_max`` are the training days' range: the baseline's
+    weather terms stay flat beyond it (:func:`weather_features`).
+    """
 
     temp_mean: float
     temp_sd: float
     rain_mean: float
     rain_sd: float
     clip: float | None = None
+    temp_range: tuple[float, float] | None = None
+    precip_max: float | None = None
+    snow_max: float | None = None
 
 
 @dataclass
@@ -254,7 +261,18 @@ def weather_features(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, sta
     Temperature enters linearly and through saturating-free cold and heat
     degree terms (so demand can bend at the extremes), rain as log1p, and a
     rain×cold interaction.
+
+    Weather beyond the training days' range (``stats.temp_range`` …) is held at its edge:
+    a cold or heat slope learnt from a few days would otherwise extrapolate freely into an
+    unseen winter (walk-forward holdout R² on 120–200-day histories −0.34 → −0.10, no
+    lake worse; benchmarks/RESULTS.md §24).
     """
+    if stats.temp_range is not None:
+        temp = np.clip(temp, *stats.temp_range)
+    if stats.precip_max is not None:
+        precip = np.minimum(precip, stats.precip_max)
+    if stats.snow_max is not None:
+        snow = np.minimum(snow, stats.snow_max)
     z_temp = (temp - stats.temp_mean) / stats.temp_sd
     cold = np.maximum(COLD_C - temp, 0.0) / 10.0
     heat = np.maximum(temp - HEAT_C, 0.0) / 8.0
@@ -329,6 +347,13 @@ def _orthonormal(
         if len(weak) == 0:
             return np.asarray(keep), q, r
         del keep[int(weak[0])]
+
+
+def _training_range(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, train: np.ndarray) -> tuple:
+    """``(temp_range, precip_max, snow_max)`` over the training days, or ``None`` each without any."""
+    if not train.any():
+        return None, None, None
+    return (float(temp[train].min()), float(temp[train].max())), float(precip[train].max()), float(snow[train].max())
 
 
 def _tenant_weather(ds: xr.Dataset, i: int, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -469,7 +494,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
         raw.append((temp, precip, snow))
         lr = np.log1p(precip[tr])
         st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0),
-                          spec.media_weather_clip)
+                          spec.media_weather_clip, *_training_range(temp, precip, snow, tr))
         stats.append(st)
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence)

@@ -128,3 +128,22 @@ def test_event_periods_enter_the_baseline(tiny_lake) -> None:
     assert "event" in design.feature_names[0] and "event" not in design.feature_names[1]
     j = design.feature_names[0].index("event")
     np.testing.assert_array_equal(design.X[0][:, design.keep[0][j]], event[0])
+
+
+def test_weather_beyond_the_training_range_is_held_at_its_edge(tiny_lake) -> None:
+    """Holdout days colder or warmer than any training day get the training edge's temperature term, not a further slope."""
+    ds = load_lake(tiny_lake)
+    i, n = 0, ds.sizes["date"]
+    train = np.zeros((ds.sizes["tenant"], n), dtype=bool)
+    train[:, : n // 2] = True
+    temp = ds["temp_c"].values[i]
+    seen = temp[: n // 2]
+    design = build_design(ds, ModelSpec(weather_lags=0), train)
+    x = design.X[i][:, design.keep[i]]
+    z = x[:, design.feature_names[i].index("temp_l0")]
+    # Independently: the training days' standardisation of temperature clipped to their range.
+    expected = (np.clip(temp, seen.min(), seen.max()) - seen.mean()) / seen.std()
+    np.testing.assert_allclose(z, expected, atol=1e-9)
+    beyond = (temp[n // 2 :] < seen.min()) | (temp[n // 2 :] > seen.max())
+    assert beyond.sum() >= 10  # the holdout does leave the training range: the clip is exercised
+    assert np.abs(z).max() <= max(abs(expected[: n // 2]).max(), 1e-9) + 1e-9
