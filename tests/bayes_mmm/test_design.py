@@ -147,3 +147,15 @@ def test_weather_beyond_the_training_range_is_held_at_its_edge(tiny_lake) -> Non
     beyond = (temp[n // 2 :] < seen.min()) | (temp[n // 2 :] > seen.max())
     assert beyond.sum() >= 10  # the holdout does leave the training range: the clip is exercised
     assert np.abs(z).max() <= max(abs(expected[: n // 2]).max(), 1e-9) + 1e-9
+
+
+def test_under_a_year_of_history_shrinks_the_yearly_cycle_s_prior(tiny_lake) -> None:
+    """Prior sd of the Fourier terms = baseline scale × share of a year seen (240 days here); a year or more: unchanged."""
+    ds = load_lake(tiny_lake)
+    spec = ModelSpec()
+    design = build_design(ds, spec)
+    cov = design.Rinv[0] @ np.diag(design.prior_var[0]) @ design.Rinv[0].T  # prior covariance of the coefficients
+    names = design.feature_names[0]
+    share = 239 / 365.25
+    np.testing.assert_allclose(cov[names.index("sin_1"), names.index("sin_1")], (spec.baseline_scale * share) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(cov[names.index("dow_1"), names.index("dow_1")], spec.baseline_scale**2, rtol=1e-6)
