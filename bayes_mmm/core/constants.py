@@ -12,6 +12,8 @@ WEATHER = "weather"
 REVENUE = "revenue"
 SPEND_PREFIX = "spend_"
 CONTROL_PREFIX = "control_"
+#: The loaded lake's control values (tenant, date, control) and the dimension that names them.
+CONTROLS, CONTROL = "controls", "control"
 TEMP = "temp_c"
 PRECIP = "precip_mm"
 SNOW = "snow_cm"

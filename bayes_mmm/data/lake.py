@@ -21,7 +21,9 @@ import xarray as xr
 from bayes_mmm.core.constants import (
     CADENCE_DAYS,
     CHANNEL,
+    CONTROL,
     CONTROL_PREFIX,
+    CONTROLS,
     DAILY,
     DATA_STEMS,
     DATE,
@@ -478,8 +480,9 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
     if has_event:
         ds[EVENT] = ((TENANT, DATE), event)
     if controls:
-        ds["control"] = ((TENANT, DATE, "control"), control)
-        ds = ds.assign_coords(control=controls)
+        # The values and their names must not share a name: a coordinate "control" would replace the values.
+        ds[CONTROLS] = ((TENANT, DATE, CONTROL), control)
+        ds = ds.assign_coords({CONTROL: controls})
     if meta:
         for key in ("city", "category", "name", "sensitivity"):
             ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key) or "") for t in tenants])

@@ -19,6 +19,9 @@ import xarray as xr
 from bayes_mmm.core.constants import (
     CADENCE_DAYS,
     CHANNEL,
+    CONTROL,
+    CONTROL_PREFIX,
+    CONTROLS,
     DATE,
     EVENT,
     HOLIDAY,
@@ -489,7 +492,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
     train, dates, cadence = response["train"], response["dates"], response["cadence"]
     n_t, n_d = train.shape
     holiday = ds[HOLIDAY].values if HOLIDAY in ds else None
-    controls = ds["control"].values if "control" in ds else None
+    controls = ds[CONTROLS].values if CONTROLS in ds else None
     event = np.nan_to_num(ds[EVENT].values) if EVENT in ds else None
     has_weather = weather_mask(ds)
     feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
@@ -525,7 +528,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
             ctr = controls[i]
             mu, sd = ctr[tr].mean(axis=0), ctr[tr].std(axis=0)
             parts.append((ctr - mu) / np.where(sd > 0, sd, 1.0))
-            pnames += [f"control_{n}" for n in ds["control"].values]
+            pnames += [f"{CONTROL_PREFIX}{n}" for n in ds[CONTROL].values]
         feats.append(np.concatenate(parts, axis=1))
         names.append(pnames)
 

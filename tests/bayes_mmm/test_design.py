@@ -159,3 +159,23 @@ def test_under_a_year_of_history_shrinks_the_yearly_cycle_s_prior(tiny_lake) -> 
     share = 239 / 365.25
     np.testing.assert_allclose(cov[names.index("sin_1"), names.index("sin_1")], (spec.baseline_scale * share) ** 2, rtol=1e-6)
     np.testing.assert_allclose(cov[names.index("dow_1"), names.index("dow_1")], spec.baseline_scale**2, rtol=1e-6)
+
+
+def test_a_control_column_enters_the_baseline_standardised(tiny_lake, tmp_path) -> None:
+    """``control_<name>`` (contract §1) is a baseline feature: its training mean 0 and sd 1, the values kept."""
+    import shutil
+
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_lake, lake)
+    first = sorted(p for p in lake.iterdir() if p.is_dir())[0]
+    csv = next(first.glob("*.csv"))
+    df = pd.read_csv(csv)
+    price = 10.0 + np.sin(np.arange(len(df)) / 9.0)
+    df["control_price"] = price
+    df.to_csv(csv, index=False)
+    ds = load_lake(lake)
+    assert ds["control"].values.tolist() == ["price"]
+    design = build_design(ds)
+    names = design.feature_names[0]
+    x = design.X[0][:, design.keep[0]][:, names.index("control_price")]
+    np.testing.assert_allclose(x, (price - price.mean()) / price.std(), atol=1e-9)
