@@ -53,7 +53,7 @@ RHAT_MAX = 1.05
 
 FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
-FIX_HISTORY = "a longer history (two years of daily data)"
+FIX_HISTORY = "a longer history (two years or more)"
 FIX_LIFT = "a lift test on {ch}"
 
 
@@ -113,7 +113,8 @@ def channel_verdict(
     chains = chain_disagreement(roas)
     reasons, fixes = [], []
     if c < CONTRACTION_MIN:
-        reasons.append(f"low contraction {c:.2f} < {CONTRACTION_MIN}: the data narrowed the prior little")
+        said = "the data narrowed the prior little" if c >= 0 else "the posterior is wider than the prior: the data say little about it"
+        reasons.append(f"low contraction {c:.2f} < {CONTRACTION_MIN}: {said}")
         fixes += [FIX_VARIATION.format(ch=ch), FIX_HISTORY, FIX_LIFT.format(ch=ch)]
     for other, r in sorted(corr.items(), key=lambda kv: kv[1]):
         if abs(r) > CORR_MAX and wide:

@@ -85,7 +85,7 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
     lines = text.splitlines()
     for i, line in enumerate(lines[:50]):  # noqa: B007 (i is the header row, used below)
         sep = _separator(line)
-        if any(c in _fields(line, sep) for c in candidates):
+        if any(column_matches(f, c) for c in candidates for f in _fields(line, sep)):
             break
     else:
         raise DataError(
@@ -112,7 +112,8 @@ def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
 
 
 def column_matches(column: str, candidate: str) -> bool:
-    """True when ``column`` is ``candidate``, or starts with it when it ends in "(" ("Amount spent (EUR)")."""
+    """True when ``column`` is ``candidate`` in any case ("DATE", "date"), or starts with it when it ends in "(" ("Amount spent (EUR)")."""
+    column, candidate = column.casefold(), candidate.casefold()
     return column == candidate or (candidate.endswith("(") and column.startswith(candidate))
 
 

@@ -44,9 +44,13 @@ def pointwise_loo(idata: az.InferenceData) -> PointwiseLoo | None:
     """
     if "log_likelihood" not in idata.groups():
         return None
+    # Quantities that do not exist for a tenant (weather elasticities without weather) are NaN draws:
+    # ArviZ's relative efficiency would warn on them, so only the defined ones enter it.
+    post = idata.posterior
+    defined = [v for v in post.data_vars if not bool(post[v].isnull().any())]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loo = az.loo(idata, pointwise=True)
+        loo = az.loo(az.InferenceData(posterior=post[defined], log_likelihood=idata.log_likelihood), pointwise=True)
     ll = idata.log_likelihood
     has_obs = "obs_tenant" in ll.coords
     return PointwiseLoo(

@@ -346,7 +346,7 @@ def fit(
     tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder to create.")] = Path("runs/latest"),
     sampler: Annotated[str, typer.Option(help="nutpie, pymc or numpyro.")] = "nutpie",
-    chains: Annotated[int, typer.Option(min=1, help="Chains (4: a posterior with several modes shows in R-hat).")] = 4,
+    chains: Annotated[int, typer.Option(min=2, help="Chains (4: a posterior with several modes shows in R-hat).")] = 4,
     draws: Annotated[int | None, typer.Option(min=1, help="Kept draws per chain (default: 1,000 with a year of periods or more, else 1,500).")] = None,
     tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: 300 with a year of periods or more, else 500).")] = None,
     seed: int = 0,

@@ -105,6 +105,14 @@ def test_utf16_tab_separated_export(tmp_path: Path) -> None:
     assert sums.to_dict() == {pd.Timestamp("2024-01-01"): 1234.5}
 
 
+def test_column_names_match_in_any_case(tmp_path: Path) -> None:
+    """Robyn's demo data says "DATE"; an export may say "SPEND": both are found and read."""
+    f = write(tmp_path / "wide.csv", "DATE,SPEND,revenue\n2024-01-01,12.5,100\n2024-01-02,7,90\n")
+    sums, _, amount, date = read_source(Source(f), role="spend")
+    assert (date, amount) == ("DATE", "SPEND")
+    assert sums.to_dict() == {pd.Timestamp("2024-01-01"): 12.5, pd.Timestamp("2024-01-02"): 7.0}
+
+
 def test_header_not_found(tmp_path: Path) -> None:
     f = write(tmp_path / "x.csv", "a,b\n1,2\n")
     with pytest.raises(DataError, match="no header line with 'When' in the first 50 lines"):
