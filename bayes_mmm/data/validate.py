@@ -53,6 +53,10 @@ SPEND_SCALE = 50.0
 #: unit of revenue per unit spent for long, while revenue in thousands or spend in cents does exactly this,
 #: and the ROAS prior (1–5 by default) then forces media to explain far more revenue than there is.
 SPEND_TO_REVENUE = 10.0
+#: Total media spend below this share of total revenue is reported too: revenue in cents or spend in thousands
+#: (PyMC-Marketing's ROAS example in its raw units: 0.3 %) makes the true ROAS 100× the prior's; and if the share
+#: is right, media's effect is at most a few percent of revenue, hard to tell from noise.
+SPEND_MIN_SHARE = 0.01
 
 ERROR, WARNING = "error", "warning"
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -77,7 +81,8 @@ GATES = {
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks)"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend"),
-        Gate("spend_vs_revenue", WARNING, f"total media spend at most {SPEND_TO_REVENUE:g}× total revenue"),
+        Gate("spend_vs_revenue", WARNING,
+             f"total media spend between {SPEND_MIN_SHARE:.0%} of and {SPEND_TO_REVENUE:g}× total revenue"),
         Gate("zero_spend_channels", WARNING, "every channel spends at some point"),
         Gate("weather", WARNING, "temp_c and precip_mm present and not (near-)constant"),
         Gate("missing_weather", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing weather (interpolated)"),
@@ -174,12 +179,15 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str])
 
 def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
     spend, revenue = float(np.nansum(df[spend_cols].to_numpy())), float(np.nansum(df[REVENUE].to_numpy()))
-    bad = spend > SPEND_TO_REVENUE * revenue
+    high = spend > SPEND_TO_REVENUE * revenue
+    low = 0 < spend < SPEND_MIN_SHARE * revenue
     ratio = spend / revenue if revenue > 0 else float("inf")
-    detail = (f"{src}: total spend {spend:,.2f} is {ratio:,.0f}× total revenue {revenue:,.2f} — revenue and spend in "
-              "different units (thousands, cents)? The ROAS priors assume one currency unit" if bad
+    units = "revenue and spend in different units (thousands, cents)? The ROAS priors assume one currency unit"
+    detail = (f"{src}: total spend {spend:,.2f} is {ratio:,.0f}× total revenue {revenue:,.2f} — {units}" if high
+              else f"{src}: total spend {spend:,.2f} is only {ratio:.2%} of total revenue {revenue:,.2f} — {units}; "
+                   "if the units agree, media's effect is a few percent of revenue at most" if low
               else f"total spend {ratio:.2f}× total revenue" if revenue > 0 else "no spend and no revenue")
-    return verdict(tenant, "spend_vs_revenue", bad, detail)
+    return verdict(tenant, "spend_vs_revenue", high or low, detail)
 
 
 def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:

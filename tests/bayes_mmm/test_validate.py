@@ -189,6 +189,13 @@ def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
     df = good_frame(150)  # revenue ~1,000 a day against ~550 of spend
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "spend_vs_revenue") == OK
+    df["revenue"] = df["revenue"] * 1000  # revenue in cents: spend is now ~0.06 % of it
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    spend, revenue = df[["spend_meta", "spend_google"]].to_numpy().sum(), df["revenue"].sum()
+    detail = table[table.check == "spend_vs_revenue"].detail.item()
+    assert status(table, "spend_vs_revenue") == WARN
+    assert f"total spend {spend:,.2f} is only {spend / revenue:.2%} of total revenue" in detail
 
 
 def test_a_tenant_json_naming_another_tenant_warns(tmp_path: Path) -> None:
