@@ -19,6 +19,10 @@ MAPE_BAR = 15.0
 BASELINE_MARGIN = 0.10  # the model's holdout RMSE must beat the best baseline's by 10 %
 NO_CV = "no walk-forward CV yet (bayes-mmm cv)"
 NOT_CONVERGED = "sampler did not converge"
+#: Said beside a go too: the model may forecast well while the data cannot split revenue between channels.
+NONE_IDENTIFIED = "no channel's ROAS is identified: plans keep today's mix"
+#: Reasons that inform and do not turn a go into a no-go.
+NOTES = (NO_CV, NONE_IDENTIFIED)
 
 
 def class_of(entry: dict) -> str:
@@ -55,7 +59,10 @@ def derived_verdict(summary: dict, tenant: str) -> dict:
         if entry["fit"]["r2"] < bar:
             reasons.append(f"in-sample R² {entry['fit']['r2']:.2f} < {bar:.2f}")
         reasons.append(NO_CV)
-    return {"go": bool(ok and not [r for r in reasons if r != NO_CV]), "reasons": reasons}
+    ident = entry.get("identification") or {}
+    if ident and all(v.get("flagged") for v in ident.values()):
+        reasons.append(NONE_IDENTIFIED)
+    return {"go": bool(ok and not [r for r in reasons if r not in NOTES]), "reasons": reasons}
 
 
 def tenant_verdicts(summary: dict) -> dict[str, dict]:

@@ -7,6 +7,7 @@ import pytest
 from bayes_mmm.analysis.card import model_card
 from bayes_mmm.analysis.verdict import (
     NO_CV,
+    NONE_IDENTIFIED,
     NOT_CONVERGED,
     cv_verdict,
     derived_verdict,
@@ -52,6 +53,15 @@ def test_cv_verdict_wins_and_convergence_always_counts() -> None:
     assert derived_verdict(summary, "a") == {"go": True, "reasons": []}
     summary["convergence"]["ok"] = False
     assert derived_verdict(summary, "a") == {"go": False, "reasons": [NOT_CONVERGED]}
+
+
+def test_a_go_says_when_no_channel_is_identified() -> None:
+    """A model may predict well while the data cannot split revenue between channels (PyMC-Marketing's case study)."""
+    flagged, clear = {"flagged": True, "reasons": ["low contraction"]}, {"flagged": False, "reasons": []}
+    summary = _summary(a={"fit": {"r2": 0.9}, "identification": {"tv": flagged, "search": flagged}},
+                       b={"fit": {"r2": 0.9}, "identification": {"tv": flagged, "search": clear}})
+    assert derived_verdict(summary, "a") == {"go": True, "reasons": [NO_CV, NONE_IDENTIFIED]}
+    assert derived_verdict(summary, "b") == {"go": True, "reasons": [NO_CV]}
 
 
 @pytest.mark.parametrize(
