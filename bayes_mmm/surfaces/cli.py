@@ -364,6 +364,9 @@ def fit(
         help="screen (default: delayed where a least-squares screen of the data finds spend acting days later, else "
              "geometric), geometric, delayed, or auto (fit both and keep delayed only if PSIS-LOO prefers it by > 2 se; "
              "twice the time).")] = "screen",
+    adstock_days: Annotated[int, typer.Option(
+        min=1, max=365, help="Longest carry-over in days, the adstock window (weekly data: whole weeks, 14 = 2 weeks; "
+                             "TV or outdoor on weekly data: 56 or more).")] = DEFAULT_SPEC.l_max,
     roas_prior: Annotated[str | None, typer.Option(
         help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
     roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,
@@ -427,6 +430,7 @@ def fit(
         "pooled": not unpooled,
         "media": not no_media,
         "adstock": "geometric" if adstock == "auto" else adstock,
+        "l_max": adstock_days,
         "priors": priors,
         "half_sat_floor": _number_or_none(half_sat_floor, "--half-sat-floor"),
         "media_weather_bound": _number_or_none(media_weather_bound, "--media-weather-bound"),

@@ -213,13 +213,14 @@ def test_cli_options_reach_the_spec(monkeypatch, tmp_path) -> None:
 
     monkeypatch.setattr(api, "fit_lake", fake_fit_lake)
     args = ["fit", "--out", str(tmp_path / "r"), "--roas-prior", "email=3:12", "--roas-high", "4",
-            "--hill-prior", "1:3", "--weather-prior", "-0.2:0.4"]
+            "--hill-prior", "1:3", "--weather-prior", "-0.2:0.4", "--adstock-days", "56"]
     res = CliRunner().invoke(app, args)
     assert isinstance(res.exception, _Stop), res.output
     p = seen["spec"].priors
     assert dict(p.roas) == {"email": (3.0, 12.0), "*": (1.0, 4.0)}
     assert p.interval("hill") == pytest.approx((1, 3)) and p.interval("weather") == pytest.approx((-0.2, 0.4))
     assert p.adstock == MediaPriors().adstock and p.half_sat == MediaPriors().half_sat
+    assert seen["spec"].l_max == 56  # eight weeks of carry-over on weekly data
 
 
 def test_population_prior_still_overrides_the_spec(ds) -> None:
