@@ -202,7 +202,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
     ]
     if "loo" in summary:
         lo = summary["loo"]
-        lines += [f"- LOO: elpd {lo['elpd']} (se {lo['se']}), p_loo {lo['p_loo']}, {lo['pareto_k_over_0_7']} of {lo.get('n', '?')} days with Pareto k > 0.7."]
+        lines += [f"- LOO: elpd {lo['elpd']} (se {lo['se']}), p_loo {lo['p_loo']}, {lo['pareto_k_over_0_7']} of {lo.get('n', '?')} periods with Pareto k > 0.7."]
     cv_rows = [(t, e["cv"]) for t, e in summary["tenants"].items() if e.get("cv")]
     if cv_rows:
         lines += ["", "## Walk-forward cross-validation", "", "| tenant | holdout R² | MAPE % | best baseline R² | verdict |", "|---|---|---|---|---|"]

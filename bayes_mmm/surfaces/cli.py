@@ -30,8 +30,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+#: Piped or redirected output has no terminal width; rich would assume 80 columns and cut tenant ids ("pym…").
+PIPE_WIDTH = 160
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH)
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH)
 
 DEFAULT_LAKE = Path("data/lake")
 DEFAULT_SPEC = ModelSpec()  # the CLI's model defaults are the API's
@@ -183,6 +185,11 @@ def check_simulation_size(tenants: int, days: int, seed: int, lift_tests: int, c
             raise ValueError(f"{option} must be {bound}, got {value:,}")
 
 
+def tenant_column(t: Table, ids) -> None:
+    """A first column that never cuts a tenant id: two geos of one data set may differ only at the end."""
+    t.add_column("tenant", no_wrap=True, min_width=max((len(str(i)) for i in ids), default=6))
+
+
 def validation_table(table) -> Table:
     """Rich table of validation checks: one row per tenant, one column per gate (headed by its level)."""
     from bayes_mmm.data.validate import FAIL, WARN
@@ -190,7 +197,7 @@ def validation_table(table) -> Table:
     checks = list(dict.fromkeys(table["check"]))
     levels = dict(zip(table["check"], table["level"], strict=False))
     t = Table(title="data-quality gates (error stops fit and cv; warning is reported)", show_lines=False)
-    t.add_column("tenant")
+    tenant_column(t, table["tenant"].unique())
     for c in checks:
         t.add_column(f"{c}\n[dim]{levels[c]}[/]", justify="center")
     colour = {FAIL: "[bold red]fail[/]", WARN: "[yellow]warn[/]"}
@@ -275,7 +282,7 @@ def _number_or_none(text: str | None, option: str) -> float | None:
 def print_fit(summary: dict) -> None:
     """Headline ROAS table and convergence verdict of a run."""
     t = Table(title="ROAS (posterior mean [90 % interval])")
-    t.add_column("tenant")
+    tenant_column(t, summary["tenants"])
     channels = summary["data"]["channels"]
     for ch in channels:
         t.add_column(esc(ch), justify="right")
@@ -297,7 +304,7 @@ def print_fit(summary: dict) -> None:
 
     ar = tenants_with(summary, "residual_ar")
     if ar:
-        out.print("AR(1) noise (what the model leaves unexplained lasts for days): "
+        out.print("AR(1) noise (what the model leaves unexplained carries over to the next period): "
                   + esc(", ".join(f"{t} ρ {r:.2f}" for t, r in ar.items())))
     power = tenants_with(summary, "noise_power")
     if power:
@@ -346,7 +353,7 @@ def fit(
     tenant: Annotated[str, typer.Option(help="all, or ids separated by commas.")] = "all",
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder to create.")] = Path("runs/latest"),
     sampler: Annotated[str, typer.Option(help="nutpie, pymc or numpyro.")] = "nutpie",
-    chains: Annotated[int, typer.Option(min=2, help="Chains (4: a posterior with several modes shows in R-hat).")] = 4,
+    chains: Annotated[int, typer.Option(help="Chains, at least 2 (4: a posterior with several modes shows in R-hat).")] = 4,
     draws: Annotated[int | None, typer.Option(min=1, help="Kept draws per chain (default: 1,000 with a year of periods or more, else 1,500).")] = None,
     tune: Annotated[int | None, typer.Option(min=0, help="Warm-up per chain (default: 300 with a year of periods or more, else 500).")] = None,
     seed: int = 0,

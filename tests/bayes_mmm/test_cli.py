@@ -148,3 +148,24 @@ def test_a_bad_option_is_one_line_from_the_console_entry() -> None:
     assert typo.returncode == 2 and "No such command 'allocat'. Did you mean 'allocate'?" in typo.stderr
     assert len(typo.stderr.strip().splitlines()) == 1 and "╭" not in typo.stderr
     assert run("--help").returncode == 0
+
+
+def test_piped_output_keeps_long_tenant_ids_whole(tiny_lake, tmp_path) -> None:
+    """Without a terminal rich assumes 80 columns and cut ids to 'pym…' (two geos of one data set looked alike)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_lake, lake)
+    first = sorted(p for p in lake.iterdir() if p.is_dir())[0]
+    long_id = "pymc-marketing-multidimensional-geo-a"
+    first.rename(lake / long_id)
+    (lake / long_id / "tenant.json").write_text(json.dumps({"tenant_id": long_id}))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    res = subprocess.run([sys.executable, "-m", "bayes_mmm", "validate", "--data", str(lake)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert res.returncode in (0, 1), res.stderr
+    assert long_id in res.stdout

@@ -260,5 +260,5 @@ def test_fit_output_names_the_noise_model_of_each_tenant(stored_run: Path, capsy
     print_fit(summary)
     text = " ".join(capsys.readouterr().out.split())
     assert f"Student-t noise (outlying days weigh less): {second} ν 4" in text
-    assert f"AR(1) noise (what the model leaves unexplained lasts for days): {first} ρ 0.31" in text
+    assert f"AR(1) noise (what the model leaves unexplained carries over to the next period): {first} ρ 0.31" in text
     assert f"noise grows with the level (sd ∝ level^p): {second} p 0.8" in text
