@@ -99,7 +99,7 @@ def fit_lake(
         console.print(
             f"fitting {ds.sizes['tenant']} tenants × {ds.sizes['date']} {PERIOD_UNIT[ds.attrs.get('cadence', DAILY)]}s"
             f" × {ds.sizes['channel']} channels "
-            f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune or 'auto'}+{sampler.draws or 'auto'})"
+            f"with {sampler.sampler} ({sampler.chains} chains × {sampler.tune or 'sized'} warm-up + {sampler.draws or 'sized'} draws)"
         )
     if not choose_adstock:
         return save_fit(fit(ds, spec, sampler, prior=prior), out, data, overwrite)

@@ -802,7 +802,8 @@ def allocate(
 
 
 def _money(st: dict) -> str:
-    return f"{st['mean']:,.0f} [{st['q05']:,.0f}, {st['q95']:,.0f}]"
+    # + 0.0 turns a rounded -0 into 0: "uplift -0 [-0, -0]" read as a loss where the plan keeps today's mix.
+    return "{:,.0f} [{:,.0f}, {:,.0f}]".format(*(round(st[k]) + 0.0 for k in ("mean", "q05", "q95")))
 
 
 def print_plan(plan: dict) -> None:
