@@ -233,6 +233,15 @@ def unidentified(
     return flagged & free & ~tied, ties
 
 
+def dark_channels(
+    current: np.ndarray, active: np.ndarray, channel_bounds: Mapping[str, Any] | None, channels: list[str], trust: TrustRegion,
+) -> np.ndarray:
+    """``(N, C)`` channels the trust band keeps at 0: no spend in the recent window, and no bounds of the user's."""
+    if trust.band is None:
+        return np.zeros(active.shape, dtype=bool)
+    return active & (current.sum(axis=-1) == 0) & ~user_named(channel_bounds, channels)[None, :]
+
+
 def plan_budget(
     setup: Setup, budget: float, objective: str = "mean", channel_bounds: Mapping[str, Any] | None = None,
     tenant_budgets: Mapping[str, float] | None = None, trust: TrustRegion = DEFAULT_TRUST,
@@ -286,6 +295,7 @@ def plan_budget(
         "carryover_days": (inp.l_max - 1) * step,
         "carryover_periods": inp.l_max - 1,
         "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels),
+                         "dark": pairs(dark_channels(current, active, channel_bounds, inp.channels, trust), inp.tenants, inp.channels),
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "

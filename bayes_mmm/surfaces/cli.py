@@ -840,6 +840,9 @@ def print_plan(plan: dict) -> None:
             out.print(f"moved together at today's split (the data cannot tell them apart): {esc(', '.join(tr['tied']))}")
         if tr.get("held"):
             out.print(f"kept at current spend (not identified): {esc(', '.join(tr['held']))}")
+        if tr.get("dark"):
+            out.print(f"kept at 0 (no spend in the recent window, and the band around 0 is 0; give one room with "
+                      f"--bounds CHANNEL=MIN:MAX): {esc(', '.join(tr['dark']))}")
         out.print(f"do no harm: {esc(plan['do_no_harm']['explained'])}")
     if "target" in plan:
         out.print(f"target: {esc(plan['target']['explained'])} → budget {plan['target']['budget']:,.0f} "

@@ -131,6 +131,22 @@ def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Pa
     assert free["trust_region"]["held"] == [] and plan_array(free)[0].sum() > 7 * NORTH_CURRENT[0] * 1.05
 
 
+def test_a_channel_dark_in_the_recent_window_stays_at_0_and_is_named(tmp_path: Path) -> None:
+    """A band of ±30 % around 0 is 0: the plan says so (PyMC-Marketing's geo data: x1 dark for its last weeks)."""
+    import arviz as az
+
+    recent = np.array([[100.0, 0.0, 20.0], [80.0, 40.0, 20.0]])
+    run = make_run(tmp_path / "run", const_beta([[300.0, 200.0, 200.0], [200.0, 200.0, 200.0]]), recent=recent)
+    idata = az.from_netcdf(run / "idata.nc").load()
+    idata.constant_data["spend"][0, 1, :-28] = 50.0  # north's google ran before, dark in the last 28 days
+    idata.to_netcdf(str(run / "idata.nc"), engine="h5netcdf")
+    plan = allocate_run(run, 840.0, tenant="north", days=7)
+    assert plan_array(plan)[1].sum() == 0.0
+    assert plan["trust_region"]["dark"] == ["north:google"]
+    lifted = allocate_run(run, 840.0, tenant="north", days=7, channel_bounds={"google": (0.0, 50.0)})
+    assert lifted["trust_region"]["dark"] == []
+
+
 def test_wide_bounds_warn_naming_channels_with_wide_posteriors(tmp_path: Path) -> None:
     wide = make_run(tmp_path / "wide", two_faced_beta(0.95), roas=two_faced_beta(0.95) / 100)
     with pytest.warns(UserWarning, match=r"posterior too wide .*: north:meta$"):
