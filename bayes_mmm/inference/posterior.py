@@ -9,7 +9,7 @@ same forward model the sampler used (:mod:`bayes_mmm.model.response`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -205,7 +205,8 @@ def weather_elasticity(
         nan = np.full(len(mu), np.nan)
         return {"temp_c": nan, "precip_mm": nan}
     train = design.train[i]
-    stats = design.weather_stats[i]
+    # Unclipped: the model's slope on every training day, also on those at the edge of the weather range.
+    stats = replace(design.weather_stats[i], temp_range=None, precip_max=None, snow_max=None)
     temp, precip, snow = design.weather[i]
     keep = design.keep[i]
     n_cal = design.calendar[i].shape[1] + 1

@@ -352,9 +352,9 @@ def _orthonormal(
         del keep[int(weak[0])]
 
 
-def _years(dates: pd.DatetimeIndex, rows: np.ndarray) -> float:
-    """Span of the periods ``rows`` of ``dates`` in years."""
-    return (dates[rows[-1]] - dates[rows[0]]).days / 365.25
+def _years(dates: pd.DatetimeIndex, rows: np.ndarray, cadence: str) -> float:
+    """Span of the periods ``rows`` of ``dates`` in years, the last period included (52 weeks are 364 days)."""
+    return ((dates[rows[-1]] - dates[rows[0]]).days + CADENCE_DAYS[cadence]) / 365.25
 
 
 def _training_range(temp: np.ndarray, precip: np.ndarray, snow: np.ndarray, train: np.ndarray) -> tuple:
@@ -581,7 +581,7 @@ def _basis(spec: ModelSpec, response: dict, baseline: dict, noise: dict) -> dict
         v[[n.startswith(LEVEL_PREFIX) for n in kept_names[-1]]] = spec.local_level_scale**2
         # Part of a year cannot tell the yearly cycle from a trend: its terms' prior sd shrinks with the share
         # of a year the training days span, so they do not extrapolate the season into the months after.
-        v[[n.startswith(("sin_", "cos_")) for n in kept_names[-1]]] *= min(1.0, _years(response["dates"], rows)) ** 2
+        v[[n.startswith(("sin_", "cos_")) for n in kept_names[-1]]] *= min(1.0, _years(response["dates"], rows, response["cadence"])) ** 2
         lam, vecs = np.linalg.eigh((r * v) @ r.T)
         Q[i, rows, :k] = q @ vecs
         Rinv[i, :k, :k] = np.linalg.solve(r, vecs)

@@ -156,7 +156,7 @@ def test_under_a_year_of_history_shrinks_the_yearly_cycle_s_prior(tiny_lake) -> 
     design = build_design(ds, spec)
     cov = design.Rinv[0] @ np.diag(design.prior_var[0]) @ design.Rinv[0].T  # prior covariance of the coefficients
     names = design.feature_names[0]
-    share = 239 / 365.25
+    share = 240 / 365.25  # 240 days, the last one included
     np.testing.assert_allclose(cov[names.index("sin_1"), names.index("sin_1")], (spec.baseline_scale * share) ** 2, rtol=1e-6)
     np.testing.assert_allclose(cov[names.index("dow_1"), names.index("dow_1")], spec.baseline_scale**2, rtol=1e-6)
 
