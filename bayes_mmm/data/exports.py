@@ -83,17 +83,17 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
         raise DataError(f"NUL bytes from line {line} on: the download was cut off or the file is not CSV", file=path,
                         hint="download the export again")
     lines = text.splitlines()
-    for i, line in enumerate(lines[:50]):  # noqa: B007 (i is the header row, used below)
-        sep = _separator(line)
-        if any(column_matches(f, c) for c in candidates for f in _fields(line, sep)):
-            break
-    else:
-        raise DataError(
-            f"no header line with {' or '.join(repr(c) for c in candidates)} in the first 50 lines",
-            file=path,
-            hint="name the date column in the mapping (date_column = ...)",
-        )
-    return Table(text_table("\n".join(lines[i:]), path, sep), path, i, sep)
+    # Exact names first: a title line ("Report,Time") must not pass for a header that only matches in another case.
+    for fold in (False, True):
+        for i, line in enumerate(lines[:50]):
+            sep = _separator(line)
+            if any(column_matches(f, c, fold) for c in candidates for f in _fields(line, sep)):
+                return Table(text_table("\n".join(lines[i:]), path, sep), path, i, sep)
+    raise DataError(
+        f"no header line with {' or '.join(repr(c) for c in candidates)} in the first 50 lines",
+        file=path,
+        hint="name the date column in the mapping (date_column = ...)",
+    )
 
 
 def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
@@ -111,23 +111,40 @@ def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
     return frame
 
 
-def column_matches(column: str, candidate: str) -> bool:
-    """True when ``column`` is ``candidate`` in any case ("DATE", "date"), or starts with it when it ends in "(" ("Amount spent (EUR)")."""
-    column, candidate = column.casefold(), candidate.casefold()
+def column_matches(column: str, candidate: str, fold: bool = False) -> bool:
+    """True when ``column`` is ``candidate`` (in any case with ``fold``: "DATE"), or starts with it when it ends in "(" ("Amount spent (EUR)")."""
+    if fold:
+        column, candidate = column.casefold(), candidate.casefold()
     return column == candidate or (candidate.endswith("(") and column.startswith(candidate))
+
+
+def matching_columns(cols: Sequence[str], candidates: Sequence[str], path: Path, what: str) -> list[str]:
+    """The columns of the first candidate with an exact match, else of the first that matches in another case.
+
+    A match only in another case must be one column: "Date" and "date" side by side are refused, naming both.
+    """
+    for fold in (False, True):
+        for c in candidates:
+            hit = [col for col in cols if column_matches(col, c, fold)]
+            if len(hit) > 1 and fold:
+                raise DataError(f"columns {', '.join(repr(h) for h in hit)} differ only in case: which is the {what}?",
+                                file=path, hint=f"name the {what} column in the mapping")
+            if hit:
+                return hit
+    return []
 
 
 def pick_column(table: Table, wanted: str | None, candidates: Sequence[str], what: str) -> str:
     """The column named ``wanted``, else the first of ``candidates`` present (prefix match for "Amount spent")."""
     cols = list(table.frame.columns)
     if wanted is not None:
-        if wanted in cols:
-            return wanted
-        raise DataError(f"{what} column not found", file=table.path, column=wanted, hint=f"columns are: {', '.join(cols)}")
-    for c in candidates:
-        hit = [col for col in cols if column_matches(col, c)]
+        hit = matching_columns(cols, [wanted], table.path, what)
         if hit:
             return hit[0]
+        raise DataError(f"{what} column not found", file=table.path, column=wanted, hint=f"columns are: {', '.join(cols)}")
+    hit = matching_columns(cols, candidates, table.path, what)
+    if hit:
+        return hit[0]
     raise DataError(
         f"no {what} column ({', '.join(repr(c.rstrip('(')) for c in candidates)})",
         file=table.path,

@@ -144,7 +144,7 @@ def _amount_column(table: Table, source: Source, platform: str, role: str, secti
     """The column named in the mapping, else the first default of ``role``; a section must name one when none fits."""
     candidates = amount_candidates(platform, role, source.multiplier)
     cols = list(table.frame.columns)
-    found = any(column_matches(col, c) for c in candidates for col in cols)
+    found = any(column_matches(col, c, fold=True) for c in candidates for col in cols)
     if source.amount_column is not None or section is None or found:
         return pick_column(table, source.amount_column, candidates, "amount")
     what = {"spend": "the spend", "event": "the event (non-zero in its periods)"}.get(role, "the amount")
@@ -185,7 +185,8 @@ def read_source(source: Source, *, role: str = "any", section: str | None = None
 
 def order_column(columns: list[str]) -> str | None:
     """The column naming each row's order, if the export has one."""
-    hits = [c for c in ORDER_COLUMNS if c in columns]
+    # In any case: a safety check must not miss "ORDER ID" where the amount column was found as "TOTAL".
+    hits = [col for c in ORDER_COLUMNS for col in columns if column_matches(col, c, fold=True)]
     if not hits and "Name" in columns and any(m in columns for m in SHOPIFY_MARKS):
         hits = ["Name"]
     return hits[0] if hits else None

@@ -113,6 +113,21 @@ def test_column_names_match_in_any_case(tmp_path: Path) -> None:
     assert sums.to_dict() == {pd.Timestamp("2024-01-01"): 12.5, pd.Timestamp("2024-01-02"): 7.0}
 
 
+def test_a_match_in_another_case_never_beats_an_exact_one_nor_a_safety_check(tmp_path: Path) -> None:
+    # An exact "Revenue" wins over a lower-case "total"; a title line "Report,Time" is not the header.
+    f = write(tmp_path / "a.csv", "Report,Time\nDate,total,Revenue\n2024-01-01,5,100\n")
+    sums, table, amount, _ = read_source(Source(f), role="revenue")
+    assert (amount, table.header_line, sums.iloc[0]) == ("Revenue", 1, 100.0)
+    # An order repeated on two rows is refused in upper case too.
+    f = write(tmp_path / "b.csv", "ORDER ID,DATE,TOTAL\n1,2024-01-01,100\n1,2024-01-01,100\n2,2024-01-02,50\n")
+    with pytest.raises(DataError, match="appear again"):
+        read_source(Source(f), role="revenue")
+    # Two columns that differ only in case, neither exact: which one is meant is asked, not guessed.
+    f = write(tmp_path / "c.csv", "Day,COST,cost\n2024-01-01,5,7\n")
+    with pytest.raises(DataError, match="columns 'COST', 'cost' differ only in case"):
+        read_source(Source(f), role="spend")
+
+
 def test_header_not_found(tmp_path: Path) -> None:
     f = write(tmp_path / "x.csv", "a,b\n1,2\n")
     with pytest.raises(DataError, match="no header line with 'When' in the first 50 lines"):
