@@ -233,13 +233,13 @@ def unidentified(
     return flagged & free & ~tied, ties
 
 
-def dark_channels(
-    current: np.ndarray, active: np.ndarray, channel_bounds: Mapping[str, Any] | None, channels: list[str], trust: TrustRegion,
+def kept_dark(
+    plan: np.ndarray, current: np.ndarray, free: np.ndarray, channel_bounds: Mapping[str, Any] | None, channels: list[str],
+    trust: TrustRegion,
 ) -> np.ndarray:
-    """``(N, C)`` channels the trust band keeps at 0: no spend in the recent window, and no bounds of the user's."""
-    if trust.band is None:
-        return np.zeros(active.shape, dtype=bool)
-    return active & (current.sum(axis=-1) == 0) & ~user_named(channel_bounds, channels)[None, :]
+    """``(N, C)`` channels at 0 today and in the plan because the band or pacing (both scale today's level) kept them there."""
+    scaled = trust.pacing is not None or (trust.band is not None and ~user_named(channel_bounds, channels)[None, :])
+    return free & scaled & (current.sum(axis=-1) == 0) & (plan.max(axis=-1) <= 1e-9 * max(float(plan.sum()), 1.0))
 
 
 def plan_budget(
@@ -271,7 +271,7 @@ def plan_budget(
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
     optimum, anchor = paced(optimum), paced(current_r)
-    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence)
+    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence, alternative=prob.concave())
     plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
@@ -295,11 +295,13 @@ def plan_budget(
         "carryover_days": (inp.l_max - 1) * step,
         "carryover_periods": inp.l_max - 1,
         "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels),
-                         "dark": pairs(dark_channels(current, active, channel_bounds, inp.channels, trust), inp.tenants, inp.channels),
+                         "dark": pairs(kept_dark(plan, current, active & ~held, channel_bounds, inp.channels, trust), inp.tenants, inp.channels),
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
-                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None
+                                     f"whose P(beats current) ≥ {confidence}, and ≥ {1 - confidence:.2g} were every response curve "
+                                     "concave (Hill shape 1: no gain from pulsing or from the curve's flat foot); "
+                                     "step 0 keeps the current mix") if confidence is not None
                        else "off: the optimum is taken in full"},
         "warnings": notes,
         "forecast": setup.forecast,

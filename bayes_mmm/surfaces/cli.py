@@ -7,6 +7,7 @@ code 2 — never a traceback.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import sys
@@ -801,9 +802,13 @@ def allocate(
         out.print(f"plan table: [bold]{esc(write_plan_csv(plan, csv))}[/]")
 
 
+def _whole(x: float) -> str:
+    # Rounded first: "uplift -0 [-0, -0]" read as a loss where the plan keeps today's mix.
+    return f"{round(x) + 0.0 if math.isfinite(x) else x:,.0f}"
+
+
 def _money(st: dict) -> str:
-    # + 0.0 turns a rounded -0 into 0: "uplift -0 [-0, -0]" read as a loss where the plan keeps today's mix.
-    return "{:,.0f} [{:,.0f}, {:,.0f}]".format(*(round(st[k]) + 0.0 for k in ("mean", "q05", "q95")))
+    return f"{_whole(st['mean'])} [{_whole(st['q05'])}, {_whole(st['q95'])}]"
 
 
 def print_plan(plan: dict) -> None:
@@ -841,8 +846,8 @@ def print_plan(plan: dict) -> None:
         if tr.get("held"):
             out.print(f"kept at current spend (not identified): {esc(', '.join(tr['held']))}")
         if tr.get("dark"):
-            out.print(f"kept at 0 (no spend in the recent window, and the band around 0 is 0; give one room with "
-                      f"--bounds CHANNEL=MIN:MAX): {esc(', '.join(tr['dark']))}")
+            out.print(f"kept at 0 (no spend in the recent window: the band and pacing scale today's 0; give one room "
+                      f"with --bounds CHANNEL=MIN:MAX --pacing none): {esc(', '.join(tr['dark']))}")
         out.print(f"do no harm: {esc(plan['do_no_harm']['explained'])}")
     if "target" in plan:
         out.print(f"target: {esc(plan['target']['explained'])} → budget {plan['target']['budget']:,.0f} "

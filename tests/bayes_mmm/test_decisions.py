@@ -109,7 +109,7 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
     assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
     assert k["uplift"]["mean"] == pytest.approx(0.0, abs=1e-9)
-    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0}]
+    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0, "prob_beats_current_concave": 0.0}]
 
 
 def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
@@ -143,8 +143,11 @@ def test_a_channel_dark_in_the_recent_window_stays_at_0_and_is_named(tmp_path: P
     plan = allocate_run(run, 840.0, tenant="north", days=7)
     assert plan_array(plan)[1].sum() == 0.0
     assert plan["trust_region"]["dark"] == ["north:google"]
-    lifted = allocate_run(run, 840.0, tenant="north", days=7, channel_bounds={"google": (0.0, 50.0)})
-    assert lifted["trust_region"]["dark"] == []
+    bounded = allocate_run(run, 840.0, tenant="north", days=7, channel_bounds={"google": (0.0, 50.0)})
+    assert bounded["trust_region"]["dark"] == ["north:google"]  # pacing still scales today's 0: still said
+    lifted = allocate_run(run, 840.0, tenant="north", days=7, channel_bounds={"google": (0.0, 50.0)},
+                          trust=TrustRegion(band=0.3, pacing=None))
+    assert lifted["trust_region"]["dark"] == [] and plan_array(lifted)[1].sum() > 0
 
 
 def test_wide_bounds_warn_naming_channels_with_wide_posteriors(tmp_path: Path) -> None:
