@@ -59,10 +59,14 @@ def derived_verdict(summary: dict, tenant: str) -> dict:
         if entry["fit"]["r2"] < bar:
             reasons.append(f"in-sample R² {entry['fit']['r2']:.2f} < {bar:.2f}")
         reasons.append(NO_CV)
-    ident = entry.get("identification") or {}
-    if ident and all(v.get("flagged") for v in ident.values()):
-        reasons.append(NONE_IDENTIFIED)
+    reasons += identification_notes(entry)
     return {"go": bool(ok and not [r for r in reasons if r not in NOTES]), "reasons": reasons}
+
+
+def identification_notes(entry: dict) -> list[str]:
+    """``[NONE_IDENTIFIED]`` when every channel of a tenant's summary entry is flagged, else nothing."""
+    ident = entry.get("identification") or {}
+    return [NONE_IDENTIFIED] if ident and all(v.get("flagged") for v in ident.values()) else []
 
 
 def tenant_verdicts(summary: dict) -> dict[str, dict]:
@@ -91,6 +95,8 @@ def tenant_verdict(summary: dict, tenant: str) -> dict:
     # ``is None``, not truthiness: a stored ``False`` is a verdict too.
     candidates = (entry.get("verdict"), (entry.get("cv") or {}).get("verdict"), (summary.get("verdicts") or {}).get(tenant))
     stored = next((v for v in candidates if v is not None), None)
-    if stored is not None:
-        return {**_read_stored(stored), "source": "stored"}
+    if stored is not None:  # a CV verdict judged the forecast; the media split is said all the same
+        read = _read_stored(stored)
+        notes = [n for n in identification_notes(entry) if n not in read["reasons"]]
+        return {**read, "reasons": read["reasons"] + notes, "source": "stored"}
     return {**derived_verdict(summary, tenant), "source": "derived"}

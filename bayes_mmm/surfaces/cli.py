@@ -186,6 +186,15 @@ def check_simulation_size(tenants: int, days: int, seed: int, lift_tests: int, c
             raise ValueError(f"{option} must be {bound}, got {value:,}")
 
 
+def verdict_cell(v: dict, width: int | None = None) -> str:
+    """A verdict for a table: no-go with its reasons; go with what it does not cover (no channel identified)."""
+    from bayes_mmm.analysis.verdict import NONE_IDENTIFIED
+
+    if v["go"]:
+        return "[green]go[/]" + (f" [dim]({NONE_IDENTIFIED})[/]" if NONE_IDENTIFIED in v["reasons"] else "")
+    return f"[red]no-go[/] {esc('; '.join(v['reasons'])[:width])}"
+
+
 def tenant_column(t: Table, ids) -> None:
     """A first column that never cuts a tenant id: two geos of one data set may differ only at the end."""
     t.add_column("tenant", no_wrap=True, min_width=max((len(str(i)) for i in ids), default=6))
@@ -552,7 +561,7 @@ def print_diagnostics(summary: dict) -> None:
         v = summary["verdicts"][tid]
         t.add_row(esc(tid), _fmt(ppc["inside_50"], ".2f"), _fmt(ppc["inside_90"], ".2f"), _fmt(lo["elpd"], ".0f"),
                   _fmt(lo["k_over_0.7"], ""),
-                  "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])[:60]}")
+                  verdict_cell(v, 60))
     out.print(t)
 
 
@@ -711,7 +720,7 @@ def cv(
     for tid, c in cvs.items():
         v = c["verdict"]
         t.add_row(esc(tid), f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
-                  "[green]go[/]" if v["go"] else f"[red]no-go[/] {'; '.join(v['reasons'])}")
+                  verdict_cell(v))
     out.print(t)
     out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
     bad = unconverged_folds(cvs)

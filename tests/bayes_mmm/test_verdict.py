@@ -62,6 +62,8 @@ def test_a_go_says_when_no_channel_is_identified() -> None:
                        b={"fit": {"r2": 0.9}, "identification": {"tv": flagged, "search": clear}})
     assert derived_verdict(summary, "a") == {"go": True, "reasons": [NO_CV, NONE_IDENTIFIED]}
     assert derived_verdict(summary, "b") == {"go": True, "reasons": [NO_CV]}
+    summary["tenants"]["a"]["cv"] = {"verdict": {"go": True, "reasons": []}}  # after `cv`: still said
+    assert tenant_verdict(summary, "a") == {"go": True, "reasons": [NONE_IDENTIFIED], "source": "stored"}
 
 
 @pytest.mark.parametrize(
