@@ -35,6 +35,10 @@ period, aligned on the revenue export's days or weeks and written atomically as 
     file = "promotions.csv"
     amount_column = "discount"
 
+    [controls.competitor]              # optional: a known driver, summed per period, as control_competitor
+    file = "sales.csv"
+    amount_column = "competitor_sales"
+
 A revenue export with one row per week (all on one weekday) makes a weekly tenant (``weekly.csv``):
 daily ad exports are summed into its weeks and daily weather becomes each week's mean temperature
 and total precipitation. File names are relative to the mapping file. Every key is one of the fields of
@@ -59,6 +63,7 @@ import pandas as pd
 
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import (
+    CONTROL_PREFIX,
     DAILY,
     DATA_STEMS,
     DATE,
@@ -123,6 +128,7 @@ class ImportSpec:
     missing_revenue: str = "error"
     tenant: dict[str, Any] = field(default_factory=dict)
     events: dict[str, Source] = field(default_factory=dict)  #: dated columns whose non-zero periods are events
+    controls: dict[str, Source] = field(default_factory=dict)  #: dated columns of known drivers (control_<name>)
     mapping: Path | None = None  #: the mapping file, named in errors about its sections
 
     def __post_init__(self) -> None:
@@ -205,11 +211,11 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         mapping = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML ({exc})", file=path) from None
-    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather", "events")
+    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather", "events", "controls")
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise DataError(f"unknown key '{unknown[0]}'", file=path, hint=f"top-level keys: {', '.join(allowed)}")
-    for key in ("tenant", "revenue", "channels", "weather", "events"):
+    for key in ("tenant", "revenue", "channels", "weather", "events", "controls"):
         if key in mapping and not isinstance(mapping[key], Mapping):
             raise DataError(f"'{key}' must be a table ([{key}] …), not {mapping[key]!r}", file=path)
     check_types(mapping, path)
@@ -254,7 +260,7 @@ def check_types(mapping: Mapping[str, Any], path: Path) -> None:
     _check_section(mapping, "", TOP_TYPES, path)
     for key, types in (("tenant", TENANT_TYPES), ("weather", WEATHER_TYPES), ("revenue", SOURCE_TYPES)):
         _check_section(mapping.get(key, {}), f"[{key}] ", types, path)
-    for group in ("channels", "events"):
+    for group in ("channels", "events", "controls"):
         for name, entry in mapping.get(group, {}).items():
             if isinstance(entry, Mapping):  # anything else is refused with its own message ("needs a file")
                 _check_section(entry, f"[{group}.{name}] ", SOURCE_TYPES, path)
@@ -310,6 +316,7 @@ def make_spec(
         missing_revenue=missing_revenue or m.get("missing_revenue", "error"),
         tenant=dict(m.get("tenant", {})),
         events={name: _source(entry, f"events.{name}", base, path) for name, entry in m.get("events", {}).items()},
+        controls={name: _source(entry, f"controls.{name}", base, path) for name, entry in m.get("controls", {}).items()},
         mapping=path,
     )
 
@@ -463,7 +470,7 @@ def _read(source: Source, role: str, section: str, revenue: tuple[Path, str]) ->
     """Daily sums and date column of a channel (``role="spend"``) or an event; never the revenue's own amounts."""
     sums, table, column, date_column = read_source(source, role=role, section=section)
     if (table.path.resolve(), column) == revenue:
-        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {'spend' if role == 'spend' else 'an event'}",
+        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {'spend' if role == 'spend' else 'an event or control'}",
                         file=section, hint="name the column that holds it: amount_column = ...")
     return sums, date_column
 
@@ -516,6 +523,18 @@ def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: 
         _note_outside(f"event {name}", outside, notes)
         flags.append(values > 0)
     return pd.concat(flags, axis=1).any(axis=1).astype(int)
+
+
+def _controls(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+              notes: list[str]) -> dict[str, pd.Series]:
+    """``control_<name>`` per period: the named column summed into each period (the model standardises it)."""
+    out = {}
+    for name, src in spec.controls.items():
+        sums, _ = _read(_with_revenue_dates(spec, src), "event", spec.section("controls", name), revenue)
+        values, outside = into_periods(sums, periods, cadence)
+        _note_outside(f"control {name}", outside, notes)
+        out[CONTROL_PREFIX + name] = values
+    return out
 
 
 def _unfinished(last: pd.Timestamp) -> str:
@@ -571,6 +590,8 @@ def assemble(spec: ImportSpec) -> Imported:
         notes.append("no weather export: the tenant is modelled without weather terms")
     if spec.events:
         daily[EVENT] = _events(spec, periods, cadence, taken, notes)
+    for column, values in _controls(spec, periods, cadence, taken, notes).items():
+        daily[column] = values
     if spec.forecast is not None:
         forecast = _forecast(spec.forecast, periods[-1], cadence)
     daily = daily.round(6).reset_index()

@@ -183,6 +183,24 @@ def test_open_meteo_any_text_is_tidy_or_data_error(text: str) -> None:
 
 # --- the whole import -------------------------------------------------------------------------
 
+def test_a_control_column_is_imported_per_period_and_loads(tmp_path: Path) -> None:
+    """[controls.NAME] (Robyn's competitor sales): summed into the revenue export's periods as control_NAME."""
+    days = pd.date_range("2024-01-01", periods=130, freq="D")
+    rng = np.random.default_rng(0)
+    comp = rng.uniform(50, 150, len(days)).round(2)
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "revenue": rng.uniform(900, 1100, len(days)).round(2),
+                  "cost": rng.uniform(10, 90, len(days)).round(2), "competitor": comp}).to_csv(tmp_path / "shop.csv", index=False)
+    (tmp_path / "m.toml").write_text(
+        'tenant_id = "shop"\n[revenue]\nfile = "shop.csv"\namount_column = "revenue"\n'
+        '[channels.search]\nfile = "shop.csv"\namount_column = "cost"\n'
+        '[controls.competitor]\nfile = "shop.csv"\namount_column = "competitor"\n')
+    imported = import_tenant(make_spec(tmp_path / "m.toml"), tmp_path / "lake")
+    np.testing.assert_allclose(imported.daily["control_competitor"].to_numpy(), comp)
+    ds = load_lake(tmp_path / "lake")
+    assert ds["control"].values.tolist() == ["competitor"]
+    np.testing.assert_allclose(ds["controls"].values[0, :, 0], comp)
+
+
 def test_imported_tenant_validates_and_loads(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     imported = import_tenant(make_spec(MAPPING), lake)
