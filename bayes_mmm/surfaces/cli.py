@@ -510,7 +510,7 @@ def evaluate(
     ev = evaluate_run(run, truth)
     t = Table(title="recovery of true ROAS")
     for col in ("tenant", "channel", "true", "mean", "90 % interval", "inside", "rel. error"):
-        t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left")
+        t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left", no_wrap=col == "tenant")
     for row in ev["pairs"]:
         t.add_row(esc(row["tenant"]), esc(row["channel"]), f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
                   f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]", f"{row['rel_error']:+.0%}")
@@ -555,7 +555,7 @@ def print_diagnostics(summary: dict) -> None:
     )
     t = Table(title="per-tenant checks")
     for col in ("tenant", "inside 50 %", "inside 90 %", "elpd", "k > 0.7", "verdict"):
-        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right")
+        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right", no_wrap=col == "tenant")
     for tid, ppc in d["ppc"].items():
         lo = d["loo_by_tenant"][tid]
         v = summary["verdicts"][tid]
@@ -607,7 +607,7 @@ def moves_table(moves, title: str) -> Table:
     """Rich table of interval moves; rows whose intervals do not overlap are marked."""
     t = Table(title=title)
     for col in ("tenant", "channel", "metric", "old [q05, q95]", "new [q05, q95]", "moved"):
-        t.add_column(col, justify="left" if col in ("tenant", "channel", "metric") else "right")
+        t.add_column(col, justify="left" if col in ("tenant", "channel", "metric") else "right", no_wrap=col == "tenant")
     for r in moves.itertuples(index=False):
         t.add_row(esc(r.tenant), esc(r.channel), r.metric, f"{r.old_mean:.2f} [{r.old_q05:.2f}, {r.old_q95:.2f}]",
                   f"{r.new_mean:.2f} [{r.new_q05:.2f}, {r.new_q95:.2f}]", "[bold red]yes[/]" if r.moved else "")
@@ -716,7 +716,7 @@ def cv(
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
     t = Table(title=f"walk-forward CV, {folds} folds")
     for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):
-        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right")
+        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right", no_wrap=col == "tenant")
     for tid, c in cvs.items():
         v = c["verdict"]
         t.add_row(esc(tid), f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
