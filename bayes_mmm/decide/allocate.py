@@ -271,8 +271,7 @@ def plan_budget(
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
     optimum, anchor = paced(optimum), paced(current_r)
-    alternative = None if confidence is None else prob.concave()
-    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence, alternative=alternative)
+    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence)
     plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
@@ -300,9 +299,7 @@ def plan_budget(
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
-                                     f"whose P(beats current) ≥ {confidence}, and ≥ {min(confidence, 1 - confidence):.2g} were every response curve "
-                                     "concave (Hill shape 1: no gain from pulsing or from the curve's flat foot); "
-                                     "step 0 keeps the current mix") if confidence is not None
+                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None
                        else "off: the optimum is taken in full"},
         "warnings": notes,
         "forecast": setup.forecast,

@@ -5,12 +5,6 @@ Per budget group (a tenant with its own budget, or tenants sharing one), the pla
 of beating the current plan, over all posterior draws, is at least ``confidence``;
 ``t = 0`` (the anchor: the current plan, or the nearest plan inside the user's hard
 limits) where no step is. The feasible set is convex, so every step is feasible.
-
-The posterior's probability trusts the fitted curve's shape, and the Hill shape is shared by all
-tenants of a channel: where a tenant's true curve bends otherwise, moves that only pay on an
-S-curve (pulsing a channel, cutting one to the curve's flat foot) were taken at P 1.00 and lost
-(benchmarks/RESULTS.md §21). So a step must also not be a likely loss (P(beats current) at least
-``min(confidence, 1 − confidence)``) on the ``alternative``: the same curves with shape 1 (:meth:`Problem.concave`).
 """
 
 from __future__ import annotations
@@ -23,36 +17,27 @@ from bayes_mmm.decide.solvers import Groups
 STEPS = np.round(np.linspace(0.0, 1.0, 11), 10)  # 0, 0.1, …, 1
 
 
-def step_probs(
-    prob: Problem, anchor: np.ndarray, optimum: np.ndarray, current: np.ndarray, groups: Groups, steps: np.ndarray,
-) -> np.ndarray:
-    """``(group, step)`` P(the step's plan beats current) over the draws of ``prob``."""
-    r_cur = response(current, prob)
-    wins = [response(anchor + t * (optimum - anchor), prob) for t in steps]  # per step: (S, N)
-    return np.array([[prob_beats(w[:, idx].sum(axis=1), r_cur[:, idx].sum(axis=1)) for w in wins] for idx, _ in groups])
-
-
 def guarded(
     prob: Problem, anchor: np.ndarray, optimum: np.ndarray, current: np.ndarray, groups: Groups,
-    confidence: float | None, steps: np.ndarray = STEPS, alternative: Problem | None = None,
+    confidence: float | None, steps: np.ndarray = STEPS,
 ) -> tuple[np.ndarray, list[dict[str, float]]]:
     """The do-no-harm plan ``(N, C, D)`` and, per group, the step taken and its P(beats current).
 
-    ``confidence`` None takes the full step (the optimum). With ``alternative`` a step must also
-    beat current with probability at least ``min(confidence, 1 − confidence)`` there (see the module docstring).
+    ``confidence`` None takes the full step (the optimum).
     """
     if confidence is None:
         # not judged: do-no-harm is off
         return optimum.copy(), [{"step": 1.0, "prob_beats_current": None} for _ in groups]
-    probs = step_probs(prob, anchor, optimum, current, groups, steps)
-    ok = (probs >= confidence) & (steps > 0)[None, :]
-    alt = None if alternative is None else step_probs(alternative, anchor, optimum, current, groups, steps)
-    if alt is not None:
-        ok &= alt >= min(confidence, 1 - confidence)
+    r_cur = response(current, prob)
+    wins = []  # per step: (S, N) response of the plan at that step
+    for t in steps:
+        wins.append(response(anchor + t * (optimum - anchor), prob))
     plan, chosen = anchor.copy(), []
-    for g, (idx, _) in enumerate(groups):
-        k = int(np.flatnonzero(ok[g]).max()) if ok[g].any() else 0
+    for idx, _ in groups:
+        cur = r_cur[:, idx].sum(axis=1)
+        probs = [prob_beats(w[:, idx].sum(axis=1), cur) for w in wins]
+        ok = [k for k, pr in enumerate(probs) if pr >= confidence and steps[k] > 0]
+        k = max(ok) if ok else 0
         plan[idx] = anchor[idx] + steps[k] * (optimum[idx] - anchor[idx])
-        chosen.append({"step": float(steps[k]), "prob_beats_current": float(probs[g, k]),
-                       **({} if alt is None else {"prob_beats_current_concave": float(alt[g, k])})})
+        chosen.append({"step": float(steps[k]), "prob_beats_current": probs[k]})
     return plan, chosen

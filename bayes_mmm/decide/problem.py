@@ -13,7 +13,7 @@ horizon's media revenue minus the same with nothing spent on plan days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 import xarray as xr
@@ -62,16 +62,6 @@ class Problem:
         """The same problem on a subset of draws."""
         return self._index((idx,), self.mix)
 
-    def concave(self) -> Problem:
-        """The same problem with every Hill shape 1: curves with the same half-saturation and scale that only bend down.
-
-        The Hill shape is the least identified part of the curve (one per channel, shared by all tenants):
-        a move whose gain needs the S-shape (pulsing, cutting a channel to the curve's flat foot) is
-        checked against this alternative (:func:`bayes_mmm.decide.harm.guarded`).
-        """
-        shape = np.ones_like(self.shape)
-        return replace(self, shape=shape, base=_base(self.coef, self.x0, self.half_sat, shape))
-
     def for_tenants(self, idx: np.ndarray) -> Problem:
         """The same problem restricted to some tenants."""
         return self._index((slice(None), idx), None if self.mix is None else self.mix[idx])
@@ -116,12 +106,8 @@ def build_problem(
     x0 = convolve(history, w, n_lags - 1 + horizon)[..., n_lags - 1 :]
     mult = np.ones((s, n, c, horizon)) if gamma is None else weather_multiplier(gamma, z)
     coef = beta[..., None] * mult
-    return Problem(w, x0, half_sat, shape, coef, _base(coef, x0, half_sat, shape), n_days)
-
-
-def _base(coef: np.ndarray, x0: np.ndarray, half_sat: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """``(S, N)`` media revenue of the horizon from the carry-in alone (nothing spent on plan days)."""
-    return (coef * hill(x0, half_sat[..., None], shape[..., None])).sum(axis=(2, 3))
+    base = (coef * hill(x0, half_sat[..., None], shape[..., None])).sum(axis=(2, 3))
+    return Problem(w, x0, half_sat, shape, coef, base, n_days)
 
 
 def fed(plan: np.ndarray, mix: np.ndarray | None) -> np.ndarray:

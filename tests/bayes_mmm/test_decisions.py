@@ -109,7 +109,7 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
     assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
     assert k["uplift"]["mean"] == pytest.approx(0.0, abs=1e-9)
-    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0, "prob_beats_current_concave": 0.0}]
+    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0}]
 
 
 def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
