@@ -16,6 +16,25 @@ NOISE_SCALES = ("none", "level")
 NOISE_TAILS = ("normal", "student")
 
 
+#: The adstock window ``fit`` uses when none is given, in days. Two periods of weekly data cut off a weekly
+#: carry-over of 0.5 at 75 % of its weight; eight keep 99.6 %. On PyMC-Marketing's weekly ROAS data (true
+#: ROAS 0.93, 1.71) two weeks left both outside the 90 % intervals, eight covered both (benchmarks/RESULTS.md §24).
+WINDOW_DAYS = {"daily": 14, "weekly": 56}
+
+
+def model_spec(spec_kwargs: dict | None) -> tuple[ModelSpec, bool]:
+    """The :class:`ModelSpec` of ``spec_kwargs`` and whether they gave the adstock window (``l_max`` None: not given)."""
+    kwargs = {k: v for k, v in (spec_kwargs or {}).items() if not (k == "l_max" and v is None)}
+    return ModelSpec(**kwargs), "l_max" in kwargs
+
+
+def with_window(spec: ModelSpec, given: bool, cadence: str) -> ModelSpec:
+    """``spec`` with the cadence's default adstock window unless the window was ``given``."""
+    from dataclasses import replace
+
+    return spec if given else replace(spec, l_max=WINDOW_DAYS[cadence])
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What the hierarchical MMM contains and which priors it uses.
@@ -23,7 +42,8 @@ class ModelSpec:
     Parameters
     ----------
     l_max
-        Adstock window in days (lag 0 included).
+        Adstock window in days (lag 0 included). ``fit`` sets it by the data's cadence when it is
+        not given (:data:`WINDOW_DAYS`: 14 days of daily data, 8 weeks of weekly data).
     adstock
         ``"geometric"``, ``"delayed"`` (peak after a few days) or ``"screen"`` (default): the
         delayed shape where a least-squares screen of the training data finds spend acting

@@ -381,9 +381,9 @@ def fit(
         help="screen (default: delayed where a least-squares screen of the data finds spend acting days later, else "
              "geometric), geometric, delayed, or auto (fit both and keep delayed only if PSIS-LOO prefers it by > 2 se; "
              "twice the time).")] = "screen",
-    adstock_days: Annotated[int, typer.Option(
-        min=1, max=365, help="Longest carry-over in days, the adstock window (weekly data: whole weeks, 14 = 2 weeks; "
-                             "TV or outdoor on weekly data: 56 or more).")] = DEFAULT_SPEC.l_max,
+    adstock_days: Annotated[int | None, typer.Option(
+        min=1, max=365, help="Longest carry-over in days, the adstock window (default: 14 for daily data, 56 = 8 "
+                             "weeks for weekly data; whole weeks on weekly data).")] = None,
     roas_prior: Annotated[str | None, typer.Option(
         help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
     roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,

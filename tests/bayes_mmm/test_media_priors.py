@@ -243,3 +243,22 @@ def test_model_card_states_the_recorded_roas_ranges() -> None:
 
     assert _roas_ranges(ModelSpec(priors=MediaPriors(roas={"email": (3, 12), "*": (1, 5)})).to_dict()) == "email 3–12, others 1–5"
     assert _roas_ranges({"roas_prior": [2, 6]}) == "2–6"  # a run from before priors were data
+
+
+def test_the_adstock_window_follows_the_cadence_unless_given(monkeypatch, tmp_path, tiny_lake) -> None:
+    """Plumbing: fit_lake's spec has 8 weeks of carry-over on weekly data, 14 days on daily data, or what was asked."""
+    from bayes_mmm import api
+    from synthetic import simulate_universe, write_lake
+
+    seen = []
+
+    def fake_fit(ds, spec, sampler, prior=None):
+        seen.append((ds.attrs["cadence"], spec.l_max))
+        raise _Stop
+
+    monkeypatch.setattr(api, "fit", fake_fit)
+    write_lake(simulate_universe(n_tenants=2, n_days=364, seed=5, cadence="weekly"), tmp_path / "weekly")
+    for lake, kwargs in ((tmp_path / "weekly", {"l_max": None}), (tiny_lake, {}), (tmp_path / "weekly", {"l_max": 21})):
+        with pytest.raises(_Stop):
+            api.fit_lake(lake, "all", None, spec_kwargs=kwargs, sampler_kwargs={"chains": 2})
+    assert seen == [("weekly", 56), ("daily", 14), ("weekly", 21)]
