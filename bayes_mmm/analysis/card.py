@@ -182,7 +182,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         "",
         "## Model",
         "- Hierarchical PyMC model over all tenants: "
-        f"{spec.get('adstock', 'geometric')} adstock (max lag {spec.get('l_max')}), Hill saturation "
+        f"{spec.get('adstock', 'geometric')} adstock (window {spec.get('l_max')} days), Hill saturation "
         f"(shape {spec.get('hill_shape')}), weather×media {'on' if spec.get('weather_media') else 'off'}, "
         f"pooling {'on' if spec.get('pooled') else 'off'}.",
         f"- Priors: ROAS 90 % range {_roas_ranges(spec)} (log-normal, pooled per channel); baseline "
