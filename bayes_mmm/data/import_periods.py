@@ -82,6 +82,18 @@ def into_periods(sums: pd.Series, periods: pd.DatetimeIndex, cadence: str) -> tu
     return out.reindex(periods, fill_value=0.0).rename_axis(DATE), int((~inside).sum())
 
 
+def period_means(values: pd.Series, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.Series, int]:
+    """Mean of the dated values in each period, NaN where a period has none; ``(per period, dates outside)``.
+
+    For levels (a price, a competitor's sales), where a sum would make a part period look low and a day
+    without a row look like 0.
+    """
+    dates = pd.DatetimeIndex(values.index)
+    inside, slot = _slots(dates, periods, cadence)
+    out = pd.Series(values.to_numpy()[inside], index=periods[slot]).groupby(level=0).mean()
+    return out.reindex(periods).rename_axis(DATE), int((~inside).sum())
+
+
 def weekday_mismatch(dates: pd.DatetimeIndex, periods: pd.DatetimeIndex, cadence: str) -> str | None:
     """The weekday of an export whose rows are all on one weekday other than the weekly periods' (else None)."""
     if cadence != WEEKLY or not one_weekday(dates) or dates[0].day_of_week == periods[0].day_of_week:

@@ -82,6 +82,7 @@ from bayes_mmm.data.import_periods import (
     needed_days,
     off_weekday,
     one_weekday,
+    period_means,
     revenue_periods,
     spacing,
     weather_periods,
@@ -341,9 +342,12 @@ def same_file_channels(spec: ImportSpec, table: Table) -> dict[str, Source]:
 
 def check_revenue_columns(table: Table, spec: ImportSpec, channels: Mapping[str, Source]) -> None:
     """Refuse spend-like columns in the revenue export that no channel reads and the mapping does not ignore."""
-    used = {s.amount_column for s in channels.values() if s.file.resolve() == table.path.resolve()}
+    # Named in any case, as the column itself is found (``amount_column = "spend_tv"`` reads ``SPEND_TV``).
+    used = {s.amount_column.casefold() for s in channels.values()
+            if s.file.resolve() == table.path.resolve() and s.amount_column is not None}
+    ignored = {c.casefold() for c in spec.revenue.ignore_columns}
     stray = [c for c in table.frame.columns if SPEND_LIKE.search(c) and not NOT_AMOUNT.search(c)
-             and c not in used and c not in spec.revenue.ignore_columns]
+             and c.casefold() not in used | ignored]
     if stray:
         raise DataError(
             "looks like media spend but is not mapped to a channel",
@@ -470,7 +474,7 @@ def _read(source: Source, role: str, section: str, revenue: tuple[Path, str]) ->
     """Daily sums and date column of a channel (``role="spend"``) or an event; never the revenue's own amounts."""
     sums, table, column, date_column = read_source(source, role=role, section=section)
     if (table.path.resolve(), column) == revenue:
-        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {'spend' if role == 'spend' else 'an event or control'}",
+        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {dict(spend='spend', event='an event', control='a control')[role]}",
                         file=section, hint="name the column that holds it: amount_column = ...")
     return sums, date_column
 
@@ -527,11 +531,12 @@ def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: 
 
 def _controls(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
               notes: list[str]) -> dict[str, pd.Series]:
-    """``control_<name>`` per period: the named column summed into each period (the model standardises it)."""
+    """``control_<name>`` per period: the named column's mean over each period's days with a value, blank where
+    none has one (the lake interpolates blanks; the model standardises the column)."""
     out = {}
     for name, src in spec.controls.items():
-        sums, _ = _read(_with_revenue_dates(spec, src), "event", spec.section("controls", name), revenue)
-        values, outside = into_periods(sums, periods, cadence)
+        sums, _ = _read(_with_revenue_dates(spec, src), "control", spec.section("controls", name), revenue)
+        values, outside = period_means(sums, periods, cadence)
         _note_outside(f"control {name}", outside, notes)
         out[CONTROL_PREFIX + name] = values
     return out

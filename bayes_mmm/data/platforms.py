@@ -65,8 +65,9 @@ SHOPIFY_MARKS = ("Financial Status", "Lineitem name")
 #: A column saying each row's currency ("Currency code" in Google Ads, "Currency" in Shopify and Meta).
 CURRENCY_COLUMN = re.compile(r"^(account |customer )?currency( code)?$", re.IGNORECASE)
 ALL_DATE_COLUMNS = tuple(dict.fromkeys(c for p in PLATFORMS.values() for c in p.date_columns))
-#: What a source's amount column holds: "revenue", "spend" (a channel), "event" (a flag column) or "any" (no check).
-ROLES = ("any", "revenue", "spend", "event")
+#: What a source's amount column holds: "revenue", "spend" (a channel), "event" (a flag column), "control"
+#: (a known driver's level: a blank cell is missing, not 0) or "any" (no check).
+ROLES = ("any", "revenue", "spend", "event", "control")
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def amount_candidates(platform: str, role: str, multiplier: float) -> tuple[str,
     counts = COUNT_COLUMNS if platform == "generic" and multiplier != 1.0 else ()
     if role == "revenue":
         return REVENUE_COLUMNS
-    if role == "event":
+    if role in ("event", "control"):
         return ()
     if role == "spend" and platform == "generic":
         return SPEND_COLUMNS + counts
@@ -147,7 +148,7 @@ def _amount_column(table: Table, source: Source, platform: str, role: str, secti
     found = any(column_matches(col, c, fold=True) for c in candidates for col in cols)
     if source.amount_column is not None or section is None or found:
         return pick_column(table, source.amount_column, candidates, "amount")
-    what = {"spend": "the spend", "event": "the event (non-zero in its periods)"}.get(role, "the amount")
+    what = {"spend": "the spend", "event": "the event (non-zero in its periods)", "control": "the control's values"}.get(role, "the amount")
     raise DataError(f"say which column of {table.path.name} holds {what} (amount_column = ...); columns: {', '.join(cols)}",
                     file=section)
 
@@ -179,16 +180,19 @@ def read_source(source: Source, *, role: str = "any", section: str | None = None
     # Not said: a ";" file usually comes from a locale that writes decimal commas, so a comma there is ambiguous.
     decimal = source.decimal or (None if table.sep == ";" else ".")
     sums = daily_sums(table, date_column, amount_column, date_format=source.date_format, decimal=decimal,
-                      multiplier=source.multiplier, signed=role in ("any", "event"), blank_missing=role == "revenue")
+                      multiplier=source.multiplier, signed=role in ("any", "event", "control"), blank_missing=role in ("revenue", "control"))
     return sums, table, amount_column, date_column
 
 
 def order_column(columns: list[str]) -> str | None:
     """The column naming each row's order, if the export has one."""
-    # In any case: a safety check must not miss "ORDER ID" where the amount column was found as "TOTAL".
-    hits = [col for c in ORDER_COLUMNS for col in columns if column_matches(col, c, fold=True)]
-    if not hits and "Name" in columns and any(m in columns for m in SHOPIFY_MARKS):
-        hits = ["Name"]
+    def named(candidates: tuple[str, ...]) -> list[str]:
+        # In any case: a safety check must not miss "ORDER ID" where the amount column was found as "TOTAL".
+        return [col for c in candidates for col in columns if column_matches(col, c, fold=True)]
+
+    hits = named(ORDER_COLUMNS)
+    if not hits and named(("Name",)) and named(SHOPIFY_MARKS):
+        hits = named(("Name",))
     return hits[0] if hits else None
 
 

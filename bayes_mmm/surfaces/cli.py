@@ -856,7 +856,7 @@ def print_plan(plan: dict) -> None:
             out.print(f"kept at current spend (not identified): {esc(', '.join(tr['held']))}")
         if tr.get("dark"):
             out.print(f"kept at 0 (no spend in the recent window: the band and pacing scale today's 0; give one room "
-                      f"with --bounds CHANNEL=MIN:MAX --pacing none): {esc(', '.join(tr['dark']))}")
+                      f"with --tenant ID --bounds CHANNEL=MIN:MAX --pacing none): {esc(', '.join(tr['dark']))}")
         out.print(f"do no harm: {esc(plan['do_no_harm']['explained'])}")
     if "target" in plan:
         out.print(f"target: {esc(plan['target']['explained'])} → budget {plan['target']['budget']:,.0f} "

@@ -122,6 +122,10 @@ def test_a_match_in_another_case_never_beats_an_exact_one_nor_a_safety_check(tmp
     f = write(tmp_path / "b.csv", "ORDER ID,DATE,TOTAL\n1,2024-01-01,100\n1,2024-01-01,100\n2,2024-01-02,50\n")
     with pytest.raises(DataError, match="appear again"):
         read_source(Source(f), role="revenue")
+    f = write(tmp_path / "shopify.csv", "NAME,FINANCIAL STATUS,TOTAL,CREATED AT,LINEITEM NAME\n"
+                                        "#1001,paid,100,2024-01-01,mug\n#1001,paid,100,2024-01-01,plate\n")
+    with pytest.raises(DataError, match="appear again"):  # Shopify's order "Name" in upper case too
+        read_source(Source(f), role="revenue")
     # Two columns that differ only in case, neither exact: which one is meant is asked, not guessed.
     f = write(tmp_path / "c.csv", "Day,COST,cost\n2024-01-01,5,7\n")
     with pytest.raises(DataError, match="columns 'COST', 'cost' differ only in case"):
@@ -199,6 +203,30 @@ def test_a_control_column_is_imported_per_period_and_loads(tmp_path: Path) -> No
     ds = load_lake(tmp_path / "lake")
     assert ds["control"].values.tolist() == ["competitor"]
     np.testing.assert_allclose(ds["controls"].values[0, :, 0], comp)
+
+
+def test_a_spend_column_named_in_another_case_counts_as_mapped(tmp_path: Path) -> None:
+    days = pd.date_range("2024-01-01", periods=130, freq="D").strftime("%Y-%m-%d")
+    pd.DataFrame({"date": days, "revenue": 1000.0, "SPEND_TV": 40.0}).to_csv(tmp_path / "all.csv", index=False)
+    (tmp_path / "m.toml").write_text('tenant_id = "shop"\n[revenue]\nfile = "all.csv"\namount_column = "revenue"\n'
+                                     '[channels.tv]\nfile = "all.csv"\namount_column = "spend_tv"\n')
+    assert (assemble(make_spec(tmp_path / "m.toml")).daily["spend_tv"] == 40.0).all()
+
+
+def test_a_control_is_a_level_blanks_and_missing_days_are_missing_not_zero(tmp_path: Path) -> None:
+    """A control is averaged over a period's days with a value; a blank cell or a day without a row is missing."""
+    days = pd.date_range("2024-01-01", periods=140, freq="D")
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "revenue": 1000.0, "cost": 50.0}).to_csv(tmp_path / "shop.csv", index=False)
+    price = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "price": np.linspace(10, 20, len(days)).round(3)})
+    price.loc[5, "price"] = np.nan  # a blank cell
+    price.drop(index=range(100, 140)).to_csv(tmp_path / "price.csv", index=False)  # the file stops 40 days early
+    (tmp_path / "m.toml").write_text(
+        'tenant_id = "shop"\n[revenue]\nfile = "shop.csv"\namount_column = "revenue"\n'
+        '[channels.search]\nfile = "shop.csv"\namount_column = "cost"\n'
+        '[controls.price]\nfile = "price.csv"\namount_column = "price"\n')
+    got = assemble(make_spec(tmp_path / "m.toml")).daily["control_price"]
+    assert got.iloc[5] != got.iloc[5] and got.iloc[100:].isna().all()  # missing, never 0
+    np.testing.assert_allclose(got.iloc[:5], price["price"].iloc[:5])
 
 
 def test_imported_tenant_validates_and_loads(tmp_path: Path) -> None:
