@@ -35,7 +35,7 @@ period, aligned on the revenue export's days or weeks and written atomically as 
     file = "promotions.csv"
     amount_column = "discount"
 
-    [controls.competitor]              # optional: a known driver, summed per period, as control_competitor
+    [controls.competitor]              # optional: a known driver, averaged per period, as control_competitor
     file = "sales.csv"
     amount_column = "competitor_sales"
 
