@@ -17,7 +17,8 @@ from bayes_mmm.inference.fit import SamplerConfig, fit
 def lake_with_short_tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from synthetic import simulate_universe, write_lake
 
-    lake = write_lake(simulate_universe(n_tenants=8, n_days=240, seed=5), tmp_path_factory.mktemp("pool") / "lake")
+    # The others over a year, so only the short tenant's yearly terms are shrunk (session 21's prior).
+    lake = write_lake(simulate_universe(n_tenants=8, n_days=400, seed=5), tmp_path_factory.mktemp("pool") / "lake")
     short = lake / "none_books" / "daily.csv"
     pd.read_csv(short).tail(120).to_csv(short, index=False)
     return lake
