@@ -52,7 +52,7 @@ import os
 import re
 import shutil
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from pathlib import Path
@@ -517,29 +517,31 @@ def _drop_part_week(revenue: pd.Series, spends: Mapping[str, pd.Series], cadence
     return revenue.iloc[:-1]
 
 
+def _per_period(spec: ImportSpec, group: str, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+                notes: list[str], into: Callable[[pd.Series, pd.DatetimeIndex, str], tuple[pd.Series, int]]) -> dict[str, pd.Series]:
+    """Each source of ``group`` ("events", "controls") read and put ``into`` the revenue's periods, by name."""
+    role = group.removesuffix("s")
+    out = {}
+    for name, src in getattr(spec, group).items():
+        sums, _ = _read(_with_revenue_dates(spec, src), role, spec.section(group, name), revenue)
+        out[name], outside = into(sums, periods, cadence)
+        _note_outside(f"{role} {name}", outside, notes)
+    return out
+
+
 def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
             notes: list[str]) -> pd.Series:
     """1 in a period where any event column is non-zero (a promotion, an outage), else 0."""
-    flags = []
-    for name, src in spec.events.items():
-        sums, _ = _read(_with_revenue_dates(spec, src), "event", spec.section("events", name), revenue)
-        values, outside = into_periods(sums.abs(), periods, cadence)
-        _note_outside(f"event {name}", outside, notes)
-        flags.append(values > 0)
-    return pd.concat(flags, axis=1).any(axis=1).astype(int)
+    sums = _per_period(spec, "events", periods, cadence, revenue, notes, lambda s, p, c: into_periods(s.abs(), p, c))
+    return pd.concat([v > 0 for v in sums.values()], axis=1).any(axis=1).astype(int)
 
 
 def _controls(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
               notes: list[str]) -> dict[str, pd.Series]:
     """``control_<name>`` per period: the named column's mean over each period's days with a value, blank where
     none has one (the lake interpolates blanks; the model standardises the column)."""
-    out = {}
-    for name, src in spec.controls.items():
-        sums, _ = _read(_with_revenue_dates(spec, src), "control", spec.section("controls", name), revenue)
-        values, outside = period_means(sums, periods, cadence)
-        _note_outside(f"control {name}", outside, notes)
-        out[CONTROL_PREFIX + name] = values
-    return out
+    means = _per_period(spec, "controls", periods, cadence, revenue, notes, period_means)
+    return {CONTROL_PREFIX + name: values for name, values in means.items()}
 
 
 def _unfinished(last: pd.Timestamp) -> str:
