@@ -195,11 +195,6 @@ def verdict_cell(v: dict, width: int | None = None) -> str:
     return f"[red]no-go[/] {esc('; '.join(v['reasons'])[:width])}"
 
 
-def tenant_column(t: Table, ids) -> None:
-    """A first column that never cuts a tenant id: two geos of one data set may differ only at the end."""
-    t.add_column("tenant", no_wrap=True, min_width=max((len(str(i)) for i in ids), default=6))
-
-
 def validation_table(table) -> Table:
     """Rich table of validation checks: one row per tenant, one column per gate (headed by its level)."""
     from bayes_mmm.data.validate import FAIL, WARN
@@ -207,7 +202,7 @@ def validation_table(table) -> Table:
     checks = list(dict.fromkeys(table["check"]))
     levels = dict(zip(table["check"], table["level"], strict=False))
     t = Table(title="data-quality gates (error stops fit and cv; warning is reported)", show_lines=False)
-    tenant_column(t, table["tenant"].unique())
+    t.add_column("tenant", no_wrap=True)  # never cut: two geos of one data set may differ only at the end
     for c in checks:
         t.add_column(f"{c}\n[dim]{levels[c]}[/]", justify="center")
     colour = {FAIL: "[bold red]fail[/]", WARN: "[yellow]warn[/]"}
@@ -292,7 +287,7 @@ def _number_or_none(text: str | None, option: str) -> float | None:
 def print_fit(summary: dict) -> None:
     """Headline ROAS table and convergence verdict of a run."""
     t = Table(title="ROAS (posterior mean [90 % interval])")
-    tenant_column(t, summary["tenants"])
+    t.add_column("tenant", no_wrap=True)
     channels = summary["data"]["channels"]
     for ch in channels:
         t.add_column(esc(ch), justify="right")
