@@ -11,7 +11,7 @@ from typing import Any
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.core.spec import model_spec, with_window
+from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
 from bayes_mmm.runs.folder import not_a_run
@@ -74,7 +74,7 @@ def fit_lake(
     dict
         The run summary (summary.json's content).
     """
-    spec, window_given = model_spec(spec_kwargs)
+    spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
     if choose_adstock and (prior_from is not None or not spec.media):
         # A cold start takes its model, adstock included, from the earlier run; without media there is no adstock.
@@ -90,7 +90,7 @@ def fit_lake(
             console.print(f"cold start: media priors from the population of {prior.source['tenants']} tenants in {prior_from}")
     gate_lake(data, tenants, [*allow_gates, *(["history"] if prior is not None else [])], console)
     ds = load_lake(data, tenants)
-    spec = with_window(spec, window_given, ds.attrs.get("cadence", DAILY))
+    spec = spec.windowed(ds.attrs.get("cadence", DAILY))
     if prior is not None and (was := prior.source.get("cadence", DAILY)) != (now := ds.attrs.get("cadence", DAILY)):
         raise DataError(f"the run was fitted on {was} data and this lake is {now}: its carry-over and saturation "
                         "priors are per period", file=prior_from, hint="cold-start from a run of the same cadence")

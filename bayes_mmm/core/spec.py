@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import InitVar, asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field, replace
 
+from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.priors import MediaPriors
 
 #: The carry-over shapes the model has; ``"screen"`` (the default) picks one of them from the data before
@@ -22,19 +23,6 @@ NOISE_TAILS = ("normal", "student")
 WINDOW_DAYS = {"daily": 14, "weekly": 56}
 
 
-def model_spec(spec_kwargs: dict | None) -> tuple[ModelSpec, bool]:
-    """The :class:`ModelSpec` of ``spec_kwargs`` and whether they gave the adstock window (``l_max`` None: not given)."""
-    kwargs = {k: v for k, v in (spec_kwargs or {}).items() if not (k == "l_max" and v is None)}
-    return ModelSpec(**kwargs), "l_max" in kwargs
-
-
-def with_window(spec: ModelSpec, given: bool, cadence: str) -> ModelSpec:
-    """``spec`` with the cadence's default adstock window unless the window was ``given``."""
-    from dataclasses import replace
-
-    return spec if given else replace(spec, l_max=WINDOW_DAYS[cadence])
-
-
 @dataclass(frozen=True)
 class ModelSpec:
     """What the hierarchical MMM contains and which priors it uses.
@@ -42,8 +30,9 @@ class ModelSpec:
     Parameters
     ----------
     l_max
-        Adstock window in days (lag 0 included). ``fit`` sets it by the data's cadence when it is
-        not given (:data:`WINDOW_DAYS`: 14 days of daily data, 8 weeks of weekly data).
+        Adstock window in days (lag 0 included); ``None`` (the default): by the data's cadence
+        (:data:`WINDOW_DAYS`: 14 days of daily data, 8 weeks of weekly data). A fit records the
+        window it used, in whole periods (:meth:`windowed`: 10 days of weekly data are 14).
     adstock
         ``"geometric"``, ``"delayed"`` (peak after a few days) or ``"screen"`` (default): the
         delayed shape where a least-squares screen of the training data finds spend acting
@@ -129,7 +118,7 @@ class ModelSpec:
         78 % and did not converge (benchmarks/RESULTS.md §12).
     """
 
-    l_max: int = 14
+    l_max: int | None = None
     adstock: str = "screen"
     media: bool = True
     weather_media: bool = True
@@ -156,7 +145,7 @@ class ModelSpec:
     noise_tails: str = "normal"
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
-        if self.l_max < 1:
+        if self.l_max is not None and self.l_max < 1:
             raise ValueError(f"l_max must be ≥ 1, got {self.l_max}")
         if self.adstock not in ADSTOCK_CHOICES:
             raise ValueError(f"adstock must be one of {ADSTOCK_CHOICES}, got '{self.adstock}'")
@@ -196,6 +185,16 @@ class ModelSpec:
             raise ValueError(f"noise_tails must be one of {NOISE_TAILS}, got '{self.noise_tails}'")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
+
+    def windowed(self, cadence: str) -> ModelSpec:
+        """These settings with the adstock window the data's ``cadence`` gives, in whole periods' days.
+
+        Unset: :data:`WINDOW_DAYS`; set: rounded up to whole periods, so that what a run records
+        (its model card, summary.json) is the window the model used.
+        """
+        step = CADENCE_DAYS[cadence]
+        days = WINDOW_DAYS[cadence] if self.l_max is None else self.l_max
+        return replace(self, l_max=-(-days // step) * step)
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelSpec:

@@ -421,7 +421,7 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         observed day. Scaling, weather standardisation and the QR use only
         these days.
     """
-    spec = spec or ModelSpec()
+    spec = (spec or ModelSpec()).windowed(str(ds.attrs.get("cadence", "daily")))
     response = _response(ds, spec, train)
     baseline = _baseline(ds, spec, response)
     spec, screen = screen_of(spec, response, baseline)
@@ -440,6 +440,7 @@ def screen_design(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None = No
     :func:`build_design` it does not refuse a tenant with too few periods for its baseline
     (that refusal comes with the basis): such a tenant's group is screened, and fails on its worker.
     """
+    spec = spec.windowed(str(ds.attrs.get("cadence", "daily")))
     response = _response(ds, spec, train)
     return screen_of(spec, response, _baseline(ds, spec, response))
 

@@ -37,7 +37,7 @@ import numpy as np
 from bayes_mmm import __version__
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import DAILY
-from bayes_mmm.core.spec import ModelSpec, model_spec, with_window
+from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
 from bayes_mmm.model.adstock_screen import written
@@ -215,12 +215,12 @@ def fit_groups(
     from bayes_mmm.inference.fit import SamplerConfig
     from bayes_mmm.runs.summary import data_hash
 
-    spec, window_given = model_spec(spec_kwargs)
+    spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
     atomic.ensure_writable(out, overwrite, inputs=(data,), foreign=not_a_run)
     data = Path(data).resolve()
     groups = partition(data, tenants, by, max_size, seed=sampler.seed)
-    spec = with_window(spec, window_given, load_lake(data, groups[0]).attrs.get("cadence", DAILY))  # one cadence per lake
+    spec = spec.windowed(load_lake(data, groups[0]).attrs.get("cadence", DAILY))  # one cadence per lake
     spec, screen = screened_spec(spec, data, groups)
     ids = [f"g{k:03d}" for k in range(len(groups))]
     say = console.print if console is not None else (lambda *a, **k: None)

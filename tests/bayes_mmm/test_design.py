@@ -117,6 +117,17 @@ def test_a_weekly_lake_builds_a_weekly_design(tmp_path) -> None:
     assert design.cadence == "weekly" and len(design.dates) == 52
     assert design.n_lags == 2 and design.lagged.shape[-1] == 2
     assert not [n for n in design.feature_names[0] if n.startswith("dow_")]
+    # Unset, the window follows the cadence (8 weeks), also for a notebook user's ModelSpec();
+    # 10 days of weekly data are 2 whole weeks, and the design records those 14 days.
+    default, ten = build_design(ds, ModelSpec()), build_design(ds, ModelSpec(l_max=10))
+    assert (default.n_lags, default.lagged.shape[-1], default.spec.l_max) == (8, 8, 56)
+    assert (ten.n_lags, ten.spec.l_max) == (2, 14)
+
+
+def test_an_unset_window_is_two_weeks_of_daily_data_and_a_set_one_is_kept() -> None:
+    assert ModelSpec().l_max is None
+    assert [ModelSpec().windowed("daily").l_max, ModelSpec(l_max=10).windowed("daily").l_max] == [14, 10]
+    assert [ModelSpec(l_max=k).windowed("weekly").l_max for k in (1, 7, 8, 56)] == [7, 7, 14, 56]
 
 
 def test_event_periods_enter_the_baseline(tiny_lake) -> None:
