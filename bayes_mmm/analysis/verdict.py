@@ -19,6 +19,7 @@ MAPE_BAR = 15.0
 BASELINE_MARGIN = 0.10  # the model's holdout RMSE must beat the best baseline's by 10 %
 NO_CV = "no walk-forward CV yet (bayes-mmm cv)"
 NOT_CONVERGED = "sampler did not converge"
+FOLDS_NOT_CONVERGED = "no CV fold's fit converged: its scores are not a converged model's (bayes-mmm cv --tune/--draws)"
 #: Said beside a go too: the model may forecast well while the data cannot split revenue between channels.
 NONE_IDENTIFIED = "no channel's ROAS is identified: plans keep today's mix"
 #: Reasons that inform and do not turn a go into a no-go.
@@ -33,10 +34,13 @@ def class_of(entry: dict) -> str:
 def cv_verdict(cv: dict, sensitivity_class: str) -> dict:
     """Go/no-go of CV means (``r2_mean``, ``mape_mean``, ``rmse_mean``, ``baseline_rmse_mean``).
 
-    Returns ``{"go", "r2_bar", "reasons"}``; NaN metrics (no folds) fail every test.
+    Returns ``{"go", "r2_bar", "reasons"}``; NaN metrics (no folds) fail every test. A tenant
+    whose every fold's fit failed the convergence gate (``folds[*].converged`` False) is no-go
+    whatever its scores: they are not a converged model's.
     """
     bar = R2_BAR[sensitivity_class]
-    reasons = []
+    folds = cv.get("folds") or []
+    reasons = [FOLDS_NOT_CONVERGED] if folds and not any(f.get("converged", True) for f in folds) else []
     if not cv["r2_mean"] >= bar:
         reasons.append(f"holdout R² {cv['r2_mean']:.2f} < {bar:.2f}")
     if not cv["mape_mean"] < MAPE_BAR:

@@ -6,6 +6,7 @@ import pytest
 
 from bayes_mmm.analysis.card import model_card
 from bayes_mmm.analysis.verdict import (
+    FOLDS_NOT_CONVERGED,
     NO_CV,
     NONE_IDENTIFIED,
     NOT_CONVERGED,
@@ -31,6 +32,16 @@ def test_cv_verdict_applies_the_bar_of_the_class() -> None:
     assert no["reasons"] == ["MAPE 15.0 % ≥ 15 %", "RMSE 95 not 10 % below best baseline 100"]
     nan = float("nan")
     assert len(cv_verdict({"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}, "none")["reasons"]) == 3
+
+
+def test_good_scores_from_folds_that_never_converged_are_no_go() -> None:
+    """A tenant whose only folds' fits failed the gate is no-go; one converged fold of two is enough to be judged."""
+    lost = cv_verdict({**CV_GOOD, "folds": [{"fold": 2, "converged": False}]}, "medium")
+    assert lost == {"go": False, "r2_bar": 0.45, "reasons": [FOLDS_NOT_CONVERGED]}
+    mixed = [{"fold": 1, "converged": True}, {"fold": 2, "converged": False}]
+    assert cv_verdict({**CV_GOOD, "folds": mixed}, "medium")["go"] is True
+    summary = _summary(a={"cv": {"verdict": lost}, "fit": {"r2": 0.9}})
+    assert derived_verdict(summary, "a") == {"go": False, "reasons": [FOLDS_NOT_CONVERGED]}
 
 
 def test_the_bar_follows_the_recorded_class_not_the_id() -> None:
