@@ -470,12 +470,22 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
     return filled, channels, cadence, (table.path.resolve(), column)
 
 
-def _read(source: Source, role: str, section: str, revenue: tuple[Path, str]) -> tuple[pd.Series, str]:
-    """Daily sums and date column of a channel (``role="spend"``) or an event; never the revenue's own amounts."""
+#: What a section reads a column as, in errors.
+ROLE_NAMES = {"spend": "spend", "event": "an event", "control": "a control"}
+
+
+def _read(source: Source, role: str, section: str, taken: dict[tuple[Path, str], str]) -> tuple[pd.Series, str]:
+    """Daily sums and date column of a channel (``role="spend"``), an event or a control.
+
+    ``taken`` maps each (file, column) already read to what read it: a column is read once (the revenue
+    amounts as spend, a channel's spend again as a second channel or as a control would count it twice).
+    """
     sums, table, column, date_column = read_source(source, role=role, section=section)
-    if (table.path.resolve(), column) == revenue:
-        raise DataError(f"reads the revenue amounts ('{column}' of {table.path.name}) as {dict(spend='spend', event='an event', control='a control')[role]}",
+    key = (table.path.resolve(), column)
+    if key in taken:
+        raise DataError(f"reads {taken[key]} ('{column}' of {table.path.name}) as {ROLE_NAMES[role]}",
                         file=section, hint="name the column that holds it: amount_column = ...")
+    taken[key] = f"{section.split(' in ')[0]}'s {role}"  # "[channels.meta]'s spend"
     return sums, date_column
 
 
@@ -517,30 +527,30 @@ def _drop_part_week(revenue: pd.Series, spends: Mapping[str, pd.Series], cadence
     return revenue.iloc[:-1]
 
 
-def _per_period(spec: ImportSpec, group: str, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+def _per_period(spec: ImportSpec, group: str, periods: pd.DatetimeIndex, cadence: str, taken: dict[tuple[Path, str], str],
                 notes: list[str], into: Callable[[pd.Series, pd.DatetimeIndex, str], tuple[pd.Series, int]]) -> dict[str, pd.Series]:
     """Each source of ``group`` ("events", "controls") read and put ``into`` the revenue's periods, by name."""
     role = group.removesuffix("s")
     out = {}
     for name, src in getattr(spec, group).items():
-        sums, _ = _read(_with_revenue_dates(spec, src), role, spec.section(group, name), revenue)
+        sums, _ = _read(_with_revenue_dates(spec, src), role, spec.section(group, name), taken)
         out[name], outside = into(sums, periods, cadence)
         _note_outside(f"{role} {name}", outside, notes)
     return out
 
 
-def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+def _events(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, taken: dict[tuple[Path, str], str],
             notes: list[str]) -> pd.Series:
     """1 in a period where any event column is non-zero (a promotion, an outage), else 0."""
-    sums = _per_period(spec, "events", periods, cadence, revenue, notes, lambda s, p, c: into_periods(s.abs(), p, c))
+    sums = _per_period(spec, "events", periods, cadence, taken, notes, lambda s, p, c: into_periods(s.abs(), p, c))
     return pd.concat([v > 0 for v in sums.values()], axis=1).any(axis=1).astype(int)
 
 
-def _controls(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, revenue: tuple[Path, str],
+def _controls(spec: ImportSpec, periods: pd.DatetimeIndex, cadence: str, taken: dict[tuple[Path, str], str],
               notes: list[str]) -> dict[str, pd.Series]:
     """``control_<name>`` per period: the named column's mean over each period's days with a value, blank where
     none has one (the lake interpolates blanks; the model standardises the column)."""
-    means = _per_period(spec, "controls", periods, cadence, revenue, notes, period_means)
+    means = _per_period(spec, "controls", periods, cadence, taken, notes, period_means)
     return {CONTROL_PREFIX + name: values for name, values in means.items()}
 
 
@@ -577,7 +587,8 @@ def _forecast(path: Path, last: pd.Timestamp, cadence: str) -> pd.DataFrame:
 def assemble(spec: ImportSpec) -> Imported:
     """Read every export of ``spec`` and align them on the revenue export's periods."""
     notes: list[str] = []
-    revenue, channels, cadence, taken = _revenue(spec, notes)
+    revenue, channels, cadence, amounts = _revenue(spec, notes)
+    taken = {amounts: "the revenue amounts"}
     read = {name: _read(source, "spend", spec.section("channels", name), taken) for name, source in channels.items()}
     revenue = _drop_part_week(revenue, {name: sums for name, (sums, _) in read.items()}, cadence, notes)
     periods = revenue.index

@@ -102,6 +102,16 @@ def test_event_must_name_its_column_and_never_the_revenue(tmp_path: Path) -> Non
     _refused(tmp_path, "[events.bf] in", "reads the revenue amounts ('revenue' of sales.csv) as an event")
 
 
+def test_a_spend_column_is_read_once(tmp_path: Path) -> None:
+    """A control or a second channel on a channel's own spend column would count the same money twice."""
+    _mapping(_files(tmp_path).parent, '[controls.cost]\nfile = "ads.csv"\namount_column = "Cost"\n')
+    _refused(tmp_path, "[controls.cost] in", "reads [channels.ads]'s spend ('Cost' of ads.csv) as a control")
+    _mapping(tmp_path, '[channels.ads2]\nfile = "ads.csv"\n')
+    _refused(tmp_path, "[channels.ads2] in", "reads [channels.ads]'s spend ('Cost' of ads.csv) as spend")
+    _mapping(tmp_path, '[controls.orders]\nfile = "sales.csv"\namount_column = "orders"\n')
+    assert _cli(tmp_path)[0] == 0  # another column of the same file is fine
+
+
 # --- 3. impossible values name the source file -----------------------------------------------------
 
 @pytest.mark.parametrize(
