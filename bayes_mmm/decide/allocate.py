@@ -46,7 +46,15 @@ from bayes_mmm.decide.harm import guarded
 from bayes_mmm.decide.horizon import n_periods, plan_dates
 from bayes_mmm.decide.objectives import Objective, objective_and_grad, parse_objective
 from bayes_mmm.decide.pacing import project_paced
-from bayes_mmm.decide.plan import CURRENT_WINDOW, PlanInputs, current_plan, starting_plans, tenant_results, write_plan
+from bayes_mmm.decide.plan import (
+    CURRENT_WINDOW,
+    PlanInputs,
+    budget_notes,
+    current_plan,
+    starting_plans,
+    tenant_results,
+    write_plan,
+)
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
@@ -280,8 +288,7 @@ def plan_budget(
             out_tenants[inp.tenants[i]]["step_toward_optimum"] = st["step"]
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
-    for note in notes:
-        warnings.warn(note, UserWarning, stacklevel=3)
+    notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),
@@ -390,7 +397,10 @@ def allocate_run(
     """
     _check_budget(budget)
     setup = prepare(run_dir, tenant, days, periods, forecast, start, allow_unconverged, cities)
-    return plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed)
+    plan = plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed)
+    for note in plan["warnings"]:  # said once per plan (a target search plans many budgets)
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return plan
 
 
 __all__ = [

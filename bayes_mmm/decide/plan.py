@@ -65,6 +65,27 @@ def current_plan(spend: np.ndarray, groups: Groups, days: int, window: int = CUR
     return current, active
 
 
+#: A budget this many times the recent spend over as many periods is said to be beyond the recent data.
+FAR_ABOVE_RECENT = 2.0
+
+
+def budget_notes(spend: np.ndarray, groups: Groups, tenants: list[str], periods: int, window: int = CURRENT_WINDOW) -> list[str]:
+    """A warning per budget (a group of tenants sharing one) above :data:`FAR_ABOVE_RECENT` × its recent spend.
+
+    The plan scales today's mix up to such a budget: the response there rests on the few periods that spent
+    as much, if any, and on the Hill curve's shape beyond them.
+    """
+    notes = []
+    for idx, total in groups:
+        recent = float(spend[idx, :, -window:].mean(axis=-1).sum()) * periods
+        if total > FAR_ABOVE_RECENT * recent:
+            who = tenants[idx[0]] if len(idx) == 1 else f"these {len(idx)} tenants"
+            times = f"{total / recent:,.1f}× the" if recent > 0 else "above the nil"
+            notes.append(f"budget {total:,.0f} is {times} recent spend of {who} over as many periods ({recent:,.0f}): "
+                         "the response there is the fitted curves' extrapolation, and the plan a test to run")
+    return notes
+
+
 def _equal_share(active: np.ndarray, idx: np.ndarray, total: float, days: int) -> np.ndarray:
     """A group's total spread evenly over its active channels and the days."""
     return total / max(active[idx].sum() * days, 1) * active[idx, :, None]

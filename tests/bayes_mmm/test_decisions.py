@@ -310,3 +310,14 @@ def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) ->
     assert f"P(plan beats current) {plan['portfolio']['prob_plan_beats_current']:.2f}" in res.output
     bad = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--target-roas", "3"])
     assert bad.exit_code == 2 and "pass exactly one of --budget, --target-roas, --target-mroas" in bad.output
+
+
+def test_a_budget_far_above_recent_spend_is_said_to_extrapolate(tmp_path: Path) -> None:
+    """Recent spend is 170 + 200 a day (make_run): 2,590 over 7 days; above 2× that, plan.json and a warning say so."""
+    run = make_run(tmp_path / "run", const_beta([[0.5, 0.4, 0.3], [0.4, 0.4, 0.2]]))
+    assert allocate_run(run, 1.9 * 2590, days=7)["warnings"] == []
+    with pytest.warns(UserWarning, match=r"budget 6,475 is 2\.5× the recent spend of these 2 tenants over as many periods \(2,590\)"):
+        allocate_run(run, 2.5 * 2590, days=7)
+    alone = allocate_run(run, 3.0 * 1190, tenant="north", days=7)["warnings"]
+    assert alone == ["budget 3,570 is 3.0× the recent spend of north over as many periods (1,190): the response there is the "
+                     "fitted curves' extrapolation, and the plan a test to run"]
