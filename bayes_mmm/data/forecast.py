@@ -46,7 +46,7 @@ def _raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     path = Path(source)
     if not path.is_file():
         raise DataError("forecast file not found", file=path, hint="pass a CSV with date, temp_c, precip_mm")
-    if path.suffix != ".parquet" and _first_line(path).startswith("latitude,"):
+    if path.suffix != ".parquet" and _first_line(path).startswith(("latitude,", "latitude;")):
         raise DataError("is a raw Open-Meteo download, not a forecast table", file=path,
                         hint="convert it with `bayes-mmm import ... --forecast FILE` (writes TENANT/forecast.csv), "
                              "or write the columns date, temp_c, precip_mm")

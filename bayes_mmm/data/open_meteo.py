@@ -3,7 +3,8 @@
 The download starts with a location block (``latitude,longitude,elevation,...`` and its values),
 a blank line, then ``time,temperature_2m_mean (°C),precipitation_sum (mm),snowfall_sum (cm)``.
 Units are read from the column names and converted (°F → °C, inch → mm or cm). Daily variables
-other than those in :data:`VARIABLES` are dropped.
+other than those in :data:`VARIABLES` are dropped. A download saved again by a spreadsheet in a
+decimal-comma locale (``;`` between cells, ``12,5``) reads the same.
 """
 
 from __future__ import annotations
@@ -46,10 +47,13 @@ _COLUMN = re.compile(r"^(?P<var>\w+) \((?P<unit>[^)]*)\)$")
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 
-def _header(lines: list[str], name: str) -> int:
+def _header(lines: list[str], name: str) -> tuple[int, str]:
+    """The table's header line and its separator: "," as downloaded, ";" once a spreadsheet in a decimal-comma
+    locale has saved it (then its numbers have decimal commas)."""
     for i, line in enumerate(lines):
-        if line.split(",", 1)[0].strip() == "time":
-            return i
+        for sep in (",", ";"):
+            if line.split(sep, 1)[0].strip() == "time" and sep in line:
+                return i, sep
     raise DataError(
         "no 'time,...' header line",
         file=name,
@@ -57,12 +61,12 @@ def _header(lines: list[str], name: str) -> int:
     )
 
 
-def _location(lines: list[str], header: int) -> dict[str, float]:
+def _location(lines: list[str], header: int, sep: str) -> dict[str, float]:
     """latitude/longitude/elevation from the block above the table, when present."""
     if header < 2 or not lines[0].startswith("latitude"):
         return {}
-    keys = [k.strip() for k in lines[0].split(",")]
-    values = [v.strip() for v in lines[1].split(",")]
+    keys = [k.strip() for k in lines[0].split(sep)]
+    values = [_point(v.strip(), sep) for v in lines[1].split(sep)]
     out = {}
     for k, v in zip(keys, values, strict=False):
         if k in ("latitude", "longitude", "elevation") and re.fullmatch(_NUMBER, v):
@@ -70,7 +74,12 @@ def _location(lines: list[str], header: int) -> dict[str, float]:
     return out
 
 
-def _convert(raw: pd.Series, column: str, name: str) -> tuple[str, np.ndarray] | None:
+def _point(cell: str, sep: str) -> str:
+    """A number's text with a decimal point: a ";" file's decimal comma becomes one (no value has thousands)."""
+    return cell.replace(",", ".") if sep == ";" else cell
+
+
+def _convert(raw: pd.Series, column: str, name: str, sep: str = ",") -> tuple[str, np.ndarray] | None:
     """(contract column, values) of one Open-Meteo column; None for variables we do not use."""
     m = _COLUMN.match(column)
     if not m or m["var"] not in VARIABLES:
@@ -78,7 +87,7 @@ def _convert(raw: pd.Series, column: str, name: str) -> tuple[str, np.ndarray] |
     target, unit = VARIABLES[m["var"]], m["unit"]
     if unit not in UNITS:
         raise DataError(f"unknown unit '{unit}'", file=name, column=column, hint=f"download in one of {', '.join(UNITS)}")
-    cells = raw.astype(str).str.strip()
+    cells = raw.astype(str).str.strip().map(lambda c: _point(c, sep))
     empty = (cells == "").to_numpy()
     bad = ~cells.str.fullmatch(_NUMBER).to_numpy() & ~empty
     if bad.any():
@@ -138,19 +147,19 @@ def parse_open_meteo(text: str, name: str = "open-meteo.csv") -> pd.DataFrame:
         days of its archive empty). ``attrs`` holds latitude/longitude/elevation when given.
     """
     lines = text.splitlines()
-    header = _header(lines, name)
+    header, sep = _header(lines, name)
     block = []
     for line in lines[header:]:
         if not line.strip():
             break  # a second section (e.g. hourly) follows a blank line
         block.append(line)
-    raw = text_table("\n".join(block), name)
+    raw = text_table("\n".join(block), name, sep)
     if raw.empty:
         raise DataError("header but no rows", file=name)
     index = _dates(raw["time"], name)
     out = pd.DataFrame(index=index)
     for col in raw.columns:
-        converted = _convert(raw[col], col, name)
+        converted = _convert(raw[col], col, name, sep)
         if converted is not None and converted[0] not in out:
             out[converted[0]] = converted[1]
     for need, var in ((TEMP, "temperature_2m_mean"), (PRECIP, "precipitation_sum")):
@@ -158,7 +167,7 @@ def parse_open_meteo(text: str, name: str = "open-meteo.csv") -> pd.DataFrame:
             raise DataError("required daily variable is missing", file=name, column=var,
                             hint=f"add {var} to the daily variables of the download")
     out = out.sort_index()
-    out.attrs.update(_location(lines, header))
+    out.attrs.update(_location(lines, header, sep))
     return out
 
 

@@ -121,6 +121,9 @@ def test_a_raw_open_meteo_download_and_a_workbook_are_named_for_what_they_are(tm
     raw = write(tmp_path, "latitude,longitude\n47.6,-122.3\n\ntime,temperature_2m_mean (°C),precipitation_sum (mm)\n2025-01-06,5.0,1.0\n")
     with pytest.raises(DataError, match=r"is a raw Open-Meteo download, not a forecast table — convert it with `bayes-mmm import"):
         read_forecast(raw)
+    resaved = write(tmp_path, "latitude;longitude\n47,6;-122,3\n\ntime;temperature_2m_mean (°C);precipitation_sum (mm)\n2025-01-06;5,0;1,0\n")
+    with pytest.raises(DataError, match=r"is a raw Open-Meteo download"):
+        read_forecast(resaved)
     import zipfile
 
     for name in ("forecast.xlsx", "saved_as.csv"):  # an xlsx under its own name, or renamed to .csv

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -145,6 +146,17 @@ def test_open_meteo_history_columns_and_location() -> None:
     assert list(w.columns) == ["temp_c", "precip_mm", "snow_cm"]
     assert (w.index[0], w.index[-1], len(w)) == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-30"), 121)
     assert w.iloc[0].tolist() == [-4.7, 6.2, 4.34]
+    assert w.attrs == {"latitude": 43.66, "longitude": -70.26, "elevation": 12.0}
+
+
+def test_open_meteo_saved_again_with_semicolons_and_decimal_commas_reads_the_same() -> None:
+    """A spreadsheet in a decimal-comma locale saves the download with ';' between cells and '12,5'."""
+    text = (EXPORTS / "open_meteo_history.csv").read_text()
+    lines = [line.replace(",", ";") for line in text.splitlines()]
+    resaved = "\n".join(re.sub(r"(\d)\.(\d)", r"\1,\2", line) for line in lines) + "\n"
+    assert ";" in resaved and "-4,7" in resaved
+    w = parse_open_meteo(resaved, "om.csv")
+    pd.testing.assert_frame_equal(w, read_open_meteo(EXPORTS / "open_meteo_history.csv"))
     assert w.attrs == {"latitude": 43.66, "longitude": -70.26, "elevation": 12.0}
 
 
