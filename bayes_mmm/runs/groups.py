@@ -400,6 +400,8 @@ def merge(
         "config_hash": chash,
         "sampler": {
             **{k: first["sampler"][k] for k in SAMPLER_KEYS},
+            # Sized to each group's data: the fewest any group ran (``groups[*].sampler`` has each group's own).
+            **{k: min(s["sampler"][k] for s in ok) for k in ("draws", "tune") if all(s["sampler"].get(k) is not None for s in ok)},
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
             "rounds": max(s["sampler"].get("rounds", 1) for s in ok),
