@@ -20,7 +20,21 @@ def read_truth(lake: str | Path, tenant: str) -> dict:
             raise DataError(f"the truth lake has no tenant '{tenant}'", file=Path(lake),
                             hint="evaluate against the lake the run was fitted on")
         raise DataError("no truth.json: ground truth exists only for synthetic lakes", file=path)
-    return json.loads(path.read_text())
+    try:
+        truth = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"not JSON ({exc})", file=path) from None
+    channels = truth.get("channels") if isinstance(truth, dict) else None
+    if not isinstance(channels, dict):
+        raise DataError("no 'channels' object", file=path, hint='write {"channels": {"meta": {"roas": 2.1}, ...}}')
+    for ch, t in channels.items():  # another simulator's truth needs only each channel's ROAS; mroas is optional
+        if not isinstance(t, dict) or not _number(t.get("roas")) or not (t.get("mroas") is None or _number(t["mroas"])):
+            raise DataError(f"channels.{ch}: 'roas' (and 'mroas' when given) must be numbers", file=path)
+    return truth
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 def evaluate_summary(summary: dict, lake: str | Path) -> dict:
@@ -49,10 +63,10 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
                     "q95": r["q95"],
                     "inside": bool(r["q05"] <= t["roas"] <= r["q95"]),
                     "bias": r["mean"] - t["roas"],
-                    "rel_error": r["mean"] / t["roas"] - 1,
-                    "true_mroas": t["mroas"],
+                    "rel_error": r["mean"] / t["roas"] - 1 if t["roas"] else float("nan"),  # a placebo's (0): the bias says it
+                    "true_mroas": t.get("mroas"),
                     "mroas_mean": m["mean"],
-                    "mroas_inside": bool(m["q05"] <= t["mroas"] <= m["q95"]),
+                    "mroas_inside": None if t.get("mroas") is None else bool(m["q05"] <= t["mroas"] <= m["q95"]),
                     "true_share": t.get("contribution_share"),
                     "share": entry["contribution_share"][ch],
                 }
@@ -69,9 +83,9 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
     overall = {
         "pairs": len(pairs),
         "coverage_90": float(np.mean([p["inside"] for p in pairs])) if pairs else float("nan"),
-        "median_abs_rel_error": float(np.median(np.abs(rel))) if pairs else float("nan"),
+        "median_abs_rel_error": float(np.nanmedian(np.abs(rel))) if np.isfinite(rel).any() else float("nan"),
         "mean_bias": float(np.mean([p["bias"] for p in pairs])) if pairs else float("nan"),
-        "mroas_coverage_90": float(np.mean([p["mroas_inside"] for p in pairs])) if pairs else float("nan"),
+        "mroas_coverage_90": float(np.mean(inside)) if (inside := [p["mroas_inside"] for p in pairs if p["mroas_inside"] is not None]) else float("nan"),
         "contribution_share_mae": float(np.mean(share_err)) if share_err else float("nan"),
         "weather_elasticity_mae": {w: float(np.mean([abs(x["error"]) for x in weather if x["weather"] == w]))
                                    for w in sorted({x["weather"] for x in weather})},

@@ -508,7 +508,8 @@ def evaluate(
         t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left", no_wrap=col == "tenant")
     for row in ev["pairs"]:
         t.add_row(esc(row["tenant"]), esc(row["channel"]), f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
-                  f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]", f"{row['rel_error']:+.0%}")
+                  f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]",
+                  "—" if math.isnan(row["rel_error"]) else f"{row['rel_error']:+.0%}")  # a true ROAS of 0 has none
     out.print(t)
     s = ev["overall"]
     out.print(f"coverage of 90 % intervals: {s['coverage_90']:.0%}; median |relative error| {s['median_abs_rel_error']:.1%}; "

@@ -136,3 +136,33 @@ def test_evaluation_skips_the_weather_of_a_tenant_fitted_without_weather() -> No
     scored = {w["tenant"] for w in ev["weather"]}
     assert scored == set(others)
     assert len(ev["pairs"]) == 3 * len(summary["tenants"])  # ROAS of every tenant is still scored
+
+
+def test_evaluation_takes_another_simulators_truth_with_only_roas(tmp_path: Path) -> None:
+    """A truth.json holding only each channel's ROAS scores ROAS; mroas is skipped; a malformed one is one clear error."""
+    import shutil
+
+    from bayes_mmm.analysis.evaluate import evaluate_summary
+    from bayes_mmm.core.errors import DataError
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    summary = json.loads((fixtures / "small_run" / "summary.json").read_text())
+    lake = tmp_path / "lake"
+    shutil.copytree(fixtures / "small_lake", lake)
+    truths = {t: {"channels": {ch: {"roas": 2.0} for ch in summary["tenants"][t]["roas"]}} for t in summary["tenants"]}
+    for t, truth in truths.items():
+        (lake / t / "truth.json").write_text(json.dumps(truth))
+    ev = evaluate_summary(summary, lake)
+    inside = [e["roas"][ch]["q05"] <= 2.0 <= e["roas"][ch]["q95"] for e in summary["tenants"].values() for ch in e["roas"]]
+    assert ev["overall"]["coverage_90"] == pytest.approx(np.mean(inside))
+    assert np.isnan(ev["overall"]["mroas_coverage_90"]) and {p["mroas_inside"] for p in ev["pairs"]} == {None}
+    first = sorted(truths)[0]
+    (lake / first / "truth.json").write_text(json.dumps({"channels": {"meta": {"roas": 0}}}))  # a placebo
+    placebo = [p for p in evaluate_summary(summary, lake)["pairs"] if p["tenant"] == first]
+    assert [np.isnan(p["rel_error"]) for p in placebo] == [True] and placebo[0]["bias"] == placebo[0]["mean"]
+    (lake / first / "truth.json").write_text(json.dumps({"channels": {"meta": {"roas": "high"}}}))
+    with pytest.raises(DataError, match=r"truth.json: channels.meta: 'roas' \(and 'mroas' when given\) must be numbers"):
+        evaluate_summary(summary, lake)
+    (lake / first / "truth.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"truth.json: not JSON"):
+        evaluate_summary(summary, lake)
