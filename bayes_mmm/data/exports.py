@@ -230,13 +230,15 @@ def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = 
 
 
 def _parse_with(tokens: Sequence[str], fmt: str) -> list[datetime | None]:
-    out: list[datetime | None] = []
-    for t in tokens:
+    """Each token read with ``fmt`` (None where it does not fit); each distinct token is parsed once, since
+    an order export repeats its few hundred days over many thousand rows."""
+    parsed: dict[str, datetime | None] = {}
+    for t in dict.fromkeys(tokens):
         try:
-            out.append(datetime.strptime(t, fmt))
+            parsed[t] = datetime.strptime(t, fmt)
         except ValueError:
-            out.append(None)
-    return out
+            parsed[t] = None
+    return [parsed[t] for t in tokens]
 
 
 def _time_codes(cell: str) -> str:
@@ -325,8 +327,10 @@ def body_rows(table: Table, date_column: str) -> pd.DataFrame:
                         column=date_column, rows=_rows(dates, again),
                         hint="remove the repeated header line(s), and any rows pasted twice")
     # A summary row: "Total"/"Grand total" for a date, or no date and "Total: Account" in another cell.
-    labelled = frame.apply(lambda col: col.astype(str).str.match(_FOOTER_LABEL)).any(axis=1).to_numpy()
-    footer = dates.str.match(_FOOTER).to_numpy() | (dates.str.strip().isin(EMPTY).to_numpy() & labelled)
+    undated = dates.str.strip().isin(EMPTY).to_numpy()
+    labelled = np.zeros(len(frame), dtype=bool)  # looked for on undated rows only: a large export has few
+    labelled[undated] = frame[undated].apply(lambda col: col.astype(str).str.match(_FOOTER_LABEL)).any(axis=1).to_numpy()
+    footer = dates.str.match(_FOOTER).to_numpy() | (undated & labelled)
     if footer.all():
         raise DataError("no data rows", file=table.path, column=date_column)
     return frame[~footer]
