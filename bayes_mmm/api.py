@@ -6,16 +6,17 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
-from bayes_mmm.inference.fit import FitResult, SamplerConfig, effective_spec, fit
 from bayes_mmm.runs.folder import not_a_run
-from bayes_mmm.runs.summary import build_summary
+
+if TYPE_CHECKING:  # PyMC loads with the fitting code only: import, validate and simulate start in a second or two
+    from bayes_mmm.inference.fit import FitResult
 
 
 def gate_lake(
@@ -74,6 +75,8 @@ def fit_lake(
     dict
         The run summary (summary.json's content).
     """
+    from bayes_mmm.inference.fit import SamplerConfig, effective_spec, fit
+
     spec = ModelSpec(**(spec_kwargs or {}))
     sampler = SamplerConfig(**(sampler_kwargs or {}))
     if choose_adstock and (prior_from is not None or not spec.media):
@@ -131,6 +134,7 @@ def save_fit(
 def identified_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     """The run summary with each tenant's identification checks (``identification``, ``roas_correlation``)."""
     from bayes_mmm.analysis.identification import attach
+    from bayes_mmm.runs.summary import build_summary
 
     population = result.prior.to_dict() if result.prior is not None else None
     return attach(build_summary(result, lake), result.idata, result.design.spec, population)
@@ -217,6 +221,7 @@ def cv_run(
     The lake passes the same data-quality gates as ``fit`` first (errors stop unless in ``allow_gates``).
     """
     from bayes_mmm.analysis.cv import walk_forward
+    from bayes_mmm.inference.fit import SamplerConfig
     from bayes_mmm.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
@@ -405,6 +410,7 @@ def refresh_run(
 
     import pandas as pd
 
+    from bayes_mmm.inference.fit import SamplerConfig, fit
     from bayes_mmm.runs.population import tenant_prior
     from bayes_mmm.runs.summary import read_summary, update_summary
 

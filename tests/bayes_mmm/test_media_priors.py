@@ -256,7 +256,7 @@ def test_the_adstock_window_follows_the_cadence_unless_given(monkeypatch, tmp_pa
         seen.append((ds.attrs["cadence"], spec.l_max))
         raise _Stop
 
-    monkeypatch.setattr(api, "fit", fake_fit)
+    monkeypatch.setattr("bayes_mmm.inference.fit.fit", fake_fit)  # api imports it when it fits
     write_lake(simulate_universe(n_tenants=2, n_days=364, seed=5, cadence="weekly"), tmp_path / "weekly")
     for lake, kwargs in ((tmp_path / "weekly", {"l_max": None}), (tiny_lake, {}), (tmp_path / "weekly", {"l_max": 21})):
         with pytest.raises(_Stop):
