@@ -104,6 +104,23 @@ def _active(const: xr.Dataset, sel: list[int]) -> np.ndarray:
     return spent & const["has_channel"].values[sel].astype(bool) if "has_channel" in const else spent
 
 
+def own_periods(spend: np.ndarray, fitted: np.ndarray | None) -> np.ndarray:
+    """``spend`` ``(N, C, T)`` moved so that each tenant's last fitted period (``fitted`` ``(N, T)``) is the last column.
+
+    Tenants of one run may end on different dates; the run's date axis ends at the latest. A tenant that
+    ended earlier is zero after its end, so its "current" spend and carry-over would read as nothing: they
+    are its own last periods instead (the first columns are then 0). ``fitted`` None: unchanged.
+    """
+    if fitted is None or not fitted.any(axis=1).all():
+        return spend
+    t = spend.shape[-1]
+    out = np.zeros_like(spend)
+    for i, row in enumerate(fitted):
+        end = t - int(np.argmax(row[::-1]))  # one past the tenant's last fitted period
+        out[i, :, t - end:] = spend[i, :, :end]
+    return out
+
+
 def plan_inputs(
     idata: Any, spec: ModelSpec, tenant: str | None, days: int, forecast: str | Path | pd.DataFrame | None,
     *, cadence: str = "daily", n_lags: int | None = None, start: str | pd.Timestamp | None = None,
@@ -131,12 +148,13 @@ def plan_inputs(
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
-    spend, window = const["spend"].values[sel], periods(CURRENT_WINDOW, cadence)
+    spend = own_periods(const["spend"].values[sel], const["train"].values[sel] if "train" in const else None)
+    window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, spend is assumed to stay at its recent level.
     between = np.repeat(spend[..., -window:].mean(axis=-1)[..., None], gap, axis=-1)
     return PlanInputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
-        prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between),
+        prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend),
         spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
         cadence=cadence, window=window, has_weather=has_weather,
     )

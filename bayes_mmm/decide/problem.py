@@ -168,13 +168,14 @@ def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, defaul
 
 def posterior_problem(
     post: xr.Dataset, const: xr.Dataset, spec: ModelSpec, sel: list[int], z: np.ndarray, n_days: int,
-    n_lags: int | None = None, gap: np.ndarray | None = None,
+    n_lags: int | None = None, gap: np.ndarray | None = None, spend: np.ndarray | None = None,
 ) -> Problem:
     """The :class:`Problem` of a fitted run for tenants ``sel`` (indices into the run's tenants).
 
     ``post`` must hold ``beta`` (scaled axis); ``z`` is ``(N, H, 2)`` horizon weather of the selected tenants.
     ``n_lags`` is the adstock window in periods (default ``spec.l_max``, right for daily runs);
-    ``gap`` ``(N, C, G)`` is spend assumed between the data's end and the plan's start.
+    ``gap`` ``(N, C, G)`` is spend assumed between the data's end and the plan's start; ``spend``
+    ``(N, C, T)`` the selected tenants' history the carry-over comes from (default: the run's).
     """
     n_all, c = const.sizes["tenant"], const.sizes["channel"]
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
@@ -185,7 +186,7 @@ def posterior_problem(
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)[:, sel]
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     beta = stacked(post["beta"])[:, sel] * const["y_scale"].values[sel][None, :, None]
-    spend = const["spend"].values[sel]
+    spend = const["spend"].values[sel] if spend is None else spend
     if gap is not None and gap.shape[-1]:
         spend = np.concatenate([spend, gap], axis=-1)
     history = np.zeros((len(sel), c, l_max - 1))

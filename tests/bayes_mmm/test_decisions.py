@@ -321,3 +321,21 @@ def test_a_budget_far_above_recent_spend_is_said_to_extrapolate(tmp_path: Path) 
     alone = allocate_run(run, 3.0 * 1190, tenant="north", days=7)["warnings"]
     assert alone == ["budget 3,570 is 3.0× the recent spend of north over as many periods (1,190): the response there is the "
                      "fitted curves' extrapolation, and the plan a test to run"]
+
+
+def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_path: Path) -> None:
+    """north's data end 10 days before the run's: its current spend is its own last 28 days, not 18 of them and 10 zeros."""
+    import arviz as az
+
+    run = make_run(tmp_path / "run", const_beta([[0.5, 0.4, 0.3], [0.4, 0.4, 0.2]]))
+    idata = az.from_netcdf(run / "idata.nc").load()
+    spend = idata.constant_data["spend"].values.copy()  # 2 × recent, then recent (100, 50, 20 a day) for 28 days
+    idata.constant_data["spend"][0, :, -10:] = 0.0
+    idata.constant_data["train"][0, -10:] = False
+    idata.to_netcdf(str(run / "idata.nc"), engine="h5netcdf")
+    inp = prepare(run, days=7).inp
+    np.testing.assert_array_equal(inp.spend[0, :, -28:], spend[0, :, -38:-10])  # 10 days at 2 × recent, 18 at recent
+    np.testing.assert_array_equal(inp.spend[1], spend[1])
+    own = (10 * 2 + 18) / 28 * 170 * 7  # north's own last 28 days: 1,615 over 7 days
+    note = allocate_run(run, 2.5 * own, tenant="north", days=7)["warnings"][0]
+    assert note.startswith(f"budget {2.5 * own:,.0f} is 2.5× the recent spend of north over as many periods ({own:,.0f})")
