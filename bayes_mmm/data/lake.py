@@ -104,6 +104,8 @@ def list_tenants(lake: str | Path) -> list[str]:
         if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)
     )
     if not ids:
+        if stray := unreadable_tenants(lake, []):
+            raise _unreadable(stray[0])
         raise DataError(
             "lake has no tenants",
             file=lake,
@@ -121,7 +123,21 @@ def unreadable_tenants(lake: Path, known: Sequence[str]) -> list[Path]:
     """Folders outside ``known`` (:func:`list_tenants`) that look like tenants (a tenant.json, or a data file name
     that is not a file, e.g. a dangling link or a folder): they would otherwise vanish from every result unsaid."""
     return [p for p in sorted(lake.iterdir()) if p.is_dir() and p.name not in known
-            and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS))]
+            and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS) or _near_misses(p))]
+
+
+def _near_misses(folder: Path) -> list[str]:
+    """Files of ``folder`` named almost like a data file ("dialy.csv", "Daily.CSV", "daily.csv.gz"), sorted."""
+    stems = {s.split(".")[0] for s in DATA_STEMS}
+    return sorted(f.name for f in folder.iterdir() if f.name not in DATA_STEMS and f.is_file()
+                  and difflib.get_close_matches(f.name.split(".")[0].lower(), stems, n=1, cutoff=0.75))
+
+
+def _unreadable(folder: Path) -> DataError:
+    found = _near_misses(folder)
+    return DataError("tenant folder has no readable data file" + (f" (found {', '.join(found)})" if found else ""),
+                     file=folder, hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet: a plain file, "
+                                       "in lower case), or move the folder out of the lake (or name only the other tenants)")
 
 
 def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> list[str]:
@@ -135,9 +151,7 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
     wanted = known if everyone else [t.strip() for t in tenants.split(",")] if isinstance(tenants, str) else list(tenants)
     for p in unreadable_tenants(Path(lake), known):
         if everyone or p.name in wanted:
-            raise DataError("tenant folder has no readable data file", file=p,
-                            hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet), or move the folder "
-                                 "out of the lake (or name only the other tenants)")
+            raise _unreadable(p)
     if everyone:
         return known
     unknown = [t for t in wanted if t not in known]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.lake import load_lake, read_daily
+from bayes_mmm.data.lake import load_lake, read_daily, unreadable_tenants
 
 
 def good_frame(days: int = 150) -> pd.DataFrame:
@@ -106,6 +107,23 @@ def test_empty_files(tmp_path: Path) -> None:
         read_daily(write_tenant(tmp_path, "e1", ""))
     with pytest.raises(DataError, match="header but no rows"):
         read_daily(write_tenant(tmp_path, "e2", "date,revenue,spend_meta,temp_c,precip_mm\n"))
+
+
+@pytest.mark.parametrize("name", ["dialy.csv", "Daily.CSV", "daily.csv.gz", "weekly.xlsx"])
+def test_a_tenant_whose_data_file_is_misnamed_is_not_dropped(tmp_path: Path, name: str) -> None:
+    """A folder holding a near-miss of a data file name is a tenant the user meant: "all" refuses, naming the file."""
+    write_tenant(tmp_path, "shop_a", good_frame())
+    (tmp_path / "shop_b").mkdir()
+    (tmp_path / "shop_b" / name).write_text("date,revenue\n")
+    with pytest.raises(DataError, match=rf"shop_b: tenant folder has no readable data file \(found {re.escape(name)}\)"):
+        load_lake(tmp_path)
+    assert list(load_lake(tmp_path, "shop_a")["tenant"].values) == ["shop_a"]  # naming the others still works
+    (tmp_path / "shop_a" / "daily.csv").unlink()  # alone in its lake: the same line, not "no tenants"
+    with pytest.raises(DataError, match=r"shop_b: tenant folder has no readable data file \(found"):
+        load_lake(tmp_path)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.csv").write_text("x\n")  # not named like a data file: not a tenant
+    assert "notes" not in [p.name for p in unreadable_tenants(tmp_path, [])]
 
 
 def test_unknown_tenant_and_empty_lake(tmp_path: Path) -> None:
