@@ -260,8 +260,9 @@ def trust_bounds(
     # A cap is a hard limit: below today's level it pulls the band's floor down with it.
     lower = np.where(own, np.minimum(lower, caps), lower)
     upper = np.minimum(upper, caps)
-    if held is not None:
-        lower, upper = np.where(held[..., None], current, lower), np.where(held[..., None], current, upper)
+    if held is not None:  # kept at today's level, but never above a cap (the user's --cap is a hard limit)
+        level = np.minimum(current, caps)
+        lower, upper = np.where(held[..., None], level, lower), np.where(held[..., None], level, upper)
     clash = lower > upper * (1 + 1e-9) + 1e-9
     if clash.any():
         j = int(np.argwhere(clash)[0][1])

@@ -129,6 +129,11 @@ def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Pa
     assert named["trust_region"]["held"] == [] and plan_array(named)[0].sum() > 7 * NORTH_CURRENT[0] * 1.05
     free = allocate_run(run, 1190.0, tenant="north", days=7, trust=FREE, confidence=None)
     assert free["trust_region"]["held"] == [] and plan_array(free)[0].sum() > 7 * NORTH_CURRENT[0] * 1.05
+    # A cap below today's level binds a held channel too: the user's --cap is a hard limit.
+    capped = allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(band=None, caps={"meta": 60.0}))
+    assert plan_array(capped)[0].max() <= 60.0 + 1e-9 and plan_array(capped).sum() == pytest.approx(1190.0, abs=1e-6)
+    with pytest.raises(DataError, match=r"the maximums add up to 1,050\.00, below the budget 1,190\.00"):  # band: no room left
+        allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(caps={"meta": 60.0}))
 
 
 def test_a_channel_dark_in_the_recent_window_stays_at_0_and_is_named(tmp_path: Path) -> None:
