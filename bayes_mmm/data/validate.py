@@ -13,7 +13,7 @@ tolerance that heavy-tailed noise and weather shocks pass.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import (
     CADENCE_DAYS,
+    CONTROL_PREFIX,
     DAILY,
     EVENT,
     MIN_HISTORY_DAYS,
@@ -87,6 +88,9 @@ GATES = {
         Gate("weather", WARNING, "temp_c and precip_mm present and not (near-)constant"),
         Gate("missing_weather", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing weather (interpolated)"),
         Gate("tenant_id", WARNING, "tenant.json's tenant_id, when given, is the folder's name"),
+        Gate("channel_is_total", ERROR, "no spend column is the sum of the others (spend counted twice)"),
+        Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
+        Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
     )
 }
 
@@ -215,7 +219,53 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
         verdict(tenant, "weather", weather is not None,
                 f"{weather}: modelled without weather" if weather else "temp_c and precip_mm usable"),
         _missing(tenant, df, src, list(WEATHER_COLUMNS), "missing_weather"),
+        _channel_is_total(tenant, df, src, spend_cols),
+        _missing_controls(tenant, df, src),
     ]
+
+
+def _channel_is_total(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    """A column equal to the sum of the other spend columns (an export's "spend_total") within 0.5 % in every period."""
+    x = df[spend_cols].fillna(0.0).to_numpy(dtype=float)
+    for j, col in enumerate(spend_cols):
+        others = np.delete(x, j, axis=1)
+        if (others > 0).any(axis=0).sum() < 2:  # the sum of one channel is that channel: a copy, not a total
+            continue
+        if np.allclose(x[:, j], others.sum(axis=1), rtol=0.005, atol=1e-9):
+            return verdict(tenant, "channel_is_total", True,
+                           f"{src}: column '{col}' is the sum of the other spend columns in every period: spend would be "
+                           "counted twice; drop it (or rename it without the spend_ prefix)")
+    return verdict(tenant, "channel_is_total", False, "")
+
+
+def _missing_controls(tenant: str, df: pd.DataFrame, src: str) -> Check:
+    """Blank control values are filled in between known ones: a control given only where it is non-zero reads as constant."""
+    check = _missing(tenant, df, src, [c for c in df.columns if c.startswith(CONTROL_PREFIX)], "missing_controls")
+    if check.status == OK:
+        return check
+    return replace(check, detail=check.detail + " — blanks are filled in between known values: write 0 where 0 is "
+                                               "meant (a promotion day belongs in `event`)")
+
+
+def _channel_names(frames: dict[str, pd.DataFrame]) -> list[Check]:
+    """Per tenant: its channels that another tenant spells in another case (fitted as two channels, not pooled)."""
+    spell: dict[str, dict[str, list[str]]] = {}
+    for tid, df in frames.items():
+        for c in df.columns:
+            if c.startswith(SPEND_PREFIX):
+                name = c[len(SPEND_PREFIX):]
+                spell.setdefault(name.casefold(), {}).setdefault(name, []).append(tid)
+    clashes = {k: v for k, v in spell.items() if len(v) > 1}
+    out = []
+    for tid, df in frames.items():
+        own = [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)]
+        hit = [clashes[n.casefold()] for n in own if n.casefold() in clashes]
+        detail = "; ".join(" vs ".join(f"'{name}' ({', '.join(ts[:3])}{' …' if len(ts) > 3 else ''})"
+                                       for name, ts in h.items()) for h in hit)
+        out.append(verdict(tid, "channel_names", bool(hit),
+                           f"channels spelled in another case by other tenants: {detail}: they are fitted as different "
+                           "channels; rename the columns to one spelling" if hit else ""))
+    return out
 
 
 def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> pd.DataFrame:
@@ -230,7 +280,8 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
     """
     frames = read_frames(lake, resolve_tenants(lake, tenants))
     metas = check_side_files(Path(lake), frames)
-    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid])]]
+    names = {c.tenant: c for c in _channel_names(frames)}
+    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid]), names[tid]]]
     return pd.DataFrame([asdict(c) for c in rows])
 
 

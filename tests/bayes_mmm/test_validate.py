@@ -209,3 +209,39 @@ def test_a_tenant_json_naming_another_tenant_warns(tmp_path: Path) -> None:
     assert rows.status.to_dict() == {"blank": OK, "copy": WARN, "same": OK}
     assert rows.detail["copy"].startswith("tenant.json says tenant_id 'original': was the folder copied from another tenant?")
     assert set(table[table.check != "tenant_id"].status) == {OK}  # the data themselves are fine: nothing else moves
+
+
+def test_a_spend_column_that_totals_the_others_fails(tmp_path: Path) -> None:
+    df = good_frame()
+    df["spend_total"] = (df["spend_meta"] + df["spend_google"]).round(2)
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "channel_is_total") == FAIL
+    assert "column 'spend_total' is the sum of the other spend columns in every period" in table[
+        table.check == "channel_is_total"].detail.item()
+    df["spend_total"] = df["spend_meta"] + 0.9 * df["spend_google"]  # a channel that moves with them, not their sum
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "channel_is_total") == OK
+
+
+def test_channels_spelled_in_another_case_warn_naming_both(tmp_path: Path) -> None:
+    write_tenant(tmp_path, "a", good_frame().rename(columns={"spend_meta": "spend_TikTok"}))
+    write_tenant(tmp_path, "b", good_frame().rename(columns={"spend_meta": "spend_tiktok"}))
+    write_tenant(tmp_path, "c", good_frame())
+    table = validate_lake(tmp_path)
+    assert [status(table, "channel_names", t) for t in "abc"] == [WARN, WARN, OK]
+    detail = table[(table.check == "channel_names") & (table.tenant == "a")].detail.item()
+    assert detail.startswith("channels spelled in another case by other tenants: 'TikTok' (a) vs 'tiktok' (b)")
+
+
+def test_a_control_given_only_where_it_is_non_zero_warns(tmp_path: Path) -> None:
+    df = good_frame()
+    df["control_promo"] = np.where(np.arange(len(df)) % 10 == 0, 1.0, np.nan)  # 1 on promo days, blank elsewhere
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "missing_controls") == WARN
+    assert "column 'control_promo' 90.0% missing" in (d := table[table.check == "missing_controls"].detail.item())
+    assert d.endswith("write 0 where 0 is meant (a promotion day belongs in `event`)")
+    df["control_promo"] = df["control_promo"].fillna(0.0)
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "missing_controls") == OK
