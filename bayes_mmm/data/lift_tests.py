@@ -18,14 +18,14 @@ Anything else is a :class:`~bayes_mmm.core.errors.DataError` naming file, column
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.core.constants import CHANNEL, MAX_AMOUNT, TENANT
+from bayes_mmm.core.constants import CADENCE_DAYS, CHANNEL, DAILY, MAX_AMOUNT, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import text_table
 
@@ -253,6 +253,23 @@ def load_lift_tests(
     return pd.concat(frames, ignore_index=True) if frames else empty()
 
 
+def refuse_unspent(tests: pd.DataFrame, spend: Callable[[str, str], pd.Series], step_days: int, lake: str | Path) -> pd.DataFrame:
+    """``tests``, refusing a window test over periods in which its channel spent nothing.
+
+    Its actual spend and the counterfactual (a multiple of it) are then both 0: the test says nothing,
+    and would enter the fit as a lift of exactly 0. ``spend(tenant, channel)`` is the spend per period,
+    indexed by each period's first day (``step_days`` long).
+    """
+    for r in tests[tests["kind"] == WINDOW].itertuples():
+        x = spend(r.tenant, r.channel)
+        inside = (x.index <= r.end) & (x.index + pd.Timedelta(days=step_days - 1) >= r.start)
+        if not (x[inside] > 0).any():
+            raise DataError(f"channel '{r.channel}' spent nothing from {r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}: the test "
+                            "compares no spend with no spend", file=Path(lake) / r.tenant / LIFT_TESTS, rows=[r.row],
+                            hint="check the test's dates and channel against the data")
+    return tests
+
+
 def dataset_lift_tests(ds: xr.Dataset) -> pd.DataFrame:
     """The lift tests of a dataset's tenants, read from the lake it was loaded from (``ds.attrs["lake"]``).
 
@@ -267,8 +284,11 @@ def dataset_lift_tests(ds: xr.Dataset) -> pd.DataFrame:
     has = ds["has_channel"].values if "has_channel" in ds else np.ones((len(tenants), len(chans)), dtype=bool)
     days = pd.DatetimeIndex(ds["date"].values)
     in_range = ds["in_range"].values
-    return load_lift_tests(
+    tests = load_lift_tests(
         lake, tenants,
         {t: list(chans[has[i]]) for i, t in enumerate(tenants)},
         {t: days[in_range[i]] for i, t in enumerate(tenants)},
     )
+    spend = ds["spend"].transpose(TENANT, "date", CHANNEL)
+    return refuse_unspent(tests, lambda t, c: spend.sel({TENANT: t, CHANNEL: c}).to_series().fillna(0.0),
+                          CADENCE_DAYS[ds.attrs.get("cadence", DAILY)], lake)

@@ -36,7 +36,7 @@ from bayes_mmm.core.constants import (
 )
 from bayes_mmm.core.errors import DataError, describe_rows
 from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
-from bayes_mmm.data.lift_tests import load_lift_tests
+from bayes_mmm.data.lift_tests import load_lift_tests, refuse_unspent
 from bayes_mmm.data.sensitivity import check_class
 
 MAX_MISSING_SHARE = 0.05
@@ -309,7 +309,9 @@ def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> dict[str, d
         if meta.get("sensitivity") is not None:  # null counts as absent (data contract §1)
             check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
     channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
-    load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
+    tests = load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
+    cadence = next(iter(frames.values())).attrs.get("cadence", DAILY)  # one per lake (the loader refuses a mix)
+    refuse_unspent(tests, lambda t, c: frames[t][SPEND_PREFIX + c].fillna(0.0), CADENCE_DAYS[cadence], lake)
     return metas
 
 

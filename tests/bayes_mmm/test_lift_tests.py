@@ -154,3 +154,19 @@ def test_a_lift_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError) as e:
         read_lift_tests(path, CHANNELS, DATES)
     assert str(e.value).startswith(f"{path}: is not UTF-8 text")
+
+
+def test_a_window_test_where_the_channel_spent_nothing_is_refused(tmp_path: Path) -> None:
+    """Actual and counterfactual spend both 0: the test says nothing (it entered the fit as a lift of exactly 0)."""
+    from bayes_mmm.data.lift_tests import refuse_unspent
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "lift_tests.csv").write_text(HEADER + "meta,2024-03-01,2024-03-14,0,100,10\nmeta,2024-05-01,2024-05-14,0,100,10\n")
+    tests = load_lift_tests(tmp_path, ["a"], {"a": ["meta"]}, DATES)
+    spend = pd.Series(np.where(DATES < "2024-04-01", 0.0, 50.0), index=DATES)  # meta starts in April
+    with pytest.raises(DataError, match=r"a/lift_tests\.csv, row 1: channel 'meta' spent nothing from 2024-03-01 to 2024-03-14"):
+        refuse_unspent(tests, lambda t, c: spend, 1, tmp_path)
+    assert len(refuse_unspent(tests.iloc[1:], lambda t, c: spend, 1, tmp_path)) == 1
+    weeks = spend.resample("W-MON", label="left", closed="left").sum()  # a week starting 2024-03-11 holds 03-14
+    weeks.loc["2024-03-11"] = 5.0
+    assert len(refuse_unspent(tests, lambda t, c: weeks, 7, tmp_path)) == 2
