@@ -116,12 +116,13 @@ def ppc_calibration(idata: az.InferenceData) -> pd.DataFrame:
     pp = idata.posterior_predictive["revenue"]
     obs = idata.observed_data["revenue"]
     train = idata.constant_data["train"] if "train" in idata.constant_data else obs.notnull()
-    q = pp.quantile([0.05, 0.25, 0.75, 0.95], dim=("chain", "draw"))
     rows = []
     for t in obs[TENANT].values:
         m = train.sel({TENANT: t}).values.astype(bool)
         y = obs.sel({TENANT: t}).values[m]
-        qq = q.sel({TENANT: t}).values[:, m]
+        # Each tenant's own days only: days outside its range are NaN (tenants of a run may span different dates).
+        draws = pp.sel({TENANT: t}).stack(sample=("chain", "draw")).transpose("sample", ...).values[:, m]
+        qq = np.quantile(draws, [0.05, 0.25, 0.75, 0.95], axis=0)
         rows.append(
             {
                 TENANT: str(t),

@@ -111,12 +111,16 @@ def fig_rank(draws: dict[str, np.ndarray], channels: Sequence[str], bins: int = 
     return fig
 
 
-def fig_ppc_time(dates: np.ndarray, observed: np.ndarray, draws: np.ndarray, train: np.ndarray | None = None) -> Figure:
+def fig_ppc_time(dates: np.ndarray, observed: np.ndarray, draws: np.ndarray, train: np.ndarray | None = None,
+                 unit: str = "day") -> Figure:
     """Observed daily revenue against the posterior predictive mean with 50 % and 90 % bands.
 
     ``draws`` has shape ``(S, T)``; days outside ``train`` (hold-out) are shaded.
     """
     fig, (ax,) = _fig(9, 3)
+    own = np.isfinite(draws).any(axis=0)  # the tenant's own periods: a run's tenants may span different dates
+    dates, observed, draws = dates[own], observed[own], draws[:, own]
+    train = None if train is None else train[own]
     q = np.nanpercentile(draws, [*BAND90, *BAND50], axis=0)
     ax.fill_between(dates, q[0], q[1], color=_color(0), alpha=0.2, lw=0, label="90 % predictive")
     ax.fill_between(dates, q[2], q[3], color=_color(0), alpha=0.35, lw=0, label="50 % predictive")
@@ -126,13 +130,13 @@ def fig_ppc_time(dates: np.ndarray, observed: np.ndarray, draws: np.ndarray, tra
         ax.fill_between(dates, 0, 1, where=~train, transform=ax.get_xaxis_transform(), color="0.85", alpha=0.5, lw=0, label="not trained on")
     ax.set_title("Posterior predictive check over time")
     ax.set_xlabel("date")
-    ax.set_ylabel("revenue / day")
+    ax.set_ylabel(f"revenue / {unit}")
     ax.legend(fontsize=7, ncols=5, loc="upper left")
     return fig
 
 
-def fig_ppc_density(observed: np.ndarray, draws: np.ndarray, n_lines: int = 40) -> Figure:
-    """Histogram of observed daily revenue over those of ``n_lines`` predictive draws."""
+def fig_ppc_density(observed: np.ndarray, draws: np.ndarray, n_lines: int = 40, unit: str = "day") -> Figure:
+    """Histogram of observed revenue per period over those of ``n_lines`` predictive draws."""
     fig, (ax,) = _fig(4.5, 3)
     obs = observed[np.isfinite(observed)]
     finite = draws[np.isfinite(draws)]
@@ -143,22 +147,22 @@ def fig_ppc_density(observed: np.ndarray, draws: np.ndarray, n_lines: int = 40) 
         ax.stairs(np.histogram(s[np.isfinite(s)], bins, density=True)[0], bins, color=_color(0), alpha=0.15, lw=0.8)
     ax.stairs(np.histogram(obs, bins, density=True)[0], bins, color="k", lw=1.6, label="observed")
     ax.plot([], [], color=_color(0), alpha=0.5, label="predictive draws")
-    ax.set_title("Distribution of daily revenue")
-    ax.set_xlabel("revenue / day")
+    ax.set_title(f"Distribution of revenue per {unit}")
+    ax.set_xlabel(f"revenue / {unit}")
     ax.set_ylabel("density (per currency unit)")
     ax.legend(fontsize=7)
     return fig
 
 
-def fig_loo_k(dates: np.ndarray, k: np.ndarray) -> Figure:
-    """PSIS-LOO Pareto k per training day; k > 0.7 marks days LOO cannot be trusted on."""
+def fig_loo_k(dates: np.ndarray, k: np.ndarray, unit: str = "day") -> Figure:
+    """PSIS-LOO Pareto k per training period; k > 0.7 marks periods LOO cannot be trusted on."""
     fig, (ax,) = _fig(9, 2.4)
     bad = k > 0.7
     ax.scatter(dates[~bad], k[~bad], s=5, color=_color(0), label="k ≤ 0.7")
-    ax.scatter(dates[bad], k[bad], s=12, color="tab:red", label=f"k > 0.7 ({int(bad.sum())} days)")
+    ax.scatter(dates[bad], k[bad], s=12, color="tab:red", label=f"k > 0.7 ({int(bad.sum())} {unit}s)")
     for level, style in ((0.5, ":"), (0.7, "--")):
         ax.axhline(level, color="0.4", ls=style, lw=0.8)
-    ax.set_title("LOO Pareto k per day")
+    ax.set_title(f"LOO Pareto k per {unit}")
     ax.set_xlabel("date")
     ax.set_ylabel("Pareto k")
     ax.legend(fontsize=7, loc="upper left")
@@ -182,15 +186,16 @@ def fig_cv(folds: Sequence[dict]) -> Figure:
     return fig
 
 
-def fig_contributions(dates: np.ndarray, baseline: np.ndarray, contributions: np.ndarray, channels: Sequence[str], observed: np.ndarray | None = None) -> Figure:
-    """Stacked posterior-mean daily revenue: baseline plus each channel ``(C, T)``."""
+def fig_contributions(dates: np.ndarray, baseline: np.ndarray, contributions: np.ndarray, channels: Sequence[str],
+                      observed: np.ndarray | None = None, unit: str = "day") -> Figure:
+    """Stacked posterior-mean revenue per period: baseline plus each channel ``(C, T)``."""
     fig, (ax,) = _fig(9, 3)
     ax.stackplot(dates, baseline, *contributions, labels=["baseline", *channels], colors=["0.8", *[_color(j) for j in range(len(channels))]], alpha=0.85)
     if observed is not None:
         ax.plot(dates, observed, color="k", lw=0.6, label="observed")
     ax.set_title("Revenue decomposition (posterior mean)")
     ax.set_xlabel("date")
-    ax.set_ylabel("revenue / day")
+    ax.set_ylabel(f"revenue / {unit}")
     ax.legend(fontsize=7, ncols=len(channels) + 2, loc="upper left")
     return fig
 
@@ -200,8 +205,9 @@ def response_curves(spend: np.ndarray, spend_scale: float, y_scale: float, beta:
     return y_scale * beta[:, None] * steady_state(spend, spend_scale, half_sat, shape)
 
 
-def fig_response(grids: Sequence[np.ndarray], curves: Sequence[np.ndarray], current: Sequence[float], channels: Sequence[str]) -> Figure:
-    """Response curve per channel (mean and 90 % band) with the current mean daily spend."""
+def fig_response(grids: Sequence[np.ndarray], curves: Sequence[np.ndarray], current: Sequence[float], channels: Sequence[str],
+                 unit: str = "day") -> Figure:
+    """Response curve per channel (mean and 90 % band) with the current mean spend per period."""
     n = len(channels)
     fig, axes = _fig(3.1 * n, 2.8, ncols=n)
     for j, (ax, g, c, cur, ch) in enumerate(zip(axes, grids, curves, current, channels, strict=True)):
@@ -210,8 +216,8 @@ def fig_response(grids: Sequence[np.ndarray], curves: Sequence[np.ndarray], curr
         ax.plot(g, c.mean(axis=0), color=_color(j), label="mean")
         ax.axvline(cur, color="k", ls="--", lw=0.8, label="current mean spend")
         ax.set_title(ch)
-        ax.set_xlabel("spend / day")
-        ax.set_ylabel("incremental revenue / day")
+        ax.set_xlabel(f"spend / {unit}")
+        ax.set_ylabel(f"incremental revenue / {unit}")
         ax.set_xlim(0, g[-1])
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=7, loc="upper left")
@@ -223,7 +229,7 @@ def adstock_weights(kind: str, alpha: np.ndarray, l_max: int, peak: np.ndarray |
     return lag_weights(kind, alpha, l_max, peak)
 
 
-def fig_adstock(weights: Sequence[np.ndarray], channels: Sequence[str]) -> Figure:
+def fig_adstock(weights: Sequence[np.ndarray], channels: Sequence[str], unit: str = "day") -> Figure:
     """Adstock weights over lags per channel (mean, 90 % band); a long tail is slow decay."""
     fig, (ax,) = _fig(5, 3)
     for j, (w, ch) in enumerate(zip(weights, channels, strict=True)):
@@ -231,8 +237,8 @@ def fig_adstock(weights: Sequence[np.ndarray], channels: Sequence[str]) -> Figur
         q = np.percentile(w, BAND90, axis=0)
         ax.fill_between(lags, q[0], q[1], color=_color(j), alpha=0.2, lw=0)
         ax.plot(lags, w.mean(axis=0), "o-", ms=3, color=_color(j), label=ch)
-    ax.set_title("Adstock: share of a day's spend acting k days later")
-    ax.set_xlabel("lag (days)")
+    ax.set_title(f"Adstock: share of a {unit}'s spend acting k {unit}s later")
+    ax.set_xlabel(f"lag ({unit}s)")
     ax.set_ylabel("weight (sums to 1)")
     ax.legend(fontsize=7)
     return fig

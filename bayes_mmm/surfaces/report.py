@@ -21,7 +21,7 @@ from rich.progress import track
 from bayes_mmm.analysis.diagnostics import KEY_PARAMS, parameter_diagnostics
 from bayes_mmm.analysis.verdict import tenant_verdict
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import CHANNEL, DATE, TENANT
+from bayes_mmm.core.constants import CHANNEL, DAILY, DATE, PERIOD_UNIT, TENANT
 from bayes_mmm.core.priors import NORMAL_FIELDS, range_of_normal
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
@@ -38,8 +38,8 @@ RANK_PARAMS = ("roas", "adstock_alpha")
 #: Shown prior against posterior: posterior variable → (MediaPriors field, population-prior key, title, log axis).
 PRIOR_PARAMS = {
     "roas": ("roas", "log_roas", "ROAS", True),
-    "adstock_alpha": ("adstock", "logit_alpha", "adstock α (carry-over per day)", False),
-    "half_sat": ("half_sat", "log_half_sat", "half-saturation (× mean daily spend)", True),
+    "adstock_alpha": ("adstock", "logit_alpha", "adstock α (carry-over per period)", False),
+    "half_sat": ("half_sat", "log_half_sat", "half-saturation (× mean spend per period)", True),
     "weather_gamma": ("weather", "gamma", "weather γ", False),
 }
 
@@ -124,17 +124,18 @@ def _tenant_figures(
     if panels:
         add("priors", "Prior against posterior", "Grey is what the model assumed before seeing this tenant's data (the 90 % prior range), colour what it concluded. A posterior much narrower than the grey band means the data spoke; one that looks like the grey band means the number is the prior's, not the data's; a posterior pressed against an edge of the band means the prior may be fighting the data.", plots.fig_prior_posterior(panels, channels))
 
+    unit = PERIOD_UNIT[str(summary["data"].get("cadence", DAILY))]
     dates = idata.observed_data[DATE].values
     observed = idata.observed_data["revenue"].sel({TENANT: tenant}).values
     train = const["train"].sel({TENANT: tenant}).values.astype(bool) if "train" in const else None
     if "posterior_predictive" in idata.groups():
         pp = stacked(idata.posterior_predictive["revenue"].sel({TENANT: tenant}), idx)
-        add("ppc", "Posterior predictive check over time", "Black dots should sit inside the bands: about half inside the dark 50 % band and 9 in 10 inside the light 90 % band. Runs of dots outside mean a missing driver (promotion, stock-out, holiday).", plots.fig_ppc_time(dates, observed, pp, train))
-        add("ppc_density", "Distribution of daily revenue", "The black observed histogram should look like one of the blue simulated ones. A shifted or narrower blue cloud means the noise model or the level is off.", plots.fig_ppc_density(observed, pp))
+        add("ppc", "Posterior predictive check over time", "Black dots should sit inside the bands: about half inside the dark 50 % band and 9 in 10 inside the light 90 % band. Runs of dots outside mean a missing driver (promotion, stock-out, holiday).", plots.fig_ppc_time(dates, observed, pp, train, unit))
+        add("ppc_density", f"Distribution of revenue per {unit}", "The black observed histogram should look like one of the blue simulated ones. A shifted or narrower blue cloud means the noise model or the level is off.", plots.fig_ppc_density(observed, pp, unit=unit))
 
     if pareto_k is not None and obs_tenant is not None:
         sel = obs_tenant == tenant
-        add("loo_k", "LOO Pareto k per day", "Days above the dashed line (k > 0.7) are influential: LOO is unreliable there and the model may be surprised by them. A few isolated days are normal; clusters point at a misfit period.", plots.fig_loo_k(obs_date[sel], pareto_k[sel]))
+        add("loo_k", f"LOO Pareto k per {unit}", f"{unit.capitalize()}s above the dashed line (k > 0.7) are influential: LOO is unreliable there and the model may be surprised by them. A few isolated {unit}s are normal; clusters point at a misfit period.", plots.fig_loo_k(obs_date[sel], pareto_k[sel], unit))
 
     cv = summary["tenants"][tenant].get("cv")
     if cv and cv.get("folds"):
@@ -142,7 +143,7 @@ def _tenant_figures(
 
     if "contribution_mean" in const and "baseline_mean" in const:
         contrib = const["contribution_mean"].sel({TENANT: tenant}).transpose(CHANNEL, DATE).values
-        add("contributions", "Revenue decomposition", "Coloured layers are what each channel adds on top of the grey baseline. Check the media layers are plausible in size (usually a minority of revenue) and move with spend.", plots.fig_contributions(dates, const["baseline_mean"].sel({TENANT: tenant}).values, contrib, channels, observed))
+        add("contributions", "Revenue decomposition", "Coloured layers are what each channel adds on top of the grey baseline. Check the media layers are plausible in size (usually a minority of revenue) and move with spend.", plots.fig_contributions(dates, const["baseline_mean"].sel({TENANT: tenant}).values, contrib, channels, observed, unit))
 
     if {"beta", "half_sat"} <= set(post.data_vars) and "spend" in const:
         spend = const["spend"].sel({TENANT: tenant}).transpose(CHANNEL, DATE).values
@@ -155,7 +156,7 @@ def _tenant_figures(
         scale = const["spend_scale"].sel({TENANT: tenant}).values
         grids = [np.linspace(0, 2.5 * max(c, 1e-9), 80) for c in current]
         curves = [plots.response_curves(g, scale[j], y_scale, beta[:, j], k[:, j], shape[:, j]) for j, g in enumerate(grids)]
-        add("response", "Response curves", "Steady-state revenue per day for a constant daily spend, at average weather. Where the dashed current spend sits on the flat part, extra budget returns little; on the steep part, more spend pays.", plots.fig_response(grids, curves, list(current), channels))
+        add("response", "Response curves", f"Steady-state revenue per {unit} for a constant spend per {unit}, at average weather. Where the dashed current spend sits on the flat part, extra budget returns little; on the steep part, more spend pays.", plots.fig_response(grids, curves, list(current), channels, unit))
 
     if "adstock_alpha" in post:
         l_max = periods(spec.l_max, str(summary["data"].get("cadence", "daily")))  # days → periods
@@ -163,7 +164,7 @@ def _tenant_figures(
         kind = spec.adstock
         peak = stacked(post["adstock_peak"], idx) if kind == "delayed" and "adstock_peak" in post else None
         weights = [plots.adstock_weights(kind, alpha[:, j], l_max, None if peak is None else peak[:, j]) for j in range(len(channels))]
-        add("adstock", "Adstock decay", "How long a day's spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels))
+        add("adstock", "Adstock decay", f"How long a {unit}'s spend keeps working. Most weight at lag 0 = immediate effect; a long tail = carry-over that a short test would miss. Wide bands mean the data cannot tell.", plots.fig_adstock(weights, channels, unit))
 
     if "weather_gamma" in post and "media_weather" in const:
         gamma = stacked(post["weather_gamma"].sel({TENANT: tenant}).transpose(..., CHANNEL, "weather"), idx)

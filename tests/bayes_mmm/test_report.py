@@ -178,7 +178,7 @@ def test_prior_against_posterior_numbers(tiny_run: Path) -> None:
     idata, summary = load_run(tiny_run)
     tenant = summary["data"]["tenants"][1]
     panels = prior_posterior_panels(idata, summary, tenant)
-    assert [p["title"] for p in panels] == ["ROAS", "adstock α (carry-over per day)", "half-saturation (× mean daily spend)",
+    assert [p["title"] for p in panels] == ["ROAS", "adstock α (carry-over per period)", "half-saturation (× mean spend per period)",
                                             "weather γ: temp_c", "weather γ: precip_mm"]
     spec = ModelSpec.from_dict(summary["config"]["spec"])
     assert spec.pooled
@@ -208,3 +208,22 @@ def test_prior_against_posterior_numbers(tiny_run: Path) -> None:
     others = {**warm_pop, "tenants": ["someone_else"], "loc": {"log_roas": [[0.0] * 3]}, "scale": {"log_roas": [[0.1] * 3]}}
     new = prior_posterior_panels(idata, {**summary, "config": {**summary["config"], "population_prior": others}}, tenant)
     assert new[0]["prior"] == panels[0]["prior"]  # not in the parent run: the spec's
+
+
+def test_a_weekly_run_speaks_of_weeks_and_a_later_start_warns_of_nothing(run_copy: Path) -> None:
+    """Figures and captions follow the run's cadence; a tenant whose data start later (NaN before) draws without numpy noise."""
+    import warnings
+
+    import arviz as az
+
+    summary = json.loads((run_copy / "summary.json").read_text())
+    _edit_summary(run_copy, data={**summary["data"], "cadence": "weekly"})
+    idata = az.from_netcdf(run_copy / "idata.nc").load()
+    idata.posterior_predictive["revenue"][:, :, 0, :20] = np.nan  # the first tenant starts 20 periods later
+    idata.observed_data["revenue"][0, :20] = np.nan
+    idata.to_netcdf(str(run_copy / "idata.nc"), engine="h5netcdf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        html = render_report(run_copy, max_tenants=1, progress=False)
+    assert "Distribution of revenue per week" in html and "LOO Pareto k per week" in html
+    assert "Steady-state revenue per week for a constant spend per week" in html and "per day" not in html
