@@ -19,7 +19,7 @@ MAPE_BAR = 15.0
 BASELINE_MARGIN = 0.10  # the model's holdout RMSE must beat the best baseline's by 10 %
 NO_CV = "no walk-forward CV yet (bayes-mmm cv)"
 NOT_CONVERGED = "sampler did not converge"
-FOLDS_NOT_CONVERGED = "no CV fold's fit converged: its scores are not a converged model's (bayes-mmm cv --tune/--draws)"
+FOLDS_NOT_CONVERGED = "no CV fold converged (cv --tune/--draws)"
 #: Said beside a go too: the model may forecast well while the data cannot split revenue between channels.
 NONE_IDENTIFIED = "no channel's ROAS is identified: plans keep today's mix"
 #: Reasons that inform and do not turn a go into a no-go.

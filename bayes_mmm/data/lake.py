@@ -207,10 +207,22 @@ def _limits(col: str, days: int) -> tuple[float, float, str]:
     return -MAX_AMOUNT, MAX_AMOUNT, ""
 
 
+def _contract_column(col: str) -> bool:
+    """A column the data contract names: revenue, spend_*, control_*, weather, flags."""
+    return (col == REVENUE or col.startswith((SPEND_PREFIX, CONTROL_PREFIX)) or col in (*WEATHER_COLUMNS, SNOW, *FLAG_COLUMNS)
+            or (col.startswith("temp") and col.endswith("_c")))
+
+
 def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.DataFrame:
-    """Every column but ``date`` as finite floats inside its possible range; flags 0/1."""
+    """Every column but ``date`` as finite floats inside its possible range; flags 0/1.
+
+    A column the contract does not name and that holds text (a merchant's ``notes``) is left out: the
+    model reads no unknown column, and its text is not a data error.
+    """
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in [c for c in raw.columns if c != DATE]:
+        if not _contract_column(col) and pd.to_numeric(raw[col], errors="coerce").isna().gt(raw[col].isna()).any():
+            continue
         x = parse_numbers(raw[col], path, col, iso)
         if col in FLAG_COLUMNS:
             odd = ~np.isnan(x) & (x != 0) & (x != 1)

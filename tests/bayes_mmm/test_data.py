@@ -171,3 +171,18 @@ def test_a_column_that_only_begins_like_spend_is_not_a_misnamed_channel(tmp_path
     df = good_frame(150).assign(Spendings=1.0)
     got = read_daily(write_tenant(tmp_path, "t", df))
     assert [c for c in got.columns if c.startswith("spend_")] == ["spend_meta", "spend_google"]
+
+
+def test_an_unknown_text_column_is_left_out_and_a_known_one_still_refused(tmp_path: Path) -> None:
+    df = good_frame()
+    df["notes"] = ["closed for inventory" if i == 3 else "" for i in range(len(df))]  # a merchant's remarks
+    df["sessions"] = np.arange(len(df), dtype=float)
+    path = write_tenant(tmp_path, "t", df)
+    got = read_daily(path)
+    assert "notes" not in got.columns and got["sessions"].iloc[-1] == len(df) - 1
+    np.testing.assert_allclose(got["revenue"].to_numpy(), df["revenue"].to_numpy())
+    df["spend_meta"] = df["spend_meta"].astype(object)
+    df.loc[5, "spend_meta"] = "n/a?"
+    write_tenant(tmp_path, "t", df)
+    with pytest.raises(DataError, match=r"column 'spend_meta', row 6 \(date 2024-01-06\): non-numeric value 'n/a\?'"):
+        read_daily(path)
