@@ -273,7 +273,8 @@ def _check_dates(dates: pd.DatetimeIndex, path: Path, iso: np.ndarray) -> None:
         gaps = full.difference(dates)
         unit = "day" if want == DAILY else "week"
         raise DataError(
-            f"{len(gaps)} missing {unit}(s) in the dates, first {gaps[0]:%Y-%m-%d}",
+            f"{len(gaps)} missing {unit}(s) in the dates: {', '.join(f'{g:%Y-%m-%d}' for g in gaps[:5])}"
+            + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""),
             file=path,
             column=DATE,
             hint=f"one row per {unit}; fill missing {unit}s (spend 0, revenue empty)",

@@ -28,6 +28,7 @@ import xarray as xr
 from bayes_mmm.core.constants import CADENCE_DAYS, CHANNEL, DAILY, MAX_AMOUNT, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import text_table
+from bayes_mmm.data.table import check_header
 
 LIFT_TESTS = "lift_tests.csv"
 WINDOW, POINT = "window", "point"
@@ -190,6 +191,7 @@ def parse_lift_tests(text: str, channels: Sequence[str], dates: Sequence, name: 
     if not text.strip():
         raise DataError("file is empty", file=name, hint=f"header: {', '.join(WINDOW_REQUIRED)}")
     raw = text_table(text, name)
+    check_header(list(raw.columns), name)  # a ';' file reads as one glued column: say so, not "column missing"
     required = _layout(list(raw.columns), name)
     if raw.empty:
         return empty()

@@ -109,6 +109,8 @@ def read_table(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataFram
         raise DataError(f"cannot be read ({exc.__class__.__name__}: {exc})", file=path) from None
     if raw.empty:
         raise DataError("file has a header but no rows", file=path)
+    if raw.index.name == "date" and "date" not in raw.columns:  # pandas' to_parquet keeps a date index as the index
+        raw = raw.reset_index()
     raw.columns = check_header(list(raw.columns), path)
     return raw
 

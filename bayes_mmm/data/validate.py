@@ -164,7 +164,10 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
     share = float(np.mean(z[~event] > ROBUST_Z)) if (~event).any() else 0.0
     rows = [int(i) + 1 for i in np.flatnonzero(z > ROBUST_Z)]
     detail = f"{share:.1%} of periods beyond robust z {ROBUST_Z:g}" + (f", {describe_rows(rows)}" if rows else "")
-    return verdict(tenant, "revenue_outliers", share >= MAX_OUTLIER_SHARE, f"{src}: column 'revenue' {detail}")
+    bad = share >= MAX_OUTLIER_SHARE
+    hint = (" — a shop closed: leave its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers"
+            if bad else "")
+    return verdict(tenant, "revenue_outliers", bad, f"{src}: column 'revenue' {detail}{hint}")
 
 
 def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:

@@ -85,7 +85,7 @@ def test_union_of_channels_and_dates(tmp_path: Path) -> None:
          "column 'spend_google', rows 7, 10 (dates 2024-01-07, 2024-01-10): negative values"),
         (lambda df: df.assign(revenue=df["revenue"].where(df.index != 0, -1.0)), "column 'revenue', row 1"),
         (lambda df: pd.concat([df, df.iloc[[3]]]), "column 'date', rows 4, 151 (dates 2024-01-04, 2024-01-04): duplicated dates"),
-        (lambda df: df.drop(index=[10, 11]), "column 'date': 2 missing day(s) in the dates, first 2024-01-11"),
+        (lambda df: df.drop(index=[10, 11]), "column 'date': 2 missing day(s) in the dates: 2024-01-11, 2024-01-12"),
         (lambda df: df.rename(columns={"spend_meta": "Spend_Meta"}),
          "column 'Spend_Meta': looks like a spend column but is not named spend_<channel> (lower-case 'spend_') — "
          "rename it to 'spend_meta'"),
@@ -186,3 +186,13 @@ def test_an_unknown_text_column_is_left_out_and_a_known_one_still_refused(tmp_pa
     write_tenant(tmp_path, "t", df)
     with pytest.raises(DataError, match=r"column 'spend_meta', row 6 \(date 2024-01-06\): non-numeric value 'n/a\?'"):
         read_daily(path)
+
+
+def test_a_parquet_file_with_the_date_as_its_index_reads(tmp_path: Path) -> None:
+    """pandas' to_parquet of a frame indexed by date keeps the date as the index, not a column."""
+    df = good_frame()
+    (tmp_path / "t").mkdir()
+    df.assign(date=pd.to_datetime(df["date"])).set_index("date").to_parquet(tmp_path / "t" / "daily.parquet")
+    got = read_daily(tmp_path / "t" / "daily.parquet")
+    assert got.index[0] == pd.Timestamp("2024-01-01") and len(got) == len(df)
+    np.testing.assert_allclose(got["spend_meta"].to_numpy(), df["spend_meta"].to_numpy())

@@ -170,3 +170,8 @@ def test_a_window_test_where_the_channel_spent_nothing_is_refused(tmp_path: Path
     weeks = spend.resample("W-MON", label="left", closed="left").sum()  # a week starting 2024-03-11 holds 03-14
     weeks.loc["2024-03-11"] = 5.0
     assert len(refuse_unspent(tests, lambda t, c: weeks, 7, tmp_path)) == 2
+
+
+def test_a_semicolon_lift_file_is_named_for_its_separator() -> None:
+    with pytest.raises(DataError, match=r"the header is split by ';', not ','"):
+        parse_lift_tests("channel;start;end;incremental_revenue;se\nmeta;2024-03-01;2024-03-10;100;10\n", CHANNELS, DATES)

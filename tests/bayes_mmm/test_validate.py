@@ -47,7 +47,8 @@ def test_gates_fail_on_bad_data(tmp_path: Path) -> None:
     assert status(table, "missing") == FAIL
     assert "column 'revenue' 10.0% missing, rows 1, 2, 3, 4, 5 and 5 more" in table[table.check == "missing"].detail.item()
     assert status(table, "revenue_outliers") == FAIL
-    assert "column 'revenue' 6.0% of periods beyond robust z 10, rows 41, 42, 43, 44, 45 and 1 more" in table[
+    assert "column 'revenue' 6.0% of periods beyond robust z 10, rows 41, 42, 43, 44, 45 and 1 more — a shop closed: leave " \
+           "its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers" in table[
         table.check == "revenue_outliers"].detail.item()
     assert status(table, "spend_scale") == WARN
     assert "column 'spend_meta' above 50× its median" in table[table.check == "spend_scale"].detail.item()
