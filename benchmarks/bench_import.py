@@ -42,7 +42,8 @@ def _run(root: Path, k: int) -> tuple[int, float, int]:
     """Exit code, wall seconds and peak KiB of one import (into lake<k>)."""
     # `python -m bayes_mmm`: the checkout on PYTHONPATH, if set, is the one measured (a before/after pair).
     res = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-m", "bayes_mmm", "import",
-                          "--mapping", str(root / "mapping.toml"), "--out", str(root / f"lake{k}")], capture_output=True, text=True)
+                          "--mapping", str(root / "mapping.toml"), "--out", str(root / f"lake{k}")],
+                         capture_output=True, text=True, cwd=root)  # not the caller's folder: it would shadow PYTHONPATH
     seconds, kib = re.search(r"TIME ([\d.]+) (\d+)", res.stderr).groups()
     return res.returncode, float(seconds), int(kib)
 
