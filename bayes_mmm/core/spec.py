@@ -208,6 +208,7 @@ class ModelSpec:
         # Absent in the oldest summaries (everything non-centred then); None is the per-tenant rule.
         centered = d.get("centered", ())
         d["centered"] = None if centered is None else tuple(centered)
+        d.setdefault("l_max", 14)  # every run recorded its window; 14 days was the only one before cadences
         d.setdefault("adstock", "geometric")  # a recorded spec names its fitted shape; the oldest had only geometric
         d.setdefault("local_level_days", 0)  # runs written before the lever existed had none
         d.setdefault("residual_ar", "none")  # runs written before AR(1) residuals had i.i.d. noise

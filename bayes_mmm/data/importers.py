@@ -483,15 +483,17 @@ ROLE_NAMES = {"spend": "spend", "event": "an event", "control": "a control"}
 def _read(source: Source, role: str, section: str, taken: dict[tuple[Path, str], str]) -> tuple[pd.Series, str]:
     """Daily sums and date column of a channel (``role="spend"``), an event or a control.
 
-    ``taken`` maps each (file, column) already read to what read it: a column is read once (the revenue
-    amounts as spend, a channel's spend again as a second channel or as a control would count it twice).
+    ``taken`` maps each (file, column) read as revenue or spend to what read it: no column is read again (the
+    revenue amounts as spend, a channel's spend as a second channel or as a control would count it twice).
+    Events and controls may share a column (a discount as a flag and as a level).
     """
     sums, table, column, date_column = read_source(source, role=role, section=section)
     key = (table.path.resolve(), column)
     if key in taken:
         raise DataError(f"reads {taken[key]} ('{column}' of {table.path.name}) as {ROLE_NAMES[role]}",
                         file=section, hint="name the column that holds it: amount_column = ...")
-    taken[key] = f"{section.split(' in ')[0]}'s {role}"  # "[channels.meta]'s spend"
+    if role == "spend":
+        taken[key] = f"{section.split(' in ')[0]}'s spend"  # "[channels.meta]'s spend"
     return sums, date_column
 
 

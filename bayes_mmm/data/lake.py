@@ -127,10 +127,13 @@ def unreadable_tenants(lake: Path, known: Sequence[str]) -> list[Path]:
 
 
 def _near_misses(folder: Path) -> list[str]:
-    """Files of ``folder`` named almost like a data file ("dialy.csv", "Daily.CSV", "daily.csv.gz"), sorted."""
-    stems = {s.split(".")[0] for s in DATA_STEMS}
+    """Files of ``folder`` named almost like a data file, sorted: "Daily.CSV", "daily.csv.gz", "daily.xlsx", or a
+    typo of the same length ("dialy.csv"); not other words ("week.csv", "weekday.csv")."""
+    def near(stem: str) -> bool:
+        return any(len(stem) == len(s) and difflib.SequenceMatcher(None, stem, s).ratio() >= 0.8 for s in (DAILY, WEEKLY))
+
     return sorted(f.name for f in folder.iterdir() if f.name not in DATA_STEMS and f.is_file()
-                  and difflib.get_close_matches(f.name.split(".")[0].lower(), stems, n=1, cutoff=0.75))
+                  and near(f.name.split(".")[0].lower()))
 
 
 def _unreadable(folder: Path) -> DataError:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.core.constants import CADENCE_DAYS, CHANNEL, DAILY, MAX_AMOUNT, TENANT
+from bayes_mmm.core.constants import CHANNEL, MAX_AMOUNT, TENANT
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.exports import text_table
 from bayes_mmm.data.table import check_header
@@ -255,17 +255,18 @@ def load_lift_tests(
     return pd.concat(frames, ignore_index=True) if frames else empty()
 
 
-def refuse_unspent(tests: pd.DataFrame, spend: Callable[[str, str], pd.Series], step_days: int, lake: str | Path) -> pd.DataFrame:
+def refuse_unspent(tests: pd.DataFrame, spend: Callable[[str, str], pd.Series], lake: str | Path) -> pd.DataFrame:
     """``tests``, refusing a window test over periods in which its channel spent nothing.
 
     Its actual spend and the counterfactual (a multiple of it) are then both 0: the test says nothing,
     and would enter the fit as a lift of exactly 0. ``spend(tenant, channel)`` is the spend per period,
-    indexed by each period's first day (``step_days`` long).
+    indexed by each period's first day; a period belongs to the window when its first day does
+    (:func:`bayes_mmm.model.lift.window_periods`).
     """
     for r in tests[tests["kind"] == WINDOW].itertuples():
         x = spend(r.tenant, r.channel)
-        inside = (x.index <= r.end) & (x.index + pd.Timedelta(days=step_days - 1) >= r.start)
-        if not (x[inside] > 0).any():
+        inside = (x.index >= r.start) & (x.index <= r.end)  # as the model counts them: a period by its first day
+        if inside.any() and not (x[inside] > 0).any():  # no period inside: the fit notes the test as unusable
             raise DataError(f"channel '{r.channel}' spent nothing from {r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}: the test "
                             "compares no spend with no spend", file=Path(lake) / r.tenant / LIFT_TESTS, rows=[r.row],
                             hint="check the test's dates and channel against the data")
@@ -292,5 +293,4 @@ def dataset_lift_tests(ds: xr.Dataset) -> pd.DataFrame:
         {t: days[in_range[i]] for i, t in enumerate(tenants)},
     )
     spend = ds["spend"].transpose(TENANT, "date", CHANNEL)
-    return refuse_unspent(tests, lambda t, c: spend.sel({TENANT: t, CHANNEL: c}).to_series().fillna(0.0),
-                          CADENCE_DAYS[ds.attrs.get("cadence", DAILY)], lake)
+    return refuse_unspent(tests, lambda t, c: spend.sel({TENANT: t, CHANNEL: c}).to_series().fillna(0.0), lake)

@@ -313,8 +313,7 @@ def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> dict[str, d
             check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
     channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
     tests = load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
-    cadence = next(iter(frames.values())).attrs.get("cadence", DAILY)  # one per lake (the loader refuses a mix)
-    refuse_unspent(tests, lambda t, c: frames[t][SPEND_PREFIX + c].fillna(0.0), CADENCE_DAYS[cadence], lake)
+    refuse_unspent(tests, lambda t, c: frames[t][SPEND_PREFIX + c].fillna(0.0), lake)
     return metas
 
 

@@ -104,18 +104,32 @@ def _active(const: xr.Dataset, sel: list[int]) -> np.ndarray:
     return spent & const["has_channel"].values[sel].astype(bool) if "has_channel" in const else spent
 
 
-def own_periods(spend: np.ndarray, fitted: np.ndarray | None) -> np.ndarray:
-    """``spend`` ``(N, C, T)`` moved so that each tenant's last fitted period (``fitted`` ``(N, T)``) is the last column.
+def tenant_ranges(idata: Any, sel: list[int]) -> np.ndarray | None:
+    """``(N, T)``: each selected tenant's own first..last period of the run (None when the run cannot say).
+
+    Runs record ``in_range``; older ones left their posterior predictive blank outside it.
+    """
+    const = idata.constant_data
+    if "in_range" in const:
+        return const["in_range"].values[sel].astype(bool)
+    if "posterior_predictive" in idata.groups():
+        return np.isfinite(idata.posterior_predictive["revenue"].isel(chain=0, draw=0).values[sel])
+    return None
+
+
+def own_periods(spend: np.ndarray, in_range: np.ndarray | None) -> np.ndarray:
+    """``spend`` ``(N, C, T)`` moved so that each tenant's last period (``in_range`` ``(N, T)``) is the last column.
 
     Tenants of one run may end on different dates; the run's date axis ends at the latest. A tenant that
     ended earlier is zero after its end, so its "current" spend and carry-over would read as nothing: they
-    are its own last periods instead (the first columns are then 0). ``fitted`` None: unchanged.
+    are its own last periods instead (the first columns are then 0). Not the fitted days: a blank revenue
+    at the end is still a period with spend. ``in_range`` None: unchanged.
     """
-    if fitted is None or not fitted.any(axis=1).all():
+    if in_range is None or not in_range.any(axis=1).all():
         return spend
     t = spend.shape[-1]
     out = np.zeros_like(spend)
-    for i, row in enumerate(fitted):
+    for i, row in enumerate(in_range):
         end = t - int(np.argmax(row[::-1]))  # one past the tenant's last fitted period
         out[i, :, t - end:] = spend[i, :, :end]
     return out
@@ -130,7 +144,7 @@ def plan_inputs(
     post, const = idata.posterior, idata.constant_data
     sel = _selected(const, tenant)
     tenants = [str(const["tenant"].values[i]) for i in sel]
-    n_lags = spec.l_max if n_lags is None else n_lags
+    n_lags = periods(spec.windowed(cadence).l_max, cadence) if n_lags is None else n_lags
     last = pd.DatetimeIndex(const["date"].values)[-1]
     dates, gap = plan_dates(last, cadence, days, start)
     horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
@@ -148,7 +162,7 @@ def plan_inputs(
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
-    spend = own_periods(const["spend"].values[sel], const["train"].values[sel] if "train" in const else None)
+    spend = own_periods(const["spend"].values[sel], tenant_ranges(idata, sel))
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, spend is assumed to stay at its recent level.
     between = np.repeat(spend[..., -window:].mean(axis=-1)[..., None], gap, axis=-1)

@@ -180,7 +180,7 @@ def posterior_problem(
     n_all, c = const.sizes["tenant"], const.sizes["channel"]
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
     peak = _per_tenant_channel(post, "adstock_peak", n_all, c, 0.0) if spec.adstock == "delayed" else None
-    l_max = spec.l_max if n_lags is None else n_lags
+    l_max = spec.windowed("daily").l_max if n_lags is None else n_lags
     weights = lag_weights(spec.adstock, alpha, l_max, peak)[:, sel]
     half_sat = _per_tenant_channel(post, "half_sat", n_all, c, 1.0)[:, sel]
     shape = _per_tenant_channel(post, "hill_shape", n_all, c, 1.0)[:, sel]

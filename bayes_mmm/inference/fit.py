@@ -400,6 +400,7 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
         {
             "spend": ((TENANT, CHANNEL, DATE), design.spend),
             "train": ((TENANT, DATE), design.train),
+            "in_range": ((TENANT, DATE), design.in_range),  # each tenant's own first..last period
             "y_scale": ((TENANT,), design.y_scale),
             "spend_scale": ((TENANT, CHANNEL), design.spend_scale),
             "temp_mean": ((TENANT,), [s.temp_mean for s in design.weather_stats]),

@@ -122,7 +122,8 @@ def test_a_tenant_whose_data_file_is_misnamed_is_not_dropped(tmp_path: Path, nam
     with pytest.raises(DataError, match=r"shop_b: tenant folder has no readable data file \(found"):
         load_lake(tmp_path)
     (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "readme.csv").write_text("x\n")  # not named like a data file: not a tenant
+    for other in ("readme.csv", "week.csv", "weekday.csv"):  # other words: not a tenant's data file
+        (tmp_path / "notes" / other).write_text("x\n")
     assert "notes" not in [p.name for p in unreadable_tenants(tmp_path, [])]
 
 

@@ -338,6 +338,10 @@ def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_pat
     idata.constant_data["spend"][0, :, -10:] = 0.0
     idata.constant_data["train"][0, -10:] = False
     idata.to_netcdf(str(run / "idata.nc"), engine="h5netcdf")
+    # Only its revenue blank at the end (not fitted, still in its range): its spend stays where it is.
+    np.testing.assert_array_equal(prepare(run, days=7).inp.spend, idata.constant_data["spend"].values)
+    idata.constant_data["in_range"] = idata.constant_data["train"].copy()  # north's data end 10 days early
+    idata.to_netcdf(str(run / "idata.nc"), engine="h5netcdf")
     inp = prepare(run, days=7).inp
     np.testing.assert_array_equal(inp.spend[0, :, -28:], spend[0, :, -38:-10])  # 10 days at 2 × recent, 18 at recent
     np.testing.assert_array_equal(inp.spend[1], spend[1])

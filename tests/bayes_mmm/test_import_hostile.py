@@ -108,8 +108,9 @@ def test_a_spend_column_is_read_once(tmp_path: Path) -> None:
     _refused(tmp_path, "[controls.cost] in", "reads [channels.ads]'s spend ('Cost' of ads.csv) as a control")
     _mapping(tmp_path, '[channels.ads2]\nfile = "ads.csv"\n')
     _refused(tmp_path, "[channels.ads2] in", "reads [channels.ads]'s spend ('Cost' of ads.csv) as spend")
-    _mapping(tmp_path, '[controls.orders]\nfile = "sales.csv"\namount_column = "orders"\n')
-    assert _cli(tmp_path)[0] == 0  # another column of the same file is fine
+    _mapping(tmp_path, '[controls.orders]\nfile = "sales.csv"\namount_column = "orders"\n'
+                       '[events.busy]\nfile = "sales.csv"\namount_column = "orders"\n')
+    assert _cli(tmp_path)[0] == 0  # another column of the same file is fine, and an event may share a control's
 
 
 # --- 3. impossible values name the source file -----------------------------------------------------

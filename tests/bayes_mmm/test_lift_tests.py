@@ -165,11 +165,15 @@ def test_a_window_test_where_the_channel_spent_nothing_is_refused(tmp_path: Path
     tests = load_lift_tests(tmp_path, ["a"], {"a": ["meta"]}, DATES)
     spend = pd.Series(np.where(DATES < "2024-04-01", 0.0, 50.0), index=DATES)  # meta starts in April
     with pytest.raises(DataError, match=r"a/lift_tests\.csv, row 1: channel 'meta' spent nothing from 2024-03-01 to 2024-03-14"):
-        refuse_unspent(tests, lambda t, c: spend, 1, tmp_path)
-    assert len(refuse_unspent(tests.iloc[1:], lambda t, c: spend, 1, tmp_path)) == 1
-    weeks = spend.resample("W-MON", label="left", closed="left").sum()  # a week starting 2024-03-11 holds 03-14
-    weeks.loc["2024-03-11"] = 5.0
-    assert len(refuse_unspent(tests, lambda t, c: weeks, 7, tmp_path)) == 2
+        refuse_unspent(tests, lambda t, c: spend, tmp_path)
+    assert len(refuse_unspent(tests.iloc[1:], lambda t, c: spend, tmp_path)) == 1
+    # Weekly: a week belongs to the window by its first day, as the model counts it (model.lift.window_periods).
+    weeks = spend.resample("W-MON", label="left", closed="left").sum()
+    weeks.loc["2024-02-26"] = 5.0  # the week holding 03-01 starts before the window: it does not count
+    with pytest.raises(DataError, match="spent nothing from 2024-03-01 to 2024-03-14"):
+        refuse_unspent(tests, lambda t, c: weeks, tmp_path)
+    weeks.loc["2024-03-11"] = 5.0  # starts inside it
+    assert len(refuse_unspent(tests, lambda t, c: weeks, tmp_path)) == 2
 
 
 def test_a_semicolon_lift_file_is_named_for_its_separator() -> None:
