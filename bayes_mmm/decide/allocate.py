@@ -130,7 +130,7 @@ def own_periods(spend: np.ndarray, in_range: np.ndarray | None) -> np.ndarray:
     t = spend.shape[-1]
     out = np.zeros_like(spend)
     for i, row in enumerate(in_range):
-        end = t - int(np.argmax(row[::-1]))  # one past the tenant's last fitted period
+        end = t - int(np.argmax(row[::-1]))  # one past the tenant's last period
         out[i, :, t - end:] = spend[i, :, :end]
     return out
 
