@@ -344,13 +344,14 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
     """Re-allocate each tenant's own current weekly budget across channels and days."""
     import warnings
 
-    from bayes_mmm.decide.allocate import CURRENT_WINDOW, allocate_run, own_periods, tenant_ranges
+    from bayes_mmm.decide.allocate import allocate_run, own_periods, tenant_ranges
+    from bayes_mmm.decide.plan import recent_level
     from bayes_mmm.runs.folder import RunFolder
 
     idata, summary = RunFolder(run).load()
     everyone = list(range(idata.constant_data.sizes["tenant"]))
     spend = own_periods(idata.constant_data["spend"].values, tenant_ranges(idata, everyone))  # (tenant, channel, day)
-    weekly = {t: 7 * float(spend[i, :, -CURRENT_WINDOW:].sum() / CURRENT_WINDOW) for i, t in enumerate(summary["data"]["tenants"])}
+    weekly = {t: 7 * float(level.sum()) for t, level in zip(summary["data"]["tenants"], recent_level(spend), strict=True)}
     budget = sum(weekly.values())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if summary["convergence"]["ok"] else "default")

@@ -41,7 +41,7 @@ from bayes_mmm.decide.allocate import (
     unidentified,
 )
 from bayes_mmm.decide.bounds import FREE, budget_groups, trust_bounds
-from bayes_mmm.decide.plan import current_plan
+from bayes_mmm.decide.plan import current_plan, recent_level
 from bayes_mmm.model.response import geometric_weights
 from synthetic.media import geometric_adstock, hill
 
@@ -308,7 +308,7 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
         setup = prepare(run, days=days, allow_unconverged=True)
     inp = setup.inp
     tenants, channels = inp.tenants, inp.channels
-    recent = inp.spend[..., -inp.window:].mean(axis=-1)
+    recent = recent_level(inp.spend, inp.window)
     budgets = {t: float(recent[i].sum() * days) for i, t in enumerate(tenants)}
     total = sum(budgets.values())
     plans, seconds, json_of = {}, {}, {}

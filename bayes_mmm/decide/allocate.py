@@ -51,6 +51,7 @@ from bayes_mmm.decide.plan import (
     PlanInputs,
     budget_notes,
     current_plan,
+    recent_level,
     starting_plans,
     tenant_results,
     write_plan,
@@ -165,7 +166,7 @@ def plan_inputs(
     spend = own_periods(const["spend"].values[sel], tenant_ranges(idata, sel))
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, spend is assumed to stay at its recent level.
-    between = np.repeat(spend[..., -window:].mean(axis=-1)[..., None], gap, axis=-1)
+    between = np.repeat(recent_level(spend, window)[..., None], gap, axis=-1)
     return PlanInputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
         prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend),

@@ -51,12 +51,17 @@ class PlanInputs:
     has_weather: np.ndarray | None = None  # (N,) False: no weather columns (z is the seasonal stand-in or 0)
 
 
+def recent_level(spend: np.ndarray, window: int = CURRENT_WINDOW) -> np.ndarray:
+    """``(..., C)`` spend per period over the last ``window`` periods of ``(..., C, T)``: what "current" means (contract §4)."""
+    return spend[..., -window:].mean(axis=-1)
+
+
 def current_plan(spend: np.ndarray, groups: Groups, days: int, window: int = CURRENT_WINDOW) -> tuple[np.ndarray, np.ndarray]:
     """"Current" ``(N, C, D)``: the last ``window`` periods' (28 days') average spend, scaled to each group's budget.
 
     Also returns which (tenant, channel) pairs spent anything in the data, ``(N, C)``.
     """
-    current_daily = spend[..., -window:].mean(axis=-1)
+    current_daily = recent_level(spend, window)
     active = spend.sum(axis=-1) > 0
     current = np.repeat(current_daily[..., None], days, axis=-1)
     for idx, total in groups:
@@ -77,7 +82,7 @@ def budget_notes(spend: np.ndarray, groups: Groups, tenants: list[str], periods:
     """
     notes = []
     for idx, total in groups:
-        recent = float(spend[idx, :, -window:].mean(axis=-1).sum()) * periods
+        recent = float(recent_level(spend[idx], window).sum()) * periods
         if total > FAR_ABOVE_RECENT * recent:
             who = tenants[idx[0]] if len(idx) == 1 else f"these {len(idx)} tenants"
             times = f"{total / recent:,.1f}× the" if recent > 0 else "above the nil"

@@ -13,6 +13,7 @@ from typing import Any
 
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import Setup, plan_budget
+from bayes_mmm.decide.plan import recent_level
 
 KINDS = {"roas": ("expected ROAS", lambda p: p["portfolio"]["roas_plan"]["mean"]),
          "mroas": ("marginal ROAS", lambda p: p["portfolio"]["marginal_roas_plan"])}
@@ -35,7 +36,7 @@ def target_budget(setup: Setup, target: float, kind: str = "roas", rel_tol: floa
         raise DataError(f"the target {KINDS[kind][0]} must be > 0, got {target}")
     label, metric = KINDS[kind]
     inp = setup.inp
-    current = float(inp.spend[..., -inp.window:].mean(axis=-1).sum() * len(inp.plan_dates))
+    current = float(recent_level(inp.spend, inp.window).sum() * len(inp.plan_dates))
     if current <= 0:
         raise DataError("the tenants spent nothing recently: no budget to start the search from")
     plans: dict[float, dict[str, Any]] = {}
