@@ -36,7 +36,6 @@ import numpy as np
 
 from bayes_mmm import __version__
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DAILY
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake, read_tenant_meta, resolve_tenants
 from bayes_mmm.data.sensitivity import weather_class
@@ -220,7 +219,6 @@ def fit_groups(
     atomic.ensure_writable(out, overwrite, inputs=(data,), foreign=not_a_run)
     data = Path(data).resolve()
     groups = partition(data, tenants, by, max_size, seed=sampler.seed)
-    spec = spec.windowed(load_lake(data, groups[0]).attrs.get("cadence", DAILY))  # one cadence per lake
     spec, screen = screened_spec(spec, data, groups)
     ids = [f"g{k:03d}" for k in range(len(groups))]
     say = console.print if console is not None else (lambda *a, **k: None)
