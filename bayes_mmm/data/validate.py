@@ -250,18 +250,20 @@ def _missing_controls(tenant: str, df: pd.DataFrame, src: str) -> Check:
                                                "meant (a promotion day belongs in `event`)")
 
 
-def _channel_names(frames: dict[str, pd.DataFrame]) -> list[Check]:
+def _channels(frames: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Each tenant's channel names (its ``spend_*`` columns without the prefix)."""
+    return {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
+
+
+def _channel_names(channels: dict[str, list[str]]) -> list[Check]:
     """Per tenant: its channels that another tenant spells in another case (fitted as two channels, not pooled)."""
     spell: dict[str, dict[str, list[str]]] = {}
-    for tid, df in frames.items():
-        for c in df.columns:
-            if c.startswith(SPEND_PREFIX):
-                name = c[len(SPEND_PREFIX):]
-                spell.setdefault(name.casefold(), {}).setdefault(name, []).append(tid)
+    for tid, names in channels.items():
+        for name in names:
+            spell.setdefault(name.casefold(), {}).setdefault(name, []).append(tid)
     clashes = {k: v for k, v in spell.items() if len(v) > 1}
     out = []
-    for tid, df in frames.items():
-        own = [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)]
+    for tid, own in channels.items():
         hit = [clashes[n.casefold()] for n in own if n.casefold() in clashes]
         detail = "; ".join(" vs ".join(f"'{name}' ({', '.join(ts[:3])}{' …' if len(ts) > 3 else ''})"
                                        for name, ts in h.items()) for h in hit)
@@ -283,7 +285,7 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
     """
     frames = read_frames(lake, resolve_tenants(lake, tenants))
     metas = check_side_files(Path(lake), frames)
-    names = {c.tenant: c for c in _channel_names(frames)}
+    names = {c.tenant: c for c in _channel_names(_channels(frames))}
     rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid]), names[tid]]]
     return pd.DataFrame([asdict(c) for c in rows])
 
@@ -311,8 +313,7 @@ def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> dict[str, d
     for tid, meta in metas.items():
         if meta.get("sensitivity") is not None:  # null counts as absent (data contract §1)
             check_class(meta["sensitivity"], lake / tid / TENANT_JSON)
-    channels = {tid: [c[len(SPEND_PREFIX):] for c in df.columns if c.startswith(SPEND_PREFIX)] for tid, df in frames.items()}
-    tests = load_lift_tests(lake, list(frames), channels, {tid: df.index for tid, df in frames.items()})
+    tests = load_lift_tests(lake, list(frames), _channels(frames), {tid: df.index for tid, df in frames.items()})
     refuse_unspent(tests, lambda t, c: frames[t][SPEND_PREFIX + c].fillna(0.0), lake)
     return metas
 
