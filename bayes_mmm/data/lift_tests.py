@@ -255,17 +255,21 @@ def load_lift_tests(
     return pd.concat(frames, ignore_index=True) if frames else empty()
 
 
+def in_window(period_starts: pd.DatetimeIndex | np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Mask of the periods inside a test's window ``start..end``: a period belongs by its first day (a week by its start)."""
+    return np.asarray((period_starts >= start) & (period_starts <= end))
+
+
 def refuse_unspent(tests: pd.DataFrame, spend: Callable[[str, str], pd.Series], lake: str | Path) -> pd.DataFrame:
     """``tests``, refusing a window test over periods in which its channel spent nothing.
 
     Its actual spend and the counterfactual (a multiple of it) are then both 0: the test says nothing,
     and would enter the fit as a lift of exactly 0. ``spend(tenant, channel)`` is the spend per period,
-    indexed by each period's first day; a period belongs to the window when its first day does
-    (:func:`bayes_mmm.model.lift.window_periods`).
+    indexed by each period's first day; a period belongs to the window as :func:`in_window` says.
     """
     for r in tests[tests["kind"] == WINDOW].itertuples():
         x = spend(r.tenant, r.channel)
-        inside = (x.index >= r.start) & (x.index <= r.end)  # as the model counts them: a period by its first day
+        inside = in_window(x.index, r.start, r.end)
         if inside.any() and not (x[inside] > 0).any():  # no period inside: the fit notes the test as unusable
             raise DataError(f"channel '{r.channel}' spent nothing from {r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}: the test "
                             "compares no spend with no spend", file=Path(lake) / r.tenant / LIFT_TESTS, rows=[r.row],

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.data.lift_tests import in_window
 from bayes_mmm.model.design import Design
 from bayes_mmm.model.response import Array, effect, hill, lag_matrix, lag_weights
 
@@ -78,8 +79,8 @@ def lift_ids(lift: LiftData) -> list[str]:
 
 
 def window_periods(design: Design, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """Indices of the design's periods whose first day lies in ``start..end`` (a week counts by its start)."""
-    return np.flatnonzero((design.dates >= start) & (design.dates <= end))
+    """Indices of the design's periods inside the window ``start..end`` (:func:`bayes_mmm.data.lift_tests.in_window`)."""
+    return np.flatnonzero(in_window(design.dates, start, end))
 
 
 def _note(design: Design, i: int, j: int, row: pd.Series) -> str:
