@@ -17,41 +17,39 @@ Groups = list[tuple[np.ndarray, float]]
 
 def bound_arrays(
     channel_bounds: Mapping[str, Any] | None, channels: list[str], current_daily: np.ndarray, active: np.ndarray, n_days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, C, D)`` per-day lower and upper bounds from the user's channel bounds.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(N, C, D)`` per-day lower and upper bounds from the user's channel bounds, and ``(C,)`` explicit minimum?
 
     A bound is ``(min, max)`` per day in currency (either may be None) or a
     string ``"20%"`` meaning within ±20 % of the current daily spend; the key
-    ``"*"`` applies to every channel.
+    ``"*"`` applies to every channel not named, as in ``--roas-prior``. The mask
+    marks channels whose minimum is an amount the user gave (a cap below it is
+    a contradiction; a percentage's floor, like the band's, gives way to a cap).
     """
     n, c = current_daily.shape
     lower = np.zeros((n, c))
     upper = np.full((n, c), np.inf)
+    explicit = np.zeros(c, dtype=bool)
+    named = set(channel_bounds or {})
     for key, raw in (channel_bounds or {}).items():
         spec = check_bound(key, raw)
         if key != "*" and key not in channels:
             raise DataError(f"unknown channel '{key}' in channel bounds; the run has {', '.join(channels)}")
-        cols = range(c) if key == "*" else [channels.index(key)]
+        cols = [j for j, ch in enumerate(channels) if ch not in named] if key == "*" else [channels.index(key)]
         for j in cols:
             if isinstance(spec, str):
                 pct = percent(spec, key)
-                lower[:, j] = np.maximum(lower[:, j], current_daily[:, j] * (1 - pct))
-                upper[:, j] = np.minimum(upper[:, j], current_daily[:, j] * (1 + pct))
+                lower[:, j] = current_daily[:, j] * (1 - pct)
+                upper[:, j] = current_daily[:, j] * (1 + pct)
             else:
                 lo, hi = spec
-                if lo is not None:
-                    lower[:, j] = np.maximum(lower[:, j], lo)
-                if hi is not None:
-                    upper[:, j] = np.minimum(upper[:, j], hi)
-    clash = np.argwhere(lower > upper)  # e.g. '*=0:100' with 'meta=500:', or a minimum above current + P %
-    if len(clash):
-        i, j = clash[0]
-        raise DataError(f"channel bounds for {channels[j]} contradict each other: minimum {lower[i, j]:,.2f} "
-                        f"above maximum {upper[i, j]:,.2f} a day", hint="make the channel's own bound and '*' agree")
+                explicit[j] = lo is not None
+                lower[:, j] = 0.0 if lo is None else lo
+                upper[:, j] = np.inf if hi is None else hi
     # A channel a tenant never used in the data has no learned response: keep it dark.
     upper = np.where(active, upper, 0.0)
     lower = np.where(active, lower, 0.0)
-    return np.repeat(lower[..., None], n_days, axis=-1), np.repeat(upper[..., None], n_days, axis=-1)
+    return np.repeat(lower[..., None], n_days, axis=-1), np.repeat(upper[..., None], n_days, axis=-1), explicit
 
 
 BOUND_FORM = "channel=min:max (daily amounts ≥ 0, either may be left out) or channel=20% (± of current)"
@@ -248,7 +246,7 @@ def trust_bounds(
     """
     _check_fraction(trust.band, "band")
     _check_fraction(trust.pacing, "pacing")
-    lower, upper = bound_arrays(channel_bounds, channels, current.mean(axis=-1), active, current.shape[-1])
+    lower, upper, explicit = bound_arrays(channel_bounds, channels, current.mean(axis=-1), active, current.shape[-1])
     own = ~user_named(channel_bounds, channels)[None, :, None]
     if trust.band is not None:
         lower = np.where(own, np.maximum(lower, (1 - trust.band) * current), lower)
@@ -257,8 +255,8 @@ def trust_bounds(
         lower[..., 0] = np.where(own[..., 0], np.maximum(lower[..., 0], (1 - trust.pacing) * current[..., 0]), lower[..., 0])
         upper[..., 0] = np.minimum(upper[..., 0], (1 + trust.pacing) * current[..., 0])
     caps = caps_of(trust, channels, current, spend)[..., None]
-    # A cap is a hard limit: below today's level it pulls the band's floor down with it.
-    lower = np.where(own, np.minimum(lower, caps), lower)
+    # A cap is a hard limit: below today's level it pulls a band's floor (ours or a --bounds percentage) down with it.
+    lower = np.where(explicit[None, :, None], lower, np.minimum(lower, caps))
     upper = np.minimum(upper, caps)
     if held is not None:  # kept at today's level, but never above a cap (the user's --cap is a hard limit)
         level = np.minimum(current, caps)

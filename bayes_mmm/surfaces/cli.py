@@ -759,7 +759,7 @@ def allocate(
     start: Annotated[str | None, typer.Option(help="First plan date YYYY-MM-DD (default: the period after the data).")] = None,
     forecast: Annotated[Path | None, typer.Option(help="forecast.csv covering every plan period: date, temp_c, precip_mm[, snow_cm][, tenant_id].")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd:λ or cvar:α.")] = "mean",
-    bounds: Annotated[str | None, typer.Option(help="Per-channel bounds per period replacing the band, e.g. 'meta=50:400,google=20%,*=0:1000'.")] = None,
+    bounds: Annotated[str | None, typer.Option(help="Per-channel bounds per period replacing the band, e.g. 'meta=50:400,google=20%,*=0:1000' ('*': every channel not named).")] = None,
     band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend ('none': off).")] = "0.3",
     pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share ('none': off).")] = "0.2",
     cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' (others: 1.2 × their largest observed spend).")] = None,

@@ -52,10 +52,7 @@ def test_any_bounds_text_gives_valid_bounds_or_data_error(text: str) -> None:
     check_bounds_result(bounds)
     channels = sorted({k for k in bounds if k != "*"} | {"other"})
     current = np.linspace(10.0, 90.0, 2 * len(channels)).reshape(2, len(channels))
-    try:
-        lower, upper = bound_arrays(bounds, channels, current, np.ones_like(current, bool), 3)
-    except DataError:  # '*' and a channel's own bound may contradict each other
-        return
+    lower, upper, _ = bound_arrays(bounds, channels, current, np.ones_like(current, bool), 3)  # '*' is the others': no clash
     assert np.isfinite(lower).all() and (lower >= 0).all()
     assert not np.isnan(upper).any() and (upper >= lower).all()
 
@@ -83,11 +80,15 @@ def test_api_bounds_are_checked_like_cli_bounds() -> None:
     for bad in ({"a": (float("nan"), None)}, {"a": (None, -1.0)}, {"a": "nan%"}, {"a": (1.0,)}, {"": (0, 1)}):
         with pytest.raises(DataError):
             bound_arrays(bad, ["a", "b"], current, active, 2)
-    with pytest.raises(DataError, match=r"channel bounds for a contradict each other: minimum 500\.00 above maximum 100\.00"):
-        bound_arrays({"*": (0.0, 100.0), "a": (500.0, None)}, ["a", "b"], current, active, 2)
-    lower, upper = bound_arrays({"a": "20%", "*": (None, 110.0)}, ["a", "b"], current, active, 2)
+    # '*' is every channel not named (as in --roas-prior): a channel's own bound replaces it.
+    lower, upper, explicit = bound_arrays({"*": (0.0, 100.0), "a": (500.0, None)}, ["a", "b"], current, active, 2)
+    np.testing.assert_allclose(lower[..., 0], [[500.0, 0.0]])
+    np.testing.assert_allclose(upper[..., 0], [[np.inf, 100.0]])
+    assert explicit.tolist() == [True, True]  # both minimums are amounts the user gave (b's through '*')
+    lower, upper, explicit = bound_arrays({"a": "20%", "*": (None, 110.0)}, ["a", "b"], current, active, 2)
     np.testing.assert_allclose(lower[..., 0], [[80.0, 0.0]])
-    np.testing.assert_allclose(upper[..., 0], [[110.0, 110.0]])
+    np.testing.assert_allclose(upper[..., 0], [[120.0, 110.0]])
+    assert explicit.tolist() == [False, False]
 
 
 @settings(max_examples=300)

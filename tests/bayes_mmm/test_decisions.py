@@ -56,6 +56,23 @@ def test_pacing_band_and_caps_hold_in_the_plan(tmp_path: Path) -> None:
     assert plan["trust_region"]["band"] == 0.3 and "±30 %" in plan["trust_region"]["explained"].replace("±30%", "±30 %")
 
 
+def test_the_readme_bounds_with_a_cap_below_todays_level_plan(tmp_path: Path) -> None:
+    # README: meta has its own bounds, '*=20%' the others, and email (today 20 a day) a cap of 15. A cap pulls the
+    # percentage's floor (16) down as it does the band's; '*' no longer reaches meta (tests/…/test_adversarial_plan.py).
+    run, _ = rain_run(tmp_path)
+    bounds = {"meta": (50.0, 400.0), "*": "20%"}
+    plan = allocate_run(run, 1190.0, tenant="north", days=7, channel_bounds=bounds, trust=TrustRegion(caps={"email": 15.0}),
+                        confidence=None)
+    u = plan_array(plan)
+    assert u.sum() == pytest.approx(1190.0, abs=1e-6)
+    assert np.all((u[0] >= 50.0 - 1e-6) & (u[0] <= 400.0 + 1e-6))
+    assert np.all(np.abs(u[1] / NORTH_CURRENT[1] - 1) <= 0.2 + 1e-6)  # google: '*'
+    np.testing.assert_allclose(u[2], 15.0, atol=1e-6)  # email: ±20 % of 20 meets the cap at 15
+    with pytest.raises(DataError, match="'email': its minimum per period is above its cap"):  # an amount the user gave
+        allocate_run(run, 1190.0, tenant="north", days=7, channel_bounds={"email": (18.0, None)},
+                     trust=TrustRegion(caps={"email": 15.0}), confidence=None)
+
+
 def test_default_caps_are_1_2_times_the_largest_observed() -> None:
     spend = np.array([[[10.0, 50.0, 20.0], [5.0, 5.0, 5.0], [0.0, 8.0, 2.0]]])  # (N, C, T)
     current = np.repeat(np.array([[30.0, 9.0, 1.0]])[..., None], 4, axis=-1)
