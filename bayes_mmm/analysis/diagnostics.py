@@ -15,6 +15,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import TENANT
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.inference.judged import judged, run_unlearnt, sampled_names
 from bayes_mmm.inference.loo import PointwiseLoo, pointwise_loo
 
 #: Parameters worth a row in a per-tenant convergence table.
@@ -31,22 +32,18 @@ def _quiet(fn, *args, **kwargs):
 STATS = ("mean", "r_hat", "ess_bulk", "ess_tail")
 
 
-def sampled_names(post) -> list[str]:
-    """Posterior variables that NUTS sampled: not derived draws, not transformed copies."""
-    return [v for v in post.data_vars if v not in ("mroas", "beta") and not v.startswith("elasticity_") and not v.endswith("__")]
-
-
 def parameter_diagnostics(idata: az.InferenceData, var_names: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """Mean, R-hat, bulk and tail ESS of every scalar parameter, computed once for all tenants.
 
     The same estimators as ``az.summary`` (rank-normalised R-hat, bulk/tail ESS).
     One row per scalar: ``label`` as ``az.summary`` names it (``roas[t1, meta]``),
     ``param`` the label without the tenant coordinate (``roas[meta]``) and
-    ``tenant`` (``None`` for shared parameters such as the Hill shape).
+    ``tenant`` (``None`` for shared parameters such as the Hill shape). Channels a tenant never
+    spent on in training have no rows (:mod:`bayes_mmm.inference.judged`).
     """
     post = idata.posterior
     names = [v for v in (var_names or sampled_names(post)) if v in post]
-    post = post[names]
+    post = judged(post, names, run_unlearnt(idata))
     stats = {
         "mean": post.mean(("chain", "draw")),
         "r_hat": _quiet(az.rhat, post),
@@ -59,6 +56,8 @@ def parameter_diagnostics(idata: az.InferenceData, var_names: list[str] | tuple[
         coords = [[str(c) for c in da[d].values] if d in da.coords else [str(c) for c in range(da.sizes[d])] for d in da.dims]
         values = {k: stats[k][name].transpose(*da.dims).values for k in STATS}
         for pos in np.ndindex(*da.shape):
+            if np.isnan(values["mean"][pos]):  # blanked: a channel the tenant never spent on
+                continue
             labels = [coords[a][p] for a, p in enumerate(pos)]
             own = [lab for d, lab in zip(da.dims, labels, strict=True) if d != TENANT]
             rows.append({

@@ -26,6 +26,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
+from bayes_mmm.inference.judged import judged, sampled_names, unlearnt_cells
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
@@ -285,7 +286,7 @@ def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
 
 def sample(
     model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None,
-    fallback: Callable[[], pm.Model] | None = None,
+    fallback: Callable[[], pm.Model] | None = None, unlearnt: xr.DataArray | None = None,
 ) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample) and the rounds run.
 
@@ -297,6 +298,7 @@ def sample(
     did not remove and which doubled the steps per draw. The timings say what ran: ``rounds``
     kept, ``target_accept_kept`` (what the kept draws used), ``retried_divergences`` (the count
     that caused the restart, or 0) and ``retry`` (``"nothing centred"``, ``"smaller steps"`` or None).
+    ``unlearnt`` is passed to :func:`convergence`.
     """
     t0 = time.perf_counter()
     run = _round_runner(model, cfg)
@@ -313,7 +315,7 @@ def sample(
             else:
                 run, how = _round_runner(fallback(), cfg), "nothing centred"
             idata, rounds = run(cfg.seed + 500, accept), 1
-        elif rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv)):
+        elif rounds <= cfg.top_up and worth_topping_up(convergence(idata, conv, unlearnt=unlearnt)):
             idata, rounds = join_chains(idata, run(cfg.seed + 1000 * rounds, accept)), rounds + 1
         else:
             break
@@ -323,19 +325,22 @@ def sample(
     return idata, timing
 
 
-def convergence(idata: az.InferenceData, cfg: ConvergenceConfig | None = None, worst: int = 5) -> dict:
+def convergence(
+    idata: az.InferenceData, cfg: ConvergenceConfig | None = None, worst: int = 5, unlearnt: xr.DataArray | None = None,
+) -> dict:
     """R-hat, bulk/tail ESS and divergences with the worst parameters named.
 
     ``ok`` is False when any R-hat exceeds ``cfg.rhat_max``, any bulk ESS is
     below ``cfg.ess_bulk_min`` or there are more divergences than allowed.
+    ``unlearnt`` ``(tenant, channel)`` marks channels a tenant never spent on in training
+    (:mod:`bayes_mmm.inference.judged`): their parameters are draws of the prior that
+    nothing reads, so they are not judged.
     """
     cfg = cfg or ConvergenceConfig()
-    post = idata.posterior
-    # Transformed copies (``*_log__``) duplicate their parameter; derived draws are not sampled.
-    names = [v for v in post.data_vars if v not in ("mroas", "beta", "lift_predicted") and not v.startswith("elasticity_") and not v.endswith("__")]
+    post = judged(idata.posterior, sampled_names(idata.posterior), unlearnt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summ = az.summary(idata, var_names=names, kind="diagnostics", round_to="none")
+        summ = az.summary(post, kind="diagnostics", round_to="none")
     summ = summ.dropna(subset=["r_hat"])
     div = divergences(idata)
     steps = None
@@ -491,7 +496,8 @@ def fit(
     design.lift = build_lift(design, dataset_lift_tests(ds) if lift_tests is None else lift_tests) if spec.media else None
     model = build_model(design, prior)
     plain = non_centred(design)
-    idata, timing = sample(model, sampler, conv, None if plain is None else lambda: build_model(plain, prior))
+    unlearnt = unlearnt_cells(design.spend, design.train, design.tenants, design.channels)
+    idata, timing = sample(model, sampler, conv, None if plain is None else lambda: build_model(plain, prior), unlearnt)
     used = plain if plain is not None and timing["retried_divergences"] else design
     idata, post = complete_idata(design, idata, sampler.seed)
     info = {
@@ -507,6 +513,6 @@ def fit(
         **timing,
     }
     return FitResult(
-        design=design, idata=idata, sampler=info, convergence=convergence(idata, conv), tenants=post, prior=prior,
+        design=design, idata=idata, sampler=info, convergence=convergence(idata, conv, unlearnt=unlearnt), tenants=post, prior=prior,
         sensitivity=sens,
     )

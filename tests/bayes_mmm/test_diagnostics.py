@@ -17,12 +17,12 @@ from bayes_mmm.analysis.diagnostics import (
     loo_by_tenant,
     parameter_diagnostics,
     ppc_calibration,
-    sampled_names,
     sampler_health,
 )
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import SamplerConfig, fit
+from bayes_mmm.inference.judged import sampled_names
 from bayes_mmm.runs.summary import load_run, save_run
 from bayes_mmm.surfaces.cli import app
 

@@ -1,0 +1,47 @@
+"""Which posterior draws the convergence checks judge: sampled parameters of cells the data reach.
+
+A tenant that never spent on a channel in its training periods still has that channel's
+parameters in the joint model (the arrays are tenant × channel), but they enter no likelihood:
+they are draws of the prior that nothing reads (summaries, plans and plots skip the channel).
+Judging them failed the gate on lakes whose tenants have different channels (an independent
+pass, 2026-11-28: 67 of 115 parameters above the R-hat bar were such cells). ``fit``'s gate and
+``diagnose``'s tables share this one definition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from bayes_mmm.core.constants import CHANNEL, TENANT
+
+#: Derived draws (computed from the sampled ones), never judged on their own.
+DERIVED = ("mroas", "beta", "lift_predicted")
+
+
+def sampled_names(post: xr.Dataset) -> list[str]:
+    """Posterior variables that NUTS sampled: not derived draws, not transformed copies (``*_log__``)."""
+    return [v for v in post.data_vars if v not in DERIVED and not v.startswith("elasticity_") and not v.endswith("__")]
+
+
+def unlearnt_cells(spend: np.ndarray, train: np.ndarray, tenants: list[str], channels: list[str]) -> xr.DataArray:
+    """``(tenant, channel)`` True where the tenant spent nothing on the channel in training (``spend (N, C, T)``, ``train (N, T)``)."""
+    spent = (np.nan_to_num(np.asarray(spend, dtype=float)) * np.asarray(train, dtype=bool)[:, None, :]).sum(axis=-1) > 0
+    return xr.DataArray(~spent, dims=(TENANT, CHANNEL), coords={TENANT: list(tenants), CHANNEL: list(channels)})
+
+
+def run_unlearnt(idata) -> xr.DataArray | None:
+    """:func:`unlearnt_cells` of a finished run (its ``constant_data``); None when the run does not record it."""
+    const = getattr(idata, "constant_data", None)
+    if const is None or "spend" not in const or "train" not in const:
+        return None
+    return unlearnt_cells(const["spend"].values, const["train"].values,
+                          [str(t) for t in const[TENANT].values], [str(c) for c in const[CHANNEL].values])
+
+
+def judged(post: xr.Dataset, names: list[str], unlearnt: xr.DataArray | None) -> xr.Dataset:
+    """``post[names]`` with the unlearnt cells' draws blanked (NaN: their R-hat and ESS are not computed)."""
+    out = post[names]
+    if unlearnt is None or not bool(unlearnt.any()):
+        return out
+    return out.map(lambda v: v.where(~unlearnt) if {TENANT, CHANNEL} <= set(v.dims) else v)

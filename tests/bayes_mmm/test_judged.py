@@ -1,0 +1,48 @@
+"""The convergence checks judge the cells the data reach: a channel a tenant never spent on is not judged."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from bayes_mmm.analysis.diagnostics import convergence_table, parameter_diagnostics
+from bayes_mmm.inference.fit import convergence
+from bayes_mmm.inference.judged import run_unlearnt
+
+TENANTS, CHANNELS = ["north", "south"], ["meta", "tv"]
+
+
+def _idata() -> az.InferenceData:
+    """4 chains × 300 well-mixed draws, except south's tv, whose chains sit at four different levels; south never spent on tv."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 300, 2, 2))
+    z[:, :, 1, 1] += np.arange(4)[:, None] * 3.0  # R-hat far above 1.01 for that cell alone
+    post = xr.Dataset({"log_roas_z": (("chain", "draw", "tenant", "channel"), z),
+                       "sigma": (("chain", "draw"), rng.normal(size=(4, 300)))},
+                      coords={"chain": range(4), "draw": range(300), "tenant": TENANTS, "channel": CHANNELS})
+    spend = np.ones((2, 2, 10))
+    spend[1, 1] = 0.0
+    const = xr.Dataset({"spend": (("tenant", "channel", "date"), spend), "train": (("tenant", "date"), np.ones((2, 10), bool))},
+                       coords={"tenant": TENANTS, "channel": CHANNELS})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 300), bool))}, coords={"chain": range(4), "draw": range(300)})
+    return az.InferenceData(posterior=post, constant_data=const, sample_stats=stats)
+
+
+def test_a_channel_the_tenant_never_spent_on_is_not_judged() -> None:
+    idata = _idata()
+    unlearnt = run_unlearnt(idata)
+    assert unlearnt.values.tolist() == [[False, False], [False, True]]
+    plain = convergence(idata)
+    assert plain["ok"] is False and next(iter(plain["worst_rhat"])) == "log_roas_z[south, tv]"
+    judged = convergence(idata, unlearnt=unlearnt)
+    # What is left, computed by arviz directly on the three learnt cells and sigma.
+    z = idata.posterior["log_roas_z"].values
+    ref = max(float(az.rhat(z[..., i, j])) for i, j in [(0, 0), (0, 1), (1, 0)])
+    ref = max(ref, float(az.rhat(idata.posterior["sigma"].values)))
+    assert judged["rhat_max"] == round(ref, 4) and judged["rhat_max"] < 1.01 and judged["ok"] is True
+    assert "log_roas_z[south, tv]" not in judged["worst_rhat"] and judged["n_parameters"] == 4
+    # diagnose's tables read the run's own record of spend.
+    labels = set(parameter_diagnostics(idata)["label"])
+    assert labels == {"log_roas_z[north, meta]", "log_roas_z[north, tv]", "log_roas_z[south, meta]", "sigma"}
+    assert "tv" not in convergence_table(idata, "south").index.str.cat()
