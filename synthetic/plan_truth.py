@@ -7,7 +7,8 @@ the truth — whatever the scenario's adstock, saturation or combination rule.
 
 A plan covers ``days`` days right after the data; its incremental revenue is
 revenue with the plan minus revenue with no spend on those days, summed over the
-plan days and the carry-over days after them (no spend then). Future weather is
+plan days and the carry-over days after them (spend then at today's level, the last 28
+days' mean, in both). Future weather is
 average: the history's mean temperature and rain, no shock (what the allocator
 assumes without a forecast).
 """
@@ -70,6 +71,9 @@ class TruePlanRevenue:
         self.lag = max(_l_max(v) for v in self.params.values()) - 1
         self.hist = {c: daily[SPEND_PREFIX + c].to_numpy(float)[-self.lag:] if SPEND_PREFIX + c in daily else
                      np.zeros(self.lag) for c in channels}
+        # After the plan the merchant goes on spending at today's level (the last 28 days' mean), as the allocator assumes.
+        self.after = {c: float(np.nan_to_num(daily[SPEND_PREFIX + c].to_numpy(float)[-28:]).mean()) if SPEND_PREFIX + c in daily
+                      else 0.0 for c in channels}
         if not self.legacy:
             self._scenario_setup(truth, daily)
         self.zero = self._revenue(np.zeros((len(channels), days)))
@@ -91,8 +95,8 @@ class TruePlanRevenue:
         self.tail_weather = weather.iloc[-(n_fut + self.lag):]
 
     def _series(self, c: str, row: np.ndarray) -> np.ndarray:
-        """Spend of channel ``c``: the history's last lags, the plan, then empty carry-over days."""
-        return np.concatenate([self.hist[c], row, np.zeros(self.lag)])
+        """Spend of channel ``c``: the history's last lags, the plan, then today's level on the carry-over days."""
+        return np.concatenate([self.hist[c], row, np.full(self.lag, self.after[c])])
 
     def _revenue(self, plan: np.ndarray) -> float:
         """Media-driven revenue on the plan and carry-over days (plus demand when multiplicative)."""

@@ -165,11 +165,12 @@ def plan_inputs(
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend = own_periods(const["spend"].values[sel], tenant_ranges(idata, sel))
     window = periods(CURRENT_WINDOW, cadence)
-    # Between the data and a later start, spend is assumed to stay at its recent level.
-    between = np.repeat(recent_level(spend, window)[..., None], gap, axis=-1)
+    # Between the data and a later start, and after the plan, spend is assumed to stay at its recent level.
+    level = recent_level(spend, window)
+    between = np.repeat(level[..., None], gap, axis=-1)
     return PlanInputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
-        prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend),
+        prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend, after=level),
         spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
         cadence=cadence, window=window, has_weather=has_weather,
     )

@@ -7,8 +7,13 @@ For tenant n, channel c and horizon day t (the model's arithmetic, :mod:`bayes_m
 with ``x_t`` the adstocked spend divided by ``spend_scale[n, c]``. A plan covers
 ``D`` days starting the day after the data ends; the horizon runs ``L − 1``
 days further so the plan's carry-over is counted, and the last ``L − 1``
-observed days feed the adstock (carry-in). Incremental revenue is the
-horizon's media revenue minus the same with nothing spent on plan days.
+observed days feed the adstock (carry-in). On those further days spend goes on
+at today's level (``after``), as it does for a merchant after any plan: were
+it 0 there, a plan's carry-over would land on unsaturated days and spend
+loaded onto a plan's last days would look better than it is (an independent
+pass, 2026-11-28: 40 % of a week on its last day claimed +433 at P 1.00; with
+spend going on after the week, the truth has it lose). Incremental revenue is
+the horizon's media revenue minus the same with nothing spent on plan days.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ def build_problem(
     gamma: np.ndarray | None,
     z: np.ndarray,
     n_days: int,
+    after: np.ndarray | None = None,
 ) -> Problem:
     """Assemble a :class:`Problem` from model quantities.
 
@@ -98,12 +104,16 @@ def build_problem(
         ``(N, H, 2)`` standardised (temperature, log-rain) on the horizon days.
     n_days
         Plan days D.
+    after
+        ``(N, C)`` spend per day on the ``L − 1`` days after the plan (today's level); None: nothing.
     """
     s, n, c, n_lags = weights.shape
     horizon = n_days + n_lags - 1
     w = weights / spend_scale[None, :, :, None]
-    # The history's adstock, continued past its end: its last H days are the carry-in.
-    x0 = convolve(history, w, n_lags - 1 + horizon)[..., n_lags - 1 :]
+    tail = np.zeros((n, c, n_lags - 1)) if after is None else np.repeat(np.asarray(after, dtype=float)[..., None], n_lags - 1, axis=-1)
+    fixed = np.concatenate([history, np.zeros((n, c, n_days)), tail], axis=-1)
+    # Spend no plan changes, adstocked: the history's carry-in and the days after the plan.
+    x0 = convolve(fixed, w, n_lags - 1 + horizon)[..., n_lags - 1 :]
     mult = np.ones((s, n, c, horizon)) if gamma is None else weather_multiplier(gamma, z)
     coef = beta[..., None] * mult
     base = (coef * hill(x0, half_sat[..., None], shape[..., None])).sum(axis=(2, 3))
@@ -169,13 +179,15 @@ def _per_tenant_channel(posterior: xr.Dataset, name: str, n: int, c: int, defaul
 def posterior_problem(
     post: xr.Dataset, const: xr.Dataset, spec: ModelSpec, sel: list[int], z: np.ndarray, n_days: int,
     n_lags: int | None = None, gap: np.ndarray | None = None, spend: np.ndarray | None = None,
+    after: np.ndarray | None = None,
 ) -> Problem:
     """The :class:`Problem` of a fitted run for tenants ``sel`` (indices into the run's tenants).
 
     ``post`` must hold ``beta`` (scaled axis); ``z`` is ``(N, H, 2)`` horizon weather of the selected tenants.
     ``n_lags`` is the adstock window in periods (default ``spec.l_max``, right for daily runs);
     ``gap`` ``(N, C, G)`` is spend assumed between the data's end and the plan's start; ``spend``
-    ``(N, C, T)`` the selected tenants' history the carry-over comes from (default: the run's).
+    ``(N, C, T)`` the selected tenants' history the carry-over comes from (default: the run's);
+    ``after`` ``(N, C)`` spend per period after the plan (:func:`build_problem`).
     """
     n_all, c = const.sizes["tenant"], const.sizes["channel"]
     alpha = _per_tenant_channel(post, "adstock_alpha", n_all, c, 0.0)
@@ -193,4 +205,4 @@ def posterior_problem(
     take = min(l_max - 1, spend.shape[-1])
     if take:
         history[..., l_max - 1 - take :] = spend[..., -take:]
-    return build_problem(weights, const["spend_scale"].values[sel], history, beta, half_sat, shape, gamma, z, n_days)
+    return build_problem(weights, const["spend_scale"].values[sel], history, beta, half_sat, shape, gamma, z, n_days, after)

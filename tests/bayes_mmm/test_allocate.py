@@ -282,6 +282,35 @@ def test_carry_in_from_history_is_not_credited_to_the_plan() -> None:
     assert busy.base[0, 0] > 0
 
 
+def test_spend_going_on_after_the_plan_is_counted_and_back_loading_gains_nothing_from_it() -> None:
+    # One draw, one channel (concave: Hill shape 1, half-saturation 1 at scale 100), 100 a day today, a 7-day plan of 700.
+    l_max, d, alpha, level = 8, 7, 0.8, 100.0
+    w = geometric_weights(np.full((1, 1, 1), alpha), l_max)
+    z = np.zeros((1, d + l_max - 1, 2))
+    args = (w, np.full((1, 1), 100.0), np.full((1, 1, l_max - 1), level), np.full((1, 1, 1), 500.0),
+            np.ones((1, 1, 1)), np.ones((1, 1, 1)), None, z, d)
+    going_on, stopping = build_problem(*args, after=np.array([[level]])), build_problem(*args)
+    flat = np.full((1, 1, d), level)
+    back = np.full((1, 1, d), 0.6 * level)
+    back[0, 0, -1] = level * d - back[0, 0, :-1].sum()  # the same 700, 40 % of it on the last day
+
+    def independent(plan: np.ndarray) -> float:
+        """Hill of the adstocked whole series (history, plan, tail at today's level), minus the same without the plan."""
+        kernel = alpha ** np.arange(l_max) / (alpha ** np.arange(l_max)).sum()
+        def media(p: np.ndarray) -> float:
+            x = np.concatenate([np.full(l_max - 1, level), p, np.full(l_max - 1, level)])
+            ad = np.convolve(x, kernel)[: len(x)] / 100.0
+            return float((500.0 * ad / (1 + ad))[l_max - 1 :].sum())
+        return media(plan[0, 0]) - media(np.zeros(d))
+
+    for plan in (flat, back):
+        assert response(plan, going_on)[0, 0] == pytest.approx(independent(plan), rel=1e-9)
+    # With nothing spent after the plan, the back-loaded week's carry-over lands on empty days and wins;
+    # with spend going on, it competes with that spend and loses to the flat week.
+    assert response(back, stopping)[0, 0] > response(flat, stopping)[0, 0]
+    assert response(back, going_on)[0, 0] < response(flat, going_on)[0, 0]
+
+
 # --------------------------------------------------------------------------- allocate_run on run folders
 
 

@@ -53,10 +53,11 @@ def test_plan_revenue_matches_full_counterfactual(tmp_path: Path, scenario: str)
         w = pd.concat([_weather(daily, daily.assign(shock="")),
                        pd.DataFrame({TEMP: daily[TEMP].mean(), PRECIP: daily[PRECIP].mean(), "shock": ""}, index=fut)])
         m = mechanism_from_truth(truth, np.zeros(len(w)))
-        tail = np.zeros(lag)
+        # After the plan, spend goes on at the last 28 days' mean (the allocator's "today's level").
+        tail = {c: np.full(lag, daily[SPEND_PREFIX + c].to_numpy(float)[-28:].mean()) for c in CHANNELS}
 
         def total(p: np.ndarray, m=m, w=w, fut=fut, tail=tail, daily=daily, dates=dates) -> float:
-            s = {c: np.concatenate([daily[SPEND_PREFIX + c].to_numpy(float), p[j], tail]) for j, c in enumerate(CHANNELS)}
+            s = {c: np.concatenate([daily[SPEND_PREFIX + c].to_numpy(float), p[j], tail[c]]) for j, c in enumerate(CHANNELS)}
             return float(forward(dates.append(fut), w, s, m)["expected_revenue"][-len(fut):].sum())
 
         want = total(plan) - total(np.zeros_like(plan))
@@ -73,7 +74,8 @@ def test_default_universe_plan_revenue(tmp_path: Path) -> None:
         want = 0.0
         for j, c in enumerate(CHANNELS):
             v = truth["channels"][c]
-            hist, pad = daily[SPEND_PREFIX + c].to_numpy(float), np.zeros(v["l_max"] - 1)
+            hist = daily[SPEND_PREFIX + c].to_numpy(float)
+            pad = np.full(v["l_max"] - 1, hist[-28:].mean())  # spend goes on at today's level after the plan
             r = [hill(geometric_adstock(np.concatenate([hist, x, pad]), v["adstock_alpha"], v["l_max"]) / v["spend_scale"],
                       v["half_sat"], v["hill_shape"])[len(hist):] for x in (plan[j], np.zeros(DAYS))]
             want += v["beta"] * (r[0] - r[1]).sum()
