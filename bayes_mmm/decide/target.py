@@ -63,7 +63,7 @@ def _bracket(at: Callable[[float], float], start: float, target: float, label: s
             break
         lo /= 2
     else:
-        raise DataError(f"even a budget of {lo:,.2f} gives a {label} of {at(lo):.3g}, below the target {target:g}",
+        raise DataError(f"even a budget of {lo:,.2f} gives the plan {label} {at(lo):.3g}, below the target {target:g}",
                         hint="lower the target")
     hi = max(hi, lo)
     for _ in range(12):
@@ -74,5 +74,5 @@ def _bracket(at: Callable[[float], float], start: float, target: float, label: s
             raise DataError(f"every budget up to {lo:,.2f} keeps the plan's {label} at or above the target {target:g}, "
                             f"and a larger one cannot be planned ({exc.problem})", hint="raise the target") from None
         lo, hi = hi, hi * 2
-    raise DataError(f"a budget of {lo:,.2f} still gives a {label} of {at(lo):.3g} ≥ {target:g}",
+    raise DataError(f"a budget of {lo:,.2f} still gives the plan {label} {at(lo):.3g} ≥ {target:g}",
                     hint="raise the target; the trust region's caps may also keep the plan from spending more")
