@@ -38,6 +38,7 @@ from bayes_mmm.core.errors import DataError, describe_rows
 from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
 from bayes_mmm.data.lift_tests import load_lift_tests, refuse_unspent
 from bayes_mmm.data.sensitivity import check_class
+from bayes_mmm.data.spend_timing import LUMP_GAP_DAYS, SHIFT_ROAS, booking_lumps, launch_shift
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02
@@ -91,6 +92,9 @@ GATES = {
         Gate("channel_is_total", ERROR, "no spend column is the sum of the others (spend counted twice)"),
         Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
         Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
+        Gate("spend_lumps", WARNING, f"no daily channel's spend days lie {LUMP_GAP_DAYS}+ days apart (monthly invoices)"),
+        Gate("launch_shift", WARNING,
+             f"no channel starts or stops where revenue's level moves by more than {SHIFT_ROAS:g}× its spend"),
     )
 }
 
@@ -224,7 +228,38 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
         _missing(tenant, df, src, list(WEATHER_COLUMNS), "missing_weather"),
         _channel_is_total(tenant, df, src, spend_cols),
         _missing_controls(tenant, df, src),
+        _spend_lumps(tenant, df, src, spend_cols, cadence),
+        _launch_shift(tenant, df, src, spend_cols, days),
     ]
+
+
+def _spend_lumps(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], cadence: str) -> Check:
+    """Daily spend booked on a few days far apart (:func:`bayes_mmm.data.spend_timing.booking_lumps`)."""
+    for col in spend_cols if cadence == DAILY else []:
+        found = booking_lumps(df[col].to_numpy(dtype=float))
+        if found:
+            return verdict(tenant, "spend_lumps", True,
+                           f"{src}: column '{col}' has spend on {found[0]} days, a median {found[1]:.0f} days apart — the model "
+                           "reads spend on the day it is written: if these are invoices or monthly bookings, spread each "
+                           "over the days its ads ran")
+    return verdict(tenant, "spend_lumps", False, "")
+
+
+def _launch_shift(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], days: int) -> Check:
+    """A channel starting or stopping where revenue's level moves beyond its spend (:func:`~bayes_mmm.data.spend_timing.launch_shift`)."""
+    ctl = [c for c in df.columns if c.startswith(CONTROL_PREFIX)]
+    controls = df[ctl].to_numpy(dtype=float).T if ctl else None
+    for col in spend_cols:
+        found = launch_shift(df[REVENUE].to_numpy(dtype=float), df[col].to_numpy(dtype=float), days, controls)
+        if found:
+            kind, i, shift, level = found
+            when = f"{df.index[i]:%Y-%m-%d}"
+            return verdict(tenant, "launch_shift", True,
+                           f"{src}: column '{col}' {'starts' if kind == 'launch' else 'stops'} on {when} (row {i + 1}), where "
+                           f"revenue's level moves by {shift:+,.0f} a period against {level:,.0f} of its spend: the channel would "
+                           f"take the move as its effect — if something else changed then (a relaunch, a new range, a price "
+                           f"change), add a column control_<name> that is 0 before {when} and 1 from it")
+    return verdict(tenant, "launch_shift", False, "")
 
 
 def _channel_is_total(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:

@@ -246,3 +246,46 @@ def test_a_control_given_only_where_it_is_non_zero_warns(tmp_path: Path) -> None
     df["control_promo"] = df["control_promo"].fillna(0.0)
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "missing_controls") == OK
+
+
+def test_spend_invoiced_once_a_month_warns_and_weekly_bookings_do_not(tmp_path: Path) -> None:
+    df = good_frame(240)
+    dates = pd.to_datetime(df["date"])
+    monthly = df["spend_google"].groupby(dates.dt.to_period("M")).transform("sum")
+    df["spend_google"] = np.where(dates.dt.day == 1, monthly, 0.0)  # the month's spend on its first day
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "spend_lumps") == WARN
+    gaps = np.diff(np.flatnonzero(df["spend_google"].to_numpy() > 0))  # 31, 29, 31, 30, 31, 30, 31: median 31
+    assert f"column 'spend_google' has spend on 8 days, a median {np.median(gaps):.0f} days apart" in table[
+        table.check == "spend_lumps"].detail.item()
+    df["spend_google"] = np.where(dates.dt.dayofweek == 0, df["spend_meta"] * 7, 0.0)  # every Monday: a week's gap
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "spend_lumps") == OK
+
+
+def test_a_channel_launched_when_revenue_doubles_warns_unless_a_control_steps_there(tmp_path: Path) -> None:
+    df = good_frame(240)
+    df.loc[120:, "revenue"] *= 2  # a relaunch on day 121 …
+    df.loc[:119, "spend_google"] = 0.0  # … the day google starts, at about 27 a day: a step of 1,000 would be ROAS 37
+    df.loc[120:, "spend_google"] *= 0.1
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "launch_shift") == WARN
+    detail = table[table.check == "launch_shift"].detail.item()
+    assert "column 'spend_google' starts on 2024-04-30 (row 121)" in detail and "0 before 2024-04-30 and 1 from it" in detail
+    step = df["revenue"][120:176].median() - df["revenue"][64:120].median()
+    assert f"moves by {step:+,.0f} a period" in detail
+    df["control_relaunch"] = (np.arange(len(df)) >= 120).astype(float)  # the merchant says what changed
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "launch_shift") == OK
+    df = good_frame(240)
+    df.loc[120:, "revenue"] *= 2
+    df.loc[:119, "spend_google"] = 0.0  # a launch at 275 a day: the same step is ROAS 3.6, which spend can explain
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "launch_shift") == OK
+    df = good_frame(240)
+    df.loc[:119, "spend_google"] = 0.0  # a small launch into steady revenue
+    df.loc[120:, "spend_google"] *= 0.1
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "launch_shift") == OK

@@ -1,0 +1,78 @@
+"""When spend happens, read from the data alone: bookings in lumps, and launches that coincide with a level shift.
+
+Two patterns an independent pass found to give confidently wrong ROAS that every other gate let through
+(2026-11-28, its own generator; true ROAS 1.8 and 1.5):
+
+* **invoiced spend**: a channel's spend written on one day a month (the invoice date) while its ads ran
+  all month: the model reads the spend where it is booked, and a 14-day carry-over cannot reach the
+  days it paid for (ROAS 0.16 [0.08, 0.24], 0.56 even with a 35-day window);
+* **a launch at a relaunch**: a channel that starts in the same weeks as the business steps up (a new
+  site, a new product line) takes the step as its own effect (ROAS 8.7 [7.6, 9.9], "identified"); a
+  ``control_<name>`` column stepping at that date gave 1.9 [1.0, 3.4].
+
+Both are warnings (:mod:`bayes_mmm.data.validate`): the data may be right (a monthly newsletter; a launch
+that truly doubled sales), and only the merchant knows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Median gap between spend days, in days, from which spend looks booked in lumps (monthly invoices;
+#: weekly bookings, gap 7, cost little: ROAS 1.59 against 1.8 in the pass above).
+LUMP_GAP_DAYS = 20
+#: … with at least this many spend days (fewer: a one-off flight, not a booking habit).
+LUMP_MIN_DAYS = 3
+#: Days before and after a launch (or stop) compared; and the smallest share of revenue a shift must reach (an
+#: autumn's season and weather moved an independent lake's revenue by 31 % across 8 weeks).
+SHIFT_WINDOW_DAYS = 56
+SHIFT_MIN_SHARE = 0.5
+#: A revenue shift above this multiple of the channel's spend is beyond any plausible ROAS (the default
+#: prior's 90 % range is 1–5): something else changed at the same time.
+SHIFT_ROAS = 10.0
+
+
+def booking_lumps(spend: np.ndarray) -> tuple[int, float] | None:
+    """``(spend days, median gap in periods)`` when a daily series' spend comes in lumps; None otherwise."""
+    on = np.flatnonzero(np.nan_to_num(np.asarray(spend, dtype=float)) > 0)
+    if len(on) < LUMP_MIN_DAYS:
+        return None
+    gap = float(np.median(np.diff(on)))
+    return (len(on), gap) if gap >= LUMP_GAP_DAYS else None
+
+
+def launch_shift(
+    revenue: np.ndarray, spend: np.ndarray, period_days: int = 1, controls: np.ndarray | None = None,
+) -> tuple[str, int, float, float] | None:
+    """``(kind, index, revenue shift per period, spend per period)`` of a launch or stop that coincides with a level shift.
+
+    A launch: no spend before ``index``, spend from it; a stop: spend up to ``index − 1``, none from it; each with
+    :data:`SHIFT_WINDOW_DAYS` of data on both sides. The shift is the change in median revenue across ``index``;
+    it counts when above :data:`SHIFT_ROAS` × the channel's spend per period on its side and
+    :data:`SHIFT_MIN_SHARE` of the level before, and no control column ``controls (K, T)`` changes its
+    median across ``index`` too (the merchant already told the model what changed). None otherwise.
+    """
+    y = np.asarray(revenue, dtype=float)
+    x = np.nan_to_num(np.asarray(spend, dtype=float))
+    w = max(2, SHIFT_WINDOW_DAYS // period_days)
+    on = np.flatnonzero(x > 0)
+    if not len(on):
+        return None
+    for kind, i, side in (("launch", int(on[0]), slice(int(on[0]), int(on[0]) + w)),
+                          ("stop", int(on[-1]) + 1, slice(max(0, int(on[-1]) + 1 - w), int(on[-1]) + 1))):
+        if i < w or len(y) - i < w:
+            continue
+        before, after = np.nanmedian(y[i - w:i]), np.nanmedian(y[i:i + w])
+        shift, level = after - before, float(np.mean(x[side]))
+        if abs(shift) > SHIFT_ROAS * level and abs(shift) > SHIFT_MIN_SHARE * abs(before) and not _stepped(controls, i, w):
+            return kind, i, float(shift), level
+    return None
+
+
+def _stepped(controls: np.ndarray | None, i: int, w: int) -> bool:
+    """Whether any control changes its median level across ``i`` (windows of ``w`` periods)."""
+    if controls is None:
+        return False
+    c = np.asarray(controls, dtype=float).reshape(-1, np.shape(controls)[-1])
+    with np.errstate(all="ignore"):
+        return bool(np.any(np.abs(np.nanmedian(c[:, i:i + w], axis=1) - np.nanmedian(c[:, i - w:i], axis=1)) > 0))
