@@ -52,6 +52,7 @@ from bayes_mmm.decide.plan import (
     budget_notes,
     current_plan,
     recent_level,
+    stale_notes,
     starting_plans,
     tenant_results,
     write_plan,
@@ -163,7 +164,10 @@ def plan_inputs(
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
-    spend = own_periods(const["spend"].values[sel], tenant_ranges(idata, sel))
+    ranges = tenant_ranges(idata, sel)
+    spend = own_periods(const["spend"].values[sel], ranges)
+    run_dates = pd.DatetimeIndex(const["date"].values)
+    ends = None if ranges is None else pd.DatetimeIndex([run_dates[np.flatnonzero(r)[-1]] if r.any() else last for r in ranges])
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, and after the plan, spend is assumed to stay at its recent level.
     level = recent_level(spend, window)
@@ -172,7 +176,7 @@ def plan_inputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
         prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend, after=level),
         spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
-        cadence=cadence, window=window, has_weather=has_weather,
+        cadence=cadence, window=window, has_weather=has_weather, ends=ends,
     )
 
 
@@ -323,6 +327,7 @@ def plan_budget(
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
+    notes += stale_notes(inp.ends, inp.plan_dates[0], inp.tenants)
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),

@@ -49,6 +49,7 @@ class PlanInputs:
     cadence: str = "daily"
     window: int = CURRENT_WINDOW  # periods of history that define "current"
     has_weather: np.ndarray | None = None  # (N,) False: no weather columns (z is the seasonal stand-in or 0)
+    ends: pd.DatetimeIndex | None = None  # (N,) each tenant's own last period (None: the run's)
 
 
 def recent_level(spend: np.ndarray, window: int = CURRENT_WINDOW) -> np.ndarray:
@@ -89,6 +90,22 @@ def budget_notes(spend: np.ndarray, groups: Groups, tenants: list[str], periods:
             notes.append(f"budget {total:,.0f} is {times} recent spend of {who} over as many periods ({recent:,.0f}): "
                          "the response there is the fitted curves' extrapolation, and the plan a test to run")
     return notes
+
+
+#: A tenant whose own data end more than this many days before the plan starts plans from stale "current" spend.
+STALE_DAYS = 28
+
+
+def stale_notes(ends: pd.DatetimeIndex | None, start: pd.Timestamp, tenants: list[str]) -> list[str]:
+    """A warning per tenant whose own last period lies more than :data:`STALE_DAYS` before the plan's ``start``.
+
+    Its "current" spend and carry-over are those of its last periods: whatever it spent since is unknown to the plan.
+    """
+    if ends is None:
+        return []
+    late = [(t, e) for t, e in zip(tenants, ends, strict=True) if (start - e).days > STALE_DAYS]
+    return [f"{t}'s data end on {e:%Y-%m-%d}, {(start - e).days} days before the plan starts: its current spend and "
+            "carry-over are those of its last periods; refit with its recent data before acting on its plan" for t, e in late]
 
 
 def _equal_share(active: np.ndarray, idx: np.ndarray, total: float, days: int) -> np.ndarray:

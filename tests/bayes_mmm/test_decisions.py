@@ -365,3 +365,12 @@ def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_pat
     own = (10 * 2 + 18) / 28 * 170 * 7  # north's own last 28 days: 1,615 over 7 days
     note = allocate_run(run, 2.5 * own, tenant="north", days=7)["warnings"][0]
     assert note.startswith(f"budget {2.5 * own:,.0f} is 2.5× the recent spend of north over as many periods ({own:,.0f})")
+    # 10 days early is recent enough; a plan starting 30 days after the run's data is 40 days after north's.
+    dates = pd.DatetimeIndex(idata.constant_data["date"].values)
+    assert allocate_run(run, own, tenant="north", days=7)["warnings"] == []
+    later = allocate_run(run, own, days=7, start=(dates[-1] + pd.Timedelta(days=31)).strftime("%Y-%m-%d"))["warnings"]
+    north_end = dates[-11]
+    assert later == [f"north's data end on {north_end:%Y-%m-%d}, 41 days before the plan starts: its current spend and "
+                     "carry-over are those of its last periods; refit with its recent data before acting on its plan",
+                     f"south's data end on {dates[-1]:%Y-%m-%d}, 31 days before the plan starts: its current spend and "
+                     "carry-over are those of its last periods; refit with its recent data before acting on its plan"]
