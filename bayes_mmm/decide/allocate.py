@@ -18,7 +18,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.forecast import forecast_covers, in_periods, read_forecast
+from bayes_mmm.data.lake import read_tenant_meta
 from bayes_mmm.decide.bounds import (
     FREE,
     TrustRegion,
@@ -50,6 +51,7 @@ from bayes_mmm.decide.plan import (
     CURRENT_WINDOW,
     PlanInputs,
     budget_notes,
+    currency_notes,
     current_plan,
     recent_level,
     stale_notes,
@@ -60,7 +62,7 @@ from bayes_mmm.decide.plan import (
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
-from bayes_mmm.decide.weather import forecast_z, plan_cities, warn_extrapolation, weatherless_z
+from bayes_mmm.decide.weather import find_lake, forecast_z, plan_cities, warn_extrapolation, weatherless_z
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
@@ -218,6 +220,7 @@ class Setup:
     unconverged: bool
     forecast: str | None
     roas: np.ndarray  # (S, N, C) posterior ROAS of the planned tenants
+    currencies: dict[str, str] = field(default_factory=dict)  # tenant → tenant.json currency, where the lake says
 
 
 def prepare(
@@ -236,7 +239,10 @@ def prepare(
                       start=start, cities=cities)
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
-    return Setup(run, summary, inp, unconverged, name, roas)
+    lake = find_lake((summary.get("data") or {}).get("lake"), run.path, inp.tenants)
+    currencies = {} if lake is None else {t: str(read_tenant_meta(lake / t).get("currency") or "") for t in inp.tenants
+                                          if (lake / t).is_dir()}
+    return Setup(run, summary, inp, unconverged, name, roas, currencies)
 
 
 def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> list[str]:
@@ -328,6 +334,7 @@ def plan_budget(
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
     notes += stale_notes(inp.ends, inp.plan_dates[0], inp.tenants)
+    notes += currency_notes(setup.currencies, groups, inp.tenants)
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),

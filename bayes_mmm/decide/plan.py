@@ -108,6 +108,24 @@ def stale_notes(ends: pd.DatetimeIndex | None, start: pd.Timestamp, tenants: lis
             "carry-over are those of its last periods; refit with its recent data before acting on its plan" for t, e in late]
 
 
+def currency_notes(currencies: dict[str, str], groups: Groups, tenants: list[str]) -> list[str]:
+    """A warning per budget shared by tenants whose ``tenant.json`` give different currencies.
+
+    Each tenant's ROAS is in its own currency, but a shared budget adds their amounts as one.
+    """
+    notes = []
+    for idx, _ in groups:
+        found: dict[str, list[str]] = {}
+        for i in idx:
+            if currencies.get(tenants[i]):
+                found.setdefault(currencies[tenants[i]], []).append(tenants[i])
+        if len(found) > 1:
+            who = "; ".join(f"{c}: {', '.join(ts)}" for c, ts in sorted(found.items()))
+            notes.append(f"one budget is shared by tenants in {len(found)} currencies ({who}): their amounts are added as "
+                         "if one currency; plan each currency's tenants on their own budget (allocate --tenant ID, or tenant_budgets in Python)")
+    return notes
+
+
 def _equal_share(active: np.ndarray, idx: np.ndarray, total: float, days: int) -> np.ndarray:
     """A group's total spread evenly over its active channels and the days."""
     return total / max(active[idx].sum() * days, 1) * active[idx, :, None]

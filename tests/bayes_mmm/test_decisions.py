@@ -73,6 +73,25 @@ def test_the_readme_bounds_with_a_cap_below_todays_level_plan(tmp_path: Path) ->
                      trust=TrustRegion(caps={"email": 15.0}), confidence=None)
 
 
+def test_one_budget_over_tenants_in_two_currencies_is_warned_about(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[0.5, 0.4, 0.3], [0.4, 0.4, 0.2]]))
+    lake = tmp_path / "lake"
+    for tid, cur in (("north", "USD"), ("south", "AUD")):
+        (lake / tid).mkdir(parents=True)
+        (lake / tid / "tenant.json").write_text(json.dumps({"currency": cur}))
+    summary = json.loads((run / "summary.json").read_text())
+    summary["data"]["lake"] = str(lake)
+    (run / "summary.json").write_text(json.dumps(summary))
+    note = ("one budget is shared by tenants in 2 currencies (AUD: south; USD: north): their amounts are added as if one "
+            "currency; plan each currency's tenants on their own budget (allocate --tenant ID, or tenant_budgets in Python)")
+    assert allocate_run(run, 2590.0, days=7)["warnings"] == [note]
+    assert allocate_run(run, 1190.0, tenant="north", days=7)["warnings"] == []  # one tenant, one currency
+    apart = allocate_run(run, 2590.0, days=7, tenant_budgets={"north": 1190.0, "south": 1400.0})
+    assert apart["warnings"] == []  # each tenant's own budget, in its own currency
+    (lake / "south" / "tenant.json").write_text(json.dumps({"currency": "USD"}))
+    assert allocate_run(run, 2590.0, days=7)["warnings"] == []
+
+
 def test_default_caps_are_1_2_times_the_largest_observed() -> None:
     spend = np.array([[[10.0, 50.0, 20.0], [5.0, 5.0, 5.0], [0.0, 8.0, 2.0]]])  # (N, C, T)
     current = np.repeat(np.array([[30.0, 9.0, 1.0]])[..., None], 4, axis=-1)
