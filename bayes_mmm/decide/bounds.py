@@ -39,7 +39,7 @@ def bound_arrays(
         for j in cols:
             if isinstance(spec, str):
                 pct = percent(spec, key)
-                lower[:, j] = current_daily[:, j] * (1 - pct)
+                lower[:, j] = current_daily[:, j] * max(0.0, 1 - pct)  # ±150 %: from 0
                 upper[:, j] = current_daily[:, j] * (1 + pct)
             else:
                 lo, hi = spec

@@ -85,6 +85,9 @@ def test_api_bounds_are_checked_like_cli_bounds() -> None:
     np.testing.assert_allclose(lower[..., 0], [[500.0, 0.0]])
     np.testing.assert_allclose(upper[..., 0], [[np.inf, 100.0]])
     assert explicit.tolist() == [True, True]  # both minimums are amounts the user gave (b's through '*')
+    lower, upper, _ = bound_arrays({"a": "150%"}, ["a", "b"], current, active, 2)  # more than ±100 %: from 0
+    np.testing.assert_allclose(lower[..., 0], [[0.0, 0.0]])
+    np.testing.assert_allclose(upper[..., 0], [[250.0, np.inf]])
     lower, upper, explicit = bound_arrays({"a": "20%", "*": (None, 110.0)}, ["a", "b"], current, active, 2)
     np.testing.assert_allclose(lower[..., 0], [[80.0, 0.0]])
     np.testing.assert_allclose(upper[..., 0], [[120.0, 110.0]])
