@@ -16,6 +16,8 @@ that truly doubled sales), and only the merchant knows.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 #: Median gap between spend days, in days, from which spend looks booked in lumps (monthly invoices;
@@ -49,8 +51,9 @@ def launch_shift(
     A launch: no spend before ``index``, spend from it; a stop: spend up to ``index − 1``, none from it; each with
     :data:`SHIFT_WINDOW_DAYS` of data on both sides. The shift is the change in median revenue across ``index``;
     it counts when above :data:`SHIFT_ROAS` × the channel's spend per period on its side and
-    :data:`SHIFT_MIN_SHARE` of the level before, and no control column ``controls (K, T)`` changes its
-    median across ``index`` too (the merchant already told the model what changed). None otherwise.
+    :data:`SHIFT_MIN_SHARE` of the level before, unless revenue moved as much a year earlier (the season) or a
+    control column ``controls (K, T)`` steps at ``index`` too (the merchant already told the model what
+    changed). None otherwise.
     """
     y = np.asarray(revenue, dtype=float)
     x = np.nan_to_num(np.asarray(spend, dtype=float))
@@ -62,17 +65,36 @@ def launch_shift(
                           ("stop", int(on[-1]) + 1, slice(max(0, int(on[-1]) + 1 - w), int(on[-1]) + 1))):
         if i < w or len(y) - i < w:
             continue
-        before, after = np.nanmedian(y[i - w:i]), np.nanmedian(y[i:i + w])
-        shift, level = after - before, float(np.mean(x[side]))
-        if abs(shift) > SHIFT_ROAS * level and abs(shift) > SHIFT_MIN_SHARE * abs(before) and not _stepped(controls, i, w):
-            return kind, i, float(shift), level
+        shift, level = _median_shift(y, i, w), float(np.mean(x[side]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            before = float(np.nanmedian(y[i - w:i]))
+        if not (abs(shift) > SHIFT_ROAS * level and abs(shift) > SHIFT_MIN_SHARE * abs(before)):
+            continue  # NaN (a blank window) lands here too
+        year = 365 // period_days
+        # The same move a year earlier is the season's (a channel run only in the holidays), not the channel's.
+        seasonal = i - year >= w and abs(_median_shift(y, i - year, w)) > 0.5 * abs(shift)
+        if not seasonal and not _stepped(controls, i, w):
+            return kind, i, shift, level
     return None
 
 
 def _stepped(controls: np.ndarray | None, i: int, w: int) -> bool:
-    """Whether any control changes its median level across ``i`` (windows of ``w`` periods)."""
+    """Whether any control steps across ``i``: its median moves by over half its sd (windows of ``w`` periods).
+
+    A step column (0, then 1) moves by about twice its sd; a price index's noise by a fraction of it.
+    """
     if controls is None:
         return False
     c = np.asarray(controls, dtype=float).reshape(-1, np.shape(controls)[-1])
-    with np.errstate(all="ignore"):
-        return bool(np.any(np.abs(np.nanmedian(c[:, i:i + w], axis=1) - np.nanmedian(c[:, i - w:i], axis=1)) > 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-blank window: no step
+        move = np.abs(np.nanmedian(c[:, i:i + w], axis=1) - np.nanmedian(c[:, i - w:i], axis=1))
+        return bool(np.any(move > 0.5 * np.nanstd(c, axis=1)))
+
+
+def _median_shift(y: np.ndarray, i: int, w: int) -> float:
+    """Median of ``y`` over the ``w`` periods from ``i`` minus over the ``w`` before (NaN when a window is blank)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmedian(y[i:i + w]) - np.nanmedian(y[i - w:i]))

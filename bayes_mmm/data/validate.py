@@ -258,7 +258,8 @@ def _launch_shift(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]
                            f"{src}: column '{col}' {'starts' if kind == 'launch' else 'stops'} on {when} (row {i + 1}), where "
                            f"revenue's level moves by {shift:+,.0f} a period against {level:,.0f} of its spend: the channel would "
                            f"take the move as its effect — if something else changed then (a relaunch, a new range, a price "
-                           f"change), add a column control_<name> that is 0 before {when} and 1 from it")
+                           f"change), add a column control_<name> that is 0 before {when} and 1 from it (1 only while "
+                           "it lasts, for a season the channel runs in)")
     return verdict(tenant, "launch_shift", False, "")
 
 

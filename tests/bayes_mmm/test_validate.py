@@ -289,3 +289,22 @@ def test_a_channel_launched_when_revenue_doubles_warns_unless_a_control_steps_th
     df.loc[120:, "spend_google"] *= 0.1
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "launch_shift") == OK
+
+
+def test_a_launch_into_the_season_it_moved_with_a_year_before_does_not_warn_and_a_noisy_control_does_not_silence() -> None:
+    from bayes_mmm.data.spend_timing import launch_shift
+
+    rng = np.random.default_rng(4)
+    days = np.arange(800)
+    revenue = 1000 + rng.normal(0, 30, 800)
+    spend = np.zeros(800)
+    spend[700:760] = 20.0  # a holiday channel: started on day 700, at 20 a day
+    revenue[700:760] += 900  # the holiday season …
+    assert launch_shift(revenue, spend) == ("launch", 700, pytest.approx(900, abs=40), 20.0)  # no year before: warn
+    revenue[335:395] += 900  # … which lifted revenue as much a year earlier, without the channel
+    assert launch_shift(revenue, spend) is None
+    revenue[335:395] -= 900
+    price = 100 + rng.normal(0, 1, (1, 800))  # a price index's noise is not a step
+    assert launch_shift(revenue, spend, controls=price) is not None
+    step = (days >= 700).astype(float)[None]
+    assert launch_shift(revenue, spend, controls=step) is None
