@@ -412,7 +412,7 @@ def allocate_run(
     objective
         ``mean``, ``mean-sd:<lambda>`` or ``cvar:<alpha>``.
     channel_bounds
-        Per channel (or ``"*"``): ``(min, max)`` per period in currency, or ``"20%"`` (± of current);
+        Per channel (``"*"``: every channel not named): ``(min, max)`` per period in currency, or ``"20%"`` (± of current);
         they replace the trust region's band for those channels.
     tenant_budgets
         Fixed budgets for some tenants of a portfolio; the rest share what is left.

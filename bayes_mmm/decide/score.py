@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.bounds import check_budget_scale
 from bayes_mmm.decide.horizon import StartError
-from bayes_mmm.decide.plan import current_plan, tenant_results
+from bayes_mmm.decide.plan import currency_notes, current_plan, stale_notes, tenant_results
 from bayes_mmm.decide.weather import plan_cities
 from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
 from bayes_mmm.runs.folder import RunFolder
@@ -63,6 +64,9 @@ def score_plan(
         groups = [(np.array([i]), float(plan[i].sum())) for i in range(len(inp.tenants))]
     current, _ = current_plan(inp.spend, groups, len(dates), inp.window)
     tenants, portfolio = tenant_results(inp, plan, current)
+    notes = stale_notes(inp.ends, dates[0], inp.tenants) + currency_notes(setup.currencies, groups, inp.tenants)
+    for note in notes:  # as allocate says them
+        warnings.warn(note, UserWarning, stacklevel=2)
     return {"run_id": summary.get("run_id"), "plan_file": str(plan_csv), "same_budget": same_budget,
             "days": [d.strftime("%Y-%m-%d") for d in dates], "cadence": cadence, "budget": float(plan.sum()),
-            "tenants": tenants, "portfolio": portfolio}
+            "tenants": tenants, "portfolio": portfolio, "warnings": notes}

@@ -84,7 +84,11 @@ def test_one_budget_over_tenants_in_two_currencies_is_warned_about(tmp_path: Pat
     (run / "summary.json").write_text(json.dumps(summary))
     note = ("one budget is shared by tenants in 2 currencies (AUD: south; USD: north): their amounts are added as if one "
             "currency; plan each currency's tenants on their own budget (allocate --tenant ID, or tenant_budgets in Python)")
-    assert allocate_run(run, 2590.0, days=7)["warnings"] == [note]
+    plan = allocate_run(run, 2590.0, days=7)
+    assert plan["warnings"] == [note]
+    write_plan_csv(plan, tmp_path / "plan.csv")
+    with pytest.warns(UserWarning, match="one budget is shared by tenants in 2 currencies"):
+        assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]  # score-plan says it too
     assert allocate_run(run, 1190.0, tenant="north", days=7)["warnings"] == []  # one tenant, one currency
     apart = allocate_run(run, 2590.0, days=7, tenant_budgets={"north": 1190.0, "south": 1400.0})
     assert apart["warnings"] == []  # each tenant's own budget, in its own currency
