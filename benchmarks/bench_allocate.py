@@ -125,8 +125,9 @@ def true_revenue(plan: np.ndarray, daily: dict[str, pd.DataFrame], truth: dict[s
     """True incremental media revenue per tenant of a plan ``(N, C, D)``, with synthetic's own functions.
 
     Independent of the allocator's arithmetic: full spend series with the plan
-    appended (then L−1 empty days), minus the same with an empty plan, over the
-    plan and carry-over days; future weather is average (z = 0).
+    appended (then L−1 days at today's level, the last 28 days' mean, as the
+    allocator assumes), minus the same with an empty plan, over the plan and
+    carry-over days; future weather is average (z = 0).
     """
     out = np.zeros(len(tenants))
     d = plan.shape[-1]
@@ -136,7 +137,7 @@ def true_revenue(plan: np.ndarray, daily: dict[str, pd.DataFrame], truth: dict[s
             if p is None:
                 continue
             hist = daily[t][f"spend_{ch}"].to_numpy(float)
-            pad = np.zeros(p["l_max"] - 1)
+            pad = np.full(p["l_max"] - 1, hist[-CURRENT_WINDOW:].mean())
             with_plan = np.concatenate([hist, plan[i, j], pad])
             without = np.concatenate([hist, np.zeros(d), pad])
             resp = [hill(geometric_adstock(x, p["adstock_alpha"], p["l_max"]) / p["spend_scale"], p["half_sat"], p["hill_shape"])[len(hist):] for x in (with_plan, without)]
@@ -149,7 +150,7 @@ def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenant
     n, c = len(tenants), len(channels)
     l_max = max(p["l_max"] for t in tenants for p in truth[t]["channels"].values())
     alpha, k, shape, beta, scale = np.zeros((1, n, c)), np.ones((1, n, c)), np.ones((1, n, c)), np.zeros((1, n, c)), np.ones((n, c))
-    history = np.zeros((n, c, l_max - 1))
+    history, after = np.zeros((n, c, l_max - 1)), np.zeros((n, c))
     for i, t in enumerate(tenants):
         for j, ch in enumerate(channels):
             p = truth[t]["channels"].get(ch)
@@ -158,8 +159,9 @@ def truth_problem(daily: dict[str, pd.DataFrame], truth: dict[str, dict], tenant
             alpha[0, i, j], k[0, i, j], shape[0, i, j], beta[0, i, j] = p["adstock_alpha"], p["half_sat"], p["hill_shape"], p["beta"]
             scale[i, j] = p["spend_scale"]
             history[i, j] = daily[t][f"spend_{ch}"].to_numpy(float)[-(l_max - 1):]
+            after[i, j] = daily[t][f"spend_{ch}"].to_numpy(float)[-CURRENT_WINDOW:].mean()
     z = np.zeros((n, days + l_max - 1, 2))
-    return build_problem(geometric_weights(alpha, l_max), scale, history, beta, k, shape, None, z, days)
+    return build_problem(geometric_weights(alpha, l_max), scale, history, beta, k, shape, None, z, days, after)
 
 
 def posterior_problem(run: Path, days: int):
