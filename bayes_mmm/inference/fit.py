@@ -26,7 +26,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.data.lift_tests import dataset_lift_tests
 from bayes_mmm.data.sensitivity import dataset_sensitivity
-from bayes_mmm.inference.judged import judged, sampled_names, unlearnt_cells
+from bayes_mmm.inference.judged import judged, quiet_arviz, sampled_names, unlearnt_cells
 from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, tenant_posterior
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
@@ -338,7 +338,7 @@ def convergence(
     """
     cfg = cfg or ConvergenceConfig()
     post = judged(idata.posterior, sampled_names(idata.posterior), unlearnt)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_arviz():  # the blanked cells are NaN on purpose
         warnings.simplefilter("ignore")
         summ = az.summary(post, kind="diagnostics", round_to="none")
     summ = summ.dropna(subset=["r_hat"])

@@ -10,6 +10,10 @@ pass, 2026-11-28: 67 of 115 parameters above the R-hat bar were such cells). ``f
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+
 import numpy as np
 import xarray as xr
 
@@ -45,3 +49,18 @@ def judged(post: xr.Dataset, names: list[str], unlearnt: xr.DataArray | None) ->
     if unlearnt is None or not bool(unlearnt.any()):
         return out
     return out.map(lambda v: v.where(~unlearnt) if {TENANT, CHANNEL} <= set(v.dims) else v)
+
+
+@contextlib.contextmanager
+def quiet_arviz() -> Iterator[None]:
+    """ArviZ's log quiet for a moment: it says "Array contains NaN-value" of the cells :func:`judged` blanked."""
+    import arviz
+
+    # ArviZ logs through its own Logger instance, not one registered with logging.getLogger.
+    log = getattr(arviz, "_log", None) or logging.getLogger("arviz")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
