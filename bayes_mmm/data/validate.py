@@ -73,6 +73,11 @@ class Gate:
     threshold: str
 
 
+#: Share of periods with zero revenue from which the normal noise model misleads: an independent pass's shops
+#: with 31-57 % zero days got 13-26 % of their predictive draws below zero and a MAPE of 195 %.
+ZERO_REVENUE_SHARE = 0.2
+
+
 GATES = {
     g.name: g
     for g in (
@@ -92,6 +97,7 @@ GATES = {
         Gate("channel_is_total", ERROR, "no spend column is the sum of the others (spend counted twice)"),
         Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
         Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
+        Gate("zero_revenue", WARNING, f"< {ZERO_REVENUE_SHARE:.0%} of periods with zero revenue (the noise model is normal)"),
         Gate("spend_lumps", WARNING, f"no daily channel's spend days lie {LUMP_GAP_DAYS}+ days apart (monthly invoices)"),
         Gate("launch_shift", WARNING,
              f"no channel starts or stops where revenue's level moves by more than {SHIFT_ROAS:g}× its spend"),
@@ -228,9 +234,20 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
         _missing(tenant, df, src, list(WEATHER_COLUMNS), "missing_weather"),
         _channel_is_total(tenant, df, src, spend_cols),
         _missing_controls(tenant, df, src),
+        _zero_revenue(tenant, rev, src),
         _spend_lumps(tenant, df, src, spend_cols, cadence),
         _launch_shift(tenant, df, src, spend_cols, days),
     ]
+
+
+def _zero_revenue(tenant: str, rev: pd.Series, src: str) -> Check:
+    """Many periods without sales (a tiny shop, a B2B shop's weekends): the noise around them is not normal."""
+    share = float((rev == 0).mean()) if len(rev) else 0.0
+    return verdict(tenant, "zero_revenue", share >= ZERO_REVENUE_SHARE,
+                   f"{src}: column 'revenue' is 0 in {share:.0%} of periods — the model's noise is normal around expected "
+                   "revenue, so it predicts revenue below 0 there and the fit's MAPE means little; ROAS and plans read "
+                   "totals and stay usable (weekly data, or leaving closed days blank, fits such a shop better)"
+                   if share >= ZERO_REVENUE_SHARE else f"{share:.0%} of periods at 0")
 
 
 def _spend_lumps(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], cadence: str) -> Check:

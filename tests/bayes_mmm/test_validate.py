@@ -308,3 +308,17 @@ def test_a_launch_into_the_season_it_moved_with_a_year_before_does_not_warn_and_
     assert launch_shift(revenue, spend, controls=price) is not None
     step = (days >= 700).astype(float)[None]
     assert launch_shift(revenue, spend, controls=step) is None
+
+
+def test_a_shop_closed_on_weekends_warns_that_its_noise_is_not_normal(tmp_path: Path) -> None:
+    df = good_frame(150)
+    weekend = pd.to_datetime(df["date"]).dt.dayofweek >= 5
+    df.loc[weekend, "revenue"] = 0.0
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "zero_revenue") == WARN
+    share = f"{weekend.mean():.0%}"  # 43 of 150 days
+    assert f"column 'revenue' is 0 in {share} of periods" in table[table.check == "zero_revenue"].detail.item()
+    df.loc[weekend & (np.arange(150) > 60), "revenue"] = 900.0  # closed on weekends only for two months: 18 %
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "zero_revenue") == OK
