@@ -65,15 +65,13 @@ def launch_shift(
                           ("stop", int(on[-1]) + 1, slice(max(0, int(on[-1]) + 1 - w), int(on[-1]) + 1))):
         if i < w or len(y) - i < w:
             continue
-        shift, level = _median_shift(y, i, w), float(np.mean(x[side]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            before = float(np.nanmedian(y[i - w:i]))
+        before, after = _medians(y, i, w)
+        shift, level = after - before, float(np.mean(x[side]))
         if not (abs(shift) > SHIFT_ROAS * level and abs(shift) > SHIFT_MIN_SHARE * abs(before)):
             continue  # NaN (a blank window) lands here too
         year = 365 // period_days
         # The same move a year earlier is the season's (a channel run only in the holidays), not the channel's.
-        seasonal = i - year >= w and abs(_median_shift(y, i - year, w)) > 0.5 * abs(shift)
+        seasonal = i - year >= w and abs(np.diff(_medians(y, i - year, w))[0]) > 0.5 * abs(shift)
         if not seasonal and not _stepped(controls, i, w):
             return kind, i, shift, level
     return None
@@ -93,8 +91,8 @@ def _stepped(controls: np.ndarray | None, i: int, w: int) -> bool:
         return bool(np.any(move > 0.5 * np.nanstd(c, axis=1)))
 
 
-def _median_shift(y: np.ndarray, i: int, w: int) -> float:
-    """Median of ``y`` over the ``w`` periods from ``i`` minus over the ``w`` before (NaN when a window is blank)."""
+def _medians(y: np.ndarray, i: int, w: int) -> tuple[float, float]:
+    """Median of ``y`` over the ``w`` periods before ``i`` and over the ``w`` from it (NaN for a blank window)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(np.nanmedian(y[i:i + w]) - np.nanmedian(y[i - w:i]))
+        return float(np.nanmedian(y[i - w:i])), float(np.nanmedian(y[i:i + w]))
