@@ -8,7 +8,7 @@ import xarray as xr
 
 from bayes_mmm.analysis.diagnostics import convergence_table, parameter_diagnostics
 from bayes_mmm.inference.fit import convergence
-from bayes_mmm.inference.judged import run_unlearnt
+from bayes_mmm.inference.judged import run_unlearnt, sampled_names
 
 TENANTS, CHANNELS = ["north", "south"], ["meta", "tv"]
 
@@ -46,3 +46,27 @@ def test_a_channel_the_tenant_never_spent_on_is_not_judged() -> None:
     labels = set(parameter_diagnostics(idata)["label"])
     assert labels == {"log_roas_z[north, meta]", "log_roas_z[north, tv]", "log_roas_z[south, meta]", "sigma"}
     assert "tv" not in convergence_table(idata, "south").index.str.cat()
+
+
+def test_a_fit_judges_only_the_channels_each_tenant_has(tmp_path) -> None:
+    """A real (small) fit of a lake where one tenant has no email: its email parameters are not judged."""
+    import pandas as pd
+
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.inference.fit import SamplerConfig, fit
+    from synthetic import simulate_universe, write_lake
+
+    lake = write_lake(simulate_universe(n_tenants=2, n_days=150, seed=3), tmp_path / "lake")
+    first = sorted(p for p in lake.iterdir() if p.is_dir())[0]
+    pd.read_csv(first / "daily.csv").drop(columns=["spend_email"]).to_csv(first / "daily.csv", index=False)
+    result = fit(load_lake(lake), ModelSpec(), SamplerConfig(chains=2, draws=100, tune=100, progress=False))
+    unlearnt = run_unlearnt(result.idata)
+    assert unlearnt.sel(tenant=first.name).values.tolist() == [c == "email" for c in unlearnt["channel"].values]
+    everything = convergence(result.idata)
+    # Every sampled (tenant, channel[, …]) variable loses exactly its email cell of that tenant: count them independently.
+    post = result.idata.posterior
+    cells = sum(int(np.prod([post.sizes[d] for d in post[v].dims if d not in ("chain", "draw", "tenant", "channel")]))
+                for v in post.data_vars if {"tenant", "channel"} <= set(post[v].dims) and v in sampled_names(post))
+    assert result.convergence["n_parameters"] == everything["n_parameters"] - cells
+    assert not any(f"{first.name}, email" in k for k in result.convergence["worst_rhat"])
