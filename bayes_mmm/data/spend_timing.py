@@ -29,6 +29,8 @@ LUMP_MIN_DAYS = 3
 #: autumn's season and weather moved an independent lake's revenue by 31 % across 8 weeks).
 SHIFT_WINDOW_DAYS = 56
 SHIFT_MIN_SHARE = 0.5
+#: Spend below this share of the channel's median spend (on its spend days) does not count as launched: a test.
+LAUNCH_SHARE = 0.1
 #: A revenue shift above this multiple of the channel's spend is beyond any plausible ROAS (the default
 #: prior's 90 % range is 1–5): something else changed at the same time.
 SHIFT_ROAS = 10.0
@@ -48,7 +50,8 @@ def launch_shift(
 ) -> tuple[str, int, float, float] | None:
     """``(kind, index, revenue shift per period, spend per period)`` of a launch or stop that coincides with a level shift.
 
-    A launch: no spend before ``index``, spend from it; a stop: spend up to ``index − 1``, none from it; each with
+    A launch: no spend before ``index`` (or under :data:`LAUNCH_SHARE` of its median: a test), spend from it; a
+    stop: spend up to ``index − 1``, none (or as little) from it; each with
     :data:`SHIFT_WINDOW_DAYS` of data on both sides. The shift is the change in median revenue across ``index``;
     it counts when above :data:`SHIFT_ROAS` × the channel's spend per period on its side and
     :data:`SHIFT_MIN_SHARE` of the level before, unless revenue moved as much a year earlier (the season) or a
@@ -58,9 +61,10 @@ def launch_shift(
     y = np.asarray(revenue, dtype=float)
     x = np.nan_to_num(np.asarray(spend, dtype=float))
     w = max(2, SHIFT_WINDOW_DAYS // period_days)
-    on = np.flatnonzero(x > 0)
-    if not len(on):
+    if not (x > 0).any():
         return None
+    # A few dollars of test spend before the real launch (or after the stop) do not hide it.
+    on = np.flatnonzero(x >= LAUNCH_SHARE * np.median(x[x > 0]))
     for kind, i, side in (("launch", int(on[0]), slice(int(on[0]), int(on[0]) + w)),
                           ("stop", int(on[-1]) + 1, slice(max(0, int(on[-1]) + 1 - w), int(on[-1]) + 1))):
         if i < w or len(y) - i < w:

@@ -301,6 +301,9 @@ def test_a_launch_into_the_season_it_moved_with_a_year_before_does_not_warn_and_
     spend[700:760] = 20.0  # a holiday channel: started on day 700, at 20 a day
     revenue[700:760] += 900  # the holiday season …
     assert launch_shift(revenue, spend) == ("launch", 700, pytest.approx(900, abs=40), 20.0)  # no year before: warn
+    spend[650] = 1.0  # a test of 1 before the launch does not hide it
+    assert launch_shift(revenue, spend)[:2] == ("launch", 700)
+    spend[650] = 0.0
     revenue[335:395] += 900  # … which lifted revenue as much a year earlier, without the channel
     assert launch_shift(revenue, spend) is None
     revenue[335:395] -= 900
