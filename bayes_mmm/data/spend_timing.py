@@ -23,8 +23,10 @@ import numpy as np
 #: Median gap between spend days, in days, from which spend looks booked in lumps (monthly invoices;
 #: weekly bookings, gap 7, cost little: ROAS 1.59 against 1.8 in the pass above).
 LUMP_GAP_DAYS = 20
-#: … with at least this many spend days (fewer: a one-off flight, not a booking habit).
+#: … with at least this many spend days (fewer: a one-off flight, not a booking habit) holding this share of the spend
+#: (a channel's few holiday bursts hold far less).
 LUMP_MIN_DAYS = 3
+LUMP_SPEND_SHARE = 0.8
 #: Days before and after a launch (or stop) compared; and the smallest share of revenue a shift must reach (an
 #: autumn's season and weather moved an independent lake's revenue by 31 % across 8 weeks).
 SHIFT_WINDOW_DAYS = 56
@@ -36,13 +38,20 @@ LAUNCH_SHARE = 0.1
 SHIFT_ROAS = 10.0
 
 
-def booking_lumps(spend: np.ndarray) -> tuple[int, float] | None:
-    """``(spend days, median gap in periods)`` when a daily series' spend comes in lumps; None otherwise."""
-    on = np.flatnonzero(np.nan_to_num(np.asarray(spend, dtype=float)) > 0)
-    if len(on) < LUMP_MIN_DAYS:
+def booking_lumps(spend: np.ndarray) -> tuple[int, float, float] | None:
+    """``(lump days, median gap in periods, their share of the spend)`` when a daily series' spend comes in lumps; None otherwise.
+
+    Lump days are those with a tenth of the largest day's spend or more, when they hold
+    :data:`LUMP_SPEND_SHARE` of the spend: a small daily fee beside monthly invoices does not hide them.
+    """
+    x = np.nan_to_num(np.asarray(spend, dtype=float))
+    big = x >= 0.1 * x.max() if x.max() > 0 else np.zeros(x.shape, bool)
+    on = np.flatnonzero(big)
+    share = float(x[big].sum() / x.sum()) if len(on) else 0.0
+    if len(on) < LUMP_MIN_DAYS or share < LUMP_SPEND_SHARE:
         return None
     gap = float(np.median(np.diff(on)))
-    return (len(on), gap) if gap >= LUMP_GAP_DAYS else None
+    return (len(on), gap, share) if gap >= LUMP_GAP_DAYS else None
 
 
 def launch_shift(

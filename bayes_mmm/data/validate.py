@@ -98,7 +98,7 @@ GATES = {
         Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
         Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
         Gate("zero_revenue", WARNING, f"< {ZERO_REVENUE_SHARE:.0%} of periods with zero revenue (the noise model is normal)"),
-        Gate("spend_lumps", WARNING, f"no daily channel's spend days lie {LUMP_GAP_DAYS}+ days apart (monthly invoices)"),
+        Gate("spend_lumps", WARNING, f"no daily channel's spend lies mostly on days {LUMP_GAP_DAYS}+ days apart (invoices)"),
         Gate("launch_shift", WARNING,
              f"no channel starts or stops where revenue's level moves by more than {SHIFT_ROAS:g}× its spend"),
     )
@@ -256,7 +256,7 @@ def _spend_lumps(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str],
         found = booking_lumps(df[col].to_numpy(dtype=float))
         if found:
             return verdict(tenant, "spend_lumps", True,
-                           f"{src}: column '{col}' has spend on {found[0]} days, a median {found[1]:.0f} days apart — the model "
+                           f"{src}: column '{col}' puts {found[2]:.0%} of its spend on {found[0]} days, a median {found[1]:.0f} days apart — the model "
                            "reads spend on the day it is written: if these are invoices or monthly bookings, spread each "
                            "over the days its ads ran")
     return verdict(tenant, "spend_lumps", False, "")

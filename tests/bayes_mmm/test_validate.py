@@ -257,8 +257,16 @@ def test_spend_invoiced_once_a_month_warns_and_weekly_bookings_do_not(tmp_path: 
     table = validate_lake(tmp_path)
     assert status(table, "spend_lumps") == WARN
     gaps = np.diff(np.flatnonzero(df["spend_google"].to_numpy() > 0))  # 31, 29, 31, 30, 31, 30, 31: median 31
-    assert f"column 'spend_google' has spend on 8 days, a median {np.median(gaps):.0f} days apart" in table[
+    assert f"column 'spend_google' puts 100% of its spend on 8 days, a median {np.median(gaps):.0f} days apart" in table[
         table.check == "spend_lumps"].detail.item()
+    df["spend_google"] = np.where(dates.dt.day == 1, monthly, 2.0)  # the invoices beside a fee of 2 a day
+    write_tenant(tmp_path, "t", df)
+    share = monthly[dates.dt.day == 1].sum() / (monthly[dates.dt.day == 1].sum() + 2.0 * (dates.dt.day != 1).sum())
+    assert f"column 'spend_google' puts {share:.0%} of its spend on 8 days" in validate_lake(tmp_path).set_index(
+        "check").loc["spend_lumps", "detail"]
+    df["spend_google"] = np.where(dates.dt.day == 1, 20 * df["spend_meta"], df["spend_meta"])  # bursts, most spend daily
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "spend_lumps") == OK
     df["spend_google"] = np.where(dates.dt.dayofweek == 0, df["spend_meta"] * 7, 0.0)  # every Monday: a week's gap
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "spend_lumps") == OK
