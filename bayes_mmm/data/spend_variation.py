@@ -44,11 +44,17 @@ def spreads(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
     return np.array([[spend_spread(row[train[i]]) for row in np.asarray(spend)[i]] for i in range(len(train))])
 
 
+def unspent(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``(N, C)``: nothing spent on the channel in the tenant's training periods (``spend (N, C, T)``, ``train (N, T)``)."""
+    s = np.nan_to_num(np.asarray(spend, dtype=float))
+    return (s * np.asarray(train, dtype=bool)[:, None, :]).sum(axis=-1) <= 0
+
+
 def uninformed(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
     """``(N, C)``: no spend in training, or spend that never varies (:data:`SPREAD_MIN`): the data say little."""
     s = np.asarray(spend, dtype=float)
     t = np.asarray(train, dtype=bool)
-    return ((s * t[:, None, :]).sum(axis=-1) <= 0) | (spreads(s, t) < SPREAD_MIN)
+    return unspent(s, t) | (spreads(s, t) < SPREAD_MIN)
 
 
 def spend_correlations(spend: np.ndarray, train: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.data.spend_variation import unspent
 
 #: Derived draws (computed from the sampled ones), never judged on their own.
 DERIVED = ("mroas", "beta", "lift_predicted")
@@ -29,9 +30,8 @@ def sampled_names(post: xr.Dataset) -> list[str]:
 
 
 def unlearnt_cells(spend: np.ndarray, train: np.ndarray, tenants: list[str], channels: list[str]) -> xr.DataArray:
-    """``(tenant, channel)`` True where the tenant spent nothing on the channel in training (``spend (N, C, T)``, ``train (N, T)``)."""
-    spent = (np.nan_to_num(np.asarray(spend, dtype=float)) * np.asarray(train, dtype=bool)[:, None, :]).sum(axis=-1) > 0
-    return xr.DataArray(~spent, dims=(TENANT, CHANNEL), coords={TENANT: list(tenants), CHANNEL: list(channels)})
+    """:func:`~bayes_mmm.data.spend_variation.unspent` as a ``(tenant, channel)`` array."""
+    return xr.DataArray(unspent(spend, train), dims=(TENANT, CHANNEL), coords={TENANT: list(tenants), CHANNEL: list(channels)})
 
 
 def run_unlearnt(idata) -> xr.DataArray | None:
