@@ -243,11 +243,12 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
 def _zero_revenue(tenant: str, rev: pd.Series, src: str) -> Check:
     """Many periods without sales (a tiny shop, a B2B shop's weekends): the noise around them is not normal."""
     share = float((rev == 0).mean()) if len(rev) else 0.0
-    return verdict(tenant, "zero_revenue", share >= ZERO_REVENUE_SHARE,
+    bad = share >= ZERO_REVENUE_SHARE
+    return verdict(tenant, "zero_revenue", bad,
                    f"{src}: column 'revenue' is 0 in {share:.0%} of periods — the model's noise is normal around expected "
                    "revenue, so it predicts revenue below 0 there and the fit's MAPE means little; ROAS and plans read "
                    "totals and stay usable (weekly data, or leaving closed days blank, fits such a shop better)"
-                   if share >= ZERO_REVENUE_SHARE else f"{share:.0%} of periods at 0")
+                   if bad else f"{share:.0%} of periods at 0")
 
 
 def _spend_lumps(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], cadence: str) -> Check:
