@@ -26,7 +26,7 @@ from bayes_mmm.core.constants import (
 )
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.import_periods import WEATHER_AGG, weather_periods
-from bayes_mmm.data.lake import read_tenant_meta
+from bayes_mmm.data.lake import tenants_field
 from bayes_mmm.data.table import check_header, check_range, parse_iso_dates, parse_numbers, read_table, rows_where
 
 TENANT_ID = "tenant_id"
@@ -178,7 +178,7 @@ def _covers(df: pd.DataFrame, want: pd.DatetimeIndex, source: str, tenant: str |
 
 def cities_of(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:
     """Each tenant's ``city`` from its ``tenant.json`` (empty when not given)."""
-    return {t: str(read_tenant_meta(Path(lake) / t).get("city", "") or "") for t in tenants}
+    return tenants_field(lake, tenants, "city")
 
 
 def in_periods(df: pd.DataFrame, periods: pd.DatetimeIndex, cadence: str) -> pd.DataFrame:

@@ -353,6 +353,11 @@ def check_meta_types(meta: dict, path: Path) -> None:
                             hint=f'e.g. "{key}": 39.74, or leave it out')
 
 
+def tenants_field(lake: str | Path, tenants: Sequence[str], key: str) -> dict[str, str]:
+    """Each tenant's ``tenant.json`` ``key`` as text (empty when not given), e.g. its ``city`` or ``currency``."""
+    return {t: str(read_tenant_meta(Path(lake) / t).get(key, "") or "") for t in tenants}
+
+
 def read_tenant_meta(tenant_dir: Path) -> dict:
     """Read ``tenant.json`` if present (all keys optional but ``tenant_id``), its described keys type-checked."""
     path = tenant_dir / TENANT_JSON
