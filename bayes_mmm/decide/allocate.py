@@ -31,7 +31,7 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.forecast import forecast_covers, in_periods, read_forecast
-from bayes_mmm.data.lake import read_tenant_meta
+from bayes_mmm.data.lake import tenants_field
 from bayes_mmm.decide.bounds import (
     FREE,
     TrustRegion,
@@ -133,10 +133,15 @@ def own_periods(spend: np.ndarray, in_range: np.ndarray | None) -> np.ndarray:
         return spend
     t = spend.shape[-1]
     out = np.zeros_like(spend)
-    for i, row in enumerate(in_range):
-        end = t - int(np.argmax(row[::-1]))  # one past the tenant's last period
+    for i, last in enumerate(last_periods(in_range)):
+        end = int(last) + 1
         out[i, :, t - end:] = spend[i, :, :end]
     return out
+
+
+def last_periods(in_range: np.ndarray) -> np.ndarray:
+    """``(N,)`` index of each tenant's last period in ``in_range`` ``(N, T)`` (the run's last for a tenant without one)."""
+    return in_range.shape[-1] - 1 - np.argmax(in_range[:, ::-1], axis=1) * in_range.any(axis=1)
 
 
 def plan_inputs(
@@ -169,7 +174,7 @@ def plan_inputs(
     ranges = tenant_ranges(idata, sel)
     spend = own_periods(const["spend"].values[sel], ranges)
     run_dates = pd.DatetimeIndex(const["date"].values)
-    ends = None if ranges is None else pd.DatetimeIndex([run_dates[np.flatnonzero(r)[-1]] if r.any() else last for r in ranges])
+    ends = None if ranges is None else run_dates[last_periods(ranges)]
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, and after the plan, spend is assumed to stay at its recent level.
     level = recent_level(spend, window)
@@ -240,8 +245,7 @@ def prepare(
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
     lake = find_lake((summary.get("data") or {}).get("lake"), run.path, inp.tenants)
-    currencies = {} if lake is None else {t: str(read_tenant_meta(lake / t).get("currency") or "") for t in inp.tenants
-                                          if (lake / t).is_dir()}
+    currencies = {} if lake is None else tenants_field(lake, [t for t in inp.tenants if (lake / t).is_dir()], "currency")
     return Setup(run, summary, inp, unconverged, name, roas, currencies)
 
 
