@@ -237,14 +237,16 @@ def prepare(
     run, idata, summary, unconverged = _open_run(run_dir, tenant, allow_unconverged)
     cadence = str((summary.get("data") or {}).get("cadence", "daily"))
     n = n_periods(days, periods, cadence)
-    sel_tenants = [str(t) for t in idata.constant_data["tenant"].values]
-    if cities is None:  # the lake may be recorded relative to where fit ran: plan_cities also looks above the run
-        cities = plan_cities(run.path, summary, [tenant] if tenant is not None else sel_tenants, forecast)
+    planned = [tenant] if tenant is not None else [str(t) for t in idata.constant_data["tenant"].values]
+    # The lake may be recorded relative to where fit ran: find_lake also looks above the run.
+    recorded = (summary.get("data") or {}).get("lake")
+    lake = find_lake(recorded, run.path, planned)
+    if cities is None:
+        cities = plan_cities(lake, recorded, planned, forecast)
     inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
                       start=start, cities=cities)
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
-    lake = find_lake((summary.get("data") or {}).get("lake"), run.path, inp.tenants)
     currencies = {} if lake is None else tenants_field(lake, [t for t in inp.tenants if (lake / t).is_dir()], "currency")
     return Setup(run, summary, inp, unconverged, name, roas, currencies)
 

@@ -15,7 +15,6 @@ from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.bounds import check_budget_scale
 from bayes_mmm.decide.horizon import StartError
 from bayes_mmm.decide.plan import currency_notes, current_plan, stale_notes, tenant_results
-from bayes_mmm.decide.weather import plan_cities
 from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
 from bayes_mmm.runs.folder import RunFolder
 
@@ -46,11 +45,9 @@ def score_plan(
     if len(named) != 1 and set(named) != set(all_tenants):
         raise DataError(f"the plan covers {', '.join(named)}: score one tenant or all of the run's ({', '.join(all_tenants)})",
                         file=plan_csv, column=TENANT_ID)
-    # Cities looked up here, not by prepare(): its lookup misses a lake recorded relative to another directory.
-    cities = plan_cities(run_dir, summary, named, forecast)
     try:
         setup = prepare(run_dir, named[0] if len(named) == 1 else None, periods=len(dates), forecast=forecast,
-                        start=dates[0], allow_unconverged=allow_unconverged, cities=cities)
+                        start=dates[0], allow_unconverged=allow_unconverged)
     except StartError as exc:  # the plan's first date is its start: say so, in the plan file
         raise DataError(f"the plan's first date: {exc.problem}", file=plan_csv, column=DATE, hint=exc.hint) from None
     inp = setup.inp

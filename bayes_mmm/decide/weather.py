@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,16 +88,16 @@ def _has_tenant_id(forecast: str | Path | pd.DataFrame) -> bool:
     return TENANT_ID in (forecast.columns if isinstance(forecast, pd.DataFrame) else read_forecast(forecast).columns)
 
 
-def plan_cities(run_dir: str | Path, summary: dict[str, Any], tenants: list[str],
+def plan_cities(lake: Path | None, recorded: str | None, tenants: list[str],
                 forecast: str | Path | pd.DataFrame | None) -> dict[str, str]:
     """Each planned tenant's city (``tenant.json`` in the run's lake), for the one-forecast-many-cities check.
 
     Parameters
     ----------
-    run_dir
-        The run folder; a relative lake path is also looked for above it (:func:`find_lake`).
-    summary
-        The run's ``summary.json`` (``data.lake``).
+    lake
+        The run's lake as :func:`find_lake` found it, or None.
+    recorded
+        The lake path the run records (``summary.json`` ``data.lake``), for the message.
     tenants
         The planned tenants.
     forecast
@@ -115,8 +114,6 @@ def plan_cities(run_dir: str | Path, summary: dict[str, Any], tenants: list[str]
         When the run records a lake that cannot be found, several tenants are planned and the
         forecast has no ``tenant_id``: one forecast might then serve several cities unchecked.
     """
-    recorded = (summary.get("data") or {}).get("lake")
-    lake = find_lake(recorded, run_dir, tenants)
     if lake is not None:
         return cities_of(lake, [t for t in tenants if (lake / t).is_dir()])
     # A run fitted from data in memory records no lake: its cities were never known, as before.

@@ -149,12 +149,13 @@ def test_one_forecast_is_refused_when_the_cities_cannot_be_checked(tmp_path: Pat
     assert (f"error: {fc}, column 'tenant_id': cannot check that one forecast suits all 3 tenants: the run's lake "
             "(tests/fixtures/small_lake) is not found, so their cities are unknown — add a tenant_id column") in msg
     # Still fine: one tenant, or a forecast per tenant.
-    summary = {"data": {"lake": "tests/fixtures/small_lake"}}
-    assert plan_cities(run, summary, [RAIN], fc) == {}
+    recorded = "tests/fixtures/small_lake"
+    assert find_lake(recorded, run, [RAIN]) is None
+    assert plan_cities(None, recorded, [RAIN], fc) == {}
     per_tenant = pd.DataFrame({"date": ["2024-07-19"] * 3, "temp_c": 20.0, "precip_mm": 0.0, "tenant_id": [RAIN, CLOTHES, BOOKS]})
-    assert plan_cities(run, summary, [RAIN, CLOTHES, BOOKS], per_tenant) == {}
+    assert plan_cities(None, recorded, [RAIN, CLOTHES, BOOKS], per_tenant) == {}
     # A run fitted from data in memory records no lake: its cities were never known, nothing to restore.
-    assert plan_cities(run, {"data": {}}, [RAIN, CLOTHES, BOOKS], fc) == {}
+    assert plan_cities(None, None, [RAIN, CLOTHES, BOOKS], fc) == {}
 
 
 def test_allocate_checks_cities_from_another_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
