@@ -152,9 +152,13 @@ class ImportSpec:
         if self.tenant.get("sensitivity") is not None:
             check_class(self.tenant["sensitivity"], where)
 
+    def label(self, group: str, name: str) -> str:
+        """A channel or event's declaration: "[channels.search]" (or "--channel search")."""
+        return f"[{group}.{name}]" if self.mapping is not None else f"--channel {name}"
+
     def section(self, group: str, name: str) -> str:
         """Where a channel or event is declared, for errors: "[channels.search] in m.toml" (or "--channel search")."""
-        return f"[{group}.{name}] in {self.mapping}" if self.mapping is not None else f"--channel {name}"
+        return f"{self.label(group, name)} in {self.mapping}" if self.mapping is not None else self.label(group, name)
 
 
 @dataclass(frozen=True)
@@ -480,20 +484,22 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
 ROLE_NAMES = {"spend": "spend", "event": "an event", "control": "a control"}
 
 
-def _read(source: Source, role: str, section: str, taken: dict[tuple[Path, str], str]) -> tuple[pd.Series, str]:
+def _read(source: Source, role: str, spec: ImportSpec, group: str, name: str,
+          taken: dict[tuple[Path, str], str]) -> tuple[pd.Series, str]:
     """Daily sums and date column of a channel (``role="spend"``), an event or a control.
 
     ``taken`` maps each (file, column) read as revenue or spend to what read it: no column is read again (the
     revenue amounts as spend, a channel's spend as a second channel or as a control would count it twice).
     Events and controls may share a column (a discount as a flag and as a level).
     """
+    section = spec.section(group, name)
     sums, table, column, date_column = read_source(source, role=role, section=section)
     key = (table.path.resolve(), column)
     if key in taken:
         raise DataError(f"reads {taken[key]} ('{column}' of {table.path.name}) as {ROLE_NAMES[role]}",
                         file=section, hint="name the column that holds it: amount_column = ...")
     if role == "spend":
-        taken[key] = f"{section.split(' in ')[0]}'s spend"  # "[channels.meta]'s spend"
+        taken[key] = f"{spec.label(group, name)}'s spend"  # "[channels.meta]'s spend"
     return sums, date_column
 
 
@@ -541,7 +547,7 @@ def _per_period(spec: ImportSpec, group: str, periods: pd.DatetimeIndex, cadence
     role = group.removesuffix("s")
     out = {}
     for name, src in getattr(spec, group).items():
-        sums, _ = _read(_with_revenue_dates(spec, src), role, spec.section(group, name), taken)
+        sums, _ = _read(_with_revenue_dates(spec, src), role, spec, group, name, taken)
         out[name], outside = into(sums, periods, cadence)
         _note_outside(f"{role} {name}", outside, notes)
     return out
@@ -597,7 +603,7 @@ def assemble(spec: ImportSpec) -> Imported:
     notes: list[str] = []
     revenue, channels, cadence, amounts = _revenue(spec, notes)
     taken = {amounts: "the revenue amounts"}
-    read = {name: _read(source, "spend", spec.section("channels", name), taken) for name, source in channels.items()}
+    read = {name: _read(source, "spend", spec, "channels", name, taken) for name, source in channels.items()}
     revenue = _drop_part_week(revenue, {name: sums for name, (sums, _) in read.items()}, cadence, notes)
     periods = revenue.index
     daily = pd.DataFrame({REVENUE: revenue}, index=periods)
