@@ -1,18 +1,25 @@
-"""US retail holiday calendar used as baseline regressors.
+"""Holiday calendars used as baseline regressors: US retail events, or a country's public holidays.
 
 Each holiday event is its own 0/1 column so that the model (and the synthetic
-generator, which uses exactly these columns) can give every event its own
-multiplicative effect. Dates are computed for any year, with pure pandas.
+generator, which uses exactly the US columns) can give every event its own
+effect. US dates are computed for any year with pure pandas; another country's
+(``tenant.json`` ``country``, an ISO 3166 code, as Robyn's ``prophet_country``)
+come from the maintained ``holidays`` package.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+import zlib
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["HOLIDAY_COLUMNS", "any_holiday", "holiday_dates", "us_holidays"]
+__all__ = ["HOLIDAY_COLUMNS", "any_holiday", "holiday_dates", "holiday_table", "is_holiday_column", "known_country",
+           "us_holidays"]
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
@@ -109,3 +116,67 @@ def any_holiday(dates: pd.DatetimeIndex) -> np.ndarray:
         Float 0/1 array of ``len(dates)``: the max over :func:`us_holidays` columns.
     """
     return us_holidays(dates).to_numpy().max(axis=1, initial=0.0)
+
+
+#: A country's public holidays are columns ``hol_<name>``; the built-in US ones keep their names.
+HOLIDAY_PREFIX = "hol_"
+#: Online retail events outside the US too (Thanksgiving-dated), added to every country's public holidays.
+RETAIL_EVENTS = ("black_friday", "cyber_monday")
+#: Countries whose calendar is the built-in one, states included (its retail events include the public holidays
+#: that move sales).
+BUILT_IN = ("", "US")
+
+
+def is_holiday_column(name: str) -> bool:
+    """Whether a baseline column is a holiday event (the model gives those a wider prior)."""
+    return name in HOLIDAY_COLUMNS or name.startswith(HOLIDAY_PREFIX)
+
+
+@cache
+def known_country(country: str) -> bool:
+    """Whether ``country`` has a holiday calendar: an ISO 3166 alpha-2 code (``DE``) or a subdivision's (``GB-ENG``), any case."""
+    code, _, subdiv = country.strip().upper().partition("-")
+    if code in BUILT_IN and not subdiv:
+        return True  # a US state's code is checked below; its calendar is the built-in one all the same
+    import holidays  # loaded only for tenants outside the US
+
+    supported = holidays.list_supported_countries()
+    return code in supported and (not subdiv or subdiv in supported[code])
+
+
+def holiday_table(dates: pd.DatetimeIndex, country: str | None = None) -> pd.DataFrame:
+    """One 0/1 column per holiday event on ``dates``: :func:`us_holidays`, or a country's public holidays.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Days to flag.
+    country : str, optional
+        ``tenant.json`` ``country`` (``DE``, ``GB-ENG``). Empty, ``US`` or a code without a calendar (``validate`` warns)
+        gives the built-in US retail calendar; another code gives its public holidays (a column each,
+        an observed day counting as the holiday's) plus :data:`RETAIL_EVENTS`.
+    """
+    code = (country or "").strip().upper()
+    country_code, _, subdiv = code.partition("-")
+    if country_code in BUILT_IN or not known_country(code):
+        return us_holidays(dates)
+    import holidays
+
+    days = pd.DatetimeIndex(dates).normalize()
+    found = holidays.country_holidays(country_code, subdiv=subdiv or None, years=sorted(set(days.year.tolist())), language="en_US")
+    hits: dict[str, list[pd.Timestamp]] = {}
+    for day, names in sorted(found.items()):
+        for name in str(names).split("; "):
+            hits.setdefault(_column(name), []).append(pd.Timestamp(day))
+    out = {c: days.isin(pd.DatetimeIndex(d)).astype(float) for c, d in hits.items()}
+    us = us_holidays(dates)
+    out.update({c: us[c].to_numpy() for c in RETAIL_EVENTS})
+    return pd.DataFrame(out, index=dates)
+
+
+def _column(name: str) -> str:
+    """``hol_<ascii slug>`` of a holiday's name, its "(observed)" day merged with the holiday."""
+    name = re.sub(r"\s*\((observed|estimated)\)", "", name, flags=re.IGNORECASE)
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    return HOLIDAY_PREFIX + (slug or f"{zlib.crc32(name.encode()):08x}")  # a name with no Latin letters

@@ -103,7 +103,7 @@ NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ie
 SALES_PARTS = re.compile(r"(?<![a-z])((sub)?totals?|tax(es)?|tips?|zip|(day|week|month|year)s?)(?![a-z])|shipping|"
                          r"grand ?total|discount|refund|quantity|price|dut(y|ies)|balance|weight|postal|phone", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
-TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity")
+TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity", "country")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
 FORECAST = "forecast.csv"
 #: The files an import writes into a tenant folder: ``--force`` replaces these and keeps every other file.

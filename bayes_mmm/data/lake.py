@@ -337,7 +337,7 @@ def not_a_simulated_lake(path: Path) -> str | None:
 
 
 #: tenant.json's described keys and what each must be (data contract §1); null is as good as absent.
-META_TEXT = ("name", "city", "category", "currency", "sensitivity")
+META_TEXT = ("name", "city", "category", "currency", "sensitivity", "country")
 META_RANGES = {"latitude": (-90.0, 90.0), "longitude": (-180.0, 180.0)}
 
 
@@ -519,7 +519,7 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         ds[CONTROLS] = ((TENANT, DATE, CONTROL), control)
         ds = ds.assign_coords({CONTROL: controls})
     if meta:
-        for key in ("city", "category", "name", "sensitivity"):
+        for key in ("city", "category", "name", "sensitivity", "country"):
             ds.coords[key] = (TENANT, [str(meta.get(t, {}).get(key) or "") for t in tenants])
     return ds
 

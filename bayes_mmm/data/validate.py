@@ -35,6 +35,7 @@ from bayes_mmm.core.constants import (
     min_history,
 )
 from bayes_mmm.core.errors import DataError, describe_rows
+from bayes_mmm.data.calendar import known_country
 from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
 from bayes_mmm.data.lift_tests import load_lift_tests, refuse_unspent
 from bayes_mmm.data.sensitivity import check_class
@@ -94,6 +95,7 @@ GATES = {
         Gate("weather", WARNING, "temp_c and precip_mm present and not (near-)constant"),
         Gate("missing_weather", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing weather (interpolated)"),
         Gate("tenant_id", WARNING, "tenant.json's tenant_id, when given, is the folder's name"),
+        Gate("country", WARNING, "tenant.json's country, when given, is a code with a holiday calendar (DE, GB-ENG)"),
         Gate("channel_is_total", ERROR, "no spend column is the sum of the others (spend counted twice)"),
         Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
         Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
@@ -340,7 +342,8 @@ def validate_lake(lake: str | Path, tenants: str | list[str] | None = None) -> p
     frames = read_frames(lake, resolve_tenants(lake, tenants))
     metas = check_side_files(Path(lake), frames)
     names = {c.tenant: c for c in _channel_names(_channels(frames))}
-    rows = [c for tid, df in frames.items() for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid]), names[tid]]]
+    rows = [c for tid, df in frames.items()
+            for c in [*check_frame(tid, df), _tenant_id(tid, metas[tid]), _country(tid, metas[tid]), names[tid]]]
     return pd.DataFrame([asdict(c) for c in rows])
 
 
@@ -351,6 +354,15 @@ def _tenant_id(tid: str, meta: dict) -> Check:
     return verdict(tid, "tenant_id", other,
                    f"tenant.json says tenant_id '{named}': was the folder copied from another tenant? its city decides "
                    "which forecast fits it" if other else "")
+
+
+def _country(tid: str, meta: dict) -> Check:
+    """A ``country`` the holiday calendars do not know ("Germany", "UK"): the built-in US calendar is used instead."""
+    given = meta.get("country")
+    bad = bool(given) and not known_country(str(given))
+    return verdict(tid, "country", bad,
+                   f"tenant.json says country '{given}', which has no holiday calendar: the built-in US calendar is used; "
+                   "write an ISO 3166 code such as \"DE\", \"AU\" or \"GB-ENG\"" if bad else "")
 
 
 def check_side_files(lake: Path, frames: dict[str, pd.DataFrame]) -> dict[str, dict]:

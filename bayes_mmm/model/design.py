@@ -34,7 +34,7 @@ from bayes_mmm.core.constants import (
     history_need,
 )
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.calendar import HOLIDAY_COLUMNS, us_holidays
+from bayes_mmm.data.calendar import holiday_table, is_holiday_column
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.model.adstock_screen import resolve_adstock
 from bayes_mmm.model.residual import (
@@ -210,13 +210,14 @@ def _lags(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def calendar_features(
-    dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None, cadence: str = "daily"
+    dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None, cadence: str = "daily", country: str = "",
 ) -> tuple[np.ndarray, list[str]]:
     """Trend, yearly Fourier terms, day of week (daily data only) and holidays for some dates.
 
     The trend and the Fourier terms are functions of the date itself, so daily and weekly
     data of the same span get the same curves; a week's holiday columns count the holidays
-    among its seven days.
+    among its seven days. Without the tenant's own ``holiday`` column, the holidays are
+    its ``country``'s (:func:`~bayes_mmm.data.calendar.holiday_table`; none given: US retail events).
     """
     step = CADENCE_DAYS[cadence]
     mid = dates + pd.Timedelta(days=(step - 1) / 2)  # a week is represented by its middle
@@ -237,7 +238,7 @@ def calendar_features(
         names.append(HOLIDAY)
     else:
         days_all = pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=step - 1), freq="D")
-        hol = us_holidays(days_all)
+        hol = holiday_table(days_all, country)
         period = np.searchsorted(dates.to_numpy(), days_all.to_numpy(), side="right") - 1
         for c in hol.columns:
             cols.append(np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(dates)))
@@ -488,6 +489,11 @@ def _response(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None) -> dict
     }
 
 
+def _country(ds: xr.Dataset, i: int) -> str:
+    """Tenant ``i``'s ``tenant.json`` country ("" when the dataset carries none)."""
+    return str(ds.coords["country"].values[i]) if "country" in ds.coords else ""
+
+
 def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
     """Each tenant's baseline features (calendar, weather, level, events, controls) and media weather."""
     train, dates, cadence = response["train"], response["dates"], response["cadence"]
@@ -506,7 +512,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
                           spec.media_weather_clip, *_training_range(temp, precip, snow, tr))
         stats.append(st)
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
-        c, cnames = calendar_features(dates, spec, own, cadence)
+        c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i))
         cal.append(c)
         parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
         if not has_weather[i] and spec.seasonal_media:
@@ -575,7 +581,7 @@ def _basis(spec: ModelSpec, response: dict, baseline: dict, noise: dict) -> dict
         v = np.full(k, spec.baseline_scale**2)
         v[0] = spec.intercept_scale**2
         # Holidays are rare one-day spikes (Black Friday can double revenue): a wider prior.
-        v[[n in HOLIDAY_COLUMNS or n in (HOLIDAY, EVENT) for n in kept_names[-1]]] = (2 * spec.baseline_scale) ** 2
+        v[[is_holiday_column(n) or n in (HOLIDAY, EVENT) for n in kept_names[-1]]] = (2 * spec.baseline_scale) ** 2
         # Growth per year: with under two years of data it is confounded with the
         # yearly season and extrapolates badly unless kept modest.
         v[[n == "trend" for n in kept_names[-1]]] = spec.trend_scale**2

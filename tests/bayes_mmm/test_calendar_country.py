@@ -1,0 +1,79 @@
+"""A tenant's own country's public holidays (tenant.json ``country``) instead of the US retail calendar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_mmm.core.spec import ModelSpec
+from bayes_mmm.data.calendar import holiday_table, us_holidays
+from bayes_mmm.data.lake import load_lake
+from bayes_mmm.data.validate import OK, WARN, validate_lake
+from bayes_mmm.model.design import build_design, calendar_features
+from tests.bayes_mmm.test_data import good_frame, write_tenant
+
+DAYS = pd.date_range("2022-01-01", "2024-12-31", freq="D")
+
+
+def flagged(table: pd.DataFrame, column: str) -> list[str]:
+    return [d.strftime("%Y-%m-%d") for d in table.index[table[column] == 1]]
+
+
+def test_australia_gets_its_own_public_holidays_and_not_the_us_ones() -> None:
+    au = holiday_table(DAYS, "AU")
+    assert flagged(au, "hol_boxing_day") == ["2022-12-26", "2023-12-26", "2024-12-26"]
+    assert "2024-01-26" in flagged(au, "hol_australia_day")
+    assert flagged(au, "hol_anzac_day")[-1] == "2024-04-25"
+    assert "2024-03-29" in flagged(au, "hol_good_friday")  # Easter moves: Good Friday 2024 was 29 March
+    assert not {"july_4th", "memorial_day", "labor_day", "valentines"} & set(au.columns)
+    # Online retail events go on everywhere: Black Friday 2024 was 29 November.
+    assert flagged(au, "black_friday") == flagged(us_holidays(DAYS), "black_friday") == ["2022-11-25", "2023-11-24", "2024-11-29"]
+
+
+def test_an_observed_day_is_the_holidays_and_a_subdivision_adds_its_own() -> None:
+    gb = holiday_table(DAYS, "gb")  # any case
+    # Christmas 2022 fell on a Sunday: the 27th was its day off (26th: Boxing Day).
+    assert flagged(gb, "hol_christmas_day")[:2] == ["2022-12-25", "2022-12-27"]
+    assert "hol_easter_monday" not in gb.columns  # not a holiday in Scotland, so not a UK-wide one
+    assert flagged(holiday_table(DAYS, "GB-ENG"), "hol_easter_monday")[0] == "2022-04-18"
+
+
+def test_the_us_any_state_an_unknown_country_or_none_keep_the_built_in_calendar() -> None:
+    built_in = us_holidays(DAYS)
+    for country in (None, "", "US", "us-ca", "Germany", "XX"):
+        pd.testing.assert_frame_equal(holiday_table(DAYS, country), built_in)
+
+
+def test_a_country_holiday_spike_is_absorbed_by_its_own_column() -> None:
+    """Revenue with a Boxing Day spike: least squares on the AU calendar recovers the spike; on the US one it cannot."""
+    days = pd.date_range("2022-01-03", "2024-12-29", freq="D")
+    boxing = days.strftime("%m-%d") == "12-26"
+    y = 1000.0 + 600.0 * boxing + np.random.default_rng(0).normal(0, 20, len(days))
+    for country, recovered in (("AU", True), ("", False)):
+        x, names = calendar_features(days, ModelSpec(), None, "daily", country)
+        coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(days)), x]), y, rcond=None)
+        resid = y - np.column_stack([np.ones(len(days)), x]) @ coef
+        if recovered:
+            assert abs(coef[1 + names.index("hol_boxing_day")] - 600.0) < 40.0
+            assert np.abs(resid[boxing]).max() < 80.0
+        else:
+            assert "hol_boxing_day" not in names
+            assert np.abs(resid[boxing]).min() > 300.0  # the spike stays in the residual
+
+
+def test_each_tenant_of_a_lake_gets_its_country_and_validate_warns_of_an_unknown_one(tmp_path: Path) -> None:
+    for tid, country in (("sydney", "AU"), ("denver", None), ("berlin", "Germany")):
+        write_tenant(tmp_path, tid, good_frame(200))
+        meta = {"tenant_id": tid} | ({"country": country} if country else {})
+        (tmp_path / tid / "tenant.json").write_text(json.dumps(meta))
+    table = validate_lake(tmp_path)
+    rows = table[table.check == "country"].set_index("tenant")
+    assert rows.status.to_dict() == {"berlin": WARN, "denver": OK, "sydney": OK}
+    assert rows.detail["berlin"].startswith("tenant.json says country 'Germany', which has no holiday calendar: the built-in US "
+                                            "calendar is used; write an ISO 3166 code such as \"DE\"")
+    names = dict(zip(["berlin", "denver", "sydney"], build_design(load_lake(tmp_path), ModelSpec()).feature_names, strict=True))
+    assert "hol_anzac_day" in names["sydney"] and "july_4th" not in names["sydney"]
+    assert "july_4th" in names["denver"] and "july_4th" in names["berlin"]
