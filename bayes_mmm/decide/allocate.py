@@ -174,7 +174,9 @@ def plan_inputs(
     ranges = tenant_ranges(idata, sel)
     spend = own_periods(const["spend"].values[sel], ranges)
     run_dates = pd.DatetimeIndex(const["date"].values)
-    ends = None if ranges is None else run_dates[last_periods(ranges)]
+    # A tenant's data end on its last period's last day (a week's seventh); without ranges, every tenant's on the run's.
+    last = np.full(len(tenants), len(run_dates) - 1) if ranges is None else last_periods(ranges)
+    ends = run_dates[last] + pd.Timedelta(days=CADENCE_DAYS[cadence] - 1)
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, and after the plan, spend is assumed to stay at its recent level.
     level = recent_level(spend, window)

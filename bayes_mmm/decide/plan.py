@@ -49,7 +49,7 @@ class PlanInputs:
     cadence: str = "daily"
     window: int = CURRENT_WINDOW  # periods of history that define "current"
     has_weather: np.ndarray | None = None  # (N,) False: no weather columns (z is the seasonal stand-in or 0)
-    ends: pd.DatetimeIndex | None = None  # (N,) each tenant's own last period (None: the run's)
+    ends: pd.DatetimeIndex | None = None  # (N,) each tenant's own last day of data (None: the run's)
 
 
 def recent_level(spend: np.ndarray, window: int = CURRENT_WINDOW) -> np.ndarray:

@@ -220,6 +220,11 @@ def test_weekly_runs_plan_in_weeks(tmp_path: Path) -> None:
     assert plan["cadence"] == "weekly" and plan["carryover_periods"] == 0  # l_max 5 days: one week
     with pytest.raises(DataError, match="the run's data are weekly: its plans are counted in weeks, not days"):
         allocate_run(run, 510.0, tenant="north", days=3)
+    # The last week's data run to its seventh day: a plan five weeks after its start is 29 days after the data.
+    later = allocate_run(run, 3 * 170.0, tenant="north", periods=3, start=(last + pd.Timedelta(weeks=5)).strftime("%Y-%m-%d"))
+    assert later["warnings"] == [f"north's data end on {last + pd.Timedelta(days=6):%Y-%m-%d}, 29 days before the plan starts: "
+                                 "its current spend and carry-over are those of its last periods; refit with its recent data "
+                                 "before acting on its plan"]
 
 
 def test_a_weekly_run_reads_a_daily_forecast_as_weeks(tmp_path: Path) -> None:
