@@ -647,15 +647,23 @@ def monitor(
             out.print(f"  {tid}: {why}", highlight=False)
     for tid, why in (report.get("not_checked") or {}).items():
         out.print(f"  {tid}: not checked ({why})", highlight=False)
-    log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
-               monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
     flagged = [t for t, e in report["tenants"].items() if e["action"] != "ok"]
     waiting = len(report.get("not_checked") or {})
     unchecked = f" ({waiting} not checked: no new revenue yet)" if waiting else ""
     if flagged:
         out.print(f"[bold red]drift[/] in {len(flagged)} of {len(report['tenants'])} tenants{unchecked}")
+    else:
+        out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants{unchecked}")
+    try:
+        log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
+                   monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
+    except DataError as exc:
+        if not flagged:
+            raise
+        # A scheduler acts on exit 3; a tracking server that is down must not turn drift into an input error.
+        err.print(f"[bold red]error:[/] {esc(exc)} (the drift verdict stands: monitor.json is written)", highlight=False, soft_wrap=True)
+    if flagged:
         raise typer.Exit(3)
-    out.print(f"[green]no drift[/] in {len(report['tenants'])} tenants{unchecked}")
 
 
 @app.command()

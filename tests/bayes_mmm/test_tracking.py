@@ -189,6 +189,28 @@ def test_cli_monitor_mlflow_logs_what_monitor_json_says(store: Path, stored_run:
     assert files == ["m.json", "summary.json"] and params["monitor.end"] == report["checked"]["end"]
 
 
+@pytest.mark.parametrize("action", ["retrain", "ok"])
+def test_monitor_keeps_its_drift_exit_when_mlflow_fails(action: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Plumbing: a tracking server that refuses the logs is an error line; drift still exits 3, no drift exits 2."""
+    import bayes_mmm.api as api
+
+    entry = {"action": action, "model_drift_reasons": ["holdout R² fell"] if action != "ok" else [], "data_drift": [],
+             "r2": 0.2, "mape": 30.0, "coverage_90": 0.5, "bias_sigma": 2.5, "reference": {"r2_on_new_periods": 0.8, "mape": 8.0}}
+    report = {"checked": {"start": "2025-01-01", "end": "2025-02-01", "periods": 32}, "tenants": {"shop": entry}}
+    monkeypatch.setattr(api, "monitor_lake", lambda *a, **k: report)
+
+    def refused(*a, **k):
+        raise DataError("MLflow refused the logs: connection refused")
+
+    monkeypatch.setattr(api, "track_run", refused)
+    res = runner.invoke(app, ["monitor", str(tmp_path / "run"), "--data", str(tmp_path), "--mlflow"])
+    assert "error: MLflow refused the logs: connection refused" in res.output
+    if action == "ok":
+        assert res.exit_code == 2 and "no drift in 1 tenants" in res.output
+    else:
+        assert res.exit_code == 3 and "drift in 1 of 1 tenants" in res.output and "the drift verdict stands" in res.output
+
+
 def grouped_run(stored_run: Path, root: Path) -> Path:
     """A grouped run folder built from the stored run: g000 = two tenants, g001 = one, g002 failed (no fit needed)."""
     from bayes_mmm.runs.groups import merge
