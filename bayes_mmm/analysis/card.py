@@ -82,6 +82,19 @@ def noise_lines(summary: dict) -> list[str]:
     return lines
 
 
+def holiday_lines(summary: dict) -> list[str]:
+    """The card's line on holiday calendars, naming the tenants of each (older runs record none: no line)."""
+    by: dict[str, list[str]] = {}
+    for t, e in summary["tenants"].items():
+        if e.get("holidays"):
+            by.setdefault(e["holidays"], []).append(t)
+    if not by:
+        return []
+    if len(by) == 1:
+        return [f"- Holidays: {next(iter(by))} for every tenant."]
+    return ["- Holidays: " + "; ".join(f"{name} for {', '.join(ts)}" for name, ts in by.items()) + "."]
+
+
 def _roas_ranges(spec: dict) -> str:
     """ROAS prior ranges of a recorded spec, e.g. ``email 3–12, others 1–5`` (old runs: ``roas_prior``)."""
     ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}
@@ -189,6 +202,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         f"coefficients N(0, {spec.get('baseline_scale')}²) on unit-scale features, trend N(0, {spec.get('trend_scale')}²) per year, "
         f"intercept N(0, {spec.get('intercept_scale')}²); baseline integrated out analytically.",
         *lever_lines(spec),
+        *holiday_lines(summary),
         *regime_lines(summary),
         *noise_lines(summary),
         *([f"- {screen.capitalize()}."] if (screen := screen_line(summary)) else []),

@@ -18,8 +18,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-__all__ = ["HOLIDAY_COLUMNS", "any_holiday", "holiday_dates", "holiday_table", "is_holiday_column", "known_country",
-           "us_holidays"]
+__all__ = ["HOLIDAY_COLUMNS", "any_holiday", "calendar_name", "holiday_dates", "holiday_table", "is_holiday_column",
+           "known_country", "us_holidays"]
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
@@ -142,6 +142,14 @@ def known_country(country: str) -> bool:
 
     supported = holidays.list_supported_countries()
     return code in supported and (not subdiv or subdiv in supported[code])
+
+
+def calendar_name(country: str | None) -> str:
+    """Which calendar :func:`holiday_table` gives a ``country``, in words (the model card names it per tenant)."""
+    code = (country or "").strip().upper()
+    if code.partition("-")[0] in BUILT_IN or not known_country(code):
+        return "US retail events (built-in)"
+    return f"{code} public holidays"
 
 
 def holiday_table(dates: pd.DatetimeIndex, country: str | None = None) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from bayes_mmm.core.constants import (
     history_need,
 )
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.calendar import holiday_table, is_holiday_column
+from bayes_mmm.data.calendar import calendar_name, holiday_table, is_holiday_column
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.model.adstock_screen import resolve_adstock
 from bayes_mmm.model.residual import (
@@ -142,6 +142,8 @@ class Design:
     tail_scale: np.ndarray | None = None
     #: The adstock screen's evidence when ``spec.adstock`` was ``"screen"`` (:mod:`bayes_mmm.model.adstock_screen`).
     adstock_screen: dict | None = None
+    #: Each tenant's holiday calendar in words: its own ``holiday`` column, or :func:`~bayes_mmm.data.calendar.calendar_name`.
+    holidays: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.has_weather is None:
@@ -502,7 +504,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
     controls = ds[CONTROLS].values if CONTROLS in ds else None
     event = np.nan_to_num(ds[EVENT].values) if EVENT in ds else None
     has_weather = weather_mask(ds)
-    feats, names, stats, zw, cal, raw = [], [], [], np.zeros((n_t, n_d, 2)), [], []
+    feats, names, stats, zw, cal, raw, calendars = [], [], [], np.zeros((n_t, n_d, 2)), [], [], []
     for i in range(n_t):
         tr = train[i]
         temp, precip, snow = _tenant_weather(ds, i, tr)
@@ -514,6 +516,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i))
         cal.append(c)
+        calendars.append("its own holiday column" if own is not None else calendar_name(_country(ds, i)))
         parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
         if not has_weather[i] and spec.seasonal_media:
             zw[i] = seasonal_stand_in(dates, cadence)
@@ -547,7 +550,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
             feats[i] = np.concatenate([f, np.zeros((n_d, k_max - f.shape[1]))], axis=1)
             names[i] = names[i] + [f"pad_{j}" for j in range(k_max - len(names[i]))]
     return {"X": np.stack(feats), "feature_names": names, "weather_stats": stats, "zw": zw, "calendar": cal,
-            "weather": raw, "has_weather": has_weather}
+            "weather": raw, "has_weather": has_weather, "holidays": calendars}
 
 
 def _basis(spec: ModelSpec, response: dict, baseline: dict, noise: dict) -> dict:

@@ -96,6 +96,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "end": f"{d.dates[np.flatnonzero(train)[-1]]:%Y-%m-%d}" if train.any() else None,
             # False: the tenant has no usable weather data and was modelled without weather terms.
             "weather": bool(d.has_weather[i]),
+            # The holiday calendar of the baseline: its own holiday column, the US retail events or its country's.
+            "holidays": d.holidays[i] if d.holidays else None,
             # AR(1) coefficient of the noise (0: i.i.d.; bayes_mmm.model.residual).
             "residual_ar": round(float(d.ar_rho[i]), 3),
             # Noise sd ∝ level^p (0: constant; spec.noise_scale, bayes_mmm.model.residual).

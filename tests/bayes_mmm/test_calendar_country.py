@@ -74,6 +74,20 @@ def test_each_tenant_of_a_lake_gets_its_country_and_validate_warns_of_an_unknown
     assert rows.status.to_dict() == {"berlin": WARN, "denver": OK, "sydney": OK}
     assert rows.detail["berlin"].startswith("tenant.json says country 'Germany', which has no holiday calendar: the built-in US "
                                             "calendar is used; write an ISO 3166 code such as \"DE\"")
-    names = dict(zip(["berlin", "denver", "sydney"], build_design(load_lake(tmp_path), ModelSpec()).feature_names, strict=True))
+    design = build_design(load_lake(tmp_path), ModelSpec())
+    names = dict(zip(["berlin", "denver", "sydney"], design.feature_names, strict=True))
     assert "hol_anzac_day" in names["sydney"] and "july_4th" not in names["sydney"]
     assert "july_4th" in names["denver"] and "july_4th" in names["berlin"]
+    assert design.holidays == ["US retail events (built-in)", "US retail events (built-in)", "AU public holidays"]
+
+
+def test_the_model_card_names_each_tenants_calendar() -> None:
+    from bayes_mmm.analysis.card import holiday_lines
+
+    tenants = {"sydney": {"holidays": "AU public holidays"}, "denver": {"holidays": "US retail events (built-in)"},
+               "promo": {"holidays": "its own holiday column"}, "sydney2": {"holidays": "AU public holidays"}}
+    assert holiday_lines({"tenants": tenants}) == [
+        "- Holidays: AU public holidays for sydney, sydney2; US retail events (built-in) for denver; its own holiday column for promo."]
+    assert holiday_lines({"tenants": {"a": {"holidays": "US retail events (built-in)"}}}) == [
+        "- Holidays: US retail events (built-in) for every tenant."]
+    assert holiday_lines({"tenants": {"old_run": {"weather": True}}}) == []
