@@ -97,18 +97,39 @@ def find_table(path: str | Path, candidates: Sequence[str]) -> Table:
 
 
 def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
-    """Parse CSV text as strings with stripped, unique column names (``DataError`` naming ``file`` otherwise)."""
+    """Parse CSV text as strings with stripped, unique column names (``DataError`` naming ``file`` otherwise).
+
+    Read with the ``csv`` module, not pandas: pandas renames a repeated column ("Cost", "Cost.1") and fills a short
+    row's missing fields from the left, so one missing campaign name moved the impressions into the spend. Rows
+    of one width shorter than the header are a writer that leaves out trailing empty cells, and are padded; a row
+    shorter than others (a cell missing somewhere) or longer than the header is refused, a "Total" footer aside.
+    Rows of blank cells (a spreadsheet's leftovers) are dropped.
+    """
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError("file is empty", file=file) from None
-    except (pd.errors.ParserError, ValueError) as exc:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True) if any(c.strip() for c in r)]
+    except csv.Error as exc:
         raise DataError(f"cannot be read as a table ({exc})", file=file) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    dup = frame.columns[frame.columns.duplicated()]
-    if len(dup):
-        raise DataError("duplicated column", file=file, column=dup[0])
-    return frame
+    if not rows:
+        raise DataError("file is empty", file=file)
+    header = [c.strip() or f"Unnamed: {k}" for k, c in enumerate(rows[0])]
+    dup = [c for c in header if header.count(c) > 1]
+    if dup:
+        raise DataError(f"column appears {header.count(dup[0])} times in the header: which one holds the data?", file=file,
+                        column=dup[0], hint="delete or rename the copies")
+    body = rows[1:]
+    full = max((len(r) for r in body if not _is_footer(r)), default=len(header))
+    wrong = [k for k, r in enumerate(body) if len(r) > len(header) or (len(r) < full and not _is_footer(r))]
+    if wrong:
+        r = body[wrong[0]]
+        raise DataError(f"{len(r)} fields where the header has {len(header)}: a cell is missing or extra, and the values "
+                        "after it would land in the wrong columns", file=file, rows=[k + 1 for k in wrong],
+                        hint="export the file again, or fix the row so each value sits under its column")
+    return pd.DataFrame([r + [""] * (len(header) - len(r)) for r in body], columns=header, dtype=str)
+
+
+def _is_footer(cells: list[str]) -> bool:
+    """A summary row ("Total", "Grand total: Account"), which exports may write shorter than the header."""
+    return any(_FOOTER_LABEL.match(c) or _FOOTER.match(c) for c in cells if c.strip())
 
 
 def column_matches(column: str, candidate: str, fold: bool = False) -> bool:

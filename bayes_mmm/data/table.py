@@ -75,7 +75,8 @@ def read_csv_text(path: Path, na_tokens: frozenset[str] = NA_TOKENS) -> pd.DataF
     if "\x00" in text:
         raise DataError("is not a text file (NUL bytes)", file=path, hint="expected a CSV file")
     try:
-        lines = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
+        # Rows of blank cells (",,,," a spreadsheet leaves below the data) hold nothing: dropped.
+        lines = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if any(c.strip() for c in r)]
     except csv.Error as exc:
         raise DataError(f"is not valid CSV ({exc})", file=path) from None
     if not lines:

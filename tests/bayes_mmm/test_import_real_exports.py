@@ -311,3 +311,34 @@ def test_the_unread_note_sees_decimal_commas_and_word_parts(tmp_path: Path) -> N
     imp = assemble(make_spec(mapping))
     assert imp.notes[0] == ("revenue: numeric column(s) not read: Holiday ads; map any that is media spend as a "
                             "channel, or list them in [revenue] ignore_columns")
+
+
+# --- rows and headers pandas would have misread -----------------------------------------------------------------
+
+TIKTOK = "By Day,Campaign name,Cost,Impressions,Clicks\n"
+
+
+def test_a_row_missing_a_cell_is_refused_not_shifted(tmp_path: Path) -> None:
+    """pandas filled the short row from the left: the impressions (11164) became the day's spend (93.04)."""
+    rows = "".join(f"2024-03-{d:02d},Spring,93.04,11164,88\n" for d in range(1, 22))
+    f = write(tmp_path / "tiktok.csv", TIKTOK + rows.replace("2024-03-05,Spring,", "2024-03-05,"))
+    with pytest.raises(DataError) as e:
+        read_source(Source(f), role="spend")
+    assert str(e.value).startswith(f"{f}, row 5: 4 fields where the header has 5: a cell is missing or extra, and the "
+                                   "values after it would land in the wrong columns")
+    f = write(tmp_path / "ok.csv", TIKTOK + rows)
+    assert read_source(Source(f), role="spend")[0].sum() == pytest.approx(21 * 93.04)
+
+
+def test_rows_that_all_leave_out_trailing_empty_cells_are_read() -> None:
+    from bayes_mmm.data.exports import text_table
+
+    frame = text_table("date,revenue,label\n2024-03-01,100\n2024-03-02,120\n,,\n", "x.csv")
+    assert frame.to_dict("list") == {"date": ["2024-03-01", "2024-03-02"], "revenue": ["100", "120"], "label": ["", ""]}
+
+
+def test_a_repeated_column_is_refused_not_read_from_its_first_copy(tmp_path: Path) -> None:
+    f = write(tmp_path / "google.csv", "Day,Cost,Clicks,Cost\n" + "".join(f"2024-03-{d:02d},0,5,12.5\n" for d in range(1, 22)))
+    with pytest.raises(DataError) as e:
+        read_source(Source(f), role="spend")
+    assert str(e.value).startswith(f"{f}, column 'Cost': column appears 2 times in the header: which one holds the data?")

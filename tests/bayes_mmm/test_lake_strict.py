@@ -262,3 +262,12 @@ def test_tenant_json_null_and_unknown_keys_are_accepted(tmp_path: Path) -> None:
     assert ds["city"].values.tolist() == [""]  # null is as good as absent, not the text "None"
     validate_lake(tmp_path)  # a null sensitivity is estimated from the data, not refused as "None"
     assert dataset_sensitivity(ds)["t"]["source"] == "estimated"
+
+
+def test_rows_of_blank_cells_below_the_data_are_dropped(tmp_path: Path) -> None:
+    """A spreadsheet's leftover ",,,,," rows carry nothing: read as the same table, not refused as a date ''."""
+    df = good_frame(150)
+    path = write_tenant(tmp_path, "t", df)
+    clean = read_daily(path)
+    path.write_text(path.read_text() + ",,,,,\n , , ,,,\n")
+    pd.testing.assert_frame_equal(read_daily(path), clean)
