@@ -197,6 +197,9 @@ def parse_pairs(values: Sequence[str], option: str) -> dict[str, str]:
         name, sep, value = v.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise DataError(f"{option} expects NAME=VALUE, got '{v}'")
+        if name.strip() in out:  # a dict keeps the last: the first export would be dropped without a word
+            raise DataError(f"{option} names '{name.strip()}' twice ({out[name.strip()]} and {value.strip()})",
+                            hint="give each its own name (meta_us=…, meta_eu=…), or combine the exports into one file")
         out[name.strip()] = value.strip()
     return out
 

@@ -327,3 +327,13 @@ def test_cli_import_refuses_overwrite_without_force(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "all gates pass for 1 tenants" in res.output
     res = runner.invoke(app, ["import", "--out", str(lake), "--tenant", "x", "--channel", "meta"])
     assert res.exit_code == 2 and "--channel expects NAME=VALUE, got 'meta'" in res.output
+
+
+def test_a_channel_named_twice_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    """A dict kept the last --channel meta=…: the first export was dropped and meta read Google's cost."""
+    d = MAPPING.parent
+    res = CliRunner().invoke(app, ["import", "--out", str(tmp_path / "lake"), "--tenant", "x", "--revenue", str(d / "shopify_orders.csv"),
+                                   "--channel", f"meta={d / 'meta_ads.csv'}", "--channel", f"meta={d / 'google_ads.csv'}"])
+    assert res.exit_code == 2
+    assert f"error: --channel names 'meta' twice ({d / 'meta_ads.csv'} and {d / 'google_ads.csv'}) — give each its own name" in res.output
+    assert not (tmp_path / "lake").exists()
