@@ -15,6 +15,7 @@ from bayes_mmm.core.errors import DataError
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary sibling and ``os.replace``."""
     path = Path(path)
+    _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -28,6 +29,13 @@ def write_text(path: str | Path, text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def _refuse_special(path: Path) -> None:
+    """Refuse a device, pipe or socket as an output: a rename would replace it with a plain file (``/dev/null`` too)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise DataError("is not a regular file (a device, pipe or socket): writing the output would replace it, not even "
+                        "with --force", file=path, hint="give a file name for --out")
 
 
 def _umask() -> int:
@@ -74,6 +82,7 @@ def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence
                         file=path, hint="choose another --out")
     if path.is_dir():
         raise DataError("is a folder, but a file is needed here", file=path, hint="give a file name for --out")
+    _refuse_special(path)
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another --out")
     _ensure_parent_writable(path)

@@ -28,3 +28,18 @@ def test_write_text_is_atomic_and_readable(tmp_path: Path) -> None:
     assert path.read_text() == "{}"
     assert path.stat().st_mode & 0o044  # readable by others, like any file
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_a_pipe_is_never_replaced_by_an_output_even_with_force(tmp_path: Path) -> None:
+    """`allocate --out /dev/null --force` swapped the machine's /dev/null for a plain file; a FIFO stands in for it."""
+    import os
+    import stat
+
+    from bayes_mmm.core.errors import DataError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for write in (lambda: atomic.ensure_file_writable(fifo, force=True), lambda: atomic.write_text(fifo, "plan")):
+        with pytest.raises(DataError, match=r"is not a regular file \(a device, pipe or socket\): writing the output would replace it"):
+            write()
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
