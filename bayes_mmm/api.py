@@ -158,11 +158,12 @@ def import_exports(
     return import_tenant(make_spec(mapping, **overrides), lake, force=force)
 
 
-def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
+def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: bool = False) -> dict:
     """Add PPC calibration, LOO by tenant, sampler health, verdicts and the model card to a run.
 
     Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
-    and writes ``model_card.md``; returns the updated summary.
+    and writes ``model_card.md`` (a ``model_card.md`` bayes-mmm did not write only with ``force``);
+    returns the updated summary.
     """
     from bayes_mmm.analysis.card import model_card
     from bayes_mmm.analysis.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
@@ -170,6 +171,7 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None) -> dict:
     from bayes_mmm.runs.folder import RunFolder
 
     run = RunFolder(run_dir)
+    run.check_model_card(force)
     idata, summary = run.load(need_tenants=True)
     diag = {
         "sampler_health": sampler_health(idata),

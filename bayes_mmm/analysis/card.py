@@ -6,6 +6,7 @@ import math
 
 from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
+from bayes_mmm.runs.folder import CARD_TITLE
 
 LIMITS = (
     "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "
@@ -188,7 +189,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
     spec = summary.get("config", {}).get("spec", {})
     verdicts = tenant_verdicts(summary)
     lines = [
-        f"# Model card — run {summary['run_id']}",
+        f"{CARD_TITLE}{summary['run_id']}",
         "",
         "## Data",
         f"- Lake `{d['lake']}`, {len(d['tenants'])} tenants, channels {', '.join(d['channels'])}, {d['start']} to {d['end']}.",

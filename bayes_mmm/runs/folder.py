@@ -33,6 +33,8 @@ from bayes_mmm.model.design import periods
 IDATA, SUMMARY = "idata.nc", "summary.json"
 EVALUATION, ALLOCATION = "evaluation.json", "allocation.json"
 MODEL_CARD, REPORT = "model_card.md", "report.html"
+#: How every model card bayes-mmm writes begins (so diagnose replaces only its own).
+CARD_TITLE = "# Model card — run "
 MONITOR = "monitor.json"
 GROUPS_DIR = "groups"
 #: Files a command may never replace from an ``--out`` option: they are the run.
@@ -397,6 +399,17 @@ class RunFolder:
 
     def write_allocation(self, plan: dict) -> Path:
         return atomic.write_text(self.allocation_path, to_json(plan) + "\n")
+
+    def check_model_card(self, force: bool = False) -> None:
+        """Refuse, before any work, to replace a ``model_card.md`` that bayes-mmm did not write (unless ``force``)."""
+        path = self.model_card_path
+        if path.is_file() and not force:
+            with open(path, "rb") as fh:
+                head = fh.read(len(CARD_TITLE.encode()) + 3).decode("utf-8-sig", errors="replace")
+            if not head.startswith(CARD_TITLE):
+                raise FileExistsError(f"{path} exists and is not a model card bayes-mmm wrote; pass --force to replace it, "
+                                      "or move it away")
+        atomic.ensure_file_writable(path, force=True)
 
     def write_model_card(self, card: str) -> Path:
         return atomic.write_text(self.model_card_path, card)

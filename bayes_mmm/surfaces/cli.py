@@ -520,6 +520,7 @@ def evaluate(
 @friendly
 def diagnose(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
+    force: Annotated[bool, typer.Option(help="Replace a model_card.md that bayes-mmm did not write.")] = False,
 ) -> None:
     """Convergence, sampler health, posterior predictive calibration and LOO per tenant; writes the model card.
 
@@ -529,9 +530,12 @@ def diagnose(
     from bayes_mmm.api import diagnose_run
     from bayes_mmm.runs.folder import RunFolder
 
-    for folder in RunFolder(run).run_folders():
+    folders = RunFolder(run).run_folders()
+    for folder in folders:  # every group's card checked before any work
+        folder.check_model_card(force)
+    for folder in folders:
         with out.status(f"computing diagnostics (PPC, LOO) of {esc(folder.path)}"):
-            summary = diagnose_run(folder.path)
+            summary = diagnose_run(folder.path, force=force)
         print_diagnostics(summary)
         out.print(f"model card: [bold]{folder.model_card_path}[/]")
 

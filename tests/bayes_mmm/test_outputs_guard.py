@@ -169,3 +169,20 @@ def test_a_channel_or_tenant_called_mean_is_not_an_interval_record() -> None:
     ok["mean"]["roas"]["mean"]["q05"] = "x"
     with pytest.raises(Exception, match=r"key 'tenants\.mean\.roas\.mean\.q05' must be a number, found a string"):
         check_intervals(ok, Path("s.json"), "tenants")
+
+
+def test_diagnose_keeps_a_model_card_it_did_not_write(stored_run: Path, tmp_path: Path) -> None:
+    from bayes_mmm.runs.folder import CARD_TITLE, RunFolder
+    from bayes_mmm.surfaces.cli import app
+
+    run = Path(shutil.copytree(stored_run, tmp_path / "run"))
+    card = run / "model_card.md"
+    card.write_text("my handwritten card\n")
+    res = CliRunner().invoke(app, ["diagnose", str(run)])
+    assert res.exit_code == 2
+    assert f"error: {card} exists and is not a model card bayes-mmm wrote; pass --force to replace it" in res.output
+    assert card.read_text() == "my handwritten card\n"
+    card.write_text(f"{CARD_TITLE}old-run\n")  # its own card: replaced without --force
+    RunFolder(run).check_model_card()
+    card.write_text("my handwritten card\n")
+    RunFolder(run).check_model_card(force=True)
