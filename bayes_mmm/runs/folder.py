@@ -43,6 +43,8 @@ RUN_FILES = (IDATA, SUMMARY)
 #: Groups and variables every reader of ``idata.nc`` relies on.
 IDATA_GROUPS = ("posterior", "constant_data")
 CONSTANT_VARS = ("spend", "y_scale")
+#: Posterior variables every draw has a finite value of (mroas and weather elasticities may be NaN: no spend, no weather).
+FINITE_VARS = ("roas", "beta", "adstock_alpha", "half_sat", "hill_shape", "sigma")
 
 
 def not_a_run(path: Path) -> str | None:
@@ -268,8 +270,8 @@ class RunFolder:
         summary = self.summary() if summary is None else summary
         return periods(self.spec(summary).l_max, str((summary.get("data") or {}).get("cadence", "daily")))
 
-    def idata(self):
-        """``idata.nc``, checked: readable netCDF holding the groups and variables every reader uses."""
+    def idata(self, groups: tuple[str, ...] = ()):
+        """``idata.nc``, checked: readable netCDF holding the groups and variables every reader uses, and ``groups``."""
         import arviz as az
 
         path = self.idata_path
@@ -279,7 +281,7 @@ class RunFolder:
             idata = az.from_netcdf(str(path), engine="h5netcdf")
         except Exception as exc:  # h5py/xarray raise many types for a damaged file; all mean "unreadable"
             raise DataError(f"not a readable netCDF file ({type(exc).__name__})", file=path, hint=REFIT) from None
-        missing = [g for g in IDATA_GROUPS if g not in idata.groups()]
+        missing = [g for g in (*IDATA_GROUPS, *groups) if g not in idata.groups()]
         if missing:
             raise DataError(f"no {' or '.join(missing)} group: not an idata.nc written by bayes-mmm", file=path, hint=REFIT)
         absent = [f"constant_data.{v}" for v in CONSTANT_VARS if v not in idata.constant_data]
@@ -287,18 +289,32 @@ class RunFolder:
         absent += [] if idata.posterior.data_vars else ["posterior draws"]
         if absent:
             raise DataError(f"lacks {', '.join(absent)}: not an idata.nc written by bayes-mmm", file=path, hint=REFIT)
+        try:  # read now what every command uses: a damaged chunk is then this error, not a traceback later
+            for g in (*IDATA_GROUPS, *groups):
+                idata[g].load()
+        except Exception as exc:  # h5py raises OSError, others ValueError or KeyError, for a damaged chunk
+            raise DataError(f"damaged: its {', '.join((*IDATA_GROUPS, *groups))} cannot be read ({type(exc).__name__})",
+                            file=path, hint=REFIT) from None
+        bad = [v for v in FINITE_VARS if v in idata.posterior and not np.isfinite(idata.posterior[v].values).all()]
+        if bad:
+            raise DataError(f"damaged: posterior draws of {', '.join(bad)} are not finite (NaN or infinite)", file=path, hint=REFIT)
         return idata
 
-    def load(self, need_tenants: bool = False):
-        """``(InferenceData, summary)`` of an ordinary run folder; a grouped run says which group folder to pass."""
+    def load(self, need_tenants: bool = False, groups: tuple[str, ...] = ()):
+        """``(InferenceData, summary)`` of an ordinary run folder; a grouped run says which group folder to pass.
+
+        ``groups``: the idata groups the caller reads beyond the posterior and constant data, checked and read now.
+        """
         if not self.idata_path.is_file() and self.summary_path.is_file():
             self.group_of(None)  # a grouped run: raises with the folder to pass instead
         summary = self.summary(need_tenants)
-        idata = self.idata()
-        held = [str(t) for t in idata.constant_data["tenant"].values]
-        if held != summary["data"]["tenants"]:
-            raise DataError(f"{IDATA} holds tenants {held[:3]} but {SUMMARY} lists {summary['data']['tenants'][:3]}",
-                            file=self.path, hint="the two files come from different runs; " + REFIT)
+        idata = self.idata(groups)
+        for key in ("tenant", "channel"):
+            held = [str(t) for t in idata.constant_data[key].values] if key in idata.constant_data.coords else None
+            listed = summary["data"].get(f"{key}s")
+            if held is not None and listed is not None and held != listed:
+                raise DataError(f"{IDATA} holds {key}s {held[:3]} but {SUMMARY} lists {listed[:3]}",
+                                file=self.path, hint="the two files come from different runs; " + REFIT)
         dates = idata.constant_data["date"].values if "date" in idata.constant_data.coords else None
         end = summary["data"].get("end")
         if dates is not None and len(dates) and isinstance(end, str) and str(dates[-1])[:10] != end[:10]:

@@ -67,6 +67,10 @@ def friendly(fn: Callable) -> Callable:
         except (DataError, FileExistsError, FileNotFoundError, ValueError) as exc:
             err.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # a file that fails mid-read (a damaged idata.nc chunk read late), a full disk
+            err.print(f"[bold red]error:[/] a file could not be read or written ({esc(exc)}): a damaged run file? "
+                      "fit it again, or restore it", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             interrupted("[yellow]interrupted: nothing was written[/]")
 

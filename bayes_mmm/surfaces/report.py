@@ -277,7 +277,7 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
     """
     run = RunFolder(run_dir)
     run_dir = run.path
-    idata, summary = run.load(need_tenants=True)  # every section reads its tenant's entry
+    idata, summary = run.load(need_tenants=True, groups=("observed_data",))  # every section reads its tenant's entry
     spec = run.spec(summary)
     evaluation = run.evaluation()
     allocation = run.allocation()

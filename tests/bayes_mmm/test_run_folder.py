@@ -204,6 +204,46 @@ def test_foreign_netcdf(run_copy: Path) -> None:
     assert "lacks constant_data.spend, constant_data.y_scale, the tenant coordinate" in message(RunFolder(run_copy).load)
 
 
+def test_nan_draws_other_channels_and_missing_groups_are_refused_not_read_as_drift(run_copy: Path) -> None:
+    path = run_copy / "idata.nc"
+    idata = az.from_netcdf(str(path))
+    idata.load()
+
+    def save(roas: float) -> None:
+        idata.posterior["roas"] = xr.full_like(idata.posterior["roas"], roas)
+        idata.to_netcdf(str(run_copy / "new.nc"), engine="h5netcdf")
+        (run_copy / "new.nc").replace(path)
+
+    save(np.nan)  # monitor read all-NaN draws as drift in every tenant
+    assert message(RunFolder(run_copy).load).startswith(f"{path}: damaged: posterior draws of roas are not finite (NaN or infinite)")
+    save(1.0)
+    summary = json.loads((run_copy / "summary.json").read_text())
+    summary["data"]["channels"] = CHANNELS[:-1]  # monitor ended in KeyError on the channel summary.json lacked
+    (run_copy / "summary.json").write_text(json.dumps(summary))
+    assert (f"idata.nc holds channels {CHANNELS[:3]} but summary.json lists {CHANNELS[:-1][:3]}"
+            in message(RunFolder(run_copy).load))
+    summary["data"]["channels"] = CHANNELS
+    (run_copy / "summary.json").write_text(json.dumps(summary))
+    assert RunFolder(run_copy).load()[1]["data"]["channels"] == CHANNELS
+    # diagnose reads the predictive draws: their absence is named before any work (it was an AttributeError).
+    assert message(lambda: RunFolder(run_copy).load(groups=("posterior_predictive",))) == (
+        f"{path}: no posterior_predictive group: not an idata.nc written by bayes-mmm — fit it again with `bayes-mmm fit --out DIR`")
+
+
+def test_a_file_failing_mid_read_is_one_error_line(run_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plumbing: h5py's OSError for a damaged chunk read late (a report's predictive draws) is exit 2, no traceback."""
+    import bayes_mmm.api as api
+
+    def damaged(*a, **k):
+        raise OSError("Can't synchronously read data (filter returned failure during read)")
+
+    monkeypatch.setattr(api, "diagnose_run", damaged)
+    res = CliRunner().invoke(app, ["diagnose", str(run_copy)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert ("error: a file could not be read or written (Can't synchronously read data (filter returned failure during "
+            "read)): a damaged run file? fit it again, or restore it") in " ".join(res.output.split())
+
+
 def test_damaged_allocation(run_copy: Path) -> None:
     path = run_copy / "allocation.json"
     path.write_text(json.dumps({"tenants": {"a": {"plan": {"meta": ["100", 5]}}}}))
