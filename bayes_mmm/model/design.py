@@ -86,6 +86,7 @@ class Design:
     Attributes
     ----------
     y : (tenant, date) revenue divided by ``y_scale``; 0 where not in ``train``.
+    y_raw : (tenant, date) revenue in currency; NaN where blank or outside the tenant's data.
     train : (tenant, date) days that enter the likelihood.
     in_range : (tenant, date) days inside the tenant's data.
     spend : (tenant, channel, date) spend in currency.
@@ -463,7 +464,8 @@ def _response(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None) -> dict
         bad = tenants[int(np.flatnonzero(train.sum(axis=1) == 0)[0])]
         raise ValueError(f"tenant '{bad}' has no training days")
 
-    y_raw = np.nan_to_num(ds[REVENUE].values, nan=0.0)
+    # Blank revenue stays NaN (never 0): it is not trained on, and observed_data must not show it as a period of 0.
+    y_raw = np.where(observed, ds[REVENUE].values, np.nan)
     y_scale = np.array([y_raw[i, train[i]].mean() for i in range(n_t)])
     y_scale = np.where(y_scale > 0, y_scale, 1.0)
     spend = ds["spend"].values.transpose(0, 2, 1)  # (tenant, channel, date)
@@ -482,7 +484,7 @@ def _response(ds: xr.Dataset, spec: ModelSpec, train: np.ndarray | None) -> dict
         "cadence": cadence,
         "train": train,
         "in_range": ds["in_range"].values,
-        "y": np.where(train, y_raw / y_scale[:, None], 0.0),
+        "y": np.where(train, np.nan_to_num(y_raw) / y_scale[:, None], 0.0),
         "y_raw": y_raw,
         "y_scale": y_scale,
         "spend": spend,

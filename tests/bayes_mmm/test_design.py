@@ -190,3 +190,17 @@ def test_a_control_column_enters_the_baseline_standardised(tiny_lake, tmp_path) 
     names = design.feature_names[0]
     x = design.X[0][:, design.keep[0]][:, names.index("control_price")]
     np.testing.assert_allclose(x, (price - price.mean()) / price.std(), atol=1e-9)
+
+
+def test_a_blank_revenue_day_stays_blank_not_zero(tmp_path) -> None:
+    """observed_data (from y_raw) showed a blank week as revenue 0 in the report's dots and histogram."""
+    from tests.bayes_mmm.test_data import good_frame, write_tenant
+
+    df = good_frame(200)
+    df.loc[30, "revenue"] = None
+    write_tenant(tmp_path, "t", df)
+    design = build_design(load_lake(tmp_path), ModelSpec())
+    assert np.isnan(design.y_raw[0, 30]) and design.y[0, 30] == 0.0 and not design.train[0, 30]
+    keep = np.arange(200) != 30
+    np.testing.assert_allclose(design.y_raw[0, keep], df["revenue"].to_numpy()[keep])
+    assert design.y_scale[0] == pytest.approx(df["revenue"].to_numpy()[keep].mean())
