@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +46,12 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
     weather-elasticity and contribution-share errors, and overall coverage
     and median absolute relative error.
     """
-    pairs, weather = [], []
+    pairs, weather, unmatched = [], [], {}
     for tid, entry in summary["tenants"].items():
         truth = read_truth(lake, tid)
+        fitted = {ch for ch, r in entry["roas"].items() if r["mean"] is not None}
+        if fitted ^ set(truth["channels"]):
+            unmatched[tid] = {"run_only": sorted(fitted - set(truth["channels"])), "truth_only": sorted(set(truth["channels"]) - fitted)}
         for ch, r in entry["roas"].items():
             t = truth["channels"].get(ch)
             if t is None or r["mean"] is None:
@@ -91,7 +95,12 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
                                    for w in sorted({x["weather"] for x in weather})},
         "weather_elasticity_coverage_90": float(np.mean([x["inside"] for x in weather])) if weather else float("nan"),
     }
-    return {"run_id": summary.get("run_id"), "lake": str(lake), "overall": overall, "pairs": pairs, "weather": weather}
+    for tid, u in unmatched.items():  # a truth written "Meta" for the run's "meta" scored nothing, without a word
+        warnings.warn(f"{tid}: not scored — the run's channels {', '.join(u['run_only']) or '(none)'} have no truth, "
+                      f"the truth's {', '.join(u['truth_only']) or '(none)'} are not in the run (names must match exactly)",
+                      UserWarning, stacklevel=2)
+    return {"run_id": summary.get("run_id"), "lake": str(lake), "overall": overall, "pairs": pairs, "weather": weather,
+            "unmatched": unmatched}
 
 
 def evaluate_run(run_dir: str | Path, lake: str | Path) -> dict:

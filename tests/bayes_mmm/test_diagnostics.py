@@ -166,3 +166,23 @@ def test_evaluation_takes_another_simulators_truth_with_only_roas(tmp_path: Path
     (lake / first / "truth.json").write_text("{not json")
     with pytest.raises(DataError, match=r"truth.json: not JSON"):
         evaluate_summary(summary, lake)
+
+
+def test_evaluation_names_channels_the_truth_and_the_run_spell_differently(tmp_path: Path) -> None:
+    """A truth written "Meta" for the run's "meta" was left out of the coverage without a word."""
+    import shutil
+
+    from bayes_mmm.analysis.evaluate import evaluate_summary
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    summary = json.loads((fixtures / "small_run" / "summary.json").read_text())
+    lake = Path(shutil.copytree(fixtures / "small_lake", tmp_path / "lake"))
+    first = sorted(summary["tenants"])[0]
+    truth = json.loads((lake / first / "truth.json").read_text())
+    truth["channels"]["Meta"] = truth["channels"].pop("meta")
+    (lake / first / "truth.json").write_text(json.dumps(truth))
+    with pytest.warns(UserWarning, match=rf"^{first}: not scored — the run's channels meta have no truth, the truth's Meta "
+                                         r"are not in the run \(names must match exactly\)$"):
+        ev = evaluate_summary(summary, lake)
+    assert ev["unmatched"] == {first: {"run_only": ["meta"], "truth_only": ["Meta"]}}
+    assert len(ev["pairs"]) == 3 * len(summary["tenants"]) - 1
