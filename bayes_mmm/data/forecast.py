@@ -168,12 +168,22 @@ def forecast_covers(
 
 
 def _covers(df: pd.DataFrame, want: pd.DatetimeIndex, source: str, tenant: str | None) -> None:
-    missing = want.difference(pd.DatetimeIndex(df[DATE]))
+    have = pd.DatetimeIndex(df[DATE])
+    missing = want.difference(have)
     if len(missing):
         shown = ", ".join(f"{d:%Y-%m-%d}" for d in missing[:5]) + (" …" if len(missing) > 5 else "")
         who = f" for tenant {tenant}" if tenant else ""
         raise DataError(f"forecast lacks {len(missing)} of the plan's dates{who}: {shown}", file=source, column=DATE,
-                        hint="forecast every day of the plan")
+                        hint=_weekday_hint(have, want) or "forecast every day of the plan")
+
+
+def _weekday_hint(have: pd.DatetimeIndex, want: pd.DatetimeIndex) -> str | None:
+    """What to fix when weekly rows are dated on another weekday than the plan's weeks (Sundays for Monday weeks)."""
+    ours, theirs = set(want.day_name()), set(have.day_name())
+    if len(want) < 2 or (want[1] - want[0]).days != 7 or len(ours) != 1 or len(theirs) != 1 or ours == theirs:
+        return None
+    return (f"its rows are dated on {theirs.pop()}s, the run's weeks begin on {ours.pop()}s: date each week by its first "
+            "day, or give daily rows (they are summed into the run's weeks)")
 
 
 def cities_of(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:

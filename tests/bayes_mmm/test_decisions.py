@@ -251,6 +251,12 @@ def test_a_weekly_run_reads_a_daily_forecast_as_weeks(tmp_path: Path) -> None:
     short.to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(DataError, match="lacks 1 of the plan's dates: " + days[14].strftime("%Y-%m-%d")):
         allocate_run(run, 3 * 170.0, tenant="north", periods=3, forecast=tmp_path / "short.csv")
+    # Weekly rows dated on the weeks' last day: the message says which weekday the run's weeks begin on.
+    weekly.assign(date=(days[6::7]).strftime("%Y-%m-%d")).to_csv(tmp_path / "sundays.csv", index=False)
+    with pytest.raises(DataError) as e:
+        allocate_run(run, 3 * 170.0, tenant="north", periods=3, forecast=tmp_path / "sundays.csv")
+    assert str(e.value).endswith(f"— its rows are dated on {days[6]:%A}s, the run's weeks begin on {days[0]:%A}s: date each "
+                                 "week by its first day, or give daily rows (they are summed into the run's weeks)")
 
 
 def test_a_forecast_must_cover_the_plan_and_name_its_tenants(tmp_path: Path) -> None:
