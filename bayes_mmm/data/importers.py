@@ -506,9 +506,11 @@ def _read(source: Source, role: str, spec: ImportSpec, group: str, name: str,
     return sums, date_column
 
 
-def _note_outside(label: str, outside: int, notes: list[str]) -> None:
+def _note_outside(label: str, outside: int, notes: list[str], amount: float | None = None) -> None:
+    """Say how many days (and, for spend, how much) lay outside the revenue's range: the rows of those days are dropped."""
     if outside:
-        notes.append(f"{label}: {outside} row(s) dated outside the revenue export's range dropped")
+        much = f" ({amount:,.2f} of spend)" if amount else ""
+        notes.append(f"{label}: {outside} day(s){much} dated outside the revenue export's range dropped")
 
 
 def _spend(name: str, sums: pd.Series, where: str, periods: pd.DatetimeIndex, cadence: str,
@@ -524,7 +526,7 @@ def _spend(name: str, sums: pd.Series, where: str, periods: pd.DatetimeIndex, ca
         notes.append(f"{name}: every row on {other} {where}, the revenue's weeks start on {periods[0]:%A}s; each "
                      "counts in the week that contains it: if they are weekly totals, export by day or by the same weeks")
     spend, outside = into_periods(sums, periods, cadence)
-    _note_outside(name, outside, notes)
+    _note_outside(name, outside, notes, float(np.nansum(sums.to_numpy()) - spend.sum()))
     return spend
 
 

@@ -290,7 +290,9 @@ def test_spend_like_column_in_revenue_export_is_an_error(tmp_path: Path) -> None
     assert "column 'Spend_Email': looks like media spend but is not mapped to a channel" in str(e.value)
     ok = assemble(make_spec(tenant_id="s", revenue=f, channels={"meta": meta, "email": f}))
     assert ok.daily["spend_email"].tolist() == list(map(float, range(1, 11)))
-    assert ok.notes == ["meta: 111 row(s) dated outside the revenue export's range dropped",
+    rows = pd.read_csv(meta)
+    outside = rows.loc[~rows["Reporting starts"].between("2024-01-01", "2024-01-10"), "Amount spent (USD)"].sum()
+    assert ok.notes == [f"meta: 111 day(s) ({outside:,.2f} of spend) dated outside the revenue export's range dropped",
                         "no weather export: the tenant is modelled without weather terms"]
 
 
