@@ -22,7 +22,7 @@ def read_json(path: str | Path, hint: str | None = None) -> Any:
     """
     path = Path(path)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(path.read_bytes().decode("utf-8-sig"))  # Windows Notepad writes a BOM
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text (byte {exc.start})", file=path, hint=hint) from None
     except OSError as exc:  # a folder of that name, no permission, a vanished file

@@ -270,6 +270,8 @@ def test_tenant_json(tmp_path: Path) -> None:
     assert f"{path}: cannot read (Is a directory)" in message(lambda: read_tenant_meta(shop))
     path.rmdir()
     assert read_tenant_meta(shop) == {"tenant_id": "shop"}
+    path.write_bytes(b"\xef\xbb\xbf" + '{"city": "Zürich"}'.encode())  # Windows Notepad's BOM: read, as the CSVs are
+    assert read_tenant_meta(shop) == {"city": "Zürich", "tenant_id": "shop"}
 
 
 # --------------------------------------------------------------------------- grouped runs
