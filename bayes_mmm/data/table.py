@@ -142,6 +142,10 @@ def parse_iso_dates(values: pd.Series, path: str | Path, column: str) -> pd.Date
     return stamps.rename(None)
 
 
+#: "1,234.50": a comma between groups of three digits before any decimal point.
+THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
 def parse_numbers(values: pd.Series, path: str | Path, column: str, dates: Sequence[str] | None = None) -> np.ndarray:
     """Float values of a column; refuse text and non-finite numbers (``inf``, ``Infinity``, ``1e999``)."""
     if pd.api.types.is_bool_dtype(values):
@@ -152,8 +156,10 @@ def parse_numbers(values: pd.Series, path: str | Path, column: str, dates: Seque
     not_num = (num.isna().to_numpy() & present)
     if not_num.any():
         rows = rows_where(not_num)
-        hint = "decimal comma? write 1234.5, not 1234,5" if "," in str(values.iloc[rows[0] - 1]) else None
-        raise DataError(f"non-numeric value '{str(values.iloc[rows[0] - 1])[:30]}'", file=path, column=column, rows=rows,
+        cell = str(values.iloc[rows[0] - 1]).strip()
+        hint = ("thousands separator? write 1234.50, not 1,234.50 (a decimal comma: 1234.5, not 1234,5)" if THOUSANDS.match(cell)
+                else "decimal comma? write 1234.5, not 1234,5" if "," in cell else None)
+        raise DataError(f"non-numeric value '{cell[:30]}'", file=path, column=column, rows=rows,
                         dates=_at(dates, not_num), hint=hint)
     x = num.to_numpy(dtype=float)
     inf = np.isinf(x)

@@ -271,3 +271,17 @@ def test_rows_of_blank_cells_below_the_data_are_dropped(tmp_path: Path) -> None:
     clean = read_daily(path)
     path.write_text(path.read_text() + ",,,,,\n , , ,,,\n")
     pd.testing.assert_frame_equal(read_daily(path), clean)
+
+
+@pytest.mark.parametrize(("cell", "hint"), [
+    ("1,234.50", "thousands separator? write 1234.50, not 1,234.50"),
+    ("12,5", "decimal comma? write 1234.5, not 1234,5"),
+])
+def test_a_quoted_number_with_a_comma_gets_the_right_hint(tmp_path: Path, cell: str, hint: str) -> None:
+    df = good_frame(150).astype({"revenue": object})
+    df.loc[9, "revenue"] = cell
+    path = write_tenant(tmp_path, "t", df)
+    with pytest.raises(DataError) as e:
+        read_daily(path)
+    assert "column 'revenue', row 10" in str(e.value) and f"non-numeric value '{cell}'" in str(e.value)
+    assert str(e.value).endswith(f"— {hint}" if "thousands" not in hint else f"— {hint} (a decimal comma: 1234.5, not 1234,5)")
