@@ -167,6 +167,8 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
 
 #: 'Spend_Meta', 'spend meta', 'SPEND-email', 'Spend': spend columns under another spelling ('Spendings' is not one).
 MISNAMED_SPEND = re.compile(r"spend(?:$|[\s_.\-])", re.IGNORECASE)
+#: 'Control_promo', 'control promo': a control column under another spelling ('Controller' is not one).
+MISNAMED_CONTROL = re.compile(r"control[\s_.\-]", re.IGNORECASE)
 
 
 def _check_columns(columns: list[str], path: Path) -> list[str]:
@@ -183,6 +185,7 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
                             file=path, column=col, hint=f"found '{close[0]}': rename it to '{col}'")
         if col in REQUIRED_COLUMNS:
             raise DataError("required column is missing", file=path, column=col, hint=f"columns are: {', '.join(columns)}")
+    _check_optional(columns, extra, path)
     spend = [c for c in columns if c.startswith(SPEND_PREFIX)]
     # 'Spend_Meta' or 'spend meta' would be ignored as an unknown column: a channel lost without a word.
     odd = [c for c in extra if c not in spend and MISNAMED_SPEND.match(c.strip())]
@@ -195,6 +198,20 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
     if not spend:
         raise DataError("no spend_<channel> column", file=path, hint="add at least one, e.g. spend_meta")
     return spend
+
+
+def _check_optional(columns: list[str], extra: list[str], path: Path) -> None:
+    """Refuse snow, holiday, event and control columns spelt another way ('Holiday', 'Snow_cm', 'Control_promo'):
+    as unknown columns they would be left out without a word, as a misspelt spend or weather column is not."""
+    for col in (SNOW, *FLAG_COLUMNS):
+        near = [c for c in extra if c != col and c.strip().lower() == col]
+        if near and col not in columns:
+            raise DataError("column not found", file=path, column=col, hint=f"found '{near[0]}': rename it to '{col}'")
+    odd = [c for c in extra if not c.startswith(CONTROL_PREFIX) and MISNAMED_CONTROL.match(c.strip())]
+    if odd:
+        name = MISNAMED_CONTROL.sub("", odd[0].strip(), count=1).strip().lower().replace(" ", "_") or "<name>"
+        raise DataError("looks like a control column but is not named control_<name> (lower-case 'control_')", file=path,
+                        column=odd[0], hint=f"rename it to '{CONTROL_PREFIX}{name}'")
 
 
 def _limits(col: str, days: int) -> tuple[float, float, str]:

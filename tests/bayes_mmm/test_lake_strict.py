@@ -285,3 +285,22 @@ def test_a_quoted_number_with_a_comma_gets_the_right_hint(tmp_path: Path, cell: 
         read_daily(path)
     assert "column 'revenue', row 10" in str(e.value) and f"non-numeric value '{cell}'" in str(e.value)
     assert str(e.value).endswith(f"— {hint}" if "thousands" not in hint else f"— {hint} (a decimal comma: 1234.5, not 1234,5)")
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ("Holiday", "column 'holiday': column not found — found 'Holiday': rename it to 'holiday'"),
+    ("Snow_cm", "column 'snow_cm': column not found — found 'Snow_cm': rename it to 'snow_cm'"),
+    ("Control_promo", "column 'Control_promo': looks like a control column but is not named control_<name> (lower-case "
+                      "'control_') — rename it to 'control_promo'"),
+    ("control promo", "rename it to 'control_promo'"),
+])
+def test_an_optional_column_spelt_another_way_is_refused_not_left_out(tmp_path: Path, column: str, message: str) -> None:
+    df = good_frame(150)
+    df[column] = (np.arange(150) % 30 == 0).astype(float)
+    path = write_tenant(tmp_path, "t", df)
+    with pytest.raises(DataError) as e:
+        read_daily(path)
+    assert message in str(e.value)
+    df = df.rename(columns={column: "controller_id"})  # a column that merely starts with the word is not one: read
+    write_tenant(tmp_path, "t", df)
+    np.testing.assert_array_equal(read_daily(path)["controller_id"], df["controller_id"])
