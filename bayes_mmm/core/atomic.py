@@ -31,11 +31,11 @@ def write_text(path: str | Path, text: str) -> Path:
     return path
 
 
-def _refuse_special(path: Path) -> None:
+def _refuse_special(path: Path, option: str = "--out") -> None:
     """Refuse a device, pipe or socket as an output: a rename would replace it with a plain file (``/dev/null`` too)."""
     if path.exists() and not path.is_file() and not path.is_dir():
         raise DataError("is not a regular file (a device, pipe or socket): writing the output would replace it, not even "
-                        "with --force", file=path, hint="give a file name for --out")
+                        "with --force", file=path, hint=f"give a file name for {option}")
 
 
 def _umask() -> int:
@@ -70,21 +70,22 @@ def ensure_writable(
     _ensure_parent_writable(path)
 
 
-def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = ()) -> None:
+def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (),
+                         option: str = "--out") -> None:
     """Refuse a folder, an existing file (unless ``force``) or an unwritable place for an output file,
-    and always one of the command's ``inputs``.
+    and always one of the command's ``inputs``. ``option`` names the file's option in messages.
 
     Call early, to fail before long work.
     """
     path = Path(path)
     if _input_at(path, inputs) is not None:
         raise DataError("is an input of this command; writing the output would replace it, not even with --force",
-                        file=path, hint="choose another --out")
+                        file=path, hint=f"choose another {option}")
     if path.is_dir():
-        raise DataError("is a folder, but a file is needed here", file=path, hint="give a file name for --out")
-    _refuse_special(path)
+        raise DataError("is a folder, but a file is needed here", file=path, hint=f"give a file name for {option}")
+    _refuse_special(path, option)
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another --out")
+        raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another {option}")
     _ensure_parent_writable(path)
 
 

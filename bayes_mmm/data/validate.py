@@ -202,7 +202,8 @@ def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[
     low = 0 < spend < SPEND_MIN_SHARE * revenue
     ratio = spend / revenue if revenue > 0 else float("inf")
     units = "revenue and spend in different units (thousands, cents)? The ROAS priors assume one currency unit"
-    detail = (f"{src}: total spend {spend:,.2f} is {ratio:,.0f}× total revenue {revenue:,.2f} — {units}" if high
+    times = f"{ratio:,.0f}× total revenue {revenue:,.2f}" if revenue > 0 else f"spent against a total revenue of {revenue:,.2f}"
+    detail = (f"{src}: total spend {spend:,.2f} is {times} — {units}" if high
               else f"{src}: total spend {spend:,.2f} is only {ratio:.2%} of total revenue {revenue:,.2f} — {units}; "
                    "if the units agree, media's effect is a few percent of revenue at most" if low
               else f"total spend {ratio:.2f}× total revenue" if revenue > 0 else "no spend and no revenue")

@@ -130,14 +130,14 @@ def is_run_file(path: str | Path) -> bool:
     return path.name in RUN_FILES and any((path.parent / f).exists() for f in RUN_FILES)
 
 
-def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = ()) -> Path:
-    """Refuse an ``--out FILE`` that would replace a run's own file or one of the command's ``inputs`` (always),
-    an existing file (unless ``force``), a folder, or an unwritable place. Call before any work."""
+def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (), option: str = "--out") -> Path:
+    """Refuse an ``--out FILE`` (or another ``option``'s) that would replace a run's own file or one of the command's
+    ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable place. Call before any work."""
     path = Path(path)
     if is_run_file(path):
         raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
-                        hint="choose another --out")
-    atomic.ensure_file_writable(path, force, inputs)
+                        hint=f"choose another {option}")
+    atomic.ensure_file_writable(path, force, inputs, option)
     return path
 
 

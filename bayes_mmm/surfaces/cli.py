@@ -803,7 +803,7 @@ def allocate(
 
     check_out_file(out_file, force, inputs=(forecast,))  # before the optimisation, not after
     if csv is not None:
-        check_out_file(csv, force, inputs=(forecast,))
+        check_out_file(csv, force, inputs=(forecast,), option="--csv")
         if csv.resolve() == out_file.resolve():
             raise DataError("--out and --csv name the same file: the table would replace the plan", file=csv,
                             hint="give --csv another name, e.g. plan.csv")

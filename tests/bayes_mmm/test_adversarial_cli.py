@@ -113,6 +113,11 @@ def test_plan_json_and_table_may_not_be_one_file(run: Path, tmp_path: Path) -> N
     res = allocate(run, same, "--csv", str(same))
     assert res.exit_code == 2 and "--out and --csv name the same file" in res.output
     assert not same.exists()
+    table = tmp_path / "table.csv"
+    table.write_text("mine\n")
+    res = allocate(run, tmp_path / "plan.json", "--csv", str(table))
+    assert res.exit_code == 2 and "exists; pass force=True (CLI: --force) to replace it, or choose another --csv" in " ".join(res.output.split())
+    assert table.read_text() == "mine\n"
 
 
 def test_report_keeps_a_users_own_report_html_and_replaces_its_own(tmp_path: Path) -> None:

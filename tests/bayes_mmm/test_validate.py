@@ -197,6 +197,10 @@ def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
     detail = table[table.check == "spend_vs_revenue"].detail.item()
     assert status(table, "spend_vs_revenue") == WARN
     assert f"total spend {spend:,.2f} is only {spend / revenue:.2%} of total revenue" in detail
+    df["revenue"] = 0.0  # it said "is inf× total revenue 0.00"
+    write_tenant(tmp_path, "t", df)
+    detail = validate_lake(tmp_path).set_index("check").loc["spend_vs_revenue", "detail"]
+    assert f"total spend {spend:,.2f} is spent against a total revenue of 0.00 — revenue and spend in different units" in detail
 
 
 def test_a_tenant_json_naming_another_tenant_warns(tmp_path: Path) -> None:
