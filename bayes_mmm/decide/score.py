@@ -15,7 +15,7 @@ from bayes_mmm.decide.allocate import prepare
 from bayes_mmm.decide.bounds import check_budget_scale
 from bayes_mmm.decide.horizon import StartError
 from bayes_mmm.decide.plan import currency_notes, current_plan, stale_notes, tenant_results
-from bayes_mmm.decide.whatif import TENANT_ID, plan_array, read_plan_csv
+from bayes_mmm.decide.whatif import ROW, TENANT_ID, plan_array, read_plan_csv
 from bayes_mmm.runs.folder import RunFolder
 
 SAME_BUDGET = ("portfolio", "tenant")
@@ -42,6 +42,11 @@ def score_plan(
         raise DataError("the run's summary lists no channels", file=RunFolder(run_dir).summary_path)
     named = sorted(set(df[TENANT_ID]))
     all_tenants = [str(t) for t in (summary.get("data") or {}).get("tenants", [])]
+    unknown = [t for t in named if t not in all_tenants]
+    if unknown:
+        rows = sorted({int(r) for r in df.loc[df[TENANT_ID] == unknown[0], ROW]})
+        raise DataError(f"tenant '{unknown[0]}' is not in the run, which has {', '.join(all_tenants)}", file=plan_csv,
+                        column=TENANT_ID, rows=rows, hint="tenant_id must match the lake's folder names")
     if len(named) != 1 and set(named) != set(all_tenants):
         raise DataError(f"the plan covers {', '.join(named)}: score one tenant or all of the run's ({', '.join(all_tenants)})",
                         file=plan_csv, column=TENANT_ID)

@@ -325,6 +325,12 @@ def test_score_plan_refuses_bad_plans(tmp_path: Path) -> None:
     pd.DataFrame({"date": ["2024-03-01", "2024-03-03"], "tenant_id": "north", "meta": 1.0}).to_csv(gap, index=False)
     with pytest.raises(DataError, match="plan dates must be consecutive daily periods from 2024-03-01"):
         score_plan(run, gap)
+    ghost = tmp_path / "ghost.csv"
+    pd.DataFrame({"date": ["2024-03-01", "2024-03-02"], "tenant_id": "nort", "meta": 1.0}).to_csv(ghost, index=False)
+    with pytest.raises(DataError) as e:
+        score_plan(run, ghost)
+    assert str(e.value) == (f"{ghost}, column 'tenant_id', rows 1, 2: tenant 'nort' is not in the run, which has north, south "
+                            "— tenant_id must match the lake's folder names")
     spend = tmp_path / "spend.csv"
     pd.DataFrame({"date": ["2024-03-01"], "tenant_id": "north", "meta": 1.0, "email": 5.0}).to_csv(spend, index=False)
     with pytest.raises(DataError, match="tenant north has no channel email in the run's data"):
