@@ -23,7 +23,7 @@ LIMITS = (
     "positive ROAS (on PyMC-Marketing's ROAS data with one channel's effect removed: 0.43, 90 % interval 0.22–0.71, "
     "flagged as identified). Only a lift test tells a dead channel from a weak one.",
     "Pointwise log-likelihood for LOO is conditional on the baseline coefficients drawn per posterior draw "
-    "(and, with AR(1) noise, on the neighbouring days); one-day holidays make some days influential (Pareto k > 0.7).",
+    "(and, with AR(1) noise, on the neighbouring periods); holidays make some periods influential (Pareto k > 0.7).",
 )
 #: Said only for weekly runs.
 WEEKLY_LIMIT = (
@@ -81,6 +81,13 @@ def noise_lines(summary: dict) -> list[str]:
         lines.append(f"- Noise: Student-t for {named}; ν estimated once per tenant from a least-squares fit, days reweighted "
                      "and the likelihood tempered to the t's information; normal for the others.")
     return lines
+
+
+def _window(spec: dict, data: dict) -> str:
+    """The adstock window in the run's periods: "14 days", or "56 days (8 weeks)" for a weekly run."""
+    days = spec.get("l_max")
+    weekly = data.get("cadence") == "weekly" and isinstance(days, int)
+    return f"{days} days ({days // 7} weeks)" if weekly else f"{days} days"
 
 
 def holiday_lines(summary: dict) -> list[str]:
@@ -196,7 +203,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         "",
         "## Model",
         "- Hierarchical PyMC model over all tenants: "
-        f"{spec.get('adstock', 'geometric')} adstock (window {spec.get('l_max')} days), Hill saturation "
+        f"{spec.get('adstock', 'geometric')} adstock (window {_window(spec, d)}), Hill saturation "
         f"(shape {spec.get('hill_shape')}), weather×media {'on' if spec.get('weather_media') else 'off'}, "
         f"pooling {'on' if spec.get('pooled') else 'off'}.",
         f"- Priors: ROAS 90 % range {_roas_ranges(spec)} (log-normal, pooled per channel); baseline "

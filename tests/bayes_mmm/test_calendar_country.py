@@ -91,3 +91,4 @@ def test_the_model_card_names_each_tenants_calendar() -> None:
     assert holiday_lines({"tenants": {"a": {"holidays": "US retail events (built-in)"}}}) == [
         "- Holidays: US retail events (built-in) for every tenant."]
     assert holiday_lines({"tenants": {"old_run": {"weather": True}}}) == []
+

@@ -101,3 +101,17 @@ def test_card_and_report_agree(stored_run) -> None:
     for t, v in tenant_verdicts(summary).items():
         assert tenant_verdict(summary, t) == {**v, "source": "derived"}
         assert f"| {t} | {'GO' if v['go'] else 'NO-GO'} | {'; '.join(v['reasons']) or 'meets the bar'} |" in card
+
+
+def test_a_weekly_cards_window_is_given_in_weeks_too() -> None:
+    import json
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    summary = json.loads((fixtures / "small_run" / "summary.json").read_text())
+    summary["config"]["spec"]["l_max"] = 56
+    summary["data"]["cadence"] = "weekly"
+    card = model_card(summary)
+    assert "adstock (window 56 days (8 weeks))" in card and "holidays make some periods influential" in card
+    summary["data"]["cadence"] = "daily"
+    assert "adstock (window 56 days)," in model_card(summary)
