@@ -53,6 +53,7 @@ from bayes_mmm.decide.plan import (
     budget_notes,
     currency_notes,
     current_plan,
+    cv_notes,
     recent_level,
     stale_notes,
     starting_plans,
@@ -341,7 +342,7 @@ def plan_budget(
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
-    notes += stale_notes(inp.ends, inp.plan_dates[0], inp.tenants)
+    notes += stale_notes(inp.ends, inp.plan_dates[0], inp.tenants) + cv_notes(setup.summary, inp.tenants)
     notes += currency_notes(setup.currencies, groups, inp.tenants)
     step = CADENCE_DAYS[inp.cadence]
     result = {

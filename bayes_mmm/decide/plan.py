@@ -96,6 +96,23 @@ def budget_notes(spend: np.ndarray, groups: Groups, tenants: list[str], periods:
 STALE_DAYS = 28
 
 
+def cv_notes(summary: dict[str, Any], tenants: list[str]) -> list[str]:
+    """A warning naming the planned tenants that walk-forward CV judged NO-GO (``bayes-mmm cv``), with its reasons.
+
+    Their plans rest on a model that forecast their held-out revenue poorly; before CV there is nothing to say.
+    """
+    from bayes_mmm.analysis.verdict import tenant_verdict
+
+    judged = [t for t in tenants if (summary.get("tenants") or {}).get(t, {}).get("cv")]
+    bad = {t: v for t in judged if not (v := tenant_verdict(summary, t))["go"]}
+    if not bad:
+        return []
+    named = "; ".join(f"{t} ({', '.join(v['reasons'][:2]) or 'no-go'})" for t, v in list(bad.items())[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return [f"walk-forward CV judged {len(bad)} of the planned tenants NO-GO: {named}{more}; their plans rest on a model "
+            "that forecast their held-out revenue poorly: read the report before acting on them"]
+
+
 def stale_notes(ends: pd.DatetimeIndex | None, start: pd.Timestamp, tenants: list[str]) -> list[str]:
     """A warning per tenant whose own last period lies more than :data:`STALE_DAYS` before the plan's ``start``.
 

@@ -414,3 +414,19 @@ def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_pat
                      "carry-over are those of its last periods; refit with its recent data before acting on its plan",
                      f"south's data end on {dates[-1]:%Y-%m-%d}, 31 days before the plan starts: its current spend and "
                      "carry-over are those of its last periods; refit with its recent data before acting on its plan"]
+
+
+def test_plans_name_the_tenants_walk_forward_cv_judged_no_go(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", const_beta([[300.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    assert allocate_run(run, 510.0, days=3)["warnings"] == []  # no CV yet: nothing to say
+    summary = json.loads((run / "summary.json").read_text())
+    summary["tenants"] = {"north": {"cv": {"r2_mean": 0.12, "verdict": {"go": False, "reasons": ["holdout R² 0.12 < 0.50"]}}},
+                          "south": {"cv": {"r2_mean": 0.81, "verdict": {"go": True, "reasons": []}}}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    note = ("walk-forward CV judged 1 of the planned tenants NO-GO: north (holdout R² 0.12 < 0.50); their plans rest on a "
+            "model that forecast their held-out revenue poorly: read the report before acting on them")
+    assert allocate_run(run, 510.0, days=3)["warnings"] == [note]
+    assert allocate_run(run, 255.0, tenant="south", days=3)["warnings"] == []
+    write_plan_csv(allocate_run(run, 510.0, days=3), tmp_path / "plan.csv")
+    with pytest.warns(UserWarning, match="walk-forward CV judged 1 of the planned tenants NO-GO: north"):
+        assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]
