@@ -122,8 +122,13 @@ def list_tenants(lake: str | Path) -> list[str]:
 def unreadable_tenants(lake: Path, known: Sequence[str]) -> list[Path]:
     """Folders outside ``known`` (:func:`list_tenants`) that look like tenants (a tenant.json, or a data file name
     that is not a file, e.g. a dangling link or a folder): they would otherwise vanish from every result unsaid."""
-    return [p for p in sorted(lake.iterdir()) if p.is_dir() and p.name not in known
-            and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS) or _near_misses(p))]
+    return [p for p in sorted(lake.iterdir()) if p.name not in known and (_dangling(p) or (p.is_dir()
+            and ((p / TENANT_JSON).exists() or any(os.path.lexists(p / s) for s in DATA_STEMS) or _near_misses(p))))]
+
+
+def _dangling(path: Path) -> bool:
+    """A link whose target is gone (a tenant folder on a share that is not mounted)."""
+    return path.is_symlink() and not path.exists()
 
 
 def _near_misses(folder: Path) -> list[str]:
@@ -137,6 +142,9 @@ def _near_misses(folder: Path) -> list[str]:
 
 
 def _unreadable(folder: Path) -> DataError:
+    if _dangling(folder):
+        return DataError(f"is a link to {os.readlink(folder)}, which does not exist (a share not mounted?)", file=folder,
+                         hint="mount or restore it, or remove the link (or name only the other tenants)")
     found = _near_misses(folder)
     return DataError("tenant folder has no readable data file" + (f" (found {', '.join(found)})" if found else ""),
                      file=folder, hint="add its daily.csv (or daily.parquet, weekly.csv, weekly.parquet: a plain file, "

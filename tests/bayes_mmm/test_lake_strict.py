@@ -304,3 +304,15 @@ def test_an_optional_column_spelt_another_way_is_refused_not_left_out(tmp_path: 
     df = df.rename(columns={column: "controller_id"})  # a column that merely starts with the word is not one: read
     write_tenant(tmp_path, "t", df)
     np.testing.assert_array_equal(read_daily(path)["controller_id"], df["controller_id"])
+
+
+def test_a_tenant_folder_linked_to_a_missing_share_is_named_not_skipped(tmp_path: Path) -> None:
+    from bayes_mmm.data.lake import resolve_tenants
+
+    write_tenant(tmp_path, "here", good_frame(150))
+    (tmp_path / "ghost").symlink_to(tmp_path / "unmounted" / "ghost")
+    with pytest.raises(DataError) as e:
+        resolve_tenants(tmp_path, "all")
+    assert str(e.value).startswith(f"{tmp_path / 'ghost'}: is a link to {tmp_path / 'unmounted' / 'ghost'}, which does not "
+                                   "exist (a share not mounted?)")
+    assert resolve_tenants(tmp_path, "here") == ["here"]  # naming the other tenants leaves it alone
