@@ -152,7 +152,7 @@ def calendar_name(country: str | None) -> str:
     return f"{code} public holidays"
 
 
-def holiday_table(dates: pd.DatetimeIndex, country: str | None = None) -> pd.DataFrame:
+def holiday_table(dates: pd.DatetimeIndex, country: str | None = None, combined: bool = False) -> pd.DataFrame:
     """One 0/1 column per holiday event on ``dates``: :func:`us_holidays`, or a country's public holidays.
 
     Parameters
@@ -161,8 +161,11 @@ def holiday_table(dates: pd.DatetimeIndex, country: str | None = None) -> pd.Dat
         Days to flag.
     country : str, optional
         ``tenant.json`` ``country`` (``DE``, ``GB-ENG``). Empty, ``US`` or a code without a calendar (``validate`` warns)
-        gives the built-in US retail calendar; another code gives its public holidays (a column each,
-        an observed day counting as the holiday's) plus :data:`RETAIL_EVENTS`.
+        gives the built-in US retail calendar; another code gives its public holidays that fall on ``dates`` (a column
+        each; an observed, in-lieu or substitute day counting as the holiday's) plus :data:`RETAIL_EVENTS`.
+    combined : bool
+        A country's public holidays as one column ``hol_public`` (weekly data: two years of weeks cannot tell
+        thirty holidays apart, and Thailand's would outnumber a year of weeks).
     """
     code = (country or "").strip().upper()
     country_code, _, subdiv = code.partition("-")
@@ -176,15 +179,22 @@ def holiday_table(dates: pd.DatetimeIndex, country: str | None = None) -> pd.Dat
     for day, names in sorted(found.items()):
         for name in str(names).split("; "):
             hits.setdefault(_column(name), []).append(pd.Timestamp(day))
-    out = {c: days.isin(pd.DatetimeIndex(d)).astype(float) for c, d in hits.items()}
+    out = {c: flags for c, d in hits.items() if (flags := days.isin(pd.DatetimeIndex(d)).astype(float)).any()}
+    if combined:
+        out = {f"{HOLIDAY_PREFIX}public": np.max(list(out.values()), axis=0, initial=0.0) if out else np.zeros(len(days))}
     us = us_holidays(dates)
     out.update({c: us[c].to_numpy() for c in RETAIL_EVENTS})
     return pd.DataFrame(out, index=dates)
 
 
+#: What makes a day another holiday's stand-in ("Songkran Festival (in lieu)", "Alternative holiday for Korean New Year",
+#: "Day off (substituted from 02/04/2024)"): removed, so the day counts as the holiday's.
+_STAND_IN = re.compile(r"\s*\((observed|estimated|in lieu|substituted from [^)]*)\)|^alternative holiday for\s+", re.IGNORECASE)
+
+
 def _column(name: str) -> str:
-    """``hol_<ascii slug>`` of a holiday's name, its "(observed)" day merged with the holiday."""
-    name = re.sub(r"\s*\((observed|estimated)\)", "", name, flags=re.IGNORECASE)
+    """``hol_<ascii slug>`` of a holiday's name, an observed, in-lieu or substitute day merged with the holiday."""
+    name = _STAND_IN.sub("", name)
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     return HOLIDAY_PREFIX + (slug or f"{zlib.crc32(name.encode()):08x}")  # a name with no Latin letters

@@ -241,7 +241,7 @@ def calendar_features(
         names.append(HOLIDAY)
     else:
         days_all = pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=step - 1), freq="D")
-        hol = holiday_table(days_all, country)
+        hol = holiday_table(days_all, country, combined=step > 1)
         period = np.searchsorted(dates.to_numpy(), days_all.to_numpy(), side="right") - 1
         for c in hol.columns:
             cols.append(np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(dates)))

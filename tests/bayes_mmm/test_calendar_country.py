@@ -41,6 +41,27 @@ def test_an_observed_day_is_the_holidays_and_a_subdivision_adds_its_own() -> Non
     assert flagged(holiday_table(DAYS, "GB-ENG"), "hol_easter_monday")[0] == "2022-04-18"
 
 
+def test_in_lieu_and_alternative_days_are_the_holidays_and_absent_holidays_add_no_column() -> None:
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
+    kr, th = holiday_table(days, "KR"), holiday_table(days, "TH")
+    assert flagged(kr, "hol_children_s_day") == ["2024-05-05", "2024-05-06"]  # "Alternative holiday for Children's Day"
+    assert flagged(th, "hol_songkran_festival") == ["2024-04-13", "2024-04-14", "2024-04-15", "2024-04-16"]  # "(in lieu)"
+    assert not [c for c in (*kr.columns, *th.columns) if "lieu" in c or "alternative" in c]
+    spring = holiday_table(days[:120], "AU")  # January to April: no Boxing Day column, and no empty one
+    assert "hol_boxing_day" not in spring.columns and (spring.drop(columns=["black_friday", "cyber_monday"]).sum() > 0).all()
+
+
+def test_weekly_data_get_one_count_of_public_holidays() -> None:
+    """A year of weeks cannot tell Thailand's 22 holidays apart: one column counts each week's public holidays."""
+    weeks = pd.date_range("2023-01-02", periods=104, freq="7D")
+    x, names = calendar_features(weeks, ModelSpec(), None, "weekly", "TH")
+    assert [n for n in names if n.startswith("hol_")] == ["hol_public"]
+    days = pd.date_range(weeks[0], periods=104 * 7, freq="D")
+    daily = holiday_table(days, "TH").drop(columns=["black_friday", "cyber_monday"]).to_numpy().max(axis=1)
+    np.testing.assert_array_equal(x[:, names.index("hol_public")], daily.reshape(104, 7).sum(axis=1))  # independent count
+    assert x[:, names.index("hol_public")].max() >= 3  # Songkran's week: several holidays in one
+
+
 def test_the_us_any_state_an_unknown_country_or_none_keep_the_built_in_calendar() -> None:
     built_in = us_holidays(DAYS)
     for country in (None, "", "US", "us-ca", "Germany", "XX"):
