@@ -175,8 +175,8 @@ def resolve_tenants(lake: str | Path, tenants: str | Sequence[str] | None) -> li
 
 #: 'Spend_Meta', 'spend meta', 'SPEND-email', 'Spend': spend columns under another spelling ('Spendings' is not one).
 MISNAMED_SPEND = re.compile(r"spend(?:$|[\s_.\-])", re.IGNORECASE)
-#: 'Control_promo', 'control promo': a control column under another spelling ('Controller' is not one).
-MISNAMED_CONTROL = re.compile(r"control[\s_.\-]", re.IGNORECASE)
+#: 'Control_promo', 'CONTROL_price': a control column in another case ('control group', 'controller' are not one).
+MISNAMED_CONTROL = re.compile(r"control_", re.IGNORECASE)
 
 
 def _check_columns(columns: list[str], path: Path) -> list[str]:
@@ -193,7 +193,6 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
                             file=path, column=col, hint=f"found '{close[0]}': rename it to '{col}'")
         if col in REQUIRED_COLUMNS:
             raise DataError("required column is missing", file=path, column=col, hint=f"columns are: {', '.join(columns)}")
-    _check_optional(columns, extra, path)
     spend = [c for c in columns if c.startswith(SPEND_PREFIX)]
     # 'Spend_Meta' or 'spend meta' would be ignored as an unknown column: a channel lost without a word.
     odd = [c for c in extra if c not in spend and MISNAMED_SPEND.match(c.strip())]
@@ -208,18 +207,19 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
     return spend
 
 
-def _check_optional(columns: list[str], extra: list[str], path: Path) -> None:
-    """Refuse snow, holiday, event and control columns spelt another way ('Holiday', 'Snow_cm', 'Control_promo'):
-    as unknown columns they would be left out without a word, as a misspelt spend or weather column is not."""
+def _check_optional(raw: pd.DataFrame, path: Path) -> None:
+    """Refuse numeric snow, holiday, event and control columns in another case ('Holiday', 'Snow_cm', 'Control_promo'):
+    as unknown columns they would be left out without a word, as a misspelt spend or weather column is not.
+    A text column of such a name (a holiday's name) is a merchant's note, left out as the contract says."""
+    numeric = [c for c in raw.columns if not _contract_column(c) and not _is_text(raw[c])]
     for col in (SNOW, *FLAG_COLUMNS):
-        near = [c for c in extra if c != col and c.strip().lower() == col]
-        if near and col not in columns:
+        near = [c for c in numeric if c.strip().lower() == col]
+        if near and col not in raw.columns:
             raise DataError("column not found", file=path, column=col, hint=f"found '{near[0]}': rename it to '{col}'")
-    odd = [c for c in extra if not c.startswith(CONTROL_PREFIX) and MISNAMED_CONTROL.match(c.strip())]
+    odd = [c for c in numeric if MISNAMED_CONTROL.match(c.strip())]
     if odd:
-        name = MISNAMED_CONTROL.sub("", odd[0].strip(), count=1).strip().lower().replace(" ", "_") or "<name>"
         raise DataError("looks like a control column but is not named control_<name> (lower-case 'control_')", file=path,
-                        column=odd[0], hint=f"rename it to '{CONTROL_PREFIX}{name}'")
+                        column=odd[0], hint=f"rename it to '{CONTROL_PREFIX}{odd[0].strip()[len(CONTROL_PREFIX):]}'")
 
 
 def _limits(col: str, days: int) -> tuple[float, float, str]:
@@ -241,6 +241,11 @@ def _contract_column(col: str) -> bool:
             or (col.startswith("temp") and col.endswith("_c")))
 
 
+def _is_text(values: pd.Series) -> bool:
+    """Whether a column holds a cell that is not a number (a merchant's notes, a holiday's name)."""
+    return bool(pd.to_numeric(values, errors="coerce").isna().gt(values.isna()).any())
+
+
 def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.DataFrame:
     """Every column but ``date`` as finite floats inside its possible range; flags 0/1.
 
@@ -249,7 +254,7 @@ def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.Dat
     """
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in [c for c in raw.columns if c != DATE]:
-        if not _contract_column(col) and pd.to_numeric(raw[col], errors="coerce").isna().gt(raw[col].isna()).any():
+        if not _contract_column(col) and _is_text(raw[col]):
             continue
         x = parse_numbers(raw[col], path, col, iso)
         if col in FLAG_COLUMNS:
@@ -322,6 +327,7 @@ def read_daily(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     raw = read_table(path)
     _check_columns(list(raw.columns), path)
+    _check_optional(raw, path)
     dates = parse_iso_dates(raw[DATE], path, DATE)
     iso = np.asarray(dates.strftime("%Y-%m-%d"))
     out = _values(raw, path, iso, CADENCE_DAYS[cadence_of(path)])
