@@ -100,13 +100,14 @@ def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
     """Parse CSV text as strings with stripped, unique column names (``DataError`` naming ``file`` otherwise).
 
     Read with the ``csv`` module, not pandas: pandas renames a repeated column ("Cost", "Cost.1") and fills a short
-    row's missing fields from the left, so one missing campaign name moved the impressions into the spend. Rows
-    of one width shorter than the header are a writer that leaves out trailing empty cells, and are padded; a row
-    shorter than others (a cell missing somewhere) or longer than the header is refused, a "Total" footer aside.
-    Rows of blank cells (a spreadsheet's leftovers) are dropped.
+    row's missing fields from the left, so one missing campaign name moved the impressions into the spend. A row
+    shorter than the header is padded only where the cells it lacks are trailing columns left blank elsewhere too
+    (a writer that leaves out trailing empty cells, a sometimes-filled notes column); otherwise, a cell is missing
+    somewhere and the row is refused, as is a row longer than the header (empty extra cells aside), a "Total" footer
+    aside. Rows of blank cells (a spreadsheet's leftovers) are dropped.
     """
     try:
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True) if any(c.strip() for c in r)]
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep) if any(c.strip() for c in r)]
     except csv.Error as exc:
         raise DataError(f"cannot be read as a table ({exc})", file=file) from None
     if not rows:
@@ -116,20 +117,24 @@ def text_table(text: str, file: str | Path, sep: str = ",") -> pd.DataFrame:
     if dup:
         raise DataError(f"column appears {header.count(dup[0])} times in the header: which one holds the data?", file=file,
                         column=dup[0], hint="delete or rename the copies")
-    body = rows[1:]
-    full = max((len(r) for r in body if not _is_footer(r)), default=len(header))
-    wrong = [k for k, r in enumerate(body) if len(r) > len(header) or (len(r) < full and not _is_footer(r))]
+    width = len(header)
+    body = [r[:width] if len(r) > width and not any(c.strip() for c in r[width:]) else r for r in rows[1:]]
+    # Columns every full data row fills: a shorter row that lacks one lost a cell (with no full row, none is known).
+    full = [r for r in body if len(r) == width and not _is_footer(r)] if any(len(r) < width for r in body) else []
+    filled = [bool(full) and all(r[j].strip() for r in full) for j in range(width)]
+    wrong = [k for k, r in enumerate(body)
+             if len(r) != width and (len(r) > width or any(filled[len(r):])) and not _is_footer(r)]
     if wrong:
         r = body[wrong[0]]
-        raise DataError(f"{len(r)} fields where the header has {len(header)}: a cell is missing or extra, and the values "
+        raise DataError(f"{len(r)} fields where the header has {width}: a cell is missing or extra, and the values "
                         "after it would land in the wrong columns", file=file, rows=[k + 1 for k in wrong],
                         hint="export the file again, or fix the row so each value sits under its column")
-    return pd.DataFrame([r + [""] * (len(header) - len(r)) for r in body], columns=header, dtype=str)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in body], columns=header, dtype=str)
 
 
 def _is_footer(cells: list[str]) -> bool:
     """A summary row ("Total", "Grand total: Account"), which exports may write shorter than the header."""
-    return any(_FOOTER_LABEL.match(c) or _FOOTER.match(c) for c in cells if c.strip())
+    return any(_FOOTER_LABEL.match(c) for c in cells if c.strip())
 
 
 def column_matches(column: str, candidate: str, fold: bool = False) -> bool:

@@ -342,3 +342,20 @@ def test_a_repeated_column_is_refused_not_read_from_its_first_copy(tmp_path: Pat
     with pytest.raises(DataError) as e:
         read_source(Source(f), role="spend")
     assert str(e.value).startswith(f"{f}, column 'Cost': column appears 2 times in the header: which one holds the data?")
+
+
+def test_a_trailing_column_blank_elsewhere_may_be_left_out_and_extra_empty_cells_are_trimmed() -> None:
+    from bayes_mmm.data.exports import text_table
+
+    notes = text_table("Day,Campaign,Cost,Notes\n2024-01-01,A,5,promo\n2024-01-02,A,6\n2024-01-03,A,7,\n", "x.csv")
+    assert notes.to_dict("list")["Notes"] == ["promo", "", ""]
+    assert text_table("Day,Cost\n2024-01-01,5,,\n", "x.csv").to_dict("list") == {"Day": ["2024-01-01"], "Cost": ["5"]}
+    assert text_table('Day,Campaign,Cost\n2024-01-01,"Big" Sale,5\n', "x.csv")["Campaign"].tolist() == ["Big Sale"]
+
+
+def test_a_campaign_named_total_does_not_pass_for_a_footer(tmp_path: Path) -> None:
+    rows = "".join(f"2024-03-{d:02d},Total Wine,Prospecting,93.04,11164\n" for d in range(1, 22))
+    f = write(tmp_path / "ads.csv", "Day,Campaign,Ad set,Cost,Impressions\n" + rows.replace("2024-03-02,Total Wine,Prospecting,",
+                                                                                               "2024-03-02,Total Wine,"))
+    with pytest.raises(DataError, match=r"row 2: 4 fields where the header has 5"):
+        read_source(Source(f), role="spend")
