@@ -68,8 +68,8 @@ def friendly(fn: Callable) -> Callable:
             err.print(f"[bold red]error:[/] {esc(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:  # a file that fails mid-read (a damaged idata.nc chunk read late), a full disk
-            err.print(f"[bold red]error:[/] a file could not be read or written ({esc(exc)}): a damaged run file? "
-                      "fit it again, or restore it", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] a file could not be read or written ({esc(exc)}) — a damaged run file, a full "
+                      "disk or a missing permission?", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             interrupted("[yellow]interrupted: nothing was written[/]")
@@ -665,7 +665,7 @@ def monitor(
     try:
         log_mlflow(mlflow, "monitor", run, mlflow_experiment, mlflow_artifacts, monitor_report=report,
                    monitor_path=out_file if out_file is not None else run / MONITOR_JSON)
-    except DataError as exc:
+    except Exception as exc:  # refused logs, an unreachable server, a file that could not be copied
         if not flagged:
             raise
         # A scheduler acts on exit 3; a tracking server that is down must not turn drift into an input error.

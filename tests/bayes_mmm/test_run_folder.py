@@ -241,7 +241,7 @@ def test_a_file_failing_mid_read_is_one_error_line(run_copy: Path, monkeypatch: 
     res = CliRunner().invoke(app, ["diagnose", str(run_copy)])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert ("error: a file could not be read or written (Can't synchronously read data (filter returned failure during "
-            "read)): a damaged run file? fit it again, or restore it") in " ".join(res.output.split())
+            "read)) — a damaged run file, a full disk or a missing permission?") in " ".join(res.output.split())
 
 
 def test_damaged_allocation(run_copy: Path) -> None:

@@ -189,9 +189,14 @@ def test_cli_monitor_mlflow_logs_what_monitor_json_says(store: Path, stored_run:
     assert files == ["m.json", "summary.json"] and params["monitor.end"] == report["checked"]["end"]
 
 
-@pytest.mark.parametrize("action", ["retrain", "ok"])
-def test_monitor_keeps_its_drift_exit_when_mlflow_fails(action: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Plumbing: a tracking server that refuses the logs is an error line; drift still exits 3, no drift exits 2."""
+@pytest.mark.parametrize(("action", "failure"), [
+    ("retrain", DataError("MLflow refused the logs: connection refused")),
+    ("investigate", PermissionError(13, "Permission denied")),  # an artifact that could not be copied
+    ("ok", DataError("MLflow refused the logs: connection refused")),
+])
+def test_monitor_keeps_its_drift_exit_when_mlflow_fails(action: str, failure: Exception, monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """Plumbing: logs MLflow cannot take are an error line; drift still exits 3, no drift exits 2."""
     import bayes_mmm.api as api
 
     entry = {"action": action, "model_drift_reasons": ["holdout R² fell"] if action != "ok" else [], "data_drift": [],
@@ -200,15 +205,16 @@ def test_monitor_keeps_its_drift_exit_when_mlflow_fails(action: str, monkeypatch
     monkeypatch.setattr(api, "monitor_lake", lambda *a, **k: report)
 
     def refused(*a, **k):
-        raise DataError("MLflow refused the logs: connection refused")
+        raise failure
 
     monkeypatch.setattr(api, "track_run", refused)
     res = runner.invoke(app, ["monitor", str(tmp_path / "run"), "--data", str(tmp_path), "--mlflow"])
-    assert "error: MLflow refused the logs: connection refused" in res.output
+    out = " ".join(res.output.split())
+    assert f"error: {failure}" in out
     if action == "ok":
-        assert res.exit_code == 2 and "no drift in 1 tenants" in res.output
+        assert res.exit_code == 2 and "no drift in 1 tenants" in out
     else:
-        assert res.exit_code == 3 and "drift in 1 of 1 tenants" in res.output and "the drift verdict stands" in res.output
+        assert res.exit_code == 3 and "drift in 1 of 1 tenants" in out and "the drift verdict stands" in out
 
 
 def grouped_run(stored_run: Path, root: Path) -> Path:
