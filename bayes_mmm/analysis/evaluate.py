@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from bayes_mmm.core.constants import TRUTH_JSON
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import read_json
 from bayes_mmm.runs.folder import RunFolder
 
 
@@ -21,10 +21,7 @@ def read_truth(lake: str | Path, tenant: str) -> dict:
             raise DataError(f"the truth lake has no tenant '{tenant}'", file=Path(lake),
                             hint="evaluate against the lake the run was fitted on")
         raise DataError("no truth.json: ground truth exists only for synthetic lakes", file=path)
-    try:
-        truth = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"not JSON ({exc})", file=path) from None
+    truth = read_json(path, hint='write {"channels": {"meta": {"roas": 2.1}, ...}}')
     channels = truth.get("channels") if isinstance(truth, dict) else None
     if not isinstance(channels, dict):
         raise DataError("no 'channels' object", file=path, hint='write {"channels": {"meta": {"roas": 2.1}, ...}}')

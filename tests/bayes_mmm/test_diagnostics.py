@@ -164,8 +164,10 @@ def test_evaluation_takes_another_simulators_truth_with_only_roas(tmp_path: Path
     with pytest.raises(DataError, match=r"truth.json: channels.meta: 'roas' \(and 'mroas' when given\) must be numbers"):
         evaluate_summary(summary, lake)
     (lake / first / "truth.json").write_text("{not json")
-    with pytest.raises(DataError, match=r"truth.json: not JSON"):
+    with pytest.raises(DataError, match=r"truth.json: invalid JSON \(Expecting property name enclosed in double quotes at line 1\)"):
         evaluate_summary(summary, lake)
+    (lake / first / "truth.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(truths[first]).encode())  # a BOM: read
+    assert len(evaluate_summary(summary, lake)["pairs"]) == 3 * len(summary["tenants"])
 
 
 def test_evaluation_names_channels_the_truth_and_the_run_spell_differently(tmp_path: Path) -> None:
