@@ -172,7 +172,7 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: boo
 
     run = RunFolder(run_dir)
     run.check_model_card(force)
-    idata, summary = run.load(need_tenants=True, groups=("posterior_predictive", "observed_data", "log_likelihood"))
+    idata, summary = run.load(need_tenants=True, groups=("posterior_predictive", "observed_data", "log_likelihood", "sample_stats"))
     diag = {
         "sampler_health": sampler_health(idata),
         "ppc": ppc_calibration(idata).to_dict(orient="index"),

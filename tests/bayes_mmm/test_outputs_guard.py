@@ -186,3 +186,17 @@ def test_diagnose_keeps_a_model_card_it_did_not_write(stored_run: Path, tmp_path
     RunFolder(run).check_model_card()
     card.write_text("my handwritten card\n")
     RunFolder(run).check_model_card(force=True)
+
+
+def test_diagnose_names_a_missing_sample_stats_group(stored_run: Path, tmp_path: Path) -> None:
+    import arviz as az
+
+    from bayes_mmm.surfaces.cli import app
+
+    run = Path(shutil.copytree(stored_run, tmp_path / "run"))
+    idata = az.from_netcdf(str(run / "idata.nc"))
+    idata.load()
+    az.InferenceData(**{g: idata[g] for g in idata.groups() if g != "sample_stats"}).to_netcdf(str(tmp_path / "new.nc"))
+    (tmp_path / "new.nc").replace(run / "idata.nc")
+    res = CliRunner().invoke(app, ["diagnose", str(run)])
+    assert res.exit_code == 2 and "no sample_stats group: not an idata.nc written by bayes-mmm" in " ".join(res.output.split())
