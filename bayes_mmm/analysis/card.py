@@ -6,6 +6,7 @@ import math
 
 from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
+from bayes_mmm.model.design import periods
 from bayes_mmm.runs.folder import CARD_TITLE
 
 LIMITS = (
@@ -84,10 +85,12 @@ def noise_lines(summary: dict) -> list[str]:
 
 
 def _window(spec: dict, data: dict) -> str:
-    """The adstock window in the run's periods: "14 days", or "56 days (8 weeks)" for a weekly run."""
+    """The adstock window in the run's periods: "14 days", or "56 days (8 weeks)" for a weekly run (rounded up, as the model)."""
     days = spec.get("l_max")
-    weekly = data.get("cadence") == "weekly" and isinstance(days, int)
-    return f"{days} days ({days // 7} weeks)" if weekly else f"{days} days"
+    if data.get("cadence") != "weekly" or not isinstance(days, int):
+        return f"{days} days"
+    weeks = periods(days, "weekly")
+    return f"{days} days ({weeks} week{'s' if weeks != 1 else ''})"
 
 
 def holiday_lines(summary: dict) -> list[str]:

@@ -183,7 +183,7 @@ def _weekday_hint(have: pd.DatetimeIndex, want: pd.DatetimeIndex) -> str | None:
     if len(want) < 2 or (want[1] - want[0]).days != 7 or len(ours) != 1 or len(theirs) != 1 or ours == theirs:
         return None
     return (f"its rows are dated on {theirs.pop()}s, the run's weeks begin on {ours.pop()}s: date each week by its first "
-            "day, or give daily rows (they are summed into the run's weeks)")
+            "day, or give daily rows (each week's temperatures are averaged, its rain and snow summed)")
 
 
 def cities_of(lake: str | Path, tenants: Sequence[str]) -> dict[str, str]:

@@ -256,7 +256,7 @@ def test_a_weekly_run_reads_a_daily_forecast_as_weeks(tmp_path: Path) -> None:
     with pytest.raises(DataError) as e:
         allocate_run(run, 3 * 170.0, tenant="north", periods=3, forecast=tmp_path / "sundays.csv")
     assert str(e.value).endswith(f"— its rows are dated on {days[6]:%A}s, the run's weeks begin on {days[0]:%A}s: date each "
-                                 "week by its first day, or give daily rows (they are summed into the run's weeks)")
+                                 "week by its first day, or give daily rows (each week's temperatures are averaged, its rain and snow summed)")
 
 
 def test_a_forecast_must_cover_the_plan_and_name_its_tenants(tmp_path: Path) -> None:

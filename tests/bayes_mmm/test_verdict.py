@@ -113,5 +113,7 @@ def test_a_weekly_cards_window_is_given_in_weeks_too() -> None:
     summary["data"]["cadence"] = "weekly"
     card = model_card(summary)
     assert "adstock (window 56 days (8 weeks))" in card and "holidays make some periods influential" in card
+    summary["config"]["spec"]["l_max"] = 5  # an older weekly run's window: the model rounds it up to one week
+    assert "adstock (window 5 days (1 week))" in model_card(summary)
     summary["data"]["cadence"] = "daily"
-    assert "adstock (window 56 days)," in model_card(summary)
+    assert "adstock (window 5 days)," in model_card(summary)
