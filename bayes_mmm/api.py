@@ -375,17 +375,21 @@ def monitor_lake(run_dir: str | Path, data: str | Path, out: str | Path | None =
     import json
 
     from bayes_mmm.analysis.monitor import CREATED_BY, MONITOR_JSON, monitor_run
+    from bayes_mmm.runs.folder import RunFolder, refuse_foreign
     from bayes_mmm.runs.summary import to_json
 
     path = Path(out) if out is not None else Path(run_dir) / MONITOR_JSON
-    report = monitor_run(run_dir, data)
-    if path.exists() and not force:
+    run_id = RunFolder(run_dir).summary().get("run_id")
+
+    def ours(p: Path) -> bool:
         try:
-            old = json.loads(path.read_text())
+            old = json.loads(p.read_text())
         except (OSError, ValueError):
-            old = {}
-        if not (isinstance(old, dict) and old.get("created_by") == CREATED_BY and old.get("run_id") == report["run_id"]):
-            raise FileExistsError(f"{path} exists and was not written by a monitor of this run; pass --force to replace it")
+            return False
+        return isinstance(old, dict) and old.get("created_by") == CREATED_BY and old.get("run_id") == run_id
+
+    refuse_foreign(path, force, ours, "a monitor.json of this run", "choose another --out")  # before the work
+    report = monitor_run(run_dir, data)
     atomic.write_text(path, to_json(report))
     return report
 

@@ -17,7 +17,7 @@ naming the file and what is wrong, so the CLI can exit 2 without a traceback.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,20 @@ def is_run_file(path: str | Path) -> bool:
     """True if ``path`` is (or would be) ``idata.nc`` or ``summary.json`` of a run folder."""
     path = Path(path)
     return path.name in RUN_FILES and any((path.parent / f).exists() for f in RUN_FILES)
+
+
+def file_head(path: Path, size: int = 4096) -> str:
+    """The first ``size`` bytes of a file as text (a BOM dropped; undecodable bytes replaced)."""
+    with open(path, "rb") as fh:
+        return fh.read(size).decode("utf-8-sig", errors="replace")
+
+
+def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: str, otherwise: str = "move it away") -> None:
+    """Before any work: refuse to replace a file at a command's default output ``path`` unless it is ``what``
+    (``ours(path)``) or ``force``; then the place must be writable. Outputs never replace what the command did not create."""
+    if path.is_file() and not force and not ours(path):
+        raise FileExistsError(f"{path} exists and is not {what}; pass --force to replace it, or {otherwise}")
+    atomic.ensure_file_writable(path, force=True)
 
 
 def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (), option: str = "--out") -> Path:
@@ -418,14 +432,7 @@ class RunFolder:
 
     def check_model_card(self, force: bool = False) -> None:
         """Refuse, before any work, to replace a ``model_card.md`` that bayes-mmm did not write (unless ``force``)."""
-        path = self.model_card_path
-        if path.is_file() and not force:
-            with open(path, "rb") as fh:
-                head = fh.read(len(CARD_TITLE.encode()) + 3).decode("utf-8-sig", errors="replace")
-            if not head.startswith(CARD_TITLE):
-                raise FileExistsError(f"{path} exists and is not a model card bayes-mmm wrote; pass --force to replace it, "
-                                      "or move it away")
-        atomic.ensure_file_writable(path, force=True)
+        refuse_foreign(self.model_card_path, force, lambda p: file_head(p).startswith(CARD_TITLE), "a model card bayes-mmm wrote")
 
     def write_model_card(self, card: str) -> Path:
         return atomic.write_text(self.model_card_path, card)

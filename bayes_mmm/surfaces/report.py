@@ -27,7 +27,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.design import periods
 from bayes_mmm.model.draws import stacked
-from bayes_mmm.runs.folder import RunFolder, check_out_file
+from bayes_mmm.runs.folder import RunFolder, check_out_file, file_head, refuse_foreign
 from bayes_mmm.surfaces import plots
 from bayes_mmm.surfaces.monitoring import monitoring, parent_moves
 
@@ -368,9 +368,7 @@ OWN_MARKS = ('<meta name="generator" content="bayes-mmm">', "<title>bayes-mmm re
 
 def is_own_report(path: Path) -> bool:
     """Whether ``path`` is an HTML report bayes-mmm wrote (so regenerating it replaces nobody's file)."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096).decode("utf-8", errors="replace")
-    return any(mark in head for mark in OWN_MARKS)
+    return any(mark in file_head(path) for mark in OWN_MARKS)
 
 
 def report_target(run_dir: Path, out: Path | None = None, force: bool = False) -> Path:
@@ -389,10 +387,7 @@ def report_target(run_dir: Path, out: Path | None = None, force: bool = False) -
     if out is not None:
         return check_out_file(out, force)
     path = RunFolder(run_dir).report_path
-    if path.is_file() and not force and not is_own_report(path):
-        raise FileExistsError(f"{path} exists and is not a report bayes-mmm wrote; pass --force to replace it, "
-                              "or choose another --out")
-    atomic.ensure_file_writable(path, force=True)
+    refuse_foreign(path, force, is_own_report, "a report bayes-mmm wrote", "choose another --out")
     return path
 
 
