@@ -114,7 +114,8 @@ def cv_notes(summary: dict[str, Any], tenants: list[str]) -> list[str]:
 
 
 def stale_notes(ends: pd.DatetimeIndex | None, start: pd.Timestamp, tenants: list[str]) -> list[str]:
-    """A warning per tenant whose own last period lies more than :data:`STALE_DAYS` before the plan's ``start``.
+    """A warning per tenant whose own data end (the last day of its last period) more than :data:`STALE_DAYS` before
+    the plan's ``start``; none without ``ends`` (a :class:`PlanInputs` built by hand).
 
     Its "current" spend and carry-over are those of its last periods: whatever it spent since is unknown to the plan.
     """
