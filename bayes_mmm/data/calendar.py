@@ -144,12 +144,15 @@ def known_country(country: str) -> bool:
     return code in supported and (not subdiv or subdiv in supported[code])
 
 
+def _built_in(code: str) -> bool:
+    """Whether an upper-case ``country`` code gets the built-in US calendar (the US, a state, none, or no calendar)."""
+    return code.partition("-")[0] in BUILT_IN or not known_country(code)
+
+
 def calendar_name(country: str | None) -> str:
     """Which calendar :func:`holiday_table` gives a ``country``, in words (the model card names it per tenant)."""
     code = (country or "").strip().upper()
-    if code.partition("-")[0] in BUILT_IN or not known_country(code):
-        return "US retail events (built-in)"
-    return f"{code} public holidays"
+    return "US retail events (built-in)" if _built_in(code) else f"{code} public holidays"
 
 
 def holiday_table(dates: pd.DatetimeIndex, country: str | None = None, combined: bool = False) -> pd.DataFrame:
@@ -168,11 +171,11 @@ def holiday_table(dates: pd.DatetimeIndex, country: str | None = None, combined:
         thirty holidays apart, and Thailand's would outnumber a year of weeks).
     """
     code = (country or "").strip().upper()
-    country_code, _, subdiv = code.partition("-")
-    if country_code in BUILT_IN or not known_country(code):
+    if _built_in(code):
         return us_holidays(dates)
     import holidays
 
+    country_code, _, subdiv = code.partition("-")
     days = pd.DatetimeIndex(dates).normalize()
     found = holidays.country_holidays(country_code, subdiv=subdiv or None, years=sorted(set(days.year.tolist())), language="en_US")
     hits: dict[str, list[pd.Timestamp]] = {}
