@@ -180,8 +180,10 @@ def check_range(
                           (high, f"impossible values above {hi:g}{unit}")):
         if mask.any():
             rows = rows_where(mask)
+            # US weather services and spreadsheets give °F; the contract's temperatures are °C.
+            hint = "in °F? temperatures are °C here: (°F − 32) × 5/9" if mask is high and unit.strip() == "°C" else None
             raise DataError(f"{problem} (e.g. {x[rows[0] - 1]:g})" if mask is high or lo != 0 else problem,
-                            file=path, column=column, rows=rows, dates=_at(dates, mask))
+                            file=path, column=column, rows=rows, dates=_at(dates, mask), hint=hint)
 
 
 def _at(dates: Sequence[str] | None, mask: np.ndarray) -> list[str] | None:

@@ -27,9 +27,12 @@ def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[Weather
         z = (rows[TEMP].to_numpy(float) - st.temp_mean) / st.temp_sd
         worst = int(np.argmax(np.abs(z)))
         if abs(z[worst]) > EXTRAPOLATION_SD:
+            # Read as °F, would the whole forecast sit where the history does? Then it probably is °F.
+            as_c = (rows[TEMP].to_numpy(float) - 32) * 5 / 9
+            fahrenheit = " — in °F? temperatures are °C here: (°F − 32) × 5/9" if np.abs((as_c - st.temp_mean) / st.temp_sd).max() < 2 else ""
             warnings.warn(f"forecast {rows[TEMP].iloc[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is "
-                          f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the weather effect",
-                          UserWarning, stacklevel=3)
+                          f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the "
+                          f"weather effect{fahrenheit}", UserWarning, stacklevel=3)
 
 
 def weatherless_z(

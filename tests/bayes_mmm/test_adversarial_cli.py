@@ -89,8 +89,12 @@ def test_warnings_are_one_line_and_an_extreme_forecast_is_flagged(run: Path, tmp
     assert res.exit_code == 0, res.output
     assert "warning: UNCONVERGED RUN" in res.output
     assert "warning: forecast 59 °C on 2024-07-19 for extreme_rain_gear is" in res.output
-    assert "the plan extrapolates the weather effect" in res.output
+    assert "the plan extrapolates the weather effect" in res.output and "in °F?" not in res.output
     assert "UserWarning" not in res.output and "cli.py" not in res.output
+    # A forecast in °F (70, 66: 21 and 19 °C, inside extreme_rain_gear's history, mean 11.5 °C, sd 5.2) says so.
+    fc = forecast(tmp_path / "fahrenheit.csv", ["2024-07-19,70,0", "2024-07-20,66,0"])
+    res = allocate(run, tmp_path / "plan_f.json", "--forecast", str(fc))
+    assert "in °F? temperatures are °C here: (°F − 32) × 5/9" in " ".join(res.output.split())
     days = pd.read_json(tmp_path / "plan.json", typ="series")["days"]
     assert days == ["2024-07-19", "2024-07-20"]
 

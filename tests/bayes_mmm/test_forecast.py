@@ -38,7 +38,8 @@ def test_reads_a_tidy_frame(tmp_path: Path) -> None:
         ("date,temp_c,precip_mm\n", "file has a header but no rows"),
         (GOOD.replace("2025-01-07", "01/07/2025"), "column 'date', row 2: not an ISO date: '01/07/2025'"),
         (GOOD.replace("2025-01-07", "2025-01-07T00:00:00Z"), "column 'date', row 2: a time or time zone where a plain date"),
-        (GOOD.replace("3.5", "80"), "column 'temp_c', row 1 (date 2025-01-06): impossible values above 60 °C (e.g. 80)"),
+        (GOOD.replace("3.5", "80"), "column 'temp_c', row 1 (date 2025-01-06): impossible values above 60 °C (e.g. 80) — in °F? "
+                                    "temperatures are °C here: (°F − 32) × 5/9"),
         (GOOD.replace("4.2", "1e300"), "column 'precip_mm', row 2 (date 2025-01-07): impossible values above 2000 mm"),
         (GOOD.replace("4.2", "inf"), "column 'precip_mm', row 2 (date 2025-01-07): non-finite value 'inf'"),
         (GOOD.replace("4.2", ""), "column 'precip_mm', row 2 (date 2025-01-07): missing values"),
