@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_mmm.analysis.verdict import tenant_verdict
 from bayes_mmm.core.atomic import write_text
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
@@ -101,8 +102,6 @@ def cv_notes(summary: dict[str, Any], tenants: list[str]) -> list[str]:
 
     Their plans rest on a model that forecast their held-out revenue poorly; before CV there is nothing to say.
     """
-    from bayes_mmm.analysis.verdict import tenant_verdict
-
     judged = [t for t in tenants if (summary.get("tenants") or {}).get(t, {}).get("cv")]
     bad = {t: v for t in judged if not (v := tenant_verdict(summary, t))["go"]}
     if not bad:
