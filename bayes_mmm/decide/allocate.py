@@ -61,7 +61,7 @@ from bayes_mmm.decide.plan import (
     write_plan,
 )
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
-from bayes_mmm.decide.solvers import optimise, optimise_spg, project, spg
+from bayes_mmm.decide.solvers import Groups, optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
 from bayes_mmm.decide.weather import find_lake, forecast_z, plan_cities, warn_extrapolation, weatherless_z
 from bayes_mmm.model.design import WeatherStats, periods
@@ -254,6 +254,14 @@ def prepare(
     return Setup(run, summary, inp, unconverged, name, roas, currencies)
 
 
+def setup_notes(setup: Setup, groups: Groups, start: pd.Timestamp) -> list[str]:
+    """Warnings any plan of a prepared run carries, ``allocate``'s and ``score-plan``'s alike: tenants whose data are
+    stale, that CV judged NO-GO, or that share a budget across currencies (``plan.json`` ``warnings``)."""
+    inp = setup.inp
+    return (stale_notes(inp.ends, start, inp.tenants) + cv_notes(setup.summary, inp.tenants)
+            + currency_notes(setup.currencies, groups, inp.tenants))
+
+
 def wide_channels(setup: Setup, channel_bounds: Mapping[str, Any] | None) -> list[str]:
     """``tenant:channel`` pairs the user's bounds free whose posterior is too wide for a big move.
 
@@ -342,8 +350,7 @@ def plan_budget(
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
-    notes += stale_notes(inp.ends, inp.plan_dates[0], inp.tenants) + cv_notes(setup.summary, inp.tenants)
-    notes += currency_notes(setup.currencies, groups, inp.tenants)
+    notes += setup_notes(setup, groups, inp.plan_dates[0])
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),

@@ -11,10 +11,10 @@ import pandas as pd
 
 from bayes_mmm.core.constants import CADENCE_DAYS, DATE
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.decide.allocate import prepare
+from bayes_mmm.decide.allocate import prepare, setup_notes
 from bayes_mmm.decide.bounds import check_budget_scale
 from bayes_mmm.decide.horizon import StartError
-from bayes_mmm.decide.plan import currency_notes, current_plan, cv_notes, stale_notes, tenant_results
+from bayes_mmm.decide.plan import current_plan, tenant_results
 from bayes_mmm.decide.whatif import ROW, TENANT_ID, plan_array, read_plan_csv
 from bayes_mmm.runs.folder import RunFolder
 
@@ -66,8 +66,7 @@ def score_plan(
         groups = [(np.array([i]), float(plan[i].sum())) for i in range(len(inp.tenants))]
     current, _ = current_plan(inp.spend, groups, len(dates), inp.window)
     tenants, portfolio = tenant_results(inp, plan, current)
-    notes = (stale_notes(inp.ends, dates[0], inp.tenants) + cv_notes(setup.summary, inp.tenants)
-             + currency_notes(setup.currencies, groups, inp.tenants))
+    notes = setup_notes(setup, groups, dates[0])
     for note in notes:  # as allocate says them
         warnings.warn(note, UserWarning, stacklevel=2)
     return {"run_id": summary.get("run_id"), "plan_file": str(plan_csv), "same_budget": same_budget,
