@@ -207,11 +207,11 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
     return spend
 
 
-def _check_optional(raw: pd.DataFrame, path: Path) -> None:
+def _check_optional(raw: pd.DataFrame, path: Path, notes: set[str]) -> None:
     """Refuse numeric snow, holiday, event and control columns in another case ('Holiday', 'Snow_cm', 'Control_promo'):
     as unknown columns they would be left out without a word, as a misspelt spend or weather column is not.
-    A text column of such a name (a holiday's name) is a merchant's note, left out as the contract says."""
-    numeric = [c for c in raw.columns if not _contract_column(c) and not _is_text(raw[c])]
+    A text column of such a name (a holiday's name) is one of the merchant's ``notes``, left out as the contract says."""
+    numeric = [c for c in raw.columns if not _contract_column(c) and c not in notes]
     for col in (SNOW, *FLAG_COLUMNS):
         near = [c for c in numeric if c.strip().lower() == col]
         if near and col not in raw.columns:
@@ -241,21 +241,20 @@ def _contract_column(col: str) -> bool:
             or (col.startswith("temp") and col.endswith("_c")))
 
 
-def _is_text(values: pd.Series) -> bool:
-    """Whether a column holds a cell that is not a number (a merchant's notes, a holiday's name)."""
-    return bool(pd.to_numeric(values, errors="coerce").isna().gt(values.isna()).any())
+def _text_notes(raw: pd.DataFrame) -> set[str]:
+    """Columns the contract does not name that hold a cell that is not a number (a merchant's notes, a holiday's name)."""
+    return {c for c in raw.columns if c != DATE and not _contract_column(c)
+            and bool(pd.to_numeric(raw[c], errors="coerce").isna().gt(raw[c].isna()).any())}
 
 
-def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int) -> pd.DataFrame:
-    """Every column but ``date`` as finite floats inside its possible range; flags 0/1.
+def _values(raw: pd.DataFrame, path: Path, iso: np.ndarray, days: int, notes: set[str]) -> pd.DataFrame:
+    """Every column but ``date`` and the text ``notes`` as finite floats inside its possible range; flags 0/1.
 
     A column the contract does not name and that holds text (a merchant's ``notes``) is left out: the
     model reads no unknown column, and its text is not a data error.
     """
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
-    for col in [c for c in raw.columns if c != DATE]:
-        if not _contract_column(col) and _is_text(raw[col]):
-            continue
+    for col in [c for c in raw.columns if c != DATE and c not in notes]:
         x = parse_numbers(raw[col], path, col, iso)
         if col in FLAG_COLUMNS:
             odd = ~np.isnan(x) & (x != 0) & (x != 1)
@@ -327,10 +326,11 @@ def read_daily(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     raw = read_table(path)
     _check_columns(list(raw.columns), path)
-    _check_optional(raw, path)
+    notes = _text_notes(raw)
+    _check_optional(raw, path, notes)
     dates = parse_iso_dates(raw[DATE], path, DATE)
     iso = np.asarray(dates.strftime("%Y-%m-%d"))
-    out = _values(raw, path, iso, CADENCE_DAYS[cadence_of(path)])
+    out = _values(raw, path, iso, CADENCE_DAYS[cadence_of(path)], notes)
     _check_dates(dates, path, iso)
     out.index = pd.DatetimeIndex(dates, name=DATE)
     out = out.sort_index()
