@@ -63,7 +63,14 @@ from bayes_mmm.decide.plan import (
 from bayes_mmm.decide.problem import Problem, build_problem, posterior_problem, response, response_and_grad
 from bayes_mmm.decide.solvers import Groups, optimise, optimise_spg, project, spg
 from bayes_mmm.decide.ties import NO_TIES, Ties, entangled_groups
-from bayes_mmm.decide.weather import find_lake, forecast_z, plan_cities, warn_extrapolation, weatherless_z
+from bayes_mmm.decide.weather import (
+    find_lake,
+    forecast_z,
+    plan_cities,
+    warn_extrapolation,
+    warn_strangers,
+    weatherless_z,
+)
 from bayes_mmm.model.design import WeatherStats, periods
 from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
@@ -122,6 +129,14 @@ def tenant_ranges(idata: Any, sel: list[int]) -> np.ndarray | None:
     return None
 
 
+def _temp_range(const: Any, i: int) -> tuple[float, float] | None:
+    """Tenant ``i``'s training temperature range (runs before it was recorded, or without weather: None)."""
+    if "temp_min" not in const:
+        return None
+    lo, hi = float(const["temp_min"].values[i]), float(const["temp_max"].values[i])
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
+
+
 def own_periods(spend: np.ndarray, in_range: np.ndarray | None) -> np.ndarray:
     """``spend`` ``(N, C, T)`` moved so that each tenant's last period (``in_range`` ``(N, T)``) is the last column.
 
@@ -159,7 +174,7 @@ def plan_inputs(
     dates, gap = plan_dates(last, cadence, days, start)
     horizon_dates = pd.date_range(dates[0], periods=days + n_lags - 1, freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
     stats = [WeatherStats(*(float(const[k].values[i]) for k in ("temp_mean", "temp_sd", "rain_mean", "rain_sd")),
-                          clip=spec.media_weather_clip) for i in sel]
+                          clip=spec.media_weather_clip, temp_range=_temp_range(const, i)) for i in sel]
     # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
     has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
     fc = None
@@ -167,7 +182,9 @@ def plan_inputs(
         fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
         # ... so they need not have rows, nor are they judged against their (absent) weather history
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
-        forecast_covers(fc, dates, weathered, cities, "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast))
+        source = "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast)
+        forecast_covers(fc, dates, weathered, cities, source)
+        warn_strangers(fc, [str(t) for t in const["tenant"].values], source)
         warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)

@@ -14,25 +14,55 @@ from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.forecast import TENANT_ID, cities_of, read_forecast
 from bayes_mmm.model.design import WeatherStats, media_weather, seasonal_stand_in
 
-#: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation.
+#: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation
+#: (runs that did not record the training range).
 EXTRAPOLATION_SD = 4.0
+#: A forecast this many °C beyond the training range is flagged: the model never saw such weather.
+RANGE_MARGIN_C = 1.0
 
 
 def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[WeatherStats]) -> None:
-    """Warn when a forecast temperature lies far outside a tenant's history: the plan then extrapolates."""
+    """Warn when a forecast temperature lies outside a tenant's history: the plan then extrapolates."""
     for tid, st in zip(tenants, stats, strict=True):
         rows = df[df[TENANT_ID] == tid] if TENANT_ID in df.columns else df
         if rows.empty or not st.temp_sd > 0:
             continue
-        z = (rows[TEMP].to_numpy(float) - st.temp_mean) / st.temp_sd
-        worst = int(np.argmax(np.abs(z)))
-        if abs(z[worst]) > EXTRAPOLATION_SD:
-            # Read as °F, would the whole forecast sit where the history does? Then it probably is °F.
-            as_c = (rows[TEMP].to_numpy(float) - 32) * 5 / 9
-            fahrenheit = " — in °F? temperatures are °C here: (°F − 32) × 5/9" if np.abs((as_c - st.temp_mean) / st.temp_sd).max() < 2 else ""
-            warnings.warn(f"forecast {rows[TEMP].iloc[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is "
-                          f"{abs(z[worst]):.1f} sd from its history (mean {st.temp_mean:.1f} °C): the plan extrapolates the "
-                          f"weather effect{fahrenheit}", UserWarning, stacklevel=3)
+        temp = rows[TEMP].to_numpy(float)
+        beyond = _beyond(temp, st)
+        worst = int(np.argmax(beyond))
+        if beyond[worst] <= 0:
+            continue
+        z = (temp[worst] - st.temp_mean) / st.temp_sd
+        where = (f"{abs(z):.1f} sd from its history (mean {st.temp_mean:.1f} °C)" if st.temp_range is None else
+                 f"outside its history ({st.temp_range[0]:.1f} to {st.temp_range[1]:.1f} °C; {abs(z):.1f} sd from its mean)")
+        # Read as °F, would the whole forecast sit where the history does? Then it probably is °F.
+        fahrenheit = " — in °F? temperatures are °C here: (°F − 32) × 5/9" if not (_beyond((temp - 32) * 5 / 9, st, 2.0) > 0).any() else ""
+        warnings.warn(f"forecast {temp[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is {where}: "
+                      f"the plan extrapolates the weather effect{fahrenheit}", UserWarning, stacklevel=3)
+
+
+def warn_strangers(df: pd.DataFrame, run_tenants: list[str], source: str) -> None:
+    """Warn of forecast rows for tenants the run does not have: ignored, and often a misspelt id."""
+    if TENANT_ID not in df.columns:
+        return
+    strangers = sorted(set(df[TENANT_ID].astype(str)) - set(run_tenants))
+    if strangers:
+        n = int(df[TENANT_ID].astype(str).isin(strangers).sum())
+        warnings.warn(f"{source}: column '{TENANT_ID}' names {len(strangers)} tenant(s) the run does not have "
+                      f"({', '.join(strangers[:5])}{' …' if len(strangers) > 5 else ''}); their {n} row(s) are ignored "
+                      f"(the run's tenants: {', '.join(run_tenants[:5])}{' …' if len(run_tenants) > 5 else ''})",
+                      UserWarning, stacklevel=3)
+
+
+def _beyond(temp: np.ndarray, st: WeatherStats, sd: float = EXTRAPOLATION_SD) -> np.ndarray:
+    """How far each temperature lies past what the history supports (≤ 0: within it).
+
+    The training range and a margin when the run recorded it, else ``sd`` standard deviations from the mean.
+    """
+    if st.temp_range is None:
+        return np.abs(temp - st.temp_mean) / st.temp_sd - sd
+    lo, hi = st.temp_range
+    return np.maximum(temp - hi, lo - temp) - RANGE_MARGIN_C
 
 
 def weatherless_z(

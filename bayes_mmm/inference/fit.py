@@ -412,6 +412,9 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
             "temp_sd": ((TENANT,), [s.temp_sd for s in design.weather_stats]),
             "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
             "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
+            # The training range, so a plan can tell a forecast the model never saw (NaN: no weather).
+            "temp_min": ((TENANT,), [s.temp_range[0] if s.temp_range else np.nan for s in design.weather_stats]),
+            "temp_max": ((TENANT,), [s.temp_range[1] if s.temp_range else np.nan for s in design.weather_stats]),
             "media_weather": ((TENANT, DATE, "weather"), design.zw),
             "has_weather": ((TENANT,), design.has_weather),
             "contribution_mean": ((TENANT, CHANNEL, DATE), media),

@@ -83,6 +83,18 @@ def test_forecasts_are_read_as_strictly_as_the_lake(run: Path, tmp_path: Path, r
     assert not (tmp_path / "plan.json").exists()
 
 
+def test_forecast_rows_for_tenants_the_run_lacks_are_named(run: Path, tmp_path: Path) -> None:
+    rows = ["2024-07-19,20,0,extreme_rain_gear", "2024-07-20,21,0,extreme_rain_gear",
+            "2024-07-19,20,0,extreme_rain_gaer", "2024-07-20,21,0,extreme_rain_gaer", "2024-07-19,20,0,medium_clothing"]
+    fc = forecast(tmp_path / "forecast.csv", rows, "date,temp_c,precip_mm,tenant_id")
+    res = allocate(run, tmp_path / "plan.json", "--forecast", str(fc))
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    # medium_clothing is in the run (only not planned here): not a stranger.
+    assert ("forecast.csv: column 'tenant_id' names 1 tenant(s) the run does not have (extreme_rain_gaer); their 2 row(s) "
+            "are ignored (the run's tenants: extreme_rain_gear, medium_clothing, none_books)") in said, res.output
+
+
 def test_warnings_are_one_line_and_an_extreme_forecast_is_flagged(run: Path, tmp_path: Path) -> None:
     fc = forecast(tmp_path / "forecast.csv", ["2024-07-19,59,0", "2024-07-20,21,0"])
     res = allocate(run, tmp_path / "plan.json", "--forecast", str(fc))

@@ -47,6 +47,18 @@ def test_run_folder_follows_the_contract(small_fit) -> None:
     assert not list(run_dir.parent.glob(".run.*"))  # no temp folders left
 
 
+def test_the_run_records_each_tenants_training_temperature_range(small_fit, small_lake: Path) -> None:
+    import pandas as pd
+
+    _, run_dir = small_fit
+    const = load_run(run_dir)[0].constant_data
+    for tenant in const["tenant"].values:
+        daily = pd.read_csv(small_lake / str(tenant) / "daily.csv")
+        seen = daily.loc[daily["revenue"].notna(), "temp_c"]  # every day with revenue is a training day here
+        assert float(const["temp_min"].sel(tenant=tenant)) == pytest.approx(seen.min())
+        assert float(const["temp_max"].sel(tenant=tenant)) == pytest.approx(seen.max())
+
+
 def test_weather_elasticity_sign_matches_truth(small_fit, small_lake: Path) -> None:
     _, run_dir = small_fit
     _, summary = load_run(run_dir)

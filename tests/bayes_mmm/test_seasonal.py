@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,31 @@ def test_a_run_without_weather_reads_no_forecast_at_all(tmp_path: Path) -> None:
     pd.DataFrame({"date": ["2024-03-01"], "temp_c": [25.0]}).to_csv(fc, index=False)
     inp = prepare(run, days=7, forecast=fc).inp
     assert not inp.z.any() and not inp.known.any()
+
+
+def test_a_forecast_outside_the_recorded_range_is_flagged_even_within_four_sd() -> None:
+    import warnings
+
+    from bayes_mmm.decide.weather import warn_extrapolation
+    from bayes_mmm.model.design import WeatherStats
+
+    # History: mean 24 °C, sd 6, seen from 12 to 36 °C. 45 °C is 3.5 sd from the mean (the old 4-sd bar let it
+    # pass) but 9 °C hotter than any day the model saw; 36.8 °C is within the 1 °C margin.
+    st = WeatherStats(24.0, 6.0, 0.5, 1.0, temp_range=(12.0, 36.0))
+    fc = pd.DataFrame({"date": pd.date_range("2024-07-01", periods=3), "temp_c": [30.0, 45.0, 36.8], "precip_mm": 0.0})
+
+    def said(frame: pd.DataFrame, stats: WeatherStats) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_extrapolation(frame, ["shop"], [stats])
+        return [str(w.message) for w in caught]
+
+    assert said(fc, st) == ["forecast 45 °C on 2024-07-02 for shop is outside its history (12.0 to 36.0 °C; 3.5 sd from "
+                            "its mean): the plan extrapolates the weather effect"]
+    assert said(fc.iloc[[0, 2]], st) == []
+    # A run that did not record the range keeps the 4-sd rule: 45 °C passes, 50 °C (4.3 sd) does not.
+    assert said(fc, replace(st, temp_range=None)) == []
+    assert said(fc.assign(temp_c=50.0).iloc[:1], replace(st, temp_range=None))[0].startswith("forecast 50 °C on 2024-07-01 "
+                                                                                               "for shop is 4.3 sd from its history")
+    # 95 and 88 °F are 35.0 and 31.1 °C, inside the range: the forecast was written in °F.
+    assert said(fc.assign(temp_c=[95.0, 88.0, 88.0]), st)[0].endswith("— in °F? temperatures are °C here: (°F − 32) × 5/9")
