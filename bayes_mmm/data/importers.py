@@ -103,6 +103,7 @@ NOT_AMOUNT = re.compile(r"(^|[ _])(ids?|codes?|cent(er|re)s?|types?|categor(y|ie
 SALES_PARTS = re.compile(r"(?<![a-z])((sub)?totals?|tax(es)?|tips?|zip|(day|week|month|year)s?)(?![a-z])|shipping|"
                          r"grand ?total|discount|refund|quantity|price|dut(y|ies)|balance|weight|postal|phone", re.IGNORECASE)
 MISSING_REVENUE = ("error", "zero", "empty")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 TENANT_KEYS = ("name", "city", "latitude", "longitude", "category", "currency", "sensitivity", "country")
 SOURCE_KEYS = tuple(f.name for f in fields(Source))
 FORECAST = "forecast.csv"
@@ -110,7 +111,7 @@ FORECAST = "forecast.csv"
 WRITTEN = (*DATA_STEMS, TENANT_JSON, FORECAST)
 #: What each mapping value must be (TOML also gives numbers, dates, lists and tables where a string is meant).
 TEXT, NUMBER, TEXTS = "a string", "a number", "a list of strings"
-TOP_TYPES = {"tenant_id": TEXT, "missing_revenue": TEXT}
+TOP_TYPES = {"tenant_id": TEXT, "missing_revenue": TEXT, "weeks": TEXT}
 TENANT_TYPES = {**dict.fromkeys(META_TEXT, TEXT), **dict.fromkeys(META_RANGES, NUMBER)}  # as the lake reads tenant.json
 SOURCE_TYPES = {**dict.fromkeys(("file", "platform", "date_column", "date_format", "amount_column", "decimal"), TEXT),
                 "multiplier": NUMBER, "ignore_columns": TEXTS}
@@ -131,12 +132,17 @@ class ImportSpec:
     events: dict[str, Source] = field(default_factory=dict)  #: dated columns whose non-zero periods are events
     controls: dict[str, Source] = field(default_factory=dict)  #: dated columns of known drivers (control_<name>)
     mapping: Path | None = None  #: the mapping file, named in errors about its sections
+    #: The weekday weeks start on when daily exports are to be summed into weeks (None: the revenue export's cadence).
+    weeks: str | None = None
 
     def __post_init__(self) -> None:
         if not TENANT_ID.match(self.tenant_id or ""):
             raise DataError(f"tenant id '{self.tenant_id}' may only use letters, digits, '_' and '-'")
         if self.missing_revenue not in MISSING_REVENUE:
             raise DataError(f"missing_revenue must be one of {', '.join(MISSING_REVENUE)}, not '{self.missing_revenue}'")
+        if self.weeks is not None and self.weeks.lower() not in WEEKDAYS:
+            raise DataError(f"weeks must name the weekday weeks start on ({', '.join(WEEKDAYS)}), not '{self.weeks}'",
+                            hint="--weeks monday sums daily exports into weeks starting on Monday")
         if not self.channels:
             raise DataError("no channel to import", hint="add [channels.<name>] to the mapping or --channel NAME=FILE")
         for name in self.channels:
@@ -219,7 +225,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         mapping = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML ({exc})", file=path) from None
-    allowed = ("tenant_id", "missing_revenue", "tenant", "revenue", "channels", "weather", "events", "controls")
+    allowed = ("tenant_id", "missing_revenue", "weeks", "tenant", "revenue", "channels", "weather", "events", "controls")
     unknown = [k for k in mapping if k not in allowed]
     if unknown:
         raise DataError(f"unknown key '{unknown[0]}'", file=path, hint=f"top-level keys: {', '.join(allowed)}")
@@ -285,11 +291,13 @@ def make_spec(
     weather: str | Path | None = None,
     forecast: str | Path | None = None,
     missing_revenue: str | None = None,
+    weeks: str | None = None,
 ) -> ImportSpec:
     """An :class:`ImportSpec` from a mapping file, command-line values overriding it.
 
     ``channels`` maps a channel name to its export (platform detected from the header);
-    ``cost_per`` sets a channel's multiplier, e.g. the cost of one email send.
+    ``cost_per`` sets a channel's multiplier, e.g. the cost of one email send; ``weeks`` (a weekday)
+    sums daily exports into weeks starting on that day.
     """
     path = Path(mapping) if mapping is not None else None
     m = read_mapping(path) if path is not None else {}
@@ -326,6 +334,7 @@ def make_spec(
         events={name: _source(entry, f"events.{name}", base, path) for name, entry in m.get("events", {}).items()},
         controls={name: _source(entry, f"controls.{name}", base, path) for name, entry in m.get("controls", {}).items()},
         mapping=path,
+        weeks=weeks or m.get("weeks"),
     )
 
 
@@ -480,7 +489,36 @@ def _revenue(spec: ImportSpec, notes: list[str]) -> tuple[pd.Series, dict[str, S
         notes.append(f"revenue: {what} set to {spec.missing_revenue}")
     sums = sums.reindex(periods)
     filled = sums.fillna(0.0) if spec.missing_revenue == "zero" else sums
+    if spec.weeks is not None:
+        filled, cadence = _into_weeks(filled, cadence, spec.weeks.lower(), table.path, date_column, notes), WEEKLY
     return filled, channels, cadence, (table.path.resolve(), column)
+
+
+def _into_weeks(revenue: pd.Series, cadence: str, weekday: str, path: Path, date_column: str, notes: list[str]) -> pd.Series:
+    """Daily revenue summed into whole weeks starting on ``weekday``; a week with a blank day is blank.
+
+    The part weeks at either end are dropped (their sum would look like a slump); the other exports follow,
+    as they do for a weekly revenue export.
+    """
+    start = WEEKDAYS.index(weekday)
+    if cadence == WEEKLY:
+        if revenue.index[0].day_of_week != start:
+            raise DataError(f"rows are weekly on {revenue.index[0]:%A}s: they cannot be read as weeks starting on a "
+                            f"{weekday.title()}", file=path, column=date_column, hint=f"--weeks {revenue.index[0]:%A}".lower())
+        return revenue
+    first = revenue.index[0] + pd.Timedelta(days=(start - revenue.index[0].day_of_week) % 7)
+    weeks = pd.date_range(first, revenue.index[-1] - pd.Timedelta(days=6), freq="7D", name=DATE)
+    if len(weeks) < 2:
+        raise DataError(f"{len(revenue)} days hold {len(weeks)} whole week(s) starting on a {weekday.title()}: too short "
+                        "to model", file=path, column=date_column, hint="export a longer history, or leave out --weeks")
+    inside = (revenue.index >= weeks[0]) & (revenue.index < weeks[-1] + pd.Timedelta(days=7))
+    # min_count=7: a week with an unknown day is unknown, not a slump.
+    out = revenue[inside].groupby((revenue.index[inside] - weeks[0]).days // 7).sum(min_count=7)
+    out.index = weeks
+    dropped = int((~inside).sum())
+    notes.append(f"revenue: daily rows summed into {len(weeks)} weeks starting on {weekday.title()}s (weekly.csv)"
+                 + (f"; {dropped} day(s) of part weeks at the ends dropped" if dropped else ""))
+    return out
 
 
 #: What a section reads a column as, in errors.

@@ -250,7 +250,8 @@ def _zero_revenue(tenant: str, rev: pd.Series, src: str) -> Check:
     return verdict(tenant, "zero_revenue", bad,
                    f"{src}: column 'revenue' is 0 in {share:.0%} of periods — the model's noise is normal around expected "
                    "revenue, so it predicts revenue below 0 there and the fit's MAPE means little; ROAS and plans read "
-                   "totals and stay usable (weekly data, or leaving closed days blank, fits such a shop better)"
+                   "totals and stay usable (weekly data — `bayes-mmm import --weeks monday` sums daily exports — or leaving "
+                   "closed days blank fits such a shop better)"
                    if bad else f"{share:.0%} of periods at 0")
 
 

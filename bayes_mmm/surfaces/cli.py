@@ -253,6 +253,9 @@ def import_(
     weather: Annotated[Path | None, typer.Option(help="Open-Meteo daily history CSV.")] = None,
     forecast: Annotated[Path | None, typer.Option(help="Open-Meteo daily forecast CSV → TENANT/forecast.csv.")] = None,
     missing_revenue: Annotated[str | None, typer.Option(help="Days without revenue rows: error, zero or empty.")] = None,
+    weeks: Annotated[str | None, typer.Option(help=(
+        "Sum daily exports into weeks starting on this weekday (monday … sunday): a weekly lake, e.g. for a shop "
+        "with many days without sales."))] = None,
     force: Annotated[bool, typer.Option(help="Replace what an earlier import wrote in the tenant folder (data file, tenant.json, forecast.csv); other files there, e.g. lift_tests.csv, are kept.")] = False,
 ) -> None:
     """Build one tenant folder of the lake from raw exports (shop, ad platforms, Open-Meteo)."""
@@ -262,7 +265,8 @@ def import_(
     costs = {k: _number(v, "--cost-per") for k, v in parse_pairs(cost_per or [], "--cost-per").items()}
     imported = import_exports(out_dir, mapping, force=force, tenant_id=tenant, revenue=revenue,
                               revenue_column=revenue_column, channels=parse_pairs(channel or [], "--channel"),
-                              cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue)
+                              cost_per=costs, weather=weather, forecast=forecast, missing_revenue=missing_revenue,
+                              weeks=weeks)
     d = imported.daily
     spend = [c for c in d.columns if c.startswith("spend_")]
     unit = f"{PERIOD_UNIT[imported.cadence]}s"

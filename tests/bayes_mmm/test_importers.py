@@ -339,3 +339,49 @@ def test_a_channel_named_twice_on_the_command_line_is_refused(tmp_path: Path) ->
     assert res.exit_code == 2
     assert f"error: --channel names 'meta' twice ({d / 'meta_ads.csv'} and {d / 'google_ads.csv'}) — give each its own name" in res.output
     assert not (tmp_path / "lake").exists()
+
+
+# --- daily exports summed into weeks (--weeks) ------------------------------------------------
+
+def test_weeks_sum_the_daily_import_into_whole_weeks(tmp_path: Path) -> None:
+    daily = assemble(make_spec(MAPPING)).daily.assign(date=lambda d: pd.to_datetime(d["date"]))
+    weekly = assemble(make_spec(MAPPING, weeks="Wednesday"))
+    assert weekly.cadence == "weekly"
+    got = weekly.daily.assign(date=lambda d: pd.to_datetime(d["date"]))
+    # Independently: the daily lake's whole Wednesday-to-Tuesday weeks, by pandas' own week grouping.
+    whole = daily.set_index("date").resample("W-TUE", label="left", closed="right")
+    sums, counts, means = whole.sum(), whole.size(), whole.mean()
+    sums.index = sums.index + pd.Timedelta(days=1)
+    keep = (counts.to_numpy() == 7)
+    want = sums[keep]
+    assert got["date"].dt.day_name().eq("Wednesday").all() and len(got) == keep.sum()
+    np.testing.assert_allclose(got["revenue"], want["revenue"], rtol=1e-9)
+    for col in ("spend_meta", "spend_google", "spend_tiktok", "spend_email", "precip_mm"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["temp_c"], means["temp_c"].to_numpy()[keep], atol=1e-6)  # written to 6 decimals
+    n_first = (got["date"].iloc[0] - daily["date"].iloc[0]).days
+    n_last = (daily["date"].iloc[-1] - got["date"].iloc[-1]).days - 6
+    assert (f"revenue: daily rows summed into {len(got)} weeks starting on Wednesdays (weekly.csv); "
+            f"{n_first + n_last} day(s) of part weeks at the ends dropped") in weekly.notes
+    # The weekly tenant is a lake the model loads as weekly.
+    import_tenant(make_spec(MAPPING, weeks="wednesday"), tmp_path / "lake")
+    assert (tmp_path / "lake" / "harbor-home" / "weekly.csv").is_file()
+    assert load_lake(tmp_path / "lake").attrs["cadence"] == "weekly"
+
+
+def test_weeks_with_a_blank_day_are_blank_and_bad_weekdays_are_refused(tmp_path: Path) -> None:
+    text = "date,sales\n" + "".join(f"2024-01-{d:02d},{'' if d == 10 else 100 + d}\n" for d in range(1, 29))
+    rev = write(tmp_path / "sales.csv", text)
+    ads = write(tmp_path / "ads.csv", "Day,Cost\n" + "".join(f"2024-01-{d:02d},10\n" for d in range(1, 29)))
+    spec = make_spec(tenant_id="t", revenue=rev, revenue_column="sales", channels={"meta": ads}, missing_revenue="empty",
+                     weeks="monday")
+    imp = assemble(spec)  # 2024-01-01 is a Monday: four whole weeks, the second with a blank day
+    assert imp.daily["date"].tolist() == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    assert imp.daily["revenue"].isna().tolist() == [False, True, False, False]
+    assert imp.daily["revenue"].iloc[0] == sum(100 + d for d in range(1, 8))
+    assert imp.daily["spend_meta"].tolist() == [70.0] * 4
+    with pytest.raises(DataError, match=r"weeks must name the weekday weeks start on .*not 'mon'"):
+        make_spec(tenant_id="t", revenue=rev, revenue_column="sales", channels={"meta": ads}, weeks="mon")
+    weekly = write(tmp_path / "weekly.csv", "date,sales\n2024-01-07,5\n2024-01-14,6\n2024-01-21,7\n")
+    with pytest.raises(DataError, match="rows are weekly on Sundays: they cannot be read as weeks starting on a Monday"):
+        assemble(make_spec(tenant_id="t", revenue=weekly, revenue_column="sales", channels={"meta": ads}, weeks="monday"))
