@@ -341,7 +341,7 @@ def print_fit(summary: dict) -> None:
         out.print(f"[green]converged[/]: {line}")
     else:
         worst = ", ".join(f"{k} ({v})" for k, v in list(c["worst_rhat"].items())[:3])
-        err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {worst}. "
+        err.print(f"[bold yellow]WARNING: not converged[/]: {line}. Worst R-hat: {esc(worst)}. "
                   f"{esc(convergence_advice(c, s))}; summary.json marks the run not ok.")
 
 

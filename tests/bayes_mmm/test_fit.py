@@ -303,3 +303,6 @@ def test_the_fit_warning_names_what_to_try(monkeypatch: pytest.MonkeyPatch) -> N
     assert "not converged" in warning(summary) and "try smaller steps (--target-accept" in warning(summary)
     summary["convergence"] |= {"divergences": 0, "rhat_max": 1.02}
     assert "try longer chains (--draws 400;" in warning(summary)
+    # Parameter names keep their brackets (rich read "[shop, email, precip_mm]" as markup and dropped it).
+    summary["convergence"]["worst_rhat"] = {"gamma[shop, email, precip_mm]": 1.1445, "log_half_sat_mu[email]": 1.125}
+    assert "Worst R-hat: gamma[shop, email, precip_mm] (1.1445), log_half_sat_mu[email] (1.125)." in warning(summary)
