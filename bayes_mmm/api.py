@@ -162,8 +162,8 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: boo
     """Add PPC calibration, LOO by tenant, sampler health, verdicts and the model card to a run.
 
     Updates ``summary.json`` (keys ``diagnostics``, ``verdicts``, ``model_card``)
-    and writes ``model_card.md`` (a ``model_card.md`` bayes-mmm did not write only with ``force``);
-    returns the updated summary.
+    and writes ``model_card.md`` (a ``model_card.md`` bayes-mmm did not write only with ``force``), with a
+    recovery section from ``evaluation`` or the run's ``evaluation.json``; returns the updated summary.
     """
     from bayes_mmm.analysis.card import model_card
     from bayes_mmm.analysis.diagnostics import loo_by_tenant, ppc_calibration, sampler_health
@@ -179,7 +179,8 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: boo
         "loo_by_tenant": loo_by_tenant(idata).to_dict(orient="index"),
     }
     verdicts = tenant_verdicts(summary)
-    card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation)
+    # The card's recovery section comes from an `evaluate` run earlier when no evaluation is passed.
+    card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation or run.evaluation())
     run.write_model_card(card)
     return run.update_summary(diagnostics=diag, verdicts=verdicts, model_card=card)
 

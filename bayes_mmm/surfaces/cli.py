@@ -345,6 +345,27 @@ def print_fit(summary: dict) -> None:
                   f"{esc(convergence_advice(c, s))}; summary.json marks the run not ok.")
 
 
+#: ModelSpec fields that `fit` sets from an option: a refused value is named by its option.
+SPEC_OPTIONS = {"half_sat_floor": "--half-sat-floor", "media_weather_bound": "--media-weather-bound",
+                "media_weather_clip": "--media-weather-clip", "residual_ar": "--residual-ar", "noise_scale": "--noise-scale",
+                "noise_tails": "--noise-tails", "l_max": "--adstock-days"}
+
+
+def _check_spec(spec_kwargs: dict, adstock: str) -> None:
+    """Refuse, before any work, the option values the model spec would refuse, in the options' own names."""
+    from bayes_mmm.core.spec import ADSTOCK_CHOICES, ModelSpec
+
+    if adstock not in (*ADSTOCK_CHOICES, "auto"):
+        raise ValueError(f"--adstock must be one of {', '.join((*ADSTOCK_CHOICES, 'auto'))}, got '{adstock}'")
+    try:
+        ModelSpec(**spec_kwargs)
+    except ValueError as exc:
+        message = str(exc)
+        for name, option in SPEC_OPTIONS.items():
+            message = re.sub(rf"\b{name}\b", option, message)
+        raise ValueError(message) from None
+
+
 def print_identification(summary: dict) -> None:
     """One line per tenant×channel the data cannot tell apart, or that all are identified."""
     from bayes_mmm.analysis.identification import flagged
@@ -459,6 +480,7 @@ def fit(
         "noise_scale": noise_scale,
         "noise_tails": noise_tails,
     }
+    _check_spec(spec_kwargs, adstock)
     sampler_kwargs = {
         "sampler": sampler,
         "chains": chains,

@@ -188,3 +188,25 @@ def test_evaluation_names_channels_the_truth_and_the_run_spell_differently(tmp_p
         ev = evaluate_summary(summary, lake)
     assert ev["unmatched"] == {first: {"run_only": ["meta"], "truth_only": ["Meta"]}}
     assert len(ev["pairs"]) == 3 * len(summary["tenants"]) - 1
+
+
+def test_diagnose_puts_an_earlier_evaluation_into_the_model_card(stored_run: Path, stored_lake: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(stored_run, tmp_path / "run"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["evaluate", str(run), "--truth", str(stored_lake)]).exit_code == 0
+    o = json.loads((run / "evaluation.json").read_text())["overall"]
+    res = runner.invoke(app, ["diagnose", str(run)])
+    assert res.exit_code == 0, res.output
+    card = (run / "model_card.md").read_text()
+    assert "## Recovery of the synthetic truth" in card
+    assert (f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs); "
+            f"median |relative error| {o['median_abs_rel_error']:.1%}; contribution-share MAE {o['contribution_share_mae']:.3f}.") in card
+    # Another simulator's truth gives ROAS only: the card leaves out what it could not measure.
+    ev = json.loads((run / "evaluation.json").read_text())
+    ev["overall"] |= {"contribution_share_mae": None, "median_abs_rel_error": None}
+    (run / "evaluation.json").write_text(json.dumps(ev))
+    assert runner.invoke(app, ["diagnose", str(run)]).exit_code == 0
+    assert f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs).\n" in (
+        run / "model_card.md").read_text()

@@ -193,7 +193,9 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     assert res.exit_code == 2 and "--media-weather-bound: 'log2' is not a number" in res.output
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert "half_sat_floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
+    assert "error: --half-sat-floor is a quantile of positive spend: it must be in (0, 1), got 5.0" in " ".join(res.output.split())
+    res = CliRunner().invoke(app, [*args, "--adstock", "weird"])
+    assert res.exit_code == 2 and "--adstock must be one of geometric, delayed, screen, auto, got 'weird'" in res.output
 
 
 def test_media_weather_clip_bounds_the_weather_that_multiplies_media(logp_lake: Path) -> None:
