@@ -132,6 +132,9 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
             totals[REVENUE] = (np.nan_to_num(ds[REVENUE].sel({TENANT: tid}).values), entry["revenue"])
         for column, (values, total) in totals.items():
             now = float(values[fitted].sum())
+            if now == 0 and total > 0:  # the tenant's file lost the column (the lake reads an absent column as 0)
+                raise DataError(f"tenant {tid}: {column} is missing or 0 in the run's window, where the run had {total:,.2f}",
+                                file=lake, column=column, hint="keep every column the run was fitted on in the old rows")
             if not np.isclose(now, total, rtol=1e-6, atol=0.01):
                 raise DataError(f"tenant {tid}: {column} in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
                                 "the new data overlaps and rewrites the old window", file=lake, column=column,

@@ -108,6 +108,7 @@ def _weekly(src: Path, dst: Path) -> Path:
     ("revenue_rewritten", "revenue in the run's window differs from the run's"),
     ("missing_tenant", "tenants of the run missing from the lake"),
     ("missing_channel", "channel(s) of the run missing from the lake: email"),
+    ("one_tenant_lost_a_channel", "spend_email is missing or 0 in the run's window, where the run had"),
     ("weekly_lake", "the lake is weekly and the run was fitted on daily data"),
 ])
 def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, message: str) -> None:
@@ -120,6 +121,7 @@ def test_bad_input_is_one_line_exit_2(setting: dict, tmp_path: Path, case: str, 
                                            lambda d: d.assign(revenue=np.where(d.index == 10, d["revenue"] * 1.5, d["revenue"]))),
         "missing_tenant": lambda: (shutil.copytree(setting["plain"], tmp_path / "l"), shutil.rmtree(tmp_path / "l" / first))[0],
         "missing_channel": lambda: _edit(setting["plain"], tmp_path / "l", None, lambda d: d.drop(columns="spend_email")),
+        "one_tenant_lost_a_channel": lambda: _edit(setting["plain"], tmp_path / "l", first, lambda d: d.drop(columns="spend_email")),
         "weekly_lake": lambda: _weekly(setting["plain"], tmp_path / "l"),
     }[case]()
     res = runner.invoke(app, ["monitor", str(setting["run"]), "--data", str(lake), "--out", str(tmp_path / "m.json")])
