@@ -267,8 +267,15 @@ def prepare(
                       start=start, cities=cities)
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
-    currencies = {} if lake is None else tenants_field(lake, [t for t in inp.tenants if (lake / t).is_dir()], "currency")
-    return Setup(run, summary, inp, unconverged, name, roas, currencies)
+    return Setup(run, summary, inp, unconverged, name, roas, _currencies(summary, lake, inp.tenants))
+
+
+def _currencies(summary: dict, lake: Path | None, tenants: list[str]) -> dict[str, str]:
+    """Each tenant's currency: as the run recorded it from ``tenant.json``, else (older runs) from the lake if found."""
+    recorded = summary.get("tenants") or {}
+    if any("currency" in recorded.get(t, {}) for t in tenants):
+        return {t: str(recorded[t].get("currency") or "") for t in tenants if t in recorded}
+    return {} if lake is None else tenants_field(lake, [t for t in tenants if (lake / t).is_dir()], "currency")
 
 
 def setup_notes(setup: Setup, groups: Groups, start: pd.Timestamp) -> list[str]:

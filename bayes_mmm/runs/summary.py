@@ -12,6 +12,7 @@ import numpy as np
 
 from bayes_mmm import __version__
 from bayes_mmm.core.constants import CHANNEL, DATA_STEMS, TENANT
+from bayes_mmm.data.lake import tenants_field
 from bayes_mmm.data.lift_tests import LIFT_TESTS
 from bayes_mmm.inference.fit import FitResult
 from bayes_mmm.inference.loo import pointwise_loo
@@ -77,6 +78,8 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
     chash = config_hash(config)
     dhash = data_hash(lake, d.tenants) if lake else None
     tenants = {}
+    # tenant.json's currency, so a plan can tell tenants' currencies apart wherever it runs (no lake needed).
+    currency = tenants_field(lake, d.tenants, "currency") if lake and Path(lake).is_dir() else {}
     for i, tid in enumerate(d.tenants):
         tp = result.tenants[i]
         train = d.train[i]
@@ -98,6 +101,7 @@ def build_summary(result: FitResult, lake: str | Path | None = None) -> dict:
             "weather": bool(d.has_weather[i]),
             # The holiday calendar of the baseline: its own holiday column, the US retail events or its country's.
             "holidays": d.holidays[i] if d.holidays else None,
+            "currency": currency.get(tid) or None,
             # AR(1) coefficient of the noise (0: i.i.d.; bayes_mmm.model.residual).
             "residual_ar": round(float(d.ar_rho[i]), 3),
             # Noise sd ∝ level^p (0: constant; spec.noise_scale, bayes_mmm.model.residual).

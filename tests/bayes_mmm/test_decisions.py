@@ -94,6 +94,11 @@ def test_one_budget_over_tenants_in_two_currencies_is_warned_about(tmp_path: Pat
     assert apart["warnings"] == []  # each tenant's own budget, in its own currency
     (lake / "south" / "tenant.json").write_text(json.dumps({"currency": "USD"}))
     assert allocate_run(run, 2590.0, days=7)["warnings"] == []
+    # A run that recorded its tenants' currencies at fit time needs no lake (planned from another folder).
+    summary["data"]["lake"] = "somewhere/else"
+    summary["tenants"] = {"north": {"currency": "USD"}, "south": {"currency": "AUD"}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert allocate_run(run, 2590.0, days=7)["warnings"] == [note]
 
 
 def test_default_caps_are_1_2_times_the_largest_observed() -> None:

@@ -42,6 +42,9 @@ def test_run_folder_follows_the_contract(small_fit) -> None:
     assert 0 < sum(t["contribution_share"].values()) < 1
     assert t["fit"]["r2"] > 0.8  # extreme weather tenant: most variance explained in sample
     assert set(t["weather_elasticity"]) == {"temp_c", "precip_mm"}
+    currencies = {tid: json.loads((Path(summary["data"]["lake"]) / tid / "tenant.json").read_text()).get("currency")
+                  for tid in summary["tenants"]}
+    assert {tid: e["currency"] for tid, e in summary["tenants"].items()} == currencies and "USD" in currencies.values()
     # A run is reproducible: the data hash identifies the lake.
     assert len(summary["data"]["hash"]) == 16
     assert not list(run_dir.parent.glob(".run.*"))  # no temp folders left
