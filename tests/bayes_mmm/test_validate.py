@@ -18,6 +18,7 @@ from bayes_mmm.data.validate import (
     check_frame,
     check_lake,
     failed,
+    revenue_outliers,
     revenue_z,
     robust_z,
     validate_lake,
@@ -337,3 +338,18 @@ def test_a_shop_closed_on_weekends_warns_that_its_noise_is_not_normal(tmp_path: 
     df.loc[weekend & (np.arange(150) > 60), "revenue"] = 900.0  # closed on weekends only for two months: 18 %
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "zero_revenue") == OK
+
+
+def test_smooth_weekly_totals_keep_holiday_and_weather_weeks_but_not_a_decimal_slip() -> None:
+    # 104 weeks of smooth totals (±1 %), four holiday or cold weeks at 1.7–1.9× their neighbours (robust z ≈ 11–15
+    # on the 5 %-of-median floor: the gate failed an independent weekly lake on three such weeks), a ×10 slip and a
+    # closed week.
+    rng = np.random.default_rng(0)
+    y = 30_000 * (1 + 0.2 * np.sin(2 * np.pi * np.arange(104) / 52)) * (1 + 0.01 * rng.standard_normal(104))
+    y[[5, 48, 58, 100]] *= [1.7, 1.88, 1.77, 1.9]
+    none = np.zeros(104, dtype=bool)
+    assert (np.abs(revenue_z(y, none, 7)) > ROBUST_Z).sum() == 4  # z alone called all four outliers
+    assert not revenue_outliers(y, none, 7).any()
+    y[20] *= 10
+    y[70] = 0.0
+    assert np.flatnonzero(revenue_outliers(y, none, 7)).tolist() == [20, 70]
