@@ -6,13 +6,16 @@ code 2 — never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import re
 import sys
+import threading
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -120,6 +123,34 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
                  line: str | None = None) -> None:
     """A warning as one yellow line on stderr: its text only (escaped), not the source line that raised it."""
     err.print(f"[bold yellow]warning:[/] {esc(message)}", highlight=False, soft_wrap=True)
+
+
+#: Seconds between "still fitting" lines where no progress bar shows (output to a file or pipe).
+HEARTBEAT_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def heartbeat(what: str, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+    """Print "still <what>: N min" every ``every`` seconds while the block runs, when stdout is not a terminal.
+
+    The sampler's progress bar draws only on a terminal: a fit logged to a file (nohup, CI) was silent for 39 minutes.
+    """
+    if out.is_terminal:
+        yield
+        return
+    done, start = threading.Event(), time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            out.print(f"still {what}: {(time.monotonic() - start) / 60:.0f} min", highlight=False)
+
+    thread = threading.Thread(target=beat, name="bayes-mmm-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def quiet_libraries() -> None:
@@ -507,9 +538,10 @@ def fit(
             err.print(f"[bold red]error:[/] {esc(exc)}; nothing was written", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     else:
-        summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
-                           overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or (),
-                           choose_adstock=adstock == "auto")
+        with heartbeat("fitting"):
+            summary = fit_lake(data, tenant, out_dir, spec_kwargs=spec_kwargs, sampler_kwargs=sampler_kwargs,
+                               overwrite=overwrite, console=out, prior_from=prior_from, allow_gates=allow_gate or (),
+                               choose_adstock=adstock == "auto")
     print_fit(summary)
     log_mlflow(mlflow, "fit", out_dir, mlflow_experiment, mlflow_artifacts)
     failed = [g for g in summary.get("groups", []) if g["status"] != "ok"]
@@ -749,8 +781,9 @@ def cv(
     from bayes_mmm.api import cv_run
     from bayes_mmm.inference.fit import longer_chains
 
-    summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws or None, "tune": tune},
-                     allow_gates=allow_gate or (), console=out)
+    with heartbeat("cross-validating"):
+        summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws or None, "tune": tune},
+                         allow_gates=allow_gate or (), console=out)
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
     t = Table(title=f"walk-forward CV, {folds} folds")
     for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):

@@ -309,3 +309,25 @@ def test_the_fit_warning_names_what_to_try(monkeypatch: pytest.MonkeyPatch) -> N
     # Parameter names keep their brackets (rich read "[shop, email, precip_mm]" as markup and dropped it).
     summary["convergence"]["worst_rhat"] = {"gamma[shop, email, precip_mm]": 1.1445, "log_half_sat_mu[email]": 1.125}
     assert "Worst R-hat: gamma[shop, email, precip_mm] (1.1445), log_half_sat_mu[email] (1.125)." in warning(summary)
+
+
+def test_a_fit_logged_to_a_file_says_it_is_still_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No progress bar draws off a terminal: a heartbeat line takes its place there, and only there."""
+    import time
+    from io import StringIO
+
+    from rich.console import Console
+
+    import bayes_mmm.surfaces.cli as cli
+
+    log = StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=log, width=200))
+    with cli.heartbeat("fitting", every=0.05):
+        time.sleep(0.33)
+    beats = log.getvalue().splitlines()
+    assert len(beats) >= 2 and set(beats) == {"still fitting: 0 min"}  # about six; fewer on a loaded machine
+    screen = StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=screen, width=200, force_terminal=True))
+    with cli.heartbeat("fitting", every=0.05):
+        time.sleep(0.2)
+    assert screen.getvalue() == ""
