@@ -177,9 +177,13 @@ def plan_inputs(
                           clip=spec.media_weather_clip, temp_range=_temp_range(const, i)) for i in sel]
     # Runs written before has_weather was recorded: every tenant had weather (or a multiplier of 1).
     has_weather = const["has_weather"].values[sel].astype(bool) if "has_weather" in const else np.ones(len(sel), bool)
+    ranges = tenant_ranges(idata, sel)
+    run_dates = pd.DatetimeIndex(const["date"].values)
+    last_idx = np.full(len(tenants), len(run_dates) - 1) if ranges is None else last_periods(ranges)
     fc = None
     if forecast is not None and has_weather.any():  # tenants fitted without weather ignore any forecast
-        fc = in_periods(read_forecast(forecast, after=last), horizon_dates, cadence)
+        # A forecast may start after the earliest-ending tenant's data (rows before the plan are not used).
+        fc = in_periods(read_forecast(forecast, after=run_dates[last_idx].min()), horizon_dates, cadence)
         # ... so they need not have rows, nor are they judged against their (absent) weather history
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
         source = "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast)
@@ -189,12 +193,9 @@ def plan_inputs(
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
-    ranges = tenant_ranges(idata, sel)
     spend = own_periods(const["spend"].values[sel], ranges)
-    run_dates = pd.DatetimeIndex(const["date"].values)
     # A tenant's data end on its last period's last day (a week's seventh); without ranges, every tenant's on the run's.
-    last = np.full(len(tenants), len(run_dates) - 1) if ranges is None else last_periods(ranges)
-    ends = run_dates[last] + pd.Timedelta(days=CADENCE_DAYS[cadence] - 1)
+    ends = run_dates[last_idx] + pd.Timedelta(days=CADENCE_DAYS[cadence] - 1)
     window = periods(CURRENT_WINDOW, cadence)
     # Between the data and a later start, and after the plan, spend is assumed to stay at its recent level.
     level = recent_level(spend, window)

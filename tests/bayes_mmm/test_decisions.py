@@ -419,6 +419,16 @@ def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_pat
                      "carry-over are those of its last periods; refit with its recent data before acting on its plan",
                      f"south's data end on {dates[-1]:%Y-%m-%d}, 31 days before the plan starts: its current spend and "
                      "carry-over are those of its last periods; refit with its recent data before acting on its plan"]
+    # north's own forecast may start the day after its data end (rows before the plan are not used) ...
+    fc = tmp_path / "north.csv"
+    pd.DataFrame({"date": pd.date_range(north_end + pd.Timedelta(days=1), periods=20).strftime("%Y-%m-%d"),
+                  "temp_c": 12.0, "precip_mm": 0.0}).to_csv(fc, index=False)
+    assert prepare(run, days=7, tenant="north", forecast=fc).inp.known[0, :7].all()
+    # ... but not on a day of its data.
+    pd.DataFrame({"date": pd.date_range(north_end, periods=20).strftime("%Y-%m-%d"), "temp_c": 12.0,
+                  "precip_mm": 0.0}).to_csv(fc, index=False)
+    with pytest.raises(DataError, match=f"forecast dates must be after the last data date {north_end:%Y-%m-%d}"):
+        prepare(run, days=7, tenant="north", forecast=fc)
 
 
 def test_plans_name_the_tenants_walk_forward_cv_judged_no_go(tmp_path: Path) -> None:
