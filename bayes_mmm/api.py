@@ -172,6 +172,7 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: boo
 
     run = RunFolder(run_dir)
     run.check_model_card(force)
+    evaluation = evaluation or run.evaluation()  # read (and checked) before the work
     idata, summary = run.load(need_tenants=True, groups=("posterior_predictive", "observed_data", "log_likelihood", "sample_stats"))
     diag = {
         "sampler_health": sampler_health(idata),
@@ -179,8 +180,7 @@ def diagnose_run(run_dir: str | Path, evaluation: dict | None = None, force: boo
         "loo_by_tenant": loo_by_tenant(idata).to_dict(orient="index"),
     }
     verdicts = tenant_verdicts(summary)
-    # The card's recovery section comes from an `evaluate` run earlier when no evaluation is passed.
-    card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation or run.evaluation())
+    card = model_card({**summary, "diagnostics": diag, "verdicts": verdicts}, evaluation)
     run.write_model_card(card)
     return run.update_summary(diagnostics=diag, verdicts=verdicts, model_card=card)
 

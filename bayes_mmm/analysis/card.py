@@ -198,8 +198,8 @@ def recovery_line(overall: dict) -> str:
     def known(key: str) -> bool:
         return isinstance(overall.get(key), int | float) and math.isfinite(overall[key])
 
-    parts = [f"{overall['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({overall['pairs']} tenant×channel pairs)"
-             if known("coverage_90") else f"no true ROAS to compare ({overall.get('pairs', 0)} pairs)"]
+    parts = [f"{overall['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({overall.get('pairs', '?')} tenant×channel pairs)"
+             if known("coverage_90") else "no true ROAS to compare"]
     if known("median_abs_rel_error"):
         parts.append(f"median |relative error| {overall['median_abs_rel_error']:.1%}")
     if known("contribution_share_mae"):
@@ -247,7 +247,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         lines += ["", "## Walk-forward cross-validation", "", "| tenant | holdout R² | MAPE % | best baseline R² | verdict |", "|---|---|---|---|---|"]
         for t, cv in cv_rows:
             lines.append(f"| {t} | {cv['r2_mean']:.2f} | {cv['mape_mean']:.1f} | {cv['baseline_r2_mean']:.2f} | {'go' if cv['verdict']['go'] else 'no-go'} |")
-    if evaluation:
+    if evaluation and evaluation.get("overall"):
         lines += ["", "## Recovery of the synthetic truth", recovery_line(evaluation["overall"])]
     lines += lift_lines(summary)
     lines += identification_lines(summary)

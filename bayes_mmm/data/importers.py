@@ -548,7 +548,7 @@ def _note_outside(label: str, outside: int, notes: list[str], amount: float | No
     """Say how many days (and, for spend, how much) lay outside the revenue's range: the rows of those days are dropped."""
     if outside:
         much = f" ({amount:,.2f} of spend)" if amount else ""
-        notes.append(f"{label}: {outside} day(s){much} dated outside the revenue export's range dropped")
+        notes.append(f"{label}: {outside} day(s){much} dated outside the revenue's periods dropped")
 
 
 def _spend(name: str, sums: pd.Series, where: str, periods: pd.DatetimeIndex, cadence: str,

@@ -49,9 +49,10 @@ MAX_OUTLIER_SHARE = 0.02
 ROBUST_Z = 10.0
 #: Same-weekday periods in the rolling median that sets revenue's local level.
 LEVEL_WINDOW = 5
-#: An outlier must also lie beyond this multiple of its local level, or under its inverse: a decimal slip (×10,
-#: ÷100) or a closed day does; a holiday or weather week does not (weekly totals are smooth, so their robust z
-#: exceeds 10 at 1.7–1.9× the level: Cyber Monday and Valentine's weeks of an independent weekly lake).
+#: A weekly outlier must also lie beyond this multiple of its local level, or under its inverse: a decimal slip
+#: (×10, ÷100) or a closed week does; a holiday or weather week does not (weekly totals are smooth, so their robust
+#: z exceeds 10 at 1.7–1.9× the level: Cyber Monday and Valentine's weeks of an independent weekly lake). Daily
+#: data keep the z rule alone: a day exported twice is exactly 2×.
 OUTLIER_RATIO = 2.0
 #: A period's spend above this multiple of the channel's median spend (on days it spends) is
 #: reported: more often a unit mistake (cents) than a campaign.
@@ -91,7 +92,8 @@ GATES = {
         Gate("constant_revenue", ERROR, "revenue takes more than one value"),
         Gate("revenue_outliers", ERROR,
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
-             f"same-weekday median ({LEVEL_WINDOW} weeks) and over {OUTLIER_RATIO:g}× (or under 1/{OUTLIER_RATIO:g}) of it"),
+             f"same-weekday median ({LEVEL_WINDOW} weeks); weekly data: also over {OUTLIER_RATIO:g}× (or under "
+             f"1/{OUTLIER_RATIO:g}) of it"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend"),
         Gate("spend_vs_revenue", WARNING,
              f"total media spend between {SPEND_MIN_SHARE:.0%} of and {SPEND_TO_REVENUE:g}× total revenue"),
@@ -176,13 +178,15 @@ def _missing(tenant: str, df: pd.DataFrame, src: str, cols: list[str], name: str
 
 
 def revenue_outliers(y: np.ndarray, event: np.ndarray, period_days: int = 1) -> np.ndarray:
-    """Periods far from revenue's local level both in robust z (> :data:`ROBUST_Z`) and as a ratio
+    """Periods far from revenue's local level in robust z (> :data:`ROBUST_Z`) and, for weekly data, as a ratio
     (:data:`OUTLIER_RATIO`); event periods never are."""
     level = local_level(np.where(event, np.nan, y), period_days)
-    z = np.abs(revenue_z(y, event, period_days, level))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = y / level
-    return (z > ROBUST_Z) & ((ratio > OUTLIER_RATIO) | (ratio < 1 / OUTLIER_RATIO)) & ~event
+    far = np.abs(revenue_z(y, event, period_days, level)) > ROBUST_Z
+    if period_days > 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = y / level
+        far &= (ratio > OUTLIER_RATIO) | (ratio < 1 / OUTLIER_RATIO)
+    return far & ~event
 
 
 def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
@@ -190,7 +194,8 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
     out = revenue_outliers(df[REVENUE].to_numpy(dtype=float), event, days)
     share = float(np.mean(out[~event])) if (~event).any() else 0.0
     rows = [int(i) + 1 for i in np.flatnonzero(out)]
-    detail = f"{share:.1%} of periods beyond robust z {ROBUST_Z:g}" + (f", {describe_rows(rows)}" if rows else "")
+    beyond = f"robust z {ROBUST_Z:g}" + (f" and {OUTLIER_RATIO:g}× (or 1/{OUTLIER_RATIO:g}) of the local level" if days > 1 else "")
+    detail = f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows else "")
     bad = share >= MAX_OUTLIER_SHARE
     hint = (" — a shop closed: leave its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers"
             if bad else "")

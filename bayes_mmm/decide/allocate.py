@@ -163,9 +163,12 @@ def last_periods(in_range: np.ndarray) -> np.ndarray:
 def plan_inputs(
     idata: Any, spec: ModelSpec, tenant: str | None, days: int, forecast: str | Path | pd.DataFrame | None,
     *, cadence: str = "daily", n_lags: int | None = None, start: str | pd.Timestamp | None = None,
-    cities: Mapping[str, str] | None = None,
+    cities: Mapping[str, str] | None = None, run_tenants: list[str] | None = None,
 ) -> PlanInputs:
-    """The posterior :class:`Problem` of a run and what the plan needs around it (``days`` counts periods)."""
+    """The posterior :class:`Problem` of a run and what the plan needs around it (``days`` counts periods).
+
+    ``run_tenants``: every tenant of the run (a grouped run's idata holds one group's), for the forecast's check.
+    """
     post, const = idata.posterior, idata.constant_data
     sel = _selected(const, tenant)
     tenants = [str(const["tenant"].values[i]) for i in sel]
@@ -183,12 +186,13 @@ def plan_inputs(
     fc = None
     if forecast is not None and has_weather.any():  # tenants fitted without weather ignore any forecast
         # A forecast may start after the earliest-ending tenant's data (rows before the plan are not used).
-        fc = in_periods(read_forecast(forecast, after=run_dates[last_idx].min()), horizon_dates, cadence)
+        raw = read_forecast(forecast, after=run_dates[last_idx].min())
+        source = "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast)
+        warn_strangers(raw, run_tenants or [str(t) for t in const["tenant"].values], source)
+        fc = in_periods(raw, horizon_dates, cadence)
         # ... so they need not have rows, nor are they judged against their (absent) weather history
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
-        source = "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast)
         forecast_covers(fc, dates, weathered, cities, source)
-        warn_strangers(fc, [str(t) for t in const["tenant"].values], source)
         warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
@@ -265,16 +269,17 @@ def prepare(
     if cities is None:
         cities = plan_cities(lake, recorded, planned, forecast)
     inp = plan_inputs(idata, run.spec(summary), tenant, n, forecast, cadence=cadence, n_lags=run.n_lags(summary),
-                      start=start, cities=cities)
+                      start=start, cities=cities, run_tenants=list(RunFolder(run_dir).summary()["data"]["tenants"]))
     roas = stacked(idata.posterior["roas"])[:, _selected(idata.constant_data, tenant)]
     name = None if forecast is None else (str(forecast) if not isinstance(forecast, pd.DataFrame) else "DataFrame")
     return Setup(run, summary, inp, unconverged, name, roas, _currencies(summary, lake, inp.tenants))
 
 
 def _currencies(summary: dict, lake: Path | None, tenants: list[str]) -> dict[str, str]:
-    """Each tenant's currency: as the run recorded it from ``tenant.json``, else (older runs) from the lake if found."""
+    """Each tenant's currency: as the run recorded it from ``tenant.json``, else (older runs, or none recorded) from
+    the lake if found."""
     recorded = summary.get("tenants") or {}
-    if any("currency" in recorded.get(t, {}) for t in tenants):
+    if any(recorded.get(t, {}).get("currency") for t in tenants):
         return {t: str(recorded[t].get("currency") or "") for t in tenants if t in recorded}
     return {} if lake is None else tenants_field(lake, [t for t in tenants if (lake / t).is_dir()], "currency")
 

@@ -413,8 +413,10 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
             "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
             "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
             # The training range, so a plan can tell a forecast the model never saw (NaN: no weather).
-            "temp_min": ((TENANT,), [s.temp_range[0] if s.temp_range else np.nan for s in design.weather_stats]),
-            "temp_max": ((TENANT,), [s.temp_range[1] if s.temp_range else np.nan for s in design.weather_stats]),
+            "temp_min": ((TENANT,), [s.temp_range[0] if s.temp_range and w else np.nan
+                                     for s, w in zip(design.weather_stats, design.has_weather, strict=True)]),
+            "temp_max": ((TENANT,), [s.temp_range[1] if s.temp_range and w else np.nan
+                                     for s, w in zip(design.weather_stats, design.has_weather, strict=True)]),
             "media_weather": ((TENANT, DATE, "weather"), design.zw),
             "has_weather": ((TENANT,), design.has_weather),
             "contribution_mean": ((TENANT, CHANNEL, DATE), media),

@@ -361,7 +361,7 @@ class RunFolder:
             raise DataError(f"key '{where}' must list amounts (numbers)", file=path)
 
     def evaluation(self) -> dict | None:
-        """``evaluation.json`` if present, checked: an object whose ``pairs`` is a list of objects."""
+        """``evaluation.json`` if present, checked: an object whose ``pairs`` is a list of objects and ``overall`` an object."""
         path = self.evaluation_path
         if not path.exists():
             return None
@@ -371,6 +371,8 @@ class RunFolder:
         pairs = ev.get("pairs", [])
         if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
             raise DataError("key 'pairs' must be a list of objects", file=path)
+        if not isinstance(ev.get("overall", {}), dict):
+            raise DataError("key 'overall' must be an object", file=path, hint="write it again with `bayes-mmm evaluate`")
         return ev
 
     # ----------------------------------------------------------- grouped runs

@@ -210,3 +210,6 @@ def test_diagnose_puts_an_earlier_evaluation_into_the_model_card(stored_run: Pat
     assert runner.invoke(app, ["diagnose", str(run)]).exit_code == 0
     assert f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs).\n" in (
         run / "model_card.md").read_text()
+    (run / "evaluation.json").write_text('{"pairs": [], "overall": 3}')  # damaged: refused in one line, before the work
+    res = runner.invoke(app, ["diagnose", str(run)])
+    assert res.exit_code == 2 and "evaluation.json: key 'overall' must be an object" in " ".join(res.output.split())

@@ -85,6 +85,15 @@ def test_cli_fits_groups_on_a_local_cluster(tiny_lake: Path, tmp_path: Path) -> 
     assert all((run / g["folder"] / "model_card.md").is_file() for g in summary["groups"])
     res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000"])
     assert res.exit_code == 2 and "name a tenant (--tenant)" in res.output
+    # One forecast for the whole run, planned group by group: the other group's tenant is no stranger.
+    days = pd.date_range(pd.Timestamp(summary["data"]["end"]) + pd.Timedelta(days=1), periods=7).strftime("%Y-%m-%d")
+    fc = tmp_path / "forecast.csv"
+    pd.DataFrame([{"date": d, "tenant_id": t, "temp_c": 15.0, "precip_mm": 0.0} for t in summary["data"]["tenants"]
+                  for d in days]).to_csv(fc, index=False)
+    res = CliRunner().invoke(app, ["allocate", "--run", str(run), "--tenant", "extreme_rain_gear", "--budget", "1000",
+                                   "--forecast", str(fc), "--allow-unconverged", "--out", str(tmp_path / "plan.json")])
+    assert res.exit_code == 0, res.output
+    assert "does not have" not in res.output
     res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--group-size", "2", "--prior-from", str(run),
                                    "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "cannot be combined with --group-size" in res.output

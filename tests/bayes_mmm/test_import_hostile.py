@@ -261,7 +261,7 @@ def test_event_rows_outside_the_range_are_noted(tmp_path: Path) -> None:
     _mapping(tmp_path, '[events.bf]\nfile = "promo.csv"\namount_column = "discount"\n')
     imp = assemble(make_spec(tmp_path / "m.toml"))
     assert np.flatnonzero(imp.daily["event"].to_numpy()).tolist() == [2]
-    assert "event bf: 2 day(s) dated outside the revenue export's range dropped" in imp.notes
+    assert "event bf: 2 day(s) dated outside the revenue's periods dropped" in imp.notes
 
 
 @pytest.mark.parametrize(

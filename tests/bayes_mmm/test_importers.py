@@ -292,7 +292,7 @@ def test_spend_like_column_in_revenue_export_is_an_error(tmp_path: Path) -> None
     assert ok.daily["spend_email"].tolist() == list(map(float, range(1, 11)))
     rows = pd.read_csv(meta)
     outside = rows.loc[~rows["Reporting starts"].between("2024-01-01", "2024-01-10"), "Amount spent (USD)"].sum()
-    assert ok.notes == [f"meta: 111 day(s) ({outside:,.2f} of spend) dated outside the revenue export's range dropped",
+    assert ok.notes == [f"meta: 111 day(s) ({outside:,.2f} of spend) dated outside the revenue's periods dropped",
                         "no weather export: the tenant is modelled without weather terms"]
 
 

@@ -61,7 +61,7 @@ def test_daily_exports_are_summed_into_the_revenue_weeks(tmp_path: Path) -> None
         assert row.temp_c == pytest.approx(np.round(temp[inside], 3).mean(), abs=1e-6)
         assert row.precip_mm == pytest.approx(7.0)
     outside = spend[(days < weeks[0]) | (days >= weeks[-1] + pd.Timedelta(days=7))].sum()  # 12-30, 12-31, 01-29..31
-    assert f"google: 5 day(s) ({outside:,.2f} of spend) dated outside the revenue export's range dropped" in imp.notes
+    assert f"google: 5 day(s) ({outside:,.2f} of spend) dated outside the revenue's periods dropped" in imp.notes
     assert imp.notes[0] == "revenue: every row on a Monday: read as one row per week (weekly.csv)"
     import_tenant(spec, tmp_path / "lake")
     assert (tmp_path / "lake" / "weekly-shop" / "weekly.csv").is_file()

@@ -353,3 +353,7 @@ def test_smooth_weekly_totals_keep_holiday_and_weather_weeks_but_not_a_decimal_s
     y[20] *= 10
     y[70] = 0.0
     assert np.flatnonzero(revenue_outliers(y, none, 7)).tolist() == [20, 70]
+    # Daily data keep the z rule alone: a day exported twice (exactly 2×) is still an outlier.
+    d = np.tile([100.0, 100, 100, 100, 100, 150, 150], 20) * (1 + 0.01 * rng.standard_normal(140))
+    d[[30, 31]] *= 2
+    assert np.flatnonzero(revenue_outliers(d, np.zeros(140, dtype=bool), 1)).tolist() == [30, 31]
