@@ -104,6 +104,7 @@ GATES = {
         Gate("country", WARNING, "tenant.json's country, when given, is a code with a holiday calendar (DE, GB-ENG)"),
         Gate("channel_is_total", ERROR, "no spend column is the sum of the others (spend counted twice)"),
         Gate("channel_names", WARNING, "no two channels of the lake differ only in case (TikTok, tiktok)"),
+        Gate("blank_spend", WARNING, "no blank spend cell (below the missing gate's bar, each is read as no spend)"),
         Gate("missing_controls", WARNING, f"< {MAX_MISSING_SHARE:.0%} missing values per control column (interpolated)"),
         Gate("zero_revenue", WARNING, f"< {ZERO_REVENUE_SHARE:.0%} of periods with zero revenue (the noise model is normal)"),
         Gate("spend_lumps", WARNING, f"no daily channel's spend lies mostly on days {LUMP_GAP_DAYS}+ days apart (invoices)"),
@@ -256,6 +257,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
                 f"{weather}: modelled without weather" if weather else "temp_c and precip_mm usable"),
         _missing(tenant, df, src, list(WEATHER_COLUMNS), "missing_weather"),
         _channel_is_total(tenant, df, src, spend_cols),
+        _blank_spend(tenant, df, src, spend_cols),
         _missing_controls(tenant, df, src),
         _zero_revenue(tenant, rev, src),
         _spend_lumps(tenant, df, src, spend_cols, cadence),
@@ -326,6 +328,17 @@ def _missing_controls(tenant: str, df: pd.DataFrame, src: str) -> Check:
         return check
     return replace(check, detail=check.detail + " — blanks are filled in between known values: write 0 where 0 is "
                                                "meant (a promotion day belongs in `event`)")
+
+
+def _blank_spend(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    """Blank spend cells, too few for the ``missing`` gate: the model reads each as no spend, which may not be so."""
+    for col in spend_cols:
+        blank = np.flatnonzero(df[col].isna().to_numpy())
+        if len(blank):
+            return verdict(tenant, "blank_spend", True,
+                           f"{src}: column '{col}' is blank in {describe_rows([int(i) + 1 for i in blank])}: each is read "
+                           "as no spend; write 0 where nothing was spent, or the amount")
+    return verdict(tenant, "blank_spend", False, "")
 
 
 def _channels(frames: dict[str, pd.DataFrame]) -> dict[str, list[str]]:

@@ -357,3 +357,14 @@ def test_smooth_weekly_totals_keep_holiday_and_weather_weeks_but_not_a_decimal_s
     d = np.tile([100.0, 100, 100, 100, 100, 150, 150], 20) * (1 + 0.01 * rng.standard_normal(140))
     d[[30, 31]] *= 2
     assert np.flatnonzero(revenue_outliers(d, np.zeros(140, dtype=bool), 1)).tolist() == [30, 31]
+
+
+def test_a_few_blank_spend_cells_are_named_not_read_as_zero_in_silence(tmp_path: Path) -> None:
+    df = noisy_tenant()
+    df.loc[[40, 41, 200], "spend_google"] = np.nan  # under 1 %: the missing gate passes
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "missing") == OK and status(table, "blank_spend") == WARN
+    assert ("column 'spend_google' is blank in rows 41, 42, 201: each is read as no spend; write 0 where nothing was "
+            "spent, or the amount") in table[table.check == "blank_spend"].detail.item()
+    assert failed(table).empty
