@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 #: Median gap between spend days, in days, from which spend looks booked in lumps (monthly invoices;
 #: weekly bookings, gap 7, cost little: ROAS 1.59 against 1.8 in the pass above).
@@ -109,3 +110,33 @@ def _medians(y: np.ndarray, i: int, w: int) -> tuple[float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(np.nanmedian(y[i - w:i])), float(np.nanmedian(y[i:i + w]))
+
+
+#: Spend periods on each side of a possible change of unit (daily; weekly data: 8 weeks), and the jump in their
+#: median that counts as one: cents read as units, or an export switched to thousands, moves the level 100× or
+#: 1,000× at one row, while budgets grow by steps of a few times.
+UNIT_STEP_DAYS = 28
+UNIT_STEP_WEEKS = 8
+UNIT_STEP_RATIO = 50.0
+
+
+def unit_step(spend: np.ndarray, period_days: int = 1) -> tuple[int, float, float] | None:
+    """``(index, median before, median after)`` where the median of a channel's spend periods jumps by
+    :data:`UNIT_STEP_RATIO` or more either way, the medians over the spend periods just before and from the step
+    (as many as a side holds, up to the window); None otherwise."""
+    x = np.nan_to_num(np.asarray(spend, dtype=float))
+    on = np.flatnonzero(x > 0)
+    w = UNIT_STEP_DAYS if period_days == 1 else UNIT_STEP_WEEKS
+    if len(on) < 2 * w:
+        return None
+    rolled = pd.Series(x[on]).rolling(w).median().to_numpy()
+    before, after = rolled[w - 1 : len(on) - w], rolled[2 * w - 1 :]  # split k = w … n − w: v[k−w:k] and v[k:k+w]
+    jump = np.abs(np.log(after / before))
+    k = int(np.argmax(jump))
+    if jump[k] < np.log(UNIT_STEP_RATIO):
+        return None
+    # The medians barely move while the split slides over the step: the step is the first period nearer the new level.
+    v = np.log(x[on[k : k + 2 * w]])
+    nearer = np.abs(v - np.log(after[k])) < np.abs(v - np.log(before[k]))
+    p, spent = k + int(np.argmax(nearer)), x[on]
+    return int(on[p]), float(np.median(spent[max(p - w, 0) : p])), float(np.median(spent[p : p + w]))

@@ -39,7 +39,14 @@ from bayes_mmm.data.calendar import known_country
 from bayes_mmm.data.lake import read_frames, read_tenant_meta, resolve_tenants, weather_problem
 from bayes_mmm.data.lift_tests import load_lift_tests, refuse_unspent
 from bayes_mmm.data.sensitivity import check_class
-from bayes_mmm.data.spend_timing import LUMP_GAP_DAYS, SHIFT_ROAS, booking_lumps, launch_shift
+from bayes_mmm.data.spend_timing import (
+    LUMP_GAP_DAYS,
+    SHIFT_ROAS,
+    UNIT_STEP_RATIO,
+    booking_lumps,
+    launch_shift,
+    unit_step,
+)
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02
@@ -94,7 +101,8 @@ GATES = {
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks); weekly data: also over {OUTLIER_RATIO:g}× (or under "
              f"1/{OUTLIER_RATIO:g}) of it"),
-        Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend"),
+        Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend, and no step "
+             f"of {UNIT_STEP_RATIO:g}× in its level (a change of unit mid-history)"),
         Gate("spend_vs_revenue", WARNING,
              f"total media spend between {SPEND_MIN_SHARE:.0%} of and {SPEND_TO_REVENUE:g}× total revenue"),
         Gate("zero_spend_channels", WARNING, "every channel spends at some point"),
@@ -203,7 +211,7 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
     return verdict(tenant, "revenue_outliers", bad, f"{src}: column 'revenue' {detail}{hint}")
 
 
-def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], days: int = 1) -> Check:
     for col in spend_cols:
         x = df[col].to_numpy(dtype=float)
         positive = x[x > 0]
@@ -214,6 +222,13 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str])
             return verdict(tenant, "spend_scale", True,
                            f"{src}: column '{col}' above {SPEND_SCALE:g}× its median {np.median(positive):,.2f}, "
                            f"{describe_rows([int(i) + 1 for i in np.flatnonzero(big)])} — cents instead of units?")
+    for col in spend_cols:
+        step = unit_step(df[col].to_numpy(dtype=float), days)
+        if step:
+            return verdict(tenant, "spend_scale", True,
+                           f"{src}: column '{col}' moves from a median {step[1]:,.2f} to {step[2]:,.2f} per spend period at "
+                           f"row {step[0] + 1} ({df.index[step[0]]:%Y-%m-%d}) — a change of unit (cents, thousands) in the "
+                           "export? if the budget really moved so far, ignore this")
     return verdict(tenant, "spend_scale", False, f"no spend above {SPEND_SCALE:g}× its median")
 
 
@@ -249,7 +264,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
         verdict(tenant, "constant_revenue", constant,
                 f"{src}: column 'revenue' is constant ({rev.iloc[0] if len(rev) else 'empty'})" if constant else "revenue varies"),
         _outliers(tenant, df, src, days),
-        _spend_scale(tenant, df, src, spend_cols),
+        _spend_scale(tenant, df, src, spend_cols, days),
         _spend_vs_revenue(tenant, df, src, spend_cols),
         verdict(tenant, "zero_spend_channels", bool(zero),
                 f"no spend on {', '.join(zero)}: their effect cannot be estimated" if zero else "every channel has spend"),

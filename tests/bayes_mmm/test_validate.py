@@ -368,3 +368,21 @@ def test_a_few_blank_spend_cells_are_named_not_read_as_zero_in_silence(tmp_path:
     assert ("column 'spend_google' is blank in rows 41, 42, 201: each is read as no spend; write 0 where nothing was "
             "spent, or the amount") in table[table.check == "blank_spend"].detail.item()
     assert failed(table).empty
+
+
+def test_a_change_of_unit_mid_history_is_named_and_a_budget_step_is_not(tmp_path: Path) -> None:
+    df = noisy_tenant()
+    rng = np.random.default_rng(5)
+    df["spend_meta"] = rng.uniform(40, 60, len(df))
+    df.loc[80:, "spend_meta"] *= 5  # a budget step: ordinary
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "spend_scale") == OK
+    # From day 151 on the export is in cents: most of the history, so no day stands out from the median.
+    df.loc[150:, "spend_meta"] *= 100
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    detail = table[table.check == "spend_scale"].detail.item()
+    assert status(table, "spend_scale") == WARN
+    assert "column 'spend_meta' moves from a median" in detail and f"at row 151 ({df.date[150]}) — a change of unit" in detail
+    before, after = df.spend_meta[122:150].median(), df.spend_meta[150:178].median()  # 28 spend days each side
+    assert f"{before:,.2f} to {after:,.2f}" in detail
