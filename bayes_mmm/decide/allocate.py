@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_mmm.core.constants import CADENCE_DAYS
+from bayes_mmm.core.constants import CADENCE_DAYS, DATE
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
 from bayes_mmm.core.spec import ModelSpec
@@ -67,6 +67,7 @@ from bayes_mmm.decide.weather import (
     find_lake,
     forecast_z,
     plan_cities,
+    refuse_own_days,
     warn_extrapolation,
     warn_strangers,
     weatherless_z,
@@ -188,12 +189,14 @@ def plan_inputs(
         # A forecast may start after the earliest-ending tenant's data (rows before the plan are not used).
         raw = read_forecast(forecast, after=run_dates[last_idx].min())
         source = "forecast" if isinstance(forecast, pd.DataFrame) else str(forecast)
+        refuse_own_days(raw, tenants, run_dates[last_idx], source)
         warn_strangers(raw, run_tenants or [str(t) for t in const["tenant"].values], source)
         fc = in_periods(raw, horizon_dates, cadence)
         # ... so they need not have rows, nor are they judged against their (absent) weather history
         weathered = [t for t, w in zip(tenants, has_weather, strict=True) if w]
         forecast_covers(fc, dates, weathered, cities, source)
-        warn_extrapolation(fc, weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
+        # Only the weather the plan uses is judged: rows before the plan (a tenant's gap) are not.
+        warn_extrapolation(fc[fc[DATE] >= horizon_dates[0]], weathered, [st for st, w in zip(stats, has_weather, strict=True) if w])
     z, known = forecast_z(fc, horizon_dates, tenants, stats)
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None

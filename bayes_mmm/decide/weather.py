@@ -41,6 +41,21 @@ def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[Weather
                       f"the plan extrapolates the weather effect{fahrenheit}", UserWarning, stacklevel=3)
 
 
+def refuse_own_days(df: pd.DataFrame, tenants: list[str], ends: pd.DatetimeIndex, source: str) -> None:
+    """Refuse rows of a tenant (``tenant_id``) dated within its own data: ``ends`` its last periods.
+
+    The reader refuses dates up to the earliest-ending tenant's; a later-ending tenant's own days are refused here.
+    """
+    if TENANT_ID not in df.columns:
+        return
+    for tid, end in zip(tenants, ends, strict=True):
+        past = ((df[TENANT_ID] == tid) & (df[DATE] <= end)).to_numpy()
+        if past.any():
+            raise DataError(f"forecast dates for {tid} must be after its last data date {end:%Y-%m-%d}", file=source,
+                            column=DATE, dates=df.loc[past, DATE].dt.strftime("%Y-%m-%d").tolist(),
+                            hint="drop past days or refit on newer data")
+
+
 def warn_strangers(df: pd.DataFrame, run_tenants: list[str], source: str) -> None:
     """Warn of forecast rows for tenants the run does not have: ignored, and often a misspelt id."""
     if TENANT_ID not in df.columns:

@@ -429,6 +429,20 @@ def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_pat
                   "precip_mm": 0.0}).to_csv(fc, index=False)
     with pytest.raises(DataError, match=f"forecast dates must be after the last data date {north_end:%Y-%m-%d}"):
         prepare(run, days=7, tenant="north", forecast=fc)
+    # With tenant_id, each tenant's rows are judged against its own end: south's data run to the run's last day.
+    rows = [{"tenant_id": "north", "date": d, "temp_c": 60.0 if d <= dates[-1] else 12.0, "precip_mm": 0.0}
+            for d in pd.date_range(north_end + pd.Timedelta(days=1), periods=20)]  # 60 °C in north's gap only
+    rows += [{"tenant_id": "south", "date": d, "temp_c": 12.0, "precip_mm": 0.0} for d in pd.date_range(dates[-1], periods=10)]
+    pd.DataFrame(rows).assign(date=lambda f: f["date"].dt.strftime("%Y-%m-%d")).to_csv(fc, index=False)
+    with pytest.raises(DataError, match=f"forecast dates for south must be after its last data date {dates[-1]:%Y-%m-%d}"):
+        prepare(run, days=7, forecast=fc)
+    pd.DataFrame([r for r in rows if r["tenant_id"] == "north" or r["date"] > dates[-1]]).assign(
+        date=lambda f: f["date"].dt.strftime("%Y-%m-%d")).to_csv(fc, index=False)
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare(run, days=7, forecast=fc)
+    assert not [w for w in caught if "extrapolates" in str(w.message)]  # the gap's 60 °C is not the plan's weather
 
 
 def test_plans_name_the_tenants_walk_forward_cv_judged_no_go(tmp_path: Path) -> None:
