@@ -63,6 +63,7 @@ import pandas as pd
 
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import (
+    CADENCE_DAYS,
     CONTROL_PREFIX,
     DAILY,
     DATA_STEMS,
@@ -565,6 +566,11 @@ def _spend(name: str, sums: pd.Series, where: str, periods: pd.DatetimeIndex, ca
                      "counts in the week that contains it: if they are weekly totals, export by day or by the same weeks")
     spend, outside = into_periods(sums, periods, cadence)
     _note_outside(name, outside, notes, float(np.nansum(sums.to_numpy()) - spend.sum()))
+    # Platforms omit days without delivery, so an export cut short reads as a channel that stopped: say so.
+    end = periods[-1] + pd.Timedelta(days=CADENCE_DAYS[cadence] - 1)
+    if len(dates) and dates.max() < end:
+        notes.append(f"{name}: its rows end {dates.max():%Y-%m-%d}, {(end - dates.max()).days} day(s) before the revenue's "
+                     f"periods do ({end:%Y-%m-%d}); those days read as no spend: if {name} ran then, export the whole range")
     return spend
 
 
@@ -632,11 +638,15 @@ def _weather(path: Path, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.Da
     return weather_periods(weather.reindex(days), periods, cadence), dict(weather.attrs)
 
 
-def _forecast(path: Path, last: pd.Timestamp, cadence: str) -> pd.DataFrame:
+def _forecast(path: Path, last: pd.Timestamp, cadence: str, weeks: str | None = None) -> pd.DataFrame:
     # Forecast downloads often repeat recent past days: only the periods after the data are kept.
     fc = forecast_periods(read_open_meteo(path), last, cadence)
     if fc.empty:
-        raise DataError(f"no whole forecast period after the data's last period {last:%Y-%m-%d}", file=path, column="time")
+        # --weeks drops a part week at the end of the history, whose days the forecast (starting after them) lacks.
+        hint = (f"--weeks {weeks} dropped the history's last part week, and the forecast starts after it: choose as "
+                "--weeks the weekday after the history's last day, so its weeks end with the history" if weeks else None)
+        raise DataError(f"no whole forecast period after the data's last period {last:%Y-%m-%d}", file=path, column="time",
+                        hint=hint)
     cols = [c for c in ("temp_c", "precip_mm", "snow_cm") if c in fc]
     return fc[cols].reset_index().assign(date=lambda d: d[DATE].dt.strftime("%Y-%m-%d"))
 
@@ -668,7 +678,7 @@ def assemble(spec: ImportSpec) -> Imported:
     for column, values in _controls(spec, periods, cadence, taken, notes).items():
         daily[column] = values
     if spec.forecast is not None:
-        forecast = _forecast(spec.forecast, periods[-1], cadence)
+        forecast = _forecast(spec.forecast, periods[-1], cadence, spec.weeks)
     daily = daily.round(6).reset_index()
     daily[DATE] = daily[DATE].dt.strftime("%Y-%m-%d")
     return Imported(spec.tenant_id, daily, meta, forecast, notes, cadence)

@@ -385,3 +385,21 @@ def test_weeks_with_a_blank_day_are_blank_and_bad_weekdays_are_refused(tmp_path:
     weekly = write(tmp_path / "weekly.csv", "date,sales\n2024-01-07,5\n2024-01-14,6\n2024-01-21,7\n")
     with pytest.raises(DataError, match="rows are weekly on Sundays: they cannot be read as weeks starting on a Monday"):
         assemble(make_spec(tenant_id="t", revenue=weekly, revenue_column="sales", channels={"meta": ads}, weeks="monday"))
+
+
+def test_weeks_that_leave_the_forecast_short_say_which_weekday_fits() -> None:
+    # The history ends on Tuesday 2024-04-30 and the forecast covers 04-29 on: Thursday weeks drop 04-25..04-30,
+    # and no whole Thursday week follows in the forecast.
+    with pytest.raises(DataError, match="--weeks thursday dropped the history's last part week, and the forecast starts "
+                                        "after it: choose as --weeks the weekday after the history's last day"):
+        assemble(make_spec(MAPPING, weeks="thursday"))
+    assert assemble(make_spec(MAPPING, weeks="wednesday")).forecast is not None  # weeks ending with the history
+
+
+def test_an_ad_export_that_ends_before_the_revenue_is_said(tmp_path: Path) -> None:
+    rev = write(tmp_path / "sales.csv", "date,sales\n" + "".join(f"2024-01-{d:02d},{100 + d}\n" for d in range(1, 29)))
+    ads = write(tmp_path / "ads.csv", "Day,Cost\n" + "".join(f"2024-01-{d:02d},10\n" for d in range(1, 21)))
+    imp = assemble(make_spec(tenant_id="t", revenue=rev, revenue_column="sales", channels={"meta": ads}))
+    assert imp.daily["spend_meta"].tolist() == [10.0] * 20 + [0.0] * 8
+    assert ("meta: its rows end 2024-01-20, 8 day(s) before the revenue's periods do (2024-01-28); those days read as "
+            "no spend: if meta ran then, export the whole range") in imp.notes
