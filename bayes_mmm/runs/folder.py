@@ -371,8 +371,21 @@ class RunFolder:
         pairs = ev.get("pairs", [])
         if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
             raise DataError("key 'pairs' must be a list of objects", file=path)
-        if not isinstance(ev.get("overall", {}), dict):
-            raise DataError("key 'overall' must be an object", file=path, hint="write it again with `bayes-mmm evaluate`")
+        again = "write it again with `bayes-mmm evaluate`"
+        overall = ev.get("overall", {})
+        if not isinstance(overall, dict):
+            raise DataError("key 'overall' must be an object", file=path, hint=again)
+        cov = overall.get("coverage_90")
+        if cov is not None and not (isinstance(cov, int | float) and not isinstance(cov, bool) and 0 <= cov <= 1):
+            raise DataError(f"key 'overall.coverage_90' must be a share from 0 to 1, found {cov!r}", file=path, hint=again)
+        summary = self.summary() if self.summary_path.is_file() else {}
+        if ev.get("run_id") and summary.get("run_id") and ev["run_id"] != summary["run_id"]:
+            raise DataError(f"was written for run {ev['run_id']}, not this run ({summary['run_id']})", file=path, hint=again)
+        mine = set((summary.get("data") or {}).get("tenants", []))
+        other = sorted({str(p.get("tenant")) for p in pairs} - mine) if mine else []
+        if other:
+            raise DataError(f"holds tenants this run does not have ({', '.join(other[:5])}): written for another run?",
+                            file=path, hint=again)
         return ev
 
     # ----------------------------------------------------------- grouped runs

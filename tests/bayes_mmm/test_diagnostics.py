@@ -210,6 +210,13 @@ def test_diagnose_puts_an_earlier_evaluation_into_the_model_card(stored_run: Pat
     assert runner.invoke(app, ["diagnose", str(run)]).exit_code == 0
     assert f"- {o['coverage_90']:.0%} of true ROAS inside the 90 % intervals ({o['pairs']} tenant×channel pairs).\n" in (
         run / "model_card.md").read_text()
-    (run / "evaluation.json").write_text('{"pairs": [], "overall": 3}')  # damaged: refused in one line, before the work
-    res = runner.invoke(app, ["diagnose", str(run)])
-    assert res.exit_code == 2 and "evaluation.json: key 'overall' must be an object" in " ".join(res.output.split())
+    damaged = {  # each refused in one line, before the work
+        '{"pairs": [], "overall": 3}': "evaluation.json: key 'overall' must be an object",
+        '{"pairs": [], "overall": {"coverage_90": 89}}': "key 'overall.coverage_90' must be a share from 0 to 1, found 89",
+        json.dumps({**ev, "run_id": "someone-else"}): "was written for run someone-else, not this run",
+        json.dumps({**ev, "run_id": None, "pairs": [{"tenant": "ghost_shop"}]}): "holds tenants this run does not have (ghost_shop)",
+    }
+    for text, message in damaged.items():
+        (run / "evaluation.json").write_text(text)
+        res = runner.invoke(app, ["diagnose", str(run)])
+        assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
