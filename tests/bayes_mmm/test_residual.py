@@ -131,7 +131,7 @@ def test_weather_columns_keep_iid_noise_unless_asked(tiny_lake: Path) -> None:
     ds = load_lake(tiny_lake)
     assert not build_design(ds, ModelSpec()).ar_rho.any()
     assert ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "residual_ar"}).residual_ar == "none"
-    with pytest.raises(ValueError, match="--residual-ar must be one of"):
+    with pytest.raises(ValueError, match="residual_ar must be one of"):
         ModelSpec(residual_ar="yes")
     # Runs written before the noise scale existed read back with constant noise, and keep their config hash.
     assert "noise_scale" not in ModelSpec().to_dict() and ModelSpec.from_dict(ModelSpec().to_dict()).noise_scale == "none"
@@ -162,7 +162,7 @@ def test_baseline_coefficients_follow_the_gls_posterior(dry_lake: Path) -> None:
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("--residual-ar", "yes", "residual_ar must be one of ('auto', 'all', 'none'), got 'yes'"),
+    ("--residual-ar", "yes", "--residual-ar must be one of ('auto', 'all', 'none'), got 'yes'"),
     ("--noise-scale", "log", "--noise-scale must be one of ('none', 'level'), got 'log'"),
     ("--noise-tails", "cauchy", "--noise-tails must be one of ('normal', 'student'), got 'cauchy'"),
 ])
