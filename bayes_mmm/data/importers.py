@@ -335,7 +335,7 @@ def make_spec(
         events={name: _source(entry, f"events.{name}", base, path) for name, entry in m.get("events", {}).items()},
         controls={name: _source(entry, f"controls.{name}", base, path) for name, entry in m.get("controls", {}).items()},
         mapping=path,
-        weeks=weeks or m.get("weeks"),
+        weeks=weeks if weeks is not None else m.get("weeks"),  # "" is a bad weekday, not "not given"
     )
 
 

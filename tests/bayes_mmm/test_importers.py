@@ -380,8 +380,9 @@ def test_weeks_with_a_blank_day_are_blank_and_bad_weekdays_are_refused(tmp_path:
     assert imp.daily["revenue"].isna().tolist() == [False, True, False, False]
     assert imp.daily["revenue"].iloc[0] == sum(100 + d for d in range(1, 8))
     assert imp.daily["spend_meta"].tolist() == [70.0] * 4
-    with pytest.raises(DataError, match=r"weeks must name the weekday weeks start on .*not 'mon'"):
-        make_spec(tenant_id="t", revenue=rev, revenue_column="sales", channels={"meta": ads}, weeks="mon")
+    for bad in ("mon", ""):  # an empty --weeks is refused, not read as "not given"
+        with pytest.raises(DataError, match=rf"weeks must name the weekday weeks start on .*not '{bad}'"):
+            make_spec(tenant_id="t", revenue=rev, revenue_column="sales", channels={"meta": ads}, weeks=bad)
     weekly = write(tmp_path / "weekly.csv", "date,sales\n2024-01-07,5\n2024-01-14,6\n2024-01-21,7\n")
     with pytest.raises(DataError, match="rows are weekly on Sundays: they cannot be read as weeks starting on a Monday"):
         assemble(make_spec(tenant_id="t", revenue=weekly, revenue_column="sales", channels={"meta": ads}, weeks="monday"))
