@@ -82,6 +82,17 @@ def into_periods(sums: pd.Series, periods: pd.DatetimeIndex, cadence: str) -> tu
     return out.reindex(periods, fill_value=0.0).rename_axis(DATE), int((~inside).sum())
 
 
+def whole_sums(values: pd.Series, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.Series, int]:
+    """Daily values summed into the periods, a period with a blank day blank; ``(per period, dates outside)``.
+
+    For revenue summed into weeks (``import --weeks``): a week with an unknown day is unknown, not a slump.
+    """
+    dates = pd.DatetimeIndex(values.index)
+    inside, slot = _slots(dates, periods, cadence)
+    out = pd.Series(values.to_numpy()[inside], index=periods[slot]).groupby(level=0).sum(min_count=CADENCE_DAYS[cadence])
+    return out.reindex(periods).rename_axis(DATE), int((~inside).sum())
+
+
 def period_means(values: pd.Series, periods: pd.DatetimeIndex, cadence: str) -> tuple[pd.Series, int]:
     """Mean of the dated values in each period, NaN where a period has none; ``(per period, dates outside)``.
 

@@ -88,6 +88,7 @@ from bayes_mmm.data.import_periods import (
     spacing,
     weather_periods,
     weekday_mismatch,
+    whole_sums,
 )
 from bayes_mmm.data.lake import META_RANGES, META_TEXT, TENANT_ID, check_meta_types, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
@@ -512,11 +513,7 @@ def _into_weeks(revenue: pd.Series, cadence: str, weekday: str, path: Path, date
     if len(weeks) < 2:
         raise DataError(f"{len(revenue)} days hold {len(weeks)} whole week(s) starting on a {weekday.title()}: too short "
                         "to model", file=path, column=date_column, hint="export a longer history, or leave out --weeks")
-    inside = (revenue.index >= weeks[0]) & (revenue.index < weeks[-1] + pd.Timedelta(days=7))
-    # min_count=7: a week with an unknown day is unknown, not a slump.
-    out = revenue[inside].groupby((revenue.index[inside] - weeks[0]).days // 7).sum(min_count=7)
-    out.index = weeks
-    dropped = int((~inside).sum())
+    out, dropped = whole_sums(revenue, weeks, WEEKLY)
     notes.append(f"revenue: daily rows summed into {len(weeks)} weeks starting on {weekday.title()}s (weekly.csv)"
                  + (f"; {dropped} day(s) of part weeks at the ends dropped" if dropped else ""))
     return out
