@@ -401,6 +401,8 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
     )
     media = np.stack([t.media_mean for t in post])  # (N, C, T)
     base = np.stack([t.baseline_mean for t in post])  # (N, T)
+    seen = np.array([s.temp_range if s.temp_range and w else (np.nan, np.nan)
+                     for s, w in zip(design.weather_stats, design.has_weather, strict=True)], dtype=float)  # (N, 2)
     const = xr.Dataset(
         {
             "spend": ((TENANT, CHANNEL, DATE), design.spend),
@@ -413,10 +415,8 @@ def complete_idata(design: Design, idata: az.InferenceData, seed: int) -> tuple[
             "rain_mean": ((TENANT,), [s.rain_mean for s in design.weather_stats]),
             "rain_sd": ((TENANT,), [s.rain_sd for s in design.weather_stats]),
             # The training range, so a plan can tell a forecast the model never saw (NaN: no weather).
-            "temp_min": ((TENANT,), [s.temp_range[0] if s.temp_range and w else np.nan
-                                     for s, w in zip(design.weather_stats, design.has_weather, strict=True)]),
-            "temp_max": ((TENANT,), [s.temp_range[1] if s.temp_range and w else np.nan
-                                     for s, w in zip(design.weather_stats, design.has_weather, strict=True)]),
+            "temp_min": ((TENANT,), seen[:, 0]),
+            "temp_max": ((TENANT,), seen[:, 1]),
             "media_weather": ((TENANT, DATE, "weather"), design.zw),
             "has_weather": ((TENANT,), design.has_weather),
             "contribution_mean": ((TENANT, CHANNEL, DATE), media),
