@@ -27,7 +27,15 @@ from bayes_mmm.core.constants import (
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.import_periods import WEATHER_AGG, weather_periods
 from bayes_mmm.data.lake import tenants_field
-from bayes_mmm.data.table import check_header, check_range, parse_iso_dates, parse_numbers, read_table, rows_where
+from bayes_mmm.data.table import (
+    NA_TOKENS,
+    check_header,
+    check_range,
+    parse_iso_dates,
+    parse_numbers,
+    read_table,
+    rows_where,
+)
 
 TENANT_ID = "tenant_id"
 FORECAST_COLUMNS = (DATE, TEMP, PRECIP)
@@ -50,7 +58,11 @@ def _raw(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         raise DataError("is a raw Open-Meteo download, not a forecast table", file=path,
                         hint="convert it with `bayes-mmm import ... --forecast FILE` (writes TENANT/forecast.csv), "
                              "or write the columns date, temp_c, precip_mm")
-    return read_table(path), str(path)
+    # A tenant id is a folder's name, and a shop may be called `NA` or `null`: only a blank id is missing there.
+    df = read_table(path, na_tokens=frozenset({""}))
+    for column in df.columns.drop(TENANT_ID, errors="ignore"):
+        df[column] = df[column].where(~df[column].isin(NA_TOKENS), None)
+    return df, str(path)
 
 
 def _first_line(path: Path) -> str:

@@ -132,3 +132,10 @@ def test_a_raw_open_meteo_download_and_a_workbook_are_named_for_what_they_are(tm
             z.writestr("xl/workbook.xml", "<workbook/>")
         with pytest.raises(DataError, match=rf"{name}: is a spreadsheet workbook, not a CSV file — save it as CSV \(UTF-8\)"):
             read_forecast(tmp_path / name)
+
+
+def test_a_tenant_called_na_or_null_keeps_its_id_while_na_weather_is_missing(tmp_path: Path) -> None:
+    df = read_forecast(write(tmp_path, "date,temp_c,precip_mm,tenant_id\n2025-01-06,3.5,0,NA\n2025-01-06,2.0,0,null\n"))
+    assert sorted(df["tenant_id"]) == ["NA", "null"]
+    with pytest.raises(DataError, match=r"column 'temp_c', row 2 \(date 2025-01-06\): missing values"):
+        read_forecast(write(tmp_path, "date,temp_c,precip_mm,tenant_id\n2025-01-06,3.5,0,NA\n2025-01-06,NA,0,null\n"))
