@@ -116,6 +116,13 @@ class ModelSpec:
         Tenants with weather are unaffected. Off by default (their multiplier is exactly 1):
         on the default universe with weather hidden it moved ROAS coverage only from 77 % to
         78 % and did not converge (benchmarks/RESULTS.md §12).
+    cyber_week
+        A baseline column for the shopping week around Black Friday
+        (:func:`bayes_mmm.data.calendar.cyber_week`), beside the built-in or a country's calendar
+        (not beside a tenant's own ``holiday`` column). Demand is up for days around Black
+        Friday, and merchants push spend that week: with one-day holiday columns only, an
+        independent lake's search channel explained the week with an S-shaped curve and its ROAS
+        fell to 1.0–1.8 against a true 2.1–3.3 (benchmarks/RESULTS.md §29).
     """
 
     l_max: int | None = None
@@ -143,6 +150,7 @@ class ModelSpec:
     seasonal_media: bool = False
     noise_scale: str = "none"
     noise_tails: str = "normal"
+    cyber_week: bool = True
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max is not None and self.l_max < 1:
@@ -215,6 +223,7 @@ class ModelSpec:
         d.setdefault("seasonal_media", False)  # runs written before the stand-in: weather-less media multiplier 1
         d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
         d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
+        d.setdefault("cyber_week", False)  # runs written before the column had one-day holiday columns only
         # Runs written before the identification levers existed had neither, whatever today's default.
         d.setdefault("half_sat_floor", None)
         d.setdefault("media_weather_bound", None)
@@ -237,4 +246,6 @@ class ModelSpec:
             del d["noise_tails"]
         if self.media_weather_clip is None:  # as before the option existed: same hash
             del d["media_weather_clip"]
+        if not self.cyber_week:  # as before the column existed: same hash
+            del d["cyber_week"]
         return d

@@ -18,8 +18,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-__all__ = ["HOLIDAY_COLUMNS", "any_holiday", "calendar_name", "holiday_dates", "holiday_table", "is_holiday_column",
-           "known_country", "us_holidays"]
+__all__ = ["CYBER_WEEK", "HOLIDAY_COLUMNS", "any_holiday", "calendar_name", "cyber_week", "holiday_dates", "holiday_table",
+           "is_holiday_column", "known_country", "us_holidays"]
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
@@ -102,6 +102,35 @@ def us_holidays(dates: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(out, index=dates, columns=list(HOLIDAY_COLUMNS))
 
 
+#: The shopping week around Black Friday, as a baseline column beside the one-day events.
+CYBER_WEEK = "cyber_week"
+#: Its days relative to Black Friday: from the Saturday before Thanksgiving week to the Tuesday after Cyber Monday.
+CYBER_WEEK_DAYS = (-6, 4)
+
+
+def cyber_week(dates: pd.DatetimeIndex) -> np.ndarray:
+    """0/1 per day: inside the shopping week around Black Friday (:data:`CYBER_WEEK_DAYS` from it).
+
+    Retail demand is up for days before and after Black Friday and merchants push spend
+    then; Black Friday and Cyber Monday keep their own columns for their own peaks.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Days to flag (time of day is ignored).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float 0/1 array of ``len(dates)``.
+    """
+    days = pd.DatetimeIndex(dates).normalize()
+    first, last = CYBER_WEEK_DAYS
+    week = [bf + pd.Timedelta(days=k) for y in sorted(set(days.year.tolist()))
+            for bf in holiday_dates("black_friday", int(y)) for k in range(first, last + 1)]
+    return days.isin(pd.DatetimeIndex(week)).astype(float)
+
+
 def any_holiday(dates: pd.DatetimeIndex) -> np.ndarray:
     """Flag days that fall on any holiday event.
 
@@ -129,7 +158,7 @@ BUILT_IN = ("", "US")
 
 def is_holiday_column(name: str) -> bool:
     """Whether a baseline column is a holiday event (the model gives those a wider prior)."""
-    return name in HOLIDAY_COLUMNS or name.startswith(HOLIDAY_PREFIX)
+    return name in HOLIDAY_COLUMNS or name == CYBER_WEEK or name.startswith(HOLIDAY_PREFIX)
 
 
 @cache

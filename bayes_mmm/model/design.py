@@ -34,7 +34,7 @@ from bayes_mmm.core.constants import (
     history_need,
 )
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.calendar import calendar_name, holiday_table, is_holiday_column
+from bayes_mmm.data.calendar import CYBER_WEEK, calendar_name, cyber_week, holiday_table, is_holiday_column
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.model.adstock_screen import resolve_adstock
 from bayes_mmm.model.residual import (
@@ -220,7 +220,9 @@ def calendar_features(
     The trend and the Fourier terms are functions of the date itself, so daily and weekly
     data of the same span get the same curves; a week's holiday columns count the holidays
     among its seven days. Without the tenant's own ``holiday`` column, the holidays are
-    its ``country``'s (:func:`~bayes_mmm.data.calendar.holiday_table`; none given: US retail events).
+    its ``country``'s (:func:`~bayes_mmm.data.calendar.holiday_table`; none given: US retail events),
+    with the shopping week around Black Friday (:func:`~bayes_mmm.data.calendar.cyber_week`) when
+    ``spec.cyber_week``.
     """
     step = CADENCE_DAYS[cadence]
     mid = dates + pd.Timedelta(days=(step - 1) / 2)  # a week is represented by its middle
@@ -242,6 +244,8 @@ def calendar_features(
     else:
         days_all = pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=step - 1), freq="D")
         hol = holiday_table(days_all, country, combined=step > 1)
+        if spec.cyber_week:
+            hol[CYBER_WEEK] = cyber_week(days_all)
         period = np.searchsorted(dates.to_numpy(), days_all.to_numpy(), side="right") - 1
         for c in hol.columns:
             cols.append(np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(dates)))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.calendar import holiday_table, us_holidays
+from bayes_mmm.data.calendar import cyber_week, holiday_table, us_holidays
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.data.validate import OK, WARN, validate_lake
 from bayes_mmm.model.design import build_design, calendar_features
@@ -113,3 +113,40 @@ def test_the_model_card_names_each_tenants_calendar() -> None:
         "- Holidays: US retail events (built-in) for every tenant."]
     assert holiday_lines({"tenants": {"old_run": {"weather": True}}}) == []
 
+
+
+def test_the_cyber_week_runs_from_the_saturday_before_thanksgiving_week_to_the_tuesday_after_cyber_monday() -> None:
+    flags = pd.Series(cyber_week(DAYS), index=DAYS)
+    week = flags.index[flags == 1].strftime("%Y-%m-%d").tolist()
+    # Thanksgiving 2022, 2023, 2024: 24, 23 and 28 November (the fourth Thursday).
+    expected = [d.strftime("%Y-%m-%d") for start, end in (("2022-11-19", "2022-11-29"), ("2023-11-18", "2023-11-28"),
+                                                          ("2024-11-23", "2024-12-03")) for d in pd.date_range(start, end)]
+    assert week == expected
+
+
+def test_the_cyber_week_is_a_baseline_column_beside_any_calendar_but_a_tenants_own() -> None:
+    days = pd.date_range("2024-06-01", "2025-05-31", freq="D")
+    for country in ("", "AU"):
+        x, names = calendar_features(days, ModelSpec(), None, "daily", country)
+        assert x[:, names.index("cyber_week")].sum() == 11
+    assert "cyber_week" not in calendar_features(days, ModelSpec(cyber_week=False), None, "daily")[1]
+    assert "cyber_week" not in calendar_features(days, ModelSpec(), np.zeros(len(days)), "daily")[1]
+    weeks = pd.date_range("2024-06-03", periods=52, freq="7D")
+    xw, wnames = calendar_features(weeks, ModelSpec(), None, "weekly")
+    assert sorted(xw[:, wnames.index("cyber_week")][xw[:, wnames.index("cyber_week")] > 0]) == [2.0, 2.0, 7.0]  # Sat 23 Nov – Tue 3 Dec over Monday weeks
+
+
+def test_a_channel_pushed_in_the_cyber_week_is_not_credited_with_the_weeks_demand() -> None:
+    """Least squares: demand +40 % for the week, spend × 2.2 that week; the column keeps the channel's slope at its truth."""
+    days = pd.date_range("2023-01-02", "2024-12-29", freq="D")
+    rng = np.random.default_rng(1)
+    week = cyber_week(days)
+    spend = 100.0 * rng.lognormal(0.0, 0.2, len(days)) * np.where(week > 0, 2.2, 1.0)
+    y = 1000.0 * (1 + 0.4 * week) + 2.0 * spend + rng.normal(0, 20, len(days))
+    slopes = {}
+    for on in (True, False):
+        x, _ = calendar_features(days, ModelSpec(cyber_week=on), None, "daily")
+        coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(days)), spend, x]), y, rcond=None)
+        slopes[on] = coef[1]
+    assert abs(slopes[True] - 2.0) < 0.1
+    assert slopes[False] > 2.5  # without it the week's demand goes to the channel

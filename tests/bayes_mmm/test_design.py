@@ -108,6 +108,15 @@ def test_runs_written_before_the_local_level_rebuild_without_it() -> None:
     assert ModelSpec.from_dict(d).local_level_days == 0
 
 
+def test_runs_written_before_the_cyber_week_rebuild_without_it_and_keep_their_config() -> None:
+    new = ModelSpec().to_dict()
+    assert new["cyber_week"] is True
+    old = {k: v for k, v in new.items() if k != "cyber_week"}  # a summary.json written before the column existed
+    spec = ModelSpec.from_dict(old)
+    assert spec.cyber_week is False
+    assert spec.to_dict() == old  # the same config, so the same hash
+
+
 def test_a_weekly_lake_builds_a_weekly_design(tmp_path) -> None:
     from synthetic import simulate_universe, write_lake
 
