@@ -78,15 +78,21 @@ def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence
     Call early, to fail before long work.
     """
     path = Path(path)
-    if _input_at(path, inputs) is not None:
-        raise DataError("is an input of this command; writing the output would replace it, not even with --force",
-                        file=path, hint=f"choose another {option}")
+    refuse_input(path, inputs, option)
     if path.is_dir():
         raise DataError("is a folder, but a file is needed here", file=path, hint=f"give a file name for {option}")
     _refuse_special(path, option)
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass force=True (CLI: --force) to replace it, or choose another {option}")
     _ensure_parent_writable(path)
+
+
+def refuse_input(path: str | Path, inputs: Sequence[str | Path | None], option: str = "--out") -> None:
+    """Refuse an output ``path`` that is, or lies inside, one of the command's ``inputs`` (files or folders): always."""
+    out = Path(path).resolve()
+    if _input_at(Path(path), inputs) is not None or any(Path(i).resolve() in out.parents for i in inputs if i is not None):
+        raise DataError("is an input of this command; writing the output would replace it, not even with --force",
+                        file=path, hint=f"choose another {option}")
 
 
 def _input_at(path: Path, inputs: Sequence[str | Path | None]) -> Path | None:

@@ -136,9 +136,13 @@ def file_head(path: Path, size: int = 4096) -> str:
         return fh.read(size).decode("utf-8-sig", errors="replace")
 
 
-def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: str, otherwise: str = "move it away") -> None:
-    """Before any work: refuse to replace a file at a command's default output ``path`` unless it is ``what``
-    (``ours(path)``) or ``force``; then the place must be writable. Outputs never replace what the command did not create."""
+def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: str, otherwise: str = "move it away",
+                   inputs: Sequence[str | Path | None] = ()) -> None:
+    """Before any work: refuse to replace a file at a command's output ``path`` unless it is ``what``
+    (``ours(path)``) or ``force``; a run's own file or one of the command's ``inputs`` never, and the place must be
+    writable. Outputs never replace what the command did not create."""
+    _refuse_run_file(path, "--out")
+    atomic.refuse_input(path, inputs)
     if path.is_file() and not force and not ours(path):
         raise FileExistsError(f"{path} exists and is not {what}; pass --force to replace it, or {otherwise}")
     atomic.ensure_file_writable(path, force=True)
@@ -148,11 +152,22 @@ def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str |
     """Refuse an ``--out FILE`` (or another ``option``'s) that would replace a run's own file or one of the command's
     ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable place. Call before any work."""
     path = Path(path)
+    _refuse_run_file(path, option)
+    atomic.ensure_file_writable(path, force, inputs, option)
+    return path
+
+
+def _refuse_run_file(path: Path, option: str) -> None:
     if is_run_file(path):
         raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
                         hint=f"choose another {option}")
-    atomic.ensure_file_writable(path, force, inputs, option)
-    return path
+
+
+def run_inputs(run_dir: str | Path, output: str | Path) -> list[Path]:
+    """The files of ``run_dir`` a command reading the run may read: all but its own ``output`` (never written over)."""
+    own = Path(output).resolve()
+    folder = Path(run_dir)
+    return [f for f in folder.iterdir() if f.is_file() and f.resolve() != own] if folder.is_dir() else []
 
 
 class RunFolder:

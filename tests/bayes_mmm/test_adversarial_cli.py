@@ -150,3 +150,22 @@ def test_report_keeps_a_users_own_report_html_and_replaces_its_own(tmp_path: Pat
     mine.write_text('<!doctype html>\n<html><head><meta charset="utf-8">\n<meta name="generator" content="bayes-mmm">')
     assert is_own_report(mine) and report_target(run) == mine  # its own earlier report: replaced without --force
     assert report_target(run, force=True) == mine
+
+
+def test_monitor_and_report_never_write_over_the_run_or_the_lake_they_read_even_with_force(tmp_path: Path) -> None:
+    run, lake = tmp_path / "run", tmp_path / "lake"
+    shutil.copytree(SMALL_RUN, run)
+    shutil.copytree(SMALL_RUN.parent / "small_lake", lake)
+    (run / "monitor.json").write_text('{"mine": 1}')
+    before = {p: p.read_bytes() for p in [*run.iterdir(), lake / "none_books" / "daily.csv"]}
+    cases = [
+        (["monitor", str(run), "--data", str(lake), "--out", str(run / "summary.json"), "--force"], "a run folder's own file"),
+        (["monitor", str(run), "--data", str(lake), "--out", str(lake / "none_books" / "daily.csv"), "--force"],
+         "is an input of this command"),
+        (["report", str(run), "--out", str(run / "monitor.json"), "--force"], "is an input of this command"),
+    ]
+    for args, message in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert message in " ".join(res.output.split()), (args, res.output)
+    assert {p: p.read_bytes() for p in before} == before
