@@ -288,10 +288,12 @@ def _currencies(summary: dict, lake: Path | None, tenants: list[str]) -> dict[st
 
 
 def setup_notes(setup: Setup, groups: Groups, start: pd.Timestamp) -> list[str]:
-    """Warnings any plan of a prepared run carries, ``allocate``'s and ``score-plan``'s alike: tenants whose data are
-    stale, that CV judged NO-GO, or that share a budget across currencies (``plan.json`` ``warnings``)."""
+    """Warnings any plan of a prepared run carries, ``allocate``'s and ``score-plan``'s alike: budgets far above the
+    recent spend, tenants whose data are stale, that CV judged NO-GO, or that share a budget across currencies
+    (``plan.json`` ``warnings``)."""
     inp = setup.inp
-    return (stale_notes(inp.ends, start, inp.tenants) + cv_notes(setup.summary, inp.tenants)
+    return (budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)
+            + stale_notes(inp.ends, start, inp.tenants) + cv_notes(setup.summary, inp.tenants)
             + currency_notes(setup.currencies, groups, inp.tenants))
 
 
@@ -382,8 +384,7 @@ def plan_budget(
             out_tenants[inp.tenants[i]]["step_toward_optimum"] = st["step"]
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
-    notes += budget_notes(inp.spend, groups, inp.tenants, len(inp.plan_dates), inp.window)  # plan.json; the CLI prints them
-    notes += setup_notes(setup, groups, inp.plan_dates[0])
+    notes += setup_notes(setup, groups, inp.plan_dates[0])  # plan.json; the CLI prints them
     step = CADENCE_DAYS[inp.cadence]
     result = {
         "run_id": setup.summary.get("run_id", setup.run.path.name),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +65,7 @@ def score_plan(
         groups = [(np.array([i]), float(plan[i].sum())) for i in range(len(inp.tenants))]
     current, _ = current_plan(inp.spend, groups, len(dates), inp.window)
     tenants, portfolio = tenant_results(inp, plan, current)
-    notes = setup_notes(setup, groups, dates[0])
-    for note in notes:  # as allocate says them
-        warnings.warn(note, UserWarning, stacklevel=2)
+    notes = setup_notes(setup, groups, dates[0])  # as allocate's: in the result, which the CLI prints once
     return {"run_id": summary.get("run_id"), "plan_file": str(plan_csv), "same_budget": same_budget,
             "days": [d.strftime("%Y-%m-%d") for d in dates], "cadence": cadence, "budget": float(plan.sum()),
             "tenants": tenants, "portfolio": portfolio, "warnings": notes}

@@ -169,3 +169,18 @@ def test_monitor_and_report_never_write_over_the_run_or_the_lake_they_read_even_
         assert res.exit_code == 2, (args, res.output)
         assert message in " ".join(res.output.split()), (args, res.output)
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_score_plan_warns_once_of_a_plan_far_above_the_recent_spend_as_allocate_does(run: Path, tmp_path: Path) -> None:
+    res = allocate(run, tmp_path / "plan.json", "--csv", str(tmp_path / "plan.csv"))
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "plan.csv")
+    spend = [c for c in table.columns if c not in ("date", "tenant_id")]
+    table[spend] *= 8.0
+    table.to_csv(tmp_path / "x8.csv", index=False)
+    res = runner.invoke(app, ["score-plan", "--run", str(run), "--plan", str(tmp_path / "x8.csv"), "--allow-unconverged"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    total = 8.0 * 3000.0
+    assert text.count("recent spend of extreme_rain_gear over as many periods") == 1, text
+    assert f"budget {total:,.0f} is" in text
