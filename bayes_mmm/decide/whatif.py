@@ -2,13 +2,15 @@
 
 A plan CSV is either **wide**: ``date, tenant_id, <channel>, <channel>, …`` (one row per
 tenant and period, a blank cell = no spend), or **long**: ``date, tenant_id, channel, spend``.
-``write_plan_csv`` writes the wide form, so an allocator plan can be edited and scored back.
+``write_plan_csv`` writes the wide form, so an allocator plan can be edited and scored back;
+``allocate``'s own ``plan.json`` is read as that table.
 Every period of every channel a planned tenant has must be given (0 or blank for no spend):
 a missing row or column is refused rather than scored as zero spend.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,45 @@ LAYOUT_HINT = "a plan CSV is date, tenant_id, <channel>… (wide) or date, tenan
 COMPLETE_HINT = "give every period of every channel the tenant has (0 or a blank cell for no spend)"
 
 
-def write_plan_csv(plan: dict[str, Any], path: str | Path) -> Path:
-    """The plan's spend as a wide table: one row per tenant and period, one column per channel (atomic)."""
+def plan_frame(plan: dict[str, Any]) -> pd.DataFrame:
+    """A plan.json's spend as the wide table: one row per tenant and period, one column per channel."""
     channels = list(dict.fromkeys(ch for t in plan["tenants"].values() for ch in t["plan"]))
     rows = []
     for tid, t in plan["tenants"].items():
         for d, day in enumerate(plan["days"]):
             rows.append({DATE: day, TENANT_ID: tid, **{ch: t["plan"][ch][d] for ch in channels if ch in t["plan"]}})
-    df = pd.DataFrame(rows, columns=[DATE, TENANT_ID, *channels])
-    return write_text(path, df.to_csv(index=False, float_format="%.17g", lineterminator="\n"))
+    return pd.DataFrame(rows, columns=[DATE, TENANT_ID, *channels])
+
+
+def write_plan_csv(plan: dict[str, Any], path: str | Path) -> Path:
+    """The plan's spend as a wide table (:func:`plan_frame`), written atomically."""
+    return write_text(path, plan_frame(plan).to_csv(index=False, float_format="%.17g", lineterminator="\n"))
+
+
+def _is_json(path: Path) -> bool:
+    """A ``.json`` file, or one whose first character is ``{`` (a plan.json renamed)."""
+    with path.open("rb") as fh:
+        return path.suffix.lower() == ".json" or fh.read(64).decode("utf-8-sig", errors="replace").lstrip().startswith("{")
+
+
+def _read_plan_json(path: Path) -> pd.DataFrame:
+    """``allocate``'s plan.json as the wide plan table (cells as written, checked like a CSV's)."""
+    hint = "pass allocate's plan.json as written, or a plan table (CSV)"
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"is not readable JSON ({exc.__class__.__name__})", file=path, hint=hint) from None
+    tenants = plan.get("tenants") if isinstance(plan, dict) else None
+    days = plan.get("days") if isinstance(plan, dict) else None
+    if not (isinstance(days, list) and days and isinstance(tenants, dict) and tenants
+            and all(isinstance(t, dict) and isinstance(t.get("plan"), dict) for t in tenants.values())):
+        raise DataError("is JSON but not a plan of `bayes-mmm allocate` (it needs days and tenants.<id>.plan)", file=path, hint=hint)
+    for tid, t in tenants.items():
+        for ch, spend in t["plan"].items():
+            if not isinstance(spend, list) or len(spend) != len(days):
+                raise DataError(f"tenant {tid}, channel {ch}: the plan needs one amount per day of 'days' ({len(days)})",
+                                file=path, hint=hint)
+    return plan_frame(plan).astype(object)
 
 
 def _spend(values: pd.Series, name: str, column: str) -> np.ndarray:
@@ -113,16 +145,21 @@ def read_plan_csv(path: str | Path, channels: list[str], cadence: str) -> tuple[
     if not path.is_file():
         raise DataError("plan file not found", file=path, hint="write one with `bayes-mmm allocate --csv`, or by hand (docs: data contract §4)")
     # Only an empty cell is "no spend": NA, #N/A or NULL is a value that went missing, refused as not a number.
-    df = _long(read_table(path, na_tokens=frozenset({""})), str(path), channels)
+    raw = _read_plan_json(path) if _is_json(path) else read_table(path, na_tokens=frozenset({""}))
+    df = _long(raw, str(path), channels)
     unknown = ~df[CHANNEL].isin(channels).to_numpy()
     if unknown.any():
         raise DataError(f"unknown channel(s) {', '.join(sorted(set(df[CHANNEL][unknown])))}; the run has {', '.join(channels)}",
                         file=path, column=CHANNEL, rows=sorted(df[ROW][unknown]))
     dates = pd.DatetimeIndex(sorted(df[DATE].unique()))
-    want = pd.date_range(dates[0], periods=len(dates), freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
-    if not dates.equals(want):
-        raise DataError(f"plan dates must be consecutive {cadence} periods from {dates[0]:%Y-%m-%d}", file=path, column=DATE,
-                        hint="one row per tenant and period, no gaps")
+    grid = pd.date_range(dates[0], dates[-1], freq=pd.Timedelta(days=CADENCE_DAYS[cadence]))
+    if not dates.equals(grid):
+        off, gaps = dates.difference(grid), grid.difference(dates)
+        what = (f"{off[0]:%Y-%m-%d} is not {CADENCE_DAYS[cadence]} days on from another date" if len(off)
+                else "no row for " + ", ".join(f"{d:%Y-%m-%d}" for d in gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""))
+        rows = sorted(df[ROW][df[DATE] == off[0]]) if len(off) else None
+        raise DataError(f"plan dates must be consecutive {cadence} periods from {dates[0]:%Y-%m-%d}: {what}", file=path,
+                        column=DATE, rows=rows, hint="one row per tenant and period, no gaps")
     dup = df.duplicated([DATE, TENANT_ID, CHANNEL], keep=False).to_numpy()
     if dup.any():
         raise DataError("the same tenant, channel and date appear twice", file=path, rows=sorted(set(df[ROW][dup])))

@@ -940,7 +940,7 @@ def print_plan(plan: dict) -> None:
 @friendly
 def score_plan_cmd(
     run: Annotated[Path, typer.Option("--run", help="Run folder.")],
-    plan: Annotated[Path, typer.Option("--plan", help="Plan CSV: date, tenant_id, <channel>… (wide) or date, tenant_id, channel, spend (long).")],
+    plan: Annotated[Path, typer.Option("--plan", help="Plan CSV: date, tenant_id, <channel>… (wide) or date, tenant_id, channel, spend (long); or allocate's plan.json.")],
     forecast: Annotated[Path | None, typer.Option(help="forecast.csv covering the plan's periods.")] = None,
     same_budget: Annotated[str, typer.Option(help="'portfolio': current scaled to the plan's total; 'tenant': to each tenant's total.")] = "portfolio",
     allow_unconverged: Annotated[bool, typer.Option(help="Score on a run that did not converge (loud warning).")] = False,

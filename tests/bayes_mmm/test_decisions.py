@@ -315,6 +315,10 @@ def test_score_plan_agrees_with_allocate_and_the_csv_round_trips(tmp_path: Path)
     long.to_csv(tmp_path / "long.csv", index=False)
     again = score_plan(run, tmp_path / "long.csv", forecast=fc)
     assert again["portfolio"]["prob_plan_beats_current"] == scored["portfolio"]["prob_plan_beats_current"]
+    # allocate's own plan.json is read as that table.
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    from_json = score_plan(run, tmp_path / "plan.json", forecast=fc)
+    assert from_json["tenants"] == scored["tenants"] and from_json["portfolio"] == scored["portfolio"]
     # A single tenant with its own budget: same numbers as allocate with that tenant.
     one = allocate_run(run, 1190.0, tenant="south", days=7, forecast=fc)
     write_plan_csv(one, tmp_path / "south.csv")
@@ -327,8 +331,18 @@ def test_score_plan_refuses_bad_plans(tmp_path: Path) -> None:
                    recent=np.array([[100.0, 50.0, 0.0], [80.0, 80.0, 40.0]]))
     gap = tmp_path / "gap.csv"
     pd.DataFrame({"date": ["2024-03-01", "2024-03-03"], "tenant_id": "north", "meta": 1.0}).to_csv(gap, index=False)
-    with pytest.raises(DataError, match="plan dates must be consecutive daily periods from 2024-03-01"):
+    with pytest.raises(DataError, match="plan dates must be consecutive daily periods from 2024-03-01: no row for 2024-03-02 "):
         score_plan(run, gap)
+    pd.DataFrame({"date": ["2024-03-01", "2024-03-02", "2024-03-02", "2024-03-09"], "tenant_id": ["north", "north", "south", "north"],
+                  "meta": 1.0}).to_csv(gap, index=False)
+    with pytest.raises(DataError, match="no row for 2024-03-03, 2024-03-04, 2024-03-05, 2024-03-06, 2024-03-07 and 1 more"):
+        score_plan(run, gap)
+    (tmp_path / "other.json").write_text('{"days": ["2024-03-01"], "tenants": {"north": {"plan": {"meta": [1.0, 2.0]}}}}')
+    with pytest.raises(DataError, match=r"tenant north, channel meta: the plan needs one amount per day of 'days' \(1\)"):
+        score_plan(run, tmp_path / "other.json")
+    (tmp_path / "other.json").write_text('{"run_id": "x"}')
+    with pytest.raises(DataError, match="is JSON but not a plan of `bayes-mmm allocate`"):
+        score_plan(run, tmp_path / "other.json")
     ghost = tmp_path / "ghost.csv"
     pd.DataFrame({"date": ["2024-03-01", "2024-03-02"], "tenant_id": "nort", "meta": 1.0}).to_csv(ghost, index=False)
     with pytest.raises(DataError) as e:
