@@ -863,9 +863,13 @@ def allocate(
     check_out_file(out_file, force, inputs=(forecast,))  # before the optimisation, not after
     if csv is not None:
         check_out_file(csv, force, inputs=(forecast,), option="--csv")
-        if csv.resolve() == out_file.resolve():
+        table, plan_path = csv.resolve(), out_file.resolve()
+        if table == plan_path:
             raise DataError("--out and --csv name the same file: the table would replace the plan", file=csv,
                             hint="give --csv another name, e.g. plan.csv")
+        if table in plan_path.parents or plan_path in table.parents:  # one would be written as the other's folder
+            raise DataError(f"--out {out_file} and --csv {csv}: one lies inside the other", file=csv,
+                            hint="give the plan and the table two files side by side, e.g. plan.json and plan.csv")
     targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
     if len(targets) + (budget is not None) != 1:
         raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")

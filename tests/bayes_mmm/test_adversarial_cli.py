@@ -129,6 +129,10 @@ def test_plan_json_and_table_may_not_be_one_file(run: Path, tmp_path: Path) -> N
     res = allocate(run, same, "--csv", str(same))
     assert res.exit_code == 2 and "--out and --csv name the same file" in res.output
     assert not same.exists()
+    for plan, table in (("nd/plan.json", "nd"), ("nd2", "nd2/plan.csv")):
+        res = allocate(run, tmp_path / plan, "--csv", str(tmp_path / table))
+        assert res.exit_code == 2 and "one lies inside the other" in " ".join(res.output.split()), res.output
+        assert not (tmp_path / plan.split("/")[0]).exists()  # nothing half-written
     table = tmp_path / "table.csv"
     table.write_text("mine\n")
     res = allocate(run, tmp_path / "plan.json", "--csv", str(table))
