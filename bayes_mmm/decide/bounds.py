@@ -275,12 +275,15 @@ def caps_of(trust: TrustRegion, channels: list[str], current: np.ndarray, spend:
     caps = np.full((n, c), np.inf)
     if trust.cap_factor is not None:
         caps = np.maximum(trust.cap_factor * spend.max(axis=-1), current.max(axis=-1))
+    named = set(trust.caps or {})
     for key, value in (trust.caps or {}).items():
-        if key not in channels:
+        if key != "*" and key not in channels:
             raise DataError(f"unknown channel '{key}' in caps; the run has {', '.join(channels)}")
         if not (math.isfinite(float(value)) and float(value) >= 0):
             raise DataError(f"cap for {key} must be an amount ≥ 0 per period, got {value}")
-        caps[:, channels.index(key)] = float(value)
+        # "*" caps every channel not named, as in --bounds
+        cols = [j for j, ch in enumerate(channels) if ch not in named] if key == "*" else [channels.index(key)]
+        caps[:, cols] = float(value)
     return caps
 
 
@@ -289,10 +292,12 @@ def parse_caps(text: str | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in (text or "").split(","))):
         key, sep, val = part.partition("=")
+        if key.strip() in out:
+            raise DataError(f"channel '{key.strip()}' is capped twice in '{text}'", hint="give each channel one cap")
         try:
             out[key.strip()] = float(val)
         except ValueError:
             sep = ""
         if not sep:
-            raise DataError(f"cap '{part}' must look like channel=amount, e.g. email=150")
+            raise DataError(f"cap '{part}' must look like channel=amount, e.g. email=150 ('*' for every channel not named)")
     return out

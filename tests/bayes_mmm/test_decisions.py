@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import FREE, TrustRegion, allocate_run, plan_budget, prepare
-from bayes_mmm.decide.bounds import caps_of
+from bayes_mmm.decide.bounds import caps_of, parse_caps
 from bayes_mmm.decide.pacing import pacing_violation, project_paced
 from bayes_mmm.decide.score import score_plan
 from bayes_mmm.decide.target import target_budget
@@ -109,6 +109,10 @@ def test_default_caps_are_1_2_times_the_largest_observed() -> None:
     np.testing.assert_allclose(caps_of(FREE, CHANNELS, current, spend), np.inf)
     with pytest.raises(DataError, match="unknown channel 'tv' in caps"):
         caps_of(TrustRegion(caps={"tv": 1.0}), CHANNELS, current, spend)
+    # "*" caps every channel not named, as --bounds reads it; a channel capped twice is refused, as bounded twice is.
+    np.testing.assert_allclose(caps_of(TrustRegion(caps=parse_caps("*=7, email=1.5")), CHANNELS, current, spend), [[7.0, 7.0, 1.5]])
+    with pytest.raises(DataError, match="channel 'email' is capped twice in 'email=10,email=20'"):
+        parse_caps("email=10,email=20")
 
 
 def test_paced_projection_is_the_exact_projection() -> None:
