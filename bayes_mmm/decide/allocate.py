@@ -402,7 +402,8 @@ def plan_budget(
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
         "do_no_harm": {"confidence": confidence, "steps": steps,
                        "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
-                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix") if confidence is not None
+                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix, or where caps, bounds or "
+                                     "pacing exclude it the nearest plan they allow") if confidence is not None
                        else "off: the optimum is taken in full"},
         "warnings": notes,
         "forecast": setup.forecast,
