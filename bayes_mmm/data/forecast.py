@@ -100,8 +100,10 @@ def read_forecast(source: str | Path | pd.DataFrame, after: pd.Timestamp | None 
     raw, name = _raw(source)
     for col in FORECAST_COLUMNS:
         if col not in raw.columns:
+            cased = [c for c in raw.columns if str(c).lower() == col]
             raise DataError("required forecast column is missing", file=name, column=col,
-                            hint="forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
+                            hint=f"rename '{cased[0]}' to '{col}' (names are lower case)" if cased
+                            else "forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
     dates = parse_iso_dates(raw[DATE], name, DATE)
     iso = np.asarray(dates.strftime("%Y-%m-%d"))
     past = np.asarray(dates <= after) if after is not None else np.zeros(len(iso), bool)

@@ -139,3 +139,8 @@ def test_a_tenant_called_na_or_null_keeps_its_id_while_na_weather_is_missing(tmp
     assert sorted(df["tenant_id"]) == ["NA", "null"]
     with pytest.raises(DataError, match=r"column 'temp_c', row 2 \(date 2025-01-06\): missing values"):
         read_forecast(write(tmp_path, "date,temp_c,precip_mm,tenant_id\n2025-01-06,3.5,0,NA\n2025-01-06,NA,0,null\n"))
+
+
+def test_a_header_in_another_case_is_named_with_its_fix(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"column 'temp_c': required forecast column is missing — rename 'Temp_C' to 'temp_c'"):
+        read_forecast(write(tmp_path, GOOD.replace("temp_c", "Temp_C")))
