@@ -522,7 +522,8 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i))
         cal.append(c)
-        calendars.append("its own holiday column" if own is not None else calendar_name(_country(ds, i)))
+        calendars.append("its own holiday column" if own is not None
+                         else calendar_name(_country(ds, i)) + (" and the cyber week" if spec.cyber_week else ""))
         parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
         if not has_weather[i] and spec.seasonal_media:
             zw[i] = seasonal_stand_in(dates, cadence)

@@ -99,7 +99,7 @@ def test_each_tenant_of_a_lake_gets_its_country_and_validate_warns_of_an_unknown
     names = dict(zip(["berlin", "denver", "sydney"], design.feature_names, strict=True))
     assert "hol_anzac_day" in names["sydney"] and "july_4th" not in names["sydney"]
     assert "july_4th" in names["denver"] and "july_4th" in names["berlin"]
-    assert design.holidays == ["US retail events (built-in)", "US retail events (built-in)", "AU public holidays"]
+    assert design.holidays == ["US retail events (built-in) and the cyber week"] * 2 + ["AU public holidays and the cyber week"]
 
 
 def test_the_model_card_names_each_tenants_calendar() -> None:
