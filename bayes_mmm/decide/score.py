@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,17 @@ SAME_BUDGET = ("portfolio", "tenant")
 
 
 def score_plan(
+    run_dir: str | Path, plan_csv: str | Path, forecast: str | Path | pd.DataFrame | None = None,
+    same_budget: str = "portfolio", allow_unconverged: bool = False,
+) -> dict[str, Any]:
+    """:func:`plan_scores`, each of its ``warnings`` also said as a ``UserWarning`` (as ``allocate_run`` says its own)."""
+    scores = plan_scores(run_dir, plan_csv, forecast, same_budget, allow_unconverged)
+    for note in scores["warnings"]:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return scores
+
+
+def plan_scores(
     run_dir: str | Path, plan_csv: str | Path, forecast: str | Path | pd.DataFrame | None = None,
     same_budget: str = "portfolio", allow_unconverged: bool = False,
 ) -> dict[str, Any]:
@@ -65,7 +77,7 @@ def score_plan(
         groups = [(np.array([i]), float(plan[i].sum())) for i in range(len(inp.tenants))]
     current, _ = current_plan(inp.spend, groups, len(dates), inp.window)
     tenants, portfolio = tenant_results(inp, plan, current)
-    notes = setup_notes(setup, groups, dates[0])  # as allocate's: in the result, which the CLI prints once
+    notes = setup_notes(setup, groups, dates[0])  # as allocate's: in the result, which the CLI prints
     return {"run_id": summary.get("run_id"), "plan_file": str(plan_csv), "same_budget": same_budget,
             "days": [d.strftime("%Y-%m-%d") for d in dates], "cadence": cadence, "budget": float(plan.sum()),
             "tenants": tenants, "portfolio": portfolio, "warnings": notes}

@@ -954,12 +954,12 @@ def score_plan_cmd(
     """What-if: a plan's expected incremental revenue, 90 % interval and P(beats current)."""
     quiet_libraries()
     from bayes_mmm.decide.plan import write_plan
-    from bayes_mmm.decide.score import score_plan
+    from bayes_mmm.decide.score import plan_scores
     from bayes_mmm.runs.folder import check_out_file
 
     if out_file is not None:
         check_out_file(out_file, force, inputs=(plan, forecast))
-    scores = score_plan(run, plan, forecast, same_budget, allow_unconverged)
+    scores = plan_scores(run, plan, forecast, same_budget, allow_unconverged)  # its warnings: printed with the plan
     print_plan(scores)
     if out_file is not None:
         out.print(f"scores: [bold]{esc(write_plan(scores, out_file))}[/]")

@@ -87,7 +87,8 @@ def test_one_budget_over_tenants_in_two_currencies_is_warned_about(tmp_path: Pat
     plan = allocate_run(run, 2590.0, days=7)
     assert plan["warnings"] == [note]
     write_plan_csv(plan, tmp_path / "plan.csv")
-    assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]  # score-plan says it too
+    with pytest.warns(UserWarning, match="one budget is shared by tenants in 2 currencies"):
+        assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]  # score-plan says it too
     assert allocate_run(run, 1190.0, tenant="north", days=7)["warnings"] == []  # one tenant, one currency
     apart = allocate_run(run, 2590.0, days=7, tenant_budgets={"north": 1190.0, "south": 1400.0})
     assert apart["warnings"] == []  # each tenant's own budget, in its own currency
@@ -474,4 +475,5 @@ def test_plans_name_the_tenants_walk_forward_cv_judged_no_go(tmp_path: Path) -> 
     assert allocate_run(run, 510.0, days=3)["warnings"] == [note]
     assert allocate_run(run, 255.0, tenant="south", days=3)["warnings"] == []
     write_plan_csv(allocate_run(run, 510.0, days=3), tmp_path / "plan.csv")
-    assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]
+    with pytest.warns(UserWarning, match="walk-forward CV judged 1 of the planned tenants NO-GO: north"):
+        assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]
