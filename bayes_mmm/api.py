@@ -376,7 +376,8 @@ def monitor_lake(run_dir: str | Path, data: str | Path, out: str | Path | None =
     import json
 
     from bayes_mmm.analysis.monitor import CREATED_BY, MONITOR_JSON, monitor_run
-    from bayes_mmm.runs.folder import RunFolder, refuse_foreign, run_inputs
+    from bayes_mmm.data.lake import tenant_folders
+    from bayes_mmm.runs.folder import RunFolder, refuse_foreign
     from bayes_mmm.runs.summary import to_json
 
     path = Path(out) if out is not None else Path(run_dir) / MONITOR_JSON
@@ -389,9 +390,8 @@ def monitor_lake(run_dir: str | Path, data: str | Path, out: str | Path | None =
             return False
         return isinstance(old, dict) and old.get("created_by") == CREATED_BY and old.get("run_id") == run_id
 
-    default = Path(run_dir) / MONITOR_JSON
-    refuse_foreign(path, force, ours, "a monitor.json of this run", "choose another --out",  # before the work
-                   inputs=(data, *run_inputs(run_dir, default)))
+    refuse_foreign(path, force, ours, "a monitor.json of this run", "choose another --out", own=MONITOR_JSON,  # before the work
+                   inputs=tenant_folders(data))
     report = monitor_run(run_dir, data)
     atomic.write_text(path, to_json(report))
     return report

@@ -88,11 +88,15 @@ def ensure_file_writable(path: str | Path, force: bool = False, inputs: Sequence
 
 
 def refuse_input(path: str | Path, inputs: Sequence[str | Path | None], option: str = "--out") -> None:
-    """Refuse an output ``path`` that is, or lies inside, one of the command's ``inputs`` (files or folders): always."""
-    out = Path(path).resolve()
-    if _input_at(Path(path), inputs) is not None or any(Path(i).resolve() in out.parents for i in inputs if i is not None):
+    """Refuse an output ``path`` that is or holds one of the command's ``inputs``, or lies in an input folder: always."""
+    if _input_at(Path(path), inputs) is not None:
         raise DataError("is an input of this command; writing the output would replace it, not even with --force",
                         file=path, hint=f"choose another {option}")
+    out = Path(path).resolve()
+    folder = next((i for i in inputs if i is not None and Path(i).resolve() in out.parents), None)
+    if folder is not None:
+        raise DataError(f"lies in {folder}, an input folder of this command; outputs are never written among its inputs, "
+                        "not even with --force", file=path, hint=f"choose another {option}")
 
 
 def _input_at(path: Path, inputs: Sequence[str | Path | None]) -> Path | None:

@@ -90,6 +90,12 @@ def cadence_of(path: Path) -> str:
     return WEEKLY if path.name.startswith(WEEKLY) else DAILY
 
 
+def tenant_folders(lake: str | Path) -> list[Path]:
+    """A lake's tenant folders: its sub-folders holding a data file (none when ``lake`` is not a folder)."""
+    lake = Path(lake)
+    return [p for p in lake.iterdir() if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)] if lake.is_dir() else []
+
+
 def list_tenants(lake: str | Path) -> list[str]:
     """Tenant ids of a lake: its sub-folders holding a data file, sorted."""
     lake = Path(lake)
@@ -98,11 +104,7 @@ def list_tenants(lake: str | Path) -> list[str]:
                         "weekly.csv (see docs/data-contract.md; `bayes-mmm import` builds one from raw exports)", file=lake)
     if not lake.is_dir():
         raise DataError("lake folder does not exist", file=lake)
-    ids = sorted(
-        p.name
-        for p in lake.iterdir()
-        if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)
-    )
+    ids = sorted(p.name for p in tenant_folders(lake))
     if not ids:
         if stray := unreadable_tenants(lake, []):
             raise _unreadable(stray[0])

@@ -37,8 +37,10 @@ MODEL_CARD, REPORT = "model_card.md", "report.html"
 CARD_TITLE = "# Model card — run "
 MONITOR = "monitor.json"
 GROUPS_DIR = "groups"
-#: Files a command may never replace from an ``--out`` option: they are the run.
+#: The files that make a folder a run.
 RUN_FILES = (IDATA, SUMMARY)
+#: A run folder's files: each is replaced only by the command that writes it (commands read them), never from another's --out.
+RUN_OWNED = (*RUN_FILES, EVALUATION, ALLOCATION, MODEL_CARD, REPORT, MONITOR)
 
 #: Groups and variables every reader of ``idata.nc`` relies on.
 IDATA_GROUPS = ("posterior", "constant_data")
@@ -124,10 +126,10 @@ def _dotted(what: str, key: str) -> str:
     return name.encode("unicode_escape").decode("ascii") if not name.isprintable() else name
 
 
-def is_run_file(path: str | Path) -> bool:
-    """True if ``path`` is (or would be) ``idata.nc`` or ``summary.json`` of a run folder."""
+def is_run_file(path: str | Path, own: str | None = None) -> bool:
+    """True if ``path`` is (or would be) one of a run folder's files (:data:`RUN_OWNED`) other than the command's ``own``."""
     path = Path(path)
-    return path.name in RUN_FILES and any((path.parent / f).exists() for f in RUN_FILES)
+    return path.name in RUN_OWNED and path.name != own and any((path.parent / f).exists() for f in RUN_FILES)
 
 
 def file_head(path: Path, size: int = 4096) -> str:
@@ -137,37 +139,32 @@ def file_head(path: Path, size: int = 4096) -> str:
 
 
 def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: str, otherwise: str = "move it away",
-                   inputs: Sequence[str | Path | None] = ()) -> None:
+                   own: str | None = None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Before any work: refuse to replace a file at a command's output ``path`` unless it is ``what``
-    (``ours(path)``) or ``force``; a run's own file or one of the command's ``inputs`` never, and the place must be
-    writable. Outputs never replace what the command did not create."""
-    _refuse_run_file(path, "--out")
+    (``ours(path)``) or ``force``; never a run folder's file other than the command's ``own`` (its name) nor one of
+    its ``inputs``; the place must be writable. Outputs never replace what the command did not create."""
+    _refuse_run_file(path, "--out", own)
     atomic.refuse_input(path, inputs)
     if path.is_file() and not force and not ours(path):
         raise FileExistsError(f"{path} exists and is not {what}; pass --force to replace it, or {otherwise}")
     atomic.ensure_file_writable(path, force=True)
 
 
-def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (), option: str = "--out") -> Path:
-    """Refuse an ``--out FILE`` (or another ``option``'s) that would replace a run's own file or one of the command's
-    ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable place. Call before any work."""
+def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (), option: str = "--out",
+                   own: str | None = None) -> Path:
+    """Refuse an ``--out FILE`` (or another ``option``'s) that would replace a run folder's file other than the command's
+    ``own`` or one of the command's ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable
+    place. Call before any work."""
     path = Path(path)
-    _refuse_run_file(path, option)
+    _refuse_run_file(path, option, own)
     atomic.ensure_file_writable(path, force, inputs, option)
     return path
 
 
-def _refuse_run_file(path: Path, option: str) -> None:
-    if is_run_file(path):
-        raise DataError("is a run folder's own file; no command writes over it, not even with --force", file=path,
-                        hint=f"choose another {option}")
-
-
-def run_inputs(run_dir: str | Path, output: str | Path) -> list[Path]:
-    """The files of ``run_dir`` a command reading the run may read: all but its own ``output`` (never written over)."""
-    own = Path(output).resolve()
-    folder = Path(run_dir)
-    return [f for f in folder.iterdir() if f.is_file() and f.resolve() != own] if folder.is_dir() else []
+def _refuse_run_file(path: Path, option: str, own: str | None) -> None:
+    if is_run_file(path, own):
+        raise DataError("is a run folder's own file; no command writes over it, not even with --force (only the one "
+                        f"that writes its {path.name})", file=path, hint=f"choose another {option}")
 
 
 class RunFolder:
@@ -462,7 +459,8 @@ class RunFolder:
 
     def check_model_card(self, force: bool = False) -> None:
         """Refuse, before any work, to replace a ``model_card.md`` that bayes-mmm did not write (unless ``force``)."""
-        refuse_foreign(self.model_card_path, force, lambda p: file_head(p).startswith(CARD_TITLE), "a model card bayes-mmm wrote")
+        refuse_foreign(self.model_card_path, force, lambda p: file_head(p).startswith(CARD_TITLE), "a model card bayes-mmm wrote",
+                       own=MODEL_CARD)
 
     def write_model_card(self, card: str) -> Path:
         return atomic.write_text(self.model_card_path, card)
@@ -478,5 +476,5 @@ def as_run(run_dir: str | Path | RunFolder) -> RunFolder:
     return run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
 
 
-__all__ = ["GROUPS_DIR", "IDATA", "SUMMARY", "RunFolder", "as_run", "check_out_file", "is_run_file",
+__all__ = ["GROUPS_DIR", "IDATA", "REPORT", "SUMMARY", "RunFolder", "as_run", "check_out_file", "is_run_file",
            "run_folders", "to_json"]

@@ -27,7 +27,7 @@ from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
 from bayes_mmm.model.design import periods
 from bayes_mmm.model.draws import stacked
-from bayes_mmm.runs.folder import RunFolder, check_out_file, file_head, refuse_foreign, run_inputs
+from bayes_mmm.runs.folder import REPORT, RunFolder, check_out_file, file_head, refuse_foreign
 from bayes_mmm.surfaces import plots
 from bayes_mmm.surfaces.monitoring import monitoring, parent_moves
 
@@ -384,11 +384,10 @@ def report_target(run_dir: Path, out: Path | None = None, force: bool = False) -
     DataError
         The place cannot be written.
     """
-    path = RunFolder(run_dir).report_path
-    inputs = run_inputs(run_dir, path)  # the run's summary, monitor.json, evaluation.json …: read, never replaced
     if out is not None:
-        return check_out_file(out, force, inputs)
-    refuse_foreign(path, force, is_own_report, "a report bayes-mmm wrote", "choose another --out", inputs)
+        return check_out_file(out, force, own=REPORT)
+    path = RunFolder(run_dir).report_path
+    refuse_foreign(path, force, is_own_report, "a report bayes-mmm wrote", "choose another --out", own=REPORT)
     return path
 
 

@@ -162,17 +162,34 @@ def test_monitor_and_report_never_write_over_the_run_or_the_lake_they_read_even_
     shutil.copytree(SMALL_RUN.parent / "small_lake", lake)
     (run / "monitor.json").write_text('{"mine": 1}')
     before = {p: p.read_bytes() for p in [*run.iterdir(), lake / "none_books" / "daily.csv"]}
+    monitor = ["monitor", str(run), "--data", str(lake), "--force", "--out"]
     cases = [
-        (["monitor", str(run), "--data", str(lake), "--out", str(run / "summary.json"), "--force"], "a run folder's own file"),
-        (["monitor", str(run), "--data", str(lake), "--out", str(lake / "none_books" / "daily.csv"), "--force"],
-         "is an input of this command"),
-        (["report", str(run), "--out", str(run / "monitor.json"), "--force"], "is an input of this command"),
+        ([*monitor, str(run / "summary.json")], "is a run folder's own file"),
+        ([*monitor, str(lake / "none_books" / "daily.csv")], "an input folder of this command"),
+        ([*monitor, str(lake / "none_books" / "notes.json")], "an input folder of this command"),
+        (["report", str(run), "--out", str(run / "monitor.json"), "--force"], "is a run folder's own file"),
+        (["allocate", "--run", str(run), "--tenant", "none_books", "--budget", "300", "--allow-unconverged",
+          "--out", str(run / "monitor.json"), "--force"], "is a run folder's own file"),
     ]
     for args, message in cases:
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert message in " ".join(res.output.split()), (args, res.output)
     assert {p: p.read_bytes() for p in before} == before
+    assert not (lake / "none_books" / "notes.json").exists()
+
+
+def test_a_run_kept_inside_its_lake_is_monitored_and_reported_to_its_own_files_again(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    shutil.copytree(SMALL_RUN.parent / "small_lake", lake)
+    run = lake / "runs" / "r1"
+    shutil.copytree(SMALL_RUN, run)
+    res = runner.invoke(app, ["monitor", str(run), "--data", str(lake)])
+    assert res.exit_code == 2 and "no periods after the run's window" in res.output  # the lake's problem, not the guard's
+    for force in ([], ["--force"]):  # a custom --out in the run folder: written, then replaced on request
+        res = runner.invoke(app, ["report", str(run), "--out", str(run / "custom.html"), *force])
+        assert res.exit_code == 0, res.output
+    assert "bayes-mmm" in (run / "custom.html").read_text()[:2000]
 
 
 def test_score_plan_warns_once_of_a_plan_far_above_the_recent_spend_as_allocate_does(run: Path, tmp_path: Path) -> None:
