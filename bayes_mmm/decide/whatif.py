@@ -11,6 +11,7 @@ a missing row or column is refused rather than scored as zero spend.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,9 @@ def _read_plan_json(path: Path) -> pd.DataFrame:
             if not isinstance(spend, list) or len(spend) != len(days):
                 raise DataError(f"tenant {tid}, channel {ch}: the plan needs one amount per day of 'days' ({len(days)})",
                                 file=path, hint=hint)
+            bad = [k for k, v in enumerate(spend) if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)]
+            if bad:  # null or NaN would read as a blank cell, i.e. no spend
+                raise DataError(f"tenant {tid}, channel {ch}: {spend[bad[0]]!r} on {days[bad[0]]} is not an amount", file=path, hint=hint)
     return plan_frame(plan).astype(object)
 
 

@@ -345,6 +345,10 @@ def test_score_plan_refuses_bad_plans(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"days": ["2024-03-01"], "tenants": {"north": {"plan": {"meta": [1.0, 2.0]}}}}')
     with pytest.raises(DataError, match=r"tenant north, channel meta: the plan needs one amount per day of 'days' \(1\)"):
         score_plan(run, tmp_path / "other.json")
+    for cell in ("null", "NaN", "true"):
+        (tmp_path / "other.json").write_text('{"days": ["2024-03-01"], "tenants": {"north": {"plan": {"meta": [CELL]}}}}'.replace("CELL", cell))
+        with pytest.raises(DataError, match=r"tenant north, channel meta: (None|nan|True) on 2024-03-01 is not an amount"):
+            score_plan(run, tmp_path / "other.json")
     (tmp_path / "other.json").write_text('{"run_id": "x"}')
     with pytest.raises(DataError, match="is JSON but not a plan of `bayes-mmm allocate`"):
         score_plan(run, tmp_path / "other.json")
