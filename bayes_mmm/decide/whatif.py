@@ -49,8 +49,13 @@ def write_plan_csv(plan: dict[str, Any], path: str | Path) -> Path:
 
 def _is_json(path: Path) -> bool:
     """A ``.json`` file, or one whose first character is ``{`` (a plan.json renamed)."""
-    with path.open("rb") as fh:
-        return path.suffix.lower() == ".json" or fh.read(64).decode("utf-8-sig", errors="replace").lstrip().startswith("{")
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(64).decode("utf-8-sig", errors="replace").lstrip().startswith("{")
+    except OSError:  # unreadable: the table reader says so in one line
+        return False
 
 
 def _read_plan_json(path: Path) -> pd.DataFrame:

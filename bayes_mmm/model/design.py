@@ -522,8 +522,9 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i))
         cal.append(c)
+        in_data = CYBER_WEEK in cnames and c[tr, cnames.index(CYBER_WEEK)].any()  # named only where it can act
         calendars.append("its own holiday column" if own is not None
-                         else calendar_name(_country(ds, i)) + (" and the cyber week" if spec.cyber_week else ""))
+                         else calendar_name(_country(ds, i)) + (" and the cyber week" if in_data else ""))
         parts, pnames = [np.ones((n_d, 1)), c], ["intercept", *cnames]
         if not has_weather[i] and spec.seasonal_media:
             zw[i] = seasonal_stand_in(dates, cadence)

@@ -837,7 +837,7 @@ def allocate(
     bounds: Annotated[str | None, typer.Option(help="Per-channel bounds per period replacing the band, e.g. 'meta=50:400,google=20%,*=0:1000' ('*': every channel not named).")] = None,
     band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend ('none': off).")] = "0.3",
     pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share ('none': off).")] = "0.2",
-    cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' (others: 1.2 × their largest observed spend).")] = None,
+    cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' or 'email=150,*=900' (* every channel not named; default: 1.2 × the largest observed spend).")] = None,
     confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move ('none': take the optimum).")] = "0.9",
     target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
     target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
