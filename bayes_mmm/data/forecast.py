@@ -98,12 +98,14 @@ def read_forecast(source: str | Path | pd.DataFrame, after: pd.Timestamp | None 
         non-finite or impossible weather, duplicate dates (per tenant), dates not after ``after``.
     """
     raw, name = _raw(source)
-    for col in FORECAST_COLUMNS:
-        if col not in raw.columns:
-            cased = [c for c in raw.columns if str(c).lower() == col]
+    for col in (*FORECAST_COLUMNS, SNOW, TENANT_ID):
+        cased = [c for c in raw.columns if str(c).lower() == col and c != col]
+        if cased and col not in raw.columns:  # Tenant_ID read as an unknown column would apply one forecast to all
+            raise DataError(f"column '{cased[0]}' is '{col}' in another case", file=name, column=cased[0],
+                            hint=f"rename it '{col}' (forecast column names are lower case)")
+        if col in FORECAST_COLUMNS and col not in raw.columns:
             raise DataError("required forecast column is missing", file=name, column=col,
-                            hint=f"rename '{cased[0]}' to '{col}' (names are lower case)" if cased
-                            else "forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
+                            hint="forecast.csv needs date, temp_c, precip_mm[, snow_cm][, tenant_id]")
     dates = parse_iso_dates(raw[DATE], name, DATE)
     iso = np.asarray(dates.strftime("%Y-%m-%d"))
     past = np.asarray(dates <= after) if after is not None else np.zeros(len(iso), bool)

@@ -142,5 +142,8 @@ def test_a_tenant_called_na_or_null_keeps_its_id_while_na_weather_is_missing(tmp
 
 
 def test_a_header_in_another_case_is_named_with_its_fix(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"column 'temp_c': required forecast column is missing — rename 'Temp_C' to 'temp_c'"):
+    with pytest.raises(DataError, match=r"column 'Temp_C': column 'Temp_C' is 'temp_c' in another case — rename it 'temp_c'"):
         read_forecast(write(tmp_path, GOOD.replace("temp_c", "Temp_C")))
+    text = "date,temp_c,precip_mm,Tenant_ID\n2025-01-06,3.5,0,north\n2025-01-06,2.0,0,south\n"
+    with pytest.raises(DataError, match=r"column 'Tenant_ID' is 'tenant_id' in another case"):
+        read_forecast(write(tmp_path, text))
