@@ -262,6 +262,7 @@ def prepare(
     allow_unconverged: bool = False, cities: Mapping[str, str] | None = None,
 ) -> Setup:
     """Open a run and build the plan's horizon, forecast and posterior problem (see :func:`allocate_run`)."""
+    tenant = None if tenant is None else tenant.strip()  # as the files' ids are read
     run, idata, summary, unconverged = _open_run(run_dir, tenant, allow_unconverged)
     cadence = str((summary.get("data") or {}).get("cadence", "daily"))
     n = n_periods(days, periods, cadence)

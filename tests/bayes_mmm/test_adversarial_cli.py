@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -205,3 +206,10 @@ def test_score_plan_warns_once_of_a_plan_far_above_the_recent_spend_as_allocate_
     total = 8.0 * 3000.0
     assert text.count("recent spend of extreme_rain_gear over as many periods") == 1, text
     assert f"budget {total:,.0f} is" in text
+
+
+def test_a_tenant_id_typed_with_spaces_is_the_tenant(run: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["allocate", "--run", str(run), "--tenant", " extreme_rain_gear ", "--budget", "3000",
+                              "--allow-unconverged", "--days", "2", "--out", str(tmp_path / "plan.json")])
+    assert res.exit_code == 0, res.output
+    assert list(json.loads((tmp_path / "plan.json").read_text())["tenants"]) == ["extreme_rain_gear"]
