@@ -163,8 +163,8 @@ def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str |
 
 def _refuse_run_file(path: Path, option: str, own: str | None) -> None:
     if is_run_file(path, own):
-        raise DataError("is a run folder's own file; no command writes over it, not even with --force (only the one "
-                        f"that writes its {path.name})", file=path, hint=f"choose another {option}")
+        raise DataError(f"is a run folder's own file; no command writes over it, not even with --force, but the one that "
+                        f"writes {path.name}", file=path, hint=f"choose another {option}")
 
 
 class RunFolder:
