@@ -180,8 +180,11 @@ def check_range(
                           (high, f"impossible values above {hi:g}{unit}")):
         if mask.any():
             rows = rows_where(mask)
-            # US weather services and spreadsheets give °F; the contract's temperatures are °C.
-            hint = "in °F? temperatures are °C here: (°F − 32) × 5/9" if mask is high and unit.strip() == "°C" else None
+            # US weather services and spreadsheets give °F, some APIs kelvin (Earth's air: 180–340 K); the contract's are °C.
+            hint = None
+            if mask is high and unit.strip() == "°C":
+                kelvin = np.nanmin(x) > 180 and np.nanmax(x) < 340
+                hint = "in kelvin? temperatures are °C here: K − 273.15" if kelvin else "in °F? temperatures are °C here: (°F − 32) × 5/9"
             raise DataError(f"{problem} (e.g. {x[rows[0] - 1]:g})" if mask is high or lo != 0 else problem,
                             file=path, column=column, rows=rows, dates=_at(dates, mask), hint=hint)
 

@@ -147,3 +147,10 @@ def test_a_header_in_another_case_is_named_with_its_fix(tmp_path: Path) -> None:
     text = "date,temp_c,precip_mm,Tenant_ID\n2025-01-06,3.5,0,north\n2025-01-06,2.0,0,south\n"
     with pytest.raises(DataError, match=r"column 'Tenant_ID' is 'tenant_id' in another case"):
         read_forecast(write(tmp_path, text))
+
+
+def test_a_forecast_in_kelvin_is_named_as_such_and_one_in_fahrenheit_as_that(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"in kelvin\? temperatures are °C here: K − 273.15"):
+        read_forecast(write(tmp_path, "date,temp_c,precip_mm\n2025-01-06,276.6,0\n2025-01-07,271.1,4.2\n"))
+    with pytest.raises(DataError, match=r"in °F\? temperatures are °C here"):
+        read_forecast(write(tmp_path, "date,temp_c,precip_mm\n2025-01-06,95,0\n2025-01-07,41,4.2\n"))
