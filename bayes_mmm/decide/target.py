@@ -58,13 +58,16 @@ def target_budget(setup: Setup, target: float, kind: str = "roas", rel_tol: floa
 def _bracket(at: Callable[[float], float], start: float, target: float, label: str) -> tuple[float, float]:
     """Budgets ``lo < hi`` with ``at(lo) ≥ target > at(hi)``."""
     lo = hi = start
+    tried = {}
     for _ in range(10):
-        if at(lo) >= target:
+        if (tried.setdefault(lo, at(lo))) >= target:
             break
         lo /= 2
     else:
-        raise DataError(f"even a budget of {lo:,.2f} gives the plan {label} {at(lo):.3g}, below the target {target:g}",
-                        hint="lower the target")
+        # An S-shaped curve earns most per unit at a middle budget, not the smallest: name the best one tried.
+        best = max(tried, key=tried.get)
+        raise DataError(f"no budget from {lo * 2:,.2f} to {start:,.2f} (halving) gives the plan {label} {target:g}: the best, "
+                        f"{tried[best]:.3g}, at {best:,.2f}", hint="lower the target")
     hi = max(hi, lo)
     for _ in range(12):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -375,8 +376,11 @@ def test_target_roas_finds_the_budget_where_roas_falls_to_it(tmp_path: Path) -> 
     m = target_budget(setup, 2.0, "mroas", trust=FREE, confidence=None)
     assert m["portfolio"]["marginal_roas_plan"] >= 2.0
     assert plan_budget(setup, m["target"]["budget"] * 1.01, trust=FREE, confidence=None)["portfolio"]["marginal_roas_plan"] < 2.0
-    with pytest.raises(DataError, match="below the target 1e\\+06"):
+    with pytest.raises(DataError, match=r"no budget from [\d,.]+ to [\d,.]+ \(halving\) gives the plan expected ROAS 1e\+06: "
+                                        r"the best, ([\d.]+), at ([\d,.]+)") as e:
         target_budget(setup, 1e6, "roas", trust=FREE, confidence=None)
+    best, at = (float(g.replace(",", "")) for g in re.search(r"the best, ([\d.]+), at ([\d,.]+)", str(e.value)).groups())
+    assert plan_budget(setup, at, trust=FREE, confidence=None)["portfolio"]["roas_plan"]["mean"] == pytest.approx(best, rel=1e-2)
     # A target reached at every budget the run can plan: said of the target, not of a budget the user never gave.
     with pytest.raises(DataError, match=r"every budget up to [\d,.]+ keeps the plan's expected ROAS at or above the target "
                                         r"0\.01, and a larger one cannot be planned \(budget .* more than 1,000×"):
