@@ -109,20 +109,11 @@ CYBER_WEEK_DAYS = (-6, 4)
 
 
 def cyber_week(dates: pd.DatetimeIndex) -> np.ndarray:
-    """0/1 per day: inside the shopping week around Black Friday (:data:`CYBER_WEEK_DAYS` from it).
+    """A float 0/1 per day of ``dates`` (time of day ignored): 1 inside the shopping week around Black Friday
+    (:data:`CYBER_WEEK_DAYS` from it).
 
     Retail demand is up for days before and after Black Friday and merchants push spend
     then; Black Friday and Cyber Monday keep their own columns for their own peaks.
-
-    Parameters
-    ----------
-    dates : pandas.DatetimeIndex
-        Days to flag (time of day is ignored).
-
-    Returns
-    -------
-    numpy.ndarray
-        Float 0/1 array of ``len(dates)``.
     """
     days = pd.DatetimeIndex(dates).normalize()
     first, last = CYBER_WEEK_DAYS
