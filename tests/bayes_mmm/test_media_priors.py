@@ -145,9 +145,9 @@ def test_old_summary_spec_still_loads() -> None:
     spec = ModelSpec.from_dict(old)
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
     # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with
-    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers).
+    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers; one-day holidays).
     as_fitted = {"l_max": 14, "residual_ar": "none", "seasonal_media": False, "adstock": "geometric", "half_sat_floor": None,
-                 "media_weather_bound": None}
+                 "media_weather_bound": None, "cyber_week": False}
     assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True
