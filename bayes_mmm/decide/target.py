@@ -60,7 +60,8 @@ def _bracket(at: Callable[[float], float], start: float, target: float, label: s
     lo = hi = start
     tried = {}
     for _ in range(10):
-        if (tried.setdefault(lo, at(lo))) >= target:
+        tried[lo] = at(lo)
+        if tried[lo] >= target:
             break
         lo /= 2
     else:
