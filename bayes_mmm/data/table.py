@@ -25,6 +25,8 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: A date followed by a time and/or a zone: '2025-01-02T00:00:00Z', '2025-01-02 00:00+01:00'.
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\S+")
 OTHER_SEPARATORS = (";", "\t", "|")
+#: What a temperature column in °F needs (US weather services and spreadsheets give °F; the contract's are °C).
+FAHRENHEIT_HINT = "in °F? temperatures are °C here: (°F − 32) × 5/9"
 SEPARATOR_HINT = "wrong separator? bayes-mmm reads comma-separated files with '.' as the decimal point"
 
 
@@ -184,7 +186,7 @@ def check_range(
             hint = None
             if mask is high and unit.strip() == "°C":
                 kelvin = np.nanmin(x) > 180 and np.nanmax(x) < 340
-                hint = "in kelvin? temperatures are °C here: K − 273.15" if kelvin else "in °F? temperatures are °C here: (°F − 32) × 5/9"
+                hint = "in kelvin? temperatures are °C here: K − 273.15" if kelvin else FAHRENHEIT_HINT
             raise DataError(f"{problem} (e.g. {x[rows[0] - 1]:g})" if mask is high or lo != 0 else problem,
                             file=path, column=column, rows=rows, dates=_at(dates, mask), hint=hint)
 

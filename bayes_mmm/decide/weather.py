@@ -12,6 +12,7 @@ import pandas as pd
 from bayes_mmm.core.constants import DATE, PRECIP, TEMP
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.data.forecast import TENANT_ID, cities_of, read_forecast
+from bayes_mmm.data.table import FAHRENHEIT_HINT
 from bayes_mmm.model.design import WeatherStats, media_weather, seasonal_stand_in
 
 #: A forecast temperature this many historical sd from the tenant's mean is flagged as extrapolation
@@ -36,7 +37,7 @@ def warn_extrapolation(df: pd.DataFrame, tenants: list[str], stats: list[Weather
         where = (f"{abs(z):.1f} sd from its history (mean {st.temp_mean:.1f} °C)" if st.temp_range is None else
                  f"outside its history ({st.temp_range[0]:.1f} to {st.temp_range[1]:.1f} °C; {abs(z):.1f} sd from its mean)")
         # Read as °F, would the whole forecast sit where the history does? Then it probably is °F.
-        fahrenheit = " — in °F? temperatures are °C here: (°F − 32) × 5/9" if not (_beyond((temp - 32) * 5 / 9, st, 2.0) > 0).any() else ""
+        fahrenheit = f" — {FAHRENHEIT_HINT}" if not (_beyond((temp - 32) * 5 / 9, st, 2.0) > 0).any() else ""
         warnings.warn(f"forecast {temp[worst]:g} °C on {rows[DATE].iloc[worst]:%Y-%m-%d} for {tid} is {where}: "
                       f"the plan extrapolates the weather effect{fahrenheit}", UserWarning, stacklevel=3)
 
