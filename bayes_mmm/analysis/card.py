@@ -178,6 +178,16 @@ def screen_line(summary: dict) -> str | None:
     return f"adstock {chosen}, chosen from the data before sampling: {why} ({detail})"
 
 
+def pooling_line(summary: dict) -> str | None:
+    """Channels whose between-tenant spread was held at the prior's (too few tenants to learn it); None if none."""
+    fixed = summary.get("sampler", {}).get("fixed_pool_scale")
+    if not fixed:
+        return None
+    bar = summary.get("config", {}).get("spec", {}).get("pool_min_tenants")
+    return (f"pooling scale held at the prior's for {', '.join(fixed)}: fewer than {bar} tenants spend on "
+            f"{'it' if len(fixed) == 1 else 'them'}, too few to learn how much tenants differ (the channel's mean is still pooled)")
+
+
 def regime_lines(summary: dict) -> list[str]:
     """A refreshed run's ROAS change since its parent: which channels moved, per tenant (90 % interval off 1)."""
     start = summary.get("config", {}).get("spec", {}).get("regime_start")
@@ -231,6 +241,7 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         *regime_lines(summary),
         *noise_lines(summary),
         *([f"- {screen.capitalize()}."] if (screen := screen_line(summary)) else []),
+        *([f"- {pool.capitalize()}."] if (pool := pooling_line(summary)) else []),
         *([f"- Adstock chosen by PSIS-LOO between geometric and delayed: {summary['adstock_choice']['chosen']} "
            f"({summary['adstock_choice']['reason']})."] if "adstock_choice" in summary else []),
         "",

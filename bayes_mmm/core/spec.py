@@ -123,6 +123,11 @@ class ModelSpec:
         Friday, and merchants push spend that week: with one-day holiday columns only, an
         independent lake's search channel explained the week with an S-shaped curve and its ROAS
         fell to 1.0–1.8 against a true 2.1–3.3 (benchmarks/RESULTS.md §29).
+    pool_min_tenants
+        A channel fewer tenants than this spend on keeps its between-tenant spread (the
+        pooling scale) fixed at the prior's instead of learning it
+        (:func:`bayes_mmm.model.parameterisation.fixed_scale_channels`); its mean is still
+        pooled. 0: every spread is learnt, as before the option existed.
     """
 
     l_max: int | None = None
@@ -151,6 +156,7 @@ class ModelSpec:
     noise_scale: str = "none"
     noise_tails: str = "normal"
     cyber_week: bool = True
+    pool_min_tenants: int = 5
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max is not None and self.l_max < 1:
@@ -191,6 +197,8 @@ class ModelSpec:
             raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got '{self.noise_scale}'")
         if self.noise_tails not in NOISE_TAILS:
             raise ValueError(f"noise_tails must be one of {NOISE_TAILS}, got '{self.noise_tails}'")
+        if not (isinstance(self.pool_min_tenants, int) and self.pool_min_tenants >= 0):
+            raise ValueError(f"pool_min_tenants must be a whole number ≥ 0 (0: learn every pooling scale), got {self.pool_min_tenants!r}")
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 
@@ -224,6 +232,7 @@ class ModelSpec:
         d.setdefault("noise_scale", "none")  # runs written before it had noise of constant sd
         d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
         d.setdefault("cyber_week", False)  # runs written before the column had one-day holiday columns only
+        d.setdefault("pool_min_tenants", 0)  # runs written before it learnt every pooling scale
         # Runs written before the identification levers existed had neither, whatever today's default.
         d.setdefault("half_sat_floor", None)
         d.setdefault("media_weather_bound", None)
@@ -248,4 +257,6 @@ class ModelSpec:
             del d["media_weather_clip"]
         if not self.cyber_week:  # as before the column existed: same hash
             del d["cyber_week"]
+        if self.pool_min_tenants == 0:  # as before the option existed: same hash
+            del d["pool_min_tenants"]
         return d

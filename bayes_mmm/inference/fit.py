@@ -31,7 +31,13 @@ from bayes_mmm.inference.posterior import TenantPosterior, posterior_arrays, ten
 from bayes_mmm.model.design import Design, build_design
 from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.lift import build_lift
-from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_tenants, design_cells, non_centred
+from bayes_mmm.model.parameterisation import (
+    CENTRE_MIN_PERIODS,
+    centred_tenants,
+    design_cells,
+    fixed_scale_channels,
+    non_centred,
+)
 from bayes_mmm.model.population import PopulationPrior
 
 SAMPLERS = ("nutpie", "pymc", "numpyro")
@@ -453,7 +459,8 @@ def effective_spec(
 def centred_record(design: Design) -> dict[str, Any]:
     """``centred``: tenants per centred parameter; ``non_centred_channels``: ``tenant:channel`` the data cannot inform.
 
-    The second lists the cells of a centred tenant kept non-centred because their spend never varies.
+    The second lists the cells of a centred tenant kept non-centred because their spend never varies;
+    ``fixed_pool_scale`` the channels whose pooling scale is held at the prior's (too few tenants).
     """
     spec = design.spec
     tenants = centred_tenants(spec.centered, design.n_train)
@@ -464,6 +471,9 @@ def centred_record(design: Design) -> dict[str, Any]:
             if tenants[p][i] and not cells[p][i, j]]
     if kept:
         out["non_centred_channels"] = sorted(set(kept))
+    fixed = fixed_scale_channels(design)
+    if spec.pooled and spec.media and fixed.any():
+        out["fixed_pool_scale"] = [ch for ch, f in zip(design.channels, fixed, strict=True) if f]
     return out
 
 

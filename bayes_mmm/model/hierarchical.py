@@ -37,7 +37,7 @@ from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
-from bayes_mmm.model.parameterisation import design_cells
+from bayes_mmm.model.parameterisation import design_cells, fixed_scale_channels
 from bayes_mmm.model.population import PopulationPrior
 from bayes_mmm.model.response import effect, lag_weights, regime_scaled, roas_beta
 
@@ -76,6 +76,7 @@ def _tenant_channel(
     dims: tuple[str, ...] = (TENANT, CHANNEL),
     centered: bool | np.ndarray = False,
     prior: PopulationPrior | None = None,
+    fixed: np.ndarray | None = None,
 ) -> pt.TensorVariable:
     """A tenant×channel parameter on an unconstrained scale.
 
@@ -86,14 +87,15 @@ def _tenant_channel(
     (one flag, or a mask over tenants or tenant×channels, :mod:`bayes_mmm.model.parameterisation`)
     samples those tenants' values directly, better when the data pin them down.
     A population ``prior`` (cold start) replaces all of this with its per-channel
-    normal for a new tenant.
+    normal for a new tenant. ``fixed`` (per channel) holds those channels' scale at ``pool_sd``
+    (:func:`~bayes_mmm.model.parameterisation.fixed_scale_channels`).
     """
     if prior is not None and name in prior.loc:
         return pm.Normal(name, prior.loc[name], prior.scale[name], dims=dims)
     if not pooled or pool_sd == 0:  # a pool scale of 0: this parameter is not pooled
         return pm.Normal(name, mu, np.hypot(sd, pool_sd), dims=dims)
     loc = pm.Normal(f"{name}_mu", mu, sd, dims=dims[1:])
-    scale = pm.HalfNormal(f"{name}_sigma", pool_sd, dims=dims[1:])
+    scale = _pool_scale(f"{name}_sigma", pool_sd, fixed, dims[1:])
     mask = np.asarray(centered, dtype=bool)
     if mask.all():
         return pm.Normal(name, loc, scale, dims=dims)
@@ -104,6 +106,19 @@ def _tenant_channel(
     m = mask.reshape(*mask.shape, *([1] * (len(dims) - mask.ndim)))  # per tenant, or per tenant×channel
     raw = pm.Normal(f"{name}_raw", pt.where(m, loc, 0.0), pt.where(m, scale, 1.0), dims=dims)
     return pt.where(m, raw, loc + scale * raw)
+
+
+def _pool_scale(name: str, pool_sd: float, fixed: np.ndarray | None, dims: tuple[str, ...]) -> pt.TensorVariable:
+    """``HalfNormal(pool_sd)`` per channel, held at ``pool_sd`` where ``fixed``; named ``name`` either way."""
+    if fixed is None or not fixed.any():
+        return pm.HalfNormal(name, pool_sd, dims=dims)
+    if fixed.all():
+        shape = tuple(len(pm.modelcontext(None).coords[d]) for d in dims)
+        return pm.Deterministic(name, pt.as_tensor(np.full(shape, pool_sd)), dims=dims)
+    # The learnt scale of the other channels; a fixed channel's entry follows its prior, touching nothing.
+    learnt = pm.HalfNormal(f"{name}_free", pool_sd, dims=dims)
+    m = fixed.reshape(fixed.shape + (1,) * (len(dims) - 1))
+    return pm.Deterministic(name, pt.where(m, pool_sd, learnt), dims=dims)
 
 
 def floored_log_half_sat(design: Design, log_k: pt.TensorVariable) -> pt.TensorVariable:
@@ -237,6 +252,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
     spec = design.spec
     pri = spec.priors
     centred = design_cells(design)
+    fixed = fixed_scale_channels(design)
     coords = {TENANT: design.tenants, CHANNEL: design.channels, WEATHER: list(MEDIA_WEATHER)}
     with pm.Model(coords=coords) as model:
         sigma = pm.HalfNormal("sigma", pri.noise, dims=TENANT)
@@ -248,7 +264,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 prior = prior.for_channels(design.channels)
             # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
             mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior, fixed=fixed)
             change = None
             if design.before_regime is not None:
                 # log_roas (the warm start's prior) is the earlier regime's; roas the current one's.
@@ -259,9 +275,9 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 change = pm.Deterministic("roas_change", scale * z, dims=(TENANT, CHANNEL))
                 log_roas = log_roas + change
             roas = pm.Deterministic("roas", pt.exp(log_roas), dims=(TENANT, CHANNEL))
-            logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered=centred["adstock"], prior=prior)
+            logit_alpha = _tenant_channel("logit_alpha", *pri.adstock, pri.adstock_pool, spec.pooled, centered=centred["adstock"], prior=prior, fixed=fixed)
             alpha = pm.Deterministic("adstock_alpha", pm.math.sigmoid(logit_alpha), dims=(TENANT, CHANNEL))
-            log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered=centred["half_sat"], prior=prior)
+            log_k = _tenant_channel("log_half_sat", *pri.half_sat, pri.half_sat_pool, spec.pooled, centered=centred["half_sat"], prior=prior, fixed=fixed)
             half_sat = pm.Deterministic("half_sat", pt.exp(floored_log_half_sat(design, log_k)), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
                 loc, scale = pri.hill if prior is None or prior.hill_shape is None else prior.hill_shape
@@ -270,7 +286,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 shape = pt.ones(len(design.channels))
             gamma = None
             if spec.weather_media:
-                gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), centred["gamma"], prior)
+                gamma = _tenant_channel("gamma", *pri.weather, pri.weather_pool, spec.pooled, (TENANT, CHANNEL, WEATHER), centred["gamma"], prior, fixed)
                 gamma = pm.Deterministic("weather_gamma", bounded_weather_gamma(design, gamma), dims=(TENANT, CHANNEL, WEATHER))
             peak = None
             if spec.adstock == "delayed":

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bayes_mmm.data.spend_variation import uninformed
+from bayes_mmm.data.spend_variation import uninformed, unspent
 
 if TYPE_CHECKING:
     from bayes_mmm.model.design import Design
@@ -77,6 +77,20 @@ def centred_cells(
 def design_cells(design: Design) -> dict[str, np.ndarray]:
     """:func:`centred_cells` of a design: its spec's choice, its training periods and its uninformed channels."""
     return centred_cells(design.spec.centered, design.n_train, uninformed(design.spend, design.train))
+
+
+def fixed_scale_channels(design: Design) -> np.ndarray:
+    """``(C,)``: channels fewer than ``spec.pool_min_tenants`` tenants spend on, whose pooling scale is fixed.
+
+    A spread between tenants cannot be learnt from two or three of them: its posterior is the
+    prior's, and sampling it made a funnel on an independent lake (tiktok, a channel three of six
+    tenants have: R-hat 1.024 on ``log_roas_sigma[tiktok]`` after a diverged round, and one
+    tenant's ROAS interval wider than its prior; benchmarks/RESULTS.md §30). Fixed at the prior's
+    scale, a tenant's prior variance stays what it was (``sd² + pool²``) and the channel's mean is
+    still learnt from its tenants.
+    """
+    spenders = (~unspent(design.spend, design.train)).sum(axis=0)
+    return spenders < design.spec.pool_min_tenants
 
 
 def non_centred(design: Design) -> Design | None:

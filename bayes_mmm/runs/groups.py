@@ -403,6 +403,9 @@ def merge(
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
             "rounds": max(s["sampler"].get("rounds", 1) for s in ok),
+            # A channel too few tenants of some group spend on (each group's summary names its own).
+            **({"fixed_pool_scale": fixed} if (fixed := list(dict.fromkeys(
+                c for s in ok for c in s["sampler"].get("fixed_pool_scale", [])))) else {}),
         },
         "convergence": convergence,
         "loo": loo,

@@ -343,7 +343,7 @@ def print_fit(summary: dict) -> None:
         seasonal = ((summary.get("config") or {}).get("spec") or {}).get("seasonal_media", False)
         how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
-    from bayes_mmm.analysis.card import rounds_note, screen_line, tenants_with
+    from bayes_mmm.analysis.card import pooling_line, rounds_note, screen_line, tenants_with
     from bayes_mmm.inference.fit import convergence_advice
 
     ar = tenants_with(summary, "residual_ar")
@@ -358,6 +358,8 @@ def print_fit(summary: dict) -> None:
         out.print("Student-t noise (outlying days weigh less): " + esc(", ".join(f"{t} ν {v:g}" for t, v in nu.items())))
     if screen := screen_line(summary):
         out.print(esc(screen))
+    if pool := pooling_line(summary):
+        out.print(esc(pool))
     if "adstock_choice" in summary:
         ch = summary["adstock_choice"]
         out.print(f"adstock chosen by LOO: [bold]{ch['chosen']}[/] ({esc(ch['reason'])})")

@@ -46,9 +46,13 @@ def _normal_q(loc: float, scale: float) -> np.ndarray:
 
 
 def test_default_roas_prior_is_the_old_lognormal(ds) -> None:
-    """Population log-ROAS is N(mu, sd) with exp(5 %, 95 %) = (1, 5); pool sd 0.3 as before."""
+    """Population log-ROAS is N(mu, sd) with exp(5 %, 95 %) = (1, 5); pool sd 0.3 as before.
+
+    The pooling scale is HalfNormal(0.3) where it is learnt, and 0.3 itself on these two tenants by default.
+    """
     mu, sd = (np.log(1) + np.log(5)) / 2, np.log(5) / (2 * stats.norm.ppf(0.95))
-    draws = _prior(ds, ModelSpec(), ["log_roas_mu", "log_roas_sigma"])
+    assert np.all(_prior(ds, ModelSpec(), ["log_roas_sigma"])["log_roas_sigma"] == 0.3)
+    draws = _prior(ds, ModelSpec(pool_min_tenants=0), ["log_roas_mu", "log_roas_sigma"])
     for j in range(len(ds["channel"])):
         got = np.quantile(draws["log_roas_mu"][:, j], Q)
         np.testing.assert_allclose(got, _normal_q(mu, sd), atol=TOL * sd)
@@ -145,9 +149,10 @@ def test_old_summary_spec_still_loads() -> None:
     spec = ModelSpec.from_dict(old)
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
     # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with
-    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers; one-day holidays).
+    # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers; one-day holidays;
+    # every pooling scale learnt).
     as_fitted = {"l_max": 14, "residual_ar": "none", "seasonal_media": False, "adstock": "geometric", "half_sat_floor": None,
-                 "media_weather_bound": None, "cyber_week": False}
+                 "media_weather_bound": None, "cyber_week": False, "pool_min_tenants": 0}
     assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bayes_mmm.analysis.card import pooling_line
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import centred_record
 from bayes_mmm.model import parameterisation
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
-from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_cells, centred_tenants
+from bayes_mmm.model.parameterisation import CENTRE_MIN_PERIODS, centred_cells, centred_tenants, fixed_scale_channels
 
 
 def test_rule_centres_roas_only_and_only_for_tenants_with_a_year_of_periods() -> None:
@@ -77,18 +79,52 @@ def test_mixed_model_is_centred_for_rich_tenants_and_non_centred_for_the_others(
     train = np.ones((2, ds.sizes["date"]), bool)
     train[1, 80:] = False  # tenant 0: 120 training days, tenant 1: 80
     monkeypatch.setattr(parameterisation, "CENTRE_MIN_PERIODS", 100)
-    mixed = build_model(build_design(ds, ModelSpec(), train))
-    plain = build_model(build_design(ds, ModelSpec(centered=()), train))
+    learnt = ModelSpec(pool_min_tenants=0)  # two tenants: every pooling scale learnt, as the rule has it with more
+    mixed = build_model(build_design(ds, learnt, train))
+    plain = build_model(build_design(ds, replace(learnt, centered=()), train))
     assert "log_roas_raw" in mixed.named_vars and "log_roas_z" not in mixed.named_vars
     assert "log_half_sat_z" in mixed.named_vars  # half-saturation stays non-centred for every tenant
     got, extra = _density_gap(mixed, plain, np.array([[True] * 3, [False] * 3]))
     assert got == pytest.approx(extra, rel=1e-9, abs=1e-9)
     # Tenant 0's email at one level every day (a fixed budget): that cell is sampled non-centred.
     ds["spend"].loc[{"tenant": ds["tenant"].values[0], "channel": "email"}] = 40.0
-    design = build_design(ds, ModelSpec(), train)
+    design = build_design(ds, learnt, train)
     record = centred_record(design)
     assert record == {"centred": {"roas": [design.tenants[0]]}, "non_centred_channels": [f"{design.tenants[0]}:email"]}
     mixed = build_model(design)
-    plain = build_model(build_design(ds, ModelSpec(centered=()), train))
+    plain = build_model(build_design(ds, replace(learnt, centered=()), train))
     got, extra = _density_gap(mixed, plain, np.array([[True, True, False], [False] * 3]))
     assert got == pytest.approx(extra, rel=1e-9, abs=1e-9)
+
+
+def _at(model, name: str, point: dict) -> np.ndarray:
+    """The model's ``name`` at ``point`` (values of the free variables, not draws of them)."""
+    (out,) = model.replace_rvs_by_values([model[name]])
+    return model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")(point)
+
+
+def test_a_channel_too_few_tenants_spend_on_keeps_its_pooling_scale_at_the_priors(lake: Path) -> None:
+    ds = load_lake(lake)
+    ds["spend"].loc[{"tenant": ds["tenant"].values[1], "channel": "email"}] = 0.0  # one tenant spends on email, two on the rest
+    design = build_design(ds, ModelSpec(pool_min_tenants=2, centered=()), np.ones((2, ds.sizes["date"]), bool))
+    assert fixed_scale_channels(design).tolist() == [c == "email" for c in design.channels]
+    assert not fixed_scale_channels(replace(design, spec=ModelSpec(pool_min_tenants=1))).any()
+    record = centred_record(design)
+    assert record["fixed_pool_scale"] == ["email"]
+    summary = {"sampler": record, "config": {"spec": design.spec.to_dict()}}
+    assert pooling_line(summary).startswith("pooling scale held at the prior's for email: fewer than 2 tenants spend on it")
+    model = build_model(design)
+    assert "log_roas_sigma_free" in model.named_vars
+    # Each tenant's log-ROAS is mu_c + scale_c·z, with email's scale 0.3 (the prior's) and the others' the learnt one.
+    rng = np.random.default_rng(0)
+    point = {k: rng.normal(0, 0.5, np.shape(v)) for k, v in model.initial_point().items()}
+    learnt = np.exp(point["log_roas_sigma_free_log__"])
+    scale = np.where([c == "email" for c in design.channels], 0.3, learnt)
+    got = _at(model, "roas", point)
+    np.testing.assert_allclose(np.log(got), point["log_roas_mu"] + scale * point["log_roas_z"], rtol=1e-9)
+    # The weather sensitivities' scale (channel × weather) is held the same way.
+    sig = _at(model, "gamma_sigma", point)
+    assert np.all(sig[design.channels.index("email")] == ModelSpec().priors.weather_pool)
+    # Fewer tenants than the bar on every channel: no pooling scale is sampled at all.
+    alone = build_model(build_design(ds, ModelSpec(pool_min_tenants=3), np.ones((2, ds.sizes["date"]), bool)))
+    assert not [v.name for v in alone.free_RVs if "sigma" in v.name and v.name != "sigma"]
