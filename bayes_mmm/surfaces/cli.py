@@ -381,7 +381,7 @@ def print_fit(summary: dict) -> None:
 #: ModelSpec fields that `fit` sets from an option: a refused value is named by its option.
 SPEC_OPTIONS = {"half_sat_floor": "--half-sat-floor", "media_weather_bound": "--media-weather-bound",
                 "media_weather_clip": "--media-weather-clip", "residual_ar": "--residual-ar", "noise_scale": "--noise-scale",
-                "noise_tails": "--noise-tails", "l_max": "--adstock-days"}
+                "noise_tails": "--noise-tails", "l_max": "--adstock-days", "pool_min_tenants": "--pool-min-tenants"}
 
 
 def _check_spec(spec_kwargs: dict, adstock: str) -> None:
@@ -466,6 +466,9 @@ def fit(
         help="Noise sd per day: none (constant), level (grows with the tenant's level as level^p, p estimated).")] = "none",
     noise_tails: Annotated[str, typer.Option(
         help="Noise tails: normal, or student (Student-t, ν estimated per tenant; outliers and spikes weigh less).")] = "normal",
+    pool_min_tenants: Annotated[int, typer.Option(
+        min=0, help="A channel fewer tenants than this spend on keeps how much tenants differ at the prior's instead of "
+                    "learning it (0: always learnt).")] = DEFAULT_SPEC.pool_min_tenants,
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",
@@ -512,6 +515,7 @@ def fit(
         "residual_ar": residual_ar,
         "noise_scale": noise_scale,
         "noise_tails": noise_tails,
+        "pool_min_tenants": pool_min_tenants,
     }
     _check_spec(spec_kwargs, adstock)
     sampler_kwargs = {

@@ -98,7 +98,8 @@ def _point(model) -> dict:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     # Pinned from the model as it was before the levers existed (commit eef1012).
-    [(ModelSpec(centered=("roas", "half_sat"), **LEVERS_OFF), -614.0177184257532),
+    # Two tenants: every pooling scale learnt, as it was then (pool_min_tenants 0).
+    [(ModelSpec(centered=("roas", "half_sat"), pool_min_tenants=0, **LEVERS_OFF), -614.0177184257532),
      (ModelSpec(pooled=False, centered=(), **LEVERS_OFF), -316.5855579217194)],
 )
 def test_the_model_without_levers_is_built_as_before(logp_lake: Path, spec: ModelSpec, expected: float, monkeypatch) -> None:
@@ -116,10 +117,12 @@ def test_levers_bound_the_model_parameters(logp_lake: Path) -> None:
     design = build_design(load_lake(logp_lake), spec)
     model = build_model(design)
     point = {k: v * 40 - 20 for k, v in _point(model).items()}  # far out: half-sat collapsing, γ huge
-    fn = model.compile_fn([model["half_sat"], model["weather_gamma"]], inputs=model.value_vars, on_unused_input="ignore")
-    half_sat, gamma = fn(point)
+    # At the point's values (a graph of the variables themselves would be evaluated at random draws).
+    outs = model.replace_rvs_by_values([model["half_sat"], model["weather_gamma"]])
+    half_sat, gamma = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")(point)
     floor = half_sat_floor(design.spend, design.spend_scale, design.train, 0.2)
     assert np.all(half_sat >= floor * (1 - 1e-9))
+    assert np.isclose(half_sat, floor, rtol=0.05).any()  # the collapsing ones sit on the floor
     log_mult = np.einsum("ncw,ntw->nct", gamma, design.zw)
     for i in range(len(design.tenants)):
         assert np.abs(log_mult[i][:, design.train[i]]).max() <= np.log(2) * (1 + 1e-9)
