@@ -191,7 +191,9 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (None, None)
     res = CliRunner().invoke(app, args)  # no lever options: the API's defaults
     assert res.exit_code == 2 and "stopped before sampling" in res.output
-    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound) == (0.1, 0.693)
+    assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound, seen["spec"].pool_min_tenants) == (0.1, 0.693, 5)
+    res = CliRunner().invoke(app, [*args, "--pool-min-tenants", "0"])
+    assert res.exit_code == 2 and seen["spec"].pool_min_tenants == 0
     res = CliRunner().invoke(app, [*args, "--media-weather-bound", "log2"])
     assert res.exit_code == 2 and "--media-weather-bound: 'log2' is not a number" in res.output
     res = CliRunner().invoke(app, [*args, "--half-sat-floor", "5"])
