@@ -324,8 +324,8 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
     # Two trust regions for the oracle: the band, caps and pacing alone, and those plus the channels our
     # plan holds because the run flags them (issue 16's "oracle constrained to the same trust region").
     held, _ = unidentified(setup, DEFAULT_TRUST, None, plans["current"])
-    region = {"oracle_trust": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active),
-              "oracle_same_holds": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active, held)}
+    region = {"oracle_trust": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active, seen=inp.seen),
+              "oracle_same_holds": trust_bounds(DEFAULT_TRUST, None, channels, plans["current"], inp.spend, inp.active, held, inp.seen)}
     scorers = []
     for t in tenants:
         daily, truth = read_tenant(lake / t)

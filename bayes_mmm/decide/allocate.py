@@ -201,6 +201,7 @@ def plan_inputs(
     weatherless_z(z, known, horizon_dates, has_weather, spec.seasonal_media, cadence)
     gamma = stacked(post["weather_gamma"])[:, sel] if "weather_gamma" in post else None
     spend = own_periods(const["spend"].values[sel], ranges)
+    seen = None if ranges is None else own_periods(ranges[:, None, :].astype(float), ranges)[:, 0] > 0
     # A tenant's data end on its last period's last day (a week's seventh); without ranges, every tenant's on the run's.
     ends = run_dates[last_idx] + pd.Timedelta(days=CADENCE_DAYS[cadence] - 1)
     window = periods(CURRENT_WINDOW, cadence)
@@ -211,7 +212,7 @@ def plan_inputs(
         tenants=tenants, channels=[str(c) for c in const["channel"].values],
         prob=posterior_problem(post, const, spec, sel, z, days, n_lags=n_lags, gap=between, spend=spend, after=level),
         spend=spend, gamma=gamma, z=z, known=known, plan_dates=dates, l_max=n_lags, active=_active(const, sel),
-        cadence=cadence, window=window, has_weather=has_weather, ends=ends,
+        cadence=cadence, window=window, has_weather=has_weather, ends=ends, seen=seen,
     )
 
 
@@ -364,11 +365,11 @@ def plan_budget(
     active = inp.active
     held, ties = unidentified(setup, trust, channel_bounds, current)
     try:
-        lower, upper = ties.bounds(*trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held))
+        lower, upper = ties.bounds(*trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, held, inp.seen))
         check_feasible(lower, upper, groups, inp.tenants)
     except DataError:  # holding or tying them leaves the budget no room: plan them like the others (held, tied empty)
         held[:], ties = False, NO_TIES
-        lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active)
+        lower, upper = trust_bounds(trust, channel_bounds, inp.channels, current, inp.spend, active, seen=inp.seen)
         check_feasible(lower, upper, groups, inp.tenants)
     # The optimiser, pacing and do-no-harm work on the reduced plan (one cell per tied group).
     prob, current_r = ties.problem(inp.prob), ties.reduce(current)

@@ -193,6 +193,9 @@ class TrustRegion:
     ``caps``: per channel, a maximum per period (``--cap email=150``); the other
     channels get ``cap_factor`` × their largest observed per-period spend, never
     below the current level (None: no default cap).
+    ``history``: a quantile of each tenant×channel's own spend per period that the plan stays
+    under (today's level is always allowed), because the response curve above the spend the data
+    saw is the model's extrapolation (None: off). Channels named in the user's bounds are exempt.
     ``hold_unidentified``: tenant×channels the run's identification checks flag (the data
     cannot tell them apart from another channel) keep their split with the channels they are
     entangled with (the group's total may move, :mod:`~bayes_mmm.decide.ties`), or their current
@@ -204,6 +207,7 @@ class TrustRegion:
     pacing: float | None = 0.2
     caps: Mapping[str, float] | None = None
     cap_factor: float | None = 1.2
+    history: float | None = 0.95
     hold_unidentified: bool = True
 
     def describe(self) -> dict[str, Any]:
@@ -211,17 +215,20 @@ class TrustRegion:
         parts = [f"each channel within ±{self.band:.0%} of its current spend per period" if self.band is not None else "no band",
                  f"at most {self.pacing:.0%} change from one period to the next" if self.pacing is not None else "no pacing limit",
                  f"caps at {self.cap_factor:g} × the largest observed spend per period" if self.cap_factor is not None else "no default caps"]
+        if self.history is not None:
+            parts.append(f"each channel at most the {self.history:.0%} quantile of its own past spend per period "
+                         "(or today's level, where higher)")
         if self.caps:
             parts.append("explicit caps " + ", ".join(f"{k}={v:g}" for k, v in self.caps.items()))
         if self.hold_unidentified:
             parts.append("channels the data cannot tell apart keep their split (their total may move), "
                          "or their current spend when no other channel is entangled with them")
         return {"band": self.band, "pacing": self.pacing, "cap_factor": self.cap_factor, "caps": dict(self.caps or {}),
-                "hold_unidentified": self.hold_unidentified, "explained": "; ".join(parts)}
+                "history": self.history, "hold_unidentified": self.hold_unidentified, "explained": "; ".join(parts)}
 
 
 #: No trust region at all: the posterior's optimum within the user's bounds (the old behaviour).
-FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None, hold_unidentified=False)
+FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None, history=None, hold_unidentified=False)
 
 
 def _check_fraction(value: float | None, name: str) -> None:
@@ -237,12 +244,13 @@ def user_named(channel_bounds: Mapping[str, Any] | None, channels: list[str]) ->
 
 def trust_bounds(
     trust: TrustRegion, channel_bounds: Mapping[str, Any] | None, channels: list[str], current: np.ndarray,
-    spend: np.ndarray, active: np.ndarray, held: np.ndarray | None = None,
+    spend: np.ndarray, active: np.ndarray, held: np.ndarray | None = None, seen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, C, D)`` lower and upper bounds: the user's bounds, the band elsewhere, caps and the first period's pacing.
+    """``(N, C, D)`` lower and upper bounds: the user's bounds, the band and history cap elsewhere, caps and the first period's pacing.
 
-    ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)``; ``held``
-    ``(N, C)`` marks tenant×channels kept at their current spend (see ``TrustRegion.hold_unidentified``).
+    ``current`` is the current plan ``(N, C, D)``, ``spend`` the observed ``(N, C, T)`` and ``seen``
+    ``(N, T)`` each tenant's own periods in it (None: all); ``held`` ``(N, C)`` marks tenant×channels
+    kept at their current spend (see ``TrustRegion.hold_unidentified``).
     """
     _check_fraction(trust.band, "band")
     _check_fraction(trust.pacing, "pacing")
@@ -261,12 +269,32 @@ def trust_bounds(
     if held is not None:  # kept at today's level, but never above a cap (the user's --cap is a hard limit)
         level = np.minimum(current, caps)
         lower, upper = np.where(held[..., None], level, lower), np.where(held[..., None], level, upper)
+    if trust.history is not None:
+        upper = np.where(own, np.minimum(upper, history_cap(spend, seen, trust.history, current.mean(axis=-1))[..., None]), upper)
     clash = lower > upper * (1 + 1e-9) + 1e-9
     if clash.any():
         j = int(np.argwhere(clash)[0][1])
         raise DataError(f"channel '{channels[j]}': its minimum per period is above its cap or pacing limit",
                         hint="lower the --bounds minimum, raise the --cap, or loosen --pacing")
     return np.minimum(lower, upper), upper
+
+
+def history_cap(spend: np.ndarray, seen: np.ndarray | None, quantile: float, level: np.ndarray) -> np.ndarray:
+    """``(N, C)``: the ``quantile`` of each tenant×channel's spend over its own periods, or ``level`` where higher.
+
+    Measured on kept runs scored on the true response (benchmarks/RESULTS.md §30): a plan that lifted a
+    channel to a level its tenant had sustained on few days lost money at a claimed P 0.99. Below the
+    spend the data saw, the curve is anchored at 0 (no spend, no effect), so cuts are not limited.
+    """
+    _check_history(quantile)
+    x = np.where(np.ones(spend.shape, bool) if seen is None else seen[:, None, :], spend, np.nan)
+    return np.maximum(np.nanquantile(x, quantile, axis=-1), level)
+
+
+def _check_history(quantile: float) -> None:
+    if not (math.isfinite(quantile) and 0 < quantile <= 1):
+        raise DataError(f"history must be a quantile in (0, 1], got {quantile:g}",
+                        hint="e.g. --history 0.95 (1: the largest past spend), or --history none to switch it off")
 
 
 def caps_of(trust: TrustRegion, channels: list[str], current: np.ndarray, spend: np.ndarray) -> np.ndarray:

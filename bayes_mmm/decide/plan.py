@@ -51,6 +51,7 @@ class PlanInputs:
     window: int = CURRENT_WINDOW  # periods of history that define "current"
     has_weather: np.ndarray | None = None  # (N,) False: no weather columns (z is the seasonal stand-in or 0)
     ends: pd.DatetimeIndex | None = None  # (N,) each tenant's own last day of data (None: the run's)
+    seen: np.ndarray | None = None  # (N, T) each tenant's own periods in ``spend`` (None: all)
 
 
 def recent_level(spend: np.ndarray, window: int = CURRENT_WINDOW) -> np.ndarray:

@@ -844,6 +844,7 @@ def allocate(
     band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend ('none': off).")] = "0.3",
     pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share ('none': off).")] = "0.2",
     cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' or 'email=150,*=900' (* every channel not named; default: 1.2 × the largest observed spend).")] = None,
+    history: Annotated[str, typer.Option(help="Trust region: each channel at most this quantile of its own past spend per period (today's level always allowed; 1: the largest; 'none': off).")] = "0.95",
     confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move ('none': take the optimum).")] = "0.9",
     target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
     target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
@@ -879,7 +880,8 @@ def allocate(
     targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
     if len(targets) + (budget is not None) != 1:
         raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")
-    trust = TrustRegion(band=_number_or_none(band, "--band"), pacing=_number_or_none(pacing, "--pacing"), caps=parse_caps(cap))
+    trust = TrustRegion(band=_number_or_none(band, "--band"), pacing=_number_or_none(pacing, "--pacing"), caps=parse_caps(cap),
+                        history=_number_or_none(history, "--history"))
     kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
           "confidence": _number_or_none(confidence, "--confidence")}
     with out.status("optimising the plan over posterior draws"):

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.decide.allocate import FREE, TrustRegion, allocate_run, plan_budget, prepare
-from bayes_mmm.decide.bounds import caps_of, parse_caps
+from bayes_mmm.decide.bounds import caps_of, history_cap, parse_caps
 from bayes_mmm.decide.pacing import pacing_violation, project_paced
 from bayes_mmm.decide.score import score_plan
 from bayes_mmm.decide.target import target_budget
@@ -403,6 +403,12 @@ def test_cli_allocate_prints_the_portfolio_and_writes_the_csv(tmp_path: Path) ->
     assert f"P(plan beats current) {plan['portfolio']['prob_plan_beats_current']:.2f}" in res.output
     bad = CliRunner().invoke(app, ["allocate", "--run", str(run), "--budget", "1000", "--target-roas", "3"])
     assert bad.exit_code == 2 and "pass exactly one of --budget, --target-roas, --target-mroas" in bad.output
+    args = ["allocate", "--run", str(run), "--budget", "1000", "--days", "3", "--out", str(tmp_path / "h.json")]
+    bad = CliRunner().invoke(app, [*args, "--history", "95"])
+    assert bad.exit_code == 2 and "history must be a quantile in (0, 1], got 95" in " ".join(bad.output.split())
+    assert not (tmp_path / "h.json").exists()
+    res = CliRunner().invoke(app, [*args, "--history", "none"])
+    assert res.exit_code == 0 and json.loads((tmp_path / "h.json").read_text())["trust_region"]["history"] is None
 
 
 def test_a_budget_far_above_recent_spend_is_said_to_extrapolate(tmp_path: Path) -> None:
@@ -485,3 +491,38 @@ def test_plans_name_the_tenants_walk_forward_cv_judged_no_go(tmp_path: Path) -> 
     write_plan_csv(allocate_run(run, 510.0, days=3), tmp_path / "plan.csv")
     with pytest.warns(UserWarning, match="walk-forward CV judged 1 of the planned tenants NO-GO: north"):
         assert score_plan(run, tmp_path / "plan.csv")["warnings"] == [note]
+
+
+def test_history_cap_is_the_quantile_of_each_tenants_own_periods() -> None:
+    rng = np.random.default_rng(4)
+    spend = rng.gamma(2.0, 50.0, (2, 3, 40))
+    seen = np.ones((2, 40), bool)
+    seen[1, :15] = False  # the second tenant's data start later: its first periods are not its history
+    level = np.array([[0.0, 0.0, 1e4], [0.0, 0.0, 0.0]])
+    cap = history_cap(spend, seen, 0.9, level)
+    expected = [[np.quantile(spend[i, j, seen[i]], 0.9) for j in range(3)] for i in range(2)]
+    expected[0][2] = 1e4  # today's level above the history's is always allowed
+    np.testing.assert_allclose(cap, expected)
+    with pytest.raises(DataError, match="history must be a quantile in"):
+        history_cap(spend, seen, 1.5, level)
+
+
+def test_a_plan_stays_under_the_spend_its_tenant_has_seen(tmp_path: Path) -> None:
+    import arviz as az
+
+    run = make_run(tmp_path / "run", const_beta([[900.0, 100.0, 100.0], [100.0, 100.0, 100.0]]))
+    idata = az.from_netcdf(str(run / "idata.nc")).load()
+    spend = idata.constant_data["spend"].values.copy()
+    spend[0, 0, :-28] = 0.9 * NORTH_CURRENT[0]  # north's meta never ran above today's 100 a day
+    idata.constant_data["spend"] = (("tenant", "channel", "date"), spend)
+    (run / "idata.nc").unlink()
+    idata.to_netcdf(str(run / "idata.nc"), engine="h5netcdf")
+    loose = plan_array(allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(history=None), confidence=None))
+    assert loose[0].max() > 1.15 * NORTH_CURRENT[0]  # meta pays best: as far as the others' band floors let it
+    plan = allocate_run(run, 1190.0, tenant="north", days=7, confidence=None)
+    assert plan_array(plan)[0].max() <= NORTH_CURRENT[0] + 1e-6  # the 95 % quantile of its history is today's level
+    assert "at most the 95% quantile of its own past spend per period" in plan["trust_region"]["explained"]
+    assert plan["trust_region"]["history"] == 0.95
+    # Named in the user's bounds, the channel is the user's to move.
+    bounded = allocate_run(run, 1190.0, tenant="north", days=7, channel_bounds={"meta": "30%"}, confidence=None)
+    np.testing.assert_allclose(plan_array(bounded)[0], loose[0], rtol=1e-4)
