@@ -178,13 +178,19 @@ def screen_line(summary: dict) -> str | None:
     return f"adstock {chosen}, chosen from the data before sampling: {why} ({detail})"
 
 
+def _sentence(text: str) -> str:
+    """``text`` with its first letter upper-case and the rest as written (``str.capitalize`` lower-cases channel names)."""
+    return text[:1].upper() + text[1:]
+
+
 def pooling_line(summary: dict) -> str | None:
     """Channels whose between-tenant spread was held at the prior's (too few tenants to learn it); None if none."""
     fixed = summary.get("sampler", {}).get("fixed_pool_scale")
     if not fixed:
         return None
     bar = summary.get("config", {}).get("spec", {}).get("pool_min_tenants")
-    return (f"pooling scale held at the prior's for {', '.join(fixed)}: fewer than {bar} tenants spend on "
+    where = " of a group" if summary.get("groups") else ""  # grouped runs: each group's own count
+    return (f"pooling scale held at the prior's for {', '.join(fixed)}: fewer than {bar} tenants{where} spend on "
             f"{'it' if len(fixed) == 1 else 'them'}, too few to learn how much tenants differ (the channel's mean is still pooled)")
 
 
@@ -240,8 +246,8 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
         *holiday_lines(summary),
         *regime_lines(summary),
         *noise_lines(summary),
-        *([f"- {screen.capitalize()}."] if (screen := screen_line(summary)) else []),
-        *([f"- {pool.capitalize()}."] if (pool := pooling_line(summary)) else []),
+        *([f"- {_sentence(screen)}."] if (screen := screen_line(summary)) else []),
+        *([f"- {_sentence(pool)}."] if (pool := pooling_line(summary)) else []),
         *([f"- Adstock chosen by PSIS-LOO between geometric and delayed: {summary['adstock_choice']['chosen']} "
            f"({summary['adstock_choice']['reason']})."] if "adstock_choice" in summary else []),
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import InitVar, asdict, dataclass, field, replace
 
 from bayes_mmm.core.constants import CADENCE_DAYS
@@ -197,8 +198,9 @@ class ModelSpec:
             raise ValueError(f"noise_scale must be one of {NOISE_SCALES}, got '{self.noise_scale}'")
         if self.noise_tails not in NOISE_TAILS:
             raise ValueError(f"noise_tails must be one of {NOISE_TAILS}, got '{self.noise_tails}'")
-        if not (isinstance(self.pool_min_tenants, int) and self.pool_min_tenants >= 0):
+        if isinstance(self.pool_min_tenants, bool) or not isinstance(self.pool_min_tenants, numbers.Integral) or self.pool_min_tenants < 0:
             raise ValueError(f"pool_min_tenants must be a whole number ≥ 0 (0: learn every pooling scale), got {self.pool_min_tenants!r}")
+        object.__setattr__(self, "pool_min_tenants", int(self.pool_min_tenants))  # numpy's ints too, plain in JSON
         if not self.regime_sd > 0:
             raise ValueError(f"regime_sd is the prior sd of a log ROAS change: it must be > 0, got {self.regime_sd}")
 

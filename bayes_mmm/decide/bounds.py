@@ -194,7 +194,7 @@ class TrustRegion:
     channels get ``cap_factor`` × their largest observed per-period spend, never
     below the current level (None: no default cap).
     ``history``: a quantile of each tenant×channel's own spend per period that the plan stays
-    under (today's level is always allowed), because the response curve above the spend the data
+    under (the current mix at the plan's budget is always allowed), because the response curve above the spend the data
     saw is the model's extrapolation (None: off). Channels named in the user's bounds are exempt.
     ``hold_unidentified``: tenant×channels the run's identification checks flag (the data
     cannot tell them apart from another channel) keep their split with the channels they are
@@ -217,7 +217,7 @@ class TrustRegion:
                  f"caps at {self.cap_factor:g} × the largest observed spend per period" if self.cap_factor is not None else "no default caps"]
         if self.history is not None:
             parts.append(f"each channel at most the {self.history:.0%} quantile of its own past spend per period "
-                         "(or today's level, where higher)")
+                         "(or its current level at this budget, where higher)")
         if self.caps:
             parts.append("explicit caps " + ", ".join(f"{k}={v:g}" for k, v in self.caps.items()))
         if self.hold_unidentified:
@@ -282,13 +282,19 @@ def trust_bounds(
 def history_cap(spend: np.ndarray, seen: np.ndarray | None, quantile: float, level: np.ndarray) -> np.ndarray:
     """``(N, C)``: the ``quantile`` of each tenant×channel's spend over its own periods, or ``level`` where higher.
 
+    ``level`` is the current mix at the plan's budget: a budget above the recent spend must go somewhere.
+    A tenant without recorded periods has no cap.
+
     Measured on kept runs scored on the true response (benchmarks/RESULTS.md §30): a plan that lifted a
     channel to a level its tenant had sustained on few days lost money at a claimed P 0.99. Below the
     spend the data saw, the curve is anchored at 0 (no spend, no effect), so cuts are not limited.
     """
     _check_history(quantile)
-    x = np.where(np.ones(spend.shape, bool) if seen is None else seen[:, None, :], spend, np.nan)
-    return np.maximum(np.nanquantile(x, quantile, axis=-1), level)
+    if seen is None:
+        seen = np.ones((spend.shape[0], spend.shape[-1]), bool)
+    known = seen.any(axis=-1)[:, None]
+    x = np.where(seen[:, None, :] | ~known[..., None], spend, np.nan)  # no recorded periods: every column, then no cap
+    return np.where(known, np.maximum(np.nanquantile(x, quantile, axis=-1), level), np.inf)
 
 
 def _check_history(quantile: float) -> None:

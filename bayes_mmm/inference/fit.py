@@ -456,11 +456,12 @@ def effective_spec(
     return spec if any_weather or spec.seasonal_media or not spec.weather_media else replace(spec, weather_media=False)
 
 
-def centred_record(design: Design) -> dict[str, Any]:
+def centred_record(design: Design, prior: PopulationPrior | None = None) -> dict[str, Any]:
     """``centred``: tenants per centred parameter; ``non_centred_channels``: ``tenant:channel`` the data cannot inform.
 
     The second lists the cells of a centred tenant kept non-centred because their spend never varies;
-    ``fixed_pool_scale`` the channels whose pooling scale is held at the prior's (too few tenants).
+    ``fixed_pool_scale`` the channels whose pooling scale is held at the prior's (too few tenants;
+    none under a population ``prior``, which replaces pooling).
     """
     spec = design.spec
     tenants = centred_tenants(spec.centered, design.n_train)
@@ -472,7 +473,7 @@ def centred_record(design: Design) -> dict[str, Any]:
     if kept:
         out["non_centred_channels"] = sorted(set(kept))
     fixed = fixed_scale_channels(design)
-    if spec.pooled and spec.media and fixed.any():
+    if spec.pooled and spec.media and prior is None and fixed.any():
         out["fixed_pool_scale"] = [ch for ch, f in zip(design.channels, fixed, strict=True) if f]
     return out
 
@@ -524,7 +525,7 @@ def fit(
         "target_accept": sampler.target_accept,  # as configured; timing's target_accept_kept is what ran
         # The parameterisation actually used (the default decides from each tenant's data; a
         # diverged first round is run again with nothing centred).
-        **centred_record(used),
+        **centred_record(used, prior),
         **timing,
     }
     return FitResult(

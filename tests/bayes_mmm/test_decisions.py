@@ -505,6 +505,8 @@ def test_history_cap_is_the_quantile_of_each_tenants_own_periods() -> None:
     np.testing.assert_allclose(cap, expected)
     with pytest.raises(DataError, match="history must be a quantile in"):
         history_cap(spend, seen, 1.5, level)
+    seen[1] = False  # no recorded periods (no range in an old run): no history to cap by
+    assert np.isinf(history_cap(spend, seen, 0.9, level)[1]).all()
 
 
 def test_a_plan_stays_under_the_spend_its_tenant_has_seen(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -113,6 +114,8 @@ def test_a_channel_too_few_tenants_spend_on_keeps_its_pooling_scale_at_the_prior
     assert record["fixed_pool_scale"] == ["email"]
     summary = {"sampler": record, "config": {"spec": design.spec.to_dict()}}
     assert pooling_line(summary).startswith("pooling scale held at the prior's for email: fewer than 2 tenants spend on it")
+    assert "fewer than 2 tenants of a group spend on it" in pooling_line({**summary, "groups": [{"id": "g000"}]})
+    assert "fixed_pool_scale" not in centred_record(design, prior=SimpleNamespace())  # a population prior replaces pooling
     model = build_model(design)
     assert "log_roas_sigma_free" in model.named_vars
     # Each tenant's log-ROAS is mu_c + scale_c·z, with email's scale 0.3 (the prior's) and the others' the learnt one.
