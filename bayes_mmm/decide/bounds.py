@@ -182,6 +182,17 @@ def check_feasible(lower: np.ndarray, upper: np.ndarray, groups: Groups, tenants
             raise DataError(f"infeasible channel bounds: the maximums add up to {hi:,.2f}, below {who} {total:,.2f}", hint="raise the maximums or lower the budget")
 
 
+def _check_fraction(value: float | None, name: str) -> None:
+    if value is not None and not (math.isfinite(value) and 0 <= value < 1):
+        raise DataError(f"{name} must be a fraction in [0, 1), got {value}", hint=f"e.g. --{name} 0.3, or --{name} none to switch it off")
+
+
+def _check_history(quantile: float) -> None:
+    if not (math.isfinite(quantile) and 0 < quantile <= 1):
+        raise DataError(f"history must be a quantile in (0, 1], got {quantile:g}",
+                        hint="e.g. --history 0.95 (1: the largest past spend), or --history none to switch it off")
+
+
 @dataclass(frozen=True)
 class TrustRegion:
     """How far a plan may move from the current one (data contract §4, "trust region").
@@ -210,6 +221,13 @@ class TrustRegion:
     history: float | None = 0.95
     hold_unidentified: bool = True
 
+    def __post_init__(self) -> None:
+        # Refused when built (the CLI builds it before reading the run), not after the work.
+        _check_fraction(self.band, "band")
+        _check_fraction(self.pacing, "pacing")
+        if self.history is not None:
+            _check_history(self.history)
+
     def describe(self) -> dict[str, Any]:
         """The settings as plan.json records them, with one line saying what they mean."""
         parts = [f"each channel within ±{self.band:.0%} of its current spend per period" if self.band is not None else "no band",
@@ -231,11 +249,6 @@ class TrustRegion:
 FREE = TrustRegion(band=None, pacing=None, caps=None, cap_factor=None, history=None, hold_unidentified=False)
 
 
-def _check_fraction(value: float | None, name: str) -> None:
-    if value is not None and not (math.isfinite(value) and 0 <= value < 1):
-        raise DataError(f"{name} must be a fraction in [0, 1), got {value}", hint=f"e.g. --{name} 0.3, or --{name} none to switch it off")
-
-
 def user_named(channel_bounds: Mapping[str, Any] | None, channels: list[str]) -> np.ndarray:
     """``(C,)`` True for the channels the user's bounds name (``*`` names every one): their bounds replace the trust region."""
     named = set(channel_bounds or {})
@@ -252,8 +265,6 @@ def trust_bounds(
     ``(N, T)`` each tenant's own periods in it (None: all); ``held`` ``(N, C)`` marks tenant×channels
     kept at their current spend (see ``TrustRegion.hold_unidentified``).
     """
-    _check_fraction(trust.band, "band")
-    _check_fraction(trust.pacing, "pacing")
     lower, upper, explicit = bound_arrays(channel_bounds, channels, current.mean(axis=-1), active, current.shape[-1])
     own = ~user_named(channel_bounds, channels)[None, :, None]
     if trust.band is not None:
@@ -295,12 +306,6 @@ def history_cap(spend: np.ndarray, seen: np.ndarray | None, quantile: float, lev
     known = seen.any(axis=-1)[:, None]
     x = np.where(seen[:, None, :] | ~known[..., None], spend, np.nan)  # no recorded periods: every column, then no cap
     return np.where(known, np.maximum(np.nanquantile(x, quantile, axis=-1), level), np.inf)
-
-
-def _check_history(quantile: float) -> None:
-    if not (math.isfinite(quantile) and 0 < quantile <= 1):
-        raise DataError(f"history must be a quantile in (0, 1], got {quantile:g}",
-                        hint="e.g. --history 0.95 (1: the largest past spend), or --history none to switch it off")
 
 
 def caps_of(trust: TrustRegion, channels: list[str], current: np.ndarray, spend: np.ndarray) -> np.ndarray:

@@ -505,6 +505,10 @@ def test_history_cap_is_the_quantile_of_each_tenants_own_periods() -> None:
     np.testing.assert_allclose(cap, expected)
     with pytest.raises(DataError, match="history must be a quantile in"):
         history_cap(spend, seen, 1.5, level)
+    with pytest.raises(DataError, match="history must be a quantile in"):  # refused when built, before any work
+        TrustRegion(history=0.0)
+    with pytest.raises(DataError, match="band must be a fraction in"):
+        TrustRegion(band=2.0)
     seen[1] = False  # no recorded periods (no range in an old run): no history to cap by
     assert np.isinf(history_cap(spend, seen, 0.9, level)[1]).all()
 
