@@ -33,10 +33,7 @@ def bound_arrays(
     named = set(channel_bounds or {})
     for key, raw in (channel_bounds or {}).items():
         spec = check_bound(key, raw)
-        if key != "*" and key not in channels:
-            raise DataError(f"unknown channel '{key}' in channel bounds; the run has {', '.join(channels)}")
-        cols = [j for j, ch in enumerate(channels) if ch not in named] if key == "*" else [channels.index(key)]
-        for j in cols:
+        for j in keyed_columns(key, named, channels, "channel bounds"):
             if isinstance(spec, str):
                 pct = percent(spec, key)
                 lower[:, j] = current_daily[:, j] * max(0.0, 1 - pct)  # ±150 %: from 0
@@ -50,6 +47,18 @@ def bound_arrays(
     upper = np.where(active, upper, 0.0)
     lower = np.where(active, lower, 0.0)
     return np.repeat(lower[..., None], n_days, axis=-1), np.repeat(upper[..., None], n_days, axis=-1), explicit
+
+
+def keyed_columns(key: str, named: set[str], channels: list[str], what: str) -> list[int]:
+    """The columns an option's ``key`` sets: its channel's, or for ``*`` every channel not ``named``.
+
+    An unknown channel is an error naming ``what`` (``"caps"``, ``"channel bounds"``) and the run's channels.
+    """
+    if key == "*":
+        return [j for j, ch in enumerate(channels) if ch not in named]
+    if key not in channels:
+        raise DataError(f"unknown channel '{key}' in {what}; the run has {', '.join(channels)}")
+    return [channels.index(key)]
 
 
 BOUND_FORM = "channel=min:max (daily amounts ≥ 0, either may be left out) or channel=20% (± of current)"
@@ -316,12 +325,9 @@ def caps_of(trust: TrustRegion, channels: list[str], current: np.ndarray, spend:
         caps = np.maximum(trust.cap_factor * spend.max(axis=-1), current.max(axis=-1))
     named = set(trust.caps or {})
     for key, value in (trust.caps or {}).items():
-        if key != "*" and key not in channels:
-            raise DataError(f"unknown channel '{key}' in caps; the run has {', '.join(channels)}")
+        cols = keyed_columns(key, named, channels, "caps")  # "*" caps every channel not named, as in --bounds
         if not (math.isfinite(float(value)) and float(value) >= 0):
             raise DataError(f"cap for {key} must be an amount ≥ 0 per period, got {value}")
-        # "*" caps every channel not named, as in --bounds
-        cols = [j for j, ch in enumerate(channels) if ch not in named] if key == "*" else [channels.index(key)]
         caps[:, cols] = float(value)
     return caps
 

@@ -10,7 +10,6 @@ a missing row or column is refused rather than scored as zero spend.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 from bayes_mmm.core.atomic import write_text
 from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.jsonfile import read_json
 from bayes_mmm.data.table import check_range, parse_iso_dates, parse_numbers, read_table, rows_where
 
 DATE, TENANT_ID, CHANNEL, SPEND = "date", "tenant_id", "channel", "spend"
@@ -61,10 +61,7 @@ def _is_json(path: Path) -> bool:
 def _read_plan_json(path: Path) -> pd.DataFrame:
     """``allocate``'s plan.json as the wide plan table (cells as written, checked like a CSV's)."""
     hint = "pass allocate's plan.json as written, or a plan table (CSV)"
-    try:
-        plan = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"is not readable JSON ({exc.__class__.__name__})", file=path, hint=hint) from None
+    plan = read_json(path, hint=hint)
     tenants = plan.get("tenants") if isinstance(plan, dict) else None
     days = plan.get("days") if isinstance(plan, dict) else None
     if not (isinstance(days, list) and days and isinstance(tenants, dict) and tenants
