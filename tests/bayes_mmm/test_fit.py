@@ -331,3 +331,27 @@ def test_a_fit_logged_to_a_file_says_it_is_still_working(monkeypatch: pytest.Mon
     with cli.heartbeat("fitting", every=0.05):
         time.sleep(0.2)
     assert screen.getvalue() == ""
+
+
+def test_compiling_for_nutpie_leaves_no_file_in_the_temporary_directory(tmp_path: Path, monkeypatch) -> None:
+    # PyTensor's numba backend writes each generated function's source to a temporary file it never deletes.
+    import tempfile
+
+    import nutpie
+    import pymc as pm
+
+    from bayes_mmm.inference.fit import _compile_interruptibly
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0, shape=2)
+        pm.Normal("y", pm.math.exp(x).sum() / (1 + x[0] ** 2), 1.0, observed=np.array([1.0, 2.0, 1.5]))
+    compiled = _compile_interruptibly(model)
+    assert sorted(p.name for p in scratch.iterdir()) == []
+    assert tempfile.tempdir == str(scratch)
+    # The compiled model still samples once its source files are gone.
+    draws = nutpie.sample(compiled, draws=200, tune=200, chains=1, seed=1, progress_bar=False)
+    assert draws.posterior["x"].shape == (1, 200, 2)
+    assert np.isfinite(draws.posterior["x"]).all()
