@@ -25,8 +25,14 @@ DERIVED = ("mroas", "beta", "lift_predicted")
 
 
 def sampled_names(post: xr.Dataset) -> list[str]:
-    """Posterior variables that NUTS sampled: not derived draws, not transformed copies (``*_log__``)."""
-    return [v for v in post.data_vars if v not in DERIVED and not v.startswith("elasticity_") and not v.endswith("__")]
+    """Posterior variables that NUTS sampled: not derived draws, not transformed copies (``*_log__``).
+
+    Nor a pooling scale's ``*_sigma_free``: where some channels' scale is held
+    (:func:`bayes_mmm.model.hierarchical._pool_scale`), its learnt entries are judged in ``*_sigma``
+    and its held ones are prior draws that nothing reads.
+    """
+    return [v for v in post.data_vars
+            if v not in DERIVED and not v.startswith("elasticity_") and not v.endswith(("__", "_sigma_free"))]
 
 
 def unlearnt_cells(spend: np.ndarray, train: np.ndarray, tenants: list[str], channels: list[str]) -> xr.DataArray:

@@ -70,3 +70,12 @@ def test_a_fit_judges_only_the_channels_each_tenant_has(tmp_path) -> None:
                 for v in post.data_vars if {"tenant", "channel"} <= set(post[v].dims) and v in sampled_names(post))
     assert result.convergence["n_parameters"] == everything["n_parameters"] - cells
     assert not any(f"{first.name}, email" in k for k in result.convergence["worst_rhat"])
+
+
+def test_a_pooling_scale_is_judged_once_where_some_channels_hold_it() -> None:
+    # log_roas_sigma (channel) holds the learnt entries and the held ones' constant; _sigma_free repeats the first.
+    rng = np.random.default_rng(1)
+    post = xr.Dataset({name: (("chain", "draw", "channel"), rng.normal(size=(4, 100, 2)))
+                       for name in ("log_roas_sigma_free", "log_roas_sigma", "roas", "mroas", "log_roas_sigma_free_log__")},
+                      coords={"chain": range(4), "draw": range(100), "channel": CHANNELS})
+    assert sampled_names(post) == ["log_roas_sigma", "roas"]
