@@ -185,13 +185,18 @@ def _sentence(text: str) -> str:
 
 def pooling_line(summary: dict) -> str | None:
     """Channels whose between-tenant spread was held at the prior's (too few tenants to learn it); None if none."""
-    fixed = summary.get("sampler", {}).get("fixed_pool_scale")
-    if not fixed:
-        return None
-    bar = summary.get("config", {}).get("spec", {}).get("pool_min_tenants")
+    sampler, spec = summary.get("sampler", {}), summary.get("config", {}).get("spec", {})
     where = " of a group" if summary.get("groups") else ""  # grouped runs: each group's own count
-    return (f"pooling scale held at the prior's for {', '.join(fixed)}: fewer than {bar} tenants{where} spend on "
-            f"{'it' if len(fixed) == 1 else 'them'}, too few to learn how much tenants differ (the channel's mean is still pooled)")
+    bar = spec.get("pool_min_tenants")
+    said = []
+    if fixed := sampler.get("fixed_pool_scale"):
+        said.append(f"pooling scale held at the prior's for {', '.join(fixed)}: fewer than {bar} tenants{where} spend on "
+                    f"{'it' if len(fixed) == 1 else 'them'}, too few to learn how much tenants differ")
+    if roas := sampler.get("fixed_roas_pool_scale"):
+        said.append(f"ROAS pooling scale held at the prior's for {', '.join(roas)}: fewer than {bar} tenants{where} show "
+                    f"{'it' if len(roas) == 1 else 'them'} in their own data (spend that varies and does not move with "
+                    "another channel's), too few to learn how much their ROAS differ")
+    return "; ".join(said) + " (the channel's mean is still pooled)" if said else None
 
 
 def regime_lines(summary: dict) -> list[str]:

@@ -129,6 +129,11 @@ class ModelSpec:
         pooling scale) fixed at the prior's instead of learning it
         (:func:`bayes_mmm.model.parameterisation.fixed_scale_channels`); its mean is still
         pooled. 0: every spread is learnt, as before the option existed.
+    pool_informed
+        For a channel's ROAS scale, count toward ``pool_min_tenants`` only the tenants whose own
+        data show the channel's effect: spend that varies and does not move with another channel's
+        (:func:`bayes_mmm.data.spend_variation.informs_alone`). ``False``: every tenant that spends
+        on it (runs written before it).
     """
 
     l_max: int | None = None
@@ -158,6 +163,7 @@ class ModelSpec:
     noise_tails: str = "normal"
     cyber_week: bool = True
     pool_min_tenants: int = 5
+    pool_informed: bool = True
 
     def __post_init__(self, roas_prior: tuple[float, float] | None) -> None:
         if self.l_max is not None and self.l_max < 1:
@@ -235,6 +241,7 @@ class ModelSpec:
         d.setdefault("noise_tails", "normal")  # runs written before it had normal noise
         d.setdefault("cyber_week", False)  # runs written before the column had one-day holiday columns only
         d.setdefault("pool_min_tenants", 0)  # runs written before it learnt every pooling scale
+        d.setdefault("pool_informed", False)  # runs written before it counted every tenant that spends
         # Runs written before the identification levers existed had neither, whatever today's default.
         d.setdefault("half_sat_floor", None)
         d.setdefault("media_weather_bound", None)
@@ -259,6 +266,8 @@ class ModelSpec:
             del d["media_weather_clip"]
         if not self.cyber_week:  # as before the column existed: same hash
             del d["cyber_week"]
+        if not self.pool_informed or self.pool_min_tenants == 0:  # as before it existed (or moot): same hash
+            del d["pool_informed"]
         if self.pool_min_tenants == 0:  # as before the option existed: same hash
             del d["pool_min_tenants"]
         return d

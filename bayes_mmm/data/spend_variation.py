@@ -71,3 +71,19 @@ def spend_correlations(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
             idx = np.flatnonzero(varies)
             out[i][np.ix_(idx, idx)] = np.corrcoef(x[idx])
     return out
+
+
+def moves_with_another(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``(N, C)``: the channel's training spend correlates beyond ±:data:`TOGETHER_MIN` with another channel's."""
+    corr = np.abs(np.nan_to_num(spend_correlations(spend, train)))
+    others = ~np.eye(corr.shape[1], dtype=bool)
+    return ((corr > TOGETHER_MIN) & others).any(axis=2)
+
+
+def informs_alone(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """``(N, C)``: the tenant's own data show the channel's effect: spend that varies and moves on its own.
+
+    Not :func:`uninformed` and not :func:`moves_with_another` — the two data-side reasons the
+    identification checks give (:mod:`bayes_mmm.analysis.identification`).
+    """
+    return ~uninformed(spend, train) & ~moves_with_another(spend, train)

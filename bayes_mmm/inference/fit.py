@@ -480,8 +480,9 @@ def centred_record(design: Design, prior: PopulationPrior | None = None) -> dict
     """``centred``: tenants per centred parameter; ``non_centred_channels``: ``tenant:channel`` the data cannot inform.
 
     The second lists the cells of a centred tenant kept non-centred because their spend never varies;
-    ``fixed_pool_scale`` the channels whose pooling scale is held at the prior's (too few tenants;
-    none under a population ``prior``, which replaces pooling).
+    ``fixed_pool_scale`` the channels whose pooling scales are held at the prior's (too few tenants spend on them),
+    ``fixed_roas_pool_scale`` the others whose ROAS scale is (too few tenants' data show them); none under a
+    population ``prior``, which replaces pooling.
     """
     spec = design.spec
     tenants = centred_tenants(spec.centered, design.n_train)
@@ -492,9 +493,11 @@ def centred_record(design: Design, prior: PopulationPrior | None = None) -> dict
             if tenants[p][i] and not cells[p][i, j]]
     if kept:
         out["non_centred_channels"] = sorted(set(kept))
-    fixed = fixed_scale_channels(design)
-    if spec.pooled and spec.media and prior is None and fixed.any():
-        out["fixed_pool_scale"] = [ch for ch, f in zip(design.channels, fixed, strict=True) if f]
+    if spec.pooled and spec.media and prior is None:
+        fixed, fixed_roas = fixed_scale_channels(design), fixed_scale_channels(design, roas=True)
+        for key, held in (("fixed_pool_scale", fixed), ("fixed_roas_pool_scale", fixed_roas & ~fixed)):
+            if held.any():
+                out[key] = [ch for ch, f in zip(design.channels, held, strict=True) if f]
     return out
 
 

@@ -264,7 +264,8 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
                 prior = prior.for_channels(design.channels)
             # A population prior replaces the spec's ROAS prior, so its channel names need not match these data.
             mu_r, sd_r = roas_mu_sd(pri, design.channels) if prior is None else pri.roas_params("*")
-            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior, fixed=fixed)
+            log_roas = _tenant_channel("log_roas", mu_r, sd_r, pri.roas_pool, spec.pooled, centered=centred["roas"], prior=prior,
+                                       fixed=fixed_scale_channels(design, roas=True))
             change = None
             if design.before_regime is not None:
                 # log_roas (the warm start's prior) is the earlier regime's; roas the current one's.

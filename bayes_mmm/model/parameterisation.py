@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bayes_mmm.data.spend_variation import uninformed, unspent
+from bayes_mmm.data.spend_variation import informs_alone, uninformed, unspent
 
 if TYPE_CHECKING:
     from bayes_mmm.model.design import Design
@@ -79,8 +79,8 @@ def design_cells(design: Design) -> dict[str, np.ndarray]:
     return centred_cells(design.spec.centered, design.n_train, uninformed(design.spend, design.train))
 
 
-def fixed_scale_channels(design: Design) -> np.ndarray:
-    """``(C,)``: channels fewer than ``spec.pool_min_tenants`` tenants spend on, whose pooling scale is fixed.
+def fixed_scale_channels(design: Design, roas: bool = False) -> np.ndarray:
+    """``(C,)``: channels fewer than ``spec.pool_min_tenants`` tenants spend on, whose pooling scales are fixed.
 
     A spread between tenants cannot be learnt from two or three of them: its posterior is the
     prior's, and sampling it made a funnel on an independent lake (tiktok, a channel three of six
@@ -88,9 +88,19 @@ def fixed_scale_channels(design: Design) -> np.ndarray:
     tenant's ROAS interval wider than its prior; benchmarks/RESULTS.md §30). Fixed at the prior's
     scale, a tenant's prior variance stays what it was (``sd² + pool²``) and the channel's mean is
     still learnt from its tenants.
+
+    ``roas=True``: the channels whose ROAS scale is fixed. With ``spec.pool_informed`` a tenant
+    counts there only where its own data show the channel's effect
+    (:func:`~bayes_mmm.data.spend_variation.informs_alone`: spend that varies and does not move with
+    another channel's). Twenty tenants whose meta and google are flighted together give twenty
+    splits of the pair's ROAS that the prior, not the data, places: learning their spread did not
+    converge on weekly data (R-hat 1.10 on ``log_roas_sigma[meta]``, RESULTS.md §28; held: 1.0098,
+    §31). Holding the pair's other scales too (adstock, half-saturation, weather) left the weather
+    mean of the daily lake unmixed (R-hat 1.027, §31), so they count every tenant that spends.
     """
-    spenders = (~unspent(design.spend, design.train)).sum(axis=0)
-    return spenders < design.spec.pool_min_tenants
+    spend, train = design.spend, design.train
+    counted = informs_alone(spend, train) if roas and design.spec.pool_informed else ~unspent(spend, train)
+    return counted.sum(axis=0) < design.spec.pool_min_tenants
 
 
 def non_centred(design: Design) -> Design | None:

@@ -403,9 +403,9 @@ def merge(
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
             "rounds": max(s["sampler"].get("rounds", 1) for s in ok),
-            # A channel too few tenants of some group spend on (each group's summary names its own).
-            **({"fixed_pool_scale": fixed} if (fixed := list(dict.fromkeys(
-                c for s in ok for c in s["sampler"].get("fixed_pool_scale", [])))) else {}),
+            # A channel too few tenants of some group spend on or show (each group's summary names its own).
+            **{key: held for key in ("fixed_pool_scale", "fixed_roas_pool_scale")
+               if (held := list(dict.fromkeys(c for s in ok for c in s["sampler"].get(key, []))))},
         },
         "convergence": convergence,
         "loo": loo,

@@ -467,8 +467,9 @@ def fit(
     noise_tails: Annotated[str, typer.Option(
         help="Noise tails: normal, or student (Student-t, ν estimated per tenant; outliers and spikes weigh less).")] = "normal",
     pool_min_tenants: Annotated[int, typer.Option(
-        min=0, help="A channel fewer tenants than this spend on keeps how much tenants differ at the prior's instead of "
-                    "learning it (0: always learnt).")] = DEFAULT_SPEC.pool_min_tenants,
+        min=0, help="A channel fewer tenants than this spend on keeps how much tenants differ at the prior's instead "
+                    "of learning it, and its ROAS where fewer show it in their own data (spend that varies and does "
+                    "not move with another channel's) (0: always learnt).")] = DEFAULT_SPEC.pool_min_tenants,
     group_size: Annotated[int | None, typer.Option(
         min=1, help="Fit tenant groups of at most this size as Dask tasks and merge them into one run.")] = None,
     group_by: Annotated[str, typer.Option(help="Grouping: random, category, city or weather (sensitivity class).")] = "random",

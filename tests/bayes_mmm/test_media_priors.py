@@ -150,9 +150,9 @@ def test_old_summary_spec_still_loads() -> None:
     assert spec.priors == MediaPriors(roas={"*": (2.0, 6.0)})
     # The old keyword still works; an old run keeps the parameterisation and the i.i.d. noise it was fitted with
     # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers; one-day holidays;
-    # every pooling scale learnt).
+    # every pooling scale learnt; had it held some, by the tenants that spend).
     as_fitted = {"l_max": 14, "residual_ar": "none", "seasonal_media": False, "adstock": "geometric", "half_sat_floor": None,
-                 "media_weather_bound": None, "cyber_week": False, "pool_min_tenants": 0}
+                 "media_weather_bound": None, "cyber_week": False, "pool_min_tenants": 0, "pool_informed": False}
     assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True

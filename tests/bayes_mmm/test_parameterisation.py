@@ -131,3 +131,28 @@ def test_a_channel_too_few_tenants_spend_on_keeps_its_pooling_scale_at_the_prior
     # Fewer tenants than the bar on every channel: no pooling scale is sampled at all.
     alone = build_model(build_design(ds, ModelSpec(pool_min_tenants=3), np.ones((2, ds.sizes["date"]), bool)))
     assert not [v.name for v in alone.free_RVs if "sigma" in v.name and v.name != "sigma"]
+
+
+def test_a_channels_roas_scale_counts_only_the_tenants_whose_own_data_show_it(lake: Path) -> None:
+    ds = load_lake(lake)
+    tenants, train = ds["tenant"].values, np.ones((2, ds.sizes["date"]), bool)
+    spec = ModelSpec(pool_min_tenants=2, centered=())
+    assert not fixed_scale_channels(build_design(ds, spec, train), roas=True).any()  # every channel varies on its own
+    # Tenant 0 flights google with meta (one budget split 60/40); tenant 1 holds email at one level.
+    ds["spend"].loc[{"tenant": tenants[0], "channel": "google"}] = 0.4 * ds["spend"].sel(tenant=tenants[0], channel="meta") + 1.0
+    ds["spend"].loc[{"tenant": tenants[1], "channel": "email"}] = 40.0
+    design = build_design(ds, spec, train)
+    assert fixed_scale_channels(design, roas=True).all() and not fixed_scale_channels(design).any()
+    record = centred_record(design)
+    assert record["fixed_roas_pool_scale"] == design.channels and "fixed_pool_scale" not in record
+    line = pooling_line({"sampler": record, "config": {"spec": spec.to_dict()}})
+    assert line.startswith(f"ROAS pooling scale held at the prior's for {', '.join(design.channels)}: fewer than 2 tenants "
+                           "show them in their own data (spend that varies and does not move with another channel's)")
+    # Only the ROAS scale is held: the half-saturation's, adstock's and weather's are still learnt.
+    model = build_model(design)
+    assert "log_roas_sigma_free" not in model.named_vars and "log_roas_sigma" not in {v.name for v in model.free_RVs}
+    assert {"log_half_sat_sigma", "logit_alpha_sigma", "gamma_sigma"} <= {v.name for v in model.free_RVs}
+    # A run written before counts every tenant that spends: nothing is held.
+    old = ModelSpec.from_dict({k: v for k, v in spec.to_dict().items() if k != "pool_informed"})
+    assert old.pool_informed is False and not fixed_scale_channels(build_design(ds, old, train), roas=True).any()
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
