@@ -115,7 +115,7 @@ def _roas_ranges(spec: dict) -> str:
 
 
 def lever_lines(spec: dict) -> list[str]:
-    """The card's line on the identification levers a run was fitted with; none when both were off."""
+    """The card's line on the identification levers a run was fitted with; none when all were off."""
     parts = []
     if spec.get("half_sat_floor") is not None:
         parts.append(f"each half-saturation softly above the {100 * spec['half_sat_floor']:g} % quantile of its "
@@ -123,6 +123,8 @@ def lever_lines(spec: dict) -> list[str]:
     if spec.get("media_weather_bound") is not None:
         f = math.exp(spec["media_weather_bound"])
         parts.append(f"weather multiplies a channel's effect by {1 / f:.2f}–{f:.2f} at most over the observed weather")
+    if spec.get("hill_shape_max") is not None:
+        parts.append(f"each channel's Hill shape softly below {spec['hill_shape_max']:g}")
     return [f"- Identification levers: {'; '.join(parts)}."] if parts else []
 
 

@@ -85,6 +85,12 @@ class ModelSpec:
         most halves or doubles a channel's effect), through tanh. Both levers are on by
         default since every scenario of the robustness table held with them
         (benchmarks/RESULTS.md §22).
+    hill_shape_max
+        Identification lever (default ``3``; off: ``None``): a soft ceiling on the shared Hill
+        shape (:func:`bayes_mmm.model.levers.soft_ceiling`), the upper end of Robyn's default
+        range (0.5–3). A steeper shape makes a channel a threshold switch: on an independent
+        20-tenant lake the shared meta shape wandered between 3.2 and 7.4 across chains, far
+        beyond its prior, and no parameter of any tenant mixed (R-hat 1.35, benchmarks/RESULTS.md §31).
     media_weather_clip
         Identification lever (off: ``None``): soft clip ``c`` of the standardised weather in
         the media multiplier, ``c·tanh(z / c)`` (e.g. ``2``): γ stays free, but a few extreme
@@ -154,6 +160,7 @@ class ModelSpec:
     local_level_scale: float = 0.2
     half_sat_floor: float | None = 0.1
     media_weather_bound: float | None = 0.693
+    hill_shape_max: float | None = 3.0
     media_weather_clip: float | None = None
     regime_start: str | None = None
     regime_sd: float = 0.5
@@ -185,6 +192,13 @@ class ModelSpec:
             raise ValueError("weather_lags and fourier_order must be ≥ 0")
         if self.local_level_days < 0 or not self.local_level_scale > 0:
             raise ValueError("local_level_days must be ≥ 0 (0: off) and local_level_scale > 0")
+        if self.hill_shape_max is not None:
+            if not self.hill_shape_max > 1:
+                raise ValueError(f"hill_shape_max is the largest Hill shape: it must be > 1 (1 is a concave curve), got {self.hill_shape_max}")
+            top = self.priors.interval("hill")[1]
+            if top >= self.hill_shape_max:  # the ceiling would squash the prior's own range
+                raise ValueError(f"the Hill shape prior reaches {top:g} (its 95 % point), at or above hill_shape_max "
+                                 f"{self.hill_shape_max:g}: raise hill_shape_max above it, or set it to none")
         if self.half_sat_floor is not None and not 0 < self.half_sat_floor < 1:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:
@@ -244,6 +258,7 @@ class ModelSpec:
         d.setdefault("pool_informed", False)  # runs written before it counted every tenant that spends
         # Runs written before the identification levers existed had neither, whatever today's default.
         d.setdefault("half_sat_floor", None)
+        d.setdefault("hill_shape_max", None)  # runs written before the ceiling had an unbounded shape
         d.setdefault("media_weather_bound", None)
         return cls(**d)
 
@@ -264,6 +279,8 @@ class ModelSpec:
             del d["noise_tails"]
         if self.media_weather_clip is None:  # as before the option existed: same hash
             del d["media_weather_clip"]
+        if self.hill_shape_max is None:  # as before the ceiling existed: same hash
+            del d["hill_shape_max"]
         if not self.cyber_week:  # as before the column existed: same hash
             del d["cyber_week"]
         if not self.pool_informed or self.pool_min_tenants == 0:  # as before it existed (or moot): same hash

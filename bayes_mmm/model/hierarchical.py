@@ -35,7 +35,7 @@ import pytensor.tensor as pt
 from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.core.priors import MediaPriors, lognormal_dist_from_range
 from bayes_mmm.model.design import MEDIA_WEATHER, Design
-from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
+from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_ceiling, soft_floor, weather_span
 from bayes_mmm.model.lift import LIFT_TEST, lift_ids, per_test, predicted_lift, share_before
 from bayes_mmm.model.parameterisation import design_cells, fixed_scale_channels
 from bayes_mmm.model.population import PopulationPrior
@@ -119,6 +119,14 @@ def _pool_scale(name: str, pool_sd: float, fixed: np.ndarray | None, dims: tuple
     learnt = pm.HalfNormal(f"{name}_free", pool_sd, dims=dims)
     m = fixed.reshape(fixed.shape + (1,) * (len(dims) - 1))
     return pm.Deterministic(name, pt.where(m, pool_sd, learnt), dims=dims)
+
+
+def hill_shape(loc: float, scale: float, ceiling: float | None) -> pt.TensorVariable:
+    """The shared Hill shape per channel: ``LogNormal(loc, scale)``, under a soft ``ceiling`` when the lever is on."""
+    if ceiling is None:
+        return pm.LogNormal("hill_shape", loc, scale, dims=CHANNEL)
+    log_raw = pm.Normal("log_hill_shape_raw", loc, scale, dims=CHANNEL)
+    return pm.Deterministic("hill_shape", pt.exp(soft_ceiling(log_raw, np.log(ceiling))), dims=CHANNEL)
 
 
 def floored_log_half_sat(design: Design, log_k: pt.TensorVariable) -> pt.TensorVariable:
@@ -282,7 +290,7 @@ def build_model(design: Design, prior: PopulationPrior | None = None) -> pm.Mode
             half_sat = pm.Deterministic("half_sat", pt.exp(floored_log_half_sat(design, log_k)), dims=(TENANT, CHANNEL))
             if spec.hill_shape == "channel":
                 loc, scale = pri.hill if prior is None or prior.hill_shape is None else prior.hill_shape
-                shape = pm.LogNormal("hill_shape", loc, scale, dims=CHANNEL)
+                shape = hill_shape(loc, scale, spec.hill_shape_max)
             else:
                 shape = pt.ones(len(design.channels))
             gamma = None

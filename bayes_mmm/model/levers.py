@@ -1,7 +1,7 @@
 """Identification levers: bounded transforms that keep media parameters where the data can speak.
 
-Two ways a channel stops being identified (issue 17) are closed here, each as an
-option of :class:`~bayes_mmm.core.spec.ModelSpec` (off by default):
+Three ways a channel stops being identified (issue 17) are closed here, each as an
+option of :class:`~bayes_mmm.core.spec.ModelSpec`:
 
 * **Half-saturation floor** (``half_sat_floor = q``). A half-saturation far below
   the tenant's own spend turns the Hill curve into an on/off switch, which can
@@ -17,6 +17,10 @@ option of :class:`~bayes_mmm.core.spec.ModelSpec` (off by default):
   ``c_w = B / (W · max|z_w|)`` over the tenant's training days, so that
   ``|Σ_w γ_w z_w| ≤ B`` on every training day; near 0 the map is the identity, so
   the prior on small γ is unchanged.
+* **Hill shape ceiling** (``hill_shape_max = m``). A steep shared shape turns every
+  tenant's curve for the channel into a threshold switch. The sampled log shape is
+  mapped to :func:`soft_ceiling` at ``log m``: near the prior's centre it is the
+  identity (1.3 stays 1.29 at ``m = 3``), and it never exceeds ``m``.
 
 Every function works on numpy arrays and PyTensor tensors alike.
 """
@@ -54,6 +58,11 @@ def soft_floor(raw: Array, log_floor: Array, sharpness: float = FLOOR_SHARPNESS)
     # log1p(exp(x)) overflows for large x; softplus = max(x, 0) + log1p(exp(−|x|)) does not.
     softplus = lib.maximum(x, 0.0) + lib.log1p(lib.exp(-abs(x)))
     return log_floor + softplus / sharpness
+
+
+def soft_ceiling(raw: Array, log_ceiling: Array, sharpness: float = FLOOR_SHARPNESS) -> Array:
+    """:func:`soft_floor` mirrored: smooth, increasing, never above ``log_ceiling`` (the Hill shape's ceiling)."""
+    return -soft_floor(-raw, -log_ceiling, sharpness)
 
 
 def weather_span(zw: np.ndarray, train: np.ndarray) -> np.ndarray:

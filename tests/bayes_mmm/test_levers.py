@@ -12,14 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from bayes_mmm.core.priors import MediaPriors
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
-from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_floor, weather_span
+from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_ceiling, soft_floor, weather_span
 from bayes_mmm.runs.summary import config_hash
 
-LEVERS_OFF = {"half_sat_floor": None, "media_weather_bound": None}
+LEVERS_OFF = {"half_sat_floor": None, "media_weather_bound": None, "hill_shape_max": None}
 
 raw_values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
@@ -37,6 +38,41 @@ def test_soft_floor_never_below_the_floor_and_identity_above_it(raw: float, log_
 def test_soft_floor_is_increasing(a: float, b: float) -> None:
     lo, hi = sorted((a, b))
     assert float(soft_floor(np.float64(lo), np.float64(0.0))) <= float(soft_floor(np.float64(hi), np.float64(0.0)))
+
+
+@given(raw=raw_values, log_ceiling=st.floats(0.1, 3))
+def test_soft_ceiling_never_above_the_ceiling_and_identity_below_it(raw: float, log_ceiling: float) -> None:
+    out = float(soft_ceiling(np.float64(raw), np.float64(log_ceiling)))
+    assert out <= log_ceiling and out <= raw + 1e-12  # it only ever lowers
+    if raw <= log_ceiling - 1.2:
+        assert out == pytest.approx(raw, abs=0.01)
+
+
+def test_the_hill_shape_ceiling_bounds_the_shared_shape_and_leaves_the_priors_centre(logp_lake: Path) -> None:
+    design = build_design(load_lake(logp_lake), ModelSpec())
+    model = build_model(design)
+    assert "log_hill_shape_raw" in model.named_vars and model["hill_shape"] not in model.free_RVs
+    point = model.initial_point()
+    (shape,) = model.replace_rvs_by_values([model["hill_shape"]])
+    at = model.compile_fn(shape, inputs=model.value_vars, on_unused_input="ignore")
+    steep = np.log([1.3, 7.0, 40.0])[: len(design.channels)]
+    got = at({**point, "log_hill_shape_raw": steep})
+    # 3 − softplus(4·(log 3 − log s))/4 on the log scale, by hand: 1.3 → 1.289, 7 → 2.975, 40 → 3.0.
+    expected = 3 * np.exp(-np.logaddexp(0, 4 * (np.log(3) - steep)) / 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    assert got[0] == pytest.approx(1.289, abs=1e-3) and np.all(got < 3)
+    # Runs written before the ceiling rebuild with the unbounded log-normal shape.
+    old = build_model(build_design(load_lake(logp_lake), ModelSpec.from_dict({**ModelSpec().to_dict(), "hill_shape_max": None})))
+    assert old["hill_shape"] in old.free_RVs and "log_hill_shape_raw" not in old.named_vars
+    assert "hill_shape_max" not in ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "hill_shape_max"}).to_dict()
+
+
+def test_a_hill_prior_above_the_ceiling_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"the Hill shape prior reaches 3\.5 \(its 95 % point\), at or above hill_shape_max 3"):
+        ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 3.5)))
+    assert ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 3.5)), hill_shape_max=None).hill_shape_max is None
+    with pytest.raises(ValueError, match="must be > 1"):
+        ModelSpec(hill_shape_max=0.8)
 
 
 @settings(max_examples=200)
@@ -192,6 +228,11 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     res = CliRunner().invoke(app, args)  # no lever options: the API's defaults
     assert res.exit_code == 2 and "stopped before sampling" in res.output
     assert (seen["spec"].half_sat_floor, seen["spec"].media_weather_bound, seen["spec"].pool_min_tenants) == (0.1, 0.693, 5)
+    assert seen["spec"].hill_shape_max == 3.0
+    res = CliRunner().invoke(app, [*args, "--hill-shape-max", "none"])
+    assert res.exit_code == 2 and seen["spec"].hill_shape_max is None
+    res = CliRunner().invoke(app, [*args, "--hill-shape-max", "0.5"])
+    assert res.exit_code == 2 and "--hill-shape-max is the largest Hill shape: it must be > 1" in res.output
     res = CliRunner().invoke(app, [*args, "--pool-min-tenants", "0"])
     assert res.exit_code == 2 and seen["spec"].pool_min_tenants == 0
     res = CliRunner().invoke(app, [*args, "--media-weather-bound", "log2"])
@@ -234,10 +275,11 @@ def test_forecast_weather_is_clipped_like_the_fit() -> None:
 def test_the_model_card_says_which_levers_a_run_had() -> None:
     from bayes_mmm.analysis.card import lever_lines
 
-    both = lever_lines(ModelSpec().to_dict())
-    assert both == ["- Identification levers: each half-saturation softly above the 10 % quantile of its channel's "
-                    "positive spend; weather multiplies a channel's effect by 0.50–2.00 at most over the observed weather."]
-    assert lever_lines({**ModelSpec().to_dict(), "half_sat_floor": None, "media_weather_bound": 1.0})[0].endswith(
+    every = lever_lines(ModelSpec().to_dict())
+    assert every == ["- Identification levers: each half-saturation softly above the 10 % quantile of its channel's "
+                     "positive spend; weather multiplies a channel's effect by 0.50–2.00 at most over the observed weather; "
+                     "each channel's Hill shape softly below 3."]
+    assert lever_lines({**ModelSpec().to_dict(), "half_sat_floor": None, "media_weather_bound": 1.0, "hill_shape_max": None})[0].endswith(
         "by 0.37–2.72 at most over the observed weather.")  # e^-1, e^1
     assert lever_lines(ModelSpec(**LEVERS_OFF).to_dict()) == []
     assert lever_lines({}) == []  # a summary from before the levers

@@ -131,7 +131,7 @@ def test_unknown_keys_are_refused() -> None:
 
 
 def test_spec_round_trip_and_config_hash() -> None:
-    spec = ModelSpec(priors=MediaPriors.from_ranges(roas={"email": (3, 12), "*": (1, 5)}, hill=(1, 3)), adstock="delayed")
+    spec = ModelSpec(priors=MediaPriors.from_ranges(roas={"email": (3, 12), "*": (1, 5)}, hill=(1, 2.5)), adstock="delayed")
     back = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert back == spec and hash(back) == hash(spec)
     assert spec.to_dict()["priors"]["roas"] == {"*": [1.0, 5.0], "email": [3.0, 12.0]}
@@ -152,7 +152,8 @@ def test_old_summary_spec_still_loads() -> None:
     # (and a weather-less tenant's media multiplier of 1: no seasonal stand-in; no identification levers; one-day holidays;
     # every pooling scale learnt; had it held some, by the tenants that spend).
     as_fitted = {"l_max": 14, "residual_ar": "none", "seasonal_media": False, "adstock": "geometric", "half_sat_floor": None,
-                 "media_weather_bound": None, "cyber_week": False, "pool_min_tenants": 0, "pool_informed": False}
+                 "media_weather_bound": None, "hill_shape_max": None, "cyber_week": False, "pool_min_tenants": 0,
+                 "pool_informed": False}
     assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True
@@ -218,7 +219,7 @@ def test_cli_options_reach_the_spec(monkeypatch, tmp_path) -> None:
 
     monkeypatch.setattr(api, "fit_lake", fake_fit_lake)
     args = ["fit", "--out", str(tmp_path / "r"), "--roas-prior", "email=3:12", "--roas-high", "4",
-            "--hill-prior", "1:3", "--weather-prior", "-0.2:0.4", "--adstock-days", "56"]
+            "--hill-prior", "1:3", "--hill-shape-max", "4", "--weather-prior", "-0.2:0.4", "--adstock-days", "56"]
     res = CliRunner().invoke(app, args)
     assert isinstance(res.exception, _Stop), res.output
     p = seen["spec"].priors
