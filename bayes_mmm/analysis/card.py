@@ -12,10 +12,10 @@ from bayes_mmm.runs.folder import CARD_TITLE
 LIMITS = (
     "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "
     "never dark) gets its ROAS mostly from the prior and the other tenants.",
-    "The Hill shape is shared by all tenants per channel; half-saturation and adstock are weakly identified "
-    "with under two years of data (Jin et al. 2017), ROAS much better. Where tenants' curves differ in shape, "
-    "intervals are too narrow: on an independent lake of sharp S-curves (a threshold, then saturation) that vary "
-    "by tenant, 68 % of the 90 % ROAS intervals covered the truth.",
+    "The Hill shape is shared by all tenants per channel and kept below 3 (--hill-shape-max); half-saturation and "
+    "adstock are weakly identified with under two years of data (Jin et al. 2017), ROAS much better. Where tenants' "
+    "curves differ in shape, intervals are too narrow: on an independent lake of sharp S-curves (a threshold, then "
+    "saturation) that vary by tenant, 70 % of the 90 % ROAS intervals covered the truth.",
     "Weather enters the baseline linearly through lagged temperature, cold/heat degrees, rain, snow and "
     "rain×cold; effects beyond those shapes are absorbed by noise. Beyond the training days' weather range the "
     "baseline's weather terms stay flat.",

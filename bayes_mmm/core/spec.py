@@ -82,7 +82,7 @@ class ModelSpec:
     media_weather_bound
         Identification lever (default ``0.693 ≈ log 2``; off: ``None``): bound ``B`` on the
         log media multiplier, ``|γ·z| ≤ B`` over the tenant's observed weather (weather at
-        most halves or doubles a channel's effect), through tanh. Both levers are on by
+        most halves or doubles a channel's effect), through tanh. The floor and the bound are on by
         default since every scenario of the robustness table held with them
         (benchmarks/RESULTS.md §22).
     hill_shape_max
