@@ -116,9 +116,20 @@ def population_prior_from_posteriors(posteriors: list[xr.Dataset], spec: ModelSp
         scale[name] = np.sqrt(mu.var(axis=0) + (sig**2).mean(axis=0))
     hill = None
     if "hill_shape" in first:
-        log_shape = np.log(np.concatenate([stacked(p["hill_shape"]) for p in posteriors]))
+        log_shape = np.concatenate([log_hill_draws(p) for p in posteriors])
         hill = (log_shape.mean(axis=0), log_shape.std(axis=0))
     return PopulationPrior(channels, loc, scale, spec, hill, source)
+
+
+def log_hill_draws(post: xr.Dataset) -> np.ndarray:
+    """``(sample, channel)`` log Hill shape on the scale its prior applies to: before the ceiling, if the run had one.
+
+    A prior built from the capped shape would be capped again by the new fit (a centre of 2.95
+    became 2.50, and squeezed), so a run with ``log_hill_shape_raw`` gives that.
+    """
+    if "log_hill_shape_raw" in post:
+        return stacked(post["log_hill_shape_raw"])
+    return np.log(stacked(post["hill_shape"]))
 
 
 #: Variance inflation of a warm-start prior: the old posterior counts the old data once more
@@ -152,7 +163,7 @@ def tenant_prior_from_posterior(post: xr.Dataset, spec: ModelSpec, source: dict,
         scale[name] = np.maximum(x.std(axis=0), 1e-3) * np.sqrt(inflate)
     hill = None
     if "hill_shape" in post:
-        log_shape = np.log(stacked(post["hill_shape"]))
+        log_shape = log_hill_draws(post)
         hill = (log_shape.mean(axis=0), np.maximum(log_shape.std(axis=0), 1e-3) * np.sqrt(inflate))
     channels = [str(c) for c in post["channel"].values]
     tenants = [str(t) for t in post["tenant"].values]

@@ -38,6 +38,26 @@ def test_new_tenant_prior_is_the_population_predictive() -> None:
         q.for_channels(["tv"])
 
 
+def test_a_prior_from_a_run_with_the_hill_ceiling_is_on_the_shape_before_it() -> None:
+    from bayes_mmm.model.levers import soft_ceiling
+    from bayes_mmm.model.population import tenant_prior_from_posterior
+
+    rng = np.random.default_rng(1)
+    raw = rng.normal(np.log([[[2.95, 1.3]]]), 0.05, size=(2, 4000, 2))  # a shape at the ceiling, one far below
+    dims = ("chain", "draw", "channel")
+    post = _posterior(np.zeros_like(raw), np.full_like(raw, 0.2)).assign(
+        log_hill_shape_raw=(dims, raw), hill_shape=(dims, np.exp(soft_ceiling(raw, np.log(3.0)))))
+    cold = population_prior_from_posteriors([post], ModelSpec(), {})
+    np.testing.assert_allclose(cold.hill_shape[0], np.log([2.95, 1.3]), atol=0.01)  # not log 2.50, the capped centre
+    np.testing.assert_allclose(cold.hill_shape[1], [0.05, 0.05], rtol=0.05)
+    roas = np.exp(rng.normal(size=(2, 4000, 1, 2)))
+    warm = tenant_prior_from_posterior(post.assign(roas=(("chain", "draw", "tenant", "channel"), roas)), ModelSpec(), {})
+    np.testing.assert_allclose(warm.hill_shape[0], np.log([2.95, 1.3]), atol=0.01)
+    # A run from before the ceiling has its shape only.
+    old = population_prior_from_posteriors([post.drop_vars("log_hill_shape_raw")], ModelSpec(), {})
+    assert old.hill_shape[0][0] == pytest.approx(np.log(2.5), abs=0.03)
+
+
 def test_unpooled_source_run_is_refused() -> None:
     post = xr.Dataset({"log_roas": (("chain", "draw", "tenant", "channel"), np.zeros((1, 2, 1, 1)))})
     with pytest.raises(ValueError, match="no population-level parameters"):
