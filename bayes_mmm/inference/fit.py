@@ -7,6 +7,7 @@ Convergence is always measured and never hidden: see :func:`convergence`.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import tempfile
 import threading
@@ -192,22 +193,40 @@ def _sigint_held() -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-@contextlib.contextmanager
-def _scratch_tempdir() -> Iterator[None]:
-    """Point :mod:`tempfile` at a directory of our own for the block, and remove it afterwards.
+class _ScratchTempdir:
+    """While any compile runs, :mod:`tempfile` points at a directory of our own; the last one out removes it.
 
     PyTensor's numba backend writes the source of every function it generates to a temporary
     file it never deletes (``pytensor.link.utils.compile_function_src``, ``delete=False``): a fit
     left them in the user's temporary directory (41,000 on our test machine after a few days of fits
-    and test runs). The compiled functions do not read them again.
+    and test runs). The compiled functions do not read them again. ``tempfile.tempdir`` is one
+    setting per process, so compiles running at once (a threaded Dask worker) share one directory,
+    counted under a lock.
     """
-    before = tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="bayes-mmm-compile-", ignore_cleanup_errors=True) as scratch:
-        tempfile.tempdir = scratch
-        try:
-            yield
-        finally:
-            tempfile.tempdir = before
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._before: str | None = None
+        self._dir: str | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._before = tempfile.tempdir
+                self._dir = tempfile.mkdtemp(prefix="bayes-mmm-compile-")
+                tempfile.tempdir = self._dir
+            self._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                tempfile.tempdir = self._before
+                shutil.rmtree(self._dir, ignore_errors=True)
+
+
+_scratch_tempdir = _ScratchTempdir()
 
 
 COMPILE_THREAD = "bayes-mmm-compile"
@@ -231,16 +250,16 @@ def _compile_interruptibly(model: pm.Model) -> Any:
 
     def work() -> None:
         try:
-            with _sigint_held():  # Ctrl-C goes to the main thread, never into LLVM
+            # Ctrl-C goes to the main thread, never into LLVM; an abandoned compile keeps its scratch until it ends.
+            with _sigint_held(), _scratch_tempdir:
                 box["compiled"] = nutpie.compile_pymc_model(model)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=work, name=COMPILE_THREAD, daemon=True)
-    with _scratch_tempdir():
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.2)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
     if "error" in box:
         raise box["error"]
     return box["compiled"]

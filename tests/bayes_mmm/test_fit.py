@@ -334,7 +334,6 @@ def test_a_fit_logged_to_a_file_says_it_is_still_working(monkeypatch: pytest.Mon
 
 
 def test_compiling_for_nutpie_leaves_no_file_in_the_temporary_directory(tmp_path: Path, monkeypatch) -> None:
-    # PyTensor's numba backend writes each generated function's source to a temporary file it never deletes.
     import tempfile
 
     import nutpie
@@ -342,16 +341,50 @@ def test_compiling_for_nutpie_leaves_no_file_in_the_temporary_directory(tmp_path
 
     from bayes_mmm.inference.fit import _compile_interruptibly
 
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with pm.Model() as model:
         x = pm.Normal("x", 0.0, 1.0, shape=2)
         pm.Normal("y", pm.math.exp(x).sum() / (1 + x[0] ** 2), 1.0, observed=np.array([1.0, 2.0, 1.5]))
+    bare, ours = tmp_path / "bare", tmp_path / "ours"
+    bare.mkdir(), ours.mkdir()
+    # The leak this works around: PyTensor's numba backend leaves the generated functions' source behind.
+    monkeypatch.setattr(tempfile, "tempdir", str(bare))
+    nutpie.compile_pymc_model(model)
+    assert len(list(bare.iterdir())) > 0
+    monkeypatch.setattr(tempfile, "tempdir", str(ours))
     compiled = _compile_interruptibly(model)
-    assert sorted(p.name for p in scratch.iterdir()) == []
-    assert tempfile.tempdir == str(scratch)
+    assert sorted(p.name for p in ours.iterdir()) == []
+    assert tempfile.tempdir == str(ours)
     # The compiled model still samples once its source files are gone.
     draws = nutpie.sample(compiled, draws=200, tune=200, chains=1, seed=1, progress_bar=False)
     assert draws.posterior["x"].shape == (1, 200, 2)
     assert np.isfinite(draws.posterior["x"]).all()
+
+
+def test_compiles_at_once_share_one_scratch_directory_until_the_last_ends(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+    import threading
+
+    from bayes_mmm.inference.fit import _scratch_tempdir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    step, seen = threading.Barrier(2), {}
+
+    def compile_(name: str, leave_first: bool) -> None:
+        with _scratch_tempdir:
+            step.wait()  # both inside
+            seen[name] = tempfile.gettempdir()
+            step.wait()
+            if not leave_first:
+                step.wait()  # the other has left
+                seen["after_first_left"] = (tempfile.gettempdir(), Path(tempfile.gettempdir()).is_dir())
+        if leave_first:
+            step.wait()
+
+    threads = [threading.Thread(target=compile_, args=(n, n == "a")) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert seen["a"] == seen["b"] != str(tmp_path) and Path(seen["a"]).parent == tmp_path
+    assert seen["after_first_left"] == (seen["a"], True)  # still in use by the other
+    assert tempfile.tempdir == str(tmp_path) and not Path(seen["a"]).exists()
