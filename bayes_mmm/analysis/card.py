@@ -12,7 +12,7 @@ from bayes_mmm.runs.folder import CARD_TITLE
 LIMITS = (
     "Media effects are identified from spend variation: a channel whose spend barely moves (always capped, "
     "never dark) gets its ROAS mostly from the prior and the other tenants.",
-    "The Hill shape is shared by all tenants per channel and kept below 3 (--hill-shape-max); half-saturation and "
+    "The Hill shape is shared by all tenants per channel (and, by default, kept below 3: --hill-shape-max); half-saturation and "
     "adstock are weakly identified with under two years of data (Jin et al. 2017), ROAS much better. Where tenants' "
     "curves differ in shape, intervals are too narrow: on an independent lake of sharp S-curves (a threshold, then "
     "saturation) that vary by tenant, 70 % of the 90 % ROAS intervals covered the truth.",
@@ -123,7 +123,7 @@ def lever_lines(spec: dict) -> list[str]:
     if spec.get("media_weather_bound") is not None:
         f = math.exp(spec["media_weather_bound"])
         parts.append(f"weather multiplies a channel's effect by {1 / f:.2f}–{f:.2f} at most over the observed weather")
-    if spec.get("hill_shape_max") is not None:
+    if spec.get("hill_shape_max") is not None and spec.get("hill_shape") == "channel" and spec.get("media", True):
         parts.append(f"each channel's Hill shape softly below {spec['hill_shape_max']:g}")
     return [f"- Identification levers: {'; '.join(parts)}."] if parts else []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import InitVar, asdict, dataclass, field, replace
 
@@ -13,6 +14,8 @@ from bayes_mmm.core.priors import MediaPriors
 ADSTOCKS = ("geometric", "delayed")
 ADSTOCK_CHOICES = (*ADSTOCKS, "screen")
 HILL_SHAPES = ("channel", "fixed")
+#: How far below ``hill_shape_max`` the Hill prior's 95 % point must stay (the ceiling bends it by at most 10 %).
+HILL_MARGIN = 1.2
 AR_CHOICES = ("auto", "all", "none")
 NOISE_SCALES = ("none", "level")
 NOISE_TAILS = ("normal", "student")
@@ -193,12 +196,16 @@ class ModelSpec:
         if self.local_level_days < 0 or not self.local_level_scale > 0:
             raise ValueError("local_level_days must be ≥ 0 (0: off) and local_level_scale > 0")
         if self.hill_shape_max is not None:
-            if not self.hill_shape_max > 1:
-                raise ValueError(f"hill_shape_max is the largest Hill shape: it must be > 1 (1 is a concave curve), got {self.hill_shape_max}")
+            if not 1 < self.hill_shape_max < math.inf:
+                raise ValueError(f"hill_shape_max is the largest Hill shape: it must be > 1 (1 is a concave curve) and finite, "
+                                 f"got {self.hill_shape_max}")
             top = self.priors.interval("hill")[1]
-            if top >= self.hill_shape_max:  # the ceiling would squash the prior's own range
-                raise ValueError(f"the Hill shape prior reaches {top:g} (its 95 % point), at or above hill_shape_max "
-                                 f"{self.hill_shape_max:g}: raise hill_shape_max above it, or set it to none")
+            if self.media and self.hill_shape == "channel" and top > self.hill_shape_max / HILL_MARGIN:
+                # The ceiling bends the prior's own range: by 10 % at ceiling / 1.2, by 16 % at the ceiling.
+                raise ValueError(f"the Hill shape prior (--hill-prior) reaches {top:g} at its 95 % point, too close to "
+                                 f"hill_shape_max {self.hill_shape_max:g}, which would bend it: keep the prior below "
+                                 f"{self.hill_shape_max / HILL_MARGIN:.3g} (hill_shape_max / {HILL_MARGIN}), raise hill_shape_max "
+                                 "to at least 1.2 × the prior's upper end, or set it to none")
         if self.half_sat_floor is not None and not 0 < self.half_sat_floor < 1:
             raise ValueError(f"half_sat_floor is a quantile of positive spend: it must be in (0, 1), got {self.half_sat_floor}")
         if self.media_weather_bound is not None and not self.media_weather_bound > 0:

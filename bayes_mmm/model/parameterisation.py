@@ -94,9 +94,10 @@ def fixed_scale_channels(design: Design, roas: bool = False) -> np.ndarray:
     (:func:`~bayes_mmm.data.spend_variation.informs_alone`: spend that varies and does not move with
     another channel's). Twenty tenants whose meta and google are flighted together give twenty
     splits of the pair's ROAS that the prior, not the data, places: learning their spread did not
-    converge on weekly data (R-hat 1.10 on ``log_roas_sigma[meta]``, RESULTS.md §28; held: 1.0098,
-    §31). Holding the pair's other scales too (adstock, half-saturation, weather) left the weather
-    mean of the daily lake unmixed (R-hat 1.027, §31), so they count every tenant that spends.
+    converge on weekly data (R-hat 1.10 on ``log_roas_sigma[meta]``, RESULTS.md §28; held: 1.0115,
+    what is left being the pair's split itself, §31). Holding the pair's other scales too (adstock,
+    half-saturation, weather) converged there (1.0098) but left the weather mean of the daily lake
+    unmixed (R-hat 1.027, §31), so they count every tenant that spends.
     """
     spend, train = design.spend, design.train
     counted = informs_alone(spend, train) if roas and design.spec.pool_informed else ~unspent(spend, train)

@@ -67,12 +67,24 @@ def test_the_hill_shape_ceiling_bounds_the_shared_shape_and_leaves_the_priors_ce
     assert "hill_shape_max" not in ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "hill_shape_max"}).to_dict()
 
 
-def test_a_hill_prior_above_the_ceiling_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"the Hill shape prior reaches 3\.5 \(its 95 % point\), at or above hill_shape_max 3"):
-        ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 3.5)))
-    assert ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 3.5)), hill_shape_max=None).hill_shape_max is None
-    with pytest.raises(ValueError, match="must be > 1"):
-        ModelSpec(hill_shape_max=0.8)
+def test_a_hill_prior_the_ceiling_would_bend_is_refused(tiny_lake: Path, tmp_path: Path) -> None:
+    for top in (3.5, 2.9):
+        with pytest.raises(ValueError, match=rf"the Hill shape prior \(--hill-prior\) reaches {top} at its 95 % point, "
+                                             r"too close to hill_shape_max 3, which would bend it: keep the prior below 2\.5"):
+            ModelSpec(priors=MediaPriors.from_ranges(hill=(1, top)))
+    assert ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 2.9)), hill_shape_max=None).hill_shape_max is None
+    assert ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 2.9)), hill_shape_max=3.5).hill_shape_max == 3.5
+    assert ModelSpec(priors=MediaPriors.from_ranges(hill=(1, 3.5)), hill_shape="fixed").hill_shape == "fixed"  # no shape to bound
+    for bad in (0.8, float("inf")):
+        with pytest.raises(ValueError, match=r"must be > 1 .* and finite"):
+            ModelSpec(hill_shape_max=bad)
+    from typer.testing import CliRunner
+
+    from bayes_mmm.surfaces.cli import app
+
+    res = CliRunner().invoke(app, ["fit", "--data", str(tiny_lake), "--out", str(tmp_path / "run"), "--hill-prior", "1:3"])
+    assert res.exit_code == 2 and not (tmp_path / "run").exists()
+    assert "the Hill shape prior (--hill-prior) reaches 3 at its 95 % point, too close to --hill-shape-max 3" in res.output
 
 
 @settings(max_examples=200)

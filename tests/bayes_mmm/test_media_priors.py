@@ -131,7 +131,7 @@ def test_unknown_keys_are_refused() -> None:
 
 
 def test_spec_round_trip_and_config_hash() -> None:
-    spec = ModelSpec(priors=MediaPriors.from_ranges(roas={"email": (3, 12), "*": (1, 5)}, hill=(1, 2.5)), adstock="delayed")
+    spec = ModelSpec(priors=MediaPriors.from_ranges(roas={"email": (3, 12), "*": (1, 5)}, hill=(1, 2.4)), adstock="delayed")
     back = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert back == spec and hash(back) == hash(spec)
     assert spec.to_dict()["priors"]["roas"] == {"*": [1.0, 5.0], "email": [3.0, 12.0]}
