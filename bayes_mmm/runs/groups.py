@@ -327,6 +327,14 @@ def _progress(console: Any | None):
                     TimeElapsedColumn(), console=console)
 
 
+def held_pool_scales(summaries: list[dict]) -> dict[str, list[str]]:
+    """Channels whose pooling scales some group held (each group's summary names its own); a channel every scale of
+    which some group held is not listed again among those whose ROAS scale alone another group held."""
+    every = list(dict.fromkeys(c for s in summaries for c in s["sampler"].get("fixed_pool_scale", [])))
+    roas = [c for c in dict.fromkeys(c for s in summaries for c in s["sampler"].get("fixed_roas_pool_scale", [])) if c not in every]
+    return {k: v for k, v in (("fixed_pool_scale", every), ("fixed_roas_pool_scale", roas)) if v}
+
+
 def merge(
     ids: list[str],
     groups: list[list[str]],
@@ -403,9 +411,7 @@ def merge(
             "seconds": round(seconds, 2),
             "group_seconds": round(sum(s["sampler"]["seconds"] for s in ok), 2),
             "rounds": max(s["sampler"].get("rounds", 1) for s in ok),
-            # A channel too few tenants of some group spend on or show (each group's summary names its own).
-            **{key: held for key in ("fixed_pool_scale", "fixed_roas_pool_scale")
-               if (held := list(dict.fromkeys(c for s in ok for c in s["sampler"].get(key, []))))},
+            **held_pool_scales(ok),
         },
         "convergence": convergence,
         "loo": loo,

@@ -231,3 +231,12 @@ def test_a_group_never_writes_into_a_cancelled_run(tmp_path: Path) -> None:
         groups.check_not_cancelled(gone)
     gone.parent.mkdir(parents=True)
     groups.check_not_cancelled(gone)
+
+
+def test_a_merged_run_names_each_held_pooling_scale_once() -> None:
+    from bayes_mmm.runs.groups import held_pool_scales
+
+    groups = [{"sampler": {"fixed_pool_scale": ["tiktok"], "fixed_roas_pool_scale": ["meta", "google"]}},
+              {"sampler": {"fixed_roas_pool_scale": ["tiktok", "meta"]}}, {"sampler": {}}]
+    assert held_pool_scales(groups) == {"fixed_pool_scale": ["tiktok"], "fixed_roas_pool_scale": ["meta", "google"]}
+    assert held_pool_scales([{"sampler": {}}]) == {}
