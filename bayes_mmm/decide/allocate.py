@@ -43,7 +43,7 @@ from bayes_mmm.decide.bounds import (
     trust_bounds,
     user_named,
 )
-from bayes_mmm.decide.harm import guarded
+from bayes_mmm.decide.harm import MIN_GAIN, check_min_gain, guarded
 from bayes_mmm.decide.horizon import n_periods, plan_dates
 from bayes_mmm.decide.objectives import Objective, objective_and_grad, parse_objective
 from bayes_mmm.decide.pacing import project_paced
@@ -351,13 +351,14 @@ def kept_dark(
 def plan_budget(
     setup: Setup, budget: float, objective: str = "mean", channel_bounds: Mapping[str, Any] | None = None,
     tenant_budgets: Mapping[str, float] | None = None, trust: TrustRegion = DEFAULT_TRUST,
-    confidence: float | None = 0.9, draws: int | None = None, seed: int = 0,
+    confidence: float | None = 0.9, draws: int | None = None, seed: int = 0, min_gain: float = MIN_GAIN,
 ) -> dict[str, Any]:
     """The plan for one budget on a prepared run (see :func:`allocate_run`)."""
     t_start = time.perf_counter()
     _check_budget(budget)
     if confidence is not None and not 0 < confidence < 1:
         raise DataError(f"confidence must lie in (0, 1), got {confidence}", hint="e.g. --confidence 0.9")
+    check_min_gain(min_gain)
     obj, inp = parse_objective(objective), setup.inp
     check_budget_scale(budget, inp.spend, len(inp.plan_dates) * CADENCE_DAYS[inp.cadence])
     groups = budget_groups(tenant_budgets, inp.tenants, budget)
@@ -377,13 +378,15 @@ def plan_budget(
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
     optimum, anchor = paced(optimum), paced(current_r)
-    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence)
+    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence, min_gain=min_gain)
     plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
     for (idx, _), st in zip(groups, steps, strict=True):
         for i in idx:
             out_tenants[inp.tenants[i]]["step_toward_optimum"] = st["step"]
+            if st.get("held_small_gain"):
+                out_tenants[inp.tenants[i]]["held_small_gain"] = True
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += setup_notes(setup, groups, inp.plan_dates[0])  # plan.json; the CLI prints them
@@ -402,11 +405,8 @@ def plan_budget(
         "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels),
                          "dark": pairs(kept_dark(plan, current, active & ~held, channel_bounds, inp.channels, trust), inp.tenants, inp.channels),
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
-        "do_no_harm": {"confidence": confidence, "steps": steps,
-                       "explained": ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
-                                     f"whose P(beats current) ≥ {confidence}; step 0 keeps the current mix, or where caps, bounds or "
-                                     "pacing exclude it the nearest plan they allow") if confidence is not None
-                       else "off: the optimum is taken in full"},
+        "do_no_harm": {"confidence": confidence, "min_gain": min_gain if confidence is not None else None, "steps": steps,
+                       "explained": _harm_explained(confidence, min_gain)},
         "warnings": notes,
         "forecast": setup.forecast,
         "draws": {"optimiser": info["draws"], "intervals": inp.prob.n_draws},
@@ -416,6 +416,16 @@ def plan_budget(
     }
     _check_finite(result, setup.run.path)
     return result
+
+
+def _harm_explained(confidence: float | None, min_gain: float) -> str:
+    """plan.json's words for the do-no-harm rule."""
+    if confidence is None:
+        return "off: the optimum is taken in full"
+    gain = f" and whose expected gain is at least {min_gain:.1%} of the budget" if min_gain > 0 else ""
+    return ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
+            f"whose P(beats current) ≥ {confidence}{gain}; step 0 keeps the current mix, or where caps, bounds or "
+            "pacing exclude it the nearest plan they allow")
 
 
 def _check_finite(plan: dict[str, Any], run: Path) -> None:
@@ -444,6 +454,7 @@ def allocate_run(
     trust: TrustRegion = DEFAULT_TRUST,
     confidence: float | None = 0.9,
     cities: Mapping[str, str] | None = None,
+    min_gain: float = MIN_GAIN,
 ) -> dict[str, Any]:
     """Spend plan for the periods after a run's data (data contract §4, ``plan.json``).
 
@@ -481,6 +492,9 @@ def allocate_run(
         Band, pacing and caps (:class:`~bayes_mmm.decide.bounds.TrustRegion`; ``FREE`` for none).
     confidence
         Do no harm: the least P(plan beats current) for a move (None: take the optimum in full).
+    min_gain
+        Do no harm: the least expected gain of a move over the current mix, as a share of its
+        budget (default 1 %; 0: judged by ``confidence`` alone).
     cities
         Tenant → city, to refuse one forecast for many cities (default: ``tenant.json`` of the run's lake).
 
@@ -496,7 +510,7 @@ def allocate_run(
     """
     _check_budget(budget)
     setup = prepare(run_dir, tenant, days, periods, forecast, start, allow_unconverged, cities)
-    plan = plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed)
+    plan = plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed, min_gain)
     for note in plan["warnings"]:  # said once per plan (a target search plans many budgets)
         warnings.warn(note, UserWarning, stacklevel=2)
     return plan

@@ -323,6 +323,14 @@ def _number_or_none(text: str | None, option: str) -> float | None:
     return _number(text, option)
 
 
+def _share(text: str, option: str) -> float:
+    """A CLI share as a fraction ('0.01') or a percentage ('1%'); 'none'/'off' is 0."""
+    text = text.strip()
+    if text.lower() in ("none", "off"):
+        return 0.0
+    return _number(text[:-1], option) / 100 if text.endswith("%") else _number(text, option)
+
+
 def print_fit(summary: dict) -> None:
     """Headline ROAS table and convergence verdict of a run."""
     t = Table(title="ROAS (posterior mean [90 % interval])")
@@ -850,6 +858,7 @@ def allocate(
     cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' or 'email=150,*=900' (* every channel not named; default: 1.2 × the largest observed spend).")] = None,
     history: Annotated[str, typer.Option(help="Trust region: each channel at most this quantile of its own past spend per period (today's level always allowed; 1: the largest; 'none': off).")] = "0.95",
     confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move ('none': take the optimum).")] = "0.9",
+    min_gain: Annotated[str, typer.Option(help="Do no harm: least expected gain of a move, as a share of its budget (e.g. 0.01 or 1%; 0: P alone).")] = "0.01",
     target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
     target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
     allow_unconverged: Annotated[bool, typer.Option(help="Allocate from a run that did not converge (loud warning).")] = False,
@@ -867,6 +876,7 @@ def allocate(
         prepare,
         write_plan,
     )
+    from bayes_mmm.decide.harm import check_min_gain
     from bayes_mmm.decide.target import target_budget
     from bayes_mmm.decide.whatif import write_plan_csv
     from bayes_mmm.runs.folder import check_out_file
@@ -887,7 +897,7 @@ def allocate(
     trust = TrustRegion(band=_number_or_none(band, "--band"), pacing=_number_or_none(pacing, "--pacing"), caps=parse_caps(cap),
                         history=_number_or_none(history, "--history"))
     kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
-          "confidence": _number_or_none(confidence, "--confidence")}
+          "confidence": _number_or_none(confidence, "--confidence"), "min_gain": check_min_gain(_share(min_gain, "--min-gain"))}
     with out.status("optimising the plan over posterior draws"):
         setup = prepare(run, tenant, days, periods, forecast, start, allow_unconverged)
         plan = plan_budget(setup, budget, **kw) if budget is not None else target_budget(setup, targets[0][1], targets[0][0], **kw)
@@ -921,6 +931,8 @@ def print_plan(plan: dict) -> None:
         out.print(t)
         p, c = e["expected_incremental_revenue"]["plan"], e["expected_incremental_revenue"]["current"]
         step = f"; step toward the optimum {e['step_toward_optimum']:.1f}" if "step_toward_optimum" in e else ""
+        if e.get("held_small_gain"):
+            step += f" (a likely move promised less than {plan['do_no_harm']['min_gain']:.1%} of the budget: not worth the change)"
         out.print(f"  incremental revenue: plan {_money(p)} vs current {_money(c)}; uplift {_money(e['uplift'])}; "
                   f"P(plan beats current) {e['prob_plan_beats_current']:.2f}{step}")
         reasons = sorted(set(e.get("reasons", [])))

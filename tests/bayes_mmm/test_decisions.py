@@ -159,7 +159,38 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
     assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
     assert k["uplift"]["mean"] == pytest.approx(0.0, abs=1e-9)
-    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0}]
+    assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0, "expected_gain": 0.0, "held_small_gain": False}]
+
+
+def test_a_move_that_promises_less_than_the_least_gain_keeps_the_current_mix(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sure", two_faced_beta(0.05))
+    by_p = allocate_run(run, 1190.0, tenant="north", days=7, min_gain=0.0)
+    t = by_p["tenants"]["north"]
+    assert t["step_toward_optimum"] == 1.0 and t["prob_plan_beats_current"] >= 0.9
+    gain = t["uplift"]["mean"]  # the plan's own evaluation, not do-no-harm's
+    assert by_p["do_no_harm"]["steps"][0]["expected_gain"] == pytest.approx(gain, abs=0.01)
+    # the full step is the best one, so a bar just above its gain holds every step, one just below takes it
+    held = allocate_run(run, 1190.0, tenant="north", days=7, min_gain=1.02 * gain / 1190.0)
+    h = held["tenants"]["north"]
+    np.testing.assert_allclose(plan_array(held), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
+    assert h["step_toward_optimum"] == 0.0 and h["held_small_gain"] is True
+    assert "of the budget" in held["do_no_harm"]["explained"]
+    taken = allocate_run(run, 1190.0, tenant="north", days=7, min_gain=0.98 * gain / 1190.0)
+    np.testing.assert_allclose(plan_array(taken), plan_array(by_p), rtol=1e-9)
+    assert "held_small_gain" not in taken["tenants"]["north"]
+    with pytest.raises(DataError, match=r"least gain .* \[0, 1\)"):
+        allocate_run(run, 1190.0, tenant="north", days=7, min_gain=1.5)
+
+
+def test_cli_min_gain_reads_a_percentage_and_says_why_a_tenant_is_held(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sure", two_faced_beta(0.05))
+    args = ["allocate", "--run", str(run), "--tenant", "north", "--budget", "1190", "--out", str(tmp_path / "p.json")]
+    res = CliRunner().invoke(app, [*args, "--min-gain", "99%"])
+    assert res.exit_code == 0, res.output
+    assert "promised less than 99.0% of the budget" in res.output
+    assert json.loads((tmp_path / "p.json").read_text())["do_no_harm"]["min_gain"] == pytest.approx(0.99)
+    res = CliRunner().invoke(app, [*args, "--min-gain", "150%", "--force"])
+    assert res.exit_code == 2 and "least gain of a move must lie in [0, 1)" in res.output
 
 
 def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
