@@ -41,6 +41,7 @@ from bayes_mmm.decide.allocate import (
     unidentified,
 )
 from bayes_mmm.decide.bounds import FREE, budget_groups, trust_bounds
+from bayes_mmm.decide.harm import MIN_GAIN
 from bayes_mmm.decide.plan import current_plan, recent_level
 from bayes_mmm.model.response import geometric_weights
 from synthetic.media import geometric_adstock, hill
@@ -346,7 +347,7 @@ def decision_metrics(run: Path, lake: Path, days: int = 7) -> dict[str, Any]:
     return {
         "run": str(run), "lake": str(lake), "tenants": len(tenants), "days": days,
         "run_converged": bool(setup.summary.get("convergence", {}).get("ok")),
-        "settings": {"trust_region": DEFAULT_TRUST.describe(), "do_no_harm_confidence": 0.9, "budgets": "each tenant keeps its current budget"},
+        "settings": {"trust_region": DEFAULT_TRUST.describe(), "do_no_harm_confidence": 0.9, "do_no_harm_min_gain": MIN_GAIN, "budgets": "each tenant keeps its current budget"},
         "harm_rate": len(harmed["ours"]) / len(tenants), "harmed_tenants": harmed["ours"],
         "harm_rate_posterior_optimum": len(harmed["posterior_optimum"]) / len(tenants),
         "harmed_tenants_posterior_optimum": harmed["posterior_optimum"],
