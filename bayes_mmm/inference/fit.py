@@ -6,6 +6,7 @@ Convergence is always measured and never hidden: see :func:`convergence`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import signal
@@ -209,6 +210,8 @@ class _ScratchTempdir:
         self._users = 0
         self._before: str | None = None
         self._dir: str | None = None
+        # Ctrl-C abandons a compile thread, which dies with the process still inside: remove its scratch then.
+        atexit.register(self._at_exit)
 
     def __enter__(self) -> None:
         with self._lock:
@@ -225,8 +228,17 @@ class _ScratchTempdir:
                 tempfile.tempdir = self._before
                 shutil.rmtree(self._dir, ignore_errors=True)
 
+    def _at_exit(self) -> None:
+        if self._users and self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
 
 _scratch_tempdir = _ScratchTempdir()
+
+
+def drop_compile_scratch() -> None:
+    """Remove the scratch directory of compiles still running: for a process about to end without finalising."""
+    _scratch_tempdir._at_exit()
 
 
 COMPILE_THREAD = "bayes-mmm-compile"

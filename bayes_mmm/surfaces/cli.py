@@ -93,6 +93,8 @@ def interrupted(message: str) -> NoReturn:
     err.print(message, highlight=False, soft_wrap=True)
     fit_module = sys.modules.get("bayes_mmm.inference.fit")
     if OWN_PROCESS["on"] or (fit_module is not None and fit_module.compiling()):
+        if fit_module is not None:  # os._exit runs no atexit handler: the abandoned compile's files go now
+            fit_module.drop_compile_scratch()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)

@@ -90,8 +90,9 @@ def test_cv_refuses_a_lake_that_is_not_the_runs_data(tmp_path: Path, small_fit, 
 
 def test_ctrl_c_during_fit_stops_and_leaves_nothing(tmp_path: Path, tiny_lake: Path) -> None:
     """A real subprocess gets SIGINT while it compiles or samples: exit 130 within seconds, no run, no temp folder."""
-    out = tmp_path / "runs" / "x"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out, scratch = tmp_path / "runs" / "x", tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TMPDIR": str(scratch)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bayes_mmm", "fit", "--data", str(tiny_lake), "--out", str(out),
          "--draws", "200000", "--tune", "200", "--allow-gate", "history"],
@@ -115,10 +116,12 @@ def test_ctrl_c_during_fit_stops_and_leaves_nothing(tmp_path: Path, tiny_lake: P
     assert not out.exists()
     leftovers = list((tmp_path / "runs").iterdir()) if (tmp_path / "runs").exists() else []
     assert leftovers == [], leftovers  # no temp folder either
+    assert list(scratch.iterdir()) == []  # nor the compile's scratch (its generated sources)
 
 
-def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_draws() -> None:
+def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_draws(tmp_path: Path, monkeypatch) -> None:
     """nutpie's own blocking call turns Ctrl-C into a partial trace; the fit's wait must raise instead."""
+    import tempfile
     import threading
 
     import numpy as np
@@ -132,6 +135,7 @@ def test_ctrl_c_while_nutpie_samples_propagates_instead_of_returning_partial_dra
         pm.Normal("y", x.sum(), 1, observed=np.ones(2000))
     # A suite started as a background job inherits SIGINT ignored; Python then raises nothing on it.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a bare compile leaves its generated source behind
     sampler = nutpie.sample(nutpie.compile_pymc_model(model), draws=10**7, tune=100, chains=2, progress_bar=False, blocking=False)
     timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()

@@ -388,3 +388,23 @@ def test_compiles_at_once_share_one_scratch_directory_until_the_last_ends(tmp_pa
     assert seen["a"] == seen["b"] != str(tmp_path) and Path(seen["a"]).parent == tmp_path
     assert seen["after_first_left"] == (seen["a"], True)  # still in use by the other
     assert tempfile.tempdir == str(tmp_path) and not Path(seen["a"]).exists()
+
+
+def test_a_process_that_exits_inside_a_compile_removes_its_scratch_directory(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # As after Ctrl-C: the compile thread is abandoned and the process exits while still "inside".
+    code = ("import sys, tempfile\n"
+            "from bayes_mmm.inference.fit import _scratch_tempdir\n"
+            "_scratch_tempdir.__enter__()\n"
+            "tempfile.NamedTemporaryFile(delete=False).close()\n"
+            "print(tempfile.gettempdir(), flush=True)\n"
+            "sys.exit(130)\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 130, done.stderr
+    scratch = Path(done.stdout.strip())
+    assert scratch.parent == tmp_path and scratch.name.startswith("bayes-mmm-compile-")
+    assert not scratch.exists() and list(tmp_path.iterdir()) == []
