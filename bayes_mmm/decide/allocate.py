@@ -382,11 +382,12 @@ def plan_budget(
     plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
-    for (idx, _), st in zip(groups, steps, strict=True):
+    for (idx, total), st in zip(groups, steps, strict=True):
         for i in idx:
             out_tenants[inp.tenants[i]]["step_toward_optimum"] = st["step"]
             if st.get("held_small_gain"):
                 out_tenants[inp.tenants[i]]["held_small_gain"] = True
+                out_tenants[inp.tenants[i]]["refused_step"] = {**st["refused"], "budget": float(total), "shared": len(idx) > 1}
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += setup_notes(setup, groups, inp.plan_dates[0])  # plan.json; the CLI prints them

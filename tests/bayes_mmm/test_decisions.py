@@ -182,13 +182,34 @@ def test_a_move_that_promises_less_than_the_least_gain_keeps_the_current_mix(tmp
         allocate_run(run, 1190.0, tenant="north", days=7, min_gain=1.5)
 
 
+def test_the_least_gain_counts_from_the_nearest_plan_the_bounds_allow(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sure", two_faced_beta(0.05))
+    kw = {"tenant": "north", "days": 7, "channel_bounds": {"meta": (110.0, 115.0)}}  # today's 100 is outside
+    full = allocate_run(run, 1190.0, min_gain=0.0, **kw)
+    assert full["tenants"]["north"]["step_toward_optimum"] == 1.0
+    g_full = full["do_no_harm"]["steps"][0]["expected_gain"]
+    at_anchor = allocate_run(run, 1190.0, min_gain=0.99, **kw)
+    g_anchor = at_anchor["do_no_harm"]["steps"][0]["expected_gain"]
+    assert g_anchor > 0.0 and at_anchor["tenants"]["north"]["step_toward_optimum"] == 0.0  # the bounds already gain
+    assert at_anchor["do_no_harm"]["steps"][0]["refused"]["expected_gain"] == pytest.approx(g_full - g_anchor, abs=0.02)
+    # a bar the move beyond the anchor misses, though the full plan beats today's mix by more than it
+    bar = g_full - 0.5 * g_anchor
+    held = allocate_run(run, 1190.0, min_gain=bar / 1190.0, **kw)
+    assert held["tenants"]["north"]["step_toward_optimum"] == 0.0 and held["tenants"]["north"]["held_small_gain"]
+    np.testing.assert_allclose(plan_array(held), plan_array(at_anchor), rtol=1e-12)
+
+
 def test_cli_min_gain_reads_a_percentage_and_says_why_a_tenant_is_held(tmp_path: Path) -> None:
     run = make_run(tmp_path / "sure", two_faced_beta(0.05))
     args = ["allocate", "--run", str(run), "--tenant", "north", "--budget", "1190", "--out", str(tmp_path / "p.json")]
     res = CliRunner().invoke(app, [*args, "--min-gain", "99%"])
     assert res.exit_code == 0, res.output
-    assert "promised less than 99.0% of the budget" in res.output
-    assert json.loads((tmp_path / "p.json").read_text())["do_no_harm"]["min_gain"] == pytest.approx(0.99)
+    plan = json.loads((tmp_path / "p.json").read_text())
+    refused = plan["tenants"]["north"]["refused_step"]
+    said = " ".join(res.output.split())  # rich wraps at the terminal's width
+    assert (f"held: its likely move (step 1.0, P {refused['prob_beats_current']:.2f}) promised +{refused['expected_gain']:,.0f} "
+            f"({refused['expected_gain'] / 1190:.2%} of the 1,190 budget), below --min-gain 99.00%") in said
+    assert plan["do_no_harm"]["min_gain"] == pytest.approx(0.99)
     res = CliRunner().invoke(app, [*args, "--min-gain", "150%", "--force"])
     assert res.exit_code == 2 and "least gain of a move must lie in [0, 1)" in res.output
 
