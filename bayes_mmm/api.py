@@ -361,9 +361,11 @@ def allocate_demo(run: Path, console: Any | None = None) -> dict | None:
         plan = allocate_run(run, budget, days=7, tenant_budgets=weekly, allow_unconverged=True)
     RunFolder(run).write_allocation(plan)
     if console is not None:
-        up = [t.get("prob_plan_beats_current", float("nan")) for t in plan["tenants"].values()]
-        console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json; "
-                      f"P(plan beats current) median {sorted(up)[len(up) // 2]:.2f}")
+        steps = [t.get("step_toward_optimum", 0.0) for t in plan["tenants"].values()]
+        moved = sum(s > 0 for s in steps)
+        console.print(f"portfolio plan for a ${budget:,.0f} week written to allocation.json: {moved} of {len(steps)} tenants "
+                      f"move toward their optimum (do no harm keeps the others at today's mix); uplift "
+                      f"{plan['portfolio']['uplift']['mean']:+,.0f}")
     return plan
 
 

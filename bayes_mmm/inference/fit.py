@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import signal
 import tempfile
@@ -210,6 +211,7 @@ class _ScratchTempdir:
         self._users = 0
         self._before: str | None = None
         self._dir: str | None = None
+        self._pid = os.getpid()
         # Ctrl-C abandons a compile thread, which dies with the process still inside: remove its scratch then.
         atexit.register(self._at_exit)
 
@@ -218,6 +220,7 @@ class _ScratchTempdir:
             if self._users == 0:
                 self._before = tempfile.tempdir
                 self._dir = tempfile.mkdtemp(prefix="bayes-mmm-compile-")
+                self._pid = os.getpid()
                 tempfile.tempdir = self._dir
             self._users += 1
 
@@ -229,7 +232,9 @@ class _ScratchTempdir:
                 shutil.rmtree(self._dir, ignore_errors=True)
 
     def _at_exit(self) -> None:
-        if self._users and self._dir is not None:
+        # Without the lock: the process is ending, and the compile thread may hold it for good. Only the
+        # process that made the folder removes it (a forked child inherits the count, not the folder's use).
+        if self._users and self._dir is not None and os.getpid() == self._pid:
             shutil.rmtree(self._dir, ignore_errors=True)
 
 

@@ -127,7 +127,9 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
             "plan_by_day_extra": {"note": [1, 2]},
             "expected_incremental_revenue": {"plan": {"mean": 900.0, "q05": 700.0, "q95": 1100.0},
                                              "current": {"mean": 800.0, "q05": 600.0, "q95": 1000.0}},
-            "prob_plan_beats_current": 0.83}},
+            "prob_plan_beats_current": 0.83, "step_toward_optimum": 0.0, "held_small_gain": True,
+            "refused_step": {"step": 0.7, "prob_beats_current": 0.93, "expected_gain": 4.0, "budget": 1000.0, "shared": False}}},
+        "do_no_harm": {"explained": "each budget moves … at least 1.0% of the budget"},
     }))
     for t in tenants:
         summary["tenants"][t]["cv"] = {"folds": [{"fold": k, "r2": 0.6, "mape": 8.0, "baseline_r2": 0.4} for k in range(3)],
@@ -139,6 +141,8 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
     assert 'id="evaluation"' in html and 'id="allocation"' in html
     assert counts["truth"] == len(tenants) and counts["cv"] == len(tenants) and counts["allocation"] == 1
     assert "0.83" in html
+    assert "held: its likely move (step 0.7, P 0.93) promised 4, under the least gain" in html
+    assert "Do no harm: each budget moves … at least 1.0% of the budget." in html
     assert '<pre class="card"># Model card' in html and "&lt;budget&gt;" in html  # escaped, not raw HTML
 
 
