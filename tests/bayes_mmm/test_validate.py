@@ -320,6 +320,12 @@ def test_a_launch_into_the_season_it_moved_with_a_year_before_does_not_warn_and_
     revenue[335:395] += 900  # … which lifted revenue as much a year earlier, without the channel
     assert launch_shift(revenue, spend) is None
     revenue[335:395] -= 900
+    three = np.concatenate([1000 + rng.normal(0, 30, 400), revenue])  # 1,200 days: the launch on day 1,100
+    late = np.concatenate([np.zeros(400), spend])
+    three[735:795] += 300  # a muted season last year (a third of the move) …
+    assert launch_shift(three, late)[:2] == ("launch", 1100)
+    three[370:430] += 900  # … but the full move two years before: still the season
+    assert launch_shift(three, late) is None
     price = 100 + rng.normal(0, 1, (1, 800))  # a price index's noise is not a step
     assert launch_shift(revenue, spend, controls=price) is not None
     step = (days >= 700).astype(float)[None]
