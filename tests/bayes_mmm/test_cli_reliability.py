@@ -175,17 +175,7 @@ def test_cv_screens_the_carry_over_on_each_folds_own_days(tmp_path: Path, small_
 
 def test_ctrl_c_inside_a_compile_removes_its_scratch_before_the_hard_exit(tmp_path: Path) -> None:
     """``interrupted`` ends a process of its own with ``os._exit`` (no atexit): the compile's scratch must go first."""
-    code = ("import tempfile\n"
-            "from bayes_mmm.inference.fit import _scratch_tempdir\n"
-            "from bayes_mmm.surfaces import cli\n"
-            "_scratch_tempdir.__enter__()\n"
-            "tempfile.NamedTemporaryFile(delete=False).close()\n"
-            "print(tempfile.gettempdir(), flush=True)\n"
-            "cli.OWN_PROCESS['on'] = True\n"
-            "cli.interrupted('interrupted')\n")
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 130, done.stderr
-    scratch = Path(done.stdout.strip())
-    assert scratch.name.startswith("bayes-mmm-compile-") and not scratch.exists()
-    assert list(tmp_path.iterdir()) == []
+    from tests.bayes_mmm.test_fit import exit_inside_a_compile
+
+    ending = "from bayes_mmm.surfaces import cli\ncli.OWN_PROCESS['on'] = True\ncli.interrupted('interrupted')\n"
+    assert exit_inside_a_compile(tmp_path, ending).name.startswith("bayes-mmm-compile-")

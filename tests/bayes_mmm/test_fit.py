@@ -390,21 +390,26 @@ def test_compiles_at_once_share_one_scratch_directory_until_the_last_ends(tmp_pa
     assert tempfile.tempdir == str(tmp_path) and not Path(seen["a"]).exists()
 
 
-def test_a_process_that_exits_inside_a_compile_removes_its_scratch_directory(tmp_path: Path) -> None:
+def exit_inside_a_compile(tmp_path: Path, ending: str) -> Path:
+    """Run a process that enters the compile scratch, writes a file there, then ends by ``ending`` (exit 130);
+    the scratch folder it used, after asserting that nothing is left in ``tmp_path`` (its TMPDIR)."""
     import os
     import subprocess
     import sys
 
-    # As after Ctrl-C: the compile thread is abandoned and the process exits while still "inside".
     code = ("import sys, tempfile\n"
             "from bayes_mmm.inference.fit import _scratch_tempdir\n"
             "_scratch_tempdir.__enter__()\n"
             "tempfile.NamedTemporaryFile(delete=False).close()\n"
-            "print(tempfile.gettempdir(), flush=True)\n"
-            "sys.exit(130)\n")
+            "print(tempfile.gettempdir(), flush=True)\n" + ending)
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 130, done.stderr
-    scratch = Path(done.stdout.strip())
+    assert list(tmp_path.iterdir()) == []
+    return Path(done.stdout.strip())
+
+
+def test_a_process_that_exits_inside_a_compile_removes_its_scratch_directory(tmp_path: Path) -> None:
+    # As after Ctrl-C in a script: the compile thread is abandoned and the process exits while still "inside".
+    scratch = exit_inside_a_compile(tmp_path, "sys.exit(130)\n")
     assert scratch.parent == tmp_path and scratch.name.startswith("bayes-mmm-compile-")
-    assert not scratch.exists() and list(tmp_path.iterdir()) == []
