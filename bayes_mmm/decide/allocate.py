@@ -423,7 +423,7 @@ def _harm_explained(confidence: float | None, min_gain: float) -> str:
     """plan.json's words for the do-no-harm rule."""
     if confidence is None:
         return "off: the optimum is taken in full"
-    gain = f" and whose expected gain is at least {min_gain:.1%} of the budget" if min_gain > 0 else ""
+    gain = f" and whose expected gain beyond step 0 is at least {min_gain:.1%} of the budget" if min_gain > 0 else ""
     return ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
             f"whose P(beats current) ≥ {confidence}{gain}; step 0 keeps the current mix, or where caps, bounds or "
             "pacing exclude it the nearest plan they allow")
@@ -494,8 +494,8 @@ def allocate_run(
     confidence
         Do no harm: the least P(plan beats current) for a move (None: take the optimum in full).
     min_gain
-        Do no harm: the least expected gain of a move over the current mix, as a share of its
-        budget (default 1 %; 0: judged by ``confidence`` alone).
+        Do no harm: the least expected gain of a move beyond step 0 (the current mix, or the nearest plan
+        the limits allow), as a share of its budget (default 1 %; 0: judged by ``confidence`` alone).
     cities
         Tenant → city, to refuse one forecast for many cities (default: ``tenant.json`` of the run's lake).
 

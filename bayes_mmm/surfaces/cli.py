@@ -919,7 +919,7 @@ def _money(st: dict) -> str:
     return f"{_whole(st['mean'])} [{_whole(st['q05'])}, {_whole(st['q95'])}]"
 
 
-def held_note(refused: dict, min_gain: float) -> str:
+def _held_note(refused: dict, min_gain: float) -> str:
     """Why do-no-harm's gain bar held a tenant at step 0, with what the refused move promised."""
     budget = f"the {refused['budget']:,.0f} budget" + (" it shares" if refused["shared"] else "")
     return (f" — held: its likely move (step {refused['step']:.1f}, P {refused['prob_beats_current']:.2f}) promised "
@@ -942,7 +942,7 @@ def print_plan(plan: dict) -> None:
         p, c = e["expected_incremental_revenue"]["plan"], e["expected_incremental_revenue"]["current"]
         step = f"; step toward the optimum {e['step_toward_optimum']:.1f}" if "step_toward_optimum" in e else ""
         if e.get("held_small_gain"):
-            step += held_note(e["refused_step"], plan["do_no_harm"]["min_gain"])
+            step += _held_note(e["refused_step"], plan["do_no_harm"]["min_gain"])
         out.print(f"  incremental revenue: plan {_money(p)} vs current {_money(c)}; uplift {_money(e['uplift'])}; "
                   f"P(plan beats current) {e['prob_plan_beats_current']:.2f}{step}")
         reasons = sorted(set(e.get("reasons", [])))
