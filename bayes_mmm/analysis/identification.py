@@ -24,8 +24,10 @@ range under 10 % of the median on spend days, off on at most 10 % of the days: a
 or a fixed budget, whose effect no day isolates, whatever the posterior says), or its spend
 moves with (or against) another channel's (|correlation| above 0.9 over the training periods:
 flighted together, or one budget split between them, so the tenant's own data know one
-combination of the pair, not each, however narrow a pooled posterior makes it look); each
-reason comes with what would fix it.
+combination of the pair, not each, however narrow a pooled posterior makes it look), or its
+spend follows revenue (a near-fixed share of each period's revenue that moves with it: a
+commission, a bid on a revenue target — revenue drives that budget as much as the budget drives
+revenue, so a high ROAS may be revenue's pull on the spend); each reason comes with what would fix it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.spend_variation import SPREAD_MIN, TOGETHER_MIN, spend_correlations, spreads
+from bayes_mmm.data.spend_variation import SPREAD_MIN, TOGETHER_MIN, follows_revenue, spend_correlations, spreads
 
 if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this module's thresholds only
     import arviz as az
@@ -55,6 +57,7 @@ FIX_VARIATION = "more spend variation on {ch} (pauses, flights, budget steps)"
 FIX_APART = "move {ch}'s spend independently of {other}"
 FIX_HISTORY = "a longer history (two years or more)"
 FIX_LIFT = "a lift test on {ch}"
+FIX_FIXED = "weeks of {ch} at a budget set apart from sales (a fixed amount, or a holdout)"
 
 
 def prior_log_roas_var(spec: ModelSpec, channels: list[str], population: Mapping | None = None) -> np.ndarray:
@@ -97,14 +100,15 @@ def _dedup(items: list[str]) -> list[str]:
 
 def channel_verdict(
     ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float], spread: float = float("nan"),
-    together: Mapping[str, float] | None = None,
+    together: Mapping[str, float] | None = None, follows: float = float("nan"),
 ) -> dict:
     """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
 
     ``corr`` maps the tenant's other channels to their log-ROAS correlation with ``ch``;
     ``spread`` is :func:`~bayes_mmm.data.spend_variation.spend_spread` of its training spend (NaN: not judged);
     ``together`` maps other channels to their spend correlation with ``ch`` (judged against
-    :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`).
+    :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`); ``follows`` the correlation of its spend with revenue
+    where :func:`~bayes_mmm.data.spend_variation.follows_revenue` finds the one following the other (NaN: not).
     Returns ``{contraction, flagged, reasons, fixes, chains}``.
     """
     c = contraction(np.log(roas), prior_var)
@@ -131,6 +135,10 @@ def channel_verdict(
         reasons.append(f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
                        "the response above today's level is never observed")
         fixes += [FIX_VARIATION.format(ch=ch), FIX_LIFT.format(ch=ch)]
+    if np.isfinite(follows):
+        reasons.append(f"spend follows revenue (a near-fixed share of it, correlation {follows:+.2f} over the training periods): "
+                       "revenue may drive this budget (a commission, a bid on a revenue target) as much as the budget drives revenue")
+        fixes += [FIX_LIFT.format(ch=ch), FIX_FIXED.format(ch=ch)]
     if chains["disagree"]:
         meds = ", ".join(f"{m:.2f}" for m in chains["medians"])
         reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
@@ -141,16 +149,18 @@ def channel_verdict(
 
 def tenant_identification(
     roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray, spread: np.ndarray | None = None,
-    spend_corr: np.ndarray | None = None,
+    spend_corr: np.ndarray | None = None, follows: np.ndarray | None = None,
 ) -> dict:
     """``{"identification", "roas_correlation", "spend_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
 
     Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
     ``spread`` is each channel's :func:`~bayes_mmm.data.spend_variation.spend_spread` (None: not judged);
-    ``spend_corr`` ``(channel, channel)`` the correlation of their training spend (None: not judged).
+    ``spend_corr`` ``(channel, channel)`` the correlation of their training spend (None: not judged);
+    ``follows`` per channel :func:`~bayes_mmm.data.spend_variation.follows_revenue` (None: not judged).
     """
     spread = np.full(len(channels), np.nan) if spread is None else spread
     spend_corr = np.full((len(channels), len(channels)), np.nan) if spend_corr is None else spend_corr
+    follows = np.full(len(channels), np.nan) if follows is None else follows
     idx = np.flatnonzero(active)
     names = [channels[j] for j in idx]
     logs = np.log(roas[..., idx]).reshape(-1, len(idx))
@@ -160,7 +170,8 @@ def tenant_identification(
     for a, j in enumerate(idx):
         others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
         together = {channels[k]: float(spend_corr[j, k]) for k in idx if k != j and np.isfinite(spend_corr[j, k])}
-        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]), together)
+        out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]), together,
+                                           float(follows[j]))
     flag_partners(out, corr, names)
 
     def matrix(m: np.ndarray) -> dict:  # (active, active), by name; NaN (a constant spend) as null
@@ -206,6 +217,8 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     raw = const["spend"].transpose(TENANT, CHANNEL, "date").values
     spend = (raw * train[:, None, :]).sum(axis=-1)
     spread, spend_corr = spreads(raw, train), spend_correlations(raw, train)
+    revenue = idata.observed_data["revenue"].transpose(TENANT, "date").values if "observed_data" in idata.groups() else None
+    follows = follows_revenue(raw, revenue, train) if revenue is not None else np.full(spread.shape, np.nan)
     roas = post["roas"].transpose("chain", "draw", TENANT, CHANNEL).values
     tenants = [str(t) for t in post[TENANT].values]
     if prior_var.ndim == 2:  # per tenant (warm start): rows follow the prior's own tenant order
@@ -213,7 +226,8 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
         prior_var = prior_var[[order.index(t) for t in tenants]]
     return {
         t: tenant_identification(
-            roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i], spend_corr[i]
+            roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i], spend_corr[i],
+            follows[i],
         )
         for i, t in enumerate(tenants)
     }

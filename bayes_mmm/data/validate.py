@@ -47,6 +47,7 @@ from bayes_mmm.data.spend_timing import (
     launch_shift,
     unit_step,
 )
+from bayes_mmm.data.spend_variation import FOLLOWS_CORR, FOLLOWS_CV, revenue_share
 
 MAX_MISSING_SHARE = 0.05
 MAX_OUTLIER_SHARE = 0.02
@@ -118,6 +119,9 @@ GATES = {
         Gate("spend_lumps", WARNING, f"no daily channel's spend lies mostly on days {LUMP_GAP_DAYS}+ days apart (invoices)"),
         Gate("launch_shift", WARNING,
              f"no channel starts or stops where revenue's level moves by more than {SHIFT_ROAS:g}× its spend"),
+        Gate("spend_follows_revenue", WARNING,
+             f"no channel's spend is a near-fixed share of each period's revenue (variation ≤ {FOLLOWS_CV:.0%}, correlation "
+             f"≥ {FOLLOWS_CORR:g}): a commission or a bid on a revenue target"),
     )
 }
 
@@ -277,6 +281,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
         _zero_revenue(tenant, rev, src),
         _spend_lumps(tenant, df, src, spend_cols, cadence),
         _launch_shift(tenant, df, src, spend_cols, days),
+        _follows_revenue(tenant, df, src, spend_cols),
     ]
 
 
@@ -320,6 +325,19 @@ def _launch_shift(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]
                            f"change), add a column control_<name> that is 0 before {when} and 1 from it (1 only while "
                            "it lasts, for a season the channel runs in)")
     return verdict(tenant, "launch_shift", False, "")
+
+
+def _follows_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    """Spend set by revenue (:func:`~bayes_mmm.data.spend_variation.revenue_share`): cause and effect run both ways."""
+    found = [(col, *share) for col in spend_cols
+             if (share := revenue_share(df[col].to_numpy(dtype=float), df[REVENUE].to_numpy(dtype=float))) is not None]
+    if not found:
+        return verdict(tenant, "spend_follows_revenue", False, "")
+    said = "; ".join(f"column '{col}' is {share:.1%} of revenue period by period (correlation {r:+.2f})" for col, share, r in found)
+    return verdict(tenant, "spend_follows_revenue", True,
+                   f"{src}: {said} — revenue sets that budget (a commission, a bid on a revenue target), so the model "
+                   "may credit it with sales that paid for it; its ROAS is flagged not identified and plans keep it at "
+                   "today's level: a lift test, or weeks at a budget set apart from sales, would show its effect")
 
 
 def _channel_is_total(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:

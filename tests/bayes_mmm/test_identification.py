@@ -24,7 +24,13 @@ from bayes_mmm.analysis.identification import (
 from bayes_mmm.core.priors import MediaPriors
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import load_lake
-from bayes_mmm.data.spend_variation import TOGETHER_MIN, spend_correlations, spend_spread
+from bayes_mmm.data.spend_variation import (
+    TOGETHER_MIN,
+    follows_revenue,
+    revenue_share,
+    spend_correlations,
+    spend_spread,
+)
 from bayes_mmm.model.design import build_design
 from bayes_mmm.model.hierarchical import build_model
 
@@ -188,6 +194,36 @@ def test_spend_flighted_together_is_flagged_however_narrow_the_posterior() -> No
                                 spend_corr=got[:3, :3])
     assert [res["identification"][c]["flagged"] for c in CHANNELS] == [True, True, False]
     assert res["spend_correlation"]["meta"]["google"] == round(float(got[0, 1]), 3)
+
+
+def test_spend_that_follows_revenue_is_flagged_however_narrow_the_posterior() -> None:
+    rng = np.random.default_rng(11)
+    weeks = 156
+    revenue = 50_000 * np.exp(0.4 * np.sin(np.arange(weeks) * 2 * np.pi / 52) + rng.normal(0, 0.1, weeks))
+    commission = 0.07 * revenue * np.exp(rng.normal(0, 0.05, weeks))  # an affiliate paid 7 % of sales
+    budget = rng.gamma(4.0, 800.0, weeks)  # a budget set apart from sales
+    share, corr = revenue_share(commission, revenue)
+    assert share == pytest.approx(np.median(commission / revenue))
+    assert corr == pytest.approx(np.corrcoef(np.log(commission), np.log(revenue))[0, 1])
+    assert corr > 0.9
+    assert revenue_share(budget, revenue) is None
+    assert revenue_share(np.full(weeks, 3500.0), revenue) is None  # a fixed budget: no share of anything
+    assert revenue_share(commission[:15], revenue[:15]) is None  # too few periods to judge
+    # a fixed share of revenue whose revenue barely moves is a flat budget too (correlation of noise)
+    assert revenue_share(0.07 * 50_000 * np.exp(rng.normal(0, 0.05, weeks)), np.full(weeks, 50_000.0)) is None
+    train = np.ones((1, weeks), bool)
+    train[0, :20] = False
+    spend = np.stack([budget, commission])[None]
+    got = follows_revenue(spend, revenue[None], train)
+    assert np.isnan(got[0, 0])
+    assert got[0, 1] == pytest.approx(np.corrcoef(np.log(commission[20:]), np.log(revenue[20:]))[0, 1])
+    sharp = np.exp(rng.normal(1.0, 0.05, (2, 500)))
+    out = channel_verdict("affiliate", sharp, _analytic_var(1, 5, 0.3), {}, spread=0.4, follows=got[0, 1])
+    assert out["reasons"] == [f"spend follows revenue (a near-fixed share of it, correlation {got[0, 1]:+.2f} over the training "
+                              "periods): revenue may drive this budget (a commission, a bid on a revenue target) as much as "
+                              "the budget drives revenue"]
+    assert out["fixes"] == ["a lift test on affiliate", "weeks of affiliate at a budget set apart from sales (a fixed amount, or a holdout)"]
+    assert channel_verdict("affiliate", sharp, _analytic_var(1, 5, 0.3), {}, spread=0.4)["flagged"] is False
 
 
 # -------------------------------------------------------------------------- real fits

@@ -392,3 +392,19 @@ def test_a_change_of_unit_mid_history_is_named_and_a_budget_step_is_not(tmp_path
     assert "column 'spend_meta' moves from a median" in detail and f"at row 151 ({df.date[150]}) — a change of unit" in detail
     before, after = df.spend_meta[122:150].median(), df.spend_meta[150:178].median()  # 28 spend days each side
     assert f"{before:,.2f} to {after:,.2f}" in detail
+
+
+def test_a_channel_paid_as_a_share_of_revenue_warns_and_a_budget_does_not(tmp_path: Path) -> None:
+    df = good_frame(200)
+    rng = np.random.default_rng(3)
+    df["spend_affiliate"] = 0.08 * df["revenue"] * np.exp(rng.normal(0, 0.04, len(df)))  # a commission on sales
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    assert status(table, "spend_follows_revenue") == WARN
+    share = np.median(df["spend_affiliate"] / df["revenue"])
+    r = np.corrcoef(np.log(df["spend_affiliate"]), np.log(df["revenue"]))[0, 1]
+    assert (f"column 'spend_affiliate' is {share:.1%} of revenue period by period (correlation {r:+.2f})"
+            in table[table.check == "spend_follows_revenue"].detail.item())
+    df["spend_affiliate"] = rng.gamma(4.0, 0.02 * df["revenue"].mean() / 4.0, len(df))  # a budget of the same size, set apart
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "spend_follows_revenue") == OK
