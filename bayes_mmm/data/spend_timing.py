@@ -89,7 +89,7 @@ def launch_shift(
 
 
 def _seasonal(y: np.ndarray, i: int, w: int, shift: float, period_days: int) -> bool:
-    """Whether revenue moved across the same date by half of ``shift`` or more in any earlier year of the data.
+    """Whether revenue moved the same way across the same date by over half of ``shift`` in any earlier year of the data.
 
     The same move in an earlier year is the season's (a channel run only in the holidays), not the channel's.
     Every earlier year counts: one year's season can be muted (a mild autumn, a competitor's promotion), and
@@ -97,7 +97,8 @@ def _seasonal(y: np.ndarray, i: int, w: int, shift: float, period_days: int) -> 
     """
     year = 365 // period_days
     back = range(i - year, w - 1, -year)  # the same index 1, 2, … years before, with a full window before it
-    return any(abs(np.diff(_medians(y, j, w))[0]) > 0.5 * abs(shift) for j in back)
+    moves = [float(np.diff(_medians(y, j, w))[0]) for j in back]
+    return any(m * np.sign(shift) > 0.5 * abs(shift) for m in moves)  # the same way: a fall does not explain a rise
 
 
 def _stepped(controls: np.ndarray | None, i: int, w: int) -> bool:

@@ -2,7 +2,8 @@
 
 A channel whose spend sits at one level on nearly every day (a daily cap, a fixed budget) and hardly
 ever pauses shows no day that isolates its effect: its contribution is a constant the baseline can
-absorb, and its curve above today's level is never observed. The checks name such channels
+absorb, and its curve above today's level is never observed. Nor does spend set by revenue (a commission,
+a bid on a revenue target: :func:`follows_revenue`), which rises with sales whatever it causes. The checks name such channels
 (:mod:`bayes_mmm.analysis.identification`); the model samples their ROAS non-centred, since the prior,
 not the data, will shape it (:mod:`bayes_mmm.model.parameterisation`).
 """
@@ -83,8 +84,9 @@ def moves_with_another(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
 def informs_alone(spend: np.ndarray, train: np.ndarray) -> np.ndarray:
     """``(N, C)``: the tenant's own data show the channel's effect: spend that varies and moves on its own.
 
-    Not :func:`uninformed` and not :func:`moves_with_another` — the two data-side reasons the
-    identification checks give (:mod:`bayes_mmm.analysis.identification`).
+    Not :func:`uninformed` and not :func:`moves_with_another` — two of the data-side reasons the
+    identification checks give (:mod:`bayes_mmm.analysis.identification`); the third, spend that
+    follows revenue (:func:`follows_revenue`), needs revenue, and the model's pooling reads spend only.
     """
     return ~uninformed(spend, train) & ~moves_with_another(spend, train)
 

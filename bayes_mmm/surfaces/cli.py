@@ -417,7 +417,7 @@ def print_identification(summary: dict) -> None:
         return  # runs without the checks (grouped fits, older runs) say nothing rather than "all identified"
     rows = flagged(summary)
     if not rows:
-        out.print("[green]all channels identified[/] (ROAS contraction, correlation and chains, spend variation and co-movement checked)")
+        out.print("[green]all channels identified[/] (ROAS contraction, correlation and chains, spend variation, co-movement and spend following revenue checked)")
     for tid, ch, e in rows:
         out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
                   f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ from bayes_mmm.analysis.identification import (
     channel_verdict,
     contraction,
     flagged,
+    identification,
     prior_log_roas_var,
     tenant_identification,
 )
@@ -332,3 +333,29 @@ def test_every_chain_is_used(tmp_path: Path) -> None:
     assert out["meta"]["flagged"] is False
     logs = np.log(roas[:, :, 0, 2]).ravel()
     assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(1, 5, 0.3), abs=1e-3)
+
+
+def test_identification_reads_revenue_from_the_run_and_skips_its_blanks() -> None:
+    import arviz as az
+    import xarray as xr
+
+    rng = np.random.default_rng(12)
+    weeks, channels = 120, ["meta", "affiliate"]
+    revenue = 40_000 * np.exp(0.3 * np.sin(np.arange(weeks) / 8) + rng.normal(0, 0.1, weeks))
+    spend = np.stack([rng.gamma(4.0, 500.0, weeks), 0.06 * revenue * np.exp(rng.normal(0, 0.04, weeks))])[None]
+    observed = revenue.copy()[None]
+    observed[0, 30:34] = np.nan  # blank weeks
+    roas = np.exp(rng.normal(1.0, 0.05, (2, 300, 1, 2)))
+    dims = {"tenant": ["t"], "channel": channels, "date": np.arange(weeks)}
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"roas": (("chain", "draw", "tenant", "channel"), roas)},
+                             coords={"chain": [0, 1], "draw": np.arange(300), "tenant": ["t"], "channel": channels}),
+        constant_data=xr.Dataset({"spend": (("tenant", "channel", "date"), spend), "train": (("tenant", "date"), np.ones((1, weeks)))},
+                                 coords=dims),
+        observed_data=xr.Dataset({"revenue": (("tenant", "date"), observed)}, coords={"tenant": ["t"], "date": np.arange(weeks)}),
+    )
+    got = identification(idata, ModelSpec())["t"]["identification"]
+    keep = np.isfinite(observed[0])
+    r = np.corrcoef(np.log(spend[0, 1, keep]), np.log(revenue[keep]))[0, 1]
+    assert got["affiliate"]["flagged"] and any(f"correlation {r:+.2f}" in x for x in got["affiliate"]["reasons"])
+    assert not any("follows revenue" in x for x in got["meta"]["reasons"])

@@ -324,7 +324,9 @@ def test_a_launch_into_the_season_it_moved_with_a_year_before_does_not_warn_and_
     late = np.concatenate([np.zeros(400), spend])
     three[735:795] += 300  # a muted season last year (a third of the move) …
     assert launch_shift(three, late)[:2] == ("launch", 1100)
-    three[370:430] += 900  # … but the full move two years before: still the season
+    three[370:430] -= 900  # a fall two years before does not explain a rise
+    assert launch_shift(three, late)[:2] == ("launch", 1100)
+    three[370:430] += 1800  # … the full rise two years before: still the season
     assert launch_shift(three, late) is None
     price = 100 + rng.normal(0, 1, (1, 800))  # a price index's noise is not a step
     assert launch_shift(revenue, spend, controls=price) is not None
