@@ -2,10 +2,12 @@
 
 A channel whose spend sits at one level on nearly every day (a daily cap, a fixed budget) and hardly
 ever pauses shows no day that isolates its effect: its contribution is a constant the baseline can
-absorb, and its curve above today's level is never observed. Nor does spend set by revenue (a commission,
-a bid on a revenue target: :func:`follows_revenue`), which rises with sales whatever it causes. The checks name such channels
+absorb, and its curve above today's level is never observed. The checks name such channels
 (:mod:`bayes_mmm.analysis.identification`); the model samples their ROAS non-centred, since the prior,
 not the data, will shape it (:mod:`bayes_mmm.model.parameterisation`).
+
+Spend set by revenue (a commission, a bid on a revenue target: :func:`follows_revenue`) rises with sales
+whatever it causes: the checks name it too; the model, which reads spend alone, does not treat it apart.
 """
 
 from __future__ import annotations
