@@ -109,7 +109,7 @@ def channel_verdict(
     ``together`` maps other channels to their spend correlation with ``ch`` (judged against
     :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`); ``follows`` the correlation of its spend with revenue
     where :func:`~bayes_mmm.data.spend_variation.follows_revenue` finds the one following the other (NaN: not).
-    Returns ``{contraction, flagged, reasons, fixes, chains}``.
+    Returns ``{contraction, flagged, reasons, fixes, chains, follows_revenue}``.
     """
     c = contraction(np.log(roas), prior_var)
     q05, q50, q95 = np.quantile(roas, [0.05, 0.5, 0.95])
@@ -144,7 +144,7 @@ def channel_verdict(
         reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
         fixes += [FIX_LIFT.format(ch=ch), FIX_HISTORY]
     return {"contraction": round(c, 3), "flagged": bool(reasons), "reasons": reasons, "fixes": _dedup(fixes),
-            "chains": chains}
+            "chains": chains, "follows_revenue": bool(np.isfinite(follows))}
 
 
 def tenant_identification(

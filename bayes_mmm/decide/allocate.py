@@ -321,18 +321,21 @@ def unidentified(
 
     A flagged channel entangled with another of the tenant's channels is tied to it (their split
     stays, their total may move, :mod:`~bayes_mmm.decide.ties`); a flagged channel alone keeps its
-    current spend.
+    current spend, and so does one whose spend follows revenue: the pair's total would carry the
+    same pull of sales on the budget, so it is never tied.
     """
     inp = setup.inp
     flagged = np.zeros(inp.active.shape, dtype=bool)
     if not trust.hold_unidentified:
         return flagged, NO_TIES
     entries = setup.summary.get("tenants") or {}
+    pinned = np.zeros_like(flagged)
     for i, t in enumerate(inp.tenants):
         ident = (entries.get(t) or {}).get("identification") or {}
         flagged[i] = [bool((ident.get(c) or {}).get("flagged")) for c in inp.channels]
+        pinned[i] = [bool((ident.get(c) or {}).get("follows_revenue")) for c in inp.channels]
     free = inp.active & ~user_named(channel_bounds, inp.channels)[None, :]
-    ties = Ties.of(entangled_groups(setup.summary, inp.tenants, inp.channels, flagged, free), current)
+    ties = Ties.of(entangled_groups(setup.summary, inp.tenants, inp.channels, flagged & ~pinned, free & ~pinned), current)
     tied = np.zeros_like(flagged)
     for i, members in ties.groups:
         tied[i, list(members)] = True

@@ -119,3 +119,16 @@ def test_by_default_the_pair_moves_together_and_without_the_check_it_splits(tmp_
     off = allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(hold_unidentified=False))
     v = np.array([off["tenants"]["north"]["plan"][ch] for ch in CHANNELS])
     assert v[0].sum() / v[1].sum() > 2.5 and off["trust_region"]["tied"] == []  # meta takes google's share
+
+
+def test_a_channel_whose_spend_follows_revenue_is_held_not_tied(tmp_path: Path) -> None:
+    run = entangled_run(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["tenants"]["north"]["identification"]["meta"]["follows_revenue"] = True
+    (run / "summary.json").write_text(json.dumps(summary))
+    plan = allocate_run(run, 1190.0, tenant="north", days=7, trust=TrustRegion(band=0.3, pacing=None, cap_factor=None),
+                        confidence=None)
+    u = np.array([plan["tenants"]["north"]["plan"][ch] for ch in CHANNELS])
+    assert plan["trust_region"]["tied"] == [] and plan["trust_region"]["held"] == ["north:meta"]
+    np.testing.assert_allclose(u[0], NORTH_CURRENT[0], rtol=1e-9)  # today's 100 a day, every day
+    assert u[1].sum() != pytest.approx(7 * NORTH_CURRENT[1], rel=1e-3)  # google, unflagged, is free to move
