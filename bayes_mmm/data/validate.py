@@ -337,8 +337,8 @@ def _follows_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[s
     return verdict(tenant, "spend_follows_revenue", True,
                    f"{src}: {said} — revenue sets that budget (a commission, a bid on a revenue target), so the model "
                    "may credit it with sales that paid for it; a fit will flag its ROAS not identified (not a grouped fit), "
-                   "and plans then hold it at today's spend (or tied to a channel it moves with, at today's split): a lift "
-                   "test, or weeks at a budget set apart from sales, would show its effect")
+                   "and plans then hold it at today's spend: a lift test, or weeks at a budget set apart from sales, "
+                   "would show its effect")
 
 
 def _channel_is_total(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
