@@ -325,21 +325,22 @@ def unidentified(
     same pull of sales on the budget, so it is never tied.
     """
     inp = setup.inp
-    flagged = np.zeros(inp.active.shape, dtype=bool)
     if not trust.hold_unidentified:
-        return flagged, NO_TIES
-    entries = setup.summary.get("tenants") or {}
-    pinned = np.zeros_like(flagged)
-    for i, t in enumerate(inp.tenants):
-        ident = (entries.get(t) or {}).get("identification") or {}
-        flagged[i] = [bool((ident.get(c) or {}).get("flagged")) for c in inp.channels]
-        pinned[i] = [bool((ident.get(c) or {}).get("follows_revenue")) for c in inp.channels]
+        return np.zeros(inp.active.shape, dtype=bool), NO_TIES
+    flagged, pinned = (_identification_mask(setup.summary, inp.tenants, inp.channels, key) for key in ("flagged", "follows_revenue"))
     free = inp.active & ~user_named(channel_bounds, inp.channels)[None, :]
     ties = Ties.of(entangled_groups(setup.summary, inp.tenants, inp.channels, flagged & ~pinned, free & ~pinned), current)
     tied = np.zeros_like(flagged)
     for i, members in ties.groups:
         tied[i, list(members)] = True
     return flagged & free & ~tied, ties
+
+
+def _identification_mask(summary: Mapping[str, Any], tenants: list[str], channels: list[str], key: str) -> np.ndarray:
+    """``(N, C)``: the run's identification entry of each tenant×channel has ``key`` true (False where absent)."""
+    entries = summary.get("tenants") or {}
+    idents = [(entries.get(t) or {}).get("identification") or {} for t in tenants]
+    return np.array([[bool((e.get(c) or {}).get(key)) for c in channels] for e in idents], dtype=bool).reshape(len(tenants), len(channels))
 
 
 def kept_dark(
