@@ -325,12 +325,18 @@ def _number_or_none(text: str | None, option: str) -> float | None:
     return _number(text, option)
 
 
-def _share(text: str, option: str) -> float:
-    """A CLI share as a fraction ('0.01') or a percentage ('1%'); 'none'/'off' is 0."""
+def _share_or_none(text: str | None, option: str) -> float | None:
+    """A CLI share as a fraction ('0.3') or a percentage ('30%'), or None for 'none'/'off'."""
+    if text is None or text.strip().lower() in ("none", "off"):
+        return None
     text = text.strip()
-    if text.lower() in ("none", "off"):
-        return 0.0
     return _number(text[:-1], option) / 100 if text.endswith("%") else _number(text, option)
+
+
+def _share(text: str, option: str) -> float:
+    """:func:`_share_or_none` with 'none'/'off' read as 0."""
+    share = _share_or_none(text, option)
+    return 0.0 if share is None else share
 
 
 def print_fit(summary: dict) -> None:
@@ -855,11 +861,11 @@ def allocate(
     forecast: Annotated[Path | None, typer.Option(help="forecast.csv covering every plan period: date, temp_c, precip_mm[, snow_cm][, tenant_id].")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd:λ or cvar:α.")] = "mean",
     bounds: Annotated[str | None, typer.Option(help="Per-channel bounds per period replacing the band, e.g. 'meta=50:400,google=20%,*=0:1000' ('*': every channel not named).")] = None,
-    band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend ('none': off).")] = "0.3",
-    pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share ('none': off).")] = "0.2",
+    band: Annotated[str, typer.Option(help="Trust region: each channel within ± this share of its current spend (0.3 or 30%; 'none': off).")] = "0.3",
+    pacing: Annotated[str, typer.Option(help="Largest change from one period to the next, as a share (0.2 or 20%; 'none': off).")] = "0.2",
     cap: Annotated[str | None, typer.Option(help="Caps per period, e.g. 'email=150' or 'email=150,*=900' (* every channel not named; default: 1.2 × the largest observed spend).")] = None,
     history: Annotated[str, typer.Option(help="Trust region: each channel at most this quantile of its own past spend per period (today's level always allowed; 1: the largest; 'none': off).")] = "0.95",
-    confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move ('none': take the optimum).")] = "0.9",
+    confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move (0.9 or 90%; 'none': take the optimum).")] = "0.9",
     min_gain: Annotated[str, typer.Option(help="Do no harm: least expected gain of a move, as a share of its budget (e.g. 0.01 or 1%; 0: P alone).")] = "0.01",
     target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
     target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
@@ -896,10 +902,10 @@ def allocate(
     targets = [(k, v) for k, v in (("roas", target_roas), ("mroas", target_mroas)) if v is not None]
     if len(targets) + (budget is not None) != 1:
         raise DataError("pass exactly one of --budget, --target-roas, --target-mroas")
-    trust = TrustRegion(band=_number_or_none(band, "--band"), pacing=_number_or_none(pacing, "--pacing"), caps=parse_caps(cap),
+    trust = TrustRegion(band=_share_or_none(band, "--band"), pacing=_share_or_none(pacing, "--pacing"), caps=parse_caps(cap),
                         history=_number_or_none(history, "--history"))
     kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
-          "confidence": _number_or_none(confidence, "--confidence"), "min_gain": check_min_gain(_share(min_gain, "--min-gain"))}
+          "confidence": _share_or_none(confidence, "--confidence"), "min_gain": check_min_gain(_share(min_gain, "--min-gain"))}
     with out.status("optimising the plan over posterior draws"):
         setup = prepare(run, tenant, days, periods, forecast, start, allow_unconverged)
         plan = plan_budget(setup, budget, **kw) if budget is not None else target_budget(setup, targets[0][1], targets[0][0], **kw)

@@ -214,6 +214,22 @@ def test_cli_min_gain_reads_a_percentage_and_says_why_a_tenant_is_held(tmp_path:
     assert res.exit_code == 2 and "least gain of a move must lie in [0, 1)" in res.output
 
 
+def test_cli_trust_region_and_confidence_read_percentages_as_their_fractions(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sure", two_faced_beta(0.05))
+    args = ["allocate", "--run", str(run), "--tenant", "north", "--budget", "1190"]
+    plans = {}
+    for name, extra in (("pct", ["--band", "25%", "--pacing", "15%", "--confidence", "80%"]),
+                        ("frac", ["--band", "0.25", "--pacing", "0.15", "--confidence", "0.8"])):
+        res = CliRunner().invoke(app, [*args, *extra, "--out", str(tmp_path / f"{name}.json")])
+        assert res.exit_code == 0, res.output
+        plans[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert plans["pct"]["trust_region"]["band"] == pytest.approx(0.25)
+    assert plans["pct"]["trust_region"]["pacing"] == pytest.approx(0.15)
+    np.testing.assert_allclose(plan_array(plans["pct"]), plan_array(plans["frac"]), rtol=1e-12)
+    res = CliRunner().invoke(app, [*args, "--band", "x%", "--out", str(tmp_path / "bad.json")])
+    assert res.exit_code == 2 and "--band: 'x' is not a number" in res.output
+
+
 def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", two_faced_beta(0.05))  # the optimum moves budget to north's meta
     summary = json.loads((run / "summary.json").read_text())
