@@ -32,7 +32,7 @@ revenue, so a high ROAS may be revenue's pull on the spend); each reason comes w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +40,7 @@ import numpy as np
 from bayes_mmm.core.constants import CHANNEL, TENANT
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.spend_variation import SPREAD_MIN, TOGETHER_MIN, follows_revenue, spend_correlations, spreads
+from bayes_mmm.runs.lift import calibrated_channels
 
 if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this module's thresholds only
     import arviz as az
@@ -98,9 +99,37 @@ def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _spend_reasons(
+    ch: str, spread: float, together: Mapping[str, float], follows: float, lifted: Collection[str],
+) -> list[tuple[str, list[str], str | None]]:
+    """What the training spend alone says against identifying ``ch``: ``(reason, fixes, lift-tested channel or None)``.
+
+    A used lift test on ``ch`` measures its effect where the spend data cannot, and one on a
+    partner whose spend moves with ``ch`` splits the pair (the data know their sum): such a
+    reason is answered by that test's channel.
+    """
+    mine = ch if ch in lifted else None
+    found = []
+    for other, r in sorted(together.items()):
+        if abs(r) > TOGETHER_MIN:  # together, or against each other (one budget split between them)
+            how = "with" if r > 0 else "against"
+            found.append((f"spend moves {how} {other} (correlation {r:+.2f} over the training periods): "
+                          "no period isolates either's effect",
+                          [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)], mine or (other if other in lifted else None)))
+    if spread < SPREAD_MIN:
+        found.append((f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
+                      "the response above today's level is never observed",
+                      [FIX_VARIATION.format(ch=ch), FIX_LIFT.format(ch=ch)], mine))
+    if np.isfinite(follows):
+        found.append((f"spend follows revenue (a near-fixed share of it, correlation {follows:+.2f} over the training periods): "
+                       "revenue may drive this budget (a commission, a bid on a revenue target) as much as the budget drives revenue",
+                      [FIX_LIFT.format(ch=ch), FIX_FIXED.format(ch=ch)], mine))
+    return found
+
+
 def channel_verdict(
     ch: str, roas: np.ndarray, prior_var: float, corr: Mapping[str, float], spread: float = float("nan"),
-    together: Mapping[str, float] | None = None, follows: float = float("nan"),
+    together: Mapping[str, float] | None = None, follows: float = float("nan"), lifted: Collection[str] = (),
 ) -> dict:
     """Identification of one tenant×channel from its ROAS draws ``(chain, draw)``.
 
@@ -108,14 +137,16 @@ def channel_verdict(
     ``spread`` is :func:`~bayes_mmm.data.spend_variation.spend_spread` of its training spend (NaN: not judged);
     ``together`` maps other channels to their spend correlation with ``ch`` (judged against
     :data:`~bayes_mmm.data.spend_variation.TOGETHER_MIN`); ``follows`` the correlation of its spend with revenue
-    where :func:`~bayes_mmm.data.spend_variation.follows_revenue` finds the one following the other (NaN: not).
-    Returns ``{contraction, flagged, reasons, fixes, chains, follows_revenue}``.
+    where :func:`~bayes_mmm.data.spend_variation.follows_revenue` finds the one following the other (NaN: not);
+    ``lifted`` the tenant's channels a used lift test calibrates: the spend data's reasons they answer
+    are kept under ``answered_by_lift`` and flag nothing (the posterior's own checks still do).
+    Returns ``{contraction, flagged, reasons, fixes, chains, follows_revenue[, answered_by_lift]}``.
     """
     c = contraction(np.log(roas), prior_var)
     q05, q50, q95 = np.quantile(roas, [0.05, 0.5, 0.95])
     wide = (q95 - q05) / q50 > WIDE_REL
     chains = chain_disagreement(roas)
-    reasons, fixes = [], []
+    reasons, fixes, answered = [], [], []
     if c < CONTRACTION_MIN:
         said = "the data narrowed the prior little" if c >= 0 else "the posterior is wider than the prior: the data say little about it"
         reasons.append(f"low contraction {c:.2f} < {CONTRACTION_MIN}: {said}")
@@ -125,38 +156,32 @@ def channel_verdict(
             sign = "negative" if r < 0 else "positive"
             reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
-    for other, r in sorted((together or {}).items()):
-        if abs(r) > TOGETHER_MIN:  # together, or against each other (one budget split between them)
-            how = "with" if r > 0 else "against"
-            reasons.append(f"spend moves {how} {other} (correlation {r:+.2f} over the training periods): "
-                           "no period isolates either's effect")
-            fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
-    if spread < SPREAD_MIN:
-        reasons.append(f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
-                       "the response above today's level is never observed")
-        fixes += [FIX_VARIATION.format(ch=ch), FIX_LIFT.format(ch=ch)]
-    if np.isfinite(follows):
-        reasons.append(f"spend follows revenue (a near-fixed share of it, correlation {follows:+.2f} over the training periods): "
-                       "revenue may drive this budget (a commission, a bid on a revenue target) as much as the budget drives revenue")
-        fixes += [FIX_LIFT.format(ch=ch), FIX_FIXED.format(ch=ch)]
+    for reason, fix, by in _spend_reasons(ch, spread, together or {}, follows, lifted):
+        if by is None:
+            reasons.append(reason)
+            fixes += fix
+        else:
+            answered.append(f"{reason} — answered by the lift test on {by}")
+    pulled = np.isfinite(follows) and ch not in lifted
     if chains["disagree"]:
         meds = ", ".join(f"{m:.2f}" for m in chains["medians"])
         reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
         fixes += [FIX_LIFT.format(ch=ch), FIX_HISTORY]
     return {"contraction": round(c, 3), "flagged": bool(reasons), "reasons": reasons, "fixes": _dedup(fixes),
-            "chains": chains, "follows_revenue": bool(np.isfinite(follows))}
+            "chains": chains, "follows_revenue": bool(pulled), **({"answered_by_lift": answered} if answered else {})}
 
 
 def tenant_identification(
     roas: np.ndarray, channels: list[str], prior_var: np.ndarray, active: np.ndarray, spread: np.ndarray | None = None,
-    spend_corr: np.ndarray | None = None, follows: np.ndarray | None = None,
+    spend_corr: np.ndarray | None = None, follows: np.ndarray | None = None, lifted: Collection[str] = (),
 ) -> dict:
     """``{"identification", "roas_correlation", "spend_correlation"}`` of one tenant from ROAS draws ``(chain, draw, channel)``.
 
     Only ``active`` channels (spend in the training window) are judged; the others have no ROAS.
     ``spread`` is each channel's :func:`~bayes_mmm.data.spend_variation.spend_spread` (None: not judged);
     ``spend_corr`` ``(channel, channel)`` the correlation of their training spend (None: not judged);
-    ``follows`` per channel :func:`~bayes_mmm.data.spend_variation.follows_revenue` (None: not judged).
+    ``follows`` per channel :func:`~bayes_mmm.data.spend_variation.follows_revenue` (None: not judged);
+    ``lifted`` the channels a used lift test calibrates (:func:`channel_verdict`).
     """
     spread = np.full(len(channels), np.nan) if spread is None else spread
     spend_corr = np.full((len(channels), len(channels)), np.nan) if spend_corr is None else spend_corr
@@ -171,7 +196,7 @@ def tenant_identification(
         others = {names[b]: float(corr[a, b]) for b in range(len(idx)) if b != a}
         together = {channels[k]: float(spend_corr[j, k]) for k in idx if k != j and np.isfinite(spend_corr[j, k])}
         out[channels[j]] = channel_verdict(channels[j], roas[..., j], float(prior_var[j]), others, float(spread[j]), together,
-                                           float(follows[j]))
+                                           float(follows[j]), lifted)
     flag_partners(out, corr, names)
 
     def matrix(m: np.ndarray) -> dict:  # (active, active), by name; NaN (a constant spend) as null
@@ -201,11 +226,14 @@ def flag_partners(verdicts: dict[str, dict], corr: np.ndarray, names: list[str])
             e["flagged"] = True
 
 
-def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict[str, dict]:
+def identification(
+    idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None, lifted: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, dict]:
     """Per tenant ``{"identification": {channel: …}, "roas_correlation": {channel: {channel: r}}}``.
 
     Uses every chain of ``idata.posterior["roas"]``; spend and training days come from
-    ``constant_data``. Empty when the run has no media.
+    ``constant_data``; ``lifted`` maps tenants to the channels a used lift test calibrates.
+    Empty when the run has no media.
     """
     post = idata.posterior
     if "roas" not in post:
@@ -227,7 +255,7 @@ def identification(idata: az.InferenceData, spec: ModelSpec, population: Mapping
     return {
         t: tenant_identification(
             roas[:, :, i], channels, prior_var[i] if prior_var.ndim == 2 else prior_var, spend[i] > 0, spread[i], spend_corr[i],
-            follows[i],
+            follows[i], (lifted or {}).get(t, ()),
         )
         for i, t in enumerate(tenants)
     }
@@ -244,8 +272,12 @@ def flagged(summary: Mapping) -> list[tuple[str, str, dict]]:
 
 
 def attach(summary: dict, idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict:
-    """Write :func:`identification` into ``summary["tenants"][t]`` (in place) and return the summary."""
-    for tid, entry in identification(idata, spec, population).items():
+    """Write :func:`identification` into ``summary["tenants"][t]`` (in place) and return the summary.
+
+    The summary's lift-test entries say which channels a used test calibrates.
+    """
+    lifted = calibrated_channels(summary["tenants"])
+    for tid, entry in identification(idata, spec, population, lifted).items():
         if tid in summary["tenants"]:
             summary["tenants"][tid].update(entry)
     return summary

@@ -18,12 +18,16 @@ so an analyst can see whether more experiments would narrow a ROAS interval.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
-from bayes_mmm.inference.fit import FitResult
 from bayes_mmm.model.draws import stacked
+
+if TYPE_CHECKING:  # the fit pulls in PyMC; identification (read by the allocator) needs only calibrated_channels
+    from bayes_mmm.inference.fit import FitResult
 
 #: Extra noise draws per posterior draw for the se-widened interval.
 NOISE_DRAWS = 4

@@ -427,6 +427,11 @@ def print_identification(summary: dict) -> None:
     for tid, ch, e in rows:
         out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
                   f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)
+    for tid, entry in summary["tenants"].items():
+        for ch, e in (entry.get("identification") or {}).items():
+            if e.get("answered_by_lift"):
+                out.print(f"[green]a lift test answers[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['answered_by_lift']))}",
+                          highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -227,6 +227,59 @@ def test_spend_that_follows_revenue_is_flagged_however_narrow_the_posterior() ->
     assert channel_verdict("affiliate", sharp, _analytic_var(1, 5, 0.3), {}, spread=0.4)["flagged"] is False
 
 
+def test_a_used_lift_test_answers_what_the_spend_data_alone_cannot() -> None:
+    """The fixes say "a lift test on X": once one is in the fit, the spend data's reasons stop flagging X."""
+    rng = np.random.default_rng(21)
+    sharp = np.exp(rng.normal(1.0, 0.05, (2, 500)))
+    prior_var = _analytic_var(1, 5, 0.3)
+    follows = channel_verdict("affiliate", sharp, prior_var, {}, spread=0.4, follows=0.97, lifted={"affiliate"})
+    assert follows["flagged"] is False and follows["follows_revenue"] is False and follows["reasons"] == []
+    assert follows["answered_by_lift"] == [
+        "spend follows revenue (a near-fixed share of it, correlation +0.97 over the training periods): revenue may drive "
+        "this budget (a commission, a bid on a revenue target) as much as the budget drives revenue — answered by the lift "
+        "test on affiliate"]
+    assert channel_verdict("affiliate", sharp, prior_var, {}, spread=0.4, follows=0.97, lifted={"meta"})["follows_revenue"] is True
+    # a test on the partner of a co-flighted pair splits it; a test on a third channel does not
+    pair = {"together": {"google": 0.96}, "spread": 0.4}
+    assert channel_verdict("meta", sharp, prior_var, {}, lifted={"google"}, **pair)["flagged"] is False
+    assert channel_verdict("meta", sharp, prior_var, {}, lifted={"email"}, **pair)["flagged"] is True
+    flat = channel_verdict("meta", sharp, prior_var, {}, spread=0.0, lifted={"meta"})
+    assert flat["flagged"] is False and flat["answered_by_lift"][0].startswith("spend barely varies")
+    # the posterior's own checks still flag a tested channel: a test too vague to pin ROAS down leaves it wide
+    vague = np.exp(rng.normal(1.0, 0.8, (2, 500)))
+    still = channel_verdict("meta", vague, prior_var, {}, spread=0.0, lifted={"meta"})
+    assert still["flagged"] is True and still["reasons"][0].startswith("low contraction")
+    assert len(still["reasons"]) == 1 and len(still["answered_by_lift"]) == 1
+
+
+def test_attach_reads_the_tested_channels_from_the_summarys_lift_entries(capsys) -> None:
+    import arviz as az
+    import xarray as xr
+
+    from bayes_mmm.analysis.identification import attach
+
+    rng = np.random.default_rng(5)
+    spend = rng.uniform(1.0, 3.0, (2, 3, 60))
+    spend[:, 2] = 2.0  # email spends the same every day in both tenants
+    idata = az.InferenceData(
+        posterior=xr.Dataset({"roas": (("chain", "draw", "tenant", "channel"), np.exp(rng.normal(1.0, 0.05, (2, 300, 2, 3))))},
+                             coords={"tenant": ["t1", "t2"], "channel": CHANNELS}),
+        constant_data=xr.Dataset({"spend": (("tenant", "channel", "date"), spend), "train": (("tenant", "date"), np.ones((2, 60), bool))}),
+    )
+    tests = [{"channel": "email", "used": True}, {"channel": "meta", "used": False}]
+    summary = {"tenants": {"t1": {"lift_tests": tests}, "t2": {"lift_tests": [{"channel": "email", "used": False}]}}}
+    attach(summary, idata, ModelSpec())
+    assert summary["tenants"]["t1"]["identification"]["email"]["flagged"] is False  # its used test answers the flat spend
+    assert summary["tenants"]["t2"]["identification"]["email"]["flagged"] is True  # a test not used answers nothing
+    assert summary["tenants"]["t2"]["identification"]["email"]["reasons"][0].startswith("spend barely varies")
+    from bayes_mmm.surfaces.cli import print_identification
+
+    print_identification(summary)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "not identified t2 email: spend barely varies" in printed and "not identified t1" not in printed
+    assert "a lift test answers t1 email: spend barely varies (interquartile range 0% of the median on spend days)" in printed
+
+
 # -------------------------------------------------------------------------- real fits
 
 
