@@ -16,7 +16,8 @@ For each tenant×channel with spend in the training window (issue 17, part 3):
 * **Chain agreement**: per-chain medians of ROAS more than half the pooled 90 %
   width apart, or R-hat of that ROAS above 1.05, is a sign of several modes.
 
-A tenant×channel is flagged *not identified* when its contraction is low, or it
+A tenant×channel is flagged *not identified* when its contraction is low, or its 90 % interval spans more
+than a factor of 3.8 (a vague prior makes contraction easy; this does not loosen with it), or it
 correlates strongly (|r| > 0.6) with another channel while its interval is wide
 (and then that other channel too: the pair's split is what the data cannot decide),
 or the chains disagree, or its spend barely varies and hardly ever pauses (interquartile
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.core.priors import Z90
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.spend_variation import SPREAD_MIN, TOGETHER_MIN, follows_revenue, spend_correlations, spreads
 from bayes_mmm.runs.lift import calibrated_channels
@@ -47,6 +49,10 @@ if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this mod
 
 #: Below this contraction the posterior of log-ROAS is barely narrower than the prior.
 CONTRACTION_MIN = 0.5
+#: Above this posterior sd of log-ROAS the 90 % interval spans more than a factor of 3.8, whatever the prior:
+#: contraction alone would call a vague prior's posterior identified. The value is the sd at which the
+#: contraction rule flags under the default 1–5 prior pooled (√(0.5 · (0.489² + 0.3²))), so there the two agree.
+LOG_SD_MAX = 0.406
 #: |correlation| of log-ROAS above which two channels are entangled …
 CORR_MAX = 0.6
 #: … when the channel's 90 % interval is also wider than this multiple of its median.
@@ -147,9 +153,14 @@ def channel_verdict(
     wide = (q95 - q05) / q50 > WIDE_REL
     chains = chain_disagreement(roas)
     reasons, fixes, answered = [], [], []
+    sd = float(np.std(np.log(roas)))
     if c < CONTRACTION_MIN:
         said = "the data narrowed the prior little" if c >= 0 else "the posterior is wider than the prior: the data say little about it"
         reasons.append(f"low contraction {c:.2f} < {CONTRACTION_MIN}: {said}")
+    elif sd > LOG_SD_MAX:
+        reasons.append(f"wide posterior: its 90 % interval spans a factor of {np.exp(2 * Z90 * sd):.1f} "
+                       f"(more than {np.exp(2 * Z90 * LOG_SD_MAX):.1f}), though narrower than the prior")
+    if c < CONTRACTION_MIN or sd > LOG_SD_MAX:
         fixes += [FIX_VARIATION.format(ch=ch), FIX_HISTORY, FIX_LIFT.format(ch=ch)]
     for other, r in sorted(corr.items(), key=lambda kv: kv[1]):
         if abs(r) > CORR_MAX and wide:

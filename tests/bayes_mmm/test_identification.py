@@ -134,6 +134,23 @@ def test_the_narrow_partner_of_a_wide_entangled_channel_is_flagged_too() -> None
     assert out["identification"]["email"]["flagged"] is False
 
 
+def test_a_wide_posterior_is_flagged_however_vague_the_prior() -> None:
+    """Contraction against a vague prior is easy; a 90 % interval spanning more than ×3.8 is still flagged."""
+    rng = np.random.default_rng(8)
+    wide = np.exp(rng.normal(1.0, 0.5, (2, 2000)))  # a factor of about exp(2 · 1.645 · 0.5) = 5.2
+    narrow_prior, vague_prior = _analytic_var(1, 5, 0.3), _analytic_var(0.1, 50, 0.3)
+    assert channel_verdict("meta", wide, narrow_prior, {})["reasons"][0].startswith("low contraction")
+    out = channel_verdict("meta", wide, vague_prior, {})
+    assert out["contraction"] > 0.5 and out["flagged"] is True
+    factor = np.exp(2 * 1.6448536 * np.std(np.log(wide)))
+    assert out["reasons"] == [f"wide posterior: its 90 % interval spans a factor of {factor:.1f} (more than 3.8), though "
+                              "narrower than the prior"]
+    assert "a lift test on meta" in out["fixes"]
+    # under the default prior the two rules agree: the sd bar is where contraction reaches 0.5
+    assert np.sqrt(0.5 * narrow_prior) == pytest.approx(0.406, abs=5e-4)
+    assert channel_verdict("meta", np.exp(rng.normal(1.0, 0.3, (2, 2000))), vague_prior, {})["flagged"] is False
+
+
 def test_low_contraction_and_idle_channels() -> None:
     rng = np.random.default_rng(3)
     prior_var = _analytic_var(1, 5, 0.3)
