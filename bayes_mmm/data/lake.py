@@ -90,10 +90,16 @@ def cadence_of(path: Path) -> str:
     return WEEKLY if path.name.startswith(WEEKLY) else DAILY
 
 
+def is_tenant_folder(path: str | Path) -> bool:
+    """``path`` is a folder holding a tenant's data file (daily or weekly, csv or parquet)."""
+    path = Path(path)
+    return path.is_dir() and any((path / s).is_file() for s in DATA_STEMS)
+
+
 def tenant_folders(lake: str | Path) -> list[Path]:
     """A lake's tenant folders: its sub-folders holding a data file (none when ``lake`` is not a folder)."""
     lake = Path(lake)
-    return [p for p in lake.iterdir() if p.is_dir() and any((p / s).is_file() for s in DATA_STEMS)] if lake.is_dir() else []
+    return [p for p in lake.iterdir() if is_tenant_folder(p)] if lake.is_dir() else []
 
 
 def list_tenants(lake: str | Path) -> list[str]:

@@ -28,6 +28,7 @@ from bayes_mmm.core.constants import CADENCE_DAYS, DAILY
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import kind_of, read_json
 from bayes_mmm.core.spec import ADSTOCKS, ModelSpec
+from bayes_mmm.data.lake import is_tenant_folder
 from bayes_mmm.model.design import periods
 
 IDATA, SUMMARY = "idata.nc", "summary.json"
@@ -165,6 +166,13 @@ def _refuse_run_file(path: Path, option: str, own: str | None) -> None:
     if is_run_file(path, own):
         raise DataError(f"is a run folder's own file; no command writes over it, not even with --force, but the one that "
                         f"writes {path.name}", file=path, hint=f"choose another {option}")
+    # A lake's tenant folders hold the data every run rests on: no output lands among them (a plan or a report
+    # written over daily.csv would lose it), whichever lake it is and whether or not the command read it.
+    where = path.parent.resolve()  # links to the folder resolved; a link at ``path`` itself is replaced, not followed
+    folder = next((p for p in (where, *where.parents) if is_tenant_folder(p)), None)
+    if folder is not None:
+        raise DataError(f"lies in {folder}, a lake's tenant folder; outputs are never written among a lake's data, "
+                        "not even with --force", file=path, hint=f"choose another {option}")
 
 
 class RunFolder:

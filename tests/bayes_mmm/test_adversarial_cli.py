@@ -166,12 +166,20 @@ def test_monitor_and_report_never_write_over_the_run_or_the_lake_they_read_even_
     monitor = ["monitor", str(run), "--data", str(lake), "--force", "--out"]
     cases = [
         ([*monitor, str(run / "summary.json")], "is a run folder's own file"),
-        ([*monitor, str(lake / "none_books" / "daily.csv")], "an input folder of this command"),
-        ([*monitor, str(lake / "none_books" / "notes.json")], "an input folder of this command"),
+        ([*monitor, str(lake / "none_books" / "daily.csv")], "a lake's tenant folder"),
+        ([*monitor, str(lake / "none_books" / "notes.json")], "a lake's tenant folder"),
         (["report", str(run), "--out", str(run / "monitor.json"), "--force"], "is a run folder's own file"),
         (["allocate", "--run", str(run), "--tenant", "none_books", "--budget", "300", "--allow-unconverged",
           "--out", str(run / "monitor.json"), "--force"], "is a run folder's own file"),
     ]
+    # a lake's data are never an output, whichever command and whether or not it read that lake
+    daily = str(lake / "none_books" / "daily.csv")
+    plan = ["allocate", "--run", str(run), "--tenant", "none_books", "--budget", "300", "--allow-unconverged"]
+    for args in ([*plan, "--out", daily, "--force"], [*plan, "--out", str(tmp_path / "p.json"), "--csv", daily, "--force"],
+                 ["report", str(run), "--out", daily, "--force"], ["compare", str(run), str(run), "--out", daily, "--force"],
+                 ["score-plan", "--run", str(run), "--plan", str(tmp_path / "p.json"), "--allow-unconverged", "--out", daily,
+                  "--force"]):
+        cases.append((args, f"lies in {lake / 'none_books'}, a lake's tenant folder; outputs are never written among a lake's data"))
     for args, message in cases:
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
