@@ -70,6 +70,7 @@ from bayes_mmm.core.constants import (
     DATE,
     EVENT,
     PERIOD_UNIT,
+    RESERVED_CHANNELS,
     REVENUE,
     SPEND_PREFIX,
     TENANT_JSON,
@@ -151,6 +152,9 @@ class ImportSpec:
             if not CHANNEL_NAME.match(name):
                 raise DataError(f"channel name '{name}' may only use lower-case letters, digits and '_'",
                                 hint="it becomes the column spend_<name>")
+            if name in RESERVED_CHANNELS:
+                raise DataError(f"channel name '{name}' is reserved: plan tables have a column of that name",
+                                hint=f"name the channel otherwise, e.g. '{name}_ads'")
         where = self.mapping if self.mapping is not None else Path("[tenant]")
         unknown = [k for k in self.tenant if k not in TENANT_KEYS]
         if unknown:

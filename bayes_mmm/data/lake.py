@@ -37,6 +37,7 @@ from bayes_mmm.core.constants import (
     MIN_TEMP_SD_C,
     PRECIP,
     REQUIRED_COLUMNS,
+    RESERVED_CHANNELS,
     REVENUE,
     SNOW,
     SPEND_PREFIX,
@@ -210,6 +211,10 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
                         column=odd[0], hint=f"rename it to '{SPEND_PREFIX}{name}'")
     if SPEND_PREFIX in spend:
         raise DataError("empty channel name", file=path, column=SPEND_PREFIX, hint="name the channel, e.g. spend_meta")
+    clash = [c for c in spend if c.removeprefix(SPEND_PREFIX) in RESERVED_CHANNELS]
+    if clash:
+        raise DataError(f"channel name '{clash[0].removeprefix(SPEND_PREFIX)}' is reserved: plan tables have a column of that name",
+                        file=path, column=clash[0], hint=f"rename the channel, e.g. to '{clash[0]}_ads'")
     if not spend:
         raise DataError("no spend_<channel> column", file=path, hint="add at least one, e.g. spend_meta")
     return spend

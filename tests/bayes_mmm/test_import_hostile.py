@@ -278,3 +278,10 @@ def test_tenant_values_validate_would_refuse_are_refused_by_import(tmp_path: Pat
     _mapping(_files(tmp_path).parent, f"[tenant]\n{tenant}\n")
     line = _refused(tmp_path, fragment)
     assert line.startswith(f"error: {tmp_path / 'm.toml'}")
+
+
+def test_a_channel_named_like_a_plan_tables_column_is_refused(tmp_path: Path) -> None:
+    """A channel 'date' or 'tenant_id' would overwrite those columns of every plan CSV made from the lake."""
+    _files(tmp_path)
+    (tmp_path / "m.toml").write_text((tmp_path / "m.toml").read_text().replace("[channels.ads]", "[channels.tenant_id]"))
+    _refused(tmp_path, "channel name 'tenant_id' is reserved: plan tables have a column of that name", "'tenant_id_ads'")

@@ -149,6 +149,9 @@ def csv_with(column: str, row: int, value: str) -> str:
          "column 'spend_meta': column appears 2 times in the header"),
         (good_frame(150).to_csv(index=False).replace("spend_google", "spend_", 1), "column 'spend_': empty channel name"),
         (good_frame(150).to_csv(index=False).replace("spend_google", "", 1), "column 4 has no name"),
+        (good_frame(150).to_csv(index=False).replace("spend_google", "spend_date", 1),
+         "column 'spend_date': channel name 'date' is reserved: plan tables have a column of that name"),
+        (good_frame(150).to_csv(index=False).replace("spend_google", "spend_tenant_id", 1), "channel name 'tenant_id' is reserved"),
         (good_frame(150).assign(holiday=[0, 2] + [0] * 148).to_csv(index=False),
          "column 'holiday', row 2 (date 2024-01-02): value 2 where 0 or 1 belongs"),
         (good_frame(150).assign(event=[0.5] + [0] * 149).to_csv(index=False), "column 'event', row 1 (date 2024-01-01): value 0.5"),
@@ -157,7 +160,7 @@ def csv_with(column: str, row: int, value: str) -> str:
          "column 'date', row 2: a time or time zone where a plain date belongs: '2024-01-02T00:00:00+01:00'"),
     ],
     ids=["inf", "-inf", "Infinity", "1e300", "temp80", "temp-75", "precip", "semicolon", "tab", "decimal-comma",
-         "extra-field", "dup-header", "empty-channel", "empty-name", "holiday-2", "event-half", "us-date", "tz"],
+         "extra-field", "dup-header", "empty-channel", "empty-name", "channel-date", "channel-tenant_id", "holiday-2", "event-half", "us-date", "tz"],
 )
 def test_strict_reader_one_line_per_problem(tmp_path: Path, text: str, expected: str) -> None:
     path = write_tenant(tmp_path, "t", text)
