@@ -100,9 +100,13 @@ def evaluate_summary(summary: dict, lake: str | Path) -> dict:
             "unmatched": unmatched}
 
 
-def evaluate_run(run_dir: str | Path, lake: str | Path) -> dict:
-    """Evaluate a run folder (joint or grouped) against a synthetic lake and write ``evaluation.json``."""
+def evaluate_run(run_dir: str | Path, lake: str | Path, force: bool = False) -> dict:
+    """Evaluate a run folder (joint or grouped) against a synthetic lake and write ``evaluation.json``.
+
+    An ``evaluation.json`` bayes-mmm did not write is replaced only with ``force``.
+    """
     run = RunFolder(run_dir)
+    run.check_evaluation(force)
     ev = evaluate_summary(run.summary(need_tenants=True), lake)
     run.write_evaluation(ev)
     return ev

@@ -146,6 +146,8 @@ def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: 
     its ``inputs``; the place must be writable. Outputs never replace what the command did not create."""
     _refuse_run_file(path, "--out", own)
     atomic.refuse_input(path, inputs)
+    if path.is_dir():  # said here: the command may have no --out to name (diagnose, evaluate)
+        raise DataError("is a folder, but a file is needed here", file=path, hint=otherwise)
     if path.is_file() and not force and not ours(path):
         raise FileExistsError(f"{path} exists and is not {what}; pass --force to replace it, or {otherwise}")
     atomic.ensure_file_writable(path, force=True)
@@ -464,6 +466,17 @@ class RunFolder:
 
     def write_allocation(self, plan: dict) -> Path:
         return atomic.write_text(self.allocation_path, to_json(plan) + "\n")
+
+    def check_evaluation(self, force: bool = False) -> None:
+        """Refuse, before any work, to replace an ``evaluation.json`` that bayes-mmm did not write (unless ``force``)."""
+        def ours(p: Path) -> bool:
+            try:
+                ev = read_json(p)
+            except (DataError, OSError, ValueError):
+                return False
+            return isinstance(ev, dict) and isinstance(ev.get("pairs"), list) and isinstance(ev.get("overall"), dict)
+
+        refuse_foreign(self.evaluation_path, force, ours, "an evaluation bayes-mmm wrote", own=EVALUATION)
 
     def check_model_card(self, force: bool = False) -> None:
         """Refuse, before any work, to replace a ``model_card.md`` that bayes-mmm did not write (unless ``force``)."""

@@ -589,13 +589,14 @@ def fit(
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     truth: Annotated[Path, typer.Option("--truth", help="Synthetic lake with truth.json files.")] = DEFAULT_LAKE,
+    force: Annotated[bool, typer.Option(help="Replace an evaluation.json that bayes-mmm did not write.")] = False,
 ) -> None:
     """Compare a run with the synthetic ground truth; writes evaluation.json."""
     quiet_libraries()
     from bayes_mmm.analysis.evaluate import evaluate_run
     from bayes_mmm.runs.folder import RunFolder
 
-    ev = evaluate_run(run, truth)
+    ev = evaluate_run(run, truth, force)
     t = Table(title="recovery of true ROAS")
     for col in ("tenant", "channel", "true", "mean", "90 % interval", "inside", "rel. error"):
         t.add_column(col, justify="right" if col not in ("tenant", "channel") else "left", no_wrap=col == "tenant")

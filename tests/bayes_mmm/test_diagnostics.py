@@ -190,6 +190,26 @@ def test_evaluation_names_channels_the_truth_and_the_run_spell_differently(tmp_p
     assert len(ev["pairs"]) == 3 * len(summary["tenants"]) - 1
 
 
+def test_evaluate_replaces_its_own_evaluation_but_not_a_users_file(stored_run: Path, stored_lake: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(stored_run, tmp_path / "run"))
+    runner = CliRunner()
+    mine = run / "evaluation.json"
+    mine.write_text('{"mine": true}')
+    res = runner.invoke(app, ["evaluate", str(run), "--truth", str(stored_lake)])
+    assert res.exit_code == 2 and "exists and is not an evaluation bayes-mmm wrote; pass --force" in " ".join(res.output.split())
+    assert mine.read_text() == '{"mine": true}'
+    assert runner.invoke(app, ["evaluate", str(run), "--truth", str(stored_lake), "--force"]).exit_code == 0
+    first = json.loads(mine.read_text())
+    assert runner.invoke(app, ["evaluate", str(run), "--truth", str(stored_lake)]).exit_code == 0  # its own: replaced
+    assert json.loads(mine.read_text()) == first
+    mine.unlink()
+    mine.mkdir()  # a folder in its place: refused before the work, not at the rename
+    res = runner.invoke(app, ["evaluate", str(run), "--truth", str(stored_lake), "--force"])
+    assert res.exit_code == 2 and "is a folder, but a file is needed here" in res.output
+
+
 def test_diagnose_puts_an_earlier_evaluation_into_the_model_card(stored_run: Path, stored_lake: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -220,3 +240,14 @@ def test_diagnose_puts_an_earlier_evaluation_into_the_model_card(stored_run: Pat
         (run / "evaluation.json").write_text(text)
         res = runner.invoke(app, ["diagnose", str(run)])
         assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
+
+
+def test_diagnose_names_no_option_it_lacks_when_its_card_is_a_folder(stored_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(stored_run, tmp_path / "run"))
+    (run / "model_card.md").mkdir()
+    res = CliRunner().invoke(app, ["diagnose", str(run)])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 2 and "model_card.md: is a folder, but a file is needed here — move it away" in said
+    assert "--out" not in said
