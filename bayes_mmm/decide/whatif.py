@@ -68,6 +68,8 @@ def _read_plan_json(path: Path) -> pd.DataFrame:
             and all(isinstance(t, dict) and isinstance(t.get("plan"), dict) for t in tenants.values())):
         raise DataError("is JSON but not a plan of `bayes-mmm allocate` (it needs days and tenants.<id>.plan)", file=path, hint=hint)
     for tid, t in tenants.items():
+        if not t["plan"]:
+            raise DataError(f"tenant {tid}: its plan names no channel", file=path, hint=COMPLETE_HINT)
         for ch, spend in t["plan"].items():
             if not isinstance(spend, list) or len(spend) != len(days):
                 raise DataError(f"tenant {tid}, channel {ch}: the plan needs one amount per day of 'days' ({len(days)})",
@@ -151,8 +153,11 @@ def read_plan_csv(path: str | Path, channels: list[str], cadence: str) -> tuple[
     if not path.is_file():
         raise DataError("plan file not found", file=path, hint="write one with `bayes-mmm allocate --csv`, or by hand (docs: data contract §4)")
     # Only an empty cell is "no spend": NA, #N/A or NULL is a value that went missing, refused as not a number.
-    raw = _read_plan_json(path) if _is_json(path) else read_table(path, na_tokens=frozenset({""}))
+    from_json = _is_json(path)
+    raw = _read_plan_json(path) if from_json else read_table(path, na_tokens=frozenset({""}))
     df = _long(raw, str(path), channels)
+    if from_json:  # its amounts are all numbers: a blank is a channel key missing from a tenant's plan, i.e. not given
+        df = df[df[SPEND].notna()].reset_index(drop=True)
     unknown = ~df[CHANNEL].isin(channels).to_numpy()
     if unknown.any():
         raise DataError(f"unknown channel(s) {', '.join(sorted(set(df[CHANNEL][unknown])))}; the run has {', '.join(channels)}",

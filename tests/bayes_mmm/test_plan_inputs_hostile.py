@@ -82,6 +82,25 @@ def test_a_wide_plan_without_a_channel_the_tenant_has_is_refused(run: Path, tmp_
         score(run, plan)
 
 
+def test_a_plan_json_missing_a_channel_key_is_refused_not_scored_as_zero(run: Path, tmp_path: Path) -> None:
+    import json
+
+    days = ["2024-07-19", "2024-07-20"]
+    full = {"meta": [100.0, 100.0], "google": [50.0, 50.0], "email": [10.0, 10.0]}
+    plan = {"days": days, "tenants": {RAIN: {"plan": full}, CLOTHES: {"plan": full},
+                                      BOOKS: {"plan": {k: v for k, v in full.items() if k != "email"}}}}
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    with pytest.raises(DataError, match=f"tenant {BOOKS}: the plan has no value for email on 2024-07-19, 2024-07-20"):
+        score(run, tmp_path / "p.json")
+    plan["tenants"][BOOKS]["plan"] = {}
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    with pytest.raises(DataError, match=f"tenant {BOOKS}: its plan names no channel"):
+        score(run, tmp_path / "p.json")
+    plan["tenants"][BOOKS]["plan"] = full
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    assert score(run, tmp_path / "p.json")["tenants"][BOOKS]["plan"]["email"] == [10.0, 10.0]
+
+
 def test_a_long_plan_missing_a_row_is_refused(run: Path, tmp_path: Path) -> None:
     rows = [f"{d},{RAIN},{ch},10" for d in ("2024-07-19", "2024-07-20") for ch in ("meta", "google", "email")]
     plan = write(tmp_path / "long.csv", "date,tenant_id,channel,spend", [r for r in rows if r != f"2024-07-20,{RAIN},google,10"])
