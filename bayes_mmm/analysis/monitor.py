@@ -139,7 +139,9 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
                 raise DataError(f"tenant {tid}: {column} in the run's window differs from the run's ({now:.2f} vs {total:.2f}): "
                                 "the new data overlaps and rewrites the old window", file=lake, column=column,
                                 hint="keep the old rows unchanged and add only periods after " + str(ends[i]))
-    return Window(train, dates[None, :] > ends[:, None], ends)
+    # A tenant's new periods are its own rows after its window: a lake whose other tenants run longer pads this
+    # tenant's axis with periods it has no row for (no spend, no revenue), which are not news about it.
+    return Window(train, (dates[None, :] > ends[:, None]) & ds["in_range"].values, ends)
 
 
 def load_extended(lake: str | Path, summary: dict) -> tuple[xr.Dataset, dict[str, list[str]]]:

@@ -69,6 +69,20 @@ def test_metrics_match_an_independent_computation(setting: dict) -> None:
         assert e["reference"]["source"] == "in_sample"
 
 
+def test_a_tenant_with_fewer_new_periods_than_the_others_is_judged_on_its_own_rows(setting: dict) -> None:
+    """Periods the lake's other tenants add are not this tenant's: no spend there is not a drop in its spend."""
+    from bayes_mmm.api import monitor_lake
+
+    first, root = setting["first"], setting["root"]
+    ten = _edit(setting["plain"], root / "ten_all", None, lambda d: d.iloc[:-(NEW_DAYS - 10)])
+    ten_first = _edit(setting["plain"], root / "ten_first", first, lambda d: d.iloc[:-(NEW_DAYS - 10)])
+    alone = monitor_lake(setting["run"], ten, root / "m_ten.json")["tenants"][first]
+    beside = monitor_lake(setting["run"], ten_first, root / "m_ten_first.json")["tenants"][first]
+    assert beside["n"] == alone["n"] == 10
+    assert not [d for d in beside["data_drift"] if d.startswith("spend_")], beside["data_drift"]
+    assert beside["data_drift"] == alone["data_drift"]
+
+
 def test_never_overwrites_a_foreign_file(setting: dict) -> None:
     target = setting["root"] / "foreign.json"
     target.write_text('{"mine": true}')
