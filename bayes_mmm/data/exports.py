@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayes_mmm.core.constants import MAX_AMOUNT
 from bayes_mmm.core.errors import DataError
 
 #: Date formats tried, in order, when a mapping names none (only the date part of a timestamp is used).
@@ -252,6 +253,11 @@ def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = 
     if huge.any():
         raise DataError(f"amount too large to be a number: '{values.iloc[int(np.argmax(huge))]}'", file=path,
                         column=column, rows=_rows(values, huge))
+    # The lake refuses amounts beyond this: said here, at the export's own row, not later at the written lake's.
+    absurd = ok & (np.abs(out) > MAX_AMOUNT)
+    if absurd.any():
+        raise DataError(f"impossible amount beyond ±{MAX_AMOUNT:g}: '{values.iloc[int(np.argmax(absurd))]}'", file=path,
+                        column=column, rows=_rows(values, absurd), hint="a cell of another column, or a total row, read as an amount?")
     return out
 
 

@@ -120,6 +120,8 @@ def test_a_spend_column_is_read_once(tmp_path: Path) -> None:
     [
         ("1e999", "row 3: amount too large to be a number: '1e999'"),
         ("-50", "row 3: negative total for the day (-50 on 2024-01-03)"),
+        ("2000000000000", "row 3: impossible amount beyond ±1e+12: '2000000000000'"),
+        ("1e300", "row 3: impossible amount beyond ±1e+12: '1e300'"),
     ],
 )
 def test_revenue_that_is_not_finite_or_negative_is_refused(tmp_path: Path, cell: str, fragment: str) -> None:
