@@ -24,6 +24,9 @@ NA_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NU
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: A date followed by a time and/or a zone: '2025-01-02T00:00:00Z', '2025-01-02 00:00+01:00'.
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\S+")
+#: Dates a lake, plan or forecast may hold: outside them a date is a typo (9999-12-31 stands for "never"), and
+#: beyond 2262 pandas cannot hold it in nanoseconds, where later arithmetic failed with an overflow naming nothing.
+DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
 OTHER_SEPARATORS = (";", "\t", "|")
 #: What a temperature column in °F needs (US weather services and spreadsheets give °F; the contract's are °C).
 FAHRENHEIT_HINT = "in °F? temperatures are °C here: (°F − 32) × 5/9"
@@ -141,6 +144,11 @@ def parse_iso_dates(values: pd.Series, path: str | Path, column: str) -> pd.Date
         else:
             problem = f"not an ISO date: '{first[:30]}'"
         raise DataError(problem, file=path, column=column, rows=rows, hint="use ISO dates YYYY-MM-DD")
+    far = np.asarray((stamps < DATE_MIN) | (stamps > DATE_MAX))
+    if far.any():
+        rows = rows_where(far)
+        raise DataError(f"date '{stamps[rows[0] - 1]:%Y-%m-%d}' lies outside {DATE_MIN:%Y}–{DATE_MAX:%Y}", file=path, column=column,
+                        rows=rows, hint="a typo in the year, or a placeholder for 'no date'?")
     return stamps.rename(None)
 
 

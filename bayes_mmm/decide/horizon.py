@@ -8,7 +8,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import CADENCE_DAYS
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.data.table import ISO_DATE
+from bayes_mmm.data.table import DATE_MAX, DATE_MIN, ISO_DATE
 
 DEFAULT_PERIODS = {"daily": 7, "weekly": 4}
 
@@ -45,9 +45,12 @@ def _start_date(start: str | date | pd.Timestamp) -> pd.Timestamp:
     if text is not None and not ISO_DATE.match(text):
         raise StartError(f"start '{start}' is not an ISO date", hint="use YYYY-MM-DD")
     try:
-        return pd.Timestamp(start if text is None else text).normalize()
+        stamp = pd.Timestamp(start if text is None else text).normalize()
     except (ValueError, TypeError):
         raise StartError(f"start '{start}' is not a date", hint="use YYYY-MM-DD") from None
+    if not DATE_MIN <= stamp <= DATE_MAX:
+        raise StartError(f"start '{start}' lies outside {DATE_MIN:%Y}–{DATE_MAX:%Y}", hint="a typo in the year?")
+    return stamp
 
 
 def plan_dates(last: pd.Timestamp, cadence: str, n: int, start: str | pd.Timestamp | None) -> tuple[pd.DatetimeIndex, int]:

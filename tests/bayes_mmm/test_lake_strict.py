@@ -156,11 +156,12 @@ def csv_with(column: str, row: int, value: str) -> str:
          "column 'holiday', row 2 (date 2024-01-02): value 2 where 0 or 1 belongs"),
         (good_frame(150).assign(event=[0.5] + [0] * 149).to_csv(index=False), "column 'event', row 1 (date 2024-01-01): value 0.5"),
         (csv_with("date", 2, "01/02/2024"), "column 'date', row 2: not an ISO date: '01/02/2024'"),
+        (csv_with("date", 2, "9999-01-02"), "column 'date', row 2: date '9999-01-02' lies outside 1900–2200"),
         (csv_with("date", 2, "2024-01-02T00:00:00+01:00"),
          "column 'date', row 2: a time or time zone where a plain date belongs: '2024-01-02T00:00:00+01:00'"),
     ],
     ids=["inf", "-inf", "Infinity", "1e300", "temp80", "temp-75", "precip", "semicolon", "tab", "decimal-comma",
-         "extra-field", "dup-header", "empty-channel", "empty-name", "channel-date", "channel-tenant_id", "holiday-2", "event-half", "us-date", "tz"],
+         "extra-field", "dup-header", "empty-channel", "empty-name", "channel-date", "channel-tenant_id", "holiday-2", "event-half", "us-date", "year-9999", "tz"],
 )
 def test_strict_reader_one_line_per_problem(tmp_path: Path, text: str, expected: str) -> None:
     path = write_tenant(tmp_path, "t", text)

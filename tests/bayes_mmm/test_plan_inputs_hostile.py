@@ -82,6 +82,12 @@ def test_a_wide_plan_without_a_channel_the_tenant_has_is_refused(run: Path, tmp_
         score(run, plan)
 
 
+def test_a_plan_dated_beyond_what_pandas_holds_names_its_file_column_and_row(run: Path, tmp_path: Path) -> None:
+    plan = write(tmp_path / "plan.csv", WIDE, [f"2024-07-19,{RAIN},100,50,10", f"9999-07-20,{RAIN},100,50,10"])
+    msg = refused(["score-plan", "--run", str(run), "--plan", str(plan), "--allow-unconverged"], tmp_path / "s.json")
+    assert f"error: {plan}, column 'date', row 2: date '9999-07-20' lies outside 1900–2200" in msg
+
+
 def test_a_plan_json_missing_a_channel_key_is_refused_not_scored_as_zero(run: Path, tmp_path: Path) -> None:
     import json
 
@@ -189,6 +195,7 @@ def test_allocate_checks_cities_from_another_directory(tmp_path: Path, monkeypat
 @pytest.mark.parametrize(("start", "message"), [
     ("07/25/2024", "start '07/25/2024' is not an ISO date — use YYYY-MM-DD"),
     ("2099-01-01", f"start 2099-01-01 is more than {MAX_PLAN_DAYS} days after the run's last period 2024-07-18"),
+    ("9999-12-30", "start '9999-12-30' lies outside 1900–2200 — a typo in the year?"),
 ])
 def test_allocate_start_must_be_iso_and_within_a_year(run: Path, tmp_path: Path, start: str, message: str) -> None:
     msg = refused(["allocate", "--run", str(run), "--tenant", RAIN, "--budget", "1000", "--days", "2", "--allow-unconverged",
