@@ -77,12 +77,16 @@ from bayes_mmm.model.draws import stacked
 from bayes_mmm.runs.folder import RunFolder
 
 OPT_DRAWS = 300  # default posterior draws used inside the optimiser
+MIN_BUDGET = 0.01
 DEFAULT_TRUST = TrustRegion()
 
 
 def _check_budget(budget: float) -> None:
     if not (isinstance(budget, int | float) and math.isfinite(budget) and budget > 0):
         raise DataError(f"budget must be a positive amount, got {budget}", hint="pass --budget with the total to spend over the plan's periods")
+    if budget < MIN_BUDGET:  # 1e-320 passed as positive, then failed as "bounds add up to 0.00, below the budget 0.00"
+        raise DataError(f"budget {budget:g} is below {MIN_BUDGET} (a cent of the revenue's currency)",
+                        hint="pass --budget with the total to spend over the plan's periods")
 
 
 def _open_run(run_dir: str | Path, tenant: str | None, allow_unconverged: bool) -> tuple[RunFolder, Any, dict[str, Any], bool]:

@@ -51,6 +51,7 @@ def test_bad_bounds_exit_2_and_write_nothing(run: Path, tmp_path: Path, bounds: 
     ("1e300", "budget 1e+300 is more than 1,000× the highest spend in the data"),
     ("nan", "budget must be a positive amount, got nan"),
     ("-1", "budget must be a positive amount, got -1.0"),
+    ("0.001", "budget 0.001 is below 0.01 (a cent of the revenue's currency)"),
 ])
 def test_absurd_budgets_exit_2(run: Path, tmp_path: Path, budget: str, message: str) -> None:
     res = runner.invoke(app, ["allocate", "--run", str(run), "--budget", budget, "--allow-unconverged", "--out", str(tmp_path / "p.json")])
