@@ -323,19 +323,24 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
         model_drift, data_drift, action`` plus the reasons and bias statistics, and
         ``not_checked``: tenants without revenue after their own window yet, and why.
     """
-    from bayes_mmm.model.design import build_design
+    from bayes_mmm.model.design import axis_centre, build_design
 
     idata, summary = read_run(run_dir)
     ds, new_channels = load_extended(lake, summary)
     w = check_lake(ds, summary, lake)
-    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train)
+    data = summary["data"]
+    # the run's own trend zero (the middle of its dates), not the extended lake's: the same design on the run's window
+    centre = axis_centre(data["start"], data["end"], data.get("cadence", DAILY))
+    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train, centre)
     new = w.scored(ds)
     waiting = {tid: f"no revenue after its last fitted period {w.ends[i]}" for i, tid in enumerate(design.tenants) if not new[i].any()}
     if len(waiting) == len(design.tenants):
         raise DataError("no tenant has revenue in the periods after its window", file=lake, column="revenue",
                         hint="monitor needs observed revenue after the run's window")
-    rng = np.random.default_rng(seed)
-    tenants = {tid: _tenant_report(design, idata.posterior, i, tid, rng, summary, ds, w, new_channels[tid])
+    # A stream per tenant: its draws do not depend on the other tenants' rows or on the lake's length.
+    streams = np.random.SeedSequence(seed).spawn(len(design.tenants))
+    tenants = {tid: _tenant_report(design, idata.posterior, i, tid, np.random.default_rng(streams[i]), summary, ds, w,
+                                   new_channels[tid])
                for i, tid in enumerate(design.tenants) if tid not in waiting}
     dates = ds[DATE].values.astype("datetime64[D]")[new.any(axis=0)]
     return {"run_id": summary["run_id"], "created_by": CREATED_BY, "run": str(Path(run_dir)), "lake": str(lake),

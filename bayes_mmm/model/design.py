@@ -212,8 +212,15 @@ def _lags(x: np.ndarray, n: int) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def axis_centre(first: pd.Timestamp, last: pd.Timestamp, cadence: str = "daily") -> pd.Timestamp:
+    """The middle of a date axis from ``first`` to ``last`` (a week counted at its middle): the trend's zero."""
+    half_period = pd.Timedelta(days=(CADENCE_DAYS[cadence] - 1) / 2)
+    return pd.Timestamp(first) + (pd.Timestamp(last) - pd.Timestamp(first)) / 2 + half_period
+
+
 def calendar_features(
     dates: pd.DatetimeIndex, spec: ModelSpec, holiday: np.ndarray | None, cadence: str = "daily", country: str = "",
+    trend_centre: pd.Timestamp | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Trend, yearly Fourier terms, day of week (daily data only) and holidays for some dates.
 
@@ -222,12 +229,14 @@ def calendar_features(
     among its seven days. Without the tenant's own ``holiday`` column, the holidays are
     its ``country``'s (:func:`~bayes_mmm.data.calendar.holiday_table`; none given: US retail events),
     with the shopping week around Black Friday (:func:`~bayes_mmm.data.calendar.cyber_week`) when
-    ``spec.cyber_week``.
+    ``spec.cyber_week``. The trend is 0 at ``trend_centre`` (default: the middle of ``dates``); a design
+    over more dates than a run's (a monitor's extended lake) passes the run's, so the run's baseline
+    coefficients mean the same there.
     """
     step = CADENCE_DAYS[cadence]
     mid = dates + pd.Timedelta(days=(step - 1) / 2)  # a week is represented by its middle
-    days = (mid - mid[0]).days.to_numpy(dtype=float)
-    t = (days - days[-1] / 2) / 365.25
+    centre = axis_centre(dates[0], dates[-1], cadence) if trend_centre is None else pd.Timestamp(trend_centre)
+    t = np.asarray((mid - centre) / pd.Timedelta(days=1), dtype=float) / 365.25
     doy = mid.day_of_year.to_numpy() / 365.25
     cols, names = [t], ["trend"]
     for k in range(1, spec.fourier_order + 1):
@@ -415,7 +424,8 @@ def noise_structure(
     return {"ar_rho": ar_rho, "noise_scale": scale, "noise_power": power, "noise_nu": nu, "tail_scale": tails}
 
 
-def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None) -> Design:
+def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarray | None = None,
+                 trend_centre: pd.Timestamp | None = None) -> Design:
     """Build the model arrays of a loaded lake.
 
     Parameters
@@ -428,10 +438,12 @@ def build_design(ds: xr.Dataset, spec: ModelSpec | None = None, train: np.ndarra
         Optional ``(tenant, date)`` mask of training days; defaults to every
         observed day. Scaling, weather standardisation and the QR use only
         these days.
+    trend_centre
+        Where the trend is 0 (default: the middle of the lake's dates; see :func:`calendar_features`).
     """
     spec = (spec or ModelSpec()).windowed(str(ds.attrs.get("cadence", "daily")))
     response = _response(ds, spec, train)
-    baseline = _baseline(ds, spec, response)
+    baseline = _baseline(ds, spec, response, trend_centre)
     spec, screen = screen_of(spec, response, baseline)
     noise = noise_structure(spec, response["y"], baseline["X"], response["lagged"], response["train"],
                             response["in_range"], baseline["has_weather"])
@@ -502,7 +514,7 @@ def _country(ds: xr.Dataset, i: int) -> str:
     return str(ds.coords["country"].values[i]) if "country" in ds.coords else ""
 
 
-def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
+def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict, trend_centre: pd.Timestamp | None = None) -> dict:
     """Each tenant's baseline features (calendar, weather, level, events, controls) and media weather."""
     train, dates, cadence = response["train"], response["dates"], response["cadence"]
     n_t, n_d = train.shape
@@ -520,7 +532,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict) -> dict:
                           spec.media_weather_clip, *_training_range(temp, precip, snow, tr))
         stats.append(st)
         own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
-        c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i))
+        c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i), trend_centre)
         cal.append(c)
         in_data = CYBER_WEEK in cnames and c[tr, cnames.index(CYBER_WEEK)].any()  # named only where it can act
         calendars.append("its own holiday column" if own is not None

@@ -81,6 +81,30 @@ def test_a_tenant_with_fewer_new_periods_than_the_others_is_judged_on_its_own_ro
     assert beside["n"] == alone["n"] == 10
     assert not [d for d in beside["data_drift"] if d.startswith("spend_")], beside["data_drift"]
     assert beside["data_drift"] == alone["data_drift"]
+    # the same rows score the same: the tenant's own draws, and the run's trend, whatever else the lake holds
+    for key in ("r2", "mape", "coverage_90", "bias_sigma"):
+        assert beside[key] == pytest.approx(alone[key], rel=1e-9, abs=1e-12), key
+
+
+def test_the_monitors_design_on_the_runs_window_is_the_fits_own(setting: dict) -> None:
+    """An extended lake moves the middle of the date axis; the trend keeps the run's zero, so its coefficients mean the same."""
+    from bayes_mmm.analysis.monitor import check_lake, load_extended
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.data.lake import load_lake
+    from bayes_mmm.model.design import axis_centre, build_design
+
+    summary = json.loads((setting["run"] / "summary.json").read_text())
+    spec = ModelSpec.from_dict(summary["config"]["spec"])
+    fitted = build_design(load_lake(setting["lake"]), spec)
+    ds, _ = load_extended(setting["plain"], summary)
+    w = check_lake(ds, summary, setting["plain"])
+    data = summary["data"]
+    extended = build_design(ds, spec, w.train, axis_centre(data["start"], data["end"]))
+    n = fitted.X.shape[1]
+    np.testing.assert_allclose(extended.X[:, :n], fitted.X, rtol=0, atol=1e-12)
+    assert np.allclose(extended.X[:, n:, 1], extended.X[:, n - 1, 1][:, None] + np.arange(1, NEW_DAYS + 1) / 365.25)  # runs on
+    drifted = build_design(ds, spec, w.train)  # the old way: the trend's zero at the extended lake's middle
+    assert not np.allclose(drifted.X[:, :n, 1], fitted.X[:, :, 1])
 
 
 def test_never_overwrites_a_foreign_file(setting: dict) -> None:
