@@ -108,7 +108,7 @@ def holiday_lines(summary: dict) -> list[str]:
 
 def _roas_ranges(spec: dict) -> str:
     """ROAS prior ranges of a recorded spec, e.g. ``email 3–12, others 1–5`` (old runs: ``roas_prior``)."""
-    ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}
+    ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}  # runs recording neither predate 2026-11-29: 1–5
     named = [f"{ch} {lo:g}–{hi:g}" for ch, (lo, hi) in ranges.items() if ch != "*"]
     lo, hi = ranges["*"]
     return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])

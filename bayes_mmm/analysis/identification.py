@@ -51,7 +51,8 @@ if TYPE_CHECKING:  # arviz costs seconds to import; the allocator reads this mod
 CONTRACTION_MIN = 0.5
 #: Above this posterior sd of log-ROAS the 90 % interval spans more than a factor of 3.8, whatever the prior:
 #: contraction alone would call a vague prior's posterior identified. The value is the sd at which the
-#: contraction rule flags under the default 1–5 prior pooled (√(0.5 · (0.489² + 0.3²))), so there the two agree.
+#: contraction rule flags under a 1–5 prior pooled (√(0.5 · (0.489² + 0.3²))), the default until 2026-11-29: a
+#: wider default does not make the data's verdict easier.
 LOG_SD_MAX = 0.406
 #: |correlation| of log-ROAS above which two channels are entangled …
 CORR_MAX = 0.6

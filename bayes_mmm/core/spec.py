@@ -7,7 +7,7 @@ import numbers
 from dataclasses import InitVar, asdict, dataclass, field, replace
 
 from bayes_mmm.core.constants import CADENCE_DAYS
-from bayes_mmm.core.priors import MediaPriors
+from bayes_mmm.core.priors import LEGACY_ROAS, MediaPriors
 
 #: The carry-over shapes the model has; ``"screen"`` (the default) picks one of them from the data before
 #: sampling (:mod:`bayes_mmm.model.adstock_screen`), so a fitted run's settings always name a shape.
@@ -248,8 +248,8 @@ class ModelSpec:
         # Summaries written before priors were data hold only ``roas_prior``; it maps onto "*".
         raw, old_roas = d.pop("priors", None), d.pop("roas_prior", None)
         d["priors"] = MediaPriors.from_dict(raw or {})
-        if raw is None and old_roas is not None:
-            d["priors"] = d["priors"].with_default_roas(*old_roas)
+        if raw is None:  # those runs had 1–5 unless they said otherwise, whatever today's default
+            d["priors"] = d["priors"].with_default_roas(*(old_roas or LEGACY_ROAS))
         # Absent in the oldest summaries (everything non-centred then); None is the per-tenant rule.
         centered = d.get("centered", ())
         d["centered"] = None if centered is None else tuple(centered)

@@ -35,7 +35,7 @@ SHIFT_MIN_SHARE = 0.5
 #: Spend below this share of the channel's median spend (on its spend days) does not count as launched: a test.
 LAUNCH_SHARE = 0.1
 #: A revenue shift above this multiple of the channel's spend is beyond any plausible ROAS (the default
-#: prior's 90 % range is 1–5): something else changed at the same time.
+#: prior's 90 % range is 0.5–10): something else changed at the same time.
 SHIFT_ROAS = 10.0
 
 

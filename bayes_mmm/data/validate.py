@@ -67,7 +67,7 @@ OUTLIER_RATIO = 2.0
 SPEND_SCALE = 50.0
 #: Total media spend above this multiple of total revenue is reported: no business runs ads at a tenth of a
 #: unit of revenue per unit spent for long, while revenue in thousands or spend in cents does exactly this,
-#: and the ROAS prior (1–5 by default) then forces media to explain far more revenue than there is.
+#: and the ROAS prior (0.5–10 by default) then forces media to explain far more revenue than there is.
 SPEND_TO_REVENUE = 10.0
 #: Total media spend below this share of total revenue is reported too: revenue in cents or spend in thousands
 #: (PyMC-Marketing's ROAS example in its raw units: 0.3 %) makes the true ROAS 100× the prior's; and if the share

@@ -464,8 +464,8 @@ def fit(
                              "weeks for weekly data; whole weeks on weekly data).")] = None,
     roas_prior: Annotated[str | None, typer.Option(
         help="Prior: central 90 % ROAS range per channel, '*' for the rest, e.g. 'email=3:12,*=1:5'.")] = None,
-    roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 1)")] = None,
-    roas_high: Annotated[float | None, typer.Option(help="…and below this (90 %; default 5).")] = None,
+    roas_low: Annotated[float | None, typer.Option(help="Prior: ROAS probably above this… (the '*' range; default 0.5)")] = None,
+    roas_high: Annotated[float | None, typer.Option(help="…and below this (90 %; default 10).")] = None,
     adstock_prior: Annotated[str | None, typer.Option(
         help="Prior: 90 % range LOW:HIGH of the daily carry-over α (0–1); default 0.10:0.76.")] = None,
     half_sat_prior: Annotated[str | None, typer.Option(
@@ -520,10 +520,10 @@ def fit(
     quiet_libraries()
     check_mlflow(mlflow, mlflow_artifacts)
     from bayes_mmm.api import fit_lake, gate_lake
-    from bayes_mmm.core.priors import priors_from_options
+    from bayes_mmm.core.priors import DEFAULT_ROAS, priors_from_options
 
     # --roas-low/--roas-high default to 1 and 5 but stay None when not given, so a '*' in --roas-prior can be told apart.
-    roas_default = None if roas_low is None and roas_high is None else (1.0 if roas_low is None else roas_low, 5.0 if roas_high is None else roas_high)
+    roas_default = None if roas_low is None and roas_high is None else (DEFAULT_ROAS[0] if roas_low is None else roas_low, DEFAULT_ROAS[1] if roas_high is None else roas_high)
     priors = priors_from_options(roas_prior, roas_default, adstock=adstock_prior,
                                  half_sat=half_sat_prior, hill=hill_prior, weather=weather_prior)
     spec_kwargs = {

@@ -336,7 +336,7 @@ def test_contraction_equals_an_independent_computation(correlated_run) -> None:
     summary = json.loads((run / "summary.json").read_text())
     roas = az.from_netcdf(run / "idata.nc").posterior["roas"]
     assert roas.sizes["chain"] == 2
-    prior_var = _analytic_var(1, 5, 0.3)  # the default ROAS prior, pooled
+    prior_var = _analytic_var(0.5, 10, 0.3)  # the default ROAS prior, pooled
     for tid, entry in summary["tenants"].items():
         for ch in CHANNELS:
             logs = np.log(roas.sel(tenant=tid, channel=ch).values).ravel()  # both chains
@@ -402,7 +402,7 @@ def test_every_chain_is_used(tmp_path: Path) -> None:
     assert out["email"]["reasons"][0].startswith("spend barely varies (interquartile range 0% ")
     assert out["meta"]["flagged"] is False
     logs = np.log(roas[:, :, 0, 2]).ravel()
-    assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(1, 5, 0.3), abs=1e-3)
+    assert out["email"]["contraction"] == pytest.approx(1 - logs.var() / _analytic_var(0.5, 10, 0.3), abs=1e-3)
 
 
 def test_identification_reads_revenue_from_the_run_and_skips_its_blanks() -> None:

@@ -45,19 +45,19 @@ def _normal_q(loc: float, scale: float) -> np.ndarray:
     return stats.norm(loc, scale).ppf(Q)
 
 
-def test_default_roas_prior_is_the_old_lognormal(ds) -> None:
-    """Population log-ROAS is N(mu, sd) with exp(5 %, 95 %) = (1, 5); pool sd 0.3 as before.
+def test_default_roas_prior_is_the_lognormal_of_its_range(ds) -> None:
+    """Population log-ROAS is N(mu, sd) with exp(5 %, 95 %) = (0.5, 10); pool sd 0.3 as before.
 
     The pooling scale is HalfNormal(0.3) where it is learnt, and 0.3 itself on these two tenants by default.
     """
-    mu, sd = (np.log(1) + np.log(5)) / 2, np.log(5) / (2 * stats.norm.ppf(0.95))
+    mu, sd = (np.log(0.5) + np.log(10)) / 2, np.log(20) / (2 * stats.norm.ppf(0.95))
     assert np.all(_prior(ds, ModelSpec(), ["log_roas_sigma"])["log_roas_sigma"] == 0.3)
     draws = _prior(ds, ModelSpec(pool_min_tenants=0), ["log_roas_mu", "log_roas_sigma"])
     for j in range(len(ds["channel"])):
         got = np.quantile(draws["log_roas_mu"][:, j], Q)
         np.testing.assert_allclose(got, _normal_q(mu, sd), atol=TOL * sd)
     np.testing.assert_allclose(np.quantile(draws["log_roas_sigma"], 0.5), stats.halfnorm(scale=0.3).ppf(0.5), rtol=0.04)
-    assert np.exp(_normal_q(mu, sd)[[0, 2]]) == pytest.approx([1.0, 5.0])
+    assert np.exp(_normal_q(mu, sd)[[0, 2]]) == pytest.approx([0.5, 10.0])
 
 
 def test_per_channel_roas_prior_moves_that_channel_only(ds) -> None:
@@ -155,7 +155,9 @@ def test_old_summary_spec_still_loads() -> None:
                  "media_weather_bound": None, "hill_shape_max": None, "cyber_week": False, "pool_min_tenants": 0,
                  "pool_informed": False}
     assert spec == ModelSpec(roas_prior=(2, 6), centered=("roas", "half_sat"), **as_fitted)
-    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(centered=("roas", "half_sat"), **as_fitted)
+    assert ModelSpec.from_dict({**old, "roas_prior": [1.0, 5.0]}) == ModelSpec(roas_prior=(1, 5), centered=("roas", "half_sat"), **as_fitted)
+    # the oldest record no ROAS prior at all: fitted with 1–5, the default then, not today's
+    assert ModelSpec.from_dict({k: v for k, v in old.items() if k != "roas_prior"}).priors.roas == (("*", (1.0, 5.0)),)
     assert ModelSpec.from_dict(ModelSpec(seasonal_media=True).to_dict()).seasonal_media is True
     assert "seasonal_media" not in ModelSpec().to_dict()  # off (the default): the old hash
 
@@ -169,7 +171,7 @@ def test_range_and_normal_are_inverse(kind: str, low: float, width: float, mass:
 
 def test_interval_of_defaults() -> None:
     p = MediaPriors()
-    assert p.interval("roas", "email") == (1.0, 5.0)
+    assert p.interval("roas", "email") == pytest.approx((0.5, 10.0))
     assert p.interval("adstock") == pytest.approx(tuple(expit(-0.5 + np.array([-1, 1]) * stats.norm.ppf(0.95))))
     assert p.interval("hill") == pytest.approx((1.3 * np.exp(-0.3 * stats.norm.ppf(0.95)), 1.3 * np.exp(0.3 * stats.norm.ppf(0.95))))
 
@@ -187,7 +189,7 @@ def test_priors_from_options_texts() -> None:
     (["--roas-prior", "email=3:1,*=1:5"], "error: --roas-prior: roas prior of 'email' must be finite with low < high, got (3, 1)"),
     (["--roas-prior", "a=1:2,a=1:3"], "error: --roas-prior: channel 'a' is given twice"),
     (["--roas-prior", "*=1:4", "--roas-low", "2"], "error: --roas-prior: '*=' and --roas-low/--roas-high both set the default range; give one"),
-    (["--roas-low", "0"], "error: --roas-prior: roas prior of '*' must have 0 < low < high, got (0, 5)"),
+    (["--roas-low", "0"], "error: --roas-prior: roas prior of '*' must have 0 < low < high, got (0, 10)"),
     (["--adstock-prior", "0.2:1.5"], "error: --adstock-prior: adstock prior is a fraction: it needs 0 < low < high < 1, got (0.2, 1.5)"),
     (["--half-sat-prior", "x:2"], "error: --half-sat-prior: 'x:2' is not LOW:HIGH (two numbers, e.g. 1:5)"),
     (["--hill-prior", "2:1"], "error: --hill-prior: hill prior must be finite with low < high, got (2, 1)"),
@@ -223,7 +225,7 @@ def test_cli_options_reach_the_spec(monkeypatch, tmp_path) -> None:
     res = CliRunner().invoke(app, args)
     assert isinstance(res.exception, _Stop), res.output
     p = seen["spec"].priors
-    assert dict(p.roas) == {"email": (3.0, 12.0), "*": (1.0, 4.0)}
+    assert dict(p.roas) == {"email": (3.0, 12.0), "*": (0.5, 4.0)}
     assert p.interval("hill") == pytest.approx((1, 3)) and p.interval("weather") == pytest.approx((-0.2, 0.4))
     assert p.adstock == MediaPriors().adstock and p.half_sat == MediaPriors().half_sat
     assert seen["spec"].l_max == 56  # eight weeks of carry-over on weekly data
