@@ -144,9 +144,9 @@ def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: 
     """Before any work: refuse to replace a file at a command's output ``path`` unless it is ``what``
     (``ours(path)``) or ``force``; never a run folder's file other than the command's ``own`` (its name) nor one of
     its ``inputs``; the place must be writable. Outputs never replace what the command did not create."""
-    _refuse_run_file(path, "--out", own)
+    _refuse_run_file(path, own, hint=otherwise)  # the command may have no --out to name (diagnose, evaluate)
     atomic.refuse_input(path, inputs)
-    if path.is_dir():  # said here: the command may have no --out to name (diagnose, evaluate)
+    if path.is_dir():
         raise DataError("is a folder, but a file is needed here", file=path, hint=otherwise)
     if path.is_file() and not force and not ours(path):
         raise FileExistsError(f"{path} exists and is not {what}; pass --force to replace it, or {otherwise}")
@@ -159,22 +159,22 @@ def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str |
     ``own`` or one of the command's ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable
     place. Call before any work."""
     path = Path(path)
-    _refuse_run_file(path, option, own)
+    _refuse_run_file(path, own, hint=f"choose another {option}")
     atomic.ensure_file_writable(path, force, inputs, option)
     return path
 
 
-def _refuse_run_file(path: Path, option: str, own: str | None) -> None:
+def _refuse_run_file(path: Path, own: str | None, hint: str) -> None:
     if is_run_file(path, own):
         raise DataError(f"is a run folder's own file; no command writes over it, not even with --force, but the one that "
-                        f"writes {path.name}", file=path, hint=f"choose another {option}")
-    # A lake's tenant folders hold the data every run rests on: no output lands among them (a plan or a report
-    # written over daily.csv would lose it), whichever lake it is and whether or not the command read it.
+                        f"writes {path.name}", file=path, hint=hint)
+    # A lake's tenant folder holds the data every run rests on: no output file lands beside them (a plan or a report
+    # written over daily.csv would lose it), whichever lake it is and whether or not the command read it. Only the
+    # file's own folder counts: a run folder kept inside a tenant folder, or a stray export higher up, is no lake.
     where = path.parent.resolve()  # links to the folder resolved; a link at ``path`` itself is replaced, not followed
-    folder = next((p for p in (where, *where.parents) if is_tenant_folder(p)), None)
-    if folder is not None:
-        raise DataError(f"lies in {folder}, a lake's tenant folder; outputs are never written among a lake's data, "
-                        "not even with --force", file=path, hint=f"choose another {option}")
+    if is_tenant_folder(where):
+        raise DataError(f"lies in {where}, a lake's tenant folder; outputs are never written among a lake's data, "
+                        "not even with --force", file=path, hint=hint)
 
 
 class RunFolder:

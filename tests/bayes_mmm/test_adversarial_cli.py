@@ -181,6 +181,11 @@ def test_monitor_and_report_never_write_over_the_run_or_the_lake_they_read_even_
                  ["score-plan", "--run", str(run), "--plan", str(tmp_path / "p.json"), "--allow-unconverged", "--out", daily,
                   "--force"]):
         cases.append((args, f"lies in {lake / 'none_books'}, a lake's tenant folder; outputs are never written among a lake's data"))
+    # only the file's own folder counts: a run kept inside a tenant folder writes its reports as anywhere else
+    kept = lake / "none_books" / "runs" / "r1"
+    shutil.copytree(SMALL_RUN, kept)
+    res = runner.invoke(app, ["report", str(kept), "--out", str(kept / "r.html")])
+    assert res.exit_code == 0, res.output
     for args, message in cases:
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
