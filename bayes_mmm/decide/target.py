@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.decide.allocate import Setup, plan_budget
+from bayes_mmm.decide.allocate import MIN_BUDGET, Setup, plan_budget
 from bayes_mmm.decide.plan import recent_level
 
 KINDS = {"roas": ("expected ROAS", lambda p: p["portfolio"]["roas_plan"]["mean"]),
@@ -28,7 +30,7 @@ def target_budget(setup: Setup, target: float, kind: str = "roas", rel_tol: floa
     Raises
     ------
     DataError
-        When even 1/1000 of the current spend does not reach the target.
+        When even 1/512 of the current spend (and no less than the least budget, 0.01) does not reach the target.
     """
     if kind not in KINDS:
         raise DataError(f"unknown target '{kind}'", hint="use roas or mroas")
@@ -57,19 +59,19 @@ def target_budget(setup: Setup, target: float, kind: str = "roas", rel_tol: floa
 
 def _bracket(at: Callable[[float], float], start: float, target: float, label: str) -> tuple[float, float]:
     """Budgets ``lo < hi`` with ``at(lo) ≥ target > at(hi)``."""
-    lo = hi = start
+    # halvings of today's spend, none below the least budget a plan takes
+    halved = [b for b in start / 2.0 ** np.arange(10) if b >= MIN_BUDGET] or [start]
     tried = {}
-    for _ in range(10):
+    for lo in halved:
         tried[lo] = at(lo)
         if tried[lo] >= target:
             break
-        lo /= 2
     else:
         # An S-shaped curve earns most per unit at a middle budget, not the smallest: name the best one tried.
         best = max(tried, key=tried.get)
-        raise DataError(f"no budget from {lo * 2:,.2f} to {start:,.2f} (halving) gives the plan {label} {target:g}: the best, "
+        raise DataError(f"no budget from {halved[-1]:,.2f} to {start:,.2f} (halving) gives the plan {label} {target:g}: the best, "
                         f"{tried[best]:.3g}, at {best:,.2f}", hint="lower the target")
-    hi = max(hi, lo)
+    hi = start
     for _ in range(12):
         try:
             if at(hi) < target:

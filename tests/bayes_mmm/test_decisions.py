@@ -600,3 +600,19 @@ def test_a_plan_stays_under_the_spend_its_tenant_has_seen(tmp_path: Path) -> Non
     # Named in the user's bounds, the channel is the user's to move.
     bounded = allocate_run(run, 1190.0, tenant="north", days=7, channel_bounds={"meta": "30%"}, confidence=None)
     np.testing.assert_allclose(plan_array(bounded)[0], loose[0], rtol=1e-4)
+
+
+def test_the_target_search_never_plans_a_budget_below_a_cent() -> None:
+    """Halving a small current spend (3.00 over the plan) stops at the least budget a plan takes, with the target's words."""
+    from bayes_mmm.decide.target import _bracket
+
+    asked = []
+
+    def roas_at(budget: float) -> float:  # falls as the budget grows, but never reaches the target
+        asked.append(budget)
+        return 2.0 - budget / 10
+
+    with pytest.raises(DataError, match=r"no budget from 0\.01 to 3\.00 \(halving\) gives the plan ROAS 5: the best, 2, at 0\.01"):
+        _bracket(roas_at, 3.0, 5.0, "ROAS")
+    assert min(asked) == pytest.approx(3.0 / 256) and len(asked) == 9  # 3/512 would be below 0.01
+    assert _bracket(lambda b: 6.0 - b, 3.0, 5.0, "ROAS") == (0.75, 3.0)  # 0.75 reaches 5, 3.0 does not
