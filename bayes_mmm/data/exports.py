@@ -22,6 +22,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import MAX_AMOUNT
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.data.table import DATE_MAX, DATE_MIN, far_date
 
 #: Date formats tried, in order, when a mapping names none (only the date part of a timestamp is used).
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y%m%d")
@@ -315,6 +316,9 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
                          if cell in EMPTY else (f"unparseable date '{cell}'",
                                                 "set date_format in the mapping (strptime codes, e.g. \"%m/%d/%Y\")"))
         raise DataError(problem, file=path, column=column, rows=rows, hint=hint)
+    far = np.array([not DATE_MIN.date() <= d <= DATE_MAX.date() for d in days])
+    if far.any():  # as the lake would refuse it, said at the export's row
+        raise far_date(days[int(np.argmax(far))], path, column, _rows(values, far))
     return pd.DatetimeIndex(pd.to_datetime(days), name="date")
 
 

@@ -12,6 +12,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -147,9 +148,14 @@ def parse_iso_dates(values: pd.Series, path: str | Path, column: str) -> pd.Date
     far = np.asarray((stamps < DATE_MIN) | (stamps > DATE_MAX))
     if far.any():
         rows = rows_where(far)
-        raise DataError(f"date '{stamps[rows[0] - 1]:%Y-%m-%d}' lies outside {DATE_MIN:%Y}–{DATE_MAX:%Y}", file=path, column=column,
-                        rows=rows, hint="a typo in the year, or a placeholder for 'no date'?")
+        raise far_date(stamps[rows[0] - 1], path, column, rows)
     return stamps.rename(None)
+
+
+def far_date(day: date | pd.Timestamp, path: str | Path, column: str, rows: list[int]) -> DataError:
+    """The error of a date outside :data:`DATE_MIN`–:data:`DATE_MAX` (the lake's, a plan's, an export's)."""
+    return DataError(f"date '{day:%Y-%m-%d}' lies outside {DATE_MIN:%Y}–{DATE_MAX:%Y}", file=path, column=column, rows=rows,
+                     hint="a typo in the year, or a placeholder for 'no date'?")
 
 
 #: "1,234.50": a comma between groups of three digits before any decimal point.

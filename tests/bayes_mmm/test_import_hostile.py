@@ -287,3 +287,10 @@ def test_a_channel_named_like_a_plan_tables_column_is_refused(tmp_path: Path) ->
     _files(tmp_path)
     (tmp_path / "m.toml").write_text((tmp_path / "m.toml").read_text().replace("[channels.ads]", "[channels.tenant_id]"))
     _refused(tmp_path, "channel name 'tenant_id' is reserved: plan tables have a column of that name", "'tenant_id_ads'")
+
+
+def test_an_export_dated_outside_1900_to_2200_is_refused_at_its_row(tmp_path: Path) -> None:
+    """9999-12-31 would build millions of empty days into a lake every command then refuses."""
+    rows = "".join(f"{'9999-12-31' if i == 3 else d},{100 + i}\n" for i, d in enumerate(DAYS))
+    _files(tmp_path, sales="date,revenue\n" + rows)
+    _refused(tmp_path, f"{tmp_path / 'sales.csv'}, column 'date', row 4: date '9999-12-31' lies outside 1900–2200")
