@@ -254,11 +254,6 @@ def parse_amounts(values: pd.Series, *, path: Path, column: str, decimal: str = 
     if huge.any():
         raise DataError(f"amount too large to be a number: '{values.iloc[int(np.argmax(huge))]}'", file=path,
                         column=column, rows=_rows(values, huge))
-    # The lake refuses amounts beyond this: said here, at the export's own row, not later at the written lake's.
-    absurd = ok & (np.abs(out) > MAX_AMOUNT)
-    if absurd.any():
-        raise DataError(f"impossible amount beyond ±{MAX_AMOUNT:g}: '{values.iloc[int(np.argmax(absurd))]}'", file=path,
-                        column=column, rows=_rows(values, absurd), hint="a cell of another column, or a total row, read as an amount?")
     return out
 
 
@@ -323,12 +318,14 @@ def parse_dates(values: pd.Series, *, path: Path, column: str, date_format: str 
 
 
 def _check_totals(sums: pd.Series, days: pd.DatetimeIndex, amounts: pd.Series, *, path: Path, signed: bool) -> None:
-    """Refuse a day whose total is not finite (an overflow) or, unless ``signed``, negative (spend and revenue are >= 0).
+    """Refuse a day whose total lies beyond ±``MAX_AMOUNT`` (which the lake refuses, so said here at the export's rows)
+    or, unless ``signed``, is negative (spend and revenue are >= 0).
 
     A NaN total is a day whose amount cells are all blank (kept only for revenue): unknown, not an overflow.
     """
     values = sums.to_numpy()
-    checks = [(np.isinf(values), "the day's total is too large to be a number", None)]
+    checks = [(np.abs(values) > MAX_AMOUNT, f"the day's total lies beyond ±{MAX_AMOUNT:g}",
+               "a cell of another column, or a total row, read as an amount?")]
     if not signed:
         checks.append((values < 0, "negative total for the day", "spend and revenue cannot be negative: a refund may "
                        "only offset its own day's sales; fix the sign of these rows"))

@@ -120,8 +120,8 @@ def test_a_spend_column_is_read_once(tmp_path: Path) -> None:
     [
         ("1e999", "row 3: amount too large to be a number: '1e999'"),
         ("-50", "row 3: negative total for the day (-50 on 2024-01-03)"),
-        ("2000000000000", "row 3: impossible amount beyond ±1e+12: '2000000000000'"),
-        ("1e300", "row 3: impossible amount beyond ±1e+12: '1e300'"),
+        ("2000000000000", "row 3: the day's total lies beyond ±1e+12 (2e+12 on 2024-01-03)"),
+        ("1e300", "row 3: the day's total lies beyond ±1e+12 (1e+300 on 2024-01-03)"),
     ],
 )
 def test_revenue_that_is_not_finite_or_negative_is_refused(tmp_path: Path, cell: str, fragment: str) -> None:
@@ -294,3 +294,10 @@ def test_an_export_dated_outside_1900_to_2200_is_refused_at_its_row(tmp_path: Pa
     rows = "".join(f"{'9999-12-31' if i == 3 else d},{100 + i}\n" for i, d in enumerate(DAYS))
     _files(tmp_path, sales="date,revenue\n" + rows)
     _refused(tmp_path, f"{tmp_path / 'sales.csv'}, column 'date', row 4: date '9999-12-31' lies outside 1900–2200")
+
+
+def test_orders_whose_day_adds_up_beyond_1e12_are_refused_at_their_rows(tmp_path: Path) -> None:
+    """Each order below the bound, their day above it: the lake would refuse the day's total."""
+    rows = "".join(f"{d},{100 + i}\n" for i, d in enumerate(DAYS)) + f"{DAYS[2]},900000000000\n{DAYS[2]},900000000000\n"
+    _files(tmp_path, sales="date,revenue\n" + rows)
+    _refused(tmp_path, "column 'revenue', rows 3, 11, 12: the day's total lies beyond ±1e+12")
