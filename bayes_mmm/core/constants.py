@@ -23,9 +23,9 @@ EVENT = "event"
 FLAG_COLUMNS = (HOLIDAY, EVENT)
 
 REQUIRED_COLUMNS = (DATE, REVENUE)
-#: Channel names that would clash with a column of the tables built from channels (a plan CSV's
-#: ``date, tenant_id, <channel>…`` or ``…, channel, spend``; the lake's own columns): refused at the door.
-RESERVED_CHANNELS = (DATE, "tenant_id", TENANT, CHANNEL, "spend", REVENUE)
+#: Channel names that clash with a plan table's columns (wide ``date, tenant_id, <channel>…``; a wide plan with
+#: channels ``channel`` and ``spend`` reads as the long ``date, tenant_id, channel, spend``): refused at the door.
+RESERVED_CHANNELS = (DATE, "tenant_id", CHANNEL, "spend")
 #: Weather a tenant needs for weather terms; a tenant without both is modelled without weather.
 WEATHER_COLUMNS = (TEMP, PRECIP)
 NON_NEGATIVE_COLUMNS = (REVENUE, PRECIP, SNOW)

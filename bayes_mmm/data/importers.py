@@ -70,7 +70,6 @@ from bayes_mmm.core.constants import (
     DATE,
     EVENT,
     PERIOD_UNIT,
-    RESERVED_CHANNELS,
     REVENUE,
     SPEND_PREFIX,
     TENANT_JSON,
@@ -91,7 +90,7 @@ from bayes_mmm.data.import_periods import (
     weekday_mismatch,
     whole_sums,
 )
-from bayes_mmm.data.lake import META_RANGES, META_TEXT, TENANT_ID, check_meta_types, detect_cadence
+from bayes_mmm.data.lake import META_RANGES, META_TEXT, TENANT_ID, check_channel_name, check_meta_types, detect_cadence
 from bayes_mmm.data.open_meteo import read_open_meteo
 from bayes_mmm.data.platforms import Source, read_source
 from bayes_mmm.data.sensitivity import check_class
@@ -152,9 +151,7 @@ class ImportSpec:
             if not CHANNEL_NAME.match(name):
                 raise DataError(f"channel name '{name}' may only use lower-case letters, digits and '_'",
                                 hint="it becomes the column spend_<name>")
-            if name in RESERVED_CHANNELS:
-                raise DataError(f"channel name '{name}' is reserved: plan tables have a column of that name",
-                                hint=f"name the channel otherwise, e.g. '{name}_ads'")
+            check_channel_name(name)
         where = self.mapping if self.mapping is not None else Path("[tenant]")
         unknown = [k for k in self.tenant if k not in TENANT_KEYS]
         if unknown:

@@ -188,6 +188,13 @@ MISNAMED_SPEND = re.compile(r"spend(?:$|[\s_.\-])", re.IGNORECASE)
 MISNAMED_CONTROL = re.compile(r"control_", re.IGNORECASE)
 
 
+def check_channel_name(name: str, file: Path | None = None, column: str | None = None) -> None:
+    """Refuse a channel named like a column of the tables built from channels (:data:`RESERVED_CHANNELS`)."""
+    if name in RESERVED_CHANNELS:
+        raise DataError(f"channel name '{name}' is reserved: plan tables have a column of that name",
+                        file=file, column=column, hint=f"name the channel otherwise, e.g. '{name}_ads'")
+
+
 def _check_columns(columns: list[str], path: Path) -> list[str]:
     """Required columns present, optional weather not misspelled, channel names non-empty; the spend columns."""
     extra = [c for c in columns if c not in REQUIRED_COLUMNS]
@@ -211,10 +218,8 @@ def _check_columns(columns: list[str], path: Path) -> list[str]:
                         column=odd[0], hint=f"rename it to '{SPEND_PREFIX}{name}'")
     if SPEND_PREFIX in spend:
         raise DataError("empty channel name", file=path, column=SPEND_PREFIX, hint="name the channel, e.g. spend_meta")
-    clash = [c for c in spend if c.removeprefix(SPEND_PREFIX) in RESERVED_CHANNELS]
-    if clash:
-        raise DataError(f"channel name '{clash[0].removeprefix(SPEND_PREFIX)}' is reserved: plan tables have a column of that name",
-                        file=path, column=clash[0], hint=f"rename the channel, e.g. to '{clash[0]}_ads'")
+    for col in spend:
+        check_channel_name(col.removeprefix(SPEND_PREFIX), file=path, column=col)
     if not spend:
         raise DataError("no spend_<channel> column", file=path, hint="add at least one, e.g. spend_meta")
     return spend

@@ -150,7 +150,7 @@ def csv_with(column: str, row: int, value: str) -> str:
         (good_frame(150).to_csv(index=False).replace("spend_google", "spend_", 1), "column 'spend_': empty channel name"),
         (good_frame(150).to_csv(index=False).replace("spend_google", "", 1), "column 4 has no name"),
         (good_frame(150).to_csv(index=False).replace("spend_google", "spend_date", 1),
-         "column 'spend_date': channel name 'date' is reserved: plan tables have a column of that name"),
+         "column 'spend_date': channel name 'date' is reserved: plan tables have a column of that name — name the channel otherwise, e.g. 'date_ads'"),
         (good_frame(150).to_csv(index=False).replace("spend_google", "spend_tenant_id", 1), "channel name 'tenant_id' is reserved"),
         (good_frame(150).assign(holiday=[0, 2] + [0] * 148).to_csv(index=False),
          "column 'holiday', row 2 (date 2024-01-02): value 2 where 0 or 1 belongs"),
