@@ -6,6 +6,7 @@ import math
 
 from bayes_mmm.analysis.identification import flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
+from bayes_mmm.core.priors import LEGACY_ROAS
 from bayes_mmm.model.design import periods
 from bayes_mmm.runs.folder import CARD_TITLE
 
@@ -108,7 +109,7 @@ def holiday_lines(summary: dict) -> list[str]:
 
 def _roas_ranges(spec: dict) -> str:
     """ROAS prior ranges of a recorded spec, e.g. ``email 3–12, others 1–5`` (old runs: ``roas_prior``)."""
-    ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or [1.0, 5.0]}  # runs recording neither predate 2026-11-29: 1–5
+    ranges = (spec.get("priors") or {}).get("roas") or {"*": spec.get("roas_prior") or list(LEGACY_ROAS)}  # neither: fitted with 1–5
     named = [f"{ch} {lo:g}–{hi:g}" for ch, (lo, hi) in ranges.items() if ch != "*"]
     lo, hi = ranges["*"]
     return ", ".join([*named, f"{'others ' if named else ''}{lo:g}–{hi:g}"])

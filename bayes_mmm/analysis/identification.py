@@ -147,7 +147,8 @@ def channel_verdict(
     where :func:`~bayes_mmm.data.spend_variation.follows_revenue` finds the one following the other (NaN: not);
     ``lifted`` the tenant's channels a used lift test calibrates: the spend data's reasons they answer
     are kept under ``answered_by_lift`` and flag nothing (the posterior's own checks still do).
-    Returns ``{contraction, flagged, reasons, fixes, chains, follows_revenue[, answered_by_lift]}``.
+    Returns ``{contraction, flagged, reasons, fixes, chains, follows_revenue[, answered_by_lift]}``;
+    ``follows_revenue`` is true when the spend follows revenue and no used lift test answers it.
     """
     c = contraction(np.log(roas), prior_var)
     q05, q50, q95 = np.quantile(roas, [0.05, 0.5, 0.95])

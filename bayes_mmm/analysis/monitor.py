@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from bayes_mmm.analysis.cv import metrics
@@ -303,6 +304,14 @@ def _round(d: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()}
 
 
+def run_trend_centre(summary: dict) -> pd.Timestamp:
+    """The run's trend zero, the middle of its dates: a design over an extended lake keeps it, so it is the fit's own."""
+    from bayes_mmm.model.design import axis_centre
+
+    data = summary["data"]
+    return axis_centre(data["start"], data["end"], data.get("cadence", DAILY))
+
+
 def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
     """Score the periods after a run's window; the content of monitor.json (contract §5).
 
@@ -323,15 +332,12 @@ def monitor_run(run_dir: str | Path, lake: str | Path, seed: int = 0) -> dict:
         model_drift, data_drift, action`` plus the reasons and bias statistics, and
         ``not_checked``: tenants without revenue after their own window yet, and why.
     """
-    from bayes_mmm.model.design import axis_centre, build_design
+    from bayes_mmm.model.design import build_design
 
     idata, summary = read_run(run_dir)
     ds, new_channels = load_extended(lake, summary)
     w = check_lake(ds, summary, lake)
-    data = summary["data"]
-    # the run's own trend zero (the middle of its dates), not the extended lake's: the same design on the run's window
-    centre = axis_centre(data["start"], data["end"], data.get("cadence", DAILY))
-    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train, centre)
+    design = build_design(ds, ModelSpec.from_dict(summary["config"]["spec"]), w.train, run_trend_centre(summary))
     new = w.scored(ds)
     waiting = {tid: f"no revenue after its last fitted period {w.ends[i]}" for i, tid in enumerate(design.tenants) if not new[i].any()}
     if len(waiting) == len(design.tenants):

@@ -34,13 +34,13 @@ import numpy as np
 
 Z90 = 1.6448536269514722
 DEFAULT_CHANNEL = "*"
+Range = tuple[float, float]
 #: The default central 90 % ROAS range of every channel: an order of magnitude around 2.2. Independent lakes hold true
 #: ROAS from 0.2 (display) to 27 (email); the earlier 1–5 was the range our own generator draws from (1.5–4) and held
 #: weak channels' ROAS inside it (benchmarks/RESULTS.md §33).
 DEFAULT_ROAS: Range = (0.5, 10.0)
 #: The default before: runs whose summary records no ROAS prior were fitted with it.
 LEGACY_ROAS: Range = (1.0, 5.0)
-Range = tuple[float, float]
 
 #: Normal-prior fields: name → (link of the sampled scale, what the CLI calls it).
 NORMAL_FIELDS = {"adstock": "logit", "half_sat": "log", "hill": "log", "weather": "identity", "peak": "logit"}

@@ -469,12 +469,12 @@ class RunFolder:
 
     def check_evaluation(self, force: bool = False) -> None:
         """Refuse, before any work, to replace an ``evaluation.json`` that bayes-mmm did not write (unless ``force``)."""
-        def ours(p: Path) -> bool:
+        def ours(p: Path) -> bool:  # the reader's checks, and both keys present (``{"mine": true}`` passes the reader)
             try:
-                ev = read_json(p)
+                ev = self.evaluation()
             except (DataError, OSError, ValueError):
                 return False
-            return isinstance(ev, dict) and isinstance(ev.get("pairs"), list) and isinstance(ev.get("overall"), dict)
+            return ev is not None and "pairs" in ev and "overall" in ev
 
         refuse_foreign(self.evaluation_path, force, ours, "an evaluation bayes-mmm wrote", own=EVALUATION)
 

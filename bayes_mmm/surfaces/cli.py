@@ -423,7 +423,7 @@ def print_identification(summary: dict) -> None:
         return  # runs without the checks (grouped fits, older runs) say nothing rather than "all identified"
     rows = flagged(summary)
     if not rows:
-        out.print("[green]all channels identified[/] (ROAS contraction, correlation and chains, spend variation, co-movement and spend following revenue checked)")
+        out.print("[green]all channels identified[/] (ROAS contraction and width, correlation and chains, spend variation, co-movement and spend following revenue checked)")
     for tid, ch, e in rows:
         out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
                   f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)
@@ -522,7 +522,7 @@ def fit(
     from bayes_mmm.api import fit_lake, gate_lake
     from bayes_mmm.core.priors import DEFAULT_ROAS, priors_from_options
 
-    # --roas-low/--roas-high default to 1 and 5 but stay None when not given, so a '*' in --roas-prior can be told apart.
+    # --roas-low/--roas-high default to DEFAULT_ROAS (0.5 and 10) but stay None when not given, so a '*' in --roas-prior can be told apart.
     roas_default = None if roas_low is None and roas_high is None else (DEFAULT_ROAS[0] if roas_low is None else roas_low, DEFAULT_ROAS[1] if roas_high is None else roas_high)
     priors = priors_from_options(roas_prior, roas_default, adstock=adstock_prior,
                                  half_sat=half_sat_prior, hill=hill_prior, weather=weather_prior)

@@ -88,18 +88,17 @@ def test_a_tenant_with_fewer_new_periods_than_the_others_is_judged_on_its_own_ro
 
 def test_the_monitors_design_on_the_runs_window_is_the_fits_own(setting: dict) -> None:
     """An extended lake moves the middle of the date axis; the trend keeps the run's zero, so its coefficients mean the same."""
-    from bayes_mmm.analysis.monitor import check_lake, load_extended
+    from bayes_mmm.analysis.monitor import check_lake, load_extended, run_trend_centre
     from bayes_mmm.core.spec import ModelSpec
     from bayes_mmm.data.lake import load_lake
-    from bayes_mmm.model.design import axis_centre, build_design
+    from bayes_mmm.model.design import build_design
 
     summary = json.loads((setting["run"] / "summary.json").read_text())
     spec = ModelSpec.from_dict(summary["config"]["spec"])
     fitted = build_design(load_lake(setting["lake"]), spec)
     ds, _ = load_extended(setting["plain"], summary)
     w = check_lake(ds, summary, setting["plain"])
-    data = summary["data"]
-    extended = build_design(ds, spec, w.train, axis_centre(data["start"], data["end"]))
+    extended = build_design(ds, spec, w.train, run_trend_centre(summary))
     n = fitted.X.shape[1]
     np.testing.assert_allclose(extended.X[:, :n], fitted.X, rtol=0, atol=1e-12)
     assert np.allclose(extended.X[:, n:, 1], extended.X[:, n - 1, 1][:, None] + np.arange(1, NEW_DAYS + 1) / 365.25)  # runs on
@@ -254,3 +253,22 @@ def test_each_tenant_is_scored_after_its_own_last_fitted_day(tmp_path: Path) -> 
     same = runner.invoke(app, ["refresh", str(run), "--data", str(short), "--out", str(tmp_path / "r")])
     assert same.exit_code == 2 and not (tmp_path / "r").exists()
     assert "no tenant has revenue in the periods after its window: nothing new to refit on" in same.output
+
+
+@pytest.mark.parametrize(("cadence", "freq", "n"), [("daily", "D", 731), ("weekly", "7D", 156)])
+def test_the_trend_zero_is_the_middle_of_the_dates_a_week_at_its_middle(cadence: str, freq: str, n: int) -> None:
+    """What fits always used (the middle of the axis), and what a monitor rebuilds from a run's start and end."""
+    from bayes_mmm.analysis.monitor import run_trend_centre
+    from bayes_mmm.core.spec import ModelSpec
+    from bayes_mmm.model.design import calendar_features
+
+    dates = pd.date_range("2023-01-02", periods=n, freq=freq)
+    step = 7 if cadence == "weekly" else 1
+    middles = dates + pd.Timedelta(days=(step - 1) / 2)
+    mid = (middles - middles[0]).days.to_numpy(dtype=float)
+    trend = (mid - mid[-1] / 2) / 365.25  # independently: days from the first period's middle, centred
+    np.testing.assert_array_equal(calendar_features(dates, ModelSpec(), None, cadence)[0][:, 0], trend)
+    summary = {"data": {"start": str(dates[0].date()), "end": str(dates[-1].date()), "cadence": cadence}}
+    longer = dates.append(pd.date_range(dates[-1] + pd.Timedelta(days=step), periods=30, freq=freq))
+    got = calendar_features(longer, ModelSpec(), None, cadence, trend_centre=run_trend_centre(summary))[0][:, 0]
+    np.testing.assert_allclose(got[:n], trend, rtol=0, atol=1e-12)
