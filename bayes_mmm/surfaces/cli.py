@@ -330,7 +330,12 @@ def _share_or_none(text: str | None, option: str) -> float | None:
     if text is None or text.strip().lower() in ("none", "off"):
         return None
     text = text.strip()
-    return _number(text[:-1], option) / 100 if text.endswith("%") else _number(text, option)
+    percent = text.endswith("%")
+    try:
+        value = float(text[:-1] if percent else text)
+    except ValueError:
+        raise ValueError(f"{option}: '{text}' is not a number") from None  # quoted as typed, '%' included
+    return value / 100 if percent else value
 
 
 def _share(text: str, option: str) -> float:

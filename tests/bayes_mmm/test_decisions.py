@@ -227,7 +227,7 @@ def test_cli_trust_region_and_confidence_read_percentages_as_their_fractions(tmp
     assert plans["pct"]["trust_region"]["pacing"] == pytest.approx(0.15)
     np.testing.assert_allclose(plan_array(plans["pct"]), plan_array(plans["frac"]), rtol=1e-12)
     res = CliRunner().invoke(app, [*args, "--band", "x%", "--out", str(tmp_path / "bad.json")])
-    assert res.exit_code == 2 and "--band: 'x' is not a number" in res.output
+    assert res.exit_code == 2 and "--band: 'x%' is not a number" in res.output
 
 
 def test_a_channel_the_data_cannot_identify_keeps_its_current_spend(tmp_path: Path) -> None:
