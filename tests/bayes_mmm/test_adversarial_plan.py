@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.jsonfile import non_finite
-from bayes_mmm.decide.allocate import _check_budget, allocate_run
+from bayes_mmm.decide.allocate import MIN_BUDGET, _check_budget, allocate_run
 from bayes_mmm.decide.bounds import MAX_BUDGET_MULTIPLE, bound_arrays, check_budget_scale, parse_channel_bounds, percent
 from bayes_mmm.decide.horizon import MAX_PLAN_DAYS, n_periods
 from bayes_mmm.decide.objectives import parse_objective
@@ -111,9 +111,9 @@ def test_any_budget_is_a_positive_finite_amount_or_data_error(budget: float, day
         _check_budget(budget)
         n = n_periods(days, None, "daily")
     except DataError:
-        assert not (math.isfinite(budget) and budget > 0 and 1 <= days <= MAX_PLAN_DAYS)
+        assert not (math.isfinite(budget) and budget >= MIN_BUDGET and 1 <= days <= MAX_PLAN_DAYS)
         return
-    assert math.isfinite(budget) and budget > 0 and n == days and 1 <= days <= MAX_PLAN_DAYS
+    assert math.isfinite(budget) and budget >= MIN_BUDGET and n == days and 1 <= days <= MAX_PLAN_DAYS
 
 
 def test_an_absurd_budget_is_refused_against_the_data() -> None:
@@ -161,6 +161,10 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @given(budget=st.one_of(st.floats(1e-3, 1e7), st.sampled_from([1e-300, 1e300, 5000.0])),
        bounds=st.sampled_from([None, "meta=0:", "*=10%", "google=0:50,*=:5000", "email=0:0"]))
 def test_allocate_returns_only_finite_numbers(small_run: Path, budget: float, bounds: str | None) -> None:
+    if budget < MIN_BUDGET:  # refused before the run is opened, so before its warning
+        with pytest.raises(DataError, match=r"is below 0\.01"):
+            allocate_run(small_run, budget, days=3, draws=40, allow_unconverged=True)
+        return
     try:
         with pytest.warns(UserWarning, match="UNCONVERGED RUN"):
             plan = allocate_run(small_run, budget, days=3, draws=40, channel_bounds=parse_channel_bounds(bounds),

@@ -20,7 +20,9 @@ from bayes_mmm.model.hierarchical import build_model
 from bayes_mmm.model.levers import bounded_gamma, half_sat_floor, soft_ceiling, soft_floor, weather_span
 from bayes_mmm.runs.summary import config_hash
 
-LEVERS_OFF = {"half_sat_floor": None, "media_weather_bound": None, "hill_shape_max": None}
+#: The model as pinned: no levers, and the ROAS prior of then (1–5; 0.5–10 since 2026-11-29).
+LEVERS_OFF = {"half_sat_floor": None, "media_weather_bound": None, "hill_shape_max": None,
+              "priors": MediaPriors(roas={"*": (1.0, 5.0)})}
 
 raw_values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
