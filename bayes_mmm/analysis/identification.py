@@ -108,8 +108,8 @@ def _dedup(items: list[str]) -> list[str]:
 
 def _spend_reasons(
     ch: str, spread: float, together: Mapping[str, float], follows: float, lifted: Collection[str],
-) -> list[tuple[str, list[str], str | None]]:
-    """What the training spend alone says against identifying ``ch``: ``(reason, fixes, lift-tested channel or None)``.
+) -> list[tuple[str, str, list[str], str | None]]:
+    """What the training spend alone says against identifying ``ch``: ``(kind, reason, fixes, lift-tested channel or None)``.
 
     A used lift test on ``ch`` measures its effect where the spend data cannot, and one on a
     partner whose spend moves with ``ch`` splits the pair (the data know their sum): such a
@@ -120,15 +120,15 @@ def _spend_reasons(
     for other, r in sorted(together.items()):
         if abs(r) > TOGETHER_MIN:  # together, or against each other (one budget split between them)
             how = "with" if r > 0 else "against"
-            found.append((f"spend moves {how} {other} (correlation {r:+.2f} over the training periods): "
+            found.append(("together", f"spend moves {how} {other} (correlation {r:+.2f} over the training periods): "
                           "no period isolates either's effect",
                           [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)], mine or (other if other in lifted else None)))
     if spread < SPREAD_MIN:
-        found.append((f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
+        found.append(("flat", f"spend barely varies (interquartile range {spread:.0%} of the median on spend days): "
                       "the response above today's level is never observed",
                       [FIX_VARIATION.format(ch=ch), FIX_LIFT.format(ch=ch)], mine))
     if np.isfinite(follows):
-        found.append((f"spend follows revenue (a near-fixed share of it, correlation {follows:+.2f} over the training periods): "
+        found.append(("follows", f"spend follows revenue (a near-fixed share of it, correlation {follows:+.2f} over the training periods): "
                        "revenue may drive this budget (a commission, a bid on a revenue target) as much as the budget drives revenue",
                       [FIX_LIFT.format(ch=ch), FIX_FIXED.format(ch=ch)], mine))
     return found
@@ -169,13 +169,14 @@ def channel_verdict(
             sign = "negative" if r < 0 else "positive"
             reasons.append(f"strong {sign} correlation with {other} ({r:+.2f}) and a wide interval")
             fixes += [FIX_APART.format(ch=ch, other=other), FIX_LIFT.format(ch=ch)]
-    for reason, fix, by in _spend_reasons(ch, spread, together or {}, follows, lifted):
+    pulled = False  # spend follows revenue, and no lift test answers it
+    for kind, reason, fix, by in _spend_reasons(ch, spread, together or {}, follows, lifted):
         if by is None:
             reasons.append(reason)
             fixes += fix
+            pulled |= kind == "follows"
         else:
             answered.append(f"{reason} — answered by the lift test on {by}")
-    pulled = np.isfinite(follows) and ch not in lifted
     if chains["disagree"]:
         meds = ", ".join(f"{m:.2f}" for m in chains["medians"])
         reasons.append(f"chains disagree (medians {meds}; R-hat {chains['rhat']:.2f})")
