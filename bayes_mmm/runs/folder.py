@@ -142,9 +142,9 @@ def file_head(path: Path, size: int = 4096) -> str:
 def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: str, otherwise: str = "move it away",
                    own: str | None = None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Before any work: refuse to replace a file at a command's output ``path`` unless it is ``what``
-    (``ours(path)``) or ``force``; never a run folder's file other than the command's ``own`` (its name) nor one of
-    its ``inputs``; the place must be writable. Outputs never replace what the command did not create."""
-    _refuse_run_file(path, own, hint=otherwise)  # the command may have no --out to name (diagnose, evaluate)
+    (``ours(path)``) or ``force``; never a run folder's file other than the command's ``own`` (its name), a file in a
+    lake's tenant folder, nor one of its ``inputs``; the place must be writable. Outputs never replace what the command did not create."""
+    _refuse_protected(path, own, hint=otherwise)  # the command may have no --out to name (diagnose, evaluate)
     atomic.refuse_input(path, inputs)
     if path.is_dir():
         raise DataError("is a folder, but a file is needed here", file=path, hint=otherwise)
@@ -156,15 +156,16 @@ def refuse_foreign(path: Path, force: bool, ours: Callable[[Path], bool], what: 
 def check_out_file(path: str | Path, force: bool = False, inputs: Sequence[str | Path | None] = (), option: str = "--out",
                    own: str | None = None) -> Path:
     """Refuse an ``--out FILE`` (or another ``option``'s) that would replace a run folder's file other than the command's
-    ``own`` or one of the command's ``inputs`` (always), an existing file (unless ``force``), a folder, or an unwritable
-    place. Call before any work."""
+    ``own``, a file in a lake's tenant folder or one of the command's ``inputs`` (always), an existing file (unless
+    ``force``), a folder, or an unwritable place. Call before any work."""
     path = Path(path)
-    _refuse_run_file(path, own, hint=f"choose another {option}")
+    _refuse_protected(path, own, hint=f"choose another {option}")
     atomic.ensure_file_writable(path, force, inputs, option)
     return path
 
 
-def _refuse_run_file(path: Path, own: str | None, hint: str) -> None:
+def _refuse_protected(path: Path, own: str | None, hint: str) -> None:
+    """Refuse, even with --force, an output over a run folder's file other than ``own``, or beside a lake's data."""
     if is_run_file(path, own):
         raise DataError(f"is a run folder's own file; no command writes over it, not even with --force, but the one that "
                         f"writes {path.name}", file=path, hint=hint)
