@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bayes_mmm.analysis.identification import flagged
+from bayes_mmm.analysis.identification import answered, flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
 from bayes_mmm.core.priors import LEGACY_ROAS
 from bayes_mmm.model.design import periods
@@ -157,12 +157,14 @@ def identification_lines(summary: dict) -> list[str]:
         return []
     lines = ["", "## Identification of channels"]
     rows = flagged(summary)
+    lifted = [f"- A lift test answers {t} {ch}: {'; '.join(why)}." for t, ch, why in answered(summary)]
     if not rows:
-        return [*lines, "- All channels identified: ROAS contraction, correlation between channels and chain agreement checked."]
+        return [*lines, "- All channels identified: ROAS contraction, correlation between channels and chain agreement checked.",
+                *lifted]
     lines += ["", "| tenant | channel | contraction | why not identified | what would help |", "|---|---|---|---|---|"]
     for t, ch, e in rows:
         lines.append(f"| {t} | {ch} | {e['contraction']:.2f} | {'; '.join(e['reasons'])} | {'; '.join(e['fixes'])} |")
-    return lines
+    return [*lines, *([""] if lifted else []), *lifted]
 
 
 def screen_line(summary: dict) -> str | None:

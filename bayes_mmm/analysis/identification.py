@@ -285,6 +285,16 @@ def flagged(summary: Mapping) -> list[tuple[str, str, dict]]:
     ]
 
 
+def answered(summary: Mapping) -> list[tuple[str, str, list[str]]]:
+    """``(tenant, channel, reasons)`` where a used lift test answers what the spend data alone could not tell."""
+    return [
+        (t, ch, list(e["answered_by_lift"]))
+        for t, entry in summary.get("tenants", {}).items()
+        for ch, e in (entry.get("identification") or {}).items()
+        if e.get("answered_by_lift")
+    ]
+
+
 def attach(summary: dict, idata: az.InferenceData, spec: ModelSpec, population: Mapping | None = None) -> dict:
     """Write :func:`identification` into ``summary["tenants"][t]`` (in place) and return the summary.
 

@@ -422,7 +422,7 @@ def _check_spec(spec_kwargs: dict, adstock: str) -> None:
 
 def print_identification(summary: dict) -> None:
     """One line per tenant×channel the data cannot tell apart, or that all are identified."""
-    from bayes_mmm.analysis.identification import flagged
+    from bayes_mmm.analysis.identification import answered, flagged
 
     if not any("identification" in e for e in summary["tenants"].values()):
         return  # runs without the checks (grouped fits, older runs) say nothing rather than "all identified"
@@ -432,11 +432,8 @@ def print_identification(summary: dict) -> None:
     for tid, ch, e in rows:
         out.print(f"[yellow]not identified[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['reasons']))}. "
                   f"Would help: {esc('; '.join(e['fixes']))}", highlight=False, soft_wrap=True)
-    for tid, entry in summary["tenants"].items():
-        for ch, e in (entry.get("identification") or {}).items():
-            if e.get("answered_by_lift"):
-                out.print(f"[green]a lift test answers[/] {esc(tid)} {esc(ch)}: {esc('; '.join(e['answered_by_lift']))}",
-                          highlight=False, soft_wrap=True)
+    for tid, ch, why in answered(summary):
+        out.print(f"[green]a lift test answers[/] {esc(tid)} {esc(ch)}: {esc('; '.join(why))}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import pymc as pm
 import pytest
 from scipy import stats
 
-from bayes_mmm.analysis.card import model_card
+from bayes_mmm.analysis.card import identification_lines, model_card
 from bayes_mmm.analysis.identification import (
     chain_disagreement,
     channel_verdict,
@@ -295,6 +295,8 @@ def test_attach_reads_the_tested_channels_from_the_summarys_lift_entries(capsys)
     printed = " ".join(capsys.readouterr().out.split())
     assert "not identified t2 email: spend barely varies" in printed and "not identified t1" not in printed
     assert "a lift test answers t1 email: spend barely varies (interquartile range 0% of the median on spend days)" in printed
+    card = identification_lines(summary)
+    assert card[5].startswith("| t2 | email |") and card[-1].startswith("- A lift test answers t1 email: spend barely varies (interquartile")
 
 
 # -------------------------------------------------------------------------- real fits

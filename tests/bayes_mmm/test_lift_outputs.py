@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from bayes_mmm.analysis.card import model_card
+from bayes_mmm.api import save_fit
 from bayes_mmm.data.lake import load_lake
 from bayes_mmm.inference.fit import SamplerConfig, fit
 from bayes_mmm.model.draws import stacked
-from bayes_mmm.runs.summary import build_summary, save_run
+from bayes_mmm.runs.summary import build_summary
 from bayes_mmm.surfaces.report import render_report
 from synthetic import simulate_universe, write_lake
 from synthetic.lift import LIFT_COLUMNS, targeted_lift_test
@@ -30,7 +32,7 @@ def lift_run(tmp_path_factory: pytest.TempPathFactory):
         pd.DataFrame([row], columns=list(LIFT_COLUMNS)).to_csv(lake / t.tenant_id / "lift_tests.csv", index=False)
     result = fit(load_lake(lake), sampler=SamplerConfig(chains=2, draws=150, tune=150, seed=2, progress=False))
     run = tmp_path_factory.mktemp("run") / "run"
-    summary = save_run(result, run, lake=lake)
+    summary = save_fit(result, run, lake)  # as `fit` writes it: identification checks included
     return result, summary, run, lake
 
 
@@ -84,6 +86,12 @@ def test_card_and_report_show_the_tests(lift_run) -> None:
             f"shop_001 meta {100 * w['shop_001']['meta']['width_90']:.0f} % (1 test).") in card
     html = render_report(Path(run), progress=False)
     assert html.count("<h3>Lift tests against the model</h3>") == 2  # one figure per tenant
+    # meta is capped on most days: its flat spend is what the meta test answers, in the card and the report alike
+    for tid in ("shop_000", "shop_001"):
+        why = summary["tenants"][tid]["identification"]["meta"]["answered_by_lift"]
+        assert why[0].startswith("spend barely varies") and why[0].endswith("answered by the lift test on meta")
+        assert f"- A lift test answers {tid} meta: {why[0]}." in card
+        assert f"(a lift test answers: {escape(why[0])})" in html
 
 
 def test_experiment_width_pools_the_used_tests_of_a_channel() -> None:
