@@ -401,6 +401,7 @@ def print_fit(summary: dict) -> None:
 
 #: ModelSpec fields that `fit` sets from an option: a refused value is named by its option.
 SPEC_OPTIONS = {"half_sat_floor": "--half-sat-floor", "media_weather_bound": "--media-weather-bound", "hill_shape_max": "--hill-shape-max",
+                "hill_shape": "--hill-shape",
                 "media_weather_clip": "--media-weather-clip", "residual_ar": "--residual-ar", "noise_scale": "--noise-scale",
                 "noise_tails": "--noise-tails", "l_max": "--adstock-days", "pool_min_tenants": "--pool-min-tenants"}
 
@@ -483,6 +484,9 @@ def fit(
         help="Identification lever: bound on |log media multiplier| over observed weather (0.693 = log 2; 'none': off).")] = str(DEFAULT_SPEC.media_weather_bound),
     hill_shape_max: Annotated[str, typer.Option(
         help="Identification lever: soft ceiling on each channel's Hill shape (3, Robyn's upper bound; 'none': off).")] = str(DEFAULT_SPEC.hill_shape_max),
+    hill_shape: Annotated[str, typer.Option(
+        help="Hill shape: channel (one per channel, S-shaped curves allowed) or fixed (1: every curve concave, "
+             "diminishing returns from the first unit, as Meridian's default).")] = DEFAULT_SPEC.hill_shape,
     media_weather_clip: Annotated[float | None, typer.Option(
         help="Identification lever: soft clip (in sd) of the weather that multiplies media, c·tanh(z/c) (e.g. 2); off by default.")] = None,
     residual_ar: Annotated[str, typer.Option(
@@ -539,6 +543,7 @@ def fit(
         "media_weather_bound": _number_or_none(media_weather_bound, "--media-weather-bound"),
         "media_weather_clip": media_weather_clip,
         "hill_shape_max": _number_or_none(hill_shape_max, "--hill-shape-max"),
+        "hill_shape": hill_shape,
         "residual_ar": residual_ar,
         "noise_scale": noise_scale,
         "noise_tails": noise_tails,

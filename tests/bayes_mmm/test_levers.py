@@ -247,6 +247,11 @@ def test_cli_passes_the_levers_to_the_spec(tiny_lake: Path, tmp_path: Path, monk
     assert res.exit_code == 2 and seen["spec"].hill_shape_max is None
     res = CliRunner().invoke(app, [*args, "--hill-shape-max", "0.5"])
     assert res.exit_code == 2 and "--hill-shape-max is the largest Hill shape: it must be > 1" in res.output
+    assert seen["spec"].hill_shape == "channel"
+    res = CliRunner().invoke(app, [*args, "--hill-shape", "fixed"])
+    assert res.exit_code == 2 and seen["spec"].hill_shape == "fixed"
+    res = CliRunner().invoke(app, [*args, "--hill-shape", "tenant"])
+    assert res.exit_code == 2 and "--hill-shape must be one of ('channel', 'fixed'), got 'tenant'" in res.output
     res = CliRunner().invoke(app, [*args, "--pool-min-tenants", "0"])
     assert res.exit_code == 2 and seen["spec"].pool_min_tenants == 0
     res = CliRunner().invoke(app, [*args, "--media-weather-bound", "log2"])
