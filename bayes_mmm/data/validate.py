@@ -73,6 +73,13 @@ SPEND_TO_REVENUE = 10.0
 #: (PyMC-Marketing's ROAS example in its raw units: 0.3 %) makes the true ROAS 100× the prior's; and if the share
 #: is right, media's effect is at most a few percent of revenue, hard to tell from noise.
 SPEND_MIN_SHARE = 0.01
+#: Total media spend from this multiple of total revenue up is refused, not only reported: no shop spends a
+#: hundred units per unit of revenue, spend in cents against revenue in units does, and a fit on it wrecks the
+#: other tenants too (pooling spread one tenant's 12,730× to a clean tenant's ROAS of 15,000 in an adversarial pass).
+SPEND_UNITS_RATIO = 100.0
+#: A non-event period's revenue at this multiple of its local level or more fails the outlier gate whatever the
+#: share of such periods: a decimal slip by two places (cents) or a test order of 1e9 does, Black Friday does not.
+EXTREME_RATIO = 100.0
 
 ERROR, WARNING = "error", "warning"
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -101,9 +108,11 @@ GATES = {
         Gate("revenue_outliers", ERROR,
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks); weekly data: also over {OUTLIER_RATIO:g}× (or under "
-             f"1/{OUTLIER_RATIO:g}) of it"),
+             f"1/{OUTLIER_RATIO:g}) of it); and no such period at {EXTREME_RATIO:g}× its local level or more"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend, and no step "
              f"of {UNIT_STEP_RATIO:g}× in its level (a change of unit mid-history)"),
+        Gate("spend_units", ERROR, f"total media spend below {SPEND_UNITS_RATIO:g}× total revenue (else spend and revenue are "
+             "in different units: cents against units, units against thousands)"),
         Gate("spend_vs_revenue", WARNING,
              f"total media spend between {SPEND_MIN_SHARE:.0%} of and {SPEND_TO_REVENUE:g}× total revenue"),
         Gate("zero_spend_channels", WARNING, "every channel spends at some point"),
@@ -208,11 +217,21 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
     share = float(np.mean(out[~event])) if (~event).any() else 0.0
     rows = [int(i) + 1 for i in np.flatnonzero(out)]
     beyond = f"robust z {ROBUST_Z:g}" + (f" and {OUTLIER_RATIO:g}× (or 1/{OUTLIER_RATIO:g}) of the local level" if days > 1 else "")
-    detail = f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows else "")
-    bad = share >= MAX_OUTLIER_SHARE
+    extreme = _extreme(df[REVENUE].to_numpy(dtype=float), out, event, days)
+    detail = (f"{describe_rows(extreme)} at {EXTREME_RATIO:g}× the local level or more (a decimal slip, a test order?), "
+              if extreme else "") + f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows and not extreme else "")
+    bad = share >= MAX_OUTLIER_SHARE or bool(extreme)
     hint = (" — a shop closed: leave its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers"
             if bad else "")
     return verdict(tenant, "revenue_outliers", bad, f"{src}: column 'revenue' {detail}{hint}")
+
+
+def _extreme(y: np.ndarray, out: np.ndarray, event: np.ndarray, days: int) -> list[int]:
+    """1-based rows of the outliers ``out`` at :data:`EXTREME_RATIO` × their local level or more (a level of 0 judges none)."""
+    level = local_level(np.where(event, np.nan, y), days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = out & (level > 0) & (y >= EXTREME_RATIO * level)
+    return [int(i) + 1 for i in np.flatnonzero(far)]
 
 
 def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], days: int = 1) -> Check:
@@ -236,18 +255,33 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str],
     return verdict(tenant, "spend_scale", False, f"no spend above {SPEND_SCALE:g}× its median")
 
 
-def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+def _totals(df: pd.DataFrame, spend_cols: list[str]) -> tuple[float, float, str]:
+    """Total media spend, total revenue, and how the first compares with the second in words."""
     spend, revenue = float(np.nansum(df[spend_cols].to_numpy())), float(np.nansum(df[REVENUE].to_numpy()))
-    high = spend > SPEND_TO_REVENUE * revenue
+    times = f"{spend / revenue:,.0f}× total revenue {revenue:,.2f}" if revenue > 0 else f"spent against a total revenue of {revenue:,.2f}"
+    return spend, revenue, f"total spend {spend:,.2f} is {times}"
+
+
+def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    spend, revenue, times = _totals(df, spend_cols)
+    high = SPEND_TO_REVENUE * revenue < spend < SPEND_UNITS_RATIO * revenue  # beyond it, the spend_units gate fails
     low = 0 < spend < SPEND_MIN_SHARE * revenue
     ratio = spend / revenue if revenue > 0 else float("inf")
     units = "revenue and spend in different units (thousands, cents)? The ROAS priors assume one currency unit"
-    times = f"{ratio:,.0f}× total revenue {revenue:,.2f}" if revenue > 0 else f"spent against a total revenue of {revenue:,.2f}"
-    detail = (f"{src}: total spend {spend:,.2f} is {times} — {units}" if high
+    detail = (f"{src}: {times} — {units}" if high
               else f"{src}: total spend {spend:,.2f} is only {ratio:.2%} of total revenue {revenue:,.2f} — {units}; "
                    "if the units agree, media's effect is a few percent of revenue at most" if low
-              else f"total spend {ratio:.2f}× total revenue" if revenue > 0 else "no spend and no revenue")
+              else f"total spend {ratio:.2f}× total revenue" if revenue > 0
+              else "spent against no revenue (the spend_units gate judges it)" if spend > 0 else "no spend and no revenue")
     return verdict(tenant, "spend_vs_revenue", high or low, detail)
+
+
+def _spend_units(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
+    spend, revenue, times = _totals(df, spend_cols)
+    bad = spend > 0 and spend >= SPEND_UNITS_RATIO * max(revenue, 0.0)
+    detail = (f"{src}: {times} — spend and revenue in different units (cents, thousands)? "
+              "Export both in the shop's currency units" if bad else f"total spend below {SPEND_UNITS_RATIO:g}× total revenue")
+    return verdict(tenant, "spend_units", bad, detail)
 
 
 def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
@@ -269,6 +303,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
                 f"{src}: column 'revenue' is constant ({rev.iloc[0] if len(rev) else 'empty'})" if constant else "revenue varies"),
         _outliers(tenant, df, src, days),
         _spend_scale(tenant, df, src, spend_cols, days),
+        _spend_units(tenant, df, src, spend_cols),
         _spend_vs_revenue(tenant, df, src, spend_cols),
         verdict(tenant, "zero_spend_channels", bool(zero),
                 f"no spend on {', '.join(zero)}: their effect cannot be estimated" if zero else "every channel has spend"),

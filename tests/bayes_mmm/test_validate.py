@@ -178,16 +178,24 @@ def test_validate_reads_the_side_files_fit_reads(tmp_path: Path, name: str, cont
 
 
 def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
-    """Revenue rescaled to ~0.01 a day against spend in the hundreds: a warning naming both totals, not a silent fit."""
+    """Spend 30× revenue: a warning naming both totals, not a silent fit; 100× and more: refused (units)."""
     df = good_frame(150)
-    df["revenue"] = (df["revenue"] / df["revenue"].mean() * 0.01).round(6)
+    df["revenue"] = (df["revenue"] / df["revenue"].mean() * 550 / 30).round(6)  # spend ~550 a day
     write_tenant(tmp_path, "t", df)
     table = validate_lake(tmp_path)
-    assert status(table, "spend_vs_revenue") == WARN
+    assert status(table, "spend_vs_revenue") == WARN and status(table, "spend_units") == OK
     spend, revenue = df[["spend_meta", "spend_google"]].to_numpy().sum(), df["revenue"].sum()
     detail = table[table.check == "spend_vs_revenue"].detail.item()
     assert f"total spend {spend:,.2f} is {spend / revenue:,.0f}× total revenue {revenue:,.2f}" in detail
-    assert failed(table).empty  # a warning: the work goes on
+    assert 25 < spend / revenue < 35 and failed(table).empty  # a warning: the work goes on
+    df["revenue"] = (df["revenue"] / 1000).round(6)  # now ~30,000×: cents against units, or worse
+    write_tenant(tmp_path, "t", df)
+    table = validate_lake(tmp_path)
+    revenue = df["revenue"].sum()
+    assert failed(table).check.tolist() == ["spend_units"] and status(table, "spend_vs_revenue") == OK  # said once
+    assert table[table.check == "spend_units"].detail.item() == (
+        f"{tmp_path / 't' / 'daily.csv'}: total spend {spend:,.2f} is {spend / revenue:,.0f}× total revenue {revenue:,.2f} — "
+        "spend and revenue in different units (cents, thousands)? Export both in the shop's currency units")
     df = good_frame(150)  # revenue ~1,000 a day against ~550 of spend
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "spend_vs_revenue") == OK
@@ -200,8 +208,21 @@ def test_revenue_in_other_units_than_spend_is_reported(tmp_path: Path) -> None:
     assert f"total spend {spend:,.2f} is only {spend / revenue:.2%} of total revenue" in detail
     df["revenue"] = 0.0  # it said "is inf× total revenue 0.00"
     write_tenant(tmp_path, "t", df)
-    detail = validate_lake(tmp_path).set_index("check").loc["spend_vs_revenue", "detail"]
-    assert f"total spend {spend:,.2f} is spent against a total revenue of 0.00 — revenue and spend in different units" in detail
+    detail = validate_lake(tmp_path).set_index("check").loc["spend_units", "detail"]
+    assert f"total spend {spend:,.2f} is spent against a total revenue of 0.00 — spend and revenue in different units" in detail
+
+
+def test_one_period_a_hundred_times_its_level_fails_the_outlier_gate_alone(tmp_path: Path) -> None:
+    """Three days of 1e9 are under the 2 % share that fails the gate; at 100× their level they fail it anyway."""
+    df = noisy_tenant()
+    df.loc[[40, 90, 150], "revenue"] = 1e9
+    write_tenant(tmp_path, "t", df)
+    detail = validate_lake(tmp_path).set_index("check").loc["revenue_outliers"]
+    assert detail.status == FAIL
+    assert "column 'revenue' rows 41, 91, 151 at 100× the local level or more (a decimal slip, a test order?), 0.8% of periods" in detail.detail
+    df.loc[[40, 90, 150], "revenue"] *= 1e-9 * 30_000  # ~30× the level: beyond robust z, yet a plausible day, and 0.8 %
+    write_tenant(tmp_path, "t", df)
+    assert status(validate_lake(tmp_path), "revenue_outliers") == OK
 
 
 def test_a_tenant_json_naming_another_tenant_warns(tmp_path: Path) -> None:
