@@ -6,6 +6,7 @@ import math
 
 from bayes_mmm.analysis.identification import answered, flagged
 from bayes_mmm.analysis.verdict import tenant_verdicts
+from bayes_mmm.core.numbers import fmt
 from bayes_mmm.core.priors import LEGACY_ROAS
 from bayes_mmm.model.design import periods
 from bayes_mmm.runs.folder import CARD_TITLE
@@ -273,7 +274,8 @@ def model_card(summary: dict, evaluation: dict | None = None) -> str:
     if cv_rows:
         lines += ["", "## Walk-forward cross-validation", "", "| tenant | holdout R² | MAPE % | best baseline R² | verdict |", "|---|---|---|---|---|"]
         for t, cv in cv_rows:
-            lines.append(f"| {t} | {cv['r2_mean']:.2f} | {cv['mape_mean']:.1f} | {cv['baseline_r2_mean']:.2f} | {'go' if cv['verdict']['go'] else 'no-go'} |")
+            lines.append(f"| {t} | {fmt(cv['r2_mean'])} | {fmt(cv['mape_mean'], '.1f')} | {fmt(cv['baseline_r2_mean'])} | "
+                         f"{'go' if cv['verdict']['go'] else 'no-go'} |")
     if evaluation and evaluation.get("overall"):
         lines += ["", "## Recovery of the synthetic truth", recovery_line(evaluation["overall"])]
     lines += lift_lines(summary)

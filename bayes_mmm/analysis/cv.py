@@ -176,6 +176,13 @@ def pass_rate(cv: dict[str, dict]) -> float:
     return float(np.mean([e["verdict"]["go"] for e in cv.values()]))
 
 
+def mean_holdout_r2(cv: dict[str, dict]) -> tuple[float, int]:
+    """Mean holdout R² over the tenants that have one (a tenant too short for every fold has none: NaN or null),
+    and how many those are; NaN when none has."""
+    scored = [float(e["r2_mean"]) for e in cv.values() if e.get("r2_mean") is not None and np.isfinite(e["r2_mean"])]
+    return (float(np.mean(scored)) if scored else float("nan")), len(scored)
+
+
 def unconverged_folds(cv: dict[str, dict]) -> list[int]:
     """The folds whose fit failed the convergence gate (R-hat, ESS, divergences), in order."""
     return sorted({f["fold"] for e in cv.values() for f in e.get("folds", []) if f.get("converged") is False})

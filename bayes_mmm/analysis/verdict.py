@@ -11,6 +11,9 @@ tenant.json's ``sensitivity``, else estimated from the data by
 
 from __future__ import annotations
 
+import math
+
+from bayes_mmm.core.numbers import fmt, value
 from bayes_mmm.data.sensitivity import DEFAULT_CLASS
 
 #: Holdout-R² bar by weather class: weather-driven revenue is more predictable, so more is asked.
@@ -41,12 +44,14 @@ def cv_verdict(cv: dict, sensitivity_class: str) -> dict:
     bar = R2_BAR[sensitivity_class]
     folds = cv.get("folds") or []
     reasons = [FOLDS_NOT_CONVERGED] if folds and not any(f.get("converged", True) for f in folds) else []
-    if not cv["r2_mean"] >= bar:
-        reasons.append(f"holdout R² {cv['r2_mean']:.2f} < {bar:.2f}")
-    if not cv["mape_mean"] < MAPE_BAR:
-        reasons.append(f"MAPE {cv['mape_mean']:.1f} % ≥ {MAPE_BAR:.0f} %")
-    if not cv["rmse_mean"] <= (1 - BASELINE_MARGIN) * cv["baseline_rmse_mean"]:
-        reasons.append(f"RMSE {cv['rmse_mean']:.0f} not 10 % below best baseline {cv['baseline_rmse_mean']:.0f}")
+    if not math.isfinite(value(cv["r2_mean"])):  # NaN in memory, null once written
+        reasons.append("no holdout R² (no fold scored)")
+    elif not value(cv["r2_mean"]) >= bar:
+        reasons.append(f"holdout R² {fmt(cv['r2_mean'])} < {bar:.2f}")
+    if not value(cv["mape_mean"]) < MAPE_BAR:
+        reasons.append(f"MAPE {fmt(cv['mape_mean'], '.1f')} % ≥ {MAPE_BAR:.0f} %")
+    if not value(cv["rmse_mean"]) <= (1 - BASELINE_MARGIN) * value(cv["baseline_rmse_mean"]):
+        reasons.append(f"RMSE {fmt(cv['rmse_mean'], '.0f')} not 10 % below best baseline {fmt(cv['baseline_rmse_mean'], '.0f')}")
     return {"go": not reasons, "r2_bar": bar, "reasons": reasons}
 
 
@@ -60,8 +65,10 @@ def derived_verdict(summary: dict, tenant: str) -> dict:
         reasons += cv["verdict"]["reasons"]
     else:
         bar = R2_BAR[class_of(entry)]
-        if entry["fit"]["r2"] < bar:
-            reasons.append(f"in-sample R² {entry['fit']['r2']:.2f} < {bar:.2f}")
+        if not math.isfinite(value(entry["fit"]["r2"])):
+            reasons.append("no in-sample R² (revenue does not vary)")
+        elif not value(entry["fit"]["r2"]) >= bar:
+            reasons.append(f"in-sample R² {fmt(entry['fit']['r2'])} < {bar:.2f}")
         reasons.append(NO_CV)
     reasons += identification_notes(entry)
     return {"go": bool(ok and not [r for r in reasons if r not in NOTES]), "reasons": reasons}

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
+from bayes_mmm.core.numbers import fmt
 from bayes_mmm.core.spec import ModelSpec
 
 app = typer.Typer(
@@ -357,7 +358,7 @@ def print_fit(summary: dict) -> None:
         for ch in channels:
             r = e["roas"][ch]
             cells.append("–" if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
-        t.add_row(esc(tid), *cells, f"{e['fit']['r2']:.2f}")
+        t.add_row(esc(tid), *cells, fmt(e["fit"]["r2"]))
     out.print(t)
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
     if no_weather:
@@ -641,11 +642,6 @@ def diagnose(
         out.print(f"model card: [bold]{folder.model_card_path}[/]")
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    """A number for a table cell; "—" where a diagnostic could not be computed (e.g. LOO on a degenerate fit)."""
-    return "—" if value is None else format(value, spec)
-
-
 def print_diagnostics(summary: dict) -> None:
     """Per-tenant table: PPC coverage, LOO and verdict."""
     d = summary["diagnostics"]
@@ -660,8 +656,8 @@ def print_diagnostics(summary: dict) -> None:
     for tid, ppc in d["ppc"].items():
         lo = d["loo_by_tenant"][tid]
         v = summary["verdicts"][tid]
-        t.add_row(esc(tid), _fmt(ppc["inside_50"], ".2f"), _fmt(ppc["inside_90"], ".2f"), _fmt(lo["elpd"], ".0f"),
-                  _fmt(lo["k_over_0.7"], ""),
+        t.add_row(esc(tid), fmt(ppc["inside_50"], ".2f"), fmt(ppc["inside_90"], ".2f"), fmt(lo["elpd"], ".0f"),
+                  fmt(lo["k_over_0.7"], ""),
                   verdict_cell(v, 60))
     out.print(t)
 
@@ -723,7 +719,7 @@ def monitor_table(report: dict) -> Table:
         t.add_column(col, justify="left" if col in ("tenant", "action") else "right", no_wrap=col == "tenant")
     for tid, e in report["tenants"].items():
         ref = e["reference"]
-        t.add_row(tid, f"{e['r2']:.2f}", f"{ref['r2_on_new_periods']:.2f}", f"{e['mape']:.1f}", f"{ref['mape']:.1f}",
+        t.add_row(tid, fmt(e["r2"]), fmt(ref["r2_on_new_periods"]), fmt(e["mape"], ".1f"), fmt(ref["mape"], ".1f"),
                   f"{e['coverage_90']:.0%}", f"{e['bias_sigma']:+.2f}", colour[e["action"]])
     return t
 
@@ -798,6 +794,21 @@ def refresh(
               f"{summary['parent']['refit_seconds']:.0f} s → {out_dir}; R-hat max {conv.get('rhat_max')}")
 
 
+def print_cv(cvs: dict[str, dict], folds: int) -> None:
+    """Per-tenant CV table and the pass rate; a tenant too short for every fold shows n/a."""
+    from bayes_mmm.analysis.cv import mean_holdout_r2, pass_rate
+
+    t = Table(title=f"walk-forward CV, {folds} folds")
+    for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):
+        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right", no_wrap=col == "tenant")
+    for tid, c in cvs.items():
+        t.add_row(esc(tid), fmt(c["r2_mean"]), fmt(c["mape_mean"], ".1f"), fmt(c["naive_r2_mean"]), fmt(c["ridge_r2_mean"]),
+                  verdict_cell(c["verdict"]))
+    out.print(t)
+    mean, n = mean_holdout_r2(cvs)
+    out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {fmt(mean)}" + (f" over {n} of {len(cvs)} tenants" if n < len(cvs) else ""))
+
+
 @app.command()
 @friendly
 def cv(
@@ -816,7 +827,7 @@ def cv(
     """Walk-forward cross-validation against naive-seasonal and Ridge baselines; results into summary.json."""
     quiet_libraries()
     check_mlflow(mlflow, mlflow_artifacts)
-    from bayes_mmm.analysis.cv import pass_rate, unconverged_folds
+    from bayes_mmm.analysis.cv import unconverged_folds
     from bayes_mmm.api import cv_run
     from bayes_mmm.inference.fit import longer_chains
 
@@ -824,15 +835,7 @@ def cv(
         summary = cv_run(data, run, n_folds=folds, sampler_kwargs={"draws": draws or None, "tune": tune},
                          allow_gates=allow_gate or (), console=out)
     cvs = {t: e["cv"] for t, e in summary["tenants"].items()}
-    t = Table(title=f"walk-forward CV, {folds} folds")
-    for col in ("tenant", "R²", "MAPE %", "naive R²", "ridge R²", "verdict"):
-        t.add_column(col, justify="left" if col in ("tenant", "verdict") else "right", no_wrap=col == "tenant")
-    for tid, c in cvs.items():
-        v = c["verdict"]
-        t.add_row(esc(tid), f"{c['r2_mean']:.2f}", f"{c['mape_mean']:.1f}", f"{c['naive_r2_mean']:.2f}", f"{c['ridge_r2_mean']:.2f}",
-                  verdict_cell(v))
-    out.print(t)
-    out.print(f"pass rate {pass_rate(cvs):.0%}; mean holdout R² {sum(c['r2_mean'] for c in cvs.values()) / len(cvs):.2f}")
+    print_cv(cvs, folds)
     bad = unconverged_folds(cvs)
     if bad:
         err.print(f"[bold yellow]WARNING:[/] {len(bad)} of {folds} fold fits did not converge (folds {', '.join(str(k + 1) for k in bad)}): "

@@ -117,3 +117,38 @@ def test_a_weekly_cards_window_is_given_in_weeks_too() -> None:
     assert "adstock (window 5 days (1 week))" in model_card(summary)
     summary["data"]["cadence"] = "daily"
     assert "adstock (window 5 days)," in model_card(summary)
+
+
+def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_run, capsys) -> None:
+    """Constant revenue has no R², a tenant too short for every fold no holdout R²: summary.json holds null.
+    The verdict says why, and the card and the CLI tables show n/a, where they crashed on formatting None."""
+    import json
+
+    from bayes_mmm.surfaces.cli import print_cv, print_fit
+
+    summary = json.loads((stored_run / "summary.json").read_text())
+    a, b = list(summary["tenants"])[:2]
+    summary["tenants"][a]["fit"]["r2"] = None
+    assert derived_verdict(summary, a)["reasons"][-2:] == ["no in-sample R² (revenue does not vary)", NO_CV]
+    nan = float("nan")
+    empty = {"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}
+    assert cv_verdict(empty, "none")["reasons"][0] == "no holdout R² (no fold scored)"
+    cvs = {t: {**CV_GOOD, "naive_r2_mean": 0.1, "ridge_r2_mean": 0.2, "baseline_r2_mean": 0.2} for t in summary["tenants"]}
+    cvs[b] = {k: None for k in cvs[b]} | {"verdict": cv_verdict({**empty, "r2_mean": None}, "none")}
+    for t, c in cvs.items():
+        c.setdefault("verdict", cv_verdict(c, "none"))
+        summary["tenants"][t]["cv"] = c
+    card = model_card(summary)
+    assert f"| {b} | n/a | n/a | n/a | no-go |" in card
+
+    def rows() -> dict[str, list[str]]:
+        printed = capsys.readouterr().out
+        return {cells[0]: cells[1:] for line in printed.splitlines() if line.startswith("│")
+                for cells in [[c.strip() for c in line.split("│")[1:-1]]]} | {"": [printed]}
+
+    print_fit(summary)
+    assert rows()[a][-1] == "n/a"  # the R² column
+    print_cv(cvs, 2)
+    table = rows()
+    assert table[b][:4] == ["n/a"] * 4 and table[a][:2] == ["0.70", "8.0"]
+    assert f"mean holdout R² 0.70 over {len(cvs) - 1} of {len(cvs)} tenants" in table[""][0]
