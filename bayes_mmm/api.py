@@ -12,7 +12,7 @@ from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.lake import load_lake
+from bayes_mmm.data.lake import list_tenants, load_lake
 from bayes_mmm.runs.folder import not_a_run
 
 if TYPE_CHECKING:  # PyMC loads with the fitting code only: import, validate and simulate start in a second or two
@@ -407,8 +407,12 @@ def refresh_run(
     overwrite: bool = False,
     console: Any | None = None,
     roas_change_sd: float | None = REFRESH_ROAS_CHANGE_SD,
+    allow_gates: Sequence[str] = (),
 ) -> dict:
     """Refit a run's tenants on extended data, warm-started from the run's own posterior.
+
+    The extended lake passes the same data-quality gates as ``fit`` (errors stop unless in ``allow_gates``); a
+    tenant fitted with weather must still have it; tenants of the lake the run does not hold are named, not refitted.
 
     Priors: the old posterior moment-matched per tenant×channel, variance doubled
     (:data:`bayes_mmm.model.population.WARM_INFLATE`). Warm-up defaults to half the old
@@ -429,6 +433,7 @@ def refresh_run(
 
     atomic.ensure_writable(out, overwrite, inputs=(run_dir, data), foreign=not_a_run)
     parent = read_summary(run_dir)
+    gate_lake(data, parent["data"]["tenants"], allow_gates, console)
     prior = tenant_prior(run_dir)
     old = parent["sampler"]
     kwargs = {"chains": old.get("chains", 2), "draws": old.get("draws", 1000), "tune": max(100, int(old.get("tune", 1000)) // 2),
@@ -445,6 +450,10 @@ def refresh_run(
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     window = check_window(ds, parent, data)
+    _check_weather_kept(ds, parent, data)
+    if console is not None and (others := sorted(set(list_tenants(data)) - set(parent["data"]["tenants"]))):
+        console.print(f"[yellow]not refreshed[/]: {', '.join(others)} — not in the run; fit them (`bayes-mmm fit`, or "
+                      "`--prior-from` this run for a new tenant)", highlight=False)
     if not window.scored(ds).any():  # e.g. only a tenant that ended early runs on to the run's end
         from bayes_mmm.core.errors import DataError
 
@@ -461,6 +470,18 @@ def refresh_run(
     save_fit(result, out, data, overwrite)
     return update_summary(out, parent={"run_id": parent["run_id"], "path": str(Path(run_dir).resolve()),
                                        "data_end": parent["data"]["end"], "refit_seconds": round(time.perf_counter() - t0, 1)})
+
+
+def _check_weather_kept(ds: Any, parent: dict, data: str | Path) -> None:
+    """Refuse a tenant the run fitted with weather whose extended data lack it: the warm start has its weather effects."""
+    if "has_weather" not in ds:
+        return
+    has = dict(zip(map(str, ds["tenant"].values), ds["has_weather"].values.astype(bool), strict=True))
+    lost = [t for t, e in parent["tenants"].items() if e.get("weather") and not has.get(t, True)]
+    if lost:
+        raise DataError(f"tenant(s) {', '.join(lost)} were fitted with weather, and the extended lake has none for them",
+                        file=Path(data) / lost[0] / "daily.csv", column="temp_c",
+                        hint="keep the weather columns (Open-Meteo gives past days), or refit from scratch with `bayes-mmm fit`")
 
 
 def track_run(

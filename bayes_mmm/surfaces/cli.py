@@ -365,8 +365,7 @@ def print_fit(summary: dict) -> None:
         seasonal = ((summary.get("config") or {}).get("spec") or {}).get("seasonal_media", False)
         how = "media's effect follows the yearly season instead" if seasonal else "media's effect does not vary with weather"
         out.print(f"[yellow]without weather[/] (no usable temp_c/precip_mm; no weather terms, {how}): {esc(', '.join(no_weather))}")
-    from bayes_mmm.analysis.card import pooling_line, rounds_note, screen_line, tenants_with
-    from bayes_mmm.inference.fit import convergence_advice
+    from bayes_mmm.analysis.card import pooling_line, screen_line, tenants_with
 
     ar = tenants_with(summary, "residual_ar")
     if ar:
@@ -386,6 +385,14 @@ def print_fit(summary: dict) -> None:
         ch = summary["adstock_choice"]
         out.print(f"adstock chosen by LOO: [bold]{ch['chosen']}[/] ({esc(ch['reason'])})")
     print_identification(summary)
+    print_convergence(summary)
+
+
+def print_convergence(summary: dict) -> None:
+    """One line: converged, or a warning naming the worst parameters and what to try (fit and refresh alike)."""
+    from bayes_mmm.analysis.card import rounds_note
+    from bayes_mmm.inference.fit import convergence_advice
+
     c = summary["convergence"]
     s = summary["sampler"]
     line = (
@@ -778,6 +785,7 @@ def refresh(
     roas_change_sd: Annotated[float, typer.Option(
         min=0, help="Scale of the half-normal prior on each channel's sd of log ROAS changes since the run's last day "
              "(0: ROAS assumed unchanged).")] = REFRESH_ROAS_CHANGE_SD,
+    allow_gate: AllowGate = None,
     overwrite: bool = False,
 ) -> None:
     """Refit on extended data warm-started from the run's posterior (tempered priors); records the parent run.
@@ -788,10 +796,11 @@ def refresh(
     from bayes_mmm.api import refresh_run
 
     kwargs = {k: v for k, v in {"draws": draws, "tune": tune}.items() if v is not None}
-    summary = refresh_run(run, data, out_dir, kwargs, overwrite=overwrite, console=out, roas_change_sd=roas_change_sd or None)
-    conv = summary["convergence"]
+    summary = refresh_run(run, data, out_dir, kwargs, overwrite=overwrite, console=out, roas_change_sd=roas_change_sd or None,
+                          allow_gates=allow_gate or ())
     out.print(f"[bold green]refreshed[/] {summary['run_id']} (parent {summary['parent']['run_id']}) in "
-              f"{summary['parent']['refit_seconds']:.0f} s → {out_dir}; R-hat max {conv.get('rhat_max')}")
+              f"{summary['parent']['refit_seconds']:.0f} s → {out_dir}")
+    print_convergence(summary)
 
 
 def print_cv(cvs: dict[str, dict], folds: int) -> None:

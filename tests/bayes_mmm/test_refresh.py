@@ -97,3 +97,51 @@ def test_compare_shows_moves_between_versions(refreshed: dict) -> None:
     assert {(r["tenant"], r["channel"], r["metric"]) for r in rows} >= {(refreshed["first"], "meta", "roas")}
     for r in rows:
         assert r["moved"] == (r["new_q05"] > r["old_q95"] or r["new_q95"] < r["old_q05"])
+
+
+def test_refresh_gates_the_data_keeps_the_weather_and_names_tenants_it_leaves(refreshed: dict, tmp_path) -> None:
+    """The extended lake passes fit's gates, a tenant fitted with weather keeps it, a tenant not in the run is named;
+    all before any sampling, and nothing is written."""
+    import shutil
+
+    def extended(name: str):
+        lake = tmp_path / name
+        shutil.copytree(refreshed["new"], lake)
+        return lake, lake / refreshed["first"] / "daily.csv"
+
+    spikes, path = extended("spikes")
+    df = pd.read_csv(path)
+    df.loc[len(df) - 30 :: 3, "revenue"] *= 40  # 10 new days at 40×: fit refuses this lake
+    df.to_csv(path, index=False)
+    res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(spikes), "--out", str(tmp_path / "r1")])
+    assert res.exit_code == 2 and f"gate 'revenue_outliers' fails for tenant {refreshed['first']}" in res.output
+    assert not (tmp_path / "r1").exists()
+    dry, path = extended("dry")
+    df = pd.read_csv(path)
+    df.drop(columns=[c for c in df if c in ("temp_c", "temp_max_c", "temp_min_c", "precip_mm", "snow_cm")]).to_csv(path, index=False)
+    res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(dry), "--out", str(tmp_path / "r2")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert (f"error: {path}, column 'temp_c': tenant(s) {refreshed['first']} were fitted with weather, and the extended "
+            "lake has none for them") in " ".join(res.output.split())
+    assert not (tmp_path / "r2").exists()
+
+
+def test_refresh_names_a_lake_tenant_the_run_does_not_hold_and_warns_when_not_converged(refreshed: dict, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    lake = tmp_path / "more"
+    shutil.copytree(refreshed["new"], lake)
+    shutil.copytree(lake / refreshed["first"], lake / "newcomer")
+
+    def stop(*args, **kwargs):  # plumbing only: stop before sampling
+        raise ValueError("stopped before sampling")
+
+    monkeypatch.setattr("bayes_mmm.inference.fit.fit", stop)
+    res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(lake), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "stopped before sampling" in res.output
+    assert "not refreshed: newcomer — not in the run" in " ".join(res.output.split())
+    s = refreshed["summary"]
+    unconverged = {**s, "convergence": {**s["convergence"], "ok": False, "worst_rhat": {"roas[a, meta]": 1.2}}}
+    monkeypatch.setattr("bayes_mmm.api.refresh_run", lambda *args, **kwargs: unconverged)
+    res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(lake), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0 and "WARNING: not converged" in res.output and "roas[a, meta] (1.2)" in res.output
