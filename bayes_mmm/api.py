@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bayes_mmm.core import atomic
-from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
+from bayes_mmm.core.constants import (
+    DAILY,
+    DEMO_CHAINS,
+    DEMO_DRAWS,
+    DEMO_TUNE,
+    PERIOD_UNIT,
+    REFRESH_ROAS_CHANGE_SD,
+    WEEKLY,
+)
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.lake import list_tenants, load_lake
@@ -195,19 +203,31 @@ def check_same_data(data: str | Path, summary: dict, summary_path: Path) -> None
                         hint="pass the run's own lake (summary.json data.lake), or fit a new run on this one")
 
 
+#: Fewest test periods of a fold (the longest tenant's): a week of days covers the weekdays; four weeks a month.
+MIN_TEST_PERIODS = {DAILY: 7, WEEKLY: 4}
+
+
 def check_cv_history(ds: Any, n_folds: int) -> None:
     """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold."""
     from bayes_mmm.analysis.cv import walk_forward_folds
-    from bayes_mmm.core.constants import DAILY, PERIOD_UNIT, history_need, min_history
+    from bayes_mmm.core.constants import history_need, min_history
 
     if n_folds < 1:
         raise DataError(f"folds must be ≥ 1, got {n_folds}")
     cadence = str(ds.attrs.get("cadence", DAILY))
-    first = walk_forward_folds(ds["observed"].values, n_folds)[0].train.sum(axis=1)
+    unit = PERIOD_UNIT[cadence]
+    folds = walk_forward_folds(ds["observed"].values, n_folds)
+    first = folds[0].train.sum(axis=1)
     if first.max() < min_history(cadence):
-        raise DataError(f"too little history for {n_folds}-fold walk-forward CV: the longest first training window has "
-                        f"{int(first.max())} {PERIOD_UNIT[cadence]}s, fewer than {history_need(cadence)}; nothing was written",
-                        hint="use fewer folds or a longer history")
+        raise DataError(f"too little history for walk-forward CV: the first fold trains on the first half of each tenant's "
+                        f"{unit}s, and the longest tenant's half has {int(first.max())}, fewer than {history_need(cadence)}; "
+                        "nothing was written", hint=f"CV needs {2 * min_history(cadence)} {unit}s of history or more, whatever the folds")
+    shortest = min(int(f.test.sum(axis=1).max()) for f in folds)  # of the longest tenant's test blocks
+    need = MIN_TEST_PERIODS[cadence]
+    if shortest < need:
+        most = max(1, int(sum(f.test.sum(axis=1) for f in folds).max()) // need)
+        raise DataError(f"{n_folds} folds leave test blocks of {shortest} {unit}s, fewer than {need}: a holdout R² needs "
+                        f"more; nothing was written", hint=f"use at most {most} folds (--folds)")
 
 
 def cv_run(

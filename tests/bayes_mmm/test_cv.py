@@ -177,5 +177,26 @@ def test_cv_history_is_counted_in_the_lake_s_own_periods(cadence: str, periods: 
         check_cv_history(ds, 5)
         return
     unit, need = ("weeks", 40) if cadence == "weekly" else ("days", 120)
-    with pytest.raises(DataError, match=f"the longest first training window has {periods // 2} {unit}, fewer than {need} {unit}"):
+    with pytest.raises(DataError, match=f"the longest tenant's half has {periods // 2}, fewer than {need} {unit}") as exc:
         check_cv_history(ds, 5)
+    assert exc.value.hint == f"CV needs {2 * need} {unit} of history or more, whatever the folds"
+
+
+@pytest.mark.parametrize(("cadence", "folds", "block"), [("daily", 26, 7), ("daily", 27, 6), ("weekly", 19, 4), ("weekly", 20, 3)])
+def test_cv_refuses_folds_too_short_to_score(cadence: str, folds: int, block: int) -> None:
+    """365 days leave 183 test days (26 folds of 7 at most); 156 weeks 78 (19 folds of 4): one more fold is refused."""
+    import xarray as xr
+
+    from bayes_mmm.api import check_cv_history
+    from bayes_mmm.core.errors import DataError
+
+    periods = 365 if cadence == "daily" else 156
+    ds = xr.Dataset({"observed": (("tenant", "date"), np.ones((2, periods), bool))}, attrs={"cadence": cadence})
+    ds["observed"][1, 200:] = False  # a shorter tenant: the longest one decides
+    if block >= (7 if cadence == "daily" else 4):
+        check_cv_history(ds, folds)
+        return
+    unit = "days" if cadence == "daily" else "weeks"
+    with pytest.raises(DataError, match=f"{folds} folds leave test blocks of {block} {unit}, fewer than") as exc:
+        check_cv_history(ds, folds)
+    assert exc.value.hint == f"use at most {folds - 1} folds (--folds)"
