@@ -348,7 +348,7 @@ def join_chains(a: az.InferenceData, b: az.InferenceData) -> az.InferenceData:
 
 def sample(
     model: pm.Model, cfg: SamplerConfig, conv: ConvergenceConfig | None = None,
-    fallback: Callable[[], pm.Model] | None = None, unlearnt: xr.DataArray | None = None,
+    fallback: Callable[[], pm.Model] | None = None, unlearnt: xr.Dataset | None = None,
 ) -> tuple[az.InferenceData, dict]:
     """Run NUTS on ``model``; return the posterior and timings (compile, sample) and the rounds run.
 
@@ -388,15 +388,15 @@ def sample(
 
 
 def convergence(
-    idata: az.InferenceData, cfg: ConvergenceConfig | None = None, worst: int = 5, unlearnt: xr.DataArray | None = None,
+    idata: az.InferenceData, cfg: ConvergenceConfig | None = None, worst: int = 5, unlearnt: xr.Dataset | None = None,
 ) -> dict:
     """R-hat, bulk/tail ESS and divergences with the worst parameters named.
 
     ``ok`` is False when any R-hat exceeds ``cfg.rhat_max``, any bulk ESS is
     below ``cfg.ess_bulk_min`` or there are more divergences than allowed.
-    ``unlearnt`` ``(tenant, channel)`` marks channels a tenant never spent on in training
-    (:mod:`bayes_mmm.inference.judged`): their parameters are draws of the prior that
-    nothing reads, so they are not judged.
+    ``unlearnt`` marks channels a tenant never spent on in training, and the media weather of a tenant
+    without weather (:func:`bayes_mmm.inference.judged.unlearnt_cells`): their parameters are draws of the
+    prior that nothing reads, so they are not judged.
     """
     cfg = cfg or ConvergenceConfig()
     post = judged(idata.posterior, sampled_names(idata.posterior), unlearnt)
@@ -571,7 +571,7 @@ def fit(
     design.lift = build_lift(design, dataset_lift_tests(ds) if lift_tests is None else lift_tests) if spec.media else None
     model = build_model(design, prior)
     plain = non_centred(design)
-    unlearnt = unlearnt_cells(design.spend, design.train, design.tenants, design.channels)
+    unlearnt = unlearnt_cells(design.spend, design.train, design.tenants, design.channels, design.zw)
     idata, timing = sample(model, sampler, conv, None if plain is None else lambda: build_model(plain, prior), unlearnt)
     used = plain if plain is not None and timing["retried_divergences"] else design
     idata, post = complete_idata(design, idata, sampler.seed)

@@ -1,7 +1,7 @@
 """Which posterior draws the convergence checks judge: sampled parameters of cells the data reach.
 
 A tenant that never spent on a channel in its training periods still has that channel's
-parameters in the joint model (the arrays are tenant × channel), but they enter no likelihood:
+parameters in the joint model (and a tenant without weather its media-weather γ) (the arrays are tenant × channel), but they enter no likelihood:
 they are draws of the prior that nothing reads (summaries, plans and plots skip the channel).
 Judging them failed the gate on lakes whose tenants have different channels (an independent
 pass, 2026-11-28: 67 of 115 parameters above the R-hat bar were such cells). ``fit``'s gate and
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import xarray as xr
 
-from bayes_mmm.core.constants import CHANNEL, TENANT
+from bayes_mmm.core.constants import CHANNEL, TENANT, WEATHER
 from bayes_mmm.data.spend_variation import unspent
 
 #: Derived draws (computed from the sampled ones), never judged on their own.
@@ -35,26 +35,45 @@ def sampled_names(post: xr.Dataset) -> list[str]:
             if v not in DERIVED and not v.startswith("elasticity_") and not v.endswith(("__", "_sigma_free"))]
 
 
-def unlearnt_cells(spend: np.ndarray, train: np.ndarray, tenants: list[str], channels: list[str]) -> xr.DataArray:
-    """:func:`~bayes_mmm.data.spend_variation.unspent` as a ``(tenant, channel)`` array."""
-    return xr.DataArray(unspent(spend, train), dims=(TENANT, CHANNEL), coords={TENANT: list(tenants), CHANNEL: list(channels)})
+#: The masks of :func:`unlearnt_cells`, and the dimension besides ``tenant`` each one blanks.
+MASKS = {"unspent": CHANNEL, "still_weather": WEATHER}
 
 
-def run_unlearnt(idata) -> xr.DataArray | None:
+def unlearnt_cells(
+    spend: np.ndarray, train: np.ndarray, tenants: list[str], channels: list[str], zw: np.ndarray | None = None,
+) -> xr.Dataset:
+    """``unspent`` ``(tenant, channel)``: :func:`~bayes_mmm.data.spend_variation.unspent`; and, given the media weather
+    ``zw`` ``(tenant, date, weather)``, ``still_weather`` ``(tenant, weather)``: 0 on every training period (a tenant
+    without weather), so exp(γ·0) = 1 and its γ draws are the prior's."""
+    cells = xr.Dataset({"unspent": ((TENANT, CHANNEL), unspent(spend, train))}, coords={TENANT: list(tenants), CHANNEL: list(channels)})
+    if zw is not None:
+        cells["still_weather"] = ((TENANT, WEATHER), ~np.any((zw != 0) & train[..., None], axis=1))
+    return cells
+
+
+def run_unlearnt(idata) -> xr.Dataset | None:
     """:func:`unlearnt_cells` of a finished run (its ``constant_data``); None when the run does not record it."""
     const = getattr(idata, "constant_data", None)
     if const is None or "spend" not in const or "train" not in const:
         return None
+    zw = const["media_weather"].values if "media_weather" in const else None
     return unlearnt_cells(const["spend"].values, const["train"].values,
-                          [str(t) for t in const[TENANT].values], [str(c) for c in const[CHANNEL].values])
+                          [str(t) for t in const[TENANT].values], [str(c) for c in const[CHANNEL].values], zw)
 
 
-def judged(post: xr.Dataset, names: list[str], unlearnt: xr.DataArray | None) -> xr.Dataset:
+def judged(post: xr.Dataset, names: list[str], unlearnt: xr.Dataset | None) -> xr.Dataset:
     """``post[names]`` with the unlearnt cells' draws blanked (NaN: their R-hat and ESS are not computed)."""
     out = post[names]
-    if unlearnt is None or not bool(unlearnt.any()):
+    masks = [(unlearnt[m], dim) for m, dim in MASKS.items() if unlearnt is not None and m in unlearnt and bool(unlearnt[m].any())]
+    if not masks:
         return out
-    return out.map(lambda v: v.where(~unlearnt) if {TENANT, CHANNEL} <= set(v.dims) else v)
+
+    def blank(v: xr.DataArray) -> xr.DataArray:
+        for mask, dim in masks:
+            v = v.where(~mask) if {TENANT, dim} <= set(v.dims) else v
+        return v
+
+    return out.map(blank)
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ def _idata() -> az.InferenceData:
 def test_a_channel_the_tenant_never_spent_on_is_not_judged() -> None:
     idata = _idata()
     unlearnt = run_unlearnt(idata)
-    assert unlearnt.values.tolist() == [[False, False], [False, True]]
+    assert unlearnt["unspent"].values.tolist() == [[False, False], [False, True]]
     plain = convergence(idata)
     assert plain["ok"] is False and next(iter(plain["worst_rhat"])) == "log_roas_z[south, tv]"
     judged = convergence(idata, unlearnt=unlearnt)
@@ -46,6 +46,30 @@ def test_a_channel_the_tenant_never_spent_on_is_not_judged() -> None:
     labels = set(parameter_diagnostics(idata)["label"])
     assert labels == {"log_roas_z[north, meta]", "log_roas_z[north, tv]", "log_roas_z[south, meta]", "sigma"}
     assert "tv" not in convergence_table(idata, "south").index.str.cat()
+
+
+def test_the_media_weather_of_a_tenant_without_weather_is_not_judged() -> None:
+    """south has no weather (its media weather is 0 on every training day): its γ draws are the prior's, however
+    its chains wander; north's are judged, and a γ of north's that wanders still fails the gate."""
+    idata = _idata()
+    rng = np.random.default_rng(2)
+    g = rng.normal(size=(4, 300, 2, 2, 2))
+    g[:, :, 1] += np.arange(4)[:, None, None, None] * 3.0  # every γ cell of south: chains apart
+    idata.posterior["gamma_z"] = (("chain", "draw", "tenant", "channel", "weather"), g)
+    idata.posterior = idata.posterior.assign_coords(weather=["temp_c", "precip_mm"])
+    zw = rng.normal(size=(2, 10, 2))
+    zw[1] = 0.0
+    idata.constant_data["media_weather"] = (("tenant", "date", "weather"), zw)
+    unlearnt = run_unlearnt(idata)
+    assert unlearnt["still_weather"].values.tolist() == [[False, False], [True, True]]
+    assert convergence(idata, unlearnt=unlearnt)["ok"] is True
+    labels = set(parameter_diagnostics(idata)["label"])
+    assert {lab for lab in labels if lab.startswith("gamma_z")} == {f"gamma_z[north, {c}, {w}]" for c in CHANNELS
+                                                                     for w in ("temp_c", "precip_mm")}
+    g[:, :, 0, 0, 0] += np.arange(4)[:, None] * 3.0
+    idata.posterior["gamma_z"] = (("chain", "draw", "tenant", "channel", "weather"), g)
+    worst = convergence(idata, unlearnt=unlearnt)
+    assert worst["ok"] is False and next(iter(worst["worst_rhat"])) == "gamma_z[north, meta, temp_c]"
 
 
 def test_a_fit_judges_only_the_channels_each_tenant_has(tmp_path) -> None:
@@ -62,7 +86,7 @@ def test_a_fit_judges_only_the_channels_each_tenant_has(tmp_path) -> None:
     pd.read_csv(first / "daily.csv").drop(columns=["spend_email"]).to_csv(first / "daily.csv", index=False)
     result = fit(load_lake(lake), ModelSpec(), SamplerConfig(chains=2, draws=100, tune=100, progress=False))
     unlearnt = run_unlearnt(result.idata)
-    assert unlearnt.sel(tenant=first.name).values.tolist() == [c == "email" for c in unlearnt["channel"].values]
+    assert unlearnt["unspent"].sel(tenant=first.name).values.tolist() == [c == "email" for c in unlearnt["channel"].values]
     everything = convergence(result.idata)
     # Every sampled (tenant, channel[, …]) variable loses exactly its email cell of that tenant: count them independently.
     post = result.idata.posterior
