@@ -210,6 +210,11 @@ def test_cli_min_gain_reads_a_percentage_and_says_why_a_tenant_is_held(tmp_path:
     assert (f"held: its likely move (step 1.0, P {refused['prob_beats_current']:.2f}) promised +{refused['expected_gain']:,.0f} "
             f"({refused['expected_gain'] / 1190:.2%} of the 1,190 budget), below --min-gain 99.00%") in said
     assert plan["do_no_harm"]["min_gain"] == pytest.approx(0.99)
+    assert "the plan is the current mix" in said and "P(plan beats current) 0.00" not in said  # P 0 read as a sure loss
+    res = CliRunner().invoke(app, [*args, "--min-gain", "0", "--force"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0 and "the plan is the current mix" not in said
+    assert f"P(plan beats current) {json.loads((tmp_path / 'p.json').read_text())['portfolio']['prob_plan_beats_current']:.2f}" in said
     res = CliRunner().invoke(app, [*args, "--min-gain", "150%", "--force"])
     assert res.exit_code == 2 and "least gain of a move must lie in [0, 1)" in res.output
 
