@@ -153,7 +153,7 @@ def load_extended(lake: str | Path, summary: dict) -> tuple[xr.Dataset, dict[str
     missing = [t for t in tenants if t not in set(list_tenants(lake))]
     if missing:
         raise DataError(f"tenants of the run missing from the lake: {', '.join(missing)}", file=lake,
-                        hint="monitor the run against a lake that holds all its tenants")
+                        hint="pass the lake that holds all the run's tenants, with their new periods")
     ds = load_lake(lake, tenants)
     have = [str(c) for c in ds[CHANNEL].values]
     gone = [c for c in channels if c not in have]

@@ -139,7 +139,7 @@ class ImportSpec:
 
     def __post_init__(self) -> None:
         if not TENANT_ID.match(self.tenant_id or ""):
-            raise DataError(f"tenant id '{self.tenant_id}' may only use letters, digits, '_' and '-'")
+            raise DataError(f"tenant id '{self.tenant_id}' may only use ASCII letters (a–z, A–Z), digits, '_' and '-'")
         if self.missing_revenue not in MISSING_REVENUE:
             raise DataError(f"missing_revenue must be one of {', '.join(MISSING_REVENUE)}, not '{self.missing_revenue}'")
         if self.weeks is not None and self.weeks.lower() not in WEEKDAYS:

@@ -123,7 +123,7 @@ def list_tenants(lake: str | Path) -> list[str]:
     for tid in ids:
         if not TENANT_ID.match(tid):
             raise DataError(
-                f"tenant id '{tid}' may only use letters, digits, '_' and '-'", file=lake / tid
+                f"tenant id '{tid}' may only use ASCII letters (a–z, A–Z), digits, '_' and '-'", file=lake / tid
             )
     return ids
 
