@@ -804,7 +804,7 @@ def refresh(
 
 
 def print_cv(cvs: dict[str, dict], folds: int) -> None:
-    """Per-tenant CV table and the pass rate; a tenant too short for every fold shows n/a."""
+    """Per-tenant CV table and the pass rate; a tenant too short for every fold shows a dash."""
     from bayes_mmm.analysis.cv import mean_holdout_r2, pass_rate
 
     t = Table(title=f"walk-forward CV, {folds} folds")

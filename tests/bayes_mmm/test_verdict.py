@@ -121,7 +121,7 @@ def test_a_weekly_cards_window_is_given_in_weeks_too() -> None:
 
 def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_run, capsys) -> None:
     """Constant revenue has no R², a tenant too short for every fold no holdout R²: summary.json holds null.
-    The verdict says why, and the card and the CLI tables show n/a, where they crashed on formatting None."""
+    The verdict says why, and the card and the CLI tables show a dash, where they crashed on formatting None."""
     import json
 
     from bayes_mmm.surfaces.cli import print_cv, print_fit
@@ -139,7 +139,7 @@ def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_ru
         c.setdefault("verdict", cv_verdict(c, "none"))
         summary["tenants"][t]["cv"] = c
     card = model_card(summary)
-    assert f"| {b} | n/a | n/a | n/a | no-go |" in card
+    assert f"| {b} | — | — | — | no-go |" in card
 
     def rows() -> dict[str, list[str]]:
         printed = capsys.readouterr().out
@@ -147,8 +147,8 @@ def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_ru
                 for cells in [[c.strip() for c in line.split("│")[1:-1]]]} | {"": [printed]}
 
     print_fit(summary)
-    assert rows()[a][-1] == "n/a"  # the R² column
+    assert rows()[a][-1] == "—"  # the R² column
     print_cv(cvs, 2)
     table = rows()
-    assert table[b][:4] == ["n/a"] * 4 and table[a][:2] == ["0.70", "8.0"]
+    assert table[b][:4] == ["—"] * 4 and table[a][:2] == ["0.70", "8.0"]
     assert f"mean holdout R² 0.70 over {len(cvs) - 1} of {len(cvs)} tenants" in table[""][0]
