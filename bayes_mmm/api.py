@@ -208,7 +208,8 @@ MIN_TEST_PERIODS = {DAILY: 7, WEEKLY: 4}
 
 
 def check_cv_history(ds: Any, n_folds: int) -> None:
-    """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold."""
+    """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold, or when the folds
+    cut the longest tenant's test periods into blocks too short to score (:data:`MIN_TEST_PERIODS`)."""
     from bayes_mmm.analysis.cv import walk_forward_folds
     from bayes_mmm.core.constants import history_need, min_history
 
@@ -465,8 +466,6 @@ def refresh_run(
     ds, new_channels = load_extended(data, parent)
     extra = sorted({c for cs in new_channels.values() for c in cs})
     if extra:
-        from bayes_mmm.core.errors import DataError
-
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     window = check_window(ds, parent, data)
@@ -475,8 +474,6 @@ def refresh_run(
         console.print(f"[yellow]not refreshed[/]: {', '.join(others)} — not in the run; fit them (`bayes-mmm fit`, or "
                       "`--prior-from` this run for a new tenant)", highlight=False)
     if not window.scored(ds).any():  # e.g. only a tenant that ended early runs on to the run's end
-        from bayes_mmm.core.errors import DataError
-
         raise DataError("no tenant has revenue in the periods after its window: nothing new to refit on", file=data,
                         column="revenue", hint="append the new periods to the lake, or pass the extended lake")
     if console is not None:
@@ -500,7 +497,7 @@ def _check_weather_kept(ds: Any, parent: dict, data: str | Path) -> None:
     lost = [t for t, e in parent["tenants"].items() if e.get("weather") and not has.get(t, True)]
     if lost:
         raise DataError(f"tenant(s) {', '.join(lost)} were fitted with weather, and the extended lake has none for them",
-                        file=Path(data) / lost[0] / "daily.csv", column="temp_c",
+                        file=Path(data) / lost[0], column="temp_c",
                         hint="keep the weather columns (Open-Meteo gives past days), or refit from scratch with `bayes-mmm fit`")
 
 

@@ -121,8 +121,8 @@ def test_refresh_gates_the_data_keeps_the_weather_and_names_tenants_it_leaves(re
     df.drop(columns=[c for c in df if c in ("temp_c", "temp_max_c", "temp_min_c", "precip_mm", "snow_cm")]).to_csv(path, index=False)
     res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(dry), "--out", str(tmp_path / "r2")])
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert (f"error: {path}, column 'temp_c': tenant(s) {refreshed['first']} were fitted with weather, and the extended "
-            "lake has none for them") in " ".join(res.output.split())
+    assert (f"error: {path.parent}, column 'temp_c': tenant(s) {refreshed['first']} were fitted with weather, and the "
+            "extended lake has none for them") in " ".join(res.output.split())
     assert not (tmp_path / "r2").exists()
 
 
