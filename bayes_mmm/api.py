@@ -454,7 +454,6 @@ def refresh_run(
 
     atomic.ensure_writable(out, overwrite, inputs=(run_dir, data), foreign=not_a_run)
     parent = read_summary(run_dir)
-    gate_lake(data, parent["data"]["tenants"], allow_gates, console)
     prior = tenant_prior(run_dir)
     old = parent["sampler"]
     kwargs = {"chains": old.get("chains", 2), "draws": old.get("draws", 1000), "tune": max(100, int(old.get("tune", 1000)) // 2),
@@ -469,7 +468,8 @@ def refresh_run(
         raise DataError(f"new channel(s) {', '.join(extra)} have no warm-start prior", file=data,
                         column=f"spend_{extra[0]}", hint="refit from scratch with `bayes-mmm fit` to add a channel")
     window = check_window(ds, parent, data)
-    _check_weather_kept(ds, parent, data)
+    # After the window's checks (a missing tenant is named there); a warm start waives the history gate, as fit's does.
+    gate_lake(data, parent["data"]["tenants"], [*allow_gates, "history"], console)
     if console is not None and (others := sorted(set(list_tenants(data)) - set(parent["data"]["tenants"]))):
         console.print(f"[yellow]not refreshed[/]: {', '.join(others)} — not in the run; fit them (`bayes-mmm fit`, or "
                       "`--prior-from` this run for a new tenant)", highlight=False)
@@ -487,18 +487,6 @@ def refresh_run(
     save_fit(result, out, data, overwrite)
     return update_summary(out, parent={"run_id": parent["run_id"], "path": str(Path(run_dir).resolve()),
                                        "data_end": parent["data"]["end"], "refit_seconds": round(time.perf_counter() - t0, 1)})
-
-
-def _check_weather_kept(ds: Any, parent: dict, data: str | Path) -> None:
-    """Refuse a tenant the run fitted with weather whose extended data lack it: the warm start has its weather effects."""
-    if "has_weather" not in ds:
-        return
-    has = dict(zip(map(str, ds["tenant"].values), ds["has_weather"].values.astype(bool), strict=True))
-    lost = [t for t, e in parent["tenants"].items() if e.get("weather") and not has.get(t, True)]
-    if lost:
-        raise DataError(f"tenant(s) {', '.join(lost)} were fitted with weather, and the extended lake has none for them",
-                        file=Path(data) / lost[0], column="temp_c",
-                        hint="keep the weather columns (Open-Meteo gives past days), or refit from scratch with `bayes-mmm fit`")
 
 
 def track_run(

@@ -125,6 +125,7 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
         raise DataError(f"no periods after the run's window (lake ends {dates[-1]}, run ends {end})", file=lake,
                         hint="append the new periods to the lake, or pass the extended lake")
     train = (dates >= start)[None, :] & (dates[None, :] <= ends[:, None])
+    _check_weather_kept(ds, summary, lake)
     for i, tid in enumerate(summary["data"]["tenants"]):
         fitted = train[i] & ds["observed"].sel({TENANT: tid}).values  # the days the run was fitted on
         entry = summary["tenants"][tid]
@@ -145,12 +146,26 @@ def check_lake(ds: xr.Dataset, summary: dict, lake: str | Path) -> Window:
     return Window(train, (dates[None, :] > ends[:, None]) & ds["in_range"].values, ends)
 
 
+def _check_weather_kept(ds: xr.Dataset, summary: dict, lake: str | Path) -> None:
+    """Refuse a tenant the run fitted with weather whose lake now has none usable: its baseline and media multiplier
+    read weather the new data do not give (the weather gate says why)."""
+    from bayes_mmm.data.lake import weather_mask
+
+    has = dict(zip(map(str, ds[TENANT].values), weather_mask(ds), strict=True))
+    lost = [t for t, e in summary["tenants"].items() if e.get("weather") and not has.get(t, True)]
+    if lost:
+        raise DataError(f"tenant(s) {', '.join(lost)} were fitted with weather, and the lake has no usable weather for them",
+                        file=Path(lake) / lost[0], hint="keep the weather columns (Open-Meteo gives past days), or refit "
+                        "from scratch with `bayes-mmm fit`")
+
+
 def load_extended(lake: str | Path, summary: dict) -> tuple[xr.Dataset, dict[str, list[str]]]:
     """The lake's tenants of the run, restricted to the run's channels; new channels per tenant."""
     from bayes_mmm.data.lake import list_tenants, load_lake
 
     tenants, channels = summary["data"]["tenants"], summary["data"]["channels"]
-    missing = [t for t in tenants if t not in set(list_tenants(lake))]
+    present = set(list_tenants(lake))
+    missing = [t for t in tenants if t not in present]
     if missing:
         raise DataError(f"tenants of the run missing from the lake: {', '.join(missing)}", file=lake,
                         hint="pass the lake that holds all the run's tenants, with their new periods")

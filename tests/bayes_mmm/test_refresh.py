@@ -121,9 +121,15 @@ def test_refresh_gates_the_data_keeps_the_weather_and_names_tenants_it_leaves(re
     df.drop(columns=[c for c in df if c in ("temp_c", "temp_max_c", "temp_min_c", "precip_mm", "snow_cm")]).to_csv(path, index=False)
     res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(dry), "--out", str(tmp_path / "r2")])
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert (f"error: {path.parent}, column 'temp_c': tenant(s) {refreshed['first']} were fitted with weather, and the "
-            "extended lake has none for them") in " ".join(res.output.split())
+    assert (f"error: {path.parent}: tenant(s) {refreshed['first']} were fitted with weather, and the lake has no usable "
+            "weather for them") in " ".join(res.output.split())
     assert not (tmp_path / "r2").exists()
+    res = runner.invoke(app, ["monitor", str(refreshed["run"]), "--data", str(dry), "--out", str(tmp_path / "m.json")])
+    assert res.exit_code == 2 and "were fitted with weather, and the lake has no usable weather" in " ".join(res.output.split())
+    short, _ = extended("short")
+    shutil.rmtree(short / refreshed["first"])
+    res = runner.invoke(app, ["refresh", str(refreshed["run"]), "--data", str(short), "--out", str(tmp_path / "r3")])
+    assert res.exit_code == 2 and f"tenants of the run missing from the lake: {refreshed['first']}" in " ".join(res.output.split())
 
 
 def test_refresh_names_a_lake_tenant_the_run_does_not_hold_and_warns_when_not_converged(refreshed: dict, tmp_path, monkeypatch) -> None:
