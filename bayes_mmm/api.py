@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,6 @@ from bayes_mmm.core.constants import (
     DEMO_TUNE,
     PERIOD_UNIT,
     REFRESH_ROAS_CHANGE_SD,
-    WEEKLY,
 )
 from bayes_mmm.core.errors import DataError
 from bayes_mmm.core.spec import ModelSpec
@@ -203,14 +203,10 @@ def check_same_data(data: str | Path, summary: dict, summary_path: Path) -> None
                         hint="pass the run's own lake (summary.json data.lake), or fit a new run on this one")
 
 
-#: Fewest test periods of a fold (the longest tenant's): a week of days covers the weekdays; four weeks a month.
-MIN_TEST_PERIODS = {DAILY: 7, WEEKLY: 4}
-
-
 def check_cv_history(ds: Any, n_folds: int) -> None:
     """Refuse walk-forward CV before any fit when no tenant has enough history for its first fold, or when the folds
     cut the longest tenant's test periods into blocks too short to score (:data:`MIN_TEST_PERIODS`)."""
-    from bayes_mmm.analysis.cv import walk_forward_folds
+    from bayes_mmm.analysis.cv import FIRST_TRAIN, MIN_TEST_PERIODS, walk_forward_folds
     from bayes_mmm.core.constants import history_need, min_history
 
     if n_folds < 1:
@@ -220,9 +216,10 @@ def check_cv_history(ds: Any, n_folds: int) -> None:
     folds = walk_forward_folds(ds["observed"].values, n_folds)
     first = folds[0].train.sum(axis=1)
     if first.max() < min_history(cadence):
-        raise DataError(f"too little history for walk-forward CV: the first fold trains on the first half of each tenant's "
-                        f"{unit}s, and the longest tenant's half has {int(first.max())}, fewer than {history_need(cadence)}; "
-                        "nothing was written", hint=f"CV needs {2 * min_history(cadence)} {unit}s of history or more, whatever the folds")
+        raise DataError(f"too little history for walk-forward CV: the first fold trains on the first {FIRST_TRAIN:.0%} of each "
+                        f"tenant's {unit}s, and the longest tenant's has {int(first.max())}, fewer than {history_need(cadence)}; "
+                        "nothing was written",
+                        hint=f"CV needs {math.ceil(min_history(cadence) / FIRST_TRAIN)} {unit}s of history or more, whatever the folds")
     shortest = min(int(f.test.sum(axis=1).max()) for f in folds)  # of the longest tenant's test blocks
     need = MIN_TEST_PERIODS[cadence]
     if shortest < need:

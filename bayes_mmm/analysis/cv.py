@@ -8,6 +8,7 @@ weather is taken as observed, as a perfect forecast would give it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,8 @@ import xarray as xr
 from rich.progress import Progress
 
 from bayes_mmm.analysis.verdict import cv_verdict
-from bayes_mmm.core.constants import DAILY, history_need, min_history
+from bayes_mmm.core.constants import DAILY, WEEKLY, history_need, min_history
+from bayes_mmm.core.numbers import value
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.data.sensitivity import dataset_sensitivity
 from bayes_mmm.inference.fit import SamplerConfig, fit
@@ -31,7 +33,13 @@ class Fold:
     test: np.ndarray
 
 
-def walk_forward_folds(observed: np.ndarray, n_folds: int = 5, first_train: float = 0.5) -> list[Fold]:
+#: Share of each tenant's periods the first fold trains on.
+FIRST_TRAIN = 0.5
+#: Fewest test periods of a fold (the longest tenant's): a week of days covers the weekdays; four weeks a month.
+MIN_TEST_PERIODS = {DAILY: 7, WEEKLY: 4}
+
+
+def walk_forward_folds(observed: np.ndarray, n_folds: int = 5, first_train: float = FIRST_TRAIN) -> list[Fold]:
     """Expanding-window folds over each tenant's own observed days.
 
     The first fold trains on the first ``first_train`` share of days; the rest
@@ -179,7 +187,7 @@ def pass_rate(cv: dict[str, dict]) -> float:
 def mean_holdout_r2(cv: dict[str, dict]) -> tuple[float, int]:
     """Mean holdout R² over the tenants that have one (a tenant too short for every fold has none: NaN or null),
     and how many those are; NaN when none has."""
-    scored = [float(e["r2_mean"]) for e in cv.values() if e.get("r2_mean") is not None and np.isfinite(e["r2_mean"])]
+    scored = [value(e.get("r2_mean")) for e in cv.values() if math.isfinite(value(e.get("r2_mean")))]
     return (float(np.mean(scored)) if scored else float("nan")), len(scored)
 
 

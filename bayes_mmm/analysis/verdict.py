@@ -44,9 +44,9 @@ def cv_verdict(cv: dict, sensitivity_class: str) -> dict:
     bar = R2_BAR[sensitivity_class]
     folds = cv.get("folds") or []
     reasons = [FOLDS_NOT_CONVERGED] if folds and not any(f.get("converged", True) for f in folds) else []
-    if not math.isfinite(value(cv["r2_mean"])):  # NaN in memory, null once written
-        reasons.append("no holdout R² (no fold scored)")
-    elif not value(cv["r2_mean"]) >= bar:
+    if not math.isfinite(value(cv["r2_mean"])):  # NaN in memory, null once written: no other score either
+        return {"go": False, "r2_bar": bar, "reasons": [*reasons, "no holdout R² (no fold scored)"]}
+    if not value(cv["r2_mean"]) >= bar:
         reasons.append(f"holdout R² {fmt(cv['r2_mean'])} < {bar:.2f}")
     if not value(cv["mape_mean"]) < MAPE_BAR:
         reasons.append(f"MAPE {fmt(cv['mape_mean'], '.1f')} % ≥ {MAPE_BAR:.0f} %")

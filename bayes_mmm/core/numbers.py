@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 #: What a table or sentence shows for a metric that could not be computed.
-MISSING = "—"
+MISSING = "–"
 
 
 def value(x: float | None) -> float:

@@ -1,8 +1,8 @@
 """Which posterior draws the convergence checks judge: sampled parameters of cells the data reach.
 
 A tenant that never spent on a channel in its training periods still has that channel's
-parameters in the joint model (and a tenant without weather its media-weather γ) (the arrays are tenant × channel), but they enter no likelihood:
-they are draws of the prior that nothing reads (summaries, plans and plots skip the channel).
+parameters in the joint model (the arrays are tenant × channel), and a tenant without weather its
+media-weather γ; they enter no likelihood: they are draws of the prior that nothing reads.
 Judging them failed the gate on lakes whose tenants have different channels (an independent
 pass, 2026-11-28: 67 of 115 parameters above the R-hat bar were such cells). ``fit``'s gate and
 ``diagnose``'s tables share this one definition.
@@ -64,7 +64,9 @@ def run_unlearnt(idata) -> xr.Dataset | None:
 def judged(post: xr.Dataset, names: list[str], unlearnt: xr.Dataset | None) -> xr.Dataset:
     """``post[names]`` with the unlearnt cells' draws blanked (NaN: their R-hat and ESS are not computed)."""
     out = post[names]
-    masks = [(unlearnt[m], dim) for m, dim in MASKS.items() if unlearnt is not None and m in unlearnt and bool(unlearnt[m].any())]
+    if unlearnt is None:
+        return out
+    masks = [(unlearnt[m], dim) for m, dim in MASKS.items() if m in unlearnt and bool(unlearnt[m].any())]
     if not masks:
         return out
 

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from bayes_mmm.core.constants import DAILY, DEMO_CHAINS, DEMO_DRAWS, DEMO_TUNE, PERIOD_UNIT, REFRESH_ROAS_CHANGE_SD
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.core.numbers import fmt
+from bayes_mmm.core.numbers import MISSING, fmt
 from bayes_mmm.core.spec import ModelSpec
 
 app = typer.Typer(
@@ -357,7 +357,7 @@ def print_fit(summary: dict) -> None:
         cells = []
         for ch in channels:
             r = e["roas"][ch]
-            cells.append("–" if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
+            cells.append(MISSING if r["mean"] is None else f"{r['mean']:.2f} [{r['q05']:.2f}, {r['q95']:.2f}]")
         t.add_row(esc(tid), *cells, fmt(e["fit"]["r2"]))
     out.print(t)
     no_weather = [tid for tid, e in summary["tenants"].items() if e.get("weather") is False]
@@ -618,7 +618,7 @@ def evaluate(
     for row in ev["pairs"]:
         t.add_row(esc(row["tenant"]), esc(row["channel"]), f"{row['true_roas']:.2f}", f"{row['mean']:.2f}",
                   f"[{row['q05']:.2f}, {row['q95']:.2f}]", "✓" if row["inside"] else "[red]✗[/]",
-                  "—" if math.isnan(row["rel_error"]) else f"{row['rel_error']:+.0%}")  # a true ROAS of 0 has none
+                  fmt(row["rel_error"], "+.0%"))  # a true ROAS of 0 has none
     out.print(t)
     s = ev["overall"]
     out.print(f"coverage of 90 % intervals: {s['coverage_90']:.0%}; median |relative error| {s['median_abs_rel_error']:.1%}; "

@@ -22,6 +22,7 @@ from bayes_mmm.analysis.diagnostics import KEY_PARAMS, parameter_diagnostics
 from bayes_mmm.analysis.verdict import tenant_verdict
 from bayes_mmm.core import atomic
 from bayes_mmm.core.constants import CHANNEL, DAILY, DATE, PERIOD_UNIT, TENANT
+from bayes_mmm.core.numbers import fmt
 from bayes_mmm.core.priors import NORMAL_FIELDS, range_of_normal
 from bayes_mmm.core.spec import ModelSpec
 from bayes_mmm.inference.loo import pointwise_loo
@@ -350,16 +351,13 @@ def render_report(run_dir: Path, max_tenants: int | None = None, progress: bool 
 
 
 def _num(x: Any, digits: int = 2) -> str:
-    """Format a number for the report; missing or non-finite values become an en dash."""
-    if x is None or isinstance(x, str | bool):
-        return "–" if x is None else str(x)
+    """Format a number for the report; missing or non-finite values become :data:`~bayes_mmm.core.numbers.MISSING`."""
+    if isinstance(x, str | bool):
+        return str(x)
     try:
-        v = float(x)
+        return fmt(x, f",.{digits}f")
     except (TypeError, ValueError):
         return str(x)
-    if not np.isfinite(v):
-        return "–"
-    return f"{v:,.{digits}f}"
 
 
 #: What marks a file as a report this package wrote (older reports: their title).

@@ -117,7 +117,7 @@ def test_diagnostics_table_shows_a_dash_where_loo_could_not_be_computed(capsys: 
                "verdicts": {"t1": {"go": False, "reasons": ["sampler did not converge"]}}}
     print_diagnostics(summary)
     row = next(line for line in capsys.readouterr().out.splitlines() if "t1" in line)
-    assert [c.strip() for c in row.split("│")[1:6]] == ["t1", "0.14", "0.14", "—", "124"]
+    assert [c.strip() for c in row.split("│")[1:6]] == ["t1", "0.14", "0.14", "–", "124"]
 
 
 def test_truth_of_a_tenant_missing_from_a_synthetic_lake_is_named(tmp_path: Path) -> None:

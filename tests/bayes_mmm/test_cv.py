@@ -177,7 +177,7 @@ def test_cv_history_is_counted_in_the_lake_s_own_periods(cadence: str, periods: 
         check_cv_history(ds, 5)
         return
     unit, need = ("weeks", 40) if cadence == "weekly" else ("days", 120)
-    with pytest.raises(DataError, match=f"the longest tenant's half has {periods // 2}, fewer than {need} {unit}") as exc:
+    with pytest.raises(DataError, match=f"trains on the first 50% of each tenant's {unit}, and the longest tenant's has {periods // 2}, fewer than {need} {unit}") as exc:
         check_cv_history(ds, 5)
     assert exc.value.hint == f"CV needs {2 * need} {unit} of history or more, whatever the folds"
 

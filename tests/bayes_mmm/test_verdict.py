@@ -31,7 +31,7 @@ def test_cv_verdict_applies_the_bar_of_the_class() -> None:
     no = cv_verdict({**CV_GOOD, "rmse_mean": 95.0, "mape_mean": 15.0}, "none")
     assert no["reasons"] == ["MAPE 15.0 % ≥ 15 %", "RMSE 95 not 10 % below best baseline 100"]
     nan = float("nan")
-    assert len(cv_verdict({"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}, "none")["reasons"]) == 3
+    assert cv_verdict({"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}, "none")["go"] is False
 
 
 def test_good_scores_from_folds_that_never_converged_are_no_go() -> None:
@@ -132,14 +132,14 @@ def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_ru
     assert derived_verdict(summary, a)["reasons"][-2:] == ["no in-sample R² (revenue does not vary)", NO_CV]
     nan = float("nan")
     empty = {"r2_mean": nan, "mape_mean": nan, "rmse_mean": nan, "baseline_rmse_mean": nan}
-    assert cv_verdict(empty, "none")["reasons"][0] == "no holdout R² (no fold scored)"
+    assert cv_verdict(empty, "none") == {"go": False, "r2_bar": 0.15, "reasons": ["no holdout R² (no fold scored)"]}
     cvs = {t: {**CV_GOOD, "naive_r2_mean": 0.1, "ridge_r2_mean": 0.2, "baseline_r2_mean": 0.2} for t in summary["tenants"]}
     cvs[b] = {k: None for k in cvs[b]} | {"verdict": cv_verdict({**empty, "r2_mean": None}, "none")}
     for t, c in cvs.items():
         c.setdefault("verdict", cv_verdict(c, "none"))
         summary["tenants"][t]["cv"] = c
     card = model_card(summary)
-    assert f"| {b} | — | — | — | no-go |" in card
+    assert f"| {b} | – | – | – | no-go |" in card
 
     def rows() -> dict[str, list[str]]:
         printed = capsys.readouterr().out
@@ -147,8 +147,8 @@ def test_metrics_that_could_not_be_computed_read_as_missing_everywhere(stored_ru
                 for cells in [[c.strip() for c in line.split("│")[1:-1]]]} | {"": [printed]}
 
     print_fit(summary)
-    assert rows()[a][-1] == "—"  # the R² column
+    assert rows()[a][-1] == "–"  # the R² column
     print_cv(cvs, 2)
     table = rows()
-    assert table[b][:4] == ["—"] * 4 and table[a][:2] == ["0.70", "8.0"]
+    assert table[b][:4] == ["–"] * 4 and table[a][:2] == ["0.70", "8.0"]
     assert f"mean holdout R² 0.70 over {len(cvs) - 1} of {len(cvs)} tenants" in table[""][0]
