@@ -958,14 +958,9 @@ def _held_note(refused: dict, min_gain: float) -> str:
             f"below --min-gain {min_gain:.2%}; --min-gain 0 takes it")
 
 
-def _beats(e: dict, kept: bool) -> str:
-    """P(plan beats current), or, when the plan ``kept`` the current mix, that (P 0 there reads like a sure loss)."""
-    return "the plan is the current mix" if kept else f"P(plan beats current) {e['prob_plan_beats_current']:.2f}"
-
-
-def _kept(e: dict) -> bool:
-    """A tenant's plan spends what its current mix spends, channel by channel and period by period (to a cent)."""
-    return all(abs(a - b) < 0.005 for ch, days in e["plan"].items() for a, b in zip(days, e["current"][ch], strict=True))
+def _beats(e: dict) -> str:
+    """P(plan beats current), or that the plan is the current mix (P 0 there reads like a sure loss)."""
+    return "the plan is the current mix" if e.get("plan_is_current") else f"P(plan beats current) {e['prob_plan_beats_current']:.2f}"
 
 
 def print_plan(plan: dict) -> None:
@@ -985,7 +980,7 @@ def print_plan(plan: dict) -> None:
         if e.get("held_small_gain"):
             step += _held_note(e["refused_step"], plan["do_no_harm"]["min_gain"])
         out.print(f"  incremental revenue: plan {_money(p)} vs current {_money(c)}; uplift {_money(e['uplift'])}; "
-                  f"{_beats(e, _kept(e))}{step}")
+                  f"{_beats(e)}{step}")
         reasons = sorted(set(e.get("reasons", [])))
         if reasons and reasons != ["no forecast: average weather assumed"]:
             for d, r in zip(plan["days"], e["reasons"], strict=False):
@@ -993,7 +988,7 @@ def print_plan(plan: dict) -> None:
     pf = plan["portfolio"]
     out.print(f"[bold]portfolio[/]: budget {pf.get('budget', plan.get('budget', 0)):,.0f}; incremental revenue plan "
               f"{_money(pf['expected_incremental_revenue']['plan'])} vs current {_money(pf['expected_incremental_revenue']['current'])}; "
-              f"uplift {_money(pf['uplift'])}; {_beats(pf, all(map(_kept, plan['tenants'].values())))}")
+              f"uplift {_money(pf['uplift'])}; {_beats(pf)}")
     if "expected_tenants_worse_off" in pf:  # absent in plans written before it
         out.print(f"tenants expected to end worse off than their current mix: {pf['expected_tenants_worse_off']:.1f} "
                   f"of {len(plan['tenants'])} (the posterior's own risk)")

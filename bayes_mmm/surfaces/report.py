@@ -256,6 +256,7 @@ def _allocation_info(allocation: dict | None, tenant: str) -> dict | None:
     return {
         "expected": a.get("expected_incremental_revenue", {}),
         "prob": a.get("prob_plan_beats_current"),
+        "kept": bool(a.get("plan_is_current")),
         "days": allocation.get("days", []),
         "objective": allocation.get("objective"),
         "budget": allocation.get("budget"),

@@ -158,6 +158,8 @@ def test_a_posterior_too_wide_keeps_the_current_mix(tmp_path: Path) -> None:
     k = kept["tenants"]["north"]
     np.testing.assert_allclose(plan_array(kept), np.repeat(NORTH_CURRENT[:, None], 7, axis=1), rtol=1e-12)
     assert k["step_toward_optimum"] == 0.0 and k["prob_plan_beats_current"] == 0.0
+    assert k["plan_is_current"] is True and kept["portfolio"]["plan_is_current"] is True
+    assert t["plan_is_current"] is False and moved["portfolio"]["plan_is_current"] is False
     assert k["uplift"]["mean"] == pytest.approx(0.0, abs=1e-9)
     assert kept["do_no_harm"]["steps"] == [{"step": 0.0, "prob_beats_current": 0.0, "expected_gain": 0.0, "held_small_gain": False}]
 

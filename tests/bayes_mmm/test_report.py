@@ -128,7 +128,10 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
             "expected_incremental_revenue": {"plan": {"mean": 900.0, "q05": 700.0, "q95": 1100.0},
                                              "current": {"mean": 800.0, "q05": 600.0, "q95": 1000.0}},
             "prob_plan_beats_current": 0.83, "step_toward_optimum": 0.0, "held_small_gain": True,
-            "refused_step": {"step": 0.7, "prob_beats_current": 0.93, "expected_gain": 4.0, "budget": 1000.0, "shared": False}}},
+            "refused_step": {"step": 0.7, "prob_beats_current": 0.93, "expected_gain": 4.0, "budget": 1000.0, "shared": False}},
+            tenants[1]: {"plan": {c: [80.0, 80.0] for c in channels}, "current": {c: [80.0, 80.0] for c in channels},
+                         "expected_incremental_revenue": {k: {"mean": 800.0, "q05": 600.0, "q95": 1000.0} for k in ("plan", "current")},
+                         "prob_plan_beats_current": 0.0, "plan_is_current": True, "step_toward_optimum": 0.0}},
         "do_no_harm": {"explained": "each budget moves … at least 1.0% of the budget"},
     }))
     for t in tenants:
@@ -139,8 +142,8 @@ def test_optional_parts_appear_only_with_their_files(run_copy: Path) -> None:
     html = render_report(run_copy, progress=False)
     counts = _figures(html)
     assert 'id="evaluation"' in html and 'id="allocation"' in html
-    assert counts["truth"] == len(tenants) and counts["cv"] == len(tenants) and counts["allocation"] == 1
-    assert "0.83" in html
+    assert counts["truth"] == len(tenants) and counts["cv"] == len(tenants) and counts["allocation"] == 2  # tenants in the plan
+    assert "0.83" in html and html.count("<td>the current mix</td>") == 1  # not P 0.00, which reads like a sure loss
     assert "held: its likely move (step 0.7, P 0.93) promised 4, under the least gain" in html
     assert "Do no harm: each budget moves … at least 1.0% of the budget." in html
     assert '<pre class="card"># Model card' in html and "&lt;budget&gt;" in html  # escaped, not raw HTML
