@@ -79,6 +79,7 @@ SPEND_MIN_SHARE = 0.01
 SPEND_UNITS_RATIO = 100.0
 #: A non-event period's revenue at this multiple of its local level or more fails the outlier gate whatever the
 #: share of such periods: a decimal slip by two places (cents) or a test order of 1e9 does, Black Friday does not.
+#: One-sided: a period at a hundredth of its level is as often a shop closed for a day as a slip.
 EXTREME_RATIO = 100.0
 
 ERROR, WARNING = "error", "warning"
@@ -199,10 +200,10 @@ def _missing(tenant: str, df: pd.DataFrame, src: str, cols: list[str], name: str
     return verdict(tenant, name, False, f"worst {share.idxmax()} {share.max():.1%}")
 
 
-def revenue_outliers(y: np.ndarray, event: np.ndarray, period_days: int = 1) -> np.ndarray:
-    """Periods far from revenue's local level in robust z (> :data:`ROBUST_Z`) and, for weekly data, as a ratio
-    (:data:`OUTLIER_RATIO`); event periods never are."""
-    level = local_level(np.where(event, np.nan, y), period_days)
+def revenue_outliers(y: np.ndarray, event: np.ndarray, period_days: int = 1, level: np.ndarray | None = None) -> np.ndarray:
+    """Periods far from revenue's local level (``level``, else :func:`local_level` without the events) in robust z
+    (> :data:`ROBUST_Z`) and, for weekly data, as a ratio (:data:`OUTLIER_RATIO`); event periods never are."""
+    level = local_level(np.where(event, np.nan, y), period_days) if level is None else level
     far = np.abs(revenue_z(y, event, period_days, level)) > ROBUST_Z
     if period_days > 1:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -213,25 +214,23 @@ def revenue_outliers(y: np.ndarray, event: np.ndarray, period_days: int = 1) -> 
 
 def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int) -> Check:
     event = df[EVENT].fillna(0).to_numpy() == 1 if EVENT in df else np.zeros(len(df), dtype=bool)
-    out = revenue_outliers(df[REVENUE].to_numpy(dtype=float), event, days)
+    y = df[REVENUE].to_numpy(dtype=float)
+    level = local_level(np.where(event, np.nan, y), days)
+    out = revenue_outliers(y, event, days, level)
     share = float(np.mean(out[~event])) if (~event).any() else 0.0
-    rows = [int(i) + 1 for i in np.flatnonzero(out)]
     beyond = f"robust z {ROBUST_Z:g}" + (f" and {OUTLIER_RATIO:g}× (or 1/{OUTLIER_RATIO:g}) of the local level" if days > 1 else "")
-    extreme = _extreme(df[REVENUE].to_numpy(dtype=float), out, event, days)
-    detail = (f"{describe_rows(extreme)} at {EXTREME_RATIO:g}× the local level or more (a decimal slip, a test order?), "
-              if extreme else "") + f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows and not extreme else "")
+    with np.errstate(divide="ignore", invalid="ignore"):  # a level of 0 judges none
+        extreme = [int(i) + 1 for i in np.flatnonzero(out & (level > 0) & (y >= EXTREME_RATIO * level))]
+    if extreme:
+        detail = f"{describe_rows(extreme)} at {EXTREME_RATIO:g}× the local level or more (a decimal slip, a test order?), "
+        detail += f"{share:.1%} of periods beyond {beyond}"
+    else:
+        rows = [int(i) + 1 for i in np.flatnonzero(out)]
+        detail = f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows else "")
     bad = share >= MAX_OUTLIER_SHARE or bool(extreme)
     hint = (" — a shop closed: leave its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers"
             if bad else "")
     return verdict(tenant, "revenue_outliers", bad, f"{src}: column 'revenue' {detail}{hint}")
-
-
-def _extreme(y: np.ndarray, out: np.ndarray, event: np.ndarray, days: int) -> list[int]:
-    """1-based rows of the outliers ``out`` at :data:`EXTREME_RATIO` × their local level or more (a level of 0 judges none)."""
-    level = local_level(np.where(event, np.nan, y), days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        far = out & (level > 0) & (y >= EXTREME_RATIO * level)
-    return [int(i) + 1 for i in np.flatnonzero(far)]
 
 
 def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str], days: int = 1) -> Check:
@@ -255,33 +254,26 @@ def _spend_scale(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str],
     return verdict(tenant, "spend_scale", False, f"no spend above {SPEND_SCALE:g}× its median")
 
 
-def _totals(df: pd.DataFrame, spend_cols: list[str]) -> tuple[float, float, str]:
-    """Total media spend, total revenue, and how the first compares with the second in words."""
+def _spend_totals(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> list[Check]:
+    """The ``spend_units`` error and the ``spend_vs_revenue`` warning, from the totals computed once."""
     spend, revenue = float(np.nansum(df[spend_cols].to_numpy())), float(np.nansum(df[REVENUE].to_numpy()))
-    times = f"{spend / revenue:,.0f}× total revenue {revenue:,.2f}" if revenue > 0 else f"spent against a total revenue of {revenue:,.2f}"
-    return spend, revenue, f"total spend {spend:,.2f} is {times}"
-
-
-def _spend_vs_revenue(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
-    spend, revenue, times = _totals(df, spend_cols)
-    high = SPEND_TO_REVENUE * revenue < spend < SPEND_UNITS_RATIO * revenue  # beyond it, the spend_units gate fails
-    low = 0 < spend < SPEND_MIN_SHARE * revenue
     ratio = spend / revenue if revenue > 0 else float("inf")
-    units = "revenue and spend in different units (thousands, cents)? The ROAS priors assume one currency unit"
-    detail = (f"{src}: {times} — {units}" if high
-              else f"{src}: total spend {spend:,.2f} is only {ratio:.2%} of total revenue {revenue:,.2f} — {units}; "
-                   "if the units agree, media's effect is a few percent of revenue at most" if low
+    times = f"total spend {spend:,.2f} is " + (f"{ratio:,.0f}× total revenue {revenue:,.2f}" if revenue > 0
+                                               else f"spent against a total revenue of {revenue:,.2f}")
+    units = "spend and revenue in different units (cents, thousands)?"
+    wrong_units = spend > 0 and spend >= SPEND_UNITS_RATIO * max(revenue, 0.0)
+    high = SPEND_TO_REVENUE * revenue < spend and not wrong_units  # said once, by the error
+    low = 0 < spend < SPEND_MIN_SHARE * revenue
+    detail = (f"{src}: {times} — {units} The ROAS priors assume one currency unit" if high
+              else f"{src}: total spend {spend:,.2f} is only {ratio:.2%} of total revenue {revenue:,.2f} — {units} The ROAS "
+                   "priors assume one currency unit; if the units agree, media's effect is a few percent of revenue at most" if low
               else f"total spend {ratio:.2f}× total revenue" if revenue > 0
               else "spent against no revenue (the spend_units gate judges it)" if spend > 0 else "no spend and no revenue")
-    return verdict(tenant, "spend_vs_revenue", high or low, detail)
-
-
-def _spend_units(tenant: str, df: pd.DataFrame, src: str, spend_cols: list[str]) -> Check:
-    spend, revenue, times = _totals(df, spend_cols)
-    bad = spend > 0 and spend >= SPEND_UNITS_RATIO * max(revenue, 0.0)
-    detail = (f"{src}: {times} — spend and revenue in different units (cents, thousands)? "
-              "Export both in the shop's currency units" if bad else f"total spend below {SPEND_UNITS_RATIO:g}× total revenue")
-    return verdict(tenant, "spend_units", bad, detail)
+    return [
+        verdict(tenant, "spend_units", wrong_units, f"{src}: {times} — {units} Export both in the shop's currency units"
+                if wrong_units else f"total spend below {SPEND_UNITS_RATIO:g}× total revenue"),
+        verdict(tenant, "spend_vs_revenue", high or low, detail),
+    ]
 
 
 def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
@@ -303,8 +295,7 @@ def check_frame(tenant: str, df: pd.DataFrame) -> list[Check]:
                 f"{src}: column 'revenue' is constant ({rev.iloc[0] if len(rev) else 'empty'})" if constant else "revenue varies"),
         _outliers(tenant, df, src, days),
         _spend_scale(tenant, df, src, spend_cols, days),
-        _spend_units(tenant, df, src, spend_cols),
-        _spend_vs_revenue(tenant, df, src, spend_cols),
+        *_spend_totals(tenant, df, src, spend_cols),
         verdict(tenant, "zero_spend_channels", bool(zero),
                 f"no spend on {', '.join(zero)}: their effect cannot be estimated" if zero else "every channel has spend"),
         verdict(tenant, "weather", weather is not None,
