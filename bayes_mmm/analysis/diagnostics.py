@@ -15,7 +15,7 @@ import pandas as pd
 
 from bayes_mmm.core.constants import TENANT
 from bayes_mmm.core.errors import DataError
-from bayes_mmm.inference.judged import judged, run_unlearnt, sampled_names
+from bayes_mmm.inference.judged import judged, quiet_arviz, run_unlearnt, sampled_names
 from bayes_mmm.inference.loo import PointwiseLoo, pointwise_loo
 
 #: Parameters worth a row in a per-tenant convergence table.
@@ -23,7 +23,8 @@ KEY_PARAMS = ("roas", "adstock_alpha", "half_sat", "weather_gamma", "sigma")
 
 
 def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
+    """``fn`` without warnings or ArviZ's "NaN-value" log: the cells :func:`judged` blanked are NaN on purpose."""
+    with warnings.catch_warnings(), quiet_arviz():
         warnings.simplefilter("ignore")
         return fn(*args, **kwargs)
 

@@ -103,3 +103,9 @@ def test_a_pooling_scale_is_judged_once_where_some_channels_hold_it() -> None:
                        for name in ("log_roas_sigma_free", "log_roas_sigma", "roas", "mroas", "log_roas_sigma_free_log__")},
                       coords={"chain": range(4), "draw": range(100), "channel": CHANNELS})
     assert sampled_names(post) == ["log_roas_sigma", "roas"]
+
+
+def test_diagnose_tables_say_nothing_of_the_cells_they_blank(capfd) -> None:
+    """The blanked cells are NaN on purpose: `report` printed ArviZ's "Array contains NaN-value" for them."""
+    labels = set(parameter_diagnostics(_idata())["label"])
+    assert "log_roas_z[south, tv]" not in labels and "NaN-value" not in capfd.readouterr().err
