@@ -75,22 +75,29 @@ def current_plan(spend: np.ndarray, groups: Groups, days: int, window: int = CUR
 
 #: A budget this many times the recent spend over as many periods is said to be beyond the recent data.
 FAR_ABOVE_RECENT = 2.0
+#: ... and one below this share of it too: a typo (a missing zero, cents) or a cut the curves never saw.
+FAR_BELOW_RECENT = 0.2
 
 
 def budget_notes(spend: np.ndarray, groups: Groups, tenants: list[str], periods: int, window: int = CURRENT_WINDOW) -> list[str]:
-    """A warning per budget (a group of tenants sharing one) above :data:`FAR_ABOVE_RECENT` × its recent spend.
+    """A warning per budget (a group of tenants sharing one) above :data:`FAR_ABOVE_RECENT` × its recent spend,
+    or below :data:`FAR_BELOW_RECENT` × it.
 
-    The plan scales today's mix up to such a budget: the response there rests on the few periods that spent
-    as much, if any, and on the Hill curve's shape beyond them.
+    The plan scales today's mix to such a budget: the response there rests on the few periods that spent
+    as much (or as little), if any, and on the Hill curve's shape beyond them.
     """
     notes = []
     for idx, total in groups:
         recent = float(recent_level(spend[idx], window).sum()) * periods
+        who = tenants[idx[0]] if len(idx) == 1 else f"these {len(idx)} tenants"
         if total > FAR_ABOVE_RECENT * recent:
-            who = tenants[idx[0]] if len(idx) == 1 else f"these {len(idx)} tenants"
             times = f"{total / recent:,.1f}× the" if recent > 0 else "above the nil"
             notes.append(f"budget {total:,.0f} is {times} recent spend of {who} over as many periods ({recent:,.0f}): "
                          "the response there is the fitted curves' extrapolation, and the plan a test to run")
+        elif total < FAR_BELOW_RECENT * recent:
+            notes.append(f"budget {total:,.0f} is {total / recent:.1%} of the recent spend of {who} over as many periods "
+                         f"({recent:,.0f}): a typo (a zero missing, cents)? If meant, the response there is the fitted "
+                         "curves' extrapolation, and the plan a test to run")
     return notes
 
 

@@ -495,6 +495,10 @@ def test_a_budget_far_above_recent_spend_is_said_to_extrapolate(tmp_path: Path) 
     alone = allocate_run(run, 3.0 * 1190, tenant="north", days=7)["warnings"]
     assert alone == ["budget 3,570 is 3.0× the recent spend of north over as many periods (1,190): the response there is the "
                      "fitted curves' extrapolation, and the plan a test to run"]
+    assert allocate_run(run, 0.25 * 1190, tenant="north", days=7)["warnings"] == []
+    cut = allocate_run(run, 0.1 * 1190, tenant="north", days=7)["warnings"]  # a zero missing
+    assert cut == ["budget 119 is 10.0% of the recent spend of north over as many periods (1,190): a typo (a zero missing, "
+                   "cents)? If meant, the response there is the fitted curves' extrapolation, and the plan a test to run"]
 
 
 def test_a_tenant_whose_data_end_earlier_plans_from_its_own_last_periods(tmp_path: Path) -> None:
