@@ -109,7 +109,7 @@ GATES = {
         Gate("revenue_outliers", ERROR,
              f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks); weekly data: also over {OUTLIER_RATIO:g}× (or under "
-             f"1/{OUTLIER_RATIO:g}) of it); and no such period at {EXTREME_RATIO:g}× its local level or more"),
+             f"1/{OUTLIER_RATIO:g}) of it; and no such period at {EXTREME_RATIO:g}× its local level or more"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend, and no step "
              f"of {UNIT_STEP_RATIO:g}× in its level (a change of unit mid-history)"),
         Gate("spend_units", ERROR, f"total media spend below {SPEND_UNITS_RATIO:g}× total revenue (else spend and revenue are "
