@@ -312,11 +312,12 @@ def import_(
     out.print(f"written to [bold]{esc(out_dir / imported.tenant_id)}[/]; next: bayes-mmm validate --data {esc(out_dir)} --tenant {esc(imported.tenant_id)}")
 
 
-def _number(text: str, option: str) -> float:
+def _number(text: str, option: str, typed: str | None = None) -> float:
+    """``text`` as a number; else a ValueError quoting what was ``typed`` (default ``text``) for ``option``."""
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"{option}: '{text}' is not a number") from None
+        raise ValueError(f"{option}: '{typed or text}' is not a number") from None
 
 
 def _number_or_none(text: str | None, option: str) -> float | None:
@@ -332,10 +333,7 @@ def _share_or_none(text: str | None, option: str) -> float | None:
         return None
     text = text.strip()
     percent = text.endswith("%")
-    try:
-        value = float(text[:-1] if percent else text)
-    except ValueError:
-        raise ValueError(f"{option}: '{text}' is not a number") from None  # quoted as typed, '%' included
+    value = _number(text[:-1] if percent else text, option, typed=text)  # quoted as typed, '%' included
     return value / 100 if percent else value
 
 
