@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CYBER_WEEK", "HOLIDAY_COLUMNS", "any_holiday", "calendar_name", "cyber_week", "holiday_dates", "holiday_table",
-           "is_holiday_column", "known_country", "us_holidays"]
+           "is_holiday_column", "known_country", "modelled_holidays", "us_holidays"]
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
@@ -221,3 +221,21 @@ def _column(name: str) -> str:
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     return HOLIDAY_PREFIX + (slug or f"{zlib.crc32(name.encode()):08x}")  # a name with no Latin letters
+
+
+def modelled_holidays(dates: pd.DatetimeIndex, period_days: int = 1, country: str | None = None,
+                      own: np.ndarray | None = None) -> np.ndarray:
+    """Which periods the fit gives a holiday regressor of their own, as booleans per period.
+
+    The tenant's ``own`` ``holiday`` column where it has one; otherwise a period holding a day
+    of its ``country``'s :func:`holiday_table` or of the shopping week around Black Friday
+    (:func:`cyber_week`, on by default) — what the design of the fit models. A period covers
+    ``period_days`` days from its date.
+    """
+    if own is not None:
+        return np.nan_to_num(np.asarray(own, dtype=float)) > 0
+    start = pd.DatetimeIndex(dates)
+    days = pd.date_range(start[0], start[-1] + pd.Timedelta(days=period_days - 1), freq="D")
+    flagged = holiday_table(days, country).to_numpy().max(axis=1, initial=0.0) + cyber_week(days) > 0
+    period = np.searchsorted(start.to_numpy(), days.to_numpy(), side="right") - 1
+    return np.bincount(period, weights=flagged, minlength=len(start)) > 0

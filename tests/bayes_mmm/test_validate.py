@@ -48,7 +48,8 @@ def test_gates_fail_on_bad_data(tmp_path: Path) -> None:
     assert status(table, "missing") == FAIL
     assert "column 'revenue' 10.0% missing, rows 1, 2, 3, 4, 5 and 5 more" in table[table.check == "missing"].detail.item()
     assert status(table, "revenue_outliers") == FAIL
-    assert "column 'revenue' 6.0% of periods beyond robust z 10, rows 41, 42, 43, 44, 45 and 1 more — a shop closed: leave " \
+    # row 45 is Valentine's Day, a holiday the fit models: not counted (test_holidays_the_fit_models_...)
+    assert "column 'revenue' 5.0% of periods beyond robust z 10, rows 41, 42, 43, 44, 46 — a shop closed: leave " \
            "its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers" in table[
         table.check == "revenue_outliers"].detail.item()
     assert status(table, "spend_scale") == WARN
@@ -431,3 +432,52 @@ def test_a_channel_paid_as_a_share_of_revenue_warns_and_a_budget_does_not(tmp_pa
     df["spend_affiliate"] = rng.gamma(4.0, 0.02 * df["revenue"].mean() / 4.0, len(df))  # a budget of the same size, set apart
     write_tenant(tmp_path, "t", df)
     assert status(validate_lake(tmp_path), "spend_follows_revenue") == OK
+
+
+def _holiday_days(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Black Friday, Cyber Monday and 18–25 December of each year, written out by hand (the US retail calendar's)."""
+    days = ["2024-11-29", "2024-12-02", "2025-11-28", "2025-12-01"]
+    days += [f"{y}-12-{d}" for y in (2024, 2025) for d in range(18, 26)]
+    return dates.isin(pd.DatetimeIndex(days))
+
+
+def test_holidays_the_fit_models_are_not_outliers_but_their_decimal_slips_are(tmp_path: Path) -> None:
+    """A seasonal shop tripling on Black Friday and before Christmas (2.7 % of days) passes; the same days elsewhere fail."""
+    df = noisy_tenant(days=730)
+    dates = pd.DatetimeIndex(df["date"])
+    holiday = _holiday_days(dates)
+    df.loc[holiday, "revenue"] *= 3
+    write_tenant(tmp_path, "t", df)
+    assert z_beyond(df) >= 0.02  # the premise: beyond the gate's share without the exemption
+    assert status(validate_lake(tmp_path), "revenue_outliers") == OK
+    ordinary = df.copy()
+    ordinary["revenue"] = noisy_tenant(days=730)["revenue"]
+    ordinary.loc[np.roll(holiday, -200), "revenue"] *= 3  # the same number of days, in June
+    write_tenant(tmp_path, "t", ordinary)
+    assert status(validate_lake(tmp_path), "revenue_outliers") == FAIL
+    ordinary["holiday"] = np.roll(holiday, -200).astype(int)  # the shop's own holiday column says they are its holidays
+    write_tenant(tmp_path, "t", ordinary)
+    assert status(validate_lake(tmp_path), "revenue_outliers") == OK
+    df.loc[dates == "2024-12-25", "revenue"] *= 1000  # a decimal slip on Christmas Day
+    write_tenant(tmp_path, "t", df)
+    detail = validate_lake(tmp_path).set_index("check").loc["revenue_outliers"]
+    assert detail.status == FAIL and "row 360 at 100× the local level or more" in detail.detail
+
+
+def z_beyond(df: pd.DataFrame) -> float:
+    y = df["revenue"].to_numpy(dtype=float)
+    return float(revenue_outliers(y, np.zeros(len(y), dtype=bool)).mean())
+
+
+def test_modelled_holidays_follow_the_tenants_country_and_cadence() -> None:
+    from bayes_mmm.data.calendar import modelled_holidays
+
+    dates = pd.date_range("2024-11-20", "2024-12-31")
+    at = lambda flags, day: bool(flags[dates.get_loc(pd.Timestamp(day))])  # noqa: E731
+    us, de = modelled_holidays(dates), modelled_holidays(dates, country="DE")
+    assert at(us, "2024-11-29") and at(de, "2024-11-29")  # Black Friday in both
+    assert at(us, "2024-12-20") and not at(de, "2024-12-20")  # the US Christmas rush, not a German holiday
+    assert at(de, "2024-12-26") and not at(us, "2024-12-26")  # Second Day of Christmas
+    assert not at(us, "2024-12-10") and not at(de, "2024-12-10")
+    weeks = pd.date_range("2024-11-04", periods=4, freq="7D")  # Mondays: the 4th week holds Black Friday
+    assert modelled_holidays(weeks, 7).tolist() == [False, False, True, True]  # cyber week starts on 22 Nov
