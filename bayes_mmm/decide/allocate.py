@@ -360,6 +360,7 @@ def plan_budget(
     setup: Setup, budget: float, objective: str = "mean", channel_bounds: Mapping[str, Any] | None = None,
     tenant_budgets: Mapping[str, float] | None = None, trust: TrustRegion = DEFAULT_TRUST,
     confidence: float | None = 0.9, draws: int | None = None, seed: int = 0, min_gain: float = MIN_GAIN,
+    shape_check: bool = True,
 ) -> dict[str, Any]:
     """The plan for one budget on a prepared run (see :func:`allocate_run`)."""
     t_start = time.perf_counter()
@@ -386,7 +387,7 @@ def plan_budget(
     paced = (lambda x: project_paced(x, lower, upper, groups, trust.pacing)) if trust.pacing is not None else (
         lambda x: project(x, lower, upper, groups))
     optimum, anchor = paced(optimum), paced(current_r)
-    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence, min_gain=min_gain)
+    plan, steps = guarded(prob, anchor, optimum, current_r, groups, confidence, min_gain=min_gain, shape_check=shape_check)
     plan = ties.expand(plan)
     info["budget_residual"] = float(plan.sum() - budget)
     out_tenants, portfolio = tenant_results(inp, plan, current)
@@ -396,6 +397,8 @@ def plan_budget(
             if st.get("held_small_gain"):
                 out_tenants[inp.tenants[i]]["held_small_gain"] = True
                 out_tenants[inp.tenants[i]]["refused_step"] = {**st["refused"], "budget": float(total), "shared": len(idx) > 1}
+            if "held_by_shape" in st:
+                out_tenants[inp.tenants[i]]["held_by_shape"] = st["held_by_shape"]
     wide = wide_channels(setup, channel_bounds) if channel_bounds else []
     notes = [f"posterior too wide for a move beyond the trust region (90 % ROAS interval wider than its mean): {', '.join(wide)}"] if wide else []
     notes += setup_notes(setup, groups, inp.plan_dates[0])  # plan.json; the CLI prints them
@@ -414,8 +417,9 @@ def plan_budget(
         "trust_region": {**trust.describe(), "held": pairs(held, inp.tenants, inp.channels),
                          "dark": pairs(kept_dark(plan, current, active & ~held, channel_bounds, inp.channels, trust), inp.tenants, inp.channels),
                          "tied": ties.describe(inp.tenants, inp.channels), "user_bounds": {k: list(v) if isinstance(v, tuple) else v for k, v in (channel_bounds or {}).items()}},
-        "do_no_harm": {"confidence": confidence, "min_gain": min_gain if confidence is not None else None, "steps": steps,
-                       "explained": _harm_explained(confidence, min_gain)},
+        "do_no_harm": {"confidence": confidence, "min_gain": min_gain if confidence is not None else None,
+                       "shape_check": shape_check if confidence is not None else None, "steps": steps,
+                       "explained": _harm_explained(confidence, min_gain, shape_check)},
         "warnings": notes,
         "forecast": setup.forecast,
         "draws": {"optimiser": info["draws"], "intervals": inp.prob.n_draws},
@@ -427,13 +431,15 @@ def plan_budget(
     return result
 
 
-def _harm_explained(confidence: float | None, min_gain: float) -> str:
+def _harm_explained(confidence: float | None, min_gain: float, shape_check: bool) -> str:
     """plan.json's words for the do-no-harm rule."""
     if confidence is None:
         return "off: the optimum is taken in full"
     gain = f" and whose expected gain beyond step 0 is at least {min_gain:.1%} of the budget" if min_gain > 0 else ""
+    shape = (" (each draw's gain the smaller of its own and its concave twin's, which earns the same today without "
+             "increasing returns)") if shape_check else ""
     return ("each budget moves from the current mix toward the optimum by the largest step (0, 0.1, …, 1) "
-            f"whose P(beats current) ≥ {confidence}{gain}; step 0 keeps the current mix, or where caps, bounds or "
+            f"whose P(beats current) ≥ {confidence}{gain}{shape}; step 0 keeps the current mix, or where caps, bounds or "
             "pacing exclude it the nearest plan they allow")
 
 
@@ -464,6 +470,7 @@ def allocate_run(
     confidence: float | None = 0.9,
     cities: Mapping[str, str] | None = None,
     min_gain: float = MIN_GAIN,
+    shape_check: bool = True,
 ) -> dict[str, Any]:
     """Spend plan for the periods after a run's data (data contract §4, ``plan.json``).
 
@@ -504,6 +511,9 @@ def allocate_run(
     min_gain
         Do no harm: the least expected gain of a move beyond step 0 (the current mix, or the nearest plan
         the limits allow), as a share of its budget (default 1 %; 0: judged by ``confidence`` alone).
+    shape_check
+        Do no harm: judge each draw's gain also under its concave twin (no increasing returns at today's
+        spend) and keep the smaller (:func:`~bayes_mmm.decide.harm.guarded`); False trusts the fitted shapes.
     cities
         Tenant → city, to refuse one forecast for many cities (default: ``tenant.json`` of the run's lake).
 
@@ -519,7 +529,8 @@ def allocate_run(
     """
     _check_budget(budget)
     setup = prepare(run_dir, tenant, days, periods, forecast, start, allow_unconverged, cities)
-    plan = plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed, min_gain)
+    plan = plan_budget(setup, budget, objective, channel_bounds, tenant_budgets, trust, confidence, draws, seed, min_gain,
+                       shape_check)
     for note in plan["warnings"]:  # said once per plan (a target search plans many budgets)
         warnings.warn(note, UserWarning, stacklevel=2)
     return plan

@@ -890,6 +890,7 @@ def allocate(
     history: Annotated[str, typer.Option(help="Trust region: each channel at most this quantile of its own past spend per period (today's level always allowed; 1: the largest; 'none': off).")] = "0.95",
     confidence: Annotated[str, typer.Option(help="Do no harm: least P(plan beats current) for a move (0.9 or 90%; 'none': take the optimum).")] = "0.9",
     min_gain: Annotated[str, typer.Option(help="Do no harm: least expected gain of a move, as a share of its budget (e.g. 0.01 or 1%; 0: P alone).")] = "0.01",
+    shape_check: Annotated[bool, typer.Option(help="Do no harm: judge each move also with S-shaped curves made concave at today's spend (no increasing returns); --no-shape-check trusts the fitted shapes.")] = True,
     target_roas: Annotated[float | None, typer.Option(help="Find the largest budget whose plan's expected ROAS is at least this.")] = None,
     target_mroas: Annotated[float | None, typer.Option(help="Find the budget at which the plan's marginal ROAS falls to this.")] = None,
     allow_unconverged: Annotated[bool, typer.Option(help="Allocate from a run that did not converge (loud warning).")] = False,
@@ -928,7 +929,7 @@ def allocate(
     trust = TrustRegion(band=_share_or_none(band, "--band"), pacing=_share_or_none(pacing, "--pacing"), caps=parse_caps(cap),
                         history=_number_or_none(history, "--history"))
     kw = {"objective": objective, "channel_bounds": parse_channel_bounds(bounds), "trust": trust,
-          "confidence": _share_or_none(confidence, "--confidence"), "min_gain": check_min_gain(_share(min_gain, "--min-gain"))}
+          "confidence": _share_or_none(confidence, "--confidence"), "min_gain": check_min_gain(_share(min_gain, "--min-gain")), "shape_check": shape_check}
     with out.status("optimising the plan over posterior draws"):
         setup = prepare(run, tenant, days, periods, forecast, start, allow_unconverged)
         plan = plan_budget(setup, budget, **kw) if budget is not None else target_budget(setup, targets[0][1], targets[0][0], **kw)
@@ -977,6 +978,10 @@ def print_plan(plan: dict) -> None:
         step = f"; step toward the optimum {e['step_toward_optimum']:.1f}" if "step_toward_optimum" in e else ""
         if e.get("held_small_gain"):
             step += _held_note(e["refused_step"], plan["do_no_harm"]["min_gain"])
+        if "held_by_shape" in e:
+            h = e["held_by_shape"]
+            step += (f" — the fitted curves alone would take step {h['step']:.1f} (P {h['prob_beats_current']:.2f}, "
+                     f"{h['expected_gain']:+,.0f}): its gain rests on increasing returns; --no-shape-check takes it")
         out.print(f"  incremental revenue: plan {_money(p)} vs current {_money(c)}; uplift {_money(e['uplift'])}; "
                   f"{_beats(e)}{step}")
         reasons = sorted(set(e.get("reasons", [])))

@@ -1,0 +1,66 @@
+"""Do no harm judges a move also under each draw's concave twin (no increasing returns)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayes_mmm.decide.harm import guarded
+from bayes_mmm.decide.problem import build_problem, concave_twin, response
+from bayes_mmm.model.response import geometric_weights
+
+D = 2  # plan days; no carry-over (one lag), no weather: each day's revenue is coef · hill(spend / scale)
+
+
+def _problem(shape: list[float], half_sat: list[float], beta: list[float], scale: float = 100.0):
+    """One draw, one tenant, ``len(shape)`` channels, each with its own Hill curve, no adstock."""
+    c = len(shape)
+    arr = lambda v: np.asarray(v, float).reshape(1, 1, c)  # noqa: E731
+    w = geometric_weights(np.zeros((1, 1, c)), 1)
+    z = np.zeros((1, D, 2))
+    return build_problem(w, np.full((1, c), scale), np.zeros((1, c, 0)), arr(beta), arr(half_sat), arr(shape), None, z, D)
+
+
+def test_the_twin_earns_what_the_draw_earns_today_and_follows_michaelis_menten_beyond() -> None:
+    # An S-curve (shape 3, half-saturation at a spend of 100) at today's spend 60 a day.
+    prob = _problem([3.0], [1.0], [1000.0])
+    current = np.full((1, 1, D), 60.0)
+    twin = concave_twin(prob, current)
+    s_today = 1000.0 * 0.6**3 / (0.6**3 + 1.0)  # per day, computed by hand
+    assert float(response(current, prob)[0, 0]) == pytest.approx(D * s_today, rel=1e-9)
+    assert float(response(current, twin)[0, 0]) == pytest.approx(D * s_today, rel=1e-9)
+    # Beyond today the twin is x / (x + 1) scaled through today's point: at 90 a day, 0.9/1.9 × (s_today / (0.6/1.6)).
+    more = np.full((1, 1, D), 90.0)
+    scale = s_today / (0.6 / 1.6)
+    assert float(response(more, twin)[0, 0]) == pytest.approx(D * scale * 0.9 / 1.9, rel=1e-9)
+    # The S-curve credits the extra 30 a day with more than today's average return; the twin with less.
+    gain_s = float(response(more, prob)[0, 0] - response(current, prob)[0, 0])
+    gain_twin = float(response(more, twin)[0, 0] - response(current, twin)[0, 0])
+    average = s_today / 60.0
+    assert gain_s > average * 30 * D > gain_twin
+
+
+def test_a_concave_draw_is_its_own_twin() -> None:
+    prob = _problem([1.0, 0.7], [1.0, 2.0], [800.0, 500.0])
+    current = np.full((1, 2, D), 50.0)
+    twin = concave_twin(prob, current)
+    plan = np.array([[[80.0, 10.0], [20.0, 90.0]]])
+    np.testing.assert_allclose(response(plan, twin), response(plan, prob), rtol=1e-12)
+
+
+def test_a_move_whose_gain_rests_on_increasing_returns_keeps_the_current_mix() -> None:
+    # Channel 0 is S-shaped (shape 3) below its half-saturation, channel 1 concave: the draw says moving
+    # 20 a day from channel 1 into channel 0 gains; under channel 0's concave twin the same move loses.
+    prob = _problem([3.0, 1.0], [1.0, 1.0], [1000.0, 650.0])
+    current = np.full((1, 2, D), 60.0)
+    optimum = current + np.array([20.0, -20.0])[None, :, None]
+    gain = lambda p, v: float(response(p, v)[0, 0] - response(current, v)[0, 0])  # noqa: E731
+    twin = concave_twin(prob, current)
+    assert gain(optimum, prob) > 0 > gain(optimum, twin)  # the premise, computed directly
+    groups = [(np.array([0]), float(current.sum()))]
+    plan, steps = guarded(prob, current, optimum, current, groups, 0.9, min_gain=0.0, shape_check=False)
+    assert steps[0]["step"] == 1.0 and np.allclose(plan, optimum)
+    plan, steps = guarded(prob, current, optimum, current, groups, 0.9, min_gain=0.0)
+    assert steps[0]["step"] == 0.0 and np.allclose(plan, current)
+    # the record says how far the fitted curve alone would have gone, and what it promised
+    assert steps[0]["held_by_shape"] == {"step": 1.0, "prob_beats_current": 1.0, "expected_gain": round(gain(optimum, prob), 2)}
