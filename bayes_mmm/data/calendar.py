@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CYBER_WEEK", "HOLIDAY_COLUMNS", "any_holiday", "calendar_name", "cyber_week", "holiday_dates", "holiday_table",
-           "is_holiday_column", "known_country", "modelled_holidays", "us_holidays"]
+           "is_holiday_column", "known_country", "modelled_holidays", "own_holidays", "period_holidays", "us_holidays"]
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
@@ -223,19 +223,38 @@ def _column(name: str) -> str:
     return HOLIDAY_PREFIX + (slug or f"{zlib.crc32(name.encode()):08x}")  # a name with no Latin letters
 
 
-def modelled_holidays(dates: pd.DatetimeIndex, period_days: int = 1, country: str | None = None,
-                      own: np.ndarray | None = None) -> np.ndarray:
-    """Which periods the fit gives a holiday regressor of their own, as booleans per period.
 
-    The tenant's ``own`` ``holiday`` column where it has one; otherwise a period holding a day
-    of its ``country``'s :func:`holiday_table` or of the shopping week around Black Friday
-    (:func:`cyber_week`, on by default) — what the design of the fit models. A period covers
-    ``period_days`` days from its date.
+def period_holidays(dates: pd.DatetimeIndex, period_days: int = 1, country: str | None = None,
+                    cyber: bool = True) -> pd.DataFrame:
+    """The holiday columns of the model's design, per period: how many of each holiday's days it holds.
+
+    :func:`holiday_table` of ``country`` (a country's public holidays as one column for weekly data:
+    two years of weeks cannot tell thirty holidays apart), with the shopping week around Black Friday
+    (:func:`cyber_week`) when ``cyber``. A period covers ``period_days`` days from its date.
     """
-    if own is not None:
-        return np.nan_to_num(np.asarray(own, dtype=float)) > 0
     start = pd.DatetimeIndex(dates)
     days = pd.date_range(start[0], start[-1] + pd.Timedelta(days=period_days - 1), freq="D")
-    flagged = holiday_table(days, country).to_numpy().max(axis=1, initial=0.0) + cyber_week(days) > 0
+    hol = holiday_table(days, country, combined=period_days > 1)
+    if cyber:
+        hol[CYBER_WEEK] = cyber_week(days)
     period = np.searchsorted(start.to_numpy(), days.to_numpy(), side="right") - 1
-    return np.bincount(period, weights=flagged, minlength=len(start)) > 0
+    return pd.DataFrame({c: np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(start)) for c in hol.columns},
+                        index=start)
+
+
+def own_holidays(column: np.ndarray | None) -> np.ndarray | None:
+    """A tenant's own ``holiday`` column as the model reads it (blank cells 0), or None where it has none (all blank)."""
+    if column is None:
+        return None
+    column = np.asarray(column, dtype=float)
+    return None if np.isnan(column).all() else np.nan_to_num(column)
+
+
+def modelled_holidays(dates: pd.DatetimeIndex, period_days: int = 1, country: str | None = None,
+                      own: np.ndarray | None = None, cyber: bool = True) -> np.ndarray:
+    """Which periods the fit models as holidays, as booleans: the tenant's ``own`` column (:func:`own_holidays`)
+    where it has one, else those :func:`period_holidays` flags."""
+    own = own_holidays(own)
+    if own is not None:
+        return own != 0
+    return period_holidays(dates, period_days, country, cyber).to_numpy().max(axis=1, initial=0.0) > 0

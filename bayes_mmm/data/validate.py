@@ -82,6 +82,10 @@ SPEND_UNITS_RATIO = 100.0
 #: share of such periods: a decimal slip by two places (cents) or a test order of 1e9 does, Black Friday does not.
 #: One-sided: a period at a hundredth of its level is as often a shop closed for a day as a slip.
 EXTREME_RATIO = 100.0
+#: A holiday the fit models (its own regressor) within this multiple of its local level (or its inverse) is not
+#: counted by the outlier gate: Black Friday at 3 × a seasonal shop's level is fitted, not an error (an independent
+#: lake's knitwear shop failed on its Black Fridays and Christmas days alone); a slip by a decimal place is not.
+HOLIDAY_RATIO = 10.0
 
 ERROR, WARNING = "error", "warning"
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -108,9 +112,10 @@ GATES = {
         Gate("missing", ERROR, f"< {MAX_MISSING_SHARE:.0%} missing revenue or spend per column"),
         Gate("constant_revenue", ERROR, "revenue takes more than one value"),
         Gate("revenue_outliers", ERROR,
-             f"< {MAX_OUTLIER_SHARE:.0%} of non-event, non-holiday periods with robust z > {ROBUST_Z:g} around the rolling "
+             f"< {MAX_OUTLIER_SHARE:.0%} of non-event periods with robust z > {ROBUST_Z:g} around the rolling "
              f"same-weekday median ({LEVEL_WINDOW} weeks); weekly data: also over {OUTLIER_RATIO:g}× (or under "
-             f"1/{OUTLIER_RATIO:g}) of it; and no such period at {EXTREME_RATIO:g}× its local level or more"),
+             f"1/{OUTLIER_RATIO:g}) of it; a holiday the model fits within {HOLIDAY_RATIO:g}× of it not counted; "
+             f"and no such period at {EXTREME_RATIO:g}× its local level or more"),
         Gate("spend_scale", WARNING, f"no period's spend above {SPEND_SCALE:g}× the channel's median spend, and no step "
              f"of {UNIT_STEP_RATIO:g}× in its level (a change of unit mid-history)"),
         Gate("spend_units", ERROR, f"total media spend below {SPEND_UNITS_RATIO:g}× total revenue (else spend and revenue are "
@@ -218,11 +223,11 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int, country: str |
     y = df[REVENUE].to_numpy(dtype=float)
     level = local_level(np.where(event, np.nan, y), days)
     out = revenue_outliers(y, event, days, level)
-    # A holiday the fit gives its own regressor (Black Friday at 3 × a seasonal shop's level) is fitted, not an
-    # outlier: an independent lake's knitwear shop failed on its Black Fridays and Christmas days alone.
-    # A decimal slip on a holiday is still caught by the extreme ratio below.
-    fitted = out & ~modelled_holidays(df.index, days, country, df[HOLIDAY].to_numpy() if HOLIDAY in df else None)
-    share = float(np.mean(fitted[~event])) if (~event).any() else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # a level of 0 exempts none
+        plausible = (y < HOLIDAY_RATIO * level) & (y * HOLIDAY_RATIO > level)
+    holiday = out & plausible & modelled_holidays(df.index, days, country, df[HOLIDAY].to_numpy() if HOLIDAY in df else None)
+    counted = out & ~holiday
+    share = float(np.mean(counted[~event])) if (~event).any() else 0.0
     beyond = f"robust z {ROBUST_Z:g}" + (f" and {OUTLIER_RATIO:g}× (or 1/{OUTLIER_RATIO:g}) of the local level" if days > 1 else "")
     with np.errstate(divide="ignore", invalid="ignore"):  # a level of 0 judges none
         extreme = [int(i) + 1 for i in np.flatnonzero(out & (level > 0) & (y >= EXTREME_RATIO * level))]
@@ -230,8 +235,10 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int, country: str |
         detail = f"{describe_rows(extreme)} at {EXTREME_RATIO:g}× the local level or more (a decimal slip, a test order?), "
         detail += f"{share:.1%} of periods beyond {beyond}"
     else:
-        rows = [int(i) + 1 for i in np.flatnonzero(fitted)]
+        rows = [int(i) + 1 for i in np.flatnonzero(counted)]
         detail = f"{share:.1%} of periods beyond {beyond}" + (f", {describe_rows(rows)}" if rows else "")
+    if holiday.any():
+        detail += f" (not counted: {int(holiday.sum())} holiday periods the model fits, within {HOLIDAY_RATIO:g}× of their level)"
     bad = share >= MAX_OUTLIER_SHARE or bool(extreme)
     hint = (" — a shop closed: leave its revenue blank; a promotion: mark `event` 1; real: --allow-gate revenue_outliers"
             if bad else "")

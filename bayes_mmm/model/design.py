@@ -34,7 +34,7 @@ from bayes_mmm.core.constants import (
     history_need,
 )
 from bayes_mmm.core.spec import ModelSpec
-from bayes_mmm.data.calendar import CYBER_WEEK, calendar_name, cyber_week, holiday_table, is_holiday_column
+from bayes_mmm.data.calendar import CYBER_WEEK, calendar_name, is_holiday_column, own_holidays, period_holidays
 from bayes_mmm.data.lake import weather_mask
 from bayes_mmm.model.adstock_screen import resolve_adstock
 from bayes_mmm.model.residual import (
@@ -251,14 +251,9 @@ def calendar_features(
         cols.append(holiday)
         names.append(HOLIDAY)
     else:
-        days_all = pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=step - 1), freq="D")
-        hol = holiday_table(days_all, country, combined=step > 1)
-        if spec.cyber_week:
-            hol[CYBER_WEEK] = cyber_week(days_all)
-        period = np.searchsorted(dates.to_numpy(), days_all.to_numpy(), side="right") - 1
-        for c in hol.columns:
-            cols.append(np.bincount(period, weights=hol[c].to_numpy(dtype=float), minlength=len(dates)))
-            names.append(c)
+        hol = period_holidays(dates, step, country, spec.cyber_week)
+        cols += [hol[c].to_numpy() for c in hol.columns]
+        names += list(hol.columns)
     return np.stack(cols, axis=1), names
 
 
@@ -531,7 +526,7 @@ def _baseline(ds: xr.Dataset, spec: ModelSpec, response: dict, trend_centre: pd.
         st = WeatherStats(float(temp[tr].mean()), float(temp[tr].std() or 1.0), float(lr.mean()), float(lr.std() or 1.0),
                           spec.media_weather_clip, *_training_range(temp, precip, snow, tr))
         stats.append(st)
-        own = None if holiday is None or np.isnan(holiday[i]).all() else np.nan_to_num(holiday[i])
+        own = own_holidays(None if holiday is None else holiday[i])
         c, cnames = calendar_features(dates, spec, own, cadence, _country(ds, i), trend_centre)
         cal.append(c)
         in_data = CYBER_WEEK in cnames and c[tr, cnames.index(CYBER_WEEK)].any()  # named only where it can act
