@@ -159,19 +159,20 @@ def concave_twin(prob: Problem, current: np.ndarray) -> Problem:
     """The same draws with every S-shaped curve (shape > 1) replaced by a concave one earning the same today.
 
     Per draw, tenant and channel the twin's curve is the Hill curve of shape 1 (Michaelis–Menten)
-    with the draw's half-saturation, scaled so that ``current`` ``(N, C, D)`` earns on the horizon
-    exactly what it earns under the draw: same revenue and ROAS today, but no increasing returns.
-    Draws of shape ≤ 1 are their own twin. Why: a shape shared by a channel across tenants can be
-    S-shaped where one tenant's own curve is not (RESULTS.md §34), and a move whose gain rests on
-    increasing returns then over-claims; judging the move under the twin as well holds it.
+    with the draw's half-saturation, scaled so that on the horizon ``current`` ``(N, C, D)`` (with
+    the history's carry-in) brings the channel exactly the media revenue it brings under the draw:
+    the same revenue today, but no increasing returns. Draws of shape ≤ 1 are their own twin, and
+    so is a channel with no input on the horizon (nothing to match the twin to). Why: a shape
+    shared by a channel across tenants can be S-shaped where one tenant's own curve is not
+    (RESULTS.md §34), and a move whose gain rests on increasing returns then over-claims.
     """
-    shape = np.minimum(prob.shape, 1.0)
     x = _input(current, prob)
+    unspent = x.max(axis=-1) <= 0
+    shape = np.where(unspent, prob.shape, np.minimum(prob.shape, 1.0))
     k = prob.half_sat[..., None]
     today = (prob.coef * hill(x, k, prob.shape[..., None])).sum(axis=-1)
     twin = (prob.coef * hill(x, k, shape[..., None])).sum(axis=-1)
-    # A channel that earns nothing today under both (never spent, nothing carried in) keeps its scale.
-    scale = np.divide(today, twin, out=np.ones_like(today), where=twin > 0)
+    scale = np.divide(today, twin, out=np.ones_like(today), where=~unspent & (twin > 0))
     coef = prob.coef * scale[..., None]
     base = (coef * hill(prob.x0, k, shape[..., None])).sum(axis=(2, 3))
     return replace(prob, shape=shape, coef=coef, base=base)

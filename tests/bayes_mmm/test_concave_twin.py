@@ -48,6 +48,14 @@ def test_a_concave_draw_is_its_own_twin() -> None:
     np.testing.assert_allclose(response(plan, twin), response(plan, prob), rtol=1e-12)
 
 
+def test_a_channel_unspent_today_keeps_its_own_curve() -> None:
+    """Nothing to match a twin to: a move into a channel unspent today is judged on the draw's own curve."""
+    prob = _problem([3.0, 1.0], [1.0, 1.0], [1000.0, 650.0])
+    current = np.array([[[0.0, 0.0], [120.0, 120.0]]])
+    plan = np.array([[[80.0, 80.0], [40.0, 40.0]]])
+    np.testing.assert_allclose(response(plan, concave_twin(prob, current)), response(plan, prob), rtol=1e-12)
+
+
 def test_a_move_whose_gain_rests_on_increasing_returns_keeps_the_current_mix() -> None:
     # Channel 0 is S-shaped (shape 3) below its half-saturation, channel 1 concave: the draw says moving
     # 20 a day from channel 1 into channel 0 gains; under channel 0's concave twin the same move loses.
