@@ -19,7 +19,7 @@ Why each draw is judged twice: a draw whose curve is S-shaped (Hill shape > 1) c
 move into that channel with increasing returns. The shape is shared by a channel across
 tenants, so one tenant's S-curve can set it for all; on an independent lake 36 of 62
 tenant × channels showed increasing returns where the truth had 7, and the plans claimed
-1.8 × what they earned (RESULTS.md §34). A step's gain per draw is therefore the smaller of
+1.8 × what they earned (RESULTS.md §34; the check's price and gain: §35). A step's gain per draw is therefore the smaller of
 its gain under the draw and under the draw's concave twin (:func:`concave_twin`: the same
 revenue today, no increasing returns); ``shape_check=False`` judges by the draws alone.
 """
@@ -65,21 +65,22 @@ def guarded(
     gains_at = [[response(anchor + t * (optimum - anchor), v) - r for v, r in zip(views, r_cur, strict=True)] for t in steps]
     plan, chosen = anchor.copy(), []
     for idx, total in groups:
-        cur = r_cur[0][:, idx].sum(axis=1)
-        # per step: each draw's gain for the group, the least over the views
-        least = [np.min([g[:, idx].sum(axis=1) for g in at], axis=0) for at in gains_at]
-        probs = [prob_beats(cur + g, cur) for g in least]
-        gains = [float(np.mean(g)) for g in least]
-        choice = choose_step(steps, probs, gains, confidence, min_gain * total)
-        if len(views) > 1:
-            own = [g[0][:, idx].sum(axis=1) for g in gains_at]
-            trusting = choose_step(steps, [prob_beats(cur + g, cur) for g in own], [float(np.mean(g)) for g in own],
-                                   confidence, min_gain * total)
-            if trusting["step"] > choice["step"]:  # the fitted shapes alone would move further: say how far
-                choice["held_by_shape"] = {k: trusting[k] for k in ("step", "prob_beats_current", "expected_gain")}
+        cur, bar = r_cur[0][:, idx].sum(axis=1), min_gain * total
+        least = [np.min([g[:, idx].sum(axis=1) for g in at], axis=0) for at in gains_at]  # the least over the views
+        choice = _judge(steps, least, cur, confidence, bar)
+        if len(views) > 1 and (trusting := _judge(steps, [at[0][:, idx].sum(axis=1) for at in gains_at], cur, confidence,
+                                                  bar))["step"] > choice["step"]:
+            # the fitted shapes alone would move further: say how far
+            choice["held_by_shape"] = {k: trusting[k] for k in ("step", "prob_beats_current", "expected_gain")}
         plan[idx] = anchor[idx] + choice["step"] * (optimum[idx] - anchor[idx])
         chosen.append(choice)
     return plan, chosen
+
+
+def _judge(steps: np.ndarray, gains: list[np.ndarray], current: np.ndarray, confidence: float, least_gain: float) -> dict[str, Any]:
+    """:func:`choose_step` from each step's per-draw gains over ``current``'s per-draw revenue."""
+    probs = [prob_beats(current + g, current) for g in gains]
+    return choose_step(steps, probs, [float(np.mean(g)) for g in gains], confidence, least_gain)
 
 
 def choose_step(steps: np.ndarray, probs: list[float], gains: list[float], confidence: float, least_gain: float) -> dict[str, Any]:
