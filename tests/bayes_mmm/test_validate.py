@@ -485,3 +485,21 @@ def test_modelled_holidays_follow_the_tenants_country_and_cadence() -> None:
     assert not at(us, "2024-12-10") and not at(de, "2024-12-10")
     weeks = pd.date_range("2024-11-04", periods=4, freq="7D")  # Mondays: the 4th week holds Black Friday
     assert modelled_holidays(weeks, 7).tolist() == [False, False, True, True]  # cyber week starts on 22 Nov
+
+
+def test_the_outlier_gate_reads_the_holidays_of_the_tenants_country(tmp_path: Path) -> None:
+    """German public holidays (not in the US calendar) at 3 × a shop's level pass with country DE, not without."""
+    import json
+
+    df = noisy_tenant(days=730)
+    # Good Friday, Easter Monday, 1 May, Ascension, Whit Monday, 3 October and 26 December of both years,
+    # and four ordinary days (counted either way)
+    days = ["2024-03-29", "2024-04-01", "2024-05-01", "2024-05-09", "2024-05-20", "2024-10-03", "2024-12-26",
+            "2025-04-18", "2025-04-21", "2025-05-01", "2025-05-29", "2025-06-09", "2025-10-03", "2025-12-26",
+            "2024-07-10", "2024-08-14", "2025-07-09", "2025-08-13"]
+    df.loc[pd.DatetimeIndex(df["date"]).isin(pd.DatetimeIndex(days)), "revenue"] *= 3
+    write_tenant(tmp_path, "t", df)
+    assert z_beyond(df) >= 0.02
+    assert status(validate_lake(tmp_path), "revenue_outliers") == FAIL
+    (tmp_path / "t" / "tenant.json").write_text(json.dumps({"tenant_id": "t", "country": "DE"}))
+    assert status(validate_lake(tmp_path), "revenue_outliers") == OK
