@@ -72,3 +72,23 @@ def test_a_move_whose_gain_rests_on_increasing_returns_keeps_the_current_mix() -
     assert steps[0]["step"] == 0.0 and np.allclose(plan, current)
     # the record says how far the fitted curve alone would have gone, and what it promised
     assert steps[0]["held_by_shape"] == {"step": 1.0, "prob_beats_current": 1.0, "expected_gain": round(gain(optimum, prob), 2)}
+
+
+def test_on_many_draws_with_carry_over_and_weather_the_twin_matches_each_channels_revenue_today() -> None:
+    """(S, N, C, H) arrays: per draw, tenant and channel the twin earns what the draw earns from today's plan
+    (carry-in included), and never credits an extra 10 % with more than the draw's average return today."""
+    from bayes_mmm.decide.problem import contributions
+    from tests.bayes_mmm.test_allocate import random_problem
+
+    rng = np.random.default_rng(3)
+    prob = random_problem(rng, s=30, n=3, c=3, d=4)
+    current = rng.uniform(20, 200, (3, 3, 4))
+    twin = concave_twin(prob, current)
+    np.testing.assert_allclose(contributions(current, twin).sum(axis=-1), contributions(current, prob).sum(axis=-1), rtol=1e-10)
+    assert (twin.shape <= 1).all() and np.array_equal(twin.shape == prob.shape, prob.shape <= 1)
+    # Concave through the origin, per day: 10 % more plan spend (at most 10 % more input, carry-in unchanged)
+    # earns at most 10 % more than today. The S-shaped draws themselves break this bound.
+    today, more = contributions(current, twin), contributions(current * 1.1, twin)
+    assert (more - today <= 0.1 * today * (1 + 1e-9) + 1e-9).all()
+    today, more = contributions(current, prob), contributions(current * 1.1, prob)
+    assert (more - today > 0.1 * today * (1 + 1e-6)).any()
