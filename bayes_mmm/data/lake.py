@@ -534,7 +534,7 @@ def frames_to_dataset(frames: dict[str, pd.DataFrame], meta: dict[str, dict] | N
         has_weather[i] = weather_problem(frames[tid]) is None
         for k, x in _weather_rows(df, rng, bool(has_weather[i])).items():
             weather[k][i] = x
-        if HOLIDAY in df:
+        if HOLIDAY in df and df[HOLIDAY].notna().any():  # an all-blank column is no column: the calendar applies
             holiday[i] = np.nan_to_num(df[HOLIDAY].to_numpy(), nan=0.0)
         if EVENT in df:
             event[i] = np.nan_to_num(df[EVENT].to_numpy(), nan=0.0)

@@ -155,6 +155,10 @@ def test_holiday_column_of_one_tenant_does_not_erase_the_others(tmp_path: Path) 
     design = build_design(load_lake(tmp_path))
     assert "holiday" in design.feature_names[0]
     assert {"july_4th", "labor_day"} <= set(design.feature_names[1])  # b keeps the built-in calendar
+    b["holiday"] = np.nan  # an export's empty holiday column is no holiday column: it kept b's calendar off
+    write_tenant(tmp_path, "b", b)
+    design = build_design(load_lake(tmp_path))
+    assert {"july_4th", "labor_day"} <= set(design.feature_names[1]) and "holiday" not in design.feature_names[1]
 
 
 def test_too_short_training_window_is_a_clear_error(tmp_path: Path) -> None:
