@@ -223,14 +223,13 @@ def _outliers(tenant: str, df: pd.DataFrame, src: str, days: int, country: str |
     y = df[REVENUE].to_numpy(dtype=float)
     level = local_level(np.where(event, np.nan, y), days)
     out = revenue_outliers(y, event, days, level)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a level of 0 exempts none
+    with np.errstate(invalid="ignore"):  # a level of 0 or NaN exempts none and judges none extreme
         plausible = (y < HOLIDAY_RATIO * level) & (y * HOLIDAY_RATIO > level)
+        extreme = [int(i) + 1 for i in np.flatnonzero(out & (level > 0) & (y >= EXTREME_RATIO * level))]
     holiday = out & plausible & modelled_holidays(df.index, days, country, df[HOLIDAY].to_numpy() if HOLIDAY in df else None)
     counted = out & ~holiday
     share = float(np.mean(counted[~event])) if (~event).any() else 0.0
     beyond = f"robust z {ROBUST_Z:g}" + (f" and {OUTLIER_RATIO:g}× (or 1/{OUTLIER_RATIO:g}) of the local level" if days > 1 else "")
-    with np.errstate(divide="ignore", invalid="ignore"):  # a level of 0 judges none
-        extreme = [int(i) + 1 for i in np.flatnonzero(out & (level > 0) & (y >= EXTREME_RATIO * level))]
     if extreme:
         detail = f"{describe_rows(extreme)} at {EXTREME_RATIO:g}× the local level or more (a decimal slip, a test order?), "
         detail += f"{share:.1%} of periods beyond {beyond}"
